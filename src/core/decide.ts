@@ -1,0 +1,164 @@
+/**
+ * The decision, as a pure function of what the store loaded and an explicit `now` (R12–R15).
+ * No I/O, no clock, no store: property tests call it directly.
+ * @module
+ */
+import { isExpired, subjectState } from "./lifecycle.js";
+import type {
+  AccessLevel,
+  AccessRule,
+  ActionDefinition,
+  Decision,
+  DecisionInput,
+  Grantee,
+  GrantRef,
+  ItemRef,
+  LoadedSubject,
+  SubjectRef,
+  TokenDenialReason,
+  TokenRecord,
+} from "./types.js";
+
+/** Numeric rank of each access level: a grant at a rank covers every lower rank (R13). */
+export const LEVEL_RANK: Readonly<Record<AccessLevel, number>> = { view: 1, edit: 2, delete: 3 };
+
+/** The subject of a loaded decision input, as decisions and events name it (R15, R16). */
+export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectRef {
+  if (subject.kind === "user") return { kind: "user", id: subject.user.id, name: subject.user.name };
+  return { kind: "service_user", id: token.subjectId, name: subject.serviceUser?.name ?? token.subjectId };
+}
+
+/**
+ * R15's token stage: why the token does not authenticate, or `null` when it does.
+ * Revoked or deleted → `token_revoked`; expired (R6) → `token_expired`; subject deactivated, gone,
+ * or the token from before a deactivation or departure (R7) → `subject_inactive`.
+ */
+export function checkToken(input: DecisionInput, now: number, inactivityMs: number): TokenDenialReason | null {
+  const { token, subject } = input;
+  if (token.revokedAt !== null || token.deletedAt !== null) return "token_revoked";
+  if (isExpired(token, now, inactivityMs)) return "token_expired";
+  if (subject.kind !== token.kind) return "token_unknown";
+  const state = subjectState(subject);
+  if (!state.active) return "subject_inactive";
+  if (token.kind === "user" && token.epoch !== state.epoch) return "subject_inactive";
+  return null;
+}
+
+/**
+ * Whether a grantee includes the token's subject (R13, R14).
+ * Groups and sites include users only, and only within the item's own organization; a share from
+ * another organization must name the token's organization or the subject itself (R14).
+ */
+export function granteeIncludes(
+  grantee: Grantee,
+  input: DecisionInput,
+  crossOrg: boolean,
+): boolean {
+  const { subject, token } = input;
+  switch (grantee.kind) {
+    case "user":
+      return subject.kind === "user" && grantee.userId === token.subjectId;
+    case "service_user":
+      return subject.kind === "service_user" && grantee.serviceUserId === token.subjectId;
+    case "organization":
+      return grantee.orgId === token.orgId && (subject.kind === "user" || grantee.includeServiceUsers);
+    case "group":
+      return !crossOrg && subject.kind === "user" && subject.membership !== null && subject.membership.groupIds.includes(grantee.groupId);
+    case "site": {
+      if (crossOrg || subject.kind !== "user" || subject.membership === null) return false;
+      const path = input.sitePaths[grantee.siteId];
+      if (path === undefined) return false;
+      const mine = subject.membership.siteIds;
+      for (let i = 0; i < path.length; i++) if (mine.includes(path[i]!)) return true;
+      return false;
+    }
+  }
+}
+
+/** Whether an access rule's conditions hold for the item: every condition's attribute is one of its values. */
+export function ruleMatches(rule: AccessRule, item: ItemRef): boolean {
+  if (rule.orgId !== item.orgId || rule.itemType !== item.type) return false;
+  for (const key in rule.conditions) {
+    const value = item.attributes?.[key];
+    if (value === undefined || !rule.conditions[key]!.includes(value)) return false;
+  }
+  return true;
+}
+
+/**
+ * The strongest grant that includes the subject on this item, from its shares and the rules that
+ * match it, or `null` when none does (R13, R14).
+ */
+export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null {
+  const crossOrg = item.orgId !== input.token.orgId;
+  let best: GrantRef | null = null;
+  let bestRank = 0;
+  for (const share of input.shares) {
+    const rank = LEVEL_RANK[share.level];
+    if (rank <= bestRank) continue;
+    if (share.item.orgId !== item.orgId || share.item.type !== item.type || share.item.id !== item.id) continue;
+    if (!granteeIncludes(share.grantee, input, crossOrg)) continue;
+    best = { source: "share", id: share.id, via: share.grantee.kind, level: share.level, crossOrg };
+    bestRank = rank;
+  }
+  for (const rule of input.rules) {
+    const rank = LEVEL_RANK[rule.level];
+    if (rank <= bestRank) continue;
+    if (!ruleMatches(rule, item) || !granteeIncludes(rule.grantee, input, crossOrg)) continue;
+    best = { source: "rule", id: rule.id, via: rule.grantee.kind, level: rule.level, crossOrg };
+    bestRank = rank;
+  }
+  return best;
+}
+
+/**
+ * Decides one request: R15's reasons in order — the token stage, then the permission (R12), then
+ * access to the item (R13, R14). Pure: the same input and `now` always give the same decision.
+ *
+ * `definition` is the host's definition of `action`, or `undefined` when the host declared no
+ * such action (then the decision is `permission_denied` with `unknownAction`: fail closed).
+ *
+ * @example
+ * ```ts
+ * const d = decide(input, "inspections.edit", { permission: "inspections:edit", access: "edit", item: "inspection" }, item, now, { inactivityMs });
+ * if (d.allowed) console.log(d.subject.name, d.grant);
+ * ```
+ */
+export function decide(
+  input: DecisionInput,
+  action: string,
+  definition: ActionDefinition | undefined,
+  item: ItemRef | null,
+  now: number,
+  options: { inactivityMs: number },
+): Decision {
+  const { token } = input;
+  const tokenReason = checkToken(input, now, options.inactivityMs);
+  const subject = subjectRef(input.subject, token);
+  if (tokenReason !== null) {
+    if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
+    return { allowed: false, reason: tokenReason, action, subject, orgId: token.orgId, tokenId: token.id };
+  }
+  if (definition === undefined) {
+    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id, unknownAction: true };
+  }
+  if (!input.subject.permissions.includes(definition.permission)) {
+    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id };
+  }
+  if (definition.access === undefined) {
+    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
+  }
+  const grant = item === null || item.type !== definition.item ? null : bestGrant(input, item);
+  if (grant === null || LEVEL_RANK[grant.level] < LEVEL_RANK[definition.access]) {
+    return {
+      allowed: false,
+      reason: "access_denied",
+      action,
+      subject,
+      orgId: token.orgId,
+      tokenId: token.id,
+      visible: grant !== null,
+    };
+  }
+  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant };
+}

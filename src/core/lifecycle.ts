@@ -1,0 +1,128 @@
+/**
+ * Token and membership lifecycle as pure functions: expiry (R6), deactivation and departure (R7),
+ * the one "active" predicate that limits (R3) and decisions (R15) share.
+ * @module
+ */
+import type { LoadedSubject, Membership, TokenRecord, TokenView } from "./types.js";
+
+/** 30 days: the default inactivity window of R6. */
+export const DEFAULT_INACTIVITY_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** What a token's validity depends on about its subject. */
+export interface SubjectState {
+  active: boolean;
+  /** The membership's current epoch for users; `null` for service users. */
+  epoch: string | null;
+}
+
+/** Where a token stands (R15's token stage, in its order). */
+export type TokenStatus = TokenView["status"];
+
+/** The last successful authentication, or the creation if it was never used (R6). */
+export function lastActivity(token: TokenRecord): number {
+  return token.lastUsedAt === null || token.lastUsedAt < token.createdAt ? token.createdAt : token.lastUsedAt;
+}
+
+/**
+ * R6: a user token is expired iff `now >= lastActivity + inactivityMs`, or once its expiry was
+ * recorded. Service tokens never expire from inactivity.
+ */
+export function isExpired(token: TokenRecord, now: number, inactivityMs: number): boolean {
+  if (token.expiredAt !== null) return true;
+  return token.kind === "user" && now >= lastActivity(token) + inactivityMs;
+}
+
+/** When an active user token will expire if unused; `null` for service tokens. */
+export function inactivityDeadline(token: TokenRecord, inactivityMs: number): number | null {
+  return token.kind === "user" ? lastActivity(token) + inactivityMs : null;
+}
+
+/** The subject state of a loaded subject: active, and (for users) the membership epoch. */
+export function subjectState(subject: LoadedSubject): SubjectState {
+  if (subject.kind === "user") {
+    const m = subject.membership;
+    return { active: m !== null && m.status === "active", epoch: m === null ? null : m.epoch };
+  }
+  return { active: subject.serviceUser !== null && subject.serviceUser.status === "active", epoch: null };
+}
+
+/**
+ * The status of a token, checked in R15's order: revoked or deleted, then expired, then whether
+ * its subject is (still) active. A user token whose membership epoch changed since its creation
+ * is dead for good: the user was deactivated or left in between (R7).
+ */
+export function tokenStatus(token: TokenRecord, subject: SubjectState, now: number, inactivityMs: number): TokenStatus {
+  if (token.deletedAt !== null) return "deleted";
+  if (token.revokedAt !== null) return "revoked";
+  if (isExpired(token, now, inactivityMs)) return "expired";
+  if (!subject.active) return "subject_inactive";
+  if (token.kind === "user" && token.epoch !== subject.epoch) return "subject_inactive";
+  return "active";
+}
+
+/**
+ * R3's "active": not revoked, not deleted, not expired (R6, R7). Limits count with exactly this,
+ * and `authorize()` lets a token through its token stage exactly when this holds.
+ */
+export function isTokenActive(token: TokenRecord, subject: SubjectState, now: number, inactivityMs: number): boolean {
+  return tokenStatus(token, subject, now, inactivityMs) === "active";
+}
+
+/** Fields a host sets when a user joins an organization or their membership is updated. */
+export interface MembershipFields {
+  permissionSetId?: string | null;
+  groupIds?: string[];
+  siteIds?: string[];
+  seat?: boolean;
+}
+
+/**
+ * A user joins (or re-joins) an organization, or an active member's fields are updated.
+ * Becoming active from any other state starts a new epoch, so tokens from before stay dead (R7).
+ */
+export function joinMembership(
+  current: Membership | null,
+  orgId: string,
+  userId: string,
+  fields: MembershipFields,
+  newEpoch: string,
+): Membership {
+  if (current?.status === "active") return updateMembershipFields(current, fields);
+  return {
+    orgId,
+    userId,
+    permissionSetId: fields.permissionSetId ?? null,
+    groupIds: fields.groupIds ?? [],
+    siteIds: fields.siteIds ?? [],
+    seat: fields.seat ?? true,
+    status: "active",
+    epoch: newEpoch,
+  };
+}
+
+/** Updates an existing membership's fields without changing its status or epoch. */
+export function updateMembershipFields(current: Membership, fields: MembershipFields): Membership {
+  return {
+    ...current,
+    permissionSetId: fields.permissionSetId !== undefined ? fields.permissionSetId : current.permissionSetId,
+    groupIds: fields.groupIds ?? current.groupIds,
+    siteIds: fields.siteIds ?? current.siteIds,
+    seat: fields.seat ?? current.seat,
+  };
+}
+
+/** Deactivates a member (R7). Their tokens stop working at once and for good. */
+export function deactivateMembership(current: Membership): Membership {
+  return { ...current, status: "deactivated" };
+}
+
+/** Reactivates a deactivated member with a new epoch: old tokens stay dead (R7). */
+export function reactivateMembership(current: Membership, newEpoch: string): Membership {
+  if (current.status === "active") return current;
+  return { ...current, status: "active", epoch: newEpoch };
+}
+
+/** The user leaves the organization (R7): no groups, no sites, no seat; tokens dead for good. */
+export function leaveMembership(current: Membership): Membership {
+  return { ...current, status: "left", groupIds: [], siteIds: [], seat: false };
+}

@@ -1,0 +1,160 @@
+/**
+ * The token format: `<prefix>_<43 base62 characters: 256 bits from a CSPRNG><6 base62 characters: CRC32>`.
+ *
+ * The prefix names the kind (user or service user) so secret scanners can tell them apart; the
+ * checksum lets a mistyped or truncated token be rejected without a store read. Only Web APIs
+ * (`crypto.getRandomValues`), so this runs on Node, Bun, Deno and edge runtimes.
+ * @module
+ */
+import type { SubjectKind } from "./types.js";
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** Base62 characters of the random body: 62^43 > 2^256. */
+export const BODY_LENGTH = 43;
+/** Base62 characters of the CRC32 checksum: 62^6 > 2^32. */
+export const CHECKSUM_LENGTH = 6;
+/** Longest token keyward will even look at; anything longer is malformed without further work. */
+export const MAX_TOKEN_LENGTH = 255;
+
+/** The prefixes that name each kind of token. */
+export interface TokenPrefixes {
+  user: string;
+  service_user: string;
+}
+
+/** Default prefixes: `kwu` for user tokens, `kws` for service user tokens. */
+export const DEFAULT_PREFIXES: TokenPrefixes = { user: "kwu", service_user: "kws" };
+
+const PREFIX_RE = /^[a-z][a-z0-9]{1,15}$/;
+
+/** Whether a prefix is acceptable: 2–16 lowercase letters and digits, starting with a letter. */
+export function isValidPrefix(prefix: string): boolean {
+  return PREFIX_RE.test(prefix);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC32 (IEEE) of the first `end` characters of an ASCII string. */
+function crc32(s: string, end: number): number {
+  let c = -1;
+  for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+function encodeFixed(value: number, length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) {
+    out = ALPHABET[value % 62]! + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
+}
+
+/** The 6-character checksum of a token's `<prefix>_<body>` part. */
+export function checksumOf(prefixAndBody: string): string {
+  return encodeFixed(crc32(prefixAndBody, prefixAndBody.length), CHECKSUM_LENGTH);
+}
+
+/** 43 base62 characters encoding 32 bytes from the CSPRNG. */
+function randomBody(): string {
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  let out = "";
+  for (let i = 0; i < BODY_LENGTH; i++) {
+    out = ALPHABET[Number(n % 62n)]! + out;
+    n /= 62n;
+  }
+  return out;
+}
+
+/**
+ * Generates a new token of a kind: the secret that is shown once (R5).
+ *
+ * @example
+ * ```ts
+ * const secret = generateToken("user"); // "kwu_3fQ…" (53 characters)
+ * ```
+ */
+export function generateToken(kind: SubjectKind, prefixes: TokenPrefixes = DEFAULT_PREFIXES): string {
+  const head = `${prefixes[kind]}_${randomBody()}`;
+  return head + checksumOf(head);
+}
+
+/** A parser for one pair of prefixes: returns the token's kind, or `null` when the token is malformed. */
+export type TokenParser = (raw: unknown) => SubjectKind | null;
+
+/**
+ * Builds the parser for a pair of prefixes. It rejects, without any store read, anything that
+ * is not a string of the exact length, not ASCII `[A-Za-z0-9_]`, has an unknown prefix, or a
+ * wrong checksum (a single mistyped character always changes the CRC32).
+ *
+ * @example
+ * ```ts
+ * const parse = tokenParser();
+ * parse("kwu_…") // "user" | "service_user" | null
+ * ```
+ */
+export function tokenParser(prefixes: TokenPrefixes = DEFAULT_PREFIXES): TokenParser {
+  const kinds: [string, SubjectKind][] = [
+    [`${prefixes.user}_`, "user"],
+    [`${prefixes.service_user}_`, "service_user"],
+  ];
+  return (raw) => {
+    if (typeof raw !== "string" || raw.length > MAX_TOKEN_LENGTH) return null;
+    for (const [head, kind] of kinds) {
+      if (raw.length !== head.length + BODY_LENGTH + CHECKSUM_LENGTH || !raw.startsWith(head)) continue;
+      const end = raw.length - CHECKSUM_LENGTH;
+      for (let i = head.length; i < raw.length; i++) {
+        const c = raw.charCodeAt(i);
+        const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+        if (!ok) return null;
+      }
+      return encodeFixed(crc32(raw, end), CHECKSUM_LENGTH) === raw.slice(end) ? kind : null;
+    }
+    return null;
+  };
+}
+
+/**
+ * A regular expression matching tokens of these prefixes, for secret scanners. A match still
+ * needs {@link verifyChecksum} to be a real token.
+ *
+ * @example
+ * ```ts
+ * tokenPattern().test(text)
+ * ```
+ */
+export function tokenPattern(prefixes: TokenPrefixes = DEFAULT_PREFIXES): RegExp {
+  return new RegExp(
+    `\\b(?:${prefixes.user}|${prefixes.service_user})_[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}\\b`,
+    "g",
+  );
+}
+
+/**
+ * Whether a string is a well-formed token of these prefixes with a valid checksum.
+ *
+ * @example
+ * ```ts
+ * verifyChecksum("kwu_…") // true or false
+ * ```
+ */
+export function verifyChecksum(token: string, prefixes: TokenPrefixes = DEFAULT_PREFIXES): boolean {
+  return tokenParser(prefixes)(token) !== null;
+}
+
+/** The non-secret hint that lists show: the prefix and the last four characters. */
+export function tokenHint(token: string): string {
+  const sep = token.indexOf("_");
+  return `${token.slice(0, sep + 1)}…${token.slice(-4)}`;
+}

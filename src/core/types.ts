@@ -1,0 +1,349 @@
+/**
+ * The domain of keyward as plain data. Everything here is a value: no methods, no I/O.
+ * Times are milliseconds since the epoch (UTC), always passed in explicitly.
+ *
+ * Rule numbers (R1…R16) refer to the rules listed in the README ("The rules keyward enforces").
+ * @module
+ */
+
+/** Access levels of R13, ordered: each implies the ones before it. */
+export const ACCESS_LEVELS = ["view", "edit", "delete"] as const;
+/** `view` < `edit` < `delete` (R13). */
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+
+/** The two kinds of subject (R1) and so of token. */
+export type SubjectKind = "user" | "service_user";
+
+/** An organization (tenant). `ssoOnly` means it allows no non-SSO login, so creating a user token asks no password (R4). */
+export interface Organization {
+  id: string;
+  name: string;
+  ssoOnly: boolean;
+}
+
+/** A person (R1). A user can belong to several organizations, with one {@link Membership} in each. */
+export interface User {
+  id: string;
+  name: string;
+}
+
+/** Membership status of a user in one organization. `left` means the user is no longer a member (R7). */
+export type MembershipStatus = "active" | "deactivated" | "left";
+
+/**
+ * A user's membership of one organization (R1): permission set, groups, sites, status, seat.
+ *
+ * `epoch` changes every time the membership becomes active (joining, reactivation, re-joining).
+ * A user token remembers the epoch it was created in; a token whose epoch is not the
+ * membership's current one is dead for good (R7: reactivation or re-invitation never revives it).
+ */
+export interface Membership {
+  orgId: string;
+  userId: string;
+  permissionSetId: string | null;
+  groupIds: string[];
+  siteIds: string[];
+  status: MembershipStatus;
+  /** Whether the member occupies a paid seat (R10). Service users never do (R9). */
+  seat: boolean;
+  epoch: string;
+}
+
+/** A service user (R1): one organization, a name, a permission set; no groups, no sites, no login. */
+export interface ServiceUser {
+  id: string;
+  orgId: string;
+  name: string;
+  permissionSetId: string | null;
+  status: "active" | "deleted";
+  /** Who created it: recorded for the audit trail only, never consulted by a decision (R8). */
+  createdBy: string | null;
+  createdAt: number;
+}
+
+/** A named set of permissions (R12), assigned to memberships and service users of one organization. */
+export interface PermissionSet {
+  id: string;
+  orgId: string;
+  name: string;
+  permissions: string[];
+}
+
+/** A group of users in one organization (R13). Service users cannot be members (R9). */
+export interface Group {
+  id: string;
+  orgId: string;
+  name: string;
+}
+
+/**
+ * A site in one organization. Sites nest (region › area › site): membership of a site covers
+ * every site below it (R13). `path` lists the site's ancestors from the root down to the site
+ * itself, so coverage is a membership test without walking the tree.
+ */
+export interface Site {
+  id: string;
+  orgId: string;
+  name: string;
+  parentId: string | null;
+  path: string[];
+}
+
+/**
+ * Who a share or an access rule gives access to (R13, R14).
+ * - `user`: one person (in any organization: a share from another organization may name them, R14);
+ * - `service_user`: one service user;
+ * - `group`, `site`: members of that group, or of that site or any site above it (users only);
+ * - `organization`: every user of that organization, and its service users too when
+ *   `includeServiceUsers` is set.
+ */
+export type Grantee =
+  | { kind: "user"; userId: string }
+  | { kind: "service_user"; serviceUserId: string }
+  | { kind: "group"; groupId: string }
+  | { kind: "site"; siteId: string }
+  | { kind: "organization"; orgId: string; includeServiceUsers: boolean };
+
+/** The kinds of {@link Grantee}. */
+export type GranteeKind = Grantee["kind"];
+
+/** An item of the host (a template, an inspection, an asset…), identified by its owner organization, type and id. */
+export interface ItemRef {
+  /** The organization that owns the item. */
+  orgId: string;
+  /** The host's item type, e.g. `"inspection"`. */
+  type: string;
+  id: string;
+  /** Attributes that access rules may test, e.g. `{ siteId: "site_1", templateId: "tpl_9" }`. */
+  attributes?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A share of one item with one grantee at one level (R13, R14). */
+export interface Share {
+  id: string;
+  item: { orgId: string; type: string; id: string };
+  grantee: Grantee;
+  level: AccessLevel;
+  createdAt: number;
+}
+
+/**
+ * An access rule of one organization: every item of `itemType` owned by that organization whose
+ * attributes match all `conditions` is accessible to `grantee` at `level` (R13).
+ * A condition matches when the item's attribute equals one of the listed values.
+ */
+export interface AccessRule {
+  id: string;
+  orgId: string;
+  itemType: string;
+  conditions: Readonly<Record<string, readonly string[]>>;
+  grantee: Grantee;
+  level: AccessLevel;
+  createdAt: number;
+}
+
+/**
+ * A token as stored: never the secret, only its digest (R5).
+ *
+ * Active (R3) means: not revoked, not deleted, not expired (by inactivity for user tokens, R6,
+ * or by its subject's deactivation or departure, R7). {@link isTokenActive} is the one predicate.
+ */
+export interface TokenRecord {
+  /** Public id: what lists, events and logs show. */
+  id: string;
+  kind: SubjectKind;
+  orgId: string;
+  /** The user's id for a user token, the service user's id for a service user token. */
+  subjectId: string;
+  name: string;
+  /** SHA-256 (or HMAC-SHA-256 with a pepper) of the whole token, base64url. */
+  hash: string;
+  /** Non-secret hint to recognise the token: its prefix and last four characters. */
+  hint: string;
+  /** For user tokens, the membership epoch at creation (R7). `null` for service tokens. */
+  epoch: string | null;
+  createdAt: number;
+  /** The user (person) who created it. For service tokens, recorded for audit only (R8). */
+  createdBy: string | null;
+  /** Last successful authentication, or `null` if never used (R6). */
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  deletedAt: number | null;
+  /** When expiry was first observed and recorded; once set, the token is expired for good (R6). */
+  expiredAt: number | null;
+}
+
+/**
+ * The public view of a token: what listings return. Never the secret, never the digest (R5).
+ */
+export interface TokenView {
+  id: string;
+  kind: SubjectKind;
+  orgId: string;
+  subjectId: string;
+  /** Display name of the subject: the user's or service user's name. */
+  subjectName: string;
+  name: string;
+  hint: string;
+  createdAt: number;
+  createdBy: string | null;
+  lastUsedAt: number | null;
+  /** `active`, or why it no longer works. */
+  status: "active" | "revoked" | "deleted" | "expired" | "subject_inactive";
+  /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
+  expiresAt: number | null;
+}
+
+/** The subject an allowed (or authenticated) decision names (R15, R16). */
+export interface SubjectRef {
+  kind: SubjectKind;
+  id: string;
+  /** The user's name for user tokens, the service user's name for service tokens (R16). */
+  name: string;
+}
+
+/**
+ * How access to the item was granted (R13, R14): a share or a rule, through which grantee,
+ * and whether the item belongs to another organization.
+ */
+export interface GrantRef {
+  source: "share" | "rule";
+  /** The share's or rule's id. */
+  id: string;
+  via: GranteeKind;
+  level: AccessLevel;
+  crossOrg: boolean;
+}
+
+/** The reasons of R15, in the order they are checked. */
+export const DENIAL_REASONS = [
+  "token_malformed",
+  "token_unknown",
+  "token_revoked",
+  "token_expired",
+  "subject_inactive",
+  "permission_denied",
+  "access_denied",
+] as const;
+/** Why a decision was a denial (R15). */
+export type DenialReason = (typeof DENIAL_REASONS)[number];
+/** Reasons that mean the token itself does not authenticate (HTTP 401). */
+export type TokenDenialReason = Exclude<DenialReason, "permission_denied" | "access_denied">;
+
+/** An allowed decision (R15). */
+export interface AllowedDecision {
+  allowed: true;
+  reason: "allowed";
+  action: string;
+  subject: SubjectRef;
+  orgId: string;
+  tokenId: string;
+  /** What granted access to the item; absent for organization-level actions. */
+  grant?: GrantRef;
+}
+
+/** A denied decision (R15). */
+export interface DeniedDecision {
+  allowed: false;
+  reason: DenialReason;
+  action: string;
+  /** Present once the token is known (from `token_revoked` on). */
+  subject?: SubjectRef;
+  orgId?: string;
+  tokenId?: string;
+  /**
+   * For `access_denied` only: `true` when the subject can see the item but not at the level the
+   * action needs (HTTP 403), `false` when the item is not reachable at all (HTTP 404).
+   */
+  visible?: boolean;
+  /** Set when the action is not one the host declared: a configuration error on the host's side. */
+  unknownAction?: boolean;
+}
+
+/** The answer of `authorize()`: a denial is data, never an exception (R15). */
+export type Decision = AllowedDecision | DeniedDecision;
+
+/** What an action needs (the host's vocabulary): a permission, and for item actions an access level on an item type. */
+export interface ActionDefinition {
+  permission: string;
+  /** Required access level on the item; omit for organization-level actions. */
+  access?: AccessLevel;
+  /** The item type the action applies to; required with `access`. */
+  item?: string;
+}
+
+/**
+ * The subject as loaded for one decision: the membership for a user, the service user itself
+ * for a service user, with the permissions of its permission set.
+ */
+export type LoadedSubject =
+  | {
+      kind: "user";
+      user: User;
+      /** `null` when the user has no membership row in the token's organization. */
+      membership: Membership | null;
+      permissions: readonly string[];
+      /** For each site the member belongs to, the site's path (R13 nesting). */
+      memberSitePaths?: readonly (readonly string[])[];
+    }
+  | {
+      kind: "service_user";
+      serviceUser: ServiceUser | null;
+      permissions: readonly string[];
+    };
+
+/**
+ * Everything one decision needs, read from the store in one call (one SQL round trip):
+ * the token, its subject, and the shares and rules that could apply to the item.
+ */
+export interface DecisionInput {
+  token: TokenRecord;
+  subject: LoadedSubject;
+  /** Shares on the item (any grantee). Empty when there is no item. */
+  shares: readonly Share[];
+  /** Access rules of the item's owner organization for its type. Empty when there is no item. */
+  rules: readonly AccessRule[];
+  /**
+   * For every site named by a share or rule above, the site's path (root … site). Needed to tell
+   * whether membership of a site higher up covers it (R13).
+   */
+  sitePaths: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Activity events (R16). Every event names the subject and the token id, never the secret. */
+export type KeywardEvent =
+  | {
+      type: "token.created" | "token.revoked" | "token.deleted" | "token.expired";
+      at: number;
+      tokenId: string;
+      orgId: string;
+      subject: SubjectRef;
+      tokenName: string;
+      /** Who did it (a user id), when someone did. */
+      actorId?: string | null;
+      /** For `token.expired`: inactivity (R6), or the subject's deactivation or departure (R7). */
+      cause?: "inactivity" | "subject_inactive";
+    }
+  | {
+      type: "authorization";
+      at: number;
+      outcome: "allowed" | "denied";
+      reason: Decision["reason"];
+      action: string;
+      item?: { orgId: string; type: string; id: string };
+      tokenId?: string;
+      orgId?: string;
+      subject?: SubjectRef;
+      grant?: GrantRef;
+      /** Added by middleware: request method and path (without query). */
+      request?: { method: string; path: string };
+    }
+  | {
+      type: "login";
+      at: number;
+      outcome: "allowed" | "denied";
+      reason: string;
+      tokenId?: string;
+      orgId?: string;
+      subject?: SubjectRef;
+    };

@@ -1,0 +1,43 @@
+/**
+ * keyward: embeddable authorization for API tokens.
+ *
+ * @example
+ * ```ts
+ * import { createKeyward } from "keyward";
+ * import { memoryStore } from "keyward/memory";
+ * const kw = createKeyward({ store: memoryStore(), actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } } });
+ * ```
+ * @module
+ */
+export { createKeyward, type Keyward } from "./keyward.js";
+export type { KeywardOptions } from "./service/context.js";
+export { DEFAULT_MANAGEMENT_PERMISSIONS } from "./service/context.js";
+export type { AuthorizeOptions, Session } from "./service/authorize.js";
+export type { CreatedToken } from "./service/tokens.js";
+export { KeywardError, ERROR_CODES, isForbidden, storeFailure, type KeywardErrorCode, type ForbiddenError } from "./core/errors.js";
+export { decide, checkToken, bestGrant, granteeIncludes, ruleMatches, LEVEL_RANK } from "./core/decide.js";
+export {
+  isTokenActive,
+  isExpired,
+  tokenStatus,
+  lastActivity,
+  inactivityDeadline,
+  subjectState,
+  DEFAULT_INACTIVITY_MS,
+  type SubjectState,
+} from "./core/lifecycle.js";
+export {
+  generateToken,
+  tokenParser,
+  tokenPattern,
+  verifyChecksum,
+  tokenHint,
+  checksumOf,
+  DEFAULT_PREFIXES,
+  MAX_TOKEN_LENGTH,
+  type TokenPrefixes,
+  type TokenParser,
+} from "./core/token-format.js";
+export { tokenHasher, type TokenHasher } from "./core/secret.js";
+export * from "./core/types.js";
+export type * from "./storage/types.js";

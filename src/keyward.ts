@@ -1,0 +1,86 @@
+/**
+ * `createKeyward()`: the service. It orchestrates and holds no rule of its own: parsing and
+ * hashing (`core/token-format`, `core/secret`), one store read, the pure decision
+ * (`core/decide`), then the coalesced use record and the activity event.
+ * @module
+ */
+import type { Decision, ItemRef } from "./core/types.js";
+import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
+import { createContext, type KeywardOptions } from "./service/context.js";
+import { directory, serviceUsers } from "./service/directory.js";
+import * as tokens from "./service/tokens.js";
+
+/**
+ * Creates a keyward instance over a store.
+ *
+ * @example
+ * ```ts
+ * import { createKeyward } from "keyward";
+ * import { memoryStore } from "keyward/memory";
+ *
+ * const kw = createKeyward({
+ *   store: memoryStore(),
+ *   actions: {
+ *     "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" },
+ *     "users.manage": { permission: "users:manage" },
+ *   },
+ *   verifyPassword: (userId, password) => myAuth.check(userId, password),
+ *   onEvent: (e) => auditLog.write(e),
+ * });
+ * const d = await kw.authorize(token, "inspections.view", { orgId: "acme", type: "inspection", id: "insp_1" });
+ * ```
+ */
+export function createKeyward<A extends string>(options: KeywardOptions<A>) {
+  const ctx = createContext(options as KeywardOptions);
+  return {
+    /**
+     * May this token perform this action on this item? Resolves to a {@link Decision} whose
+     * reason is one of R15's, checked in order. Throws only `invalid_input` (a malformed item
+     * or action) or `unavailable` (the store failed): never an allow on failure.
+     * @example `const d = await kw.authorize(token, "inspections.edit", { orgId, type: "inspection", id })`
+     */
+    authorize: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> =>
+      authorize(ctx, token, action, item, opts),
+    /**
+     * The throwing form of {@link authorize}: resolves to the allowed decision or throws a
+     * `KeywardError` whose code is the denial's reason, carrying the action and item.
+     * @example `const { subject } = await kw.assertAuthorized(token, "templates.view", item)`
+     */
+    assertAuthorized: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions) =>
+      assertAuthorized(ctx, token, action, item, opts),
+    /**
+     * Logs in with a user token (R10). A service user token throws `login_not_allowed` (R9); a
+     * token that does not authenticate throws with its reason as the code.
+     * @example `const session = await kw.login(token) // { subject, orgId, tokenId }`
+     */
+    login: (token: unknown): Promise<Session> => login(ctx, token),
+    /** Token management (R3–R11). */
+    tokens: {
+      /** @see tokens.createUserToken @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
+      createUserToken: (input: Parameters<typeof tokens.createUserToken>[1]) => tokens.createUserToken(ctx, input),
+      /** @example `const { token } = await kw.tokens.createServiceToken({ orgId, serviceUserId, name: "BI", actorId: admin })` */
+      createServiceToken: (input: Parameters<typeof tokens.createServiceToken>[1]) => tokens.createServiceToken(ctx, input),
+      /** @example `const mine = await kw.tokens.listMine({ orgId, userId })` */
+      listMine: (input: Parameters<typeof tokens.listMine>[1]) => tokens.listMine(ctx, input),
+      /** @example `const all = await kw.tokens.listOrganization({ orgId, actorId: admin })` */
+      listOrganization: (input: Parameters<typeof tokens.listOrganization>[1]) => tokens.listOrganization(ctx, input),
+      /** @example `const bots = await kw.tokens.listServiceTokens({ orgId, actorId: admin })` */
+      listServiceTokens: (input: Parameters<typeof tokens.listServiceTokens>[1]) => tokens.listServiceTokens(ctx, input),
+      /** @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
+      revoke: (input: Parameters<typeof tokens.revoke>[1]) => tokens.revoke(ctx, input),
+      /** @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
+      delete: (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input),
+    },
+    /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
+    directory: directory(ctx),
+    /** Service users (R1, R8, R9, R11). */
+    serviceUsers: serviceUsers(ctx),
+    /** The store, for hosts that need it (migrations, closing). */
+    store: ctx.store,
+    /** Closes the store. @example `await kw.close()` */
+    close: () => ctx.store.close(),
+  };
+}
+
+/** A keyward instance. */
+export type Keyward<A extends string = string> = ReturnType<typeof createKeyward<A>>;

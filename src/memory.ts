@@ -1,0 +1,9 @@
+/**
+ * `keyward/memory`: the in-memory store, the zero-set-up default for one process.
+ * @example
+ * ```ts
+ * import { memoryStore } from "keyward/memory";
+ * ```
+ * @module
+ */
+export { memoryStore } from "./storage/memory.js";

@@ -1,0 +1,160 @@
+/**
+ * The hot path: parse, hash, one store read, the pure decision, then the coalesced use record
+ * and the activity event. No rule lives here: the rules are in `src/core`.
+ * @module
+ */
+import { checkToken, decide, subjectRef } from "../core/decide.js";
+import { KeywardError } from "../core/errors.js";
+import type { Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason } from "../core/types.js";
+import type { Context } from "./context.js";
+import { checkItem } from "./schemas.js";
+
+/** Options of one `authorize()` call. */
+export interface AuthorizeOptions {
+  /** Request details for the activity event (set by the middleware). */
+  request?: { method: string; path: string };
+}
+
+/** An authenticated session from a user token (R10). */
+export interface Session {
+  subject: { kind: "user"; id: string; name: string };
+  orgId: string;
+  tokenId: string;
+}
+
+function itemKey(item: ItemRef): { orgId: string; type: string; id: string } {
+  return { orgId: item.orgId, type: item.type, id: item.id };
+}
+
+/** Reads the decision input for a raw token: `null` for a malformed or unknown token. */
+async function load(ctx: Context, raw: unknown, item: ItemRef | null): Promise<DecisionInput | "token_malformed" | "token_unknown"> {
+  const kind = ctx.parse(raw);
+  if (kind === null) return "token_malformed";
+  const input = await ctx.call(() => ctx.store.loadDecision(ctx.hash(raw as string), item));
+  // A record of the other kind under this digest is an integrity failure: treat as unknown.
+  if (input === null || input.token.kind !== kind) return "token_unknown";
+  return input;
+}
+
+/** After the token stage: record the use (R6) or the expiry (R16). Never changes the decision. */
+async function afterTokenStage(ctx: Context, input: DecisionInput, reason: TokenDenialReason | null, now: number): Promise<void> {
+  const { token } = input;
+  if (reason === null) {
+    // Off the hot path: a failed touch never changes the decision (it can only make the token expire early).
+    ctx.store.recordTokenUse(token.id, now).catch(() => {});
+    return;
+  }
+  if (reason === "token_expired" && token.expiredAt === null) {
+    let first = false;
+    try {
+      first = await ctx.store.markTokenExpired(token.id, now);
+    } catch {
+      return;
+    }
+    if (first) {
+      ctx.emit({
+        type: "token.expired",
+        at: now,
+        tokenId: token.id,
+        orgId: token.orgId,
+        subject: subjectRef(input.subject, token),
+        tokenName: token.name,
+        cause: "inactivity",
+      });
+    }
+  }
+}
+
+/**
+ * `authorize(token, action, item?)` (R12–R15). Resolves to a decision; throws only for invalid
+ * input (`invalid_input`) or a failing store (`unavailable`), never allowing on failure.
+ */
+export async function authorize(
+  ctx: Context,
+  rawToken: unknown,
+  action: string,
+  item?: ItemRef | null,
+  options?: AuthorizeOptions,
+): Promise<Decision> {
+  if (typeof action !== "string") throw new KeywardError("invalid_input", 'Invalid input at "action": expected a string.', { field: "action" });
+  const checked = item === undefined || item === null ? null : checkItem(item);
+  const definition = ctx.actions.get(action);
+  if (definition?.access !== undefined && checked === null) {
+    throw new KeywardError("invalid_input", `Invalid input at "item": action "${action}" acts on an item of type "${definition.item}".`, { field: "item" });
+  }
+  if (definition !== undefined && definition.access !== undefined && checked !== null && checked.type !== definition.item) {
+    throw new KeywardError("invalid_input", `Invalid input at "item.type": action "${action}" acts on items of type "${definition.item}".`, { field: "item.type" });
+  }
+  const loaded = await load(ctx, rawToken, definition?.access === undefined ? null : checked);
+  const now = ctx.now();
+  let decision: Decision;
+  if (typeof loaded === "string") {
+    decision = { allowed: false, reason: loaded, action };
+  } else {
+    decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
+    const tokenReason = decision.allowed || decision.reason === "permission_denied" || decision.reason === "access_denied" ? null : (decision.reason as TokenDenialReason);
+    await afterTokenStage(ctx, loaded, tokenReason, now);
+  }
+  if (ctx.hasSink) {
+    ctx.emit({
+      type: "authorization",
+      at: now,
+      outcome: decision.allowed ? "allowed" : "denied",
+      reason: decision.reason,
+      action,
+      ...(checked === null ? {} : { item: itemKey(checked) }),
+      ...(decision.tokenId === undefined ? {} : { tokenId: decision.tokenId, orgId: decision.orgId!, subject: decision.subject! }),
+      ...(decision.allowed && decision.grant ? { grant: decision.grant } : {}),
+      ...(options?.request ? { request: options.request } : {}),
+    });
+  }
+  return decision;
+}
+
+/** The throwing form: resolves to the allowed decision, or throws a forbidden {@link KeywardError}. */
+export async function assertAuthorized(
+  ctx: Context,
+  rawToken: unknown,
+  action: string,
+  item?: ItemRef | null,
+  options?: AuthorizeOptions,
+): Promise<Extract<Decision, { allowed: true }>> {
+  const d = await authorize(ctx, rawToken, action, item, options);
+  if (d.allowed) return d;
+  throw new KeywardError(d.reason, undefined, {
+    action,
+    ...(item ? { item: itemKey(item) } : {}),
+    ...(d.visible === undefined ? {} : { visible: d.visible }),
+  });
+}
+
+/**
+ * Logs in with a user token (R10); a service user token cannot (R9, `login_not_allowed`).
+ * Throws a {@link KeywardError} whose code is the reason when the token does not authenticate.
+ */
+export async function login(ctx: Context, rawToken: unknown): Promise<Session> {
+  const loaded = await load(ctx, rawToken, null);
+  const now = ctx.now();
+  let reason: string;
+  let subject: SubjectRef | undefined;
+  if (typeof loaded === "string") {
+    reason = loaded;
+  } else {
+    const tokenReason = checkToken(loaded, now, ctx.inactivityMs);
+    await afterTokenStage(ctx, loaded, tokenReason, now);
+    subject = subjectRef(loaded.subject, loaded.token);
+    reason = tokenReason ?? (loaded.token.kind === "service_user" ? "login_not_allowed" : "allowed");
+  }
+  const token = typeof loaded === "string" ? undefined : loaded.token;
+  ctx.emit({
+    type: "login",
+    at: now,
+    outcome: reason === "allowed" ? "allowed" : "denied",
+    reason,
+    ...(token && subject ? { tokenId: token.id, orgId: token.orgId, subject } : {}),
+  });
+  if (reason !== "allowed" || token === undefined || subject === undefined) {
+    throw new KeywardError(reason as TokenDenialReason | "login_not_allowed");
+  }
+  return { subject: subject as Session["subject"], orgId: token.orgId, tokenId: token.id };
+}

@@ -1,0 +1,145 @@
+/**
+ * The resolved configuration and the small shared pieces of the service: clock, ids, events,
+ * store calls that fail closed.
+ * @module
+ */
+import { customAlphabet } from "nanoid";
+import { z } from "zod";
+import { KeywardError, storeFailure } from "../core/errors.js";
+import { DEFAULT_INACTIVITY_MS } from "../core/lifecycle.js";
+import { tokenHasher, type TokenHasher } from "../core/secret.js";
+import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
+import type { ActionDefinition, KeywardEvent } from "../core/types.js";
+import type { KeywardStore } from "../storage/types.js";
+import { parseInput } from "./schemas.js";
+
+/** Options of `createKeyward()`. Only `store` and `actions` matter for a first run; the rest have the defaults of the rules. */
+export interface KeywardOptions<A extends string = string> {
+  /** Where tokens and the directory live. `memoryStore()` for one process, `postgresStore()` for several. */
+  store: KeywardStore;
+  /** The host's actions: a permission, and for item actions an access level on an item type. */
+  actions: Readonly<Record<A, ActionDefinition>>;
+  /** R4: checks a user's password before a user token is created (unless the organization is SSO-only). */
+  verifyPassword?: (userId: string, password: string) => boolean | Promise<boolean>;
+  /** R16: receives every activity event. Never given a secret. Errors it throws go to `onEventError`. */
+  onEvent?: (event: KeywardEvent) => void;
+  /** Called when `onEvent` throws. Default: ignore (an audit sink must not break authorization). */
+  onEventError?: (error: unknown, event: KeywardEvent) => void;
+  /** R3 limits. Defaults: 10 active user tokens per user per organization, 20 active service tokens per organization. */
+  limits?: { userTokensPerUser?: number; serviceTokensPerOrg?: number };
+  /** R6 inactivity window in milliseconds. Default: 30 days. */
+  inactivityMs?: number;
+  /** Token prefixes naming each kind. Default: `kwu` (user) and `kws` (service user). */
+  prefixes?: Partial<TokenPrefixes>;
+  /** Server-side secret keying the stored digest (HMAC-SHA-256). Changing it invalidates every token. */
+  pepper?: string | Uint8Array;
+  /** The clock, in epoch milliseconds. Default `Date.now`. Time never runs backwards for keyward: a step back is ignored. */
+  clock?: () => number;
+  /** Names of the management permissions (R11, R12). */
+  permissions?: { manageTokens?: string; manageServiceUsers?: string };
+}
+
+/** Default names of the management permissions. */
+export const DEFAULT_MANAGEMENT_PERMISSIONS = {
+  manageTokens: "api_tokens:manage",
+  manageServiceUsers: "service_users:manage",
+} as const;
+
+const actionSchema = z
+  .object({
+    permission: z.string().min(1).max(200),
+    access: z.enum(["view", "edit", "delete"]).optional(),
+    item: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((a) => (a.access === undefined) === (a.item === undefined), {
+    message: "an item action needs both `access` and `item`; an organization-level action neither",
+  });
+
+const optionsSchema = z.object({
+  store: z.custom<KeywardStore>((s) => typeof s === "object" && s !== null && typeof (s as KeywardStore).loadDecision === "function", "expected a keyward store"),
+  actions: z.record(z.string().min(1).max(200), actionSchema),
+  limits: z.object({ userTokensPerUser: z.number().int().min(1).max(10_000).optional(), serviceTokensPerOrg: z.number().int().min(1).max(10_000).optional() }).optional(),
+  inactivityMs: z.number().int().min(1).optional(),
+  prefixes: z.object({ user: z.string().optional(), service_user: z.string().optional() }).optional(),
+  permissions: z.object({ manageTokens: z.string().min(1).optional(), manageServiceUsers: z.string().min(1).optional() }).optional(),
+});
+
+/** The resolved configuration and shared helpers. Internal. */
+export interface Context {
+  store: KeywardStore;
+  actions: ReadonlyMap<string, ActionDefinition>;
+  verifyPassword: KeywardOptions["verifyPassword"];
+  limits: { userTokensPerUser: number; serviceTokensPerOrg: number };
+  inactivityMs: number;
+  prefixes: TokenPrefixes;
+  parse: TokenParser;
+  hash: TokenHasher;
+  permissions: { manageTokens: string; manageServiceUsers: string };
+  /** Monotonic now: never earlier than a time already handed out. */
+  now(): number;
+  newId(prefix: string): string;
+  /** Emits an event to the host's sink, if any. */
+  emit(event: KeywardEvent): void;
+  hasSink: boolean;
+  /** Runs a store call; a failure of the store becomes `unavailable` (fail closed). */
+  call<T>(f: () => Promise<T>): Promise<T>;
+}
+
+const nano = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 16);
+
+/** Resolves and validates the options (`invalid_config` naming the field). */
+export function createContext(options: KeywardOptions): Context {
+  try {
+    parseInput(optionsSchema, options, "options");
+  } catch (e) {
+    const err = e as KeywardError;
+    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
+  }
+  const prefixes: TokenPrefixes = { ...DEFAULT_PREFIXES, ...options.prefixes };
+  if (!isValidPrefix(prefixes.user) || !isValidPrefix(prefixes.service_user) || prefixes.user === prefixes.service_user) {
+    throw new KeywardError("invalid_config", "Token prefixes must be 2–16 lowercase letters or digits, start with a letter, and differ per kind.", { field: "options.prefixes" });
+  }
+  const actions = new Map<string, ActionDefinition>();
+  for (const [name, def] of Object.entries(options.actions)) actions.set(name, Object.freeze({ ...(def as ActionDefinition) }));
+  const clock = options.clock ?? Date.now;
+  let high = -Infinity;
+  const sink = options.onEvent;
+  const onEventError = options.onEventError;
+  return {
+    store: options.store,
+    actions,
+    verifyPassword: options.verifyPassword,
+    limits: {
+      userTokensPerUser: options.limits?.userTokensPerUser ?? 10,
+      serviceTokensPerOrg: options.limits?.serviceTokensPerOrg ?? 20,
+    },
+    inactivityMs: options.inactivityMs ?? DEFAULT_INACTIVITY_MS,
+    prefixes,
+    parse: tokenParser(prefixes),
+    hash: tokenHasher(options.pepper),
+    permissions: { ...DEFAULT_MANAGEMENT_PERMISSIONS, ...options.permissions },
+    now() {
+      const t = clock();
+      if (t > high) high = t;
+      return high;
+    },
+    newId: (prefix) => `${prefix}_${nano()}`,
+    hasSink: sink !== undefined,
+    emit(event) {
+      if (sink === undefined) return;
+      try {
+        sink(event);
+      } catch (e) {
+        onEventError?.(e, event);
+      }
+    },
+    async call(f) {
+      try {
+        return await f();
+      } catch (e) {
+        throw storeFailure(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,401 @@
+/**
+ * The directory (the write side): organizations, users and memberships, permission sets, groups,
+ * sites, service users, shares and access rules. The host calls these from its own trusted code
+ * (its admin screens, its sync jobs); service-user management takes an acting user and checks
+ * the permission (R11).
+ * @module
+ */
+import { z } from "zod";
+import { KeywardError } from "../core/errors.js";
+import {
+  deactivateMembership,
+  joinMembership,
+  leaveMembership,
+  reactivateMembership,
+  updateMembershipFields,
+  type SubjectState,
+} from "../core/lifecycle.js";
+import type {
+  AccessRule,
+  Grantee,
+  Group,
+  Membership,
+  Organization,
+  PermissionSet,
+  ServiceUser,
+  Share,
+  Site,
+  User,
+} from "../core/types.js";
+import type { MemberEntry } from "../storage/types.js";
+import type { Context } from "./context.js";
+import { grantee as granteeSchema, id, itemKey, level, name, parseInput, permission } from "./schemas.js";
+import { emitSubjectExpiry, requirePermission } from "./tokens.js";
+
+const orgSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
+const orgUpdateSchema = z.object({ id, name: name.optional(), ssoOnly: z.boolean().optional() }).strict();
+const userSchema = z.object({ id: id.optional(), name }).strict();
+const memberFields = {
+  permissionSetId: id.nullable().optional(),
+  groupIds: z.array(id).max(1000).optional(),
+  siteIds: z.array(id).max(1000).optional(),
+  seat: z.boolean().optional(),
+};
+const memberSchema = z.object({ orgId: id, userId: id, ...memberFields }).strict();
+const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
+const permissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
+const permissionSetUpdateSchema = z.object({ id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
+const groupSchema = z.object({ id: id.optional(), orgId: id, name }).strict();
+const siteSchema = z.object({ id: id.optional(), orgId: id, name, parentId: id.nullable().optional() }).strict();
+const placementSchema = z.object({ orgId: id, subjectId: id, groupId: id.optional(), siteId: id.optional() }).strict();
+const serviceUserSchema = z.object({ id: id.optional(), orgId: id, name, permissionSetId: id.nullable().optional(), actorId: id }).strict();
+const serviceUserUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
+const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
+const shareSchema = z.object({ id: id.optional(), item: itemKey, grantee: granteeSchema, level }).strict();
+const ruleSchema = z
+  .object({
+    id: id.optional(),
+    orgId: id,
+    itemType: id,
+    conditions: z.record(id, z.array(z.string().min(1).max(200)).min(1).max(1000)).default({}),
+    grantee: granteeSchema,
+    level,
+  })
+  .strict();
+
+/** The `directory` part of a keyward instance. */
+export function directory(ctx: Context) {
+  const { store } = ctx;
+  const call = ctx.call;
+
+  async function mustOrg(orgId: string, field = "orgId"): Promise<Organization> {
+    const org = await call(() => store.getOrganization(orgId));
+    if (org === null) throw new KeywardError("not_found", "No such organization.", { field });
+    return org;
+  }
+  async function checkPermissionSet(orgId: string, setId: string | null | undefined, field: string): Promise<void> {
+    if (setId === null || setId === undefined) return;
+    const set = await call(() => store.getPermissionSet(setId));
+    if (set === null || set.orgId !== orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field });
+  }
+  async function checkGroups(orgId: string, ids: readonly string[] | undefined, field: string): Promise<void> {
+    for (const g of ids ?? []) {
+      const group = await call(() => store.getGroup(g));
+      if (group === null || group.orgId !== orgId) throw new KeywardError("not_found", `No such group in this organization: ${g}.`, { field });
+    }
+  }
+  async function checkSites(orgId: string, ids: readonly string[] | undefined, field: string): Promise<void> {
+    for (const s of ids ?? []) {
+      const site = await call(() => store.getSite(s));
+      if (site === null || site.orgId !== orgId) throw new KeywardError("not_found", `No such site in this organization: ${s}.`, { field });
+    }
+  }
+  async function refuseServiceUser(subjectId: string): Promise<void> {
+    const su = await call(() => store.getServiceUser(subjectId));
+    if (su !== null) throw new KeywardError("service_user_not_allowed", undefined, { field: "subjectId" });
+  }
+  async function checkGrantee(g: Grantee, ownerOrg: string): Promise<void> {
+    switch (g.kind) {
+      case "user":
+        if ((await call(() => store.getUser(g.userId))) === null) throw new KeywardError("not_found", "No such user.", { field: "grantee.userId" });
+        return;
+      case "service_user":
+        if ((await call(() => store.getServiceUser(g.serviceUserId))) === null) throw new KeywardError("not_found", "No such service user.", { field: "grantee.serviceUserId" });
+        return;
+      case "group":
+        return checkGroups(ownerOrg, [g.groupId], "grantee.groupId");
+      case "site":
+        return checkSites(ownerOrg, [g.siteId], "grantee.siteId");
+      case "organization":
+        await mustOrg(g.orgId, "grantee.orgId");
+        return;
+    }
+  }
+  /** Applies a membership change and emits the expiry of the tokens it kills (R7, R16). */
+  async function changeMembership(orgId: string, userId: string, change: (m: Membership) => Membership): Promise<Membership> {
+    let before: SubjectState | null = null;
+    const after = await call(() =>
+      store.updateMembership(orgId, userId, (current) => {
+        if (current === null) throw new KeywardError("not_found", "No such member.", { field: "userId" });
+        before = { active: current.status === "active", epoch: current.epoch };
+        return change(current);
+      }),
+    );
+    const was = before as SubjectState | null;
+    if (was !== null && was.active && after.status !== "active" && ctx.hasSink) {
+      const entries = await call(() => store.listTokens({ orgId, kind: "user", subjectId: userId }));
+      emitSubjectExpiry(ctx, entries, was, ctx.now());
+    }
+    return after;
+  }
+
+  return {
+    /**
+     * Creates an organization. `ssoOnly` means it allows no non-SSO login: creating a user token
+     * then asks no password (R4).
+     * @example `const org = await kw.directory.createOrganization({ name: "Acme", ssoOnly: false })`
+     */
+    async createOrganization(input: z.input<typeof orgSchema>): Promise<Organization> {
+      const v = parseInput(orgSchema, input);
+      const org: Organization = { id: v.id ?? ctx.newId("org"), name: v.name, ssoOnly: v.ssoOnly };
+      if (v.id !== undefined && (await call(() => store.getOrganization(org.id))) !== null) throw new KeywardError("already_exists", "That organization exists already.", { field: "id" });
+      await call(() => store.putOrganization(org));
+      return org;
+    },
+    /** Updates an organization's name or SSO-only flag. @example `await kw.directory.updateOrganization({ id: org.id, ssoOnly: true })` */
+    async updateOrganization(input: z.input<typeof orgUpdateSchema>): Promise<Organization> {
+      const v = parseInput(orgUpdateSchema, input);
+      const org = await mustOrg(v.id, "id");
+      const next: Organization = { ...org, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.ssoOnly !== undefined ? { ssoOnly: v.ssoOnly } : {}) };
+      await call(() => store.putOrganization(next));
+      return next;
+    },
+    /** Creates or renames a person (R1). @example `const ana = await kw.directory.upsertUser({ id: "u_ana", name: "Ana Silva" })` */
+    async upsertUser(input: z.input<typeof userSchema>): Promise<User> {
+      const v = parseInput(userSchema, input);
+      const user: User = { id: v.id ?? ctx.newId("usr"), name: v.name };
+      await call(() => store.putUser(user));
+      return user;
+    },
+    /**
+     * Adds a user to an organization, or re-adds one who left or was deactivated — with a new
+     * epoch, so their old tokens stay dead (R7). For an active member, updates the given fields.
+     * @example `await kw.directory.addMember({ orgId, userId, permissionSetId: inspectors.id, groupIds: [g.id] })`
+     */
+    async addMember(input: z.input<typeof memberSchema>): Promise<Membership> {
+      const v = parseInput(memberSchema, input);
+      await mustOrg(v.orgId);
+      if ((await call(() => store.getUser(v.userId))) === null) throw new KeywardError("not_found", "No such user.", { field: "userId" });
+      await refuseServiceUser(v.userId);
+      await checkPermissionSet(v.orgId, v.permissionSetId, "permissionSetId");
+      await checkGroups(v.orgId, v.groupIds, "groupIds");
+      await checkSites(v.orgId, v.siteIds, "siteIds");
+      const epoch = ctx.newId("ep");
+      return call(() => store.updateMembership(v.orgId, v.userId, (current) => joinMembership(current, v.orgId, v.userId, v, epoch)));
+    },
+    /**
+     * Changes a member's permission set, groups, sites or seat. Takes effect on the member's next
+     * request (R12, R13).
+     * @example `await kw.directory.updateMember({ orgId, userId, permissionSetId: viewers.id })`
+     */
+    async updateMember(input: z.input<typeof memberSchema>): Promise<Membership> {
+      const v = parseInput(memberSchema, input);
+      await checkPermissionSet(v.orgId, v.permissionSetId, "permissionSetId");
+      await checkGroups(v.orgId, v.groupIds, "groupIds");
+      await checkSites(v.orgId, v.siteIds, "siteIds");
+      return changeMembership(v.orgId, v.userId, (m) => updateMembershipFields(m, v));
+    },
+    /** Deactivates a member: their user tokens stop working at once and for good (R7). @example `await kw.directory.deactivateMember({ orgId, userId })` */
+    async deactivateMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
+      const v = parseInput(memberRefSchema, input);
+      return changeMembership(v.orgId, v.userId, deactivateMembership);
+    },
+    /** Reactivates a member. Their old tokens stay dead (R7); they create new ones. @example `await kw.directory.reactivateMember({ orgId, userId })` */
+    async reactivateMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
+      const v = parseInput(memberRefSchema, input);
+      const epoch = ctx.newId("ep");
+      return changeMembership(v.orgId, v.userId, (m) => reactivateMembership(m, epoch));
+    },
+    /** Removes a member from the organization: their user tokens die for good (R7). @example `await kw.directory.removeMember({ orgId, userId })` */
+    async removeMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
+      const v = parseInput(memberRefSchema, input);
+      return changeMembership(v.orgId, v.userId, leaveMembership);
+    },
+    /**
+     * The organization's user list: its members (active and deactivated) with their names.
+     * Service users are never in it (R9).
+     * @example `const people = await kw.directory.listMembers(orgId)`
+     */
+    async listMembers(orgId: string): Promise<MemberEntry[]> {
+      const v = parseInput(id, orgId, "orgId");
+      const all = await call(() => store.listMembers(v));
+      return all.filter((e) => e.membership.status !== "left");
+    },
+    /**
+     * Billable seats: active members holding a seat, each counted once however many tokens they
+     * hold (R10); service users never count (R9).
+     * @example `const seats = await kw.directory.seatCount(orgId)`
+     */
+    async seatCount(orgId: string): Promise<number> {
+      const v = parseInput(id, orgId, "orgId");
+      const all = await call(() => store.listMembers(v));
+      return all.filter((e) => e.membership.status === "active" && e.membership.seat).length;
+    },
+    /** Creates a permission set (R12). @example `await kw.directory.createPermissionSet({ orgId, name: "Inspector", permissions: ["inspections:view"] })` */
+    async createPermissionSet(input: z.input<typeof permissionSetSchema>): Promise<PermissionSet> {
+      const v = parseInput(permissionSetSchema, input);
+      await mustOrg(v.orgId);
+      const set: PermissionSet = { id: v.id ?? ctx.newId("ps"), orgId: v.orgId, name: v.name, permissions: [...new Set(v.permissions)] };
+      await call(() => store.putPermissionSet(set));
+      return set;
+    },
+    /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ id: set.id, permissions: [] })` */
+    async updatePermissionSet(input: z.input<typeof permissionSetUpdateSchema>): Promise<PermissionSet> {
+      const v = parseInput(permissionSetUpdateSchema, input);
+      const set = await call(() => store.getPermissionSet(v.id));
+      if (set === null) throw new KeywardError("not_found", "No such permission set.", { field: "id" });
+      const next: PermissionSet = { ...set, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.permissions !== undefined ? { permissions: [...new Set(v.permissions)] } : {}) };
+      await call(() => store.putPermissionSet(next));
+      return next;
+    },
+    /** Creates a group (R13). @example `const g = await kw.directory.createGroup({ orgId, name: "Auditors" })` */
+    async createGroup(input: z.input<typeof groupSchema>): Promise<Group> {
+      const v = parseInput(groupSchema, input);
+      await mustOrg(v.orgId);
+      const group: Group = { id: v.id ?? ctx.newId("grp"), orgId: v.orgId, name: v.name };
+      await call(() => store.putGroup(group));
+      return group;
+    },
+    /**
+     * Creates a site, optionally below another (region › area › site). Membership of a site
+     * covers every site below it (R13).
+     * @example `const north = await kw.directory.createSite({ orgId, name: "North", parentId: region.id })`
+     */
+    async createSite(input: z.input<typeof siteSchema>): Promise<Site> {
+      const v = parseInput(siteSchema, input);
+      await mustOrg(v.orgId);
+      let path: string[] = [];
+      if (v.parentId) {
+        const parent = await call(() => store.getSite(v.parentId!));
+        if (parent === null || parent.orgId !== v.orgId) throw new KeywardError("not_found", "No such parent site in this organization.", { field: "parentId" });
+        path = parent.path;
+      }
+      const siteId = v.id ?? ctx.newId("site");
+      const site: Site = { id: siteId, orgId: v.orgId, name: v.name, parentId: v.parentId ?? null, path: [...path, siteId] };
+      await call(() => store.putSite(site));
+      return site;
+    },
+    /**
+     * Adds a member to a group or a site (give `groupId` or `siteId`). A service user cannot
+     * join either: `service_user_not_allowed` (R9).
+     * @example `await kw.directory.addTo({ orgId, subjectId: userId, groupId })`
+     */
+    async addTo(input: z.input<typeof placementSchema>): Promise<Membership> {
+      const v = parseInput(placementSchema, input);
+      await refuseServiceUser(v.subjectId);
+      if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
+      if (v.groupId) await checkGroups(v.orgId, [v.groupId], "groupId");
+      if (v.siteId) await checkSites(v.orgId, [v.siteId], "siteId");
+      return changeMembership(v.orgId, v.subjectId, (m) => ({
+        ...m,
+        groupIds: v.groupId && !m.groupIds.includes(v.groupId) ? [...m.groupIds, v.groupId] : m.groupIds,
+        siteIds: v.siteId && !m.siteIds.includes(v.siteId) ? [...m.siteIds, v.siteId] : m.siteIds,
+      }));
+    },
+    /** Removes a member from a group or a site; takes effect on the next request. @example `await kw.directory.removeFrom({ orgId, subjectId: userId, siteId })` */
+    async removeFrom(input: z.input<typeof placementSchema>): Promise<Membership> {
+      const v = parseInput(placementSchema, input);
+      await refuseServiceUser(v.subjectId);
+      return changeMembership(v.orgId, v.subjectId, (m) => ({
+        ...m,
+        groupIds: m.groupIds.filter((g) => g !== v.groupId),
+        siteIds: m.siteIds.filter((s) => s !== v.siteId),
+      }));
+    },
+    /**
+     * Shares an item with a grantee at a level (R13). To share with another organization, name it
+     * (or one of its users or service users) as the grantee (R14).
+     * @example `await kw.directory.share({ item: { orgId, type: "template", id: "tpl_1" }, grantee: { kind: "group", groupId }, level: "edit" })`
+     */
+    async share(input: z.input<typeof shareSchema>): Promise<Share> {
+      const v = parseInput(shareSchema, input);
+      await mustOrg(v.item.orgId, "item.orgId");
+      await checkGrantee(v.grantee, v.item.orgId);
+      const share: Share = { id: v.id ?? ctx.newId("shr"), item: v.item, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
+      await call(() => store.putShare(share));
+      return share;
+    },
+    /** Removes a share; takes effect for the next request (R13). `false` if there was none. @example `await kw.directory.unshare(share.id)` */
+    async unshare(shareId: string): Promise<boolean> {
+      const v = parseInput(id, shareId, "shareId");
+      return call(() => store.deleteShare(v));
+    },
+    /** The shares of one item. @example `await kw.directory.listShares({ orgId, type: "template", id: "tpl_1" })` */
+    async listShares(item: z.input<typeof itemKey>): Promise<Share[]> {
+      const v = parseInput(itemKey, item, "item");
+      return call(() => store.listShares(v));
+    },
+    /**
+     * Adds an access rule: items of `itemType` in the organization whose attributes match every
+     * condition are accessible to the grantee at the level (R13).
+     * @example `await kw.directory.addRule({ orgId, itemType: "inspection", conditions: { siteId: [north.id] }, grantee: { kind: "site", siteId: north.id }, level: "view" })`
+     */
+    async addRule(input: z.input<typeof ruleSchema>): Promise<AccessRule> {
+      const v = parseInput(ruleSchema, input);
+      await mustOrg(v.orgId);
+      await checkGrantee(v.grantee, v.orgId);
+      const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
+      await call(() => store.putRule(rule));
+      return rule;
+    },
+    /** Removes an access rule; takes effect for the next request. @example `await kw.directory.removeRule(rule.id)` */
+    async removeRule(ruleId: string): Promise<boolean> {
+      const v = parseInput(id, ruleId, "ruleId");
+      return call(() => store.deleteRule(v));
+    },
+  };
+}
+
+/** The `serviceUsers` part of a keyward instance: every call needs an actor with the service-user management permission (R11). */
+export function serviceUsers(ctx: Context) {
+  const { store, call } = ctx;
+  async function checkSet(orgId: string, setId: string | null | undefined): Promise<void> {
+    if (setId === null || setId === undefined) return;
+    const set = await call(() => store.getPermissionSet(setId));
+    if (set === null || set.orgId !== orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field: "permissionSetId" });
+  }
+  return {
+    /**
+     * Creates a service user with a permission set of its own (R1, R8). Its tokens act with that
+     * set and with the shares and rules that name it; no change to any user affects them.
+     * @example `const bot = await kw.serviceUsers.create({ orgId, name: "BI export", permissionSetId: readers.id, actorId: admin.id })`
+     */
+    async create(input: z.input<typeof serviceUserSchema>): Promise<ServiceUser> {
+      const v = parseInput(serviceUserSchema, input);
+      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      await checkSet(v.orgId, v.permissionSetId);
+      const suId = v.id ?? ctx.newId("svc");
+      if (v.id !== undefined && ((await call(() => store.getUser(suId))) !== null)) throw new KeywardError("already_exists", "A user has that id.", { field: "id" });
+      return call(() =>
+        store.updateServiceUser(suId, (current) => {
+          if (current !== null) throw new KeywardError("already_exists", "That service user exists already.", { field: "id" });
+          return { id: suId, orgId: v.orgId, name: v.name, permissionSetId: v.permissionSetId ?? null, status: "active", createdBy: v.actorId, createdAt: ctx.now() };
+        }),
+      );
+    },
+    /** Renames a service user or changes its permission set (R12). @example `await kw.serviceUsers.update({ orgId, id: bot.id, permissionSetId: writers.id, actorId })` */
+    async update(input: z.input<typeof serviceUserUpdateSchema>): Promise<ServiceUser> {
+      const v = parseInput(serviceUserUpdateSchema, input);
+      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      await checkSet(v.orgId, v.permissionSetId);
+      return call(() =>
+        store.updateServiceUser(v.id, (current) => {
+          if (current === null || current.orgId !== v.orgId || current.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "id" });
+          return { ...current, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.permissionSetId !== undefined ? { permissionSetId: v.permissionSetId } : {}) };
+        }),
+      );
+    },
+    /** Deletes a service user: its tokens stop working at once (R11). @example `await kw.serviceUsers.remove({ orgId, id: bot.id, actorId })` */
+    async remove(input: z.input<typeof serviceUserRefSchema>): Promise<void> {
+      const v = parseInput(serviceUserRefSchema, input);
+      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      await call(() =>
+        store.updateServiceUser(v.id, (current) => {
+          if (current === null || current.orgId !== v.orgId || current.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "id" });
+          return { ...current, status: "deleted" };
+        }),
+      );
+      if (ctx.hasSink) {
+        const entries = await call(() => store.listTokens({ orgId: v.orgId, kind: "service_user", subjectId: v.id }));
+        emitSubjectExpiry(ctx, entries, { active: true, epoch: null }, ctx.now());
+      }
+    },
+    /** The organization's active service users. @example `const bots = await kw.serviceUsers.list({ orgId, actorId })` */
+    async list(input: { orgId: string; actorId: string }): Promise<ServiceUser[]> {
+      const v = parseInput(z.object({ orgId: id, actorId: id }).strict(), input);
+      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      const all = await call(() => store.listServiceUsers(v.orgId));
+      return all.filter((s) => s.status === "active");
+    },
+  };
+}

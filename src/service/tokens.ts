@@ -1,0 +1,243 @@
+/**
+ * Token management (R3–R11): creation with limits and re-authentication, listings without
+ * secrets, revocation and deletion.
+ * @module
+ */
+import { z } from "zod";
+import { KeywardError } from "../core/errors.js";
+import { inactivityDeadline, tokenStatus } from "../core/lifecycle.js";
+import { generateToken, tokenHint } from "../core/token-format.js";
+import type { SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
+import type { TokenListEntry } from "../storage/types.js";
+import type { Context } from "./context.js";
+import { id, name, parseInput } from "./schemas.js";
+
+/** What a creation returns: the secret, shown this once (R5), and the public view. */
+export interface CreatedToken {
+  /** The token itself. Show it to its owner once; keyward keeps only its digest. */
+  token: string;
+  record: TokenView;
+}
+
+const createUserSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional() }).strict();
+const createServiceSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id }).strict();
+const listMineSchema = z.object({ orgId: id, userId: id }).strict();
+const adminSchema = z.object({ orgId: id, actorId: id }).strict();
+const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
+
+/** The public view of a listed token (R5: no secret, no digest). */
+export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenView {
+  const { token } = entry;
+  const status = tokenStatus(token, entry.subject, now, ctx.inactivityMs);
+  return {
+    id: token.id,
+    kind: token.kind,
+    orgId: token.orgId,
+    subjectId: token.subjectId,
+    subjectName: entry.subjectName,
+    name: token.name,
+    hint: token.hint,
+    createdAt: token.createdAt,
+    createdBy: token.createdBy,
+    lastUsedAt: token.lastUsedAt,
+    status,
+    expiresAt: status === "active" ? inactivityDeadline(token, ctx.inactivityMs) : null,
+  };
+}
+
+/** Throws `forbidden` unless `actorId` is an active member of `orgId` holding `permission` (R11, R12). */
+export async function requirePermission(ctx: Context, orgId: string, actorId: string, permission: string): Promise<void> {
+  const m = await ctx.call(() => ctx.store.getMembership(orgId, actorId));
+  if (m === null || m.status !== "active" || m.permissionSetId === null) throw new KeywardError("forbidden");
+  const set = await ctx.call(() => ctx.store.getPermissionSet(m.permissionSetId!));
+  if (set === null || set.orgId !== orgId || !set.permissions.includes(permission)) throw new KeywardError("forbidden");
+}
+
+function tokenEvent(
+  type: "token.created" | "token.revoked" | "token.deleted" | "token.expired",
+  token: TokenRecord,
+  subject: SubjectRef,
+  at: number,
+  actorId: string | null,
+  cause?: "inactivity" | "subject_inactive",
+) {
+  return {
+    type,
+    at,
+    tokenId: token.id,
+    orgId: token.orgId,
+    subject,
+    tokenName: token.name,
+    actorId,
+    ...(cause ? { cause } : {}),
+  };
+}
+
+async function insert(
+  ctx: Context,
+  kind: SubjectKind,
+  orgId: string,
+  subject: SubjectRef,
+  tokenName: string,
+  epoch: string | null,
+  createdBy: string | null,
+  max: number,
+): Promise<CreatedToken> {
+  const now = ctx.now();
+  const secret = generateToken(kind, ctx.prefixes);
+  const record: TokenRecord = {
+    id: ctx.newId("tok"),
+    kind,
+    orgId,
+    subjectId: subject.id,
+    name: tokenName,
+    hash: ctx.hash(secret),
+    hint: tokenHint(secret),
+    epoch,
+    createdAt: now,
+    createdBy,
+    lastUsedAt: null,
+    revokedAt: null,
+    deletedAt: null,
+    expiredAt: null,
+  };
+  const result = await ctx.call(() => ctx.store.insertToken(record, { max, now, inactivityMs: ctx.inactivityMs }));
+  if (!result.ok) {
+    if (result.reason === "limit_reached") {
+      throw new KeywardError(
+        "token_limit_reached",
+        kind === "user"
+          ? `This user already has ${max} active API tokens in this organization (R3). Revoke one first.`
+          : `This organization already has ${max} active service user tokens (R3). Revoke one first.`,
+      );
+    }
+    throw new KeywardError("forbidden", "The token's subject is not an active member of the organization.");
+  }
+  ctx.emit(tokenEvent("token.created", record, subject, now, createdBy));
+  const view = toView(ctx, { token: record, subjectName: subject.name, subject: { active: true, epoch } }, now);
+  return { token: secret, record: view };
+}
+
+/** Creates a user token (R3, R4, R5, R10). */
+export async function createUserToken(ctx: Context, input: z.input<typeof createUserSchema>): Promise<CreatedToken> {
+  const { orgId, userId, name: tokenName, password } = parseInput(createUserSchema, input);
+  const org = await ctx.call(() => ctx.store.getOrganization(orgId));
+  if (org === null) throw new KeywardError("not_found", "No such organization.");
+  const [user, membership] = await ctx.call(() => Promise.all([ctx.store.getUser(userId), ctx.store.getMembership(orgId, userId)]));
+  if (user === null || membership === null || membership.status !== "active") {
+    throw new KeywardError("forbidden", "Only an active member of the organization can create a user token.");
+  }
+  if (!org.ssoOnly) {
+    if (ctx.verifyPassword === undefined) {
+      throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only (R4).", { field: "options.verifyPassword" });
+    }
+    let ok = false;
+    if (typeof password === "string" && password.length > 0) {
+      try {
+        ok = (await ctx.verifyPassword(userId, password)) === true;
+      } catch (e) {
+        throw new KeywardError("reauthentication_failed", undefined, { cause: e });
+      }
+    }
+    if (!ok) throw new KeywardError("reauthentication_failed");
+  }
+  const subject: SubjectRef = { kind: "user", id: user.id, name: user.name };
+  return insert(ctx, "user", orgId, subject, tokenName, membership.epoch, userId, ctx.limits.userTokensPerUser);
+}
+
+/** Creates a service user token (R3, R5, R8, R11). The actor needs the service-user management permission. */
+export async function createServiceToken(ctx: Context, input: z.input<typeof createServiceSchema>): Promise<CreatedToken> {
+  const { orgId, serviceUserId, name: tokenName, actorId } = parseInput(createServiceSchema, input);
+  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+  const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
+  if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.");
+  const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
+  return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);
+}
+
+async function list(ctx: Context, filter: Parameters<Context["store"]["listTokens"]>[0]): Promise<TokenView[]> {
+  const entries = await ctx.call(() => ctx.store.listTokens(filter));
+  const now = ctx.now();
+  return entries.filter((e) => e.token.deletedAt === null).map((e) => toView(ctx, e, now));
+}
+
+/** A user's own tokens in one organization (R10, R11): what their settings page lists. Deleted tokens are not listed. */
+export async function listMine(ctx: Context, input: z.input<typeof listMineSchema>): Promise<TokenView[]> {
+  const { orgId, userId } = parseInput(listMineSchema, input);
+  return list(ctx, { orgId, kind: "user", subjectId: userId });
+}
+
+/** Every user token of the organization, for an administrator (R11). */
+export async function listOrganization(ctx: Context, input: z.input<typeof adminSchema>): Promise<TokenView[]> {
+  const { orgId, actorId } = parseInput(adminSchema, input);
+  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageTokens);
+  return list(ctx, { orgId, kind: "user" });
+}
+
+/** Every service user token of the organization, for whoever manages service users (R11). */
+export async function listServiceTokens(ctx: Context, input: z.input<typeof adminSchema>): Promise<TokenView[]> {
+  const { orgId, actorId } = parseInput(adminSchema, input);
+  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+  return list(ctx, { orgId, kind: "service_user" });
+}
+
+async function subjectOf(ctx: Context, token: TokenRecord): Promise<SubjectRef> {
+  if (token.kind === "user") {
+    const u = await ctx.call(() => ctx.store.getUser(token.subjectId));
+    return { kind: "user", id: token.subjectId, name: u?.name ?? token.subjectId };
+  }
+  const su = await ctx.call(() => ctx.store.getServiceUser(token.subjectId));
+  return { kind: "service_user", id: token.subjectId, name: su?.name ?? token.subjectId };
+}
+
+async function endToken(ctx: Context, token: TokenRecord, actorId: string, how: "revoke" | "delete"): Promise<void> {
+  const now = ctx.now();
+  const result = await ctx.call(() => ctx.store.revokeToken(token.id, now, how));
+  if (result === null) throw new KeywardError("not_found", "No such token.");
+  if (result.changed) {
+    ctx.emit(tokenEvent(how === "revoke" ? "token.revoked" : "token.deleted", result.token, await subjectOf(ctx, result.token), now, actorId));
+  }
+}
+
+/**
+ * Revokes a token (R11). A user revokes their own user tokens; service user tokens are revoked
+ * by whoever manages service users. Takes effect for the next request. Idempotent.
+ */
+export async function revoke(ctx: Context, input: z.input<typeof tokenActionSchema>): Promise<void> {
+  const { orgId, tokenId, actorId } = parseInput(tokenActionSchema, input);
+  const token = await ctx.call(() => ctx.store.getToken(tokenId));
+  // Not found, another organization's, or not the actor's: the same answer, so nothing leaks.
+  if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
+  if (token.kind === "user") {
+    if (token.subjectId !== actorId) throw new KeywardError("not_found", "No such token.");
+  } else {
+    await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+  }
+  await endToken(ctx, token, actorId, "revoke");
+}
+
+/**
+ * Deletes a token as an administrator (R11): any user token of the organization (with the token
+ * management permission) or any service user token (with the service-user management permission).
+ * Takes effect for the next request; the token no longer appears in listings.
+ */
+export async function deleteToken(ctx: Context, input: z.input<typeof tokenActionSchema>): Promise<void> {
+  const { orgId, tokenId, actorId } = parseInput(tokenActionSchema, input);
+  const token = await ctx.call(() => ctx.store.getToken(tokenId));
+  const permission = token?.kind === "service_user" ? ctx.permissions.manageServiceUsers : ctx.permissions.manageTokens;
+  await requirePermission(ctx, orgId, actorId, permission);
+  if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
+  await endToken(ctx, token, actorId, "delete");
+}
+
+/**
+ * Emits `token.expired` (cause `subject_inactive`) for every token of a subject that was active
+ * just before the subject was deactivated, left, or was deleted (R7, R16).
+ */
+export function emitSubjectExpiry(ctx: Context, entries: TokenListEntry[], before: { active: boolean; epoch: string | null }, at: number): void {
+  for (const e of entries) {
+    if (tokenStatus(e.token, before, at, ctx.inactivityMs) !== "active") continue;
+    const subject: SubjectRef = { kind: e.token.kind, id: e.token.subjectId, name: e.subjectName };
+    ctx.emit(tokenEvent("token.expired", e.token, subject, at, null, "subject_inactive"));
+  }
+}

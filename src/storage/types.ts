@@ -1,0 +1,173 @@
+/**
+ * The storage contract: a few domain-named async methods, every one required. Absence is
+ * `null` or `[]`, never an exception; a failure of the store itself throws (and keyward turns it
+ * into `unavailable`, failing closed).
+ *
+ * Rules live in `src/core`, not here: a store keeps data, answers the one read a decision needs,
+ * and makes the few writes that must be atomic atomic. The conformance suite in `keyward/testing`
+ * checks any implementation against this contract.
+ * @module
+ */
+import type {
+  AccessRule,
+  DecisionInput,
+  Group,
+  ItemRef,
+  Membership,
+  Organization,
+  PermissionSet,
+  ServiceUser,
+  Share,
+  Site,
+  SubjectKind,
+  TokenRecord,
+  User,
+} from "../core/types.js";
+
+/** What a token insertion must respect (R3). `now` and `inactivityMs` define "active" (R6). */
+export interface TokenQuota {
+  /** Maximum number of active tokens of the quota owner, the new one included. */
+  max: number;
+  now: number;
+  inactivityMs: number;
+}
+
+/** The outcome of {@link KeywardStore.insertToken}. */
+export type InsertTokenResult =
+  | { ok: true }
+  | { ok: false; reason: "limit_reached" }
+  /** The subject is not active, or (user tokens) its membership epoch is not the token's. */
+  | { ok: false; reason: "subject_inactive" };
+
+/** A token together with what its status depends on, for listings. */
+export interface TokenListEntry {
+  token: TokenRecord;
+  /** The display name of the token's subject (user or service user). */
+  subjectName: string;
+  /** Whether the subject is active, and (user tokens) its current membership epoch. */
+  subject: { active: boolean; epoch: string | null };
+}
+
+/** Which tokens to list. */
+export interface TokenFilter {
+  orgId: string;
+  kind?: SubjectKind;
+  /** The user's or service user's id. */
+  subjectId?: string;
+}
+
+/** A member of an organization with the person's record. */
+export interface MemberEntry {
+  membership: Membership;
+  user: User;
+}
+
+/**
+ * A storage adapter. Implementations: `memoryStore()` (`keyward/memory`), `postgresStore()`
+ * (`keyward/postgres`), or a host's own, checked with the conformance suite (`keyward/testing`).
+ */
+export interface KeywardStore {
+  // ── directory ───────────────────────────────────────────────────────────────────────────
+  /** Inserts or replaces an organization. */
+  putOrganization(org: Organization): Promise<void>;
+  getOrganization(orgId: string): Promise<Organization | null>;
+  /** Inserts or replaces a person. */
+  putUser(user: User): Promise<void>;
+  getUser(userId: string): Promise<User | null>;
+
+  getMembership(orgId: string, userId: string): Promise<Membership | null>;
+  /**
+   * Atomically reads the membership of `userId` in `orgId` (or `null`), passes it to `update`,
+   * and stores what it returns. Concurrent callers on the same membership are serialized: each
+   * `update` sees the result of the previous one (no lost update). `update` is pure and may
+   * throw to abort, in which case nothing is written and the error propagates.
+   */
+  updateMembership(
+    orgId: string,
+    userId: string,
+    update: (current: Membership | null) => Membership,
+  ): Promise<Membership>;
+  /** Every membership of the organization (all statuses), with the person's record. */
+  listMembers(orgId: string): Promise<MemberEntry[]>;
+
+  /** Inserts or replaces a permission set. */
+  putPermissionSet(set: PermissionSet): Promise<void>;
+  getPermissionSet(id: string): Promise<PermissionSet | null>;
+  /** Inserts or replaces a group. */
+  putGroup(group: Group): Promise<void>;
+  getGroup(id: string): Promise<Group | null>;
+  /** Inserts a site. A site's parent and path never change. */
+  putSite(site: Site): Promise<void>;
+  getSite(id: string): Promise<Site | null>;
+
+  getServiceUser(id: string): Promise<ServiceUser | null>;
+  /**
+   * Atomically reads the service user `id` (or `null`), passes it to `update`, stores the
+   * result. Same serialization contract as {@link updateMembership}.
+   */
+  updateServiceUser(id: string, update: (current: ServiceUser | null) => ServiceUser): Promise<ServiceUser>;
+  /** Every service user of the organization, deleted ones included. */
+  listServiceUsers(orgId: string): Promise<ServiceUser[]>;
+
+  /** Inserts a share. */
+  putShare(share: Share): Promise<void>;
+  /** Deletes a share; `false` if there was none. */
+  deleteShare(shareId: string): Promise<boolean>;
+  /** The shares of one item. */
+  listShares(item: { orgId: string; type: string; id: string }): Promise<Share[]>;
+  /** Inserts an access rule. */
+  putRule(rule: AccessRule): Promise<void>;
+  /** Deletes an access rule; `false` if there was none. */
+  deleteRule(ruleId: string): Promise<boolean>;
+
+  // ── tokens ──────────────────────────────────────────────────────────────────────────────
+  /**
+   * Inserts `token` if, and only if, its quota owner stays within `quota.max` active tokens
+   * (R3), and its subject is active (for a user token: its membership is active and has the
+   * token's epoch). The quota owner is the (organization, user) pair for user tokens and the
+   * organization for service tokens (all its service users together).
+   *
+   * Atomic: "active" is counted with exactly the predicate of `isTokenActive` at `quota.now`,
+   * and of N concurrent callers that would each take the last free slot, exactly one succeeds;
+   * the others get `limit_reached` and write nothing. A caller racing a revocation succeeds only
+   * if the revocation committed first.
+   */
+  insertToken(token: TokenRecord, quota: TokenQuota): Promise<InsertTokenResult>;
+  getToken(tokenId: string): Promise<TokenRecord | null>;
+  /** Tokens matching the filter, oldest first, whatever their state. */
+  listTokens(filter: TokenFilter): Promise<TokenListEntry[]>;
+  /**
+   * Sets `revokedAt` (or `deletedAt` when `how` is `"delete"`) if the token is neither revoked
+   * nor deleted yet. Returns the token after the call and whether this call changed it: of two
+   * concurrent revocations exactly one reports `changed: true`. `null` if there is no such token.
+   */
+  revokeToken(
+    tokenId: string,
+    at: number,
+    how: "revoke" | "delete",
+  ): Promise<{ token: TokenRecord; changed: boolean } | null>;
+  /**
+   * Records that the token was seen expired at `at` (sets `expiredAt` if unset). Returns whether
+   * this call set it, so that the expiry event is emitted once.
+   */
+  markTokenExpired(tokenId: string, at: number): Promise<boolean>;
+  /**
+   * Records a successful authentication at `at` (R6). The stored last use only ever grows
+   * (`max`), and a token already marked expired is never touched. A store may coalesce these
+   * writes (at most one per token per window, default 10 minutes); then {@link loadDecision}
+   * must still account for uses it has not written yet, so a token never expires late.
+   */
+  recordTokenUse(tokenId: string, at: number): Promise<void>;
+
+  // ── the read for one decision ───────────────────────────────────────────────────────────
+  /**
+   * Everything a decision needs, in one call (one round trip for SQL stores): the token with
+   * this digest, its subject (membership or service user, and permissions), and — when `item`
+   * is given — the item's shares, the rules of the item's organization for its type, and the
+   * paths of the sites those name. `null` when no token has this digest.
+   */
+  loadDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null>;
+
+  /** Releases connections, listeners and timers. */
+  close(): Promise<void>;
+}
