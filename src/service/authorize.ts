@@ -40,8 +40,13 @@ async function load(ctx: Context, raw: unknown, item: ItemRef | null): Promise<D
 async function afterTokenStage(ctx: Context, input: DecisionInput, reason: TokenDenialReason | null, now: number): Promise<void> {
   const { token } = input;
   if (reason === null) {
-    // Off the hot path: a failed touch never changes the decision (it can only make the token expire early).
-    ctx.store.recordTokenUse(token.id, now).catch(() => {});
+    // Off the hot path: a failed touch never changes the decision (it can only make the token expire early),
+    // whether the store rejects or throws synchronously.
+    try {
+      ctx.store.recordTokenUse(token.id, now).catch(() => {});
+    } catch {
+      // ignored, as above
+    }
     return;
   }
   if (reason === "token_expired" && token.expiredAt === null) {
