@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { KeywardError, MAX_TOKEN_LENGTH, tokenParser, type KeywardStore } from "../../src/index.js";
+import { generateToken, KeywardError, MAX_TOKEN_LENGTH, tokenHasher, tokenParser, type KeywardStore } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 import { ACTIONS, caught, spyStore, THIRTY_DAYS, world } from "./fixture.js";
 
@@ -132,6 +132,35 @@ describe("R15 malformed tokens: token_malformed, without a single store call", (
     const { token } = await other.userToken(other.users.ana.id);
     expect((await w.kw.authorize(token, "reports.export")).reason).toBe("token_unknown");
     expect(w.calls).toEqual(["loadDecision"]);
+  });
+});
+
+describe("R15 a token whose prefix names the other kind than its record", () => {
+  it("R15 a user-prefixed token stored as a service token is token_unknown (an integrity failure, never an allow)", async () => {
+    const w = await world();
+    const forged = generateToken("user");
+    const now = w.clock.now;
+    const inserted = await w.store.insertToken(
+      {
+        id: "tok_forged",
+        kind: "service_user",
+        orgId: "acme",
+        subjectId: w.bot.id,
+        name: "forged",
+        hash: tokenHasher()(forged),
+        hint: "kwu_…",
+        epoch: null,
+        createdAt: now,
+        createdBy: null,
+        lastUsedAt: null,
+        revokedAt: null,
+        deletedAt: null,
+        expiredAt: null,
+      },
+      { max: 20, now, inactivityMs: THIRTY_DAYS },
+    );
+    expect(inserted).toEqual({ ok: true });
+    expect(await w.kw.authorize(forged, "reports.export")).toEqual({ allowed: false, reason: "token_unknown", action: "reports.export" });
   });
 });
 

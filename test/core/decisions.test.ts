@@ -123,7 +123,7 @@ describe("R15 decisions: the reasons, in order", () => {
 
 describe("R16 activity log", () => {
   const ofType = <T extends KeywardEvent["type"]>(events: KeywardEvent[], type: T) =>
-    events.filter((e): e is Extract<KeywardEvent, { type: T }> => e.type === type);
+    events.filter((e): e is KeywardEvent & { type: T } => e.type === type);
 
   it("R16 creating a user token emits token.created naming the person, the token, the organization and the time", async () => {
     const w = await world();

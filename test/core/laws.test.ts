@@ -304,7 +304,7 @@ describe("R3 limits are never exceeded", () => {
             } else expect(result).toMatchObject({ code: "token_limit_reached" });
           } else if (o.op === "advance") {
             w.advance(o.ms);
-          } else {
+          } else if (o.op === "revoke" || o.op === "delete") {
             const tokenId = ids[o.kind][o.index % Math.max(1, ids[o.kind].length)];
             if (tokenId === undefined) continue;
             const actorId = o.op === "delete" || o.kind === "service" ? "u_ada" : "u_ana";

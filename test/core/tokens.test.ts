@@ -187,6 +187,14 @@ describe("R4 re-authentication", () => {
     expect(await caught(() => w.userToken(w.users.ana.id))).toMatchObject({ code: "reauthentication_failed" });
   });
 
+  it("R4 an organization with password logins but no hook configured is a configuration error, and creates nothing", async () => {
+    const { createKeyward } = await import("../../src/index.js");
+    const w = await world();
+    const noHook = createKeyward({ store: w.store, actions: {} });
+    expect(await caught(() => noHook.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "x", password: PASSWORD }))).toMatchObject({ code: "invalid_config" });
+    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toEqual([]);
+  });
+
   it("R4 an SSO-only organization asks no password: the hook is not called", async () => {
     const verifyPassword = vi.fn(() => false);
     const w = await world({ verifyPassword });
@@ -528,6 +536,14 @@ describe("R11 revoke and delete", () => {
     const { record } = await w.userToken(w.users.ana.id);
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
+    expect(w.events.filter((e) => e.type === "token.revoked")).toHaveLength(1);
+  });
+
+  it("R11 two concurrent revocations of one token both succeed and report one revocation", async () => {
+    const w = await world();
+    const { record } = await w.userToken(w.users.ana.id);
+    const revoke = () => w.kw.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
+    await Promise.all([revoke(), revoke()]);
     expect(w.events.filter((e) => e.type === "token.revoked")).toHaveLength(1);
   });
 
