@@ -58,6 +58,16 @@ function encodeFixed(value: number, length: number): string {
   return out;
 }
 
+/** Decodes the base62 digits of `s` from `start` to its end (already checked to be base62). */
+function decodeFixed(s: string, start: number): number {
+  let n = 0;
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n = n * 62 + (c <= 57 ? c - 48 : c <= 90 ? c - 55 : c - 61);
+  }
+  return n;
+}
+
 /** The 6-character checksum of a token's `<prefix>_<body>` part. */
 export function checksumOf(prefixAndBody: string): string {
   return encodeFixed(crc32(prefixAndBody, prefixAndBody.length), CHECKSUM_LENGTH);
@@ -119,7 +129,7 @@ export function tokenParser(prefixes: TokenPrefixes = DEFAULT_PREFIXES): TokenPa
         const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
         if (!ok) return null;
       }
-      return encodeFixed(crc32(raw, end), CHECKSUM_LENGTH) === raw.slice(end) ? kind : null;
+      return decodeFixed(raw, end) === crc32(raw, end) ? kind : null;
     }
     return null;
   };
