@@ -56,19 +56,19 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     login: (token: unknown): Promise<Session> => login(ctx, token),
     /** Token management (R3–R11). */
     tokens: {
-      /** @see tokens.createUserToken @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
+      /** Creates a user token for a member; checks the password unless the organization is SSO-only (R3, R4, R5). The secret is returned once. @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
       createUserToken: (input: Parameters<typeof tokens.createUserToken>[1]) => tokens.createUserToken(ctx, input),
-      /** @example `const { token } = await kw.tokens.createServiceToken({ orgId, serviceUserId, name: "BI", actorId: admin })` */
+      /** Creates a service user token; the actor needs `service_users:manage` (R3, R8, R11). @example `const { token } = await kw.tokens.createServiceToken({ orgId, serviceUserId, name: "BI", actorId: admin })` */
       createServiceToken: (input: Parameters<typeof tokens.createServiceToken>[1]) => tokens.createServiceToken(ctx, input),
-      /** @example `const mine = await kw.tokens.listMine({ orgId, userId })` */
+      /** A user's own tokens in one organization, without secrets (R5, R10). @example `const mine = await kw.tokens.listMine({ orgId, userId })` */
       listMine: (input: Parameters<typeof tokens.listMine>[1]) => tokens.listMine(ctx, input),
-      /** @example `const all = await kw.tokens.listOrganization({ orgId, actorId: admin })` */
+      /** Every user token of the organization; the actor needs `api_tokens:manage` (R11). @example `const all = await kw.tokens.listOrganization({ orgId, actorId: admin })` */
       listOrganization: (input: Parameters<typeof tokens.listOrganization>[1]) => tokens.listOrganization(ctx, input),
-      /** @example `const bots = await kw.tokens.listServiceTokens({ orgId, actorId: admin })` */
+      /** Every service user token of the organization; the actor needs `service_users:manage` (R11). @example `const bots = await kw.tokens.listServiceTokens({ orgId, actorId: admin })` */
       listServiceTokens: (input: Parameters<typeof tokens.listServiceTokens>[1]) => tokens.listServiceTokens(ctx, input),
-      /** @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
+      /** Revokes a token: a user their own, a service-user manager a service token (R11). Effective for the next request. @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
       revoke: (input: Parameters<typeof tokens.revoke>[1]) => tokens.revoke(ctx, input),
-      /** @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
+      /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
       delete: (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */

@@ -19,10 +19,24 @@ import type {
   TokenRecord,
 } from "./types.js";
 
-/** Numeric rank of each access level: a grant at a rank covers every lower rank (R13). */
+/**
+ * Numeric rank of each access level: a grant at a rank covers every lower rank (R13).
+ *
+ * @example
+ * ```ts
+ * LEVEL_RANK.edit >= LEVEL_RANK.view // true: edit implies view
+ * ```
+ */
 export const LEVEL_RANK: Readonly<Record<AccessLevel, number>> = { view: 1, edit: 2, delete: 3 };
 
-/** The subject of a loaded decision input, as decisions and events name it (R15, R16). */
+/**
+ * The subject of a loaded decision input, as decisions and events name it (R15, R16).
+ *
+ * @example
+ * ```ts
+ * subjectRef(input.subject, input.token) // { kind: "user", id: "u_ben", name: "Ben Berg" }
+ * ```
+ */
 export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectRef {
   if (subject.kind === "user") return { kind: "user", id: subject.user.id, name: subject.user.name };
   return { kind: "service_user", id: token.subjectId, name: subject.serviceUser?.name ?? token.subjectId };
@@ -32,6 +46,11 @@ export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectR
  * R15's token stage: why the token does not authenticate, or `null` when it does.
  * Revoked or deleted → `token_revoked`; expired (R6) → `token_expired`; subject deactivated, gone,
  * or the token from before a deactivation or departure (R7) → `subject_inactive`.
+ *
+ * @example
+ * ```ts
+ * checkToken(input, Date.now(), DEFAULT_INACTIVITY_MS) // null, or "token_expired", …
+ * ```
  */
 export function checkToken(input: DecisionInput, now: number, inactivityMs: number): TokenDenialReason | null {
   const { token, subject } = input;
@@ -48,6 +67,11 @@ export function checkToken(input: DecisionInput, now: number, inactivityMs: numb
  * Whether a grantee includes the token's subject (R13, R14).
  * Groups and sites include users only, and only within the item's own organization; a share from
  * another organization must name the token's organization or the subject itself (R14).
+ *
+ * @example
+ * ```ts
+ * granteeIncludes({ kind: "group", groupId: "g_1" }, input, false)
+ * ```
  */
 export function granteeIncludes(
   grantee: Grantee,
@@ -75,7 +99,14 @@ export function granteeIncludes(
   }
 }
 
-/** Whether an access rule's conditions hold for the item: every condition's attribute is one of its values. */
+/**
+ * Whether an access rule's conditions hold for the item: every condition's attribute is one of its values.
+ *
+ * @example
+ * ```ts
+ * ruleMatches(rule, { orgId: "acme", type: "inspection", id: "i_1", attributes: { siteId: "oslo" } })
+ * ```
+ */
 export function ruleMatches(rule: AccessRule, item: ItemRef): boolean {
   if (rule.orgId !== item.orgId || rule.itemType !== item.type) return false;
   for (const key in rule.conditions) {
@@ -88,6 +119,11 @@ export function ruleMatches(rule: AccessRule, item: ItemRef): boolean {
 /**
  * The strongest grant that includes the subject on this item, from its shares and the rules that
  * match it, or `null` when none does (R13, R14).
+ *
+ * @example
+ * ```ts
+ * bestGrant(input, item)?.level // "edit"
+ * ```
  */
 export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null {
   const crossOrg = item.orgId !== input.token.orgId;

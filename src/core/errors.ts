@@ -6,7 +6,14 @@
  */
 import type { DenialReason } from "./types.js";
 
-/** Stable error codes, with the default message for each. */
+/**
+ * Stable error codes, with the default message for each.
+ *
+ * @example
+ * ```ts
+ * ERROR_CODES.token_limit_reached // the default message
+ * ```
+ */
 export const ERROR_CODES = {
   invalid_input: "The input is not valid.",
   invalid_config: "The configuration is not valid.",

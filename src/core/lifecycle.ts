@@ -5,7 +5,14 @@
  */
 import type { LoadedSubject, Membership, TokenRecord, TokenView } from "./types.js";
 
-/** 30 days: the default inactivity window of R6. */
+/**
+ * 30 days: the default inactivity window of R6.
+ *
+ * @example
+ * ```ts
+ * createKeyward({ store, actions, inactivityMs: DEFAULT_INACTIVITY_MS / 2 })
+ * ```
+ */
 export const DEFAULT_INACTIVITY_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** What a token's validity depends on about its subject. */
@@ -18,7 +25,14 @@ export interface SubjectState {
 /** Where a token stands (R15's token stage, in its order). */
 export type TokenStatus = TokenView["status"];
 
-/** The last successful authentication, or the creation if it was never used (R6). */
+/**
+ * The last successful authentication, or the creation if it was never used (R6).
+ *
+ * @example
+ * ```ts
+ * lastActivity(token) + DEFAULT_INACTIVITY_MS // when it expires if unused
+ * ```
+ */
 export function lastActivity(token: TokenRecord): number {
   return token.lastUsedAt === null || token.lastUsedAt < token.createdAt ? token.createdAt : token.lastUsedAt;
 }
@@ -26,18 +40,37 @@ export function lastActivity(token: TokenRecord): number {
 /**
  * R6: a user token is expired iff `now >= lastActivity + inactivityMs`, or once its expiry was
  * recorded. Service tokens never expire from inactivity.
+ *
+ * @example
+ * ```ts
+ * isExpired(token, Date.now(), DEFAULT_INACTIVITY_MS)
+ * ```
  */
 export function isExpired(token: TokenRecord, now: number, inactivityMs: number): boolean {
   if (token.expiredAt !== null) return true;
   return token.kind === "user" && now >= lastActivity(token) + inactivityMs;
 }
 
-/** When an active user token will expire if unused; `null` for service tokens. */
+/**
+ * When an active user token will expire if unused; `null` for service tokens.
+ *
+ * @example
+ * ```ts
+ * new Date(inactivityDeadline(token, DEFAULT_INACTIVITY_MS) ?? Infinity)
+ * ```
+ */
 export function inactivityDeadline(token: TokenRecord, inactivityMs: number): number | null {
   return token.kind === "user" ? lastActivity(token) + inactivityMs : null;
 }
 
-/** The subject state of a loaded subject: active, and (for users) the membership epoch. */
+/**
+ * The subject state of a loaded subject: active, and (for users) the membership epoch.
+ *
+ * @example
+ * ```ts
+ * subjectState(input.subject) // { active: true, epoch: "ep_…" }
+ * ```
+ */
 export function subjectState(subject: LoadedSubject): SubjectState {
   if (subject.kind === "user") {
     const m = subject.membership;
@@ -50,6 +83,11 @@ export function subjectState(subject: LoadedSubject): SubjectState {
  * The status of a token, checked in R15's order: revoked or deleted, then expired, then whether
  * its subject is (still) active. A user token whose membership epoch changed since its creation
  * is dead for good: the user was deactivated or left in between (R7).
+ *
+ * @example
+ * ```ts
+ * tokenStatus(token, { active: true, epoch: token.epoch }, Date.now(), DEFAULT_INACTIVITY_MS) // "active"
+ * ```
  */
 export function tokenStatus(token: TokenRecord, subject: SubjectState, now: number, inactivityMs: number): TokenStatus {
   if (token.deletedAt !== null) return "deleted";
@@ -63,6 +101,11 @@ export function tokenStatus(token: TokenRecord, subject: SubjectState, now: numb
 /**
  * R3's "active": not revoked, not deleted, not expired (R6, R7). Limits count with exactly this,
  * and `authorize()` lets a token through its token stage exactly when this holds.
+ *
+ * @example
+ * ```ts
+ * isTokenActive(token, subjectState(input.subject), now, DEFAULT_INACTIVITY_MS)
+ * ```
  */
 export function isTokenActive(token: TokenRecord, subject: SubjectState, now: number, inactivityMs: number): boolean {
   return tokenStatus(token, subject, now, inactivityMs) === "active";
@@ -79,6 +122,11 @@ export interface MembershipFields {
 /**
  * A user joins (or re-joins) an organization, or an active member's fields are updated.
  * Becoming active from any other state starts a new epoch, so tokens from before stay dead (R7).
+ *
+ * @example
+ * ```ts
+ * joinMembership(null, "acme", "u_ben", { permissionSetId: "ps_1" }, "ep_1")
+ * ```
  */
 export function joinMembership(
   current: Membership | null,
@@ -100,7 +148,14 @@ export function joinMembership(
   };
 }
 
-/** Updates an existing membership's fields without changing its status or epoch. */
+/**
+ * Updates an existing membership's fields without changing its status or epoch.
+ *
+ * @example
+ * ```ts
+ * updateMembershipFields(m, { groupIds: ["g_1"] })
+ * ```
+ */
 export function updateMembershipFields(current: Membership, fields: MembershipFields): Membership {
   return {
     ...current,
@@ -111,18 +166,39 @@ export function updateMembershipFields(current: Membership, fields: MembershipFi
   };
 }
 
-/** Deactivates a member (R7). Their tokens stop working at once and for good. */
+/**
+ * Deactivates a member (R7). Their tokens stop working at once and for good.
+ *
+ * @example
+ * ```ts
+ * deactivateMembership(m).status // "deactivated"
+ * ```
+ */
 export function deactivateMembership(current: Membership): Membership {
   return { ...current, status: "deactivated" };
 }
 
-/** Reactivates a deactivated member with a new epoch: old tokens stay dead (R7). */
+/**
+ * Reactivates a deactivated member with a new epoch: old tokens stay dead (R7).
+ *
+ * @example
+ * ```ts
+ * reactivateMembership(m, "ep_2").epoch // "ep_2": tokens of the old epoch stay dead
+ * ```
+ */
 export function reactivateMembership(current: Membership, newEpoch: string): Membership {
   if (current.status === "active") return current;
   return { ...current, status: "active", epoch: newEpoch };
 }
 
-/** The user leaves the organization (R7): no groups, no sites, no seat; tokens dead for good. */
+/**
+ * The user leaves the organization (R7): no groups, no sites, no seat; tokens dead for good.
+ *
+ * @example
+ * ```ts
+ * leaveMembership(m).status // "left"
+ * ```
+ */
 export function leaveMembership(current: Membership): Membership {
   return { ...current, status: "left", groupIds: [], siteIds: [], seat: false };
 }

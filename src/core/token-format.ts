@@ -9,11 +9,32 @@
 import type { SubjectKind } from "./types.js";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-/** Base62 characters of the random body: 62^43 > 2^256. */
+/**
+ * Base62 characters of the random body: 62^43 > 2^256.
+ *
+ * @example
+ * ```ts
+ * token.length === "kwu_".length + BODY_LENGTH + CHECKSUM_LENGTH
+ * ```
+ */
 export const BODY_LENGTH = 43;
-/** Base62 characters of the CRC32 checksum: 62^6 > 2^32. */
+/**
+ * Base62 characters of the CRC32 checksum: 62^6 > 2^32.
+ *
+ * @example
+ * ```ts
+ * token.slice(-CHECKSUM_LENGTH) // the checksum characters
+ * ```
+ */
 export const CHECKSUM_LENGTH = 6;
-/** Longest token keyward will even look at; anything longer is malformed without further work. */
+/**
+ * Longest token keyward will even look at; anything longer is malformed without further work.
+ *
+ * @example
+ * ```ts
+ * if (header.length > MAX_TOKEN_LENGTH) reject()
+ * ```
+ */
 export const MAX_TOKEN_LENGTH = 255;
 
 /** The prefixes that name each kind of token. */
@@ -22,12 +43,26 @@ export interface TokenPrefixes {
   service_user: string;
 }
 
-/** Default prefixes: `kwu` for user tokens, `kws` for service user tokens. */
+/**
+ * Default prefixes: `kwu` for user tokens, `kws` for service user tokens.
+ *
+ * @example
+ * ```ts
+ * tokenParser({ ...DEFAULT_PREFIXES, user: "acmeu" })
+ * ```
+ */
 export const DEFAULT_PREFIXES: TokenPrefixes = { user: "kwu", service_user: "kws" };
 
 const PREFIX_RE = /^[a-z][a-z0-9]{1,15}$/;
 
-/** Whether a prefix is acceptable: 2–16 lowercase letters and digits, starting with a letter. */
+/**
+ * Whether a prefix is acceptable: 2–16 lowercase letters and digits, starting with a letter.
+ *
+ * @example
+ * ```ts
+ * isValidPrefix("acmeu") // true
+ * ```
+ */
 export function isValidPrefix(prefix: string): boolean {
   return PREFIX_RE.test(prefix);
 }
@@ -58,7 +93,24 @@ function encodeFixed(value: number, length: number): string {
   return out;
 }
 
-/** The 6-character checksum of a token's `<prefix>_<body>` part. */
+/** Decodes the base62 digits of `s` from `start` to its end (already checked to be base62). */
+function decodeFixed(s: string, start: number): number {
+  let n = 0;
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n = n * 62 + (c <= 57 ? c - 48 : c <= 90 ? c - 55 : c - 61);
+  }
+  return n;
+}
+
+/**
+ * The 6-character checksum of a token's `<prefix>_<body>` part.
+ *
+ * @example
+ * ```ts
+ * checksumOf("kwu_" + body) // 6 base62 characters
+ * ```
+ */
 export function checksumOf(prefixAndBody: string): string {
   return encodeFixed(crc32(prefixAndBody, prefixAndBody.length), CHECKSUM_LENGTH);
 }
@@ -119,7 +171,7 @@ export function tokenParser(prefixes: TokenPrefixes = DEFAULT_PREFIXES): TokenPa
         const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
         if (!ok) return null;
       }
-      return encodeFixed(crc32(raw, end), CHECKSUM_LENGTH) === raw.slice(end) ? kind : null;
+      return decodeFixed(raw, end) === crc32(raw, end) ? kind : null;
     }
     return null;
   };
@@ -153,7 +205,14 @@ export function verifyChecksum(token: string, prefixes: TokenPrefixes = DEFAULT_
   return tokenParser(prefixes)(token) !== null;
 }
 
-/** The non-secret hint that lists show: the prefix and the last four characters. */
+/**
+ * The non-secret hint that lists show: the prefix and the last four characters.
+ *
+ * @example
+ * ```ts
+ * tokenHint(token) // "kwu_…x9Qa"
+ * ```
+ */
 export function tokenHint(token: string): string {
   const sep = token.indexOf("_");
   return `${token.slice(0, sep + 1)}…${token.slice(-4)}`;

@@ -4,7 +4,7 @@
  * @module
  */
 import { checkToken, decide, subjectRef } from "../core/decide.js";
-import { KeywardError } from "../core/errors.js";
+import { KeywardError, storeFailure } from "../core/errors.js";
 import type { Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason } from "../core/types.js";
 import type { Context } from "./context.js";
 import { checkItem } from "./schemas.js";
@@ -30,25 +30,31 @@ function itemKey(item: ItemRef): { orgId: string; type: string; id: string } {
 async function load(ctx: Context, raw: unknown, item: ItemRef | null): Promise<DecisionInput | "token_malformed" | "token_unknown"> {
   const kind = ctx.parse(raw);
   if (kind === null) return "token_malformed";
-  const input = await ctx.call(() => ctx.store.loadDecision(ctx.hash(raw as string), item));
+  let input: DecisionInput | null;
+  try {
+    input = await ctx.store.loadDecision(ctx.hash(raw as string), item);
+  } catch (e) {
+    throw storeFailure(e);
+  }
   // A record of the other kind under this digest is an integrity failure: treat as unknown.
   if (input === null || input.token.kind !== kind) return "token_unknown";
   return input;
 }
 
-/** After the token stage: record the use (R6) or the expiry (R16). Never changes the decision. */
-async function afterTokenStage(ctx: Context, input: DecisionInput, reason: TokenDenialReason | null, now: number): Promise<void> {
-  const { token } = input;
-  if (reason === null) {
-    // Off the hot path: a failed touch never changes the decision (it can only make the token expire early),
-    // whether the store rejects or throws synchronously.
-    try {
-      ctx.store.recordTokenUse(token.id, now).catch(() => {});
-    } catch {
-      // ignored, as above
-    }
-    return;
+const ignore = () => {};
+
+/** After a successful token stage: record the use (R6), without waiting. A failed touch never changes the decision (it can only make the token expire early). */
+function recordUse(ctx: Context, input: DecisionInput, now: number): void {
+  try {
+    ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
+  } catch {
+    // A store that throws synchronously instead of rejecting: the same as a failed touch.
   }
+}
+
+/** After a failed token stage: record a newly seen expiry once and emit its event (R6, R16). */
+async function recordExpiry(ctx: Context, input: DecisionInput, reason: TokenDenialReason, now: number): Promise<void> {
+  const { token } = input;
   if (reason === "token_expired" && token.expiredAt === null) {
     let first = false;
     try {
@@ -97,8 +103,8 @@ export async function authorize(
     decision = { allowed: false, reason: loaded, action };
   } else {
     decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
-    const tokenReason = decision.allowed || decision.reason === "permission_denied" || decision.reason === "access_denied" ? null : (decision.reason as TokenDenialReason);
-    await afterTokenStage(ctx, loaded, tokenReason, now);
+    if (decision.allowed || decision.reason === "permission_denied" || decision.reason === "access_denied") recordUse(ctx, loaded, now);
+    else await recordExpiry(ctx, loaded, decision.reason, now);
   }
   if (ctx.hasSink) {
     ctx.emit({
@@ -146,7 +152,8 @@ export async function login(ctx: Context, rawToken: unknown): Promise<Session> {
     reason = loaded;
   } else {
     const tokenReason = checkToken(loaded, now, ctx.inactivityMs);
-    await afterTokenStage(ctx, loaded, tokenReason, now);
+    if (tokenReason === null) recordUse(ctx, loaded, now);
+    else await recordExpiry(ctx, loaded, tokenReason, now);
     subject = subjectRef(loaded.subject, loaded.token);
     reason = tokenReason ?? (loaded.token.kind === "service_user" ? "login_not_allowed" : "allowed");
   }

@@ -1,5 +1,356 @@
 /**
- * `keyward/testing`: the storage conformance suite (in progress in this commit).
+ * `keyward/testing`: the storage conformance suite. Any adapter — keyward's own or a host's —
+ * runs the same tests to show it keeps the contract of `KeywardStore` and so the rules.
+ *
+ * Requires vitest (an optional peer dependency). Writes are checked with back-door reads where
+ * the adapter provides them (raw queries that bypass the adapter's own reads).
+ *
+ * @example
+ * ```ts
+ * // test/my-store.test.ts
+ * import { describeStoreConformance } from "keyward/testing";
+ * describeStoreConformance("my store", async () => {
+ *   const store = await myStore();
+ *   return { store, backdoor: { readToken: (id) => rawRead(id), dump: () => rawDump() }, cleanup: () => store.close() };
+ * });
+ * ```
  * @module
  */
-export {};
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createKeyward } from "../keyward.js";
+import type { KeywardStore } from "../storage/types.js";
+import type { Membership, ServiceUser, TokenRecord } from "../core/types.js";
+import { KeywardError } from "../core/errors.js";
+
+/** Reads that bypass the adapter, so the suite checks what was really written. */
+export interface Backdoor {
+  /** The stored token row, read directly (not through `getToken`). */
+  readToken(tokenId: string): Promise<TokenRecord | null>;
+  /** Everything the store holds, as text (to prove no secret is ever stored, R5). */
+  dump(): Promise<string>;
+}
+
+/** What the suite needs for each test: a fresh, empty store. */
+export interface ConformanceTarget {
+  store: KeywardStore;
+  backdoor?: Backdoor;
+  /** Called after each test (close connections, drop schemas). */
+  cleanup?: () => Promise<void>;
+}
+
+const DAY = 86_400_000;
+const WINDOW = 30 * DAY;
+const T0 = Date.UTC(2026, 0, 1);
+
+let seq = 0;
+function tokenRecord(over: Partial<TokenRecord> & Pick<TokenRecord, "orgId" | "subjectId" | "kind">): TokenRecord {
+  seq++;
+  return {
+    id: `tok_conf_${seq}_${Math.random().toString(36).slice(2, 8)}`,
+    name: `token ${seq}`,
+    hash: `hash_${seq}_${Math.random().toString(36).slice(2)}`,
+    hint: "kwu_…abcd",
+    epoch: over.kind === "user" ? "ep1" : null,
+    createdAt: T0,
+    createdBy: null,
+    lastUsedAt: null,
+    revokedAt: null,
+    deletedAt: null,
+    expiredAt: null,
+    ...over,
+  };
+}
+
+function member(orgId: string, userId: string, over: Partial<Membership> = {}): Membership {
+  return { orgId, userId, permissionSetId: "ps_1", groupIds: [], siteIds: [], status: "active", seat: true, epoch: "ep1", ...over };
+}
+
+function serviceUser(orgId: string, id: string, over: Partial<ServiceUser> = {}): ServiceUser {
+  return { id, orgId, name: `Service ${id}`, permissionSetId: "ps_1", status: "active", createdBy: "u_1", createdAt: T0, ...over };
+}
+
+/** Seeds one organization with one permission set, one active member and one service user. */
+async function seed(store: KeywardStore): Promise<void> {
+  await store.putOrganization({ id: "org_a", name: "Org A", ssoOnly: false });
+  await store.putOrganization({ id: "org_b", name: "Org B", ssoOnly: false });
+  await store.putUser({ id: "u_1", name: "Ana" });
+  await store.putUser({ id: "u_2", name: "Ben" });
+  await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Inspector", permissions: ["inspections:view", "inspections:edit"] });
+  await store.updateMembership("org_a", "u_1", () => member("org_a", "u_1"));
+  await store.updateMembership("org_a", "u_2", () => member("org_a", "u_2"));
+  await store.updateServiceUser("svc_1", () => serviceUser("org_a", "svc_1"));
+  await store.updateServiceUser("svc_2", () => serviceUser("org_a", "svc_2"));
+}
+
+const quota = (max: number, now = T0) => ({ max, now, inactivityMs: WINDOW });
+
+/**
+ * Registers the conformance suite for one store under `describe(name)`. `make` returns a fresh,
+ * empty store for every test.
+ *
+ * @example
+ * ```ts
+ * describeStoreConformance("memory", async () => ({ store: memoryStore() }));
+ * ```
+ */
+export function describeStoreConformance(name: string, make: () => Promise<ConformanceTarget>): void {
+  describe(`store conformance: ${name}`, () => {
+    let target: ConformanceTarget;
+    let store: KeywardStore;
+    beforeEach(async () => {
+      target = await make();
+      store = target.store;
+      await seed(store);
+    });
+    afterEach(async () => {
+      await target.cleanup?.();
+    });
+
+    describe("directory", () => {
+      it("returns null for what is absent and the record for what was put", async () => {
+        expect(await store.getOrganization("nope")).toBeNull();
+        expect(await store.getUser("nope")).toBeNull();
+        expect(await store.getMembership("org_a", "nope")).toBeNull();
+        expect(await store.getPermissionSet("nope")).toBeNull();
+        expect(await store.getGroup("nope")).toBeNull();
+        expect(await store.getSite("nope")).toBeNull();
+        expect(await store.getServiceUser("nope")).toBeNull();
+        expect(await store.getToken("nope")).toBeNull();
+        expect(await store.getOrganization("org_a")).toEqual({ id: "org_a", name: "Org A", ssoOnly: false });
+        expect(await store.getUser("u_1")).toEqual({ id: "u_1", name: "Ana" });
+        await store.putOrganization({ id: "org_a", name: "Org A2", ssoOnly: true });
+        expect(await store.getOrganization("org_a")).toEqual({ id: "org_a", name: "Org A2", ssoOnly: true });
+        await store.putGroup({ id: "g_1", orgId: "org_a", name: "Auditors" });
+        expect(await store.getGroup("g_1")).toEqual({ id: "g_1", orgId: "org_a", name: "Auditors" });
+        await store.putSite({ id: "s_r", orgId: "org_a", name: "North", parentId: null, path: ["s_r"] });
+        await store.putSite({ id: "s_1", orgId: "org_a", name: "Oslo", parentId: "s_r", path: ["s_r", "s_1"] });
+        expect(await store.getSite("s_1")).toEqual({ id: "s_1", orgId: "org_a", name: "Oslo", parentId: "s_r", path: ["s_r", "s_1"] });
+        expect(await store.getPermissionSet("ps_1")).toMatchObject({ permissions: ["inspections:view", "inspections:edit"] });
+      });
+
+      it("updateMembership serializes concurrent updates: no update is lost", async () => {
+        const ids = Array.from({ length: 12 }, (_, i) => `g_${i}`);
+        await Promise.all(
+          ids.map((g) => store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: [...m!.groupIds, g] }))),
+        );
+        const m = await store.getMembership("org_a", "u_1");
+        expect([...m!.groupIds].sort()).toEqual([...ids].sort());
+      });
+
+      it("updateMembership writes nothing when the update throws, and rethrows the error", async () => {
+        const boom = new KeywardError("not_found");
+        await expect(store.updateMembership("org_a", "u_1", () => { throw boom; })).rejects.toBe(boom);
+        expect(await store.getMembership("org_a", "u_1")).toEqual(member("org_a", "u_1"));
+      });
+
+      it("updateServiceUser creates, updates, and aborts cleanly on a throw", async () => {
+        const su = await store.updateServiceUser("svc_1", (s) => ({ ...s!, name: "Renamed" }));
+        expect(su.name).toBe("Renamed");
+        await expect(store.updateServiceUser("svc_1", () => { throw new KeywardError("not_found"); })).rejects.toBeInstanceOf(KeywardError);
+        expect((await store.getServiceUser("svc_1"))!.name).toBe("Renamed");
+        expect((await store.listServiceUsers("org_a")).map((s) => s.id).sort()).toEqual(["svc_1", "svc_2"]);
+        expect(await store.listServiceUsers("org_b")).toEqual([]);
+      });
+
+      it("listMembers returns every membership of the organization with the person", async () => {
+        await store.updateMembership("org_a", "u_2", (m) => ({ ...m!, status: "deactivated" }));
+        const members = await store.listMembers("org_a");
+        expect(members.map((e) => [e.user.name, e.membership.status]).sort()).toEqual([["Ana", "active"], ["Ben", "deactivated"]]);
+        expect(await store.listMembers("org_b")).toEqual([]);
+      });
+
+      it("shares and rules are stored, listed per item and deleted", async () => {
+        const item = { orgId: "org_a", type: "inspection", id: "i_1" };
+        await store.putShare({ id: "sh_1", item, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        await store.putShare({ id: "sh_2", item: { ...item, id: "i_2" }, grantee: { kind: "user", userId: "u_1" }, level: "edit", createdAt: T0 });
+        expect((await store.listShares(item)).map((s) => s.id)).toEqual(["sh_1"]);
+        expect(await store.deleteShare("sh_1")).toBe(true);
+        expect(await store.deleteShare("sh_1")).toBe(false);
+        expect(await store.listShares(item)).toEqual([]);
+        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: { siteId: ["s_1"] }, grantee: { kind: "organization", orgId: "org_a", includeServiceUsers: false }, level: "view", createdAt: T0 });
+        expect(await store.deleteRule("r_1")).toBe(true);
+        expect(await store.deleteRule("r_1")).toBe(false);
+      });
+    });
+
+    describe("tokens", () => {
+      it("R3 insertToken inserts up to the limit and refuses past it, writing nothing", async () => {
+        for (let i = 0; i < 3; i++) expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(3))).toEqual({ ok: true });
+        const extra = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        expect(await store.insertToken(extra, quota(3))).toEqual({ ok: false, reason: "limit_reached" });
+        expect(await store.getToken(extra.id)).toBeNull();
+        if (target.backdoor) expect(await target.backdoor.readToken(extra.id)).toBeNull();
+        // Another user of the same organization has a quota of their own.
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2", epoch: "ep1" }), quota(3))).toEqual({ ok: true });
+      });
+
+      it("R3 of many concurrent insertions for the last free slot exactly one succeeds", async () => {
+        for (let i = 0; i < 4; i++) await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(5));
+        const results = await Promise.all(
+          Array.from({ length: 12 }, () => store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(5))),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        const listed = await store.listTokens({ orgId: "org_a", kind: "user", subjectId: "u_1" });
+        expect(listed).toHaveLength(5);
+      });
+
+      it("R3 service tokens share one quota per organization across its service users", async () => {
+        expect(await store.insertToken(tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" }), quota(2))).toEqual({ ok: true });
+        expect(await store.insertToken(tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_2" }), quota(2))).toEqual({ ok: true });
+        expect(await store.insertToken(tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_2" }), quota(2))).toEqual({ ok: false, reason: "limit_reached" });
+        // User tokens do not count against the service quota.
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(2))).toEqual({ ok: true });
+      });
+
+      it("R3 counts only active tokens: revoked, deleted, idle-expired and pre-deactivation tokens free their slot", async () => {
+        const a = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const b = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const c = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", createdAt: T0 - WINDOW });
+        const d = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        for (const t of [a, b, c, d]) expect((await store.insertToken(t, quota(10, t.createdAt))).ok).toBe(true);
+        await store.revokeToken(a.id, T0, "revoke");
+        await store.revokeToken(b.id, T0, "delete");
+        // c has been idle for exactly the window at T0: expired (R6 uses >=).
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(2))).toEqual({ ok: true });
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(2))).toEqual({ ok: false, reason: "limit_reached" });
+        // A new epoch (deactivation then reactivation) kills every earlier token: the quota is free again.
+        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, epoch: "ep2" }));
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", epoch: "ep2" }), quota(1))).toEqual({ ok: true });
+      });
+
+      it("R7 insertToken refuses a subject that is not active or a stale epoch", async () => {
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", epoch: "old" }), quota(10))).toEqual({ ok: false, reason: "subject_inactive" });
+        await store.updateMembership("org_a", "u_2", (m) => ({ ...m!, status: "deactivated" }));
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" }), quota(10))).toEqual({ ok: false, reason: "subject_inactive" });
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_b", subjectId: "u_1" }), quota(10))).toEqual({ ok: false, reason: "subject_inactive" });
+        await store.updateServiceUser("svc_2", (s) => ({ ...s!, status: "deleted" }));
+        expect(await store.insertToken(tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_2" }), quota(10))).toEqual({ ok: false, reason: "subject_inactive" });
+      });
+
+      it("lists tokens by organization, kind and subject, oldest first, with the subject's name and state", async () => {
+        const t1 = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", createdAt: T0 });
+        const t2 = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1", createdAt: T0 + 1 });
+        const t3 = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2", createdAt: T0 + 2 });
+        for (const t of [t1, t2, t3]) await store.insertToken(t, quota(10, t.createdAt));
+        expect((await store.listTokens({ orgId: "org_a" })).map((e) => e.token.id)).toEqual([t1.id, t2.id, t3.id]);
+        expect((await store.listTokens({ orgId: "org_a", kind: "user" })).map((e) => e.token.id)).toEqual([t1.id, t3.id]);
+        const mine = await store.listTokens({ orgId: "org_a", kind: "user", subjectId: "u_1" });
+        expect(mine).toEqual([{ token: t1, subjectName: "Ana", subject: { active: true, epoch: "ep1" } }]);
+        const svc = await store.listTokens({ orgId: "org_a", kind: "service_user" });
+        expect(svc[0]).toMatchObject({ subjectName: "Service svc_1", subject: { active: true, epoch: null } });
+        expect(await store.listTokens({ orgId: "org_b" })).toEqual([]);
+      });
+
+      it("R11 revocation and deletion are recorded once, even when concurrent", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const results = await Promise.all([1, 2, 3, 4].map((i) => store.revokeToken(t.id, T0 + i, "revoke")));
+        expect(results.filter((r) => r!.changed)).toHaveLength(1);
+        const stored = target.backdoor ? await target.backdoor.readToken(t.id) : await store.getToken(t.id);
+        expect(stored!.revokedAt).not.toBeNull();
+        expect((await store.revokeToken(t.id, T0 + 9, "delete"))!.changed).toBe(true);
+        expect((await store.revokeToken(t.id, T0 + 10, "delete"))!.changed).toBe(false);
+        const after = target.backdoor ? await target.backdoor.readToken(t.id) : await store.getToken(t.id);
+        expect(after!.deletedAt).toBe(T0 + 9);
+        expect(await store.revokeToken("nope", T0, "revoke")).toBeNull();
+      });
+
+      it("R6 markTokenExpired records the expiry once", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const first = await Promise.all([store.markTokenExpired(t.id, T0 + WINDOW), store.markTokenExpired(t.id, T0 + WINDOW + 1)]);
+        expect(first.filter(Boolean)).toHaveLength(1);
+        expect(await store.markTokenExpired("nope", T0)).toBe(false);
+      });
+
+      it("R6 recorded use only grows, is seen by the next decision read, and never touches an expired token", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        await store.recordTokenUse(t.id, T0 + 5 * DAY);
+        await store.recordTokenUse(t.id, T0 + 2 * DAY);
+        expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + 5 * DAY);
+        await store.markTokenExpired(t.id, T0 + 40 * DAY);
+        await store.recordTokenUse(t.id, T0 + 41 * DAY);
+        expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + 5 * DAY);
+      });
+    });
+
+    describe("the read for one decision", () => {
+      it("is null for an unknown digest", async () => {
+        expect(await store.loadDecision("no-such-digest", null)).toBeNull();
+      });
+
+      it("R12 returns a user token's membership and current permissions", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const input = await store.loadDecision(t.hash, null);
+        expect(input!.token).toEqual(t);
+        expect(input!.subject).toMatchObject({ kind: "user", user: { id: "u_1", name: "Ana" }, membership: member("org_a", "u_1") });
+        expect([...input!.subject.permissions].sort()).toEqual(["inspections:edit", "inspections:view"]);
+        await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Inspector", permissions: ["inspections:view"] });
+        expect((await store.loadDecision(t.hash, null))!.subject.permissions).toEqual(["inspections:view"]);
+        expect(input!.shares).toEqual([]);
+        expect(input!.rules).toEqual([]);
+      });
+
+      it("R8 returns a service token's service user and its own permission set", async () => {
+        await store.putPermissionSet({ id: "ps_svc", orgId: "org_a", name: "Export", permissions: ["templates:view"] });
+        await store.updateServiceUser("svc_1", (s) => ({ ...s!, permissionSetId: "ps_svc" }));
+        const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        await store.insertToken(t, quota(10));
+        const input = await store.loadDecision(t.hash, null);
+        expect(input!.subject).toMatchObject({ kind: "service_user", serviceUser: { id: "svc_1", name: "Service svc_1" }, permissions: ["templates:view"] });
+      });
+
+      it("R13 returns exactly the item's shares, the rules of its organization and type, and the named sites' paths", async () => {
+        await store.putSite({ id: "s_r", orgId: "org_a", name: "North", parentId: null, path: ["s_r"] });
+        await store.putSite({ id: "s_1", orgId: "org_a", name: "Oslo", parentId: "s_r", path: ["s_r", "s_1"] });
+        const item = { orgId: "org_a", type: "inspection", id: "i_1" };
+        await store.putShare({ id: "sh_1", item, grantee: { kind: "site", siteId: "s_1" }, level: "view", createdAt: T0 });
+        await store.putShare({ id: "sh_2", item: { ...item, id: "i_2" }, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        await store.putShare({ id: "sh_3", item: { ...item, type: "template" }, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        await store.putShare({ id: "sh_4", item: { ...item, orgId: "org_b" }, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: { siteId: ["s_1"] }, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
+        await store.putRule({ id: "r_2", orgId: "org_a", itemType: "template", conditions: {}, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
+        await store.putRule({ id: "r_3", orgId: "org_b", itemType: "inspection", conditions: {}, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const input = await store.loadDecision(t.hash, { ...item, attributes: { siteId: "s_1" } });
+        expect(input!.shares.map((s) => s.id)).toEqual(["sh_1"]);
+        expect(input!.shares[0]).toMatchObject({ item, grantee: { kind: "site", siteId: "s_1" }, level: "view" });
+        expect(input!.rules.map((r) => r.id)).toEqual(["r_1"]);
+        expect(input!.rules[0]).toMatchObject({ conditions: { siteId: ["s_1"] }, level: "edit" });
+        expect(input!.sitePaths).toEqual({ s_1: ["s_r", "s_1"] });
+        const none = await store.loadDecision(t.hash, null);
+        expect(none!.shares).toEqual([]);
+        expect(none!.rules).toEqual([]);
+      });
+    });
+
+    describe("through keyward", () => {
+      it("R5 R11 R15 the secret is never stored; revocation is written and refuses the next request", async () => {
+        let now = T0;
+        const kw = createKeyward({
+          store,
+          clock: () => now,
+          actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
+          verifyPassword: (_u, p) => p === "pw",
+        });
+        const item = { orgId: "org_a", type: "inspection", id: "i_9" };
+        await kw.directory.share({ item, grantee: { kind: "user", userId: "u_1" }, level: "view" });
+        const { token, record } = await kw.tokens.createUserToken({ orgId: "org_a", userId: "u_1", name: "canary", password: "pw" });
+        expect((await kw.authorize(token, "inspections.view", item)).allowed).toBe(true);
+        now += 1000;
+        await kw.tokens.revoke({ orgId: "org_a", tokenId: record.id, actorId: "u_1" });
+        expect(await kw.authorize(token, "inspections.view", item)).toMatchObject({ allowed: false, reason: "token_revoked" });
+        if (target.backdoor) {
+          const row = await target.backdoor.readToken(record.id);
+          expect(row!.revokedAt).toBe(T0 + 1000);
+          expect(row!.hash).not.toContain(token);
+          expect(await target.backdoor.dump()).not.toContain(token);
+          expect(await target.backdoor.dump()).not.toContain(token.slice(4, 40));
+        }
+      });
+    });
+  });
+}
