@@ -70,6 +70,8 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
       revoke: (input: Parameters<typeof tokens.revoke>[1]) => tokens.revoke(ctx, input),
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
       delete: (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input),
+      /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
+      sweepExpired: (input: Parameters<typeof tokens.sweepExpired>[1]) => tokens.sweepExpired(ctx, input),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
     directory: directory(ctx),

@@ -112,11 +112,20 @@ export function directory(ctx: Context) {
     }
   }
   /** Applies a membership change and emits the expiry of the tokens it kills (R7, R16). */
-  async function changeMembership(orgId: string, userId: string, change: (m: Membership) => Membership): Promise<Membership> {
+  async function changeMembership(
+    orgId: string,
+    userId: string,
+    change: (m: Membership) => Membership,
+    { ifLeft = "refuse" }: { ifLeft?: "refuse" | "keep" } = {},
+  ): Promise<Membership> {
     let before: SubjectState | null = null;
     const after = await call(() =>
       store.updateMembership(orgId, userId, (current) => {
-        if (current === null) throw new KeywardError("not_found", "No such member.", { field: "userId" });
+        // A user who left is no longer a member: only addMember brings them back (with a new epoch, R7).
+        if (current === null || (current.status === "left" && ifLeft === "refuse")) {
+          throw new KeywardError("not_found", "No such member: a user who left rejoins through addMember.", { field: "userId" });
+        }
+        if (current.status === "left") return current;
         before = { active: current.status === "active", epoch: current.epoch };
         return change(current);
       }),
@@ -199,7 +208,7 @@ export function directory(ctx: Context) {
     /** Removes a member from the organization: their user tokens die for good (R7). @example `await kw.directory.removeMember({ orgId, userId })` */
     async removeMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
       const v = parseInput(memberRefSchema, input);
-      return changeMembership(v.orgId, v.userId, leaveMembership);
+      return changeMembership(v.orgId, v.userId, leaveMembership, { ifLeft: "keep" });
     },
     /**
      * The organization's user list: its members (active and deactivated) with their names.

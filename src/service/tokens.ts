@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
-import { inactivityDeadline, tokenStatus } from "../core/lifecycle.js";
+import { inactivityDeadline, isExpired, tokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
 import type { SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
@@ -24,6 +24,7 @@ const createServiceSchema = z.object({ orgId: id, serviceUserId: id, name, actor
 const listMineSchema = z.object({ orgId: id, userId: id }).strict();
 const adminSchema = z.object({ orgId: id, actorId: id }).strict();
 const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
+const sweepSchema = z.object({ orgId: id }).strict();
 
 /** The public view of a listed token (R5: no secret, no digest). */
 export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenView {
@@ -240,4 +241,27 @@ export function emitSubjectExpiry(ctx: Context, entries: TokenListEntry[], befor
     const subject: SubjectRef = { kind: e.token.kind, id: e.token.subjectId, name: e.subjectName };
     ctx.emit(tokenEvent("token.expired", e.token, subject, at, null, "subject_inactive"));
   }
+}
+
+/**
+ * Records the inactivity expiry (R6) of every user token of the organization that has expired
+ * without anyone presenting it since, and emits its `token.expired` event once (R16). Tokens
+ * presented after expiring are recorded by `authorize()` itself; run this periodically (say,
+ * hourly) so that tokens nobody uses again get their event too. Returns how many it recorded.
+ */
+export async function sweepExpired(ctx: Context, input: z.input<typeof sweepSchema>): Promise<number> {
+  const { orgId } = parseInput(sweepSchema, input);
+  const entries = await ctx.call(() => ctx.store.listTokens({ orgId, kind: "user" }));
+  const now = ctx.now();
+  let recorded = 0;
+  for (const e of entries) {
+    const { token } = e;
+    // Only tokens that were otherwise alive: revoked, deleted or dead-by-deactivation tokens had their event already.
+    if (token.expiredAt !== null || token.revokedAt !== null || token.deletedAt !== null) continue;
+    if (!e.subject.active || token.epoch !== e.subject.epoch || !isExpired(token, now, ctx.inactivityMs)) continue;
+    if (!(await ctx.call(() => ctx.store.markTokenExpired(token.id, now)))) continue;
+    recorded++;
+    ctx.emit(tokenEvent("token.expired", token, { kind: "user", id: token.subjectId, name: e.subjectName }, now, null, "inactivity"));
+  }
+  return recorded;
 }

@@ -292,8 +292,11 @@ class Deactivate implements Cmd {
   check = () => true;
   async run(m: Model, r: Real) {
     const [orgId, userId] = MEMBERS[this.key];
-    await r.kw.directory.deactivateMember({ orgId, userId });
-    m.members.get(this.key)!.status = "deactivated";
+    const member = m.members.get(this.key)!;
+    // A user who left is no longer a member: nothing to deactivate.
+    const expected = member.status === "left" ? "not_found" : "ok";
+    expect(await outcome(() => r.kw.directory.deactivateMember({ orgId, userId }))).toBe(expected);
+    if (expected === "ok") member.status = "deactivated";
   }
   toString = () => `deactivate(${this.key})`;
 }
@@ -303,9 +306,11 @@ class Reactivate implements Cmd {
   check = () => true;
   async run(m: Model, r: Real) {
     const [orgId, userId] = MEMBERS[this.key];
-    await r.kw.directory.reactivateMember({ orgId, userId });
     const member = m.members.get(this.key)!;
-    if (member.status !== "active") {
+    // Only addMember brings back a user who left.
+    const expected = member.status === "left" ? "not_found" : "ok";
+    expect(await outcome(() => r.kw.directory.reactivateMember({ orgId, userId }))).toBe(expected);
+    if (member.status === "deactivated") {
       member.status = "active";
       member.epoch = m.nextEpoch++;
     }
@@ -358,8 +363,10 @@ class ChangePermissions implements Cmd {
     const [orgId, userId] = MEMBERS[this.key];
     const options = SETS_OF_ORG[orgId]!;
     const set = options[this.pick % options.length]!;
-    await r.kw.directory.updateMember({ orgId, userId, permissionSetId: set });
-    m.members.get(this.key)!.set = set;
+    const member = m.members.get(this.key)!;
+    const expected = member.status === "left" ? "not_found" : "ok";
+    expect(await outcome(() => r.kw.directory.updateMember({ orgId, userId, permissionSetId: set }))).toBe(expected);
+    if (expected === "ok") member.set = set;
   }
   toString = () => `changePermissions(${this.key}, set #${this.pick})`;
 }
