@@ -42,7 +42,14 @@ async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array<A
   return out;
 }
 
-/** Converts a Node request into a Fetch `Request`. */
+/**
+ * Converts a Node request into a Fetch `Request` (or `"too_large"` past `maxBodyBytes`).
+ *
+ * @example
+ * ```ts
+ * const request = await toRequest(req, { origin: "https://app.example.com" });
+ * ```
+ */
 export async function toRequest(req: IncomingMessage, options: NodeHandlerOptions = {}): Promise<Request | "too_large"> {
   const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   const base = options.origin ?? `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
@@ -60,7 +67,14 @@ export async function toRequest(req: IncomingMessage, options: NodeHandlerOption
   return new Request(url, { method, headers, body: body.byteLength === 0 ? null : body });
 }
 
-/** Writes a Fetch `Response` to a Node response. */
+/**
+ * Writes a Fetch `Response` to a Node response (several `Set-Cookie` headers kept apart; no body for HEAD).
+ *
+ * @example
+ * ```ts
+ * await writeResponse(await router.fetch(request), res, request.method);
+ * ```
+ */
 export async function writeResponse(response: Response, res: ServerResponse, method = "GET"): Promise<void> {
   res.statusCode = response.status;
   const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];

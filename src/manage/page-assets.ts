@@ -184,15 +184,20 @@ $("copy-secret").addEventListener("click", async () => {
     $("copy-status").textContent = "This browser blocked copying: the token is selected, press Ctrl+C (or Cmd+C) to copy it.";
   }
 });
-$("secret-done").addEventListener("click", () => secretDialog.close());
-secretDialog.addEventListener("close", () => {
-  // Gone from the page and from this script's memory (R5).
+// Gone from the page and from this script's memory (R5): before the dialog hides, whichever way it closes.
+function forgetSecret() {
   secret = null;
   secretValue.textContent = "";
   $("copy-status").textContent = "";
   const selection = window.getSelection();
   if (selection) selection.removeAllRanges();
+}
+$("secret-done").addEventListener("click", () => {
+  forgetSecret();
+  secretDialog.close();
 });
+secretDialog.addEventListener("cancel", forgetSecret);
+secretDialog.addEventListener("close", forgetSecret);
 
 // ── generating a token (a user's own, or a service user's) ────────────────────────────────────
 const generateDialog = $("generate-dialog");

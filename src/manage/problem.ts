@@ -81,7 +81,14 @@ const TITLES: Partial<Record<ManagementProblemCode, string>> = {
   internal_error: "Internal error",
 };
 
-/** Seconds a client should wait after a 503 `unavailable`. */
+/**
+ * Seconds a client should wait after a 503 `unavailable` (the `Retry-After` header).
+ *
+ * @example
+ * ```ts
+ * if (res.status === 503) setTimeout(retry, RETRY_AFTER_SECONDS * 1000);
+ * ```
+ */
 export const RETRY_AFTER_SECONDS = 5;
 
 /** Builds a problem+json response. `Cache-Control: no-store` on every one. */

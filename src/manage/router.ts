@@ -103,7 +103,14 @@ export interface TokenJson {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-/** The JSON form of a listed token. */
+/**
+ * The JSON form of a listed token: ISO dates and the owner; never the secret nor the digest (R5).
+ *
+ * @example
+ * ```ts
+ * const mine = (await kw.tokens.listMine({ orgId, userId })).map(tokenJson);
+ * ```
+ */
 export function tokenJson(v: TokenView): TokenJson {
   return {
     id: v.id,

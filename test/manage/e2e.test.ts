@@ -117,8 +117,8 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     // Closing the dialog (Escape) removes the secret from the DOM and from the script's memory; focus goes back.
     await page.keyboard.press("Escape");
     await page.getByRole("dialog", { name: "Your new API token" }).waitFor({ state: "hidden" });
-    expect(await focusedId()).toBe("generate");
     expect(await page.content()).not.toContain(secret);
+    await expect.poll(focusedId).toBe("generate");
     expect(await page.locator("#secret-value").textContent()).toBe("");
     await page.evaluate(() => navigator.clipboard.writeText("overwritten"));
     expect(await heapContains(secret)).toBe(false);
