@@ -308,7 +308,11 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       async handle({ session: s, params }) {
         const token = await store(() => kw.store.getToken(params.tokenId!));
         // This endpoint deletes user tokens; service tokens have their own, under their service user.
-        if (token !== null && token.kind !== "user") throw new KeywardError("not_found", "No such token.");
+        // The permission is checked first (listOrganization needs it), so a non-administrator learns nothing.
+        if (token !== null && token.kind !== "user") {
+          await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
+          throw new KeywardError("not_found", "No such token.");
+        }
         await kw.tokens.delete({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });
         return noContent();
       },
@@ -519,7 +523,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     try {
       return await hit.route.handle({ request, session: s, params: hit.params, body });
     } catch (e) {
-      if (e instanceof KeywardError) return errorToProblem(e, hit.route.operation);
+      if (e instanceof KeywardError) {
+        if (e.code === "invalid_config") options.onError?.(e, request);
+        return errorToProblem(e, hit.route.operation);
+      }
       throw e;
     }
   }

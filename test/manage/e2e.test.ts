@@ -232,6 +232,45 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toHaveLength(10);
   });
 
+  it("keyboard only: Tab to Generate, Enter, type a name, Enter, copy with Enter, Escape; Tab to Revoke, confirm with Tab and Enter", async () => {
+    await signIn("sam");
+    const tabTo = async (label: string) => {
+      for (let i = 0; i < 20; i++) {
+        await page.keyboard.press("Tab");
+        const at = await page.evaluate(() => {
+          const el = document.activeElement;
+          return el === null ? "" : el.getAttribute("aria-label") ?? el.textContent ?? "";
+        });
+        if (at === label) return;
+      }
+      throw new Error(`Tab never reached "${label}"`);
+    };
+    await tabTo("Generate API token");
+    await page.keyboard.press("Enter");
+    await page.getByRole("dialog", { name: "Generate API token" }).waitFor();
+    expect(await focusedId()).toBe("token-name");
+    await page.keyboard.type("keyboard");
+    await page.keyboard.press("Enter");
+    await page.getByRole("dialog", { name: "Your new API token" }).waitFor();
+    expect(await focusedId()).toBe("copy-secret");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#copy-status").textContent()).toContain("Copied");
+    const secret = await page.evaluate(() => navigator.clipboard.readText());
+    await page.keyboard.press("Escape");
+    await expect.poll(focusedId).toBe("generate");
+    expect((await report(secret)).status).toBe(200);
+
+    await tabTo("Revoke token keyboard");
+    await page.keyboard.press("Enter");
+    await page.getByRole("alertdialog", { name: "Revoke API token?" }).waitFor();
+    expect(await focusedId()).toBe("confirm-cancel");
+    await page.keyboard.press("Tab");
+    expect(await focusedId()).toBe("confirm-ok");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("Token keyboard revoked.");
+    expect((await report(secret)).status).toBe(401);
+  });
+
   it("a member without the management permission sees no administrator page link and a clear refusal on it", async () => {
     await signIn("ana");
     expect(await page.locator("#admin-link").isHidden()).toBe(true);

@@ -4,9 +4,9 @@
  */
 import { createServer } from "node:http";
 import { Script } from "node:vm";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
 import { KeywardError } from "../../src/index.js";
-import { CSRF_HEADER, managementRouter, toNodeHandler, type ManagementRouter } from "../../src/manage/index.js";
+import { CSRF_HEADER, managementRouter, toNodeHandler, type ManagedKeyward, type ManagementRouter } from "../../src/manage/index.js";
 import { PAGE_SCRIPT } from "../../src/manage/page-assets.js";
 import { PASSWORD, world, type World } from "../core/fixture.js";
 
@@ -366,7 +366,56 @@ describe("CSRF: state-changing requests must be same-origin JSON with the custom
   });
 });
 
+describe("R5 no secret outside its creation response", () => {
+  it("R5 a canary secret appears in no listing, no error and nothing reported to onError", async () => {
+    const mine = await generate("canary");
+    const svc = await call("POST", "/api/service-users/svc_bi/tokens", { body: { name: "canary bot" } });
+    const secrets = [mine.json!.token as string, svc.json!.token as string];
+    const bodies: string[] = [];
+    for (const [method, path, body] of [
+      ["GET", "/api/me"],
+      ["GET", "/api/tokens"],
+      ["GET", "/api/organization/tokens"],
+      ["GET", "/api/service-users"],
+      ["GET", "/api/service-users/svc_bi/tokens"],
+      ["POST", "/api/tokens", { name: secrets[0], password: "wrong" }],
+      ["POST", "/api/tokens", { name: "x", password: secrets[0] }],
+      ["POST", `/api/tokens/${secrets[0]}/revoke`],
+      ["DELETE", `/api/organization/tokens/${secrets[1]}`],
+    ] as [string, string, unknown?][]) {
+      bodies.push((await call(method, path, { body })).text);
+    }
+    const all = bodies.join("\n") + JSON.stringify(errors);
+    for (const secret of secrets) expect(all).not.toContain(secret);
+    expect(bodies.join("")).toContain("canary bot");
+  });
+});
+
 describe("failures and edges", () => {
+  it("a host without verifyPassword gets 500 invalid_config (reported to onError), not a token", async () => {
+    const bare = await world({ verifyPassword: undefined });
+    // world() always installs a password check; build a keyward whose options lack it.
+    const { createKeyward } = await import("../../src/index.js");
+    const kw = createKeyward({ store: bare.store, actions: {} });
+    router = managementRouter(kw, { session: () => ({ orgId: "acme", userId: "u_ada" }), onError: (e) => errors.push(e) });
+    const r = await router.fetch(
+      new Request(`${ORIGIN}/api/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", [CSRF_HEADER]: "1", origin: ORIGIN },
+        body: JSON.stringify({ name: "x", password: PASSWORD }),
+      }),
+    );
+    expect(r.status).toBe(500);
+    expect((await r.json()).code).toBe("invalid_config");
+    expect(errors).toHaveLength(1);
+    expect(await kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+  });
+
+  it("accepts any keyward instance, whatever its actions (types)", () => {
+    expectTypeOf(w.kw).toExtend<ManagedKeyward>();
+    expectTypeOf(managementRouter(w.kw, { session: () => null }).fetch).returns.resolves.toEqualTypeOf<Response>();
+  });
+
   it("a failing store answers 503 unavailable with Retry-After", async () => {
     (w.store as { listTokens: unknown }).listTokens = () => Promise.reject(new Error("connection refused: password=secret"));
     const { res, json, text } = await call("GET", "/api/tokens");
