@@ -5,6 +5,8 @@
  */
 import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
 
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b57d0"/><circle cx="6" cy="8" r="3" fill="none" stroke="#fff" stroke-width="1.6"/><path d="M9 8h5M12 8v2.5" stroke="#fff" stroke-width="1.6"/></svg>`;
+
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The assets the pages load, by file name. */
@@ -12,6 +14,7 @@ export function pageAssets(): Record<string, { type: string; body: string }> {
   return {
     "manage.js": { type: "text/javascript; charset=utf-8", body: PAGE_SCRIPT },
     "manage.css": { type: "text/css; charset=utf-8", body: PAGE_CSS },
+    "favicon.svg": { type: "image/svg+xml", body: FAVICON },
   };
 }
 
@@ -122,6 +125,7 @@ export function renderPage(page: "mine" | "admin", basePath: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
+<link rel="icon" href="${base}/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${base}/assets/manage.css">
 <script type="module" src="${base}/assets/manage.js"></script>
 </head>

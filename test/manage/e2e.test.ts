@@ -35,6 +35,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
   let demo: Awaited<ReturnType<typeof startManageServer>>;
   let context: BrowserContext;
   let page: Page;
+  let pageErrors: string[];
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -51,8 +52,16 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     demo = await startManageServer();
     context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1100, height: 760 } });
     page = await context.newPage();
+    pageErrors = [];
+    // Any script error or console error (a CSP violation is one) fails the test.
+    page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => {
+      // The 401/403/409 answers the tests provoke are logged by Chromium as failed resources: expected.
+      if (m.type() === "error" && !/Failed to load resource: the server responded with a status of (401|403|409)/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+    });
   });
   afterEach(async () => {
+    expect(pageErrors).toEqual([]);
     await context?.close();
     await demo?.close();
   });
