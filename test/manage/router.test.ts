@@ -197,6 +197,11 @@ describe("the administrator's API tokens (R11)", () => {
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
   });
 
+  it("R11 a non-administrator probing the user-token delete with a service token id gets 403, not 404 (nothing learnt)", async () => {
+    const { record } = await w.serviceToken();
+    expect((await call("DELETE", `/api/organization/tokens/${record.id}`, { as: "u_ana" })).status).toBe(403);
+  });
+
   it("R11 another organization's token is not found", async () => {
     const { token, record } = await w.userToken("u_bea", "beta");
     expect((await call("DELETE", `/api/organization/tokens/${record.id}`)).status).toBe(404);
