@@ -5,6 +5,7 @@ export const entries = {
   index: "src/index.ts",
   memory: "src/memory.ts",
   testing: "src/testing/index.ts",
+  manage: "src/manage/index.ts",
 };
 
 export default defineConfig({

@@ -49,6 +49,8 @@ export interface KeywardErrorOptions {
   item?: { orgId: string; type: string; id: string };
   /** For `access_denied`: whether the item is visible at a lower level. */
   visible?: boolean;
+  /** For `token_limit_reached`: the limit that was reached (R3). */
+  limit?: number;
 }
 
 /**
@@ -72,6 +74,7 @@ export class KeywardError extends Error {
   declare readonly action?: string;
   declare readonly item?: { orgId: string; type: string; id: string };
   declare readonly visible?: boolean;
+  declare readonly limit?: number;
 
   constructor(code: KeywardErrorCode, message?: string, options: KeywardErrorOptions = {}) {
     super(message ?? ERROR_CODES[code], options.cause === undefined ? undefined : { cause: options.cause });
@@ -80,6 +83,7 @@ export class KeywardError extends Error {
     if (options.action !== undefined) this.action = options.action;
     if (options.item !== undefined) this.item = options.item;
     if (options.visible !== undefined) this.visible = options.visible;
+    if (options.limit !== undefined) this.limit = options.limit;
   }
 
   /** A plain, serialisable form (for logs and problem bodies): code, message and field. */

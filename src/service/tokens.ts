@@ -110,6 +110,7 @@ async function insert(
         kind === "user"
           ? `This user already has ${max} active API tokens in this organization (R3). Revoke one first.`
           : `This organization already has ${max} active service user tokens (R3). Revoke one first.`,
+        { limit: max },
       );
     }
     throw new KeywardError("forbidden", "The token's subject is not an active member of the organization.");

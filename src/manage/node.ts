@@ -1,0 +1,127 @@
+/**
+ * Serving a Fetch handler with `node:http`: `IncomingMessage` → `Request`, `Response` →
+ * `ServerResponse`. Types only from Node; the conversion uses Web APIs.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** Options of {@link toNodeHandler}. */
+export interface NodeHandlerOptions {
+  /**
+   * The public origin (`https://app.example.com`) to build request URLs with. Default: the
+   * request's `Host` header over `http` (or `https` on a TLS socket). Set it behind a proxy,
+   * since the router's same-origin check compares `Origin` with this.
+   */
+  origin?: string;
+  /** Largest request body read, in bytes (the rest is refused with 413). Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** Anything with a Fetch handler, e.g. a management router. */
+export interface FetchHandler {
+  fetch(request: Request): Promise<Response> | Response;
+}
+
+const NO_BODY = new Set(["GET", "HEAD"]);
+
+async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : (chunk as Uint8Array);
+    size += bytes.byteLength;
+    if (size > max) return "too_large";
+    chunks.push(bytes);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Converts a Node request into a Fetch `Request` (or `"too_large"` past `maxBodyBytes`).
+ *
+ * @example
+ * ```ts
+ * const request = await toRequest(req, { origin: "https://app.example.com" });
+ * ```
+ */
+export async function toRequest(req: IncomingMessage, options: NodeHandlerOptions = {}): Promise<Request | "too_large"> {
+  const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  const base = options.origin ?? `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
+  const url = new URL(req.url ?? "/", base);
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined || key.startsWith(":")) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+    else headers.set(key, value);
+  }
+  const method = (req.method ?? "GET").toUpperCase();
+  if (NO_BODY.has(method)) return new Request(url, { method, headers });
+  const body = await readBody(req, options.maxBodyBytes ?? 1_048_576);
+  if (body === "too_large") return "too_large";
+  return new Request(url, { method, headers, body: body.byteLength === 0 ? null : body });
+}
+
+/**
+ * Writes a Fetch `Response` to a Node response (several `Set-Cookie` headers kept apart; no body for HEAD).
+ *
+ * @example
+ * ```ts
+ * await writeResponse(await router.fetch(request), res, request.method);
+ * ```
+ */
+export async function writeResponse(response: Response, res: ServerResponse, method = "GET"): Promise<void> {
+  res.statusCode = response.status;
+  const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+  response.headers.forEach((value, key) => {
+    if (key === "set-cookie") return;
+    res.setHeader(key, value);
+  });
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  if (method === "HEAD" || response.body === null) {
+    res.end();
+    return;
+  }
+  res.end(new Uint8Array(await response.arrayBuffer()));
+}
+
+/**
+ * A `node:http` request listener serving a Fetch handler (such as `managementRouter()`).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { managementRouter, toNodeHandler } from "keyward/manage";
+ *
+ * const router = managementRouter(kw, { basePath: "/settings/api-tokens", session: readSession });
+ * createServer(toNodeHandler(router)).listen(3000);
+ * ```
+ */
+export function toNodeHandler(handler: FetchHandler, options: NodeHandlerOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void (async () => {
+      try {
+        const request = await toRequest(req, options);
+        if (request === "too_large") {
+          res.writeHead(413, { "content-type": "application/problem+json; charset=utf-8", "cache-control": "no-store", connection: "close" });
+          res.end(JSON.stringify({ type: "urn:keyward:problem:payload_too_large", title: "Request too large", status: 413, detail: "The request body is too large.", code: "payload_too_large" }));
+          return;
+        }
+        const response = await handler.fetch(request);
+        await writeResponse(response, res, request.method);
+      } catch {
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "application/problem+json; charset=utf-8", "cache-control": "no-store" });
+          res.end(JSON.stringify({ type: "urn:keyward:problem:internal_error", title: "Internal error", status: 500, detail: "Something went wrong on the server.", code: "internal_error" }));
+        } else {
+          res.destroy();
+        }
+      }
+    })();
+  };
+}

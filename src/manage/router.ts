@@ -1,0 +1,549 @@
+/**
+ * The management router: JSON endpoints and two small pages for the flows of the seed documents
+ * (R3–R11), on the Fetch API only (`Request` → `Response`), so any server can mount it.
+ * @module
+ */
+import { z } from "zod";
+import { KeywardError, storeFailure } from "../core/errors.js";
+import type { TokenView } from "../core/types.js";
+import type { Keyward } from "../keyward.js";
+import { id, name, parseInput } from "../service/schemas.js";
+import { pageAssets, renderPage } from "./page.js";
+import { errorToProblem, problemResponse, type ManagementOperation } from "./problem.js";
+
+/** Who is calling, as the host's session says. */
+export interface ManagementSession {
+  orgId: string;
+  userId: string;
+}
+
+/** What the router uses of a keyward instance (any instance, whatever its actions). */
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store">;
+
+/** Options of {@link managementRouter}. */
+export interface ManagementOptions {
+  /**
+   * Who is calling: the host reads its own session (cookie, header…) and returns the active
+   * organization and user, or `null` when nobody is signed in (401 `session_required`).
+   * keyward then checks every management permission itself (R11, R12).
+   */
+  session: (request: Request) => ManagementSession | null | Promise<ManagementSession | null>;
+  /** Where the router is mounted, e.g. `"/settings/api-tokens"`. Default `""` (the root). */
+  basePath?: string;
+  /**
+   * Origins allowed to make state-changing requests besides the request's own origin (for a
+   * page served from another host name than the API, e.g. behind a proxy). Exact matches of
+   * `scheme://host[:port]`.
+   */
+  allowedOrigins?: readonly string[];
+  /** The permission sets a new service user may be given, for the page's select. Default: none offered. */
+  permissionSets?: (orgId: string) => readonly { id: string; name: string }[] | Promise<readonly { id: string; name: string }[]>;
+  /** Serve the HTML pages and their assets. Default `true`; `false` serves the JSON endpoints only. */
+  pages?: boolean;
+  /** Called with unexpected errors (bugs, a throwing session hook) before a 500 is answered. Never given a secret. */
+  onError?: (error: unknown, request: Request) => void;
+  /** Largest accepted request body in bytes. Default 16 KiB. */
+  maxBodyBytes?: number;
+}
+
+/** A management router: one Fetch handler. */
+export interface ManagementRouter {
+  /** Answers a request under `basePath`; anything else gets a 404 problem. */
+  fetch(request: Request): Promise<Response>;
+  /** The normalized mount path (no trailing slash). */
+  readonly basePath: string;
+}
+
+/**
+ * The header every state-changing request must carry (with any value). A browser cannot set it
+ * on a cross-site form post, and a cross-origin `fetch` that sets it needs a CORS pre-flight,
+ * which this router never grants.
+ *
+ * @example
+ * ```ts
+ * fetch("/api/tokens", { method: "POST", headers: { "content-type": "application/json", [CSRF_HEADER]: "1" }, body })
+ * ```
+ */
+export const CSRF_HEADER = "x-keyward-csrf";
+
+const optionsSchema = z.object({
+  session: z.custom<ManagementOptions["session"]>((f) => typeof f === "function", "expected a function (request) => { orgId, userId } | null"),
+  basePath: z
+    .string()
+    .max(200)
+    .regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*\/?$/, "must be a path such as /settings/api-tokens")
+    .optional(),
+  allowedOrigins: z.array(z.string().url()).optional(),
+  permissionSets: z.custom<ManagementOptions["permissionSets"]>((f) => typeof f === "function").optional(),
+  pages: z.boolean().optional(),
+  onError: z.custom<ManagementOptions["onError"]>((f) => typeof f === "function").optional(),
+  maxBodyBytes: z.number().int().min(64).max(1_048_576).optional(),
+});
+
+const createMineSchema = z.object({ name, password: z.string().max(1024).optional() }).strict();
+const createServiceUserSchema = z.object({ name, permissionSetId: id.nullable().optional() }).strict();
+const createServiceTokenSchema = z.object({ name }).strict();
+const emptySchema = z.object({}).strict();
+
+/** A token as the endpoints show it: ISO dates, the owner, never the secret nor the digest (R5). */
+export interface TokenJson {
+  id: string;
+  kind: "user" | "service_user";
+  name: string;
+  /** Prefix and last four characters, to recognise it. */
+  hint: string;
+  owner: { id: string; name: string };
+  status: TokenView["status"];
+  createdAt: string;
+  createdBy: string | null;
+  lastUsedAt: string | null;
+  /** When it expires from inactivity unless used before then (R6); `null` for service tokens and dead tokens. */
+  expiresAt: string | null;
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/**
+ * The JSON form of a listed token: ISO dates and the owner; never the secret nor the digest (R5).
+ *
+ * @example
+ * ```ts
+ * const mine = (await kw.tokens.listMine({ orgId, userId })).map(tokenJson);
+ * ```
+ */
+export function tokenJson(v: TokenView): TokenJson {
+  return {
+    id: v.id,
+    kind: v.kind,
+    name: v.name,
+    hint: v.hint,
+    owner: { id: v.subjectId, name: v.subjectName },
+    status: v.status,
+    createdAt: iso(v.createdAt)!,
+    createdBy: v.createdBy,
+    lastUsedAt: iso(v.lastUsedAt),
+    expiresAt: iso(v.expiresAt),
+  };
+}
+
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+} as const;
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    // Every answer is about one person's tokens: never cached, by the browser or a proxy.
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...SECURITY_HEADERS },
+  });
+}
+
+const noContent = () => new Response(null, { status: 204, headers: { "cache-control": "no-store", ...SECURITY_HEADERS } });
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+interface Route {
+  method: string;
+  /** Segments after `/api`; `:x` captures. */
+  pattern: string[];
+  /** Whether the route needs the session (all API routes do). */
+  handle: (c: Call) => Promise<Response>;
+  operation?: ManagementOperation;
+}
+
+interface Call {
+  request: Request;
+  session: ManagementSession;
+  params: Record<string, string>;
+  body: unknown;
+}
+
+function normalizeBase(basePath: string | undefined): string {
+  const b = basePath ?? "";
+  return b.endsWith("/") ? b.slice(0, -1) : b;
+}
+
+/**
+ * Creates the management router over a keyward instance.
+ *
+ * Endpoints (under `basePath`; JSON in and out; errors are problem+json with a stable `code`):
+ *
+ * | Method and path | What | Needs (R11) |
+ * |---|---|---|
+ * | `GET /api/me` | the caller, the organization (`ssoOnly`), what they may manage | a session |
+ * | `GET /api/tokens` | my user tokens (name, hint, created, last used, inactivity expiry) | a session |
+ * | `POST /api/tokens` `{ name, password? }` | generate one; `201 { token, record }`, the secret this once | the password unless SSO-only (R4) |
+ * | `POST /api/tokens/:id/revoke` | revoke one of mine | it is mine |
+ * | `GET /api/organization/tokens` | every user token of the organization, with its owner | `api_tokens:manage` |
+ * | `DELETE /api/organization/tokens/:id` | delete any user token | `api_tokens:manage` |
+ * | `GET /api/service-users` | service users, each with its tokens | `service_users:manage` |
+ * | `POST /api/service-users` `{ name, permissionSetId? }` | create one | `service_users:manage` |
+ * | `DELETE /api/service-users/:id` | delete one (its tokens stop working) | `service_users:manage` |
+ * | `GET /api/service-users/:id/tokens` | its tokens | `service_users:manage` |
+ * | `POST /api/service-users/:id/tokens` `{ name }` | generate one; the secret this once | `service_users:manage` |
+ * | `POST /api/service-users/:id/tokens/:tokenId/revoke` | revoke one | `service_users:manage` |
+ * | `DELETE /api/service-users/:id/tokens/:tokenId` | delete one | `service_users:manage` |
+ * | `GET /api/permission-sets` | what `options.permissionSets` offers | `service_users:manage` |
+ * | `GET /`, `GET /admin` | the pages "My API tokens" and "API tokens" (administrator) | a session |
+ *
+ * CSRF: every POST/PUT/PATCH/DELETE must be `Content-Type: application/json`, carry the
+ * {@link CSRF_HEADER} header, and — when the browser says where it comes from — come from the
+ * request's own origin or one of `allowedOrigins` (`Origin`, else `Sec-Fetch-Site`).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { managementRouter, toNodeHandler } from "keyward/manage";
+ *
+ * const router = managementRouter(kw, {
+ *   basePath: "/settings/api-tokens",
+ *   session: async (request) => mySessions.read(request.headers.get("cookie")), // { orgId, userId } | null
+ * });
+ * createServer(toNodeHandler(router)).listen(3000);
+ * // or, in any Fetch-API server: export default { fetch: router.fetch }
+ * ```
+ */
+export function managementRouter(kw: ManagedKeyward, options: ManagementOptions): ManagementRouter {
+  try {
+    parseInput(optionsSchema, options, "options");
+  } catch (e) {
+    const err = e as KeywardError;
+    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field });
+  }
+  const basePath = normalizeBase(options.basePath);
+  const maxBody = options.maxBodyBytes ?? 16_384;
+  const allowed = new Set((options.allowedOrigins ?? []).map((o) => new URL(o).origin));
+  const pages = options.pages ?? true;
+  const assets = pageAssets();
+
+  async function store<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      throw storeFailure(e);
+    }
+  }
+
+  async function hasPermission(s: ManagementSession, permission: "manageTokens" | "manageServiceUsers"): Promise<boolean> {
+    // Probe through the service's own check, so that the page shows exactly what the endpoints allow.
+    try {
+      if (permission === "manageTokens") await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
+      else await kw.serviceUsers.list({ orgId: s.orgId, actorId: s.userId });
+      return true;
+    } catch (e) {
+      if (e instanceof KeywardError && e.code === "forbidden") return false;
+      throw e;
+    }
+  }
+
+  async function serviceUserOf(s: ManagementSession, serviceUserId: string) {
+    const list = await kw.serviceUsers.list({ orgId: s.orgId, actorId: s.userId });
+    const su = list.find((x) => x.id === serviceUserId);
+    if (su === undefined) throw new KeywardError("not_found", "No such service user.");
+    return su;
+  }
+
+  async function serviceTokenOf(s: ManagementSession, serviceUserId: string, tokenId: string): Promise<void> {
+    await serviceUserOf(s, serviceUserId);
+    const token = await store(() => kw.store.getToken(tokenId));
+    if (token === null || token.orgId !== s.orgId || token.kind !== "service_user" || token.subjectId !== serviceUserId || token.deletedAt !== null) {
+      throw new KeywardError("not_found", "No such token.");
+    }
+  }
+
+  const routes: Route[] = [
+    {
+      method: "GET",
+      pattern: ["me"],
+      async handle({ session: s }) {
+        const [org, user] = await store(() => Promise.all([kw.store.getOrganization(s.orgId), kw.store.getUser(s.userId)]));
+        if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");
+        const [manageTokens, manageServiceUsers] = await Promise.all([hasPermission(s, "manageTokens"), hasPermission(s, "manageServiceUsers")]);
+        return json({
+          user: { id: user.id, name: user.name },
+          organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly },
+          can: { manageTokens, manageServiceUsers },
+        });
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["tokens"],
+      async handle({ session: s }) {
+        const mine = await kw.tokens.listMine({ orgId: s.orgId, userId: s.userId });
+        return json({ tokens: mine.map(tokenJson) });
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["tokens"],
+      operation: "create_user_token",
+      async handle({ session: s, body }) {
+        const v = parseInput(createMineSchema, body);
+        const created = await kw.tokens.createUserToken({ orgId: s.orgId, userId: s.userId, name: v.name, ...(v.password === undefined ? {} : { password: v.password }) });
+        return json({ token: created.token, record: tokenJson(created.record) }, 201);
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["tokens", ":tokenId", "revoke"],
+      async handle({ session: s, params, body }) {
+        parseInput(emptySchema, body);
+        await kw.tokens.revoke({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });
+        return noContent();
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["organization", "tokens"],
+      async handle({ session: s }) {
+        const all = await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
+        return json({ tokens: all.map(tokenJson) });
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: ["organization", "tokens", ":tokenId"],
+      async handle({ session: s, params }) {
+        const token = await store(() => kw.store.getToken(params.tokenId!));
+        // This endpoint deletes user tokens; service tokens have their own, under their service user.
+        // The permission is checked first (listOrganization needs it), so a non-administrator learns nothing.
+        if (token !== null && token.kind !== "user") {
+          await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
+          throw new KeywardError("not_found", "No such token.");
+        }
+        await kw.tokens.delete({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });
+        return noContent();
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["service-users"],
+      async handle({ session: s }) {
+        const [users, tokens] = await Promise.all([
+          kw.serviceUsers.list({ orgId: s.orgId, actorId: s.userId }),
+          kw.tokens.listServiceTokens({ orgId: s.orgId, actorId: s.userId }),
+        ]);
+        return json({
+          serviceUsers: users.map((su) => ({
+            id: su.id,
+            name: su.name,
+            permissionSetId: su.permissionSetId,
+            createdAt: iso(su.createdAt),
+            tokens: tokens.filter((t) => t.subjectId === su.id).map(tokenJson),
+          })),
+        });
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["service-users"],
+      async handle({ session: s, body }) {
+        const v = parseInput(createServiceUserSchema, body);
+        const su = await kw.serviceUsers.create({ orgId: s.orgId, name: v.name, permissionSetId: v.permissionSetId ?? null, actorId: s.userId });
+        return json({ serviceUser: { id: su.id, name: su.name, permissionSetId: su.permissionSetId, createdAt: iso(su.createdAt), tokens: [] } }, 201);
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: ["service-users", ":serviceUserId"],
+      async handle({ session: s, params }) {
+        await kw.serviceUsers.remove({ orgId: s.orgId, id: params.serviceUserId!, actorId: s.userId });
+        return noContent();
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["service-users", ":serviceUserId", "tokens"],
+      async handle({ session: s, params }) {
+        await serviceUserOf(s, params.serviceUserId!);
+        const tokens = await kw.tokens.listServiceTokens({ orgId: s.orgId, actorId: s.userId });
+        return json({ tokens: tokens.filter((t) => t.subjectId === params.serviceUserId).map(tokenJson) });
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["service-users", ":serviceUserId", "tokens"],
+      operation: "create_service_token",
+      async handle({ session: s, params, body }) {
+        const v = parseInput(createServiceTokenSchema, body);
+        const created = await kw.tokens.createServiceToken({ orgId: s.orgId, serviceUserId: params.serviceUserId!, name: v.name, actorId: s.userId });
+        return json({ token: created.token, record: tokenJson(created.record) }, 201);
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["service-users", ":serviceUserId", "tokens", ":tokenId", "revoke"],
+      async handle({ session: s, params, body }) {
+        parseInput(emptySchema, body);
+        await serviceTokenOf(s, params.serviceUserId!, params.tokenId!);
+        await kw.tokens.revoke({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });
+        return noContent();
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: ["service-users", ":serviceUserId", "tokens", ":tokenId"],
+      async handle({ session: s, params }) {
+        await serviceTokenOf(s, params.serviceUserId!, params.tokenId!);
+        await kw.tokens.delete({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });
+        return noContent();
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["permission-sets"],
+      async handle({ session: s }) {
+        if (!(await hasPermission(s, "manageServiceUsers"))) throw new KeywardError("forbidden");
+        const sets = options.permissionSets ? await options.permissionSets(s.orgId) : [];
+        return json({ permissionSets: sets.map((p) => ({ id: p.id, name: p.name })) });
+      },
+    },
+  ];
+
+  function match(segments: string[]): { route: Route; params: Record<string, string> }[] {
+    const found: { route: Route; params: Record<string, string> }[] = [];
+    for (const route of routes) {
+      if (route.pattern.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < segments.length; i++) {
+        const p = route.pattern[i]!;
+        const seg = segments[i]!;
+        if (p.startsWith(":")) params[p.slice(1)] = seg;
+        else if (p !== seg) ok = false;
+      }
+      if (ok) found.push({ route, params });
+    }
+    return found;
+  }
+
+  /** Same-origin check of a state-changing request; `null` when it passes. */
+  function csrfRefusal(request: Request): string | null {
+    const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") return "unsupported_media_type";
+    if (request.headers.get(CSRF_HEADER) === null) return `State-changing requests must carry the ${CSRF_HEADER} header.`;
+    const origin = request.headers.get("origin");
+    const own = new URL(request.url).origin;
+    if (origin !== null) {
+      if (origin !== own && !allowed.has(origin)) return "The request comes from another origin.";
+      return null;
+    }
+    const site = request.headers.get("sec-fetch-site");
+    if (site !== null && site !== "same-origin" && site !== "none") return "The request comes from another site.";
+    return null;
+  }
+
+  async function readBody(request: Request): Promise<unknown> {
+    const declared = Number(request.headers.get("content-length") ?? "0");
+    if (declared > maxBody) throw new KeywardError("invalid_input", "payload_too_large");
+    const text = await request.text();
+    if (new TextEncoder().encode(text).length > maxBody) throw new KeywardError("invalid_input", "payload_too_large");
+    if (text.trim() === "") return {};
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new KeywardError("invalid_input", "The request body is not valid JSON.", { field: "body" });
+    }
+  }
+
+  async function session(request: Request): Promise<ManagementSession | null> {
+    const s = await options.session(request);
+    if (s === null || s === undefined) return null;
+    if (typeof s !== "object" || typeof s.orgId !== "string" || typeof s.userId !== "string" || s.orgId === "" || s.userId === "") {
+      throw new KeywardError("invalid_config", "The session hook must return { orgId, userId } or null.", { field: "options.session" });
+    }
+    return { orgId: s.orgId, userId: s.userId };
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (path !== basePath && !path.startsWith(`${basePath}/`)) return problemResponse("not_found", "Not found.");
+    const rest = path.slice(basePath.length);
+    const segments = rest.split("/").filter((x) => x !== "");
+    let decoded: string[];
+    try {
+      decoded = segments.map((x) => decodeURIComponent(x));
+    } catch {
+      return problemResponse("not_found", "Not found.");
+    }
+    const method = request.method.toUpperCase();
+
+    if (decoded[0] !== "api") {
+      if (!pages) return problemResponse("not_found", "Not found.");
+      if (decoded[0] === "assets" && decoded.length === 2) {
+        const asset = assets[decoded[1]!];
+        if (asset === undefined) return problemResponse("not_found", "Not found.");
+        if (method !== "GET" && method !== "HEAD") return problemResponse("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
+        return new Response(method === "HEAD" ? null : asset.body, {
+          headers: { "content-type": asset.type, "cache-control": "no-cache", ...SECURITY_HEADERS },
+        });
+      }
+      const page = decoded.length === 0 ? "mine" : decoded.length === 1 && decoded[0] === "admin" ? "admin" : null;
+      if (page === null) return problemResponse("not_found", "Not found.");
+      if (method !== "GET" && method !== "HEAD") return problemResponse("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
+      // The page itself holds no data: it fetches /api/me and redirects nothing. A missing session is shown by the script.
+      return new Response(method === "HEAD" ? null : renderPage(page, basePath), {
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+          "content-security-policy":
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          "x-frame-options": "DENY",
+          ...SECURITY_HEADERS,
+        },
+      });
+    }
+
+    const candidates = match(decoded.slice(1));
+    if (candidates.length === 0) return problemResponse("not_found", "Not found.");
+    const hit = candidates.find((c) => c.route.method === method || (method === "HEAD" && c.route.method === "GET"));
+    if (hit === undefined) {
+      const allow = [...new Set(candidates.map((c) => c.route.method))].join(", ");
+      return problemResponse("method_not_allowed", `Use ${allow}.`, { headers: { allow } });
+    }
+    if (UNSAFE.has(method)) {
+      const refusal = csrfRefusal(request);
+      if (refusal === "unsupported_media_type") return problemResponse("unsupported_media_type", "Send the request body as application/json.");
+      if (refusal !== null) return problemResponse("csrf_rejected", refusal);
+    }
+    const s = await session(request);
+    if (s === null) return problemResponse("session_required", "Sign in to manage API tokens.");
+    let body: unknown = {};
+    if (UNSAFE.has(method)) {
+      try {
+        body = await readBody(request);
+      } catch (e) {
+        if (e instanceof KeywardError && e.message === "payload_too_large") return problemResponse("payload_too_large", `The request body exceeds ${maxBody} bytes.`);
+        throw e;
+      }
+    }
+    try {
+      return await hit.route.handle({ request, session: s, params: hit.params, body });
+    } catch (e) {
+      if (e instanceof KeywardError) {
+        if (e.code === "invalid_config") options.onError?.(e, request);
+        return errorToProblem(e, hit.route.operation);
+      }
+      throw e;
+    }
+  }
+
+  return {
+    basePath,
+    async fetch(request: Request): Promise<Response> {
+      try {
+        return await handle(request);
+      } catch (e) {
+        if (e instanceof KeywardError) {
+          if (e.code === "invalid_config") options.onError?.(e, request);
+          return errorToProblem(e);
+        }
+        options.onError?.(e, request);
+        return problemResponse("internal_error", "Something went wrong on the server.");
+      }
+    },
+  };
+}
