@@ -16,6 +16,22 @@ export type { AuthorizeOptions, Session } from "./service/authorize.js";
 export type { CreatedToken } from "./service/tokens.js";
 export { KeywardError, ERROR_CODES, isForbidden, storeFailure, type KeywardErrorCode, type ForbiddenError } from "./core/errors.js";
 export { decide, checkToken, bestGrant, granteeIncludes, ruleMatches, LEVEL_RANK } from "./core/decide.js";
+export { refusal, shareIncludes, ruleIncludes } from "./core/decide.js";
+export {
+  decideAccess,
+  accessFilter,
+  describeReach,
+  type AccessInput,
+  type AccessFilter,
+  type AccessFilterData,
+  type AccessDecision,
+  type AllowedAccess,
+  type Reach,
+  type ReachGrant,
+  type ReachItemType,
+} from "./core/access.js";
+export { filterToSql, type FilterColumns, type ToSqlOptions, type SqlCondition, type SqlFilterSource } from "./core/filter-sql.js";
+export type { TokenReach } from "./service/access.js";
 export {
   isTokenActive,
   isExpired,

@@ -4,7 +4,9 @@
  * (`core/decide`), then the coalesced use record and the activity event.
  * @module
  */
+import type { AccessDecision, AllowedAccess } from "./core/access.js";
 import type { Decision, ItemRef } from "./core/types.js";
+import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { createContext, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
@@ -49,6 +51,28 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     assertAuthorized: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions) =>
       assertAuthorized(ctx, token, action, item, opts),
     /**
+     * What can this token reach? The filter of the items of `itemType` its subject may act on
+     * with `action` (an item action on that type), or the same refusal `authorize()` gives the
+     * token for that action (R15: token reasons, then `permission_denied`). The filter matches
+     * an item exactly when `authorize()` allows it; use `filter.matches` on an in-memory list or
+     * `filter.toSql({ columns })` in your own query. Compute it per request: it is a snapshot.
+     * @example
+     * ```ts
+     * const access = await kw.accessible(token, "inspections.view", "inspection");
+     * if (!access.allowed) return deny(access.reason);
+     * const visible = inspections.filter(access.filter.matches);
+     * ```
+     */
+    accessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> =>
+      accessible(ctx, token, action, itemType, opts),
+    /**
+     * The throwing form of {@link accessible}: resolves to the allowed answer (with its filter) or
+     * throws a `KeywardError` whose code is the refusal's reason, carrying the action.
+     * @example `const { filter } = await kw.assertAccessible(token, "inspections.view", "inspection")`
+     */
+    assertAccessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AllowedAccess> =>
+      assertAccessible(ctx, token, action, itemType, opts),
+    /**
      * Logs in with a user token (R10). A service user token throws `login_not_allowed` (R9); a
      * token that does not authenticate throws with its reason as the code.
      * @example `const session = await kw.login(token) // { subject, orgId, tokenId }`
@@ -72,6 +96,14 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
       delete: (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
       sweepExpired: (input: Parameters<typeof tokens.sweepExpired>[1]) => tokens.sweepExpired(ctx, input),
+      /**
+       * Everything a token can reach, without its secret: its subject, whether it works, its
+       * permissions and actions, and per item type the shares and rules it can use (R11–R14).
+       * The actor is the token's own user, or manages tokens (user tokens) or service users
+       * (service tokens). Works before the token is first used and after; changes nothing.
+       * @example `const { actions, itemTypes } = await kw.tokens.reach({ orgId, tokenId, actorId: admin })`
+       */
+      reach: (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
     directory: directory(ctx),

@@ -10,10 +10,12 @@ import type {
   ActionDefinition,
   Decision,
   DecisionInput,
+  DeniedDecision,
   Grantee,
   GrantRef,
   ItemRef,
   LoadedSubject,
+  Share,
   SubjectRef,
   TokenDenialReason,
   TokenRecord,
@@ -107,13 +109,41 @@ export function granteeIncludes(
  * ruleMatches(rule, { orgId: "acme", type: "inspection", id: "i_1", attributes: { siteId: "oslo" } })
  * ```
  */
-export function ruleMatches(rule: AccessRule, item: ItemRef): boolean {
+export function ruleMatches(rule: Pick<AccessRule, "orgId" | "itemType" | "conditions">, item: ItemRef): boolean {
   if (rule.orgId !== item.orgId || rule.itemType !== item.type) return false;
   for (const key in rule.conditions) {
     const value = item.attributes?.[key];
     if (value === undefined || !rule.conditions[key]!.includes(value)) return false;
   }
   return true;
+}
+
+/**
+ * Whether a share includes the token's subject (R13, R14), whatever item it is on: its grantee,
+ * judged as cross-organization when the shared item's owner is not the token's organization.
+ * `bestGrant` (one item) and `decideAccess` (a list filter) both decide through it.
+ *
+ * @example
+ * ```ts
+ * shareIncludes(input, share) // true when the share gives the subject something
+ * ```
+ */
+export function shareIncludes(input: DecisionInput, share: Share): boolean {
+  return granteeIncludes(share.grantee, input, share.item.orgId !== input.token.orgId);
+}
+
+/**
+ * Whether an access rule includes the token's subject (R13, R14): its grantee, judged as
+ * cross-organization when the rule's organization is not the token's. Whether it covers an item
+ * is {@link ruleMatches}.
+ *
+ * @example
+ * ```ts
+ * ruleIncludes(input, rule) && ruleMatches(rule, item)
+ * ```
+ */
+export function ruleIncludes(input: DecisionInput, rule: AccessRule): boolean {
+  return granteeIncludes(rule.grantee, input, rule.orgId !== input.token.orgId);
 }
 
 /**
@@ -133,18 +163,52 @@ export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null 
     const rank = LEVEL_RANK[share.level];
     if (rank <= bestRank) continue;
     if (share.item.orgId !== item.orgId || share.item.type !== item.type || share.item.id !== item.id) continue;
-    if (!granteeIncludes(share.grantee, input, crossOrg)) continue;
+    if (!shareIncludes(input, share)) continue;
     best = { source: "share", id: share.id, via: share.grantee.kind, level: share.level, crossOrg };
     bestRank = rank;
   }
   for (const rule of input.rules) {
     const rank = LEVEL_RANK[rule.level];
     if (rank <= bestRank) continue;
-    if (!ruleMatches(rule, item) || !granteeIncludes(rule.grantee, input, crossOrg)) continue;
+    if (!ruleMatches(rule, item) || !ruleIncludes(input, rule)) continue;
     best = { source: "rule", id: rule.id, via: rule.grantee.kind, level: rule.level, crossOrg };
     bestRank = rank;
   }
   return best;
+}
+
+/**
+ * R15's first stages, shared by `decide()` and `decideAccess()` so that the two cannot refuse
+ * differently: the token stage ({@link checkToken}), then the permission (R12; an action the host
+ * did not declare is `permission_denied` with `unknownAction`). `null` when both pass.
+ *
+ * @example
+ * ```ts
+ * const denied = refusal(input, "inspections.view", definition, now, { inactivityMs });
+ * if (denied) return denied;
+ * ```
+ */
+export function refusal(
+  input: DecisionInput,
+  action: string,
+  definition: ActionDefinition | undefined,
+  now: number,
+  options: { inactivityMs: number },
+): DeniedDecision | null {
+  const { token } = input;
+  const tokenReason = checkToken(input, now, options.inactivityMs);
+  if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
+  const subject = subjectRef(input.subject, token);
+  if (tokenReason !== null) {
+    return { allowed: false, reason: tokenReason, action, subject, orgId: token.orgId, tokenId: token.id };
+  }
+  if (definition === undefined) {
+    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id, unknownAction: true };
+  }
+  if (!input.subject.permissions.includes(definition.permission)) {
+    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id };
+  }
+  return null;
 }
 
 /**
@@ -169,23 +233,16 @@ export function decide(
   options: { inactivityMs: number },
 ): Decision {
   const { token } = input;
-  const tokenReason = checkToken(input, now, options.inactivityMs);
+  const denied = refusal(input, action, definition, now, options);
+  if (denied !== null) return denied;
+  // refusal() returned null, so the action is declared.
+  const def = definition as ActionDefinition;
   const subject = subjectRef(input.subject, token);
-  if (tokenReason !== null) {
-    if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
-    return { allowed: false, reason: tokenReason, action, subject, orgId: token.orgId, tokenId: token.id };
-  }
-  if (definition === undefined) {
-    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id, unknownAction: true };
-  }
-  if (!input.subject.permissions.includes(definition.permission)) {
-    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id };
-  }
-  if (definition.access === undefined) {
+  if (def.access === undefined) {
     return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
   }
-  const grant = item === null || item.type !== definition.item ? null : bestGrant(input, item);
-  if (grant === null || LEVEL_RANK[grant.level] < LEVEL_RANK[definition.access]) {
+  const grant = item === null || item.type !== def.item ? null : bestGrant(input, item);
+  if (grant === null || LEVEL_RANK[grant.level] < LEVEL_RANK[def.access]) {
     return {
       allowed: false,
       reason: "access_denied",

@@ -331,6 +331,8 @@ export type KeywardEvent =
       reason: Decision["reason"];
       action: string;
       item?: { orgId: string; type: string; id: string };
+      /** For a list filter (`accessible()`): the item type listed; there is no `item` then. */
+      itemType?: string;
       tokenId?: string;
       orgId?: string;
       subject?: SubjectRef;

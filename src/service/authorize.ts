@@ -43,8 +43,8 @@ async function load(ctx: Context, raw: unknown, item: ItemRef | null): Promise<D
 
 const ignore = () => {};
 
-/** After a successful token stage: record the use (R6), without waiting. A failed touch never changes the decision (it can only make the token expire early). */
-function recordUse(ctx: Context, input: DecisionInput, now: number): void {
+/** After a successful token stage: record the use (R6), without waiting. Shared with `accessible()`. A failed touch never changes the decision (it can only make the token expire early). */
+export function recordUse(ctx: Context, input: DecisionInput, now: number): void {
   try {
     ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
   } catch {
@@ -52,8 +52,8 @@ function recordUse(ctx: Context, input: DecisionInput, now: number): void {
   }
 }
 
-/** After a failed token stage: record a newly seen expiry once and emit its event (R6, R16). */
-async function recordExpiry(ctx: Context, input: DecisionInput, reason: TokenDenialReason, now: number): Promise<void> {
+/** After a failed token stage: record a newly seen expiry once and emit its event (R6, R16). Shared with `accessible()`. */
+export async function recordExpiry(ctx: Context, input: DecisionInput, reason: TokenDenialReason, now: number): Promise<void> {
   const { token } = input;
   if (reason === "token_expired" && token.expiredAt === null) {
     let first = false;

@@ -8,6 +8,7 @@
  * seen by another. Use the PostgreSQL store (`keyward/postgres`) for that.
  * @module
  */
+import type { AccessInput } from "../core/access.js";
 import { isTokenActive, subjectState, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
@@ -28,6 +29,37 @@ import type { KeywardStore, MemberEntry, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 const NO_PATHS: Readonly<Record<string, readonly string[]>> = Object.freeze({});
+
+/**
+ * Index key of a grantee, as `loadAccess` looks it up. Organization grantees that include
+ * service users get a key of their own, so a service user's read finds only those.
+ */
+function granteeKey(g: Share["grantee"]): string {
+  switch (g.kind) {
+    case "user":
+      return `u\0${g.userId}`;
+    case "service_user":
+      return `s\0${g.serviceUserId}`;
+    case "group":
+      return `g\0${g.groupId}`;
+    case "site":
+      return `t\0${g.siteId}`;
+    case "organization":
+      return `${g.includeServiceUsers ? "O" : "o"}\0${g.orgId}`;
+  }
+}
+
+/** Adds (or, with `remove`, deletes) `value` under `key` in a map of id-keyed maps. */
+function index<V extends { id: string }>(map: Map<string, Map<string, V>>, key: string, value: V, remove = false): void {
+  let inner = map.get(key);
+  if (remove) {
+    inner?.delete(value.id);
+    if (inner?.size === 0) map.delete(key);
+    return;
+  }
+  if (inner === undefined) map.set(key, (inner = new Map()));
+  inner.set(value.id, value);
+}
 
 function nested<V>(outer: Map<string, Map<string, V>>, a: string): Map<string, V> {
   let inner = outer.get(a);
@@ -60,6 +92,12 @@ export function memoryStore(): KeywardStore {
   const rules = new Map<string, AccessRule>();
   /** orgId → item type → rules */
   const rulesByType = new Map<string, Map<string, AccessRule[]>>();
+  /** `itemType\0granteeKey` → share id → share (for `loadAccess`) */
+  const sharesByGrantee = new Map<string, Map<string, Share>>();
+  /** `itemType\0granteeKey` → rule id → rule (for `loadAccess`) */
+  const rulesByGrantee = new Map<string, Map<string, AccessRule>>();
+  /** site id → the site and every site below it */
+  const sitesUnder = new Map<string, Set<string>>();
   const tokens = new Map<string, TokenRecord>();
   const tokensByHash = new Map<string, TokenRecord>();
   /** orgId → tokens, in creation order */
@@ -144,6 +182,11 @@ export function memoryStore(): KeywardStore {
     },
     async putSite(site) {
       sites.set(site.id, Object.freeze({ ...site, path: [...site.path] }));
+      for (const above of site.path) {
+        let under = sitesUnder.get(above);
+        if (under === undefined) sitesUnder.set(above, (under = new Set()));
+        under.add(site.id);
+      }
     },
     async getSite(id) {
       return sites.get(id) ?? null;
@@ -161,6 +204,9 @@ export function memoryStore(): KeywardStore {
     },
     async putShare(share) {
       const frozen = Object.freeze({ ...share, item: { ...share.item }, grantee: { ...share.grantee } });
+      const previous = shares.get(share.id);
+      if (previous !== undefined) index(sharesByGrantee, `${previous.item.type}\0${granteeKey(previous.grantee)}`, previous, true);
+      index(sharesByGrantee, `${frozen.item.type}\0${granteeKey(frozen.grantee)}`, frozen);
       shares.set(share.id, frozen);
       const key = `${share.item.type}\0${share.item.id}`;
       const byItem = nested(sharesByItem, share.item.orgId);
@@ -170,6 +216,7 @@ export function memoryStore(): KeywardStore {
       const share = shares.get(shareId);
       if (share === undefined) return false;
       shares.delete(shareId);
+      index(sharesByGrantee, `${share.item.type}\0${granteeKey(share.grantee)}`, share, true);
       const key = `${share.item.type}\0${share.item.id}`;
       const byItem = nested(sharesByItem, share.item.orgId);
       const rest = (byItem.get(key) ?? []).filter((s) => s.id !== shareId);
@@ -182,6 +229,9 @@ export function memoryStore(): KeywardStore {
     },
     async putRule(rule) {
       const frozen = Object.freeze({ ...rule, grantee: { ...rule.grantee } });
+      const previous = rules.get(rule.id);
+      if (previous !== undefined) index(rulesByGrantee, `${previous.itemType}\0${granteeKey(previous.grantee)}`, previous, true);
+      index(rulesByGrantee, `${frozen.itemType}\0${granteeKey(frozen.grantee)}`, frozen);
       rules.set(rule.id, frozen);
       const byType = nested(rulesByType, rule.orgId);
       byType.set(rule.itemType, [...(byType.get(rule.itemType) ?? []).filter((r) => r.id !== rule.id), frozen]);
@@ -190,6 +240,7 @@ export function memoryStore(): KeywardStore {
       const rule = rules.get(ruleId);
       if (rule === undefined) return false;
       rules.delete(ruleId);
+      index(rulesByGrantee, `${rule.itemType}\0${granteeKey(rule.grantee)}`, rule, true);
       const byType = nested(rulesByType, rule.orgId);
       byType.set(rule.itemType, (byType.get(rule.itemType) ?? []).filter((r) => r.id !== ruleId));
       return true;
@@ -266,6 +317,40 @@ export function memoryStore(): KeywardStore {
       for (const s of itemShares) addPath(s.grantee);
       for (const r of itemRules) addPath(r.grantee);
       return { token, subject, shares: itemShares, rules: itemRules, sitePaths };
+    },
+
+    async loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null> {
+      const token = tokensByHash.get(tokenHash);
+      if (token === undefined) return null;
+      const subject = loadSubject(token);
+      const keys: string[] = [];
+      if (subject.kind === "user") {
+        keys.push(`u\0${token.subjectId}`, `o\0${token.orgId}`, `O\0${token.orgId}`);
+        const m = subject.membership;
+        if (m !== null) {
+          for (const g of m.groupIds) keys.push(`g\0${g}`);
+          const covered = new Set<string>();
+          for (const s of m.siteIds) for (const below of sitesUnder.get(s) ?? NONE) covered.add(below);
+          for (const s of covered) keys.push(`t\0${s}`);
+        }
+      } else {
+        keys.push(`s\0${token.subjectId}`, `O\0${token.orgId}`);
+      }
+      const found: Share[] = [];
+      const foundRules: AccessRule[] = [];
+      const sitePaths: Record<string, readonly string[]> = {};
+      for (const key of keys) {
+        const k = `${query.itemType}\0${key}`;
+        const byShare = sharesByGrantee.get(k);
+        const byRule = rulesByGrantee.get(k);
+        if (byShare !== undefined) for (const share of byShare.values()) found.push(share);
+        if (byRule !== undefined) for (const rule of byRule.values()) foundRules.push(rule);
+        if ((byShare !== undefined || byRule !== undefined) && key.startsWith("t\0")) {
+          const site = sites.get(key.slice(2));
+          if (site !== undefined) sitePaths[site.id] = site.path;
+        }
+      }
+      return { token, subject, shares: found, rules: foundRules, sitePaths };
     },
 
     async close() {},

@@ -8,6 +8,7 @@
  * checks any implementation against this contract.
  * @module
  */
+import type { AccessInput } from "../core/access.js";
 import type {
   AccessRule,
   DecisionInput,
@@ -167,6 +168,26 @@ export interface KeywardStore {
    * paths of the sites those name. `null` when no token has this digest.
    */
   loadDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null>;
+
+  // ── the read for one list filter ────────────────────────────────────────────────────────
+  /**
+   * Everything a list filter (`accessible()`, `tokens.reach()`) needs for one item type, in one
+   * call (one round trip for SQL stores): the token with this digest and its subject, exactly as
+   * {@link loadDecision} returns them, and every share and access rule of `query.itemType` —
+   * on any item, of any organization (R14) — whose grantee is one of:
+   * - user token: `user` = the token's user; `group` ∈ the groups of the user's membership in the
+   *   token's organization; `site` = a site of that membership or any site below one (a site
+   *   whose path contains a member site); `organization` = the token's organization (either
+   *   value of `includeServiceUsers`);
+   * - service user token: `service_user` = the token's service user; `organization` = the
+   *   token's organization with `includeServiceUsers` set.
+   *
+   * Exactly those (the conformance suite checks it); the membership's status does not matter
+   * (the core refuses an inactive subject). `sitePaths` holds the path of every site named by a
+   * returned share or rule. `null` when no token has this digest. It must not scan every share:
+   * index shares and rules by grantee and item type.
+   */
+  loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null>;
 
   /** Releases connections, listeners and timers. */
   close(): Promise<void>;

@@ -19,7 +19,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
 import type { KeywardStore } from "../storage/types.js";
-import type { Membership, ServiceUser, TokenRecord } from "../core/types.js";
+import type { Membership, ServiceUser, Share, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
 
 /** Reads that bypass the adapter, so the suite checks what was really written. */
@@ -324,6 +324,105 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         const none = await store.loadDecision(t.hash, null);
         expect(none!.shares).toEqual([]);
         expect(none!.rules).toEqual([]);
+      });
+    });
+
+    describe("the read for a list filter (loadAccess)", () => {
+      const inspection = (id: string, orgId = "org_a") => ({ orgId, type: "inspection", id });
+      const orgA = { kind: "organization", orgId: "org_a", includeServiceUsers: false } as const;
+      const orgAWithServiceUsers = { kind: "organization", orgId: "org_a", includeServiceUsers: true } as const;
+      /** Sites s_r › s_1 › s_2 and s_x; u_1 is in group g_1 and site s_1; shares and rules of every grantee kind. */
+      async function seedAccess(): Promise<void> {
+        await store.putGroup({ id: "g_1", orgId: "org_a", name: "One" });
+        await store.putGroup({ id: "g_2", orgId: "org_a", name: "Two" });
+        await store.putSite({ id: "s_r", orgId: "org_a", name: "Region", parentId: null, path: ["s_r"] });
+        await store.putSite({ id: "s_1", orgId: "org_a", name: "Area", parentId: "s_r", path: ["s_r", "s_1"] });
+        await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
+        await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
+        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+        const shares: [string, ReturnType<typeof inspection>, Share["grantee"]][] = [
+          ["sh_user", inspection("i_1"), { kind: "user", userId: "u_1" }],
+          ["sh_other_user", inspection("i_2"), { kind: "user", userId: "u_2" }],
+          ["sh_group", inspection("i_3"), { kind: "group", groupId: "g_1" }],
+          ["sh_other_group", inspection("i_4"), { kind: "group", groupId: "g_2" }],
+          ["sh_site", inspection("i_5"), { kind: "site", siteId: "s_1" }],
+          ["sh_site_below", inspection("i_6"), { kind: "site", siteId: "s_2" }],
+          ["sh_site_above", inspection("i_7"), { kind: "site", siteId: "s_r" }],
+          ["sh_site_elsewhere", inspection("i_8"), { kind: "site", siteId: "s_x" }],
+          ["sh_org", inspection("i_9"), orgA],
+          ["sh_org_svc", inspection("i_10"), orgAWithServiceUsers],
+          ["sh_org_b", inspection("i_11"), { kind: "organization", orgId: "org_b", includeServiceUsers: true }],
+          ["sh_cross_user", inspection("i_1", "org_b"), { kind: "user", userId: "u_1" }],
+          ["sh_cross_org", inspection("i_2", "org_b"), orgA],
+          ["sh_template", { orgId: "org_a", type: "template", id: "i_1" }, { kind: "user", userId: "u_1" }],
+          ["sh_svc", inspection("i_12"), { kind: "service_user", serviceUserId: "svc_1" }],
+          ["sh_other_svc", inspection("i_13"), { kind: "service_user", serviceUserId: "svc_2" }],
+        ];
+        for (const [id, item, grantee] of shares) await store.putShare({ id, item, grantee, level: "view", createdAt: T0 });
+        const rules: [string, string, string, Share["grantee"]][] = [
+          ["r_org", "org_a", "inspection", orgA],
+          ["r_site_below", "org_a", "inspection", { kind: "site", siteId: "s_2" }],
+          ["r_site_above", "org_a", "inspection", { kind: "site", siteId: "s_r" }],
+          ["r_other_group", "org_a", "inspection", { kind: "group", groupId: "g_2" }],
+          ["r_template", "org_a", "template", { kind: "user", userId: "u_1" }],
+          ["r_cross_user", "org_b", "inspection", { kind: "user", userId: "u_1" }],
+          ["r_svc", "org_a", "inspection", { kind: "service_user", serviceUserId: "svc_1" }],
+          ["r_org_svc", "org_a", "inspection", orgAWithServiceUsers],
+        ];
+        for (const [id, orgId, itemType, grantee] of rules) {
+          await store.putRule({ id, orgId, itemType, conditions: { siteId: ["s_2"] }, grantee, level: "edit", createdAt: T0 });
+        }
+      }
+      const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+
+      it("is null for an unknown digest", async () => {
+        expect(await store.loadAccess("no-such-digest", { itemType: "inspection" })).toBeNull();
+      });
+
+      it("R13 R14 for a user token: exactly the shares and rules of the type naming the user, its groups, its sites or sites below them, its organization; from any organization", async () => {
+        await seedAccess();
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const input = await store.loadAccess(t.hash, { itemType: "inspection" });
+        const decision = await store.loadDecision(t.hash, null);
+        expect(input!.token).toEqual(decision!.token);
+        expect(input!.subject).toEqual(decision!.subject);
+        expect(ids(input!.shares)).toEqual(["sh_cross_org", "sh_cross_user", "sh_group", "sh_org", "sh_org_svc", "sh_site", "sh_site_below", "sh_user"]);
+        expect(input!.shares.find((s) => s.id === "sh_cross_user")).toMatchObject({ item: inspection("i_1", "org_b"), grantee: { kind: "user", userId: "u_1" }, level: "view" });
+        expect(ids(input!.rules)).toEqual(["r_cross_user", "r_org", "r_org_svc", "r_site_below"]);
+        expect(input!.rules.find((r) => r.id === "r_site_below")).toMatchObject({ orgId: "org_a", itemType: "inspection", conditions: { siteId: ["s_2"] }, level: "edit" });
+        expect(input!.sitePaths).toEqual({ s_1: ["s_r", "s_1"], s_2: ["s_r", "s_1", "s_2"] });
+        const templates = await store.loadAccess(t.hash, { itemType: "template" });
+        expect(ids(templates!.shares)).toEqual(["sh_template"]);
+        expect(ids(templates!.rules)).toEqual(["r_template"]);
+      });
+
+      it("R13 for a service user token: only what names the service user, or its organization including service users (R9: never groups or sites)", async () => {
+        await seedAccess();
+        const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        await store.insertToken(t, quota(10));
+        const input = await store.loadAccess(t.hash, { itemType: "inspection" });
+        expect(input!.subject).toMatchObject({ kind: "service_user", serviceUser: { id: "svc_1" } });
+        expect(ids(input!.shares)).toEqual(["sh_org_svc", "sh_svc"]);
+        expect(ids(input!.rules)).toEqual(["r_org_svc", "r_svc"]);
+        expect(input!.sitePaths).toEqual({});
+      });
+
+      it("R12 R13 reads fresh state: unshared items, removed rules, left groups and sites and changed permissions show at once", async () => {
+        await seedAccess();
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        await store.deleteShare("sh_user");
+        await store.deleteRule("r_org");
+        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_2"], siteIds: ["s_2"] }));
+        await store.putShare({ id: "sh_other_user", item: inspection("i_2"), grantee: { kind: "user", userId: "u_1" }, level: "delete", createdAt: T0 });
+        await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Inspector", permissions: ["inspections:view"] });
+        const input = await store.loadAccess(t.hash, { itemType: "inspection" });
+        expect(ids(input!.shares)).toEqual(["sh_cross_org", "sh_cross_user", "sh_org", "sh_org_svc", "sh_other_group", "sh_other_user", "sh_site_below"]);
+        expect(input!.shares.find((s) => s.id === "sh_other_user")!.level).toBe("delete");
+        expect(ids(input!.rules)).toEqual(["r_cross_user", "r_org_svc", "r_other_group", "r_site_below"]);
+        expect(input!.sitePaths).toEqual({ s_2: ["s_r", "s_1", "s_2"] });
+        expect(input!.subject.permissions).toEqual(["inspections:view"]);
       });
     });
 

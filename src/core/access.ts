@@ -1,0 +1,290 @@
+/**
+ * "What can this token reach?": list filters (R13, R14) and the administrator's review of a
+ * token, as pure functions of what the store loaded and an explicit `now`. They decide through
+ * the same functions as `decide()` — {@link refusal} for the token and permission stages,
+ * {@link shareIncludes} / {@link ruleIncludes} for grantees, {@link ruleMatches} for conditions,
+ * {@link LEVEL_RANK} for levels — so a filter and `authorize()` cannot drift apart.
+ * @module
+ */
+import { checkToken, LEVEL_RANK, refusal, ruleIncludes, ruleMatches, shareIncludes, subjectRef } from "./decide.js";
+import { KeywardError } from "./errors.js";
+import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
+import { ACCESS_LEVELS } from "./types.js";
+import type {
+  AccessLevel,
+  AccessRule,
+  ActionDefinition,
+  DecisionInput,
+  DeniedDecision,
+  GranteeKind,
+  ItemRef,
+  Share,
+  SubjectRef,
+  TokenDenialReason,
+} from "./types.js";
+
+/**
+ * What a list filter needs, read from the store in one call (`KeywardStore.loadAccess`): the
+ * token and its subject as for a decision, and — instead of one item's shares — every share and
+ * access rule of one item type whose grantee could include the subject, with the paths of the
+ * sites they name.
+ */
+export interface AccessInput extends DecisionInput {
+  /** Shares of the item type, on any item of any organization, whose grantee could include the subject. */
+  shares: readonly Share[];
+  /** Access rules of the item type, of any organization, whose grantee could include the subject. */
+  rules: readonly AccessRule[];
+}
+
+/**
+ * A list filter as plain data: JSON- and `structuredClone`-safe. `accessFilter(data)` gives it
+ * back its methods.
+ */
+export interface AccessFilterData {
+  /** The item type the filter is about; it matches no item of another type. */
+  itemType: string;
+  /** The access level the action needs (R13): every grant below is left out. */
+  level: AccessLevel;
+  /** Items shared with the subject at `level` or above, by owner organization (sorted). */
+  shared: { orgId: string; ids: string[] }[];
+  /**
+   * Access rules covering the subject at `level` or above: an item of `orgId` whose attributes
+   * meet every condition (attribute ∈ values) matches. No conditions: every item of `orgId`.
+   */
+  rules: { id: string; orgId: string; conditions: Record<string, string[]> }[];
+}
+
+/** A list filter: its data, plus `matches` for in-memory lists and `toSql` for the host's table. */
+export interface AccessFilter extends AccessFilterData {
+  /** Whether the subject may act on this item with the filter's action: exactly `authorize(...).allowed` at the filter's time. */
+  matches(item: ItemRef): boolean;
+  /** The filter as a parameterized PostgreSQL condition over the host's columns. */
+  toSql(options: ToSqlOptions): SqlCondition;
+}
+
+/** The answer of `accessible()` when the token may list: who, and the filter. */
+export interface AllowedAccess {
+  allowed: true;
+  reason: "allowed";
+  action: string;
+  subject: SubjectRef;
+  orgId: string;
+  tokenId: string;
+  filter: AccessFilter;
+}
+
+/**
+ * The answer of `accessible()`: the filter, or the same refusal `authorize()` gives the token for
+ * that action (R15's token reasons, then `permission_denied`). Never `access_denied`: a subject
+ * with no access gets an empty filter.
+ */
+export type AccessDecision = AllowedAccess | DeniedDecision;
+
+function invalid(field: string, why: string): KeywardError {
+  return new KeywardError("invalid_input", `Invalid input at "${field}": ${why}.`, { field });
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "string");
+}
+
+/**
+ * Gives plain filter data (e.g. parsed back from JSON) its methods. Validates the shape and
+ * throws `invalid_input` naming the field.
+ *
+ * @example
+ * ```ts
+ * const copy = accessFilter(JSON.parse(JSON.stringify(filter)));
+ * items.filter(copy.matches);
+ * ```
+ */
+export function accessFilter(data: AccessFilterData): AccessFilter {
+  if (typeof data !== "object" || data === null) throw invalid("filter", "expected an object");
+  if (typeof data.itemType !== "string") throw invalid("filter.itemType", "expected a string");
+  if (!(ACCESS_LEVELS as readonly string[]).includes(data.level)) throw invalid("filter.level", "expected view, edit or delete");
+  if (!Array.isArray(data.shared) || !data.shared.every((s) => typeof s?.orgId === "string" && isStringArray(s.ids))) {
+    throw invalid("filter.shared", "expected [{ orgId, ids }]");
+  }
+  if (
+    !Array.isArray(data.rules) ||
+    !data.rules.every(
+      (r) => typeof r?.id === "string" && typeof r.orgId === "string" && typeof r.conditions === "object" && r.conditions !== null && Object.values(r.conditions).every(isStringArray),
+    )
+  ) {
+    throw invalid("filter.rules", "expected [{ id, orgId, conditions }]");
+  }
+  const plain: AccessFilterData = {
+    itemType: data.itemType,
+    level: data.level,
+    shared: data.shared.map((s) => ({ orgId: s.orgId, ids: [...s.ids] })),
+    rules: data.rules.map((r) => ({ id: r.id, orgId: r.orgId, conditions: Object.fromEntries(Object.entries(r.conditions).map(([k, v]) => [k, [...v]])) })),
+  };
+  const ids = new Map(plain.shared.map((s) => [s.orgId, new Set(s.ids)]));
+  const rulesByOrg = new Map<string, Pick<AccessRule, "orgId" | "itemType" | "conditions">[]>();
+  for (const r of plain.rules) {
+    const list = rulesByOrg.get(r.orgId) ?? [];
+    list.push({ orgId: r.orgId, itemType: plain.itemType, conditions: r.conditions });
+    rulesByOrg.set(r.orgId, list);
+  }
+  const itemType = plain.itemType;
+  const matches = (item: ItemRef): boolean => {
+    if (item.type !== itemType) return false;
+    if (ids.get(item.orgId)?.has(item.id)) return true;
+    const rules = rulesByOrg.get(item.orgId);
+    if (rules !== undefined) for (const rule of rules) if (ruleMatches(rule, item)) return true;
+    return false;
+  };
+  // The methods are not enumerable: the object stays plain data for JSON and structuredClone.
+  return Object.defineProperties(plain, {
+    matches: { value: matches, enumerable: false },
+    toSql: { value: (options: ToSqlOptions) => filterToSql(plain, options), enumerable: false },
+  }) as AccessFilter;
+}
+
+function checkDefinition(definition: ActionDefinition, itemType: string, action: string): AccessLevel {
+  if (definition.access === undefined || definition.item === undefined) {
+    throw invalid("action", `"${action}" is an organization-level action; a list filter needs an item action`);
+  }
+  if (definition.item !== itemType) throw invalid("itemType", `action "${action}" acts on items of type "${definition.item}", not "${itemType}"`);
+  return definition.access;
+}
+
+/**
+ * The list filter of one token for one item action (R12–R15): the items of `itemType` the
+ * subject may act on with `action`, or the refusal `decide()` gives that token for that action.
+ * Pure: the same input and `now` always give the same answer; for every item `i` of the type,
+ * `filter.matches(i) === decide(inputFor(i), action, definition, i, now).allowed`.
+ *
+ * `definition` is the host's definition of `action` (`undefined`: not declared →
+ * `permission_denied` with `unknownAction`). A declared action must be an item action on
+ * `itemType`, or this throws `invalid_input`.
+ *
+ * @example
+ * ```ts
+ * const access = decideAccess(input, "inspections.view", actions["inspections.view"], "inspection", Date.now(), { inactivityMs });
+ * if (access.allowed) inspections.filter(access.filter.matches);
+ * ```
+ */
+export function decideAccess(
+  input: AccessInput,
+  action: string,
+  definition: ActionDefinition | undefined,
+  itemType: string,
+  now: number,
+  options: { inactivityMs: number },
+): AccessDecision {
+  const level = definition === undefined ? undefined : checkDefinition(definition, itemType, action);
+  const denied = refusal(input, action, definition, now, options);
+  if (denied !== null) return denied;
+  const need = LEVEL_RANK[level!];
+  const { token } = input;
+  const shared = new Map<string, Set<string>>();
+  for (const share of input.shares) {
+    if (share.item.type !== itemType || LEVEL_RANK[share.level] < need || !shareIncludes(input, share)) continue;
+    let ids = shared.get(share.item.orgId);
+    if (ids === undefined) shared.set(share.item.orgId, (ids = new Set()));
+    ids.add(share.item.id);
+  }
+  const rules: AccessFilterData["rules"] = [];
+  for (const rule of input.rules) {
+    if (rule.itemType !== itemType || LEVEL_RANK[rule.level] < need || !ruleIncludes(input, rule)) continue;
+    rules.push({ id: rule.id, orgId: rule.orgId, conditions: Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]])) });
+  }
+  rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const filter = accessFilter({
+    itemType,
+    level: level!,
+    shared: [...shared.keys()].sort().map((orgId) => ({ orgId, ids: [...shared.get(orgId)!].sort() })),
+    rules,
+  });
+  return { allowed: true, reason: "allowed", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, filter };
+}
+
+/** One grant a token can use (`tokens.reach`): a share or an access rule that includes its subject. */
+export interface ReachGrant {
+  source: "share" | "rule";
+  /** The share's or rule's id. */
+  id: string;
+  /** Through which kind of grantee it includes the subject. */
+  via: GranteeKind;
+  level: AccessLevel;
+  /** The organization that owns the item (share) or the rule. */
+  orgId: string;
+  /** Whether that organization is not the token's (R14). */
+  crossOrg: boolean;
+  /** For a share: the item. */
+  item?: { orgId: string; type: string; id: string };
+  /** For a rule: its conditions (empty: every item of the type in `orgId`). */
+  conditions?: Record<string, string[]>;
+  /** The declared actions on this item type that the grant enables: the subject holds their permission and the grant's level suffices. */
+  actions: string[];
+}
+
+/** What a token can reach on one item type. */
+export interface ReachItemType {
+  itemType: string;
+  /** The declared actions on this type whose permission the subject holds. */
+  actions: string[];
+  /** Every share and rule of this type that includes the subject, strongest first. */
+  grants: ReachGrant[];
+}
+
+/** Everything a token can reach, without its secret (`tokens.reach`). */
+export interface Reach {
+  subject: SubjectRef;
+  /** `null` when the token works; otherwise why it does not (R15) — then it reaches nothing. */
+  refusal: TokenDenialReason | null;
+  /** The permissions of the subject's permission set (R12). Empty when the token does not work. */
+  permissions: string[];
+  /** The declared actions the token may perform (the permission is held), organization-level and item actions. */
+  actions: string[];
+  /** Per item type of the declared item actions. */
+  itemTypes: ReachItemType[];
+}
+
+/**
+ * Everything a token can reach (R12–R14), from one `AccessInput` per item type (all for the same
+ * token), at `now`: its subject, whether it works, its permissions, the declared actions it may
+ * perform, and per item type every grant that includes the subject with the actions each enables.
+ *
+ * @example
+ * ```ts
+ * const reach = describeReach(new Map([["inspection", input]]), actions, Date.now(), { inactivityMs });
+ * reach.itemTypes[0].grants // [{ source: "share", via: "group", level: "edit", actions: ["inspections.view", "inspections.edit"], … }]
+ * ```
+ */
+export function describeReach(
+  inputs: ReadonlyMap<string, AccessInput>,
+  base: DecisionInput,
+  actions: ReadonlyMap<string, ActionDefinition>,
+  now: number,
+  options: { inactivityMs: number },
+): Reach {
+  const subject = subjectRef(base.subject, base.token);
+  const reason = checkToken(base, now, options.inactivityMs);
+  const types = [...new Set([...actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))].sort();
+  if (reason !== null) {
+    return { subject, refusal: reason, permissions: [], actions: [], itemTypes: types.map((itemType) => ({ itemType, actions: [], grants: [] })) };
+  }
+  const held = new Set(base.subject.permissions);
+  const permitted = [...actions.entries()].filter(([, d]) => held.has(d.permission));
+  const itemTypes = types.map((itemType): ReachItemType => {
+    const typeActions = permitted.filter(([, d]) => d.item === itemType && d.access !== undefined);
+    const enabled = (level: AccessLevel) => typeActions.filter(([, d]) => LEVEL_RANK[d.access!] <= LEVEL_RANK[level]).map(([name]) => name);
+    const input = inputs.get(itemType);
+    const grants: ReachGrant[] = [];
+    for (const share of input?.shares ?? []) {
+      if (share.item.type !== itemType || !shareIncludes(input!, share)) continue;
+      const crossOrg = share.item.orgId !== base.token.orgId;
+      grants.push({ source: "share", id: share.id, via: share.grantee.kind, level: share.level, orgId: share.item.orgId, crossOrg, item: { ...share.item }, actions: enabled(share.level) });
+    }
+    for (const rule of input?.rules ?? []) {
+      if (rule.itemType !== itemType || !ruleIncludes(input!, rule)) continue;
+      const conditions = Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]]));
+      grants.push({ source: "rule", id: rule.id, via: rule.grantee.kind, level: rule.level, orgId: rule.orgId, crossOrg: rule.orgId !== base.token.orgId, conditions, actions: enabled(rule.level) });
+    }
+    grants.sort((a, b) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { itemType, actions: typeActions.map(([name]) => name), grants };
+  });
+  return { subject, refusal: null, permissions: [...base.subject.permissions].sort(), actions: permitted.map(([name]) => name), itemTypes };
+}

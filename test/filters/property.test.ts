@@ -1,0 +1,305 @@
+/**
+ * The law that makes list filters trustworthy, over random directories, items and tokens:
+ * for every item, `filter.matches(item)` ⇔ `authorize(token, action, item).allowed`; a refusal of
+ * `accessible()` is the refusal `authorize()` gives for every item; and the filter's SQL
+ * condition, run by a real PostgreSQL over a host table holding the same items, selects exactly
+ * the items `matches` accepts (and its negation exactly the others).
+ *
+ * Each store in `stores` runs the whole law; adding a store is one line.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  accessFilter,
+  createKeyward,
+  generateToken,
+  type AccessLevel,
+  type Grantee,
+  type ItemRef,
+  type KeywardStore,
+} from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
+import { COLUMNS, openItemsDb, type ItemsDb } from "./items-db.js";
+
+/** The stores the law runs on. A store is one line: `{ name, make }`, `make` returning a fresh, empty store. */
+const stores: { name: string; make: () => Promise<KeywardStore> }[] = [
+  { name: "memory", make: async () => memoryStore() },
+];
+
+const RUNS = Number(process.env.FILTER_RUNS ?? 100);
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 1);
+const ORGS = ["acme", "beta"] as const;
+const TYPES = ["inspection", "template"] as const;
+const LEVELS = ["view", "edit", "delete"] as const;
+const TEMPLATES = ["tpl_0", "tpl_1", "tpl_2"];
+const USERS = 4;
+const SERVICE_USERS = [{ org: 0 }, { org: 0 }, { org: 1 }];
+
+const ACTIONS = {
+  "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" },
+  "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" },
+  "inspections.delete": { permission: "inspections:delete", access: "delete", item: "inspection" },
+  "templates.view": { permission: "templates:view", access: "view", item: "template" },
+  "templates.edit": { permission: "templates:edit", access: "edit", item: "template" },
+  "reports.export": { permission: "reports:export" },
+} as const;
+type Action = keyof typeof ACTIONS;
+const ITEM_ACTIONS = (Object.keys(ACTIONS) as Action[]).filter((a) => "item" in ACTIONS[a]);
+const PERMISSIONS = [...new Set(Object.values(ACTIONS).map((a) => a.permission))];
+
+// ── the random world, as plain data ─────────────────────────────────────────────────────────
+
+const orgIdx = fc.integer({ min: 0, max: ORGS.length - 1 });
+const level = fc.constantFrom(...LEVELS);
+
+/** Per organization: sites (each below an earlier one or a root), permission sets (the first holds every permission). */
+const orgSpec = fc.record({
+  siteParents: fc.array(fc.option(fc.nat(), { nil: null }), { maxLength: 5 }),
+  sets: fc.tuple(fc.constant(PERMISSIONS), fc.subarray(PERMISSIONS), fc.subarray(PERMISSIONS)),
+});
+
+const membershipSpec = fc.option(
+  fc.record({ set: fc.option(fc.constantFrom(0, 0, 1, 2), { nil: null, freq: 6 }), groups: fc.subarray([0, 1]), sites: fc.array(fc.nat(), { maxLength: 2 }) }),
+  { nil: null, freq: 3 },
+);
+
+/** A grantee, resolved against the owner organization (groups and sites are its own). */
+const granteeSpec = fc.oneof(
+  fc.record({ kind: fc.constant("user" as const), user: fc.integer({ min: 0, max: USERS - 1 }) }),
+  fc.record({ kind: fc.constant("service_user" as const), su: fc.integer({ min: 0, max: SERVICE_USERS.length - 1 }) }),
+  fc.record({ kind: fc.constant("group" as const), group: fc.integer({ min: 0, max: 1 }) }),
+  fc.record({ kind: fc.constant("site" as const), site: fc.nat() }),
+  fc.record({ kind: fc.constant("organization" as const), org: orgIdx, includeServiceUsers: fc.boolean() }),
+);
+
+const itemSpec = fc.record({
+  org: orgIdx,
+  type: fc.constantFrom(...TYPES),
+  id: fc.integer({ min: 0, max: 4 }),
+  site: fc.option(fc.record({ org: orgIdx, site: fc.nat() }), { nil: null }),
+  template: fc.option(fc.constantFrom(...TEMPLATES), { nil: null }),
+});
+
+const ruleSpec = fc.record({
+  org: orgIdx,
+  type: fc.constantFrom(...TYPES),
+  sites: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: null }),
+  templates: fc.option(fc.subarray(TEMPLATES, { minLength: 1 }), { nil: null }),
+  grantee: granteeSpec,
+  level,
+});
+
+const tokenSpec = fc.record({
+  subject: fc.oneof(
+    fc.record({ kind: fc.constant("user" as const), user: fc.integer({ min: 0, max: USERS - 1 }), org: orgIdx }),
+    fc.record({ kind: fc.constant("service_user" as const), su: fc.integer({ min: 0, max: SERVICE_USERS.length - 1 }) }),
+  ),
+  /** Created 35 days before the check (a user token then expired, R6) or 5 days before. */
+  old: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+  then: fc.oneof(
+    { arbitrary: fc.constant("nothing" as const), weight: 6 },
+    { arbitrary: fc.constantFrom("revoke", "deactivate", "reactivate", "remove", "delete_service_user"), weight: 5 },
+  ),
+});
+
+const worldSpec = fc.record({
+  orgs: fc.array(orgSpec, { minLength: ORGS.length, maxLength: ORGS.length }),
+  members: fc.array(fc.array(membershipSpec, { minLength: ORGS.length, maxLength: ORGS.length }), { minLength: USERS, maxLength: USERS }),
+  suSets: fc.array(fc.option(fc.integer({ min: 0, max: 2 }), { nil: null }), { minLength: SERVICE_USERS.length, maxLength: SERVICE_USERS.length }),
+  items: fc.array(itemSpec, { minLength: 1, maxLength: 14 }),
+  shares: fc.array(fc.record({ item: fc.nat(), grantee: granteeSpec, level }), { maxLength: 14 }),
+  rules: fc.array(ruleSpec, { maxLength: 5 }),
+  tokens: fc.array(tokenSpec, { minLength: 1, maxLength: 6 }),
+});
+type WorldSpec = typeof worldSpec extends fc.Arbitrary<infer T> ? T : never;
+
+// ── building it through the public API ──────────────────────────────────────────────────────
+
+const siteId = (o: number, s: number) => `${ORGS[o]!}_site${s}`;
+const groupId = (o: number, g: number) => `${ORGS[o]!}_grp${g}`;
+const setId = (o: number, s: number) => `${ORGS[o]!}_ps${s}`;
+const suId = (i: number) => `svc_${i}`;
+const admin = (o: number) => `admin_${ORGS[o]!}`;
+
+async function build(store: KeywardStore, spec: WorldSpec) {
+  const clock = { now: T0 };
+  const kw = createKeyward({ store, actions: ACTIONS, clock: () => clock.now, verifyPassword: () => true });
+  const d = kw.directory;
+  const siteCount: number[] = [];
+  for (let o = 0; o < ORGS.length; o++) {
+    const org = spec.orgs[o]!;
+    await d.createOrganization({ id: ORGS[o]!, name: ORGS[o]! });
+    for (let s = 0; s < 3; s++) await d.createPermissionSet({ id: setId(o, s), orgId: ORGS[o]!, name: `set ${s}`, permissions: org.sets[s]! });
+    await d.createPermissionSet({ id: `${ORGS[o]!}_admin`, orgId: ORGS[o]!, name: "admin", permissions: ["service_users:manage", "api_tokens:manage"] });
+    for (let g = 0; g < 2; g++) await d.createGroup({ id: groupId(o, g), orgId: ORGS[o]!, name: `group ${g}` });
+    for (let s = 0; s < org.siteParents.length; s++) {
+      const p = org.siteParents[s];
+      await d.createSite({ id: siteId(o, s), orgId: ORGS[o]!, name: `site ${s}`, parentId: s === 0 || p === null || p === undefined ? null : siteId(o, p % s) });
+    }
+    siteCount.push(org.siteParents.length);
+    await d.upsertUser({ id: admin(o), name: `Admin ${o}` });
+    await d.addMember({ orgId: ORGS[o]!, userId: admin(o), permissionSetId: `${ORGS[o]!}_admin` });
+  }
+  const site = (o: number, s: number) => (siteCount[o]! === 0 ? null : siteId(o, s % siteCount[o]!));
+  for (let u = 0; u < USERS; u++) {
+    await d.upsertUser({ id: `u${u}`, name: `User ${u}` });
+    for (let o = 0; o < ORGS.length; o++) {
+      const m = spec.members[u]![o];
+      if (m === null || m === undefined) continue;
+      const sites = [...new Set(m.sites.map((s) => site(o, s)).filter((s): s is string => s !== null))];
+      await d.addMember({ orgId: ORGS[o]!, userId: `u${u}`, permissionSetId: m.set === null ? null : setId(o, m.set), groupIds: m.groups.map((g) => groupId(o, g)), siteIds: sites });
+    }
+  }
+  for (let i = 0; i < SERVICE_USERS.length; i++) {
+    const o = SERVICE_USERS[i]!.org;
+    const set = spec.suSets[i];
+    await kw.serviceUsers.create({ id: suId(i), orgId: ORGS[o]!, name: `Service ${i}`, permissionSetId: set === null || set === undefined ? null : setId(o, set), actorId: admin(o) });
+  }
+
+  const items = new Map<string, ItemRef>();
+  for (const it of spec.items) {
+    const s = it.site === null ? null : site(it.site.org, it.site.site);
+    const attributes: Record<string, string> = {};
+    if (s !== null) attributes.siteId = s;
+    if (it.template !== null) attributes.templateId = it.template;
+    const item: ItemRef = { orgId: ORGS[it.org]!, type: it.type, id: `i${it.id}`, attributes };
+    items.set(`${item.orgId}/${item.type}/${item.id}`, item);
+  }
+  const itemList = [...items.values()];
+
+  /** The grantee spec in the owner organization `o`; `null` when it names a site the organization lacks. */
+  const grantee = (g: WorldSpec["shares"][number]["grantee"], o: number): Grantee | null => {
+    switch (g.kind) {
+      case "user":
+        return { kind: "user", userId: `u${g.user}` };
+      case "service_user":
+        return { kind: "service_user", serviceUserId: suId(g.su) };
+      case "group":
+        return { kind: "group", groupId: groupId(o, g.group) };
+      case "site": {
+        const s = site(o, g.site);
+        return s === null ? null : { kind: "site", siteId: s };
+      }
+      case "organization":
+        return { kind: "organization", orgId: ORGS[g.org]!, includeServiceUsers: g.includeServiceUsers };
+    }
+  };
+  for (const sh of spec.shares) {
+    const item = itemList[sh.item % itemList.length]!;
+    const g = grantee(sh.grantee, ORGS.indexOf(item.orgId as (typeof ORGS)[number]));
+    if (g !== null) await d.share({ item: { orgId: item.orgId, type: item.type, id: item.id }, grantee: g, level: sh.level });
+  }
+  for (const r of spec.rules) {
+    const g = grantee(r.grantee, r.org);
+    if (g === null) continue;
+    const conditions: Record<string, string[]> = {};
+    if (r.sites !== null) {
+      const ids = [...new Set(r.sites.map((s) => site(r.org, s)).filter((s): s is string => s !== null))];
+      if (ids.length > 0) conditions.siteId = ids;
+    }
+    if (r.templates !== null) conditions.templateId = r.templates;
+    await d.addRule({ orgId: ORGS[r.org]!, itemType: r.type, conditions, grantee: g, level: r.level });
+  }
+
+  // Tokens: created 35 or 5 days before the check, then perhaps revoked, or their subject changed.
+  const tokens: { label: string; secret: unknown }[] = [
+    { label: "malformed", secret: "kwu_not-a-token" },
+    { label: "unknown", secret: generateToken("user") },
+  ];
+  const after: (() => Promise<unknown>)[] = [];
+  for (const [n, t] of spec.tokens.entries()) {
+    clock.now = T0 + (t.old ? 0 : 30 * DAY) + n;
+    let created: { token: string; record: { id: string } } | null = null;
+    try {
+      if (t.subject.kind === "user") {
+        created = await kw.tokens.createUserToken({ orgId: ORGS[t.subject.org]!, userId: `u${t.subject.user}`, name: `t${n}`, password: "pw" });
+      } else {
+        const o = SERVICE_USERS[t.subject.su]!.org;
+        created = await kw.tokens.createServiceToken({ orgId: ORGS[o]!, serviceUserId: suId(t.subject.su), name: `t${n}`, actorId: admin(o) });
+      }
+    } catch {
+      continue; // not a member there, limit reached, or the subject is gone already
+    }
+    const token = created;
+    tokens.push({ label: `${t.subject.kind} ${JSON.stringify(t.subject)} ${t.old ? "old" : "new"} then ${t.then}`, secret: token.token });
+    const subject = t.subject;
+    const orgId = subject.kind === "user" ? ORGS[subject.org]! : ORGS[SERVICE_USERS[subject.su]!.org]!;
+    const userId = subject.kind === "user" ? `u${subject.user}` : null;
+    if (t.then === "revoke") {
+      after.push(() => (userId === null ? kw.tokens.revoke({ orgId, tokenId: token.record.id, actorId: admin(ORGS.indexOf(orgId)) }) : kw.tokens.revoke({ orgId, tokenId: token.record.id, actorId: userId })));
+    } else if (userId !== null && (t.then === "deactivate" || t.then === "reactivate" || t.then === "remove")) {
+      after.push(async () => {
+        if (t.then === "remove") return d.removeMember({ orgId, userId });
+        await d.deactivateMember({ orgId, userId });
+        if (t.then === "reactivate") await d.reactivateMember({ orgId, userId });
+      });
+    } else if (userId === null && t.then === "delete_service_user" && subject.kind === "service_user") {
+      after.push(() => kw.serviceUsers.remove({ orgId, id: suId(subject.su), actorId: admin(ORGS.indexOf(orgId)) }));
+    }
+  }
+  for (const f of after) await f().catch(() => undefined); // e.g. deactivating someone who left already
+  clock.now = T0 + 35 * DAY;
+  return { kw, items: itemList, tokens };
+}
+
+const key = (i: { org_id?: string; orgId?: string; type: string; id: string }) => `${i.orgId ?? i.org_id}/${i.type}/${i.id}`;
+
+describe.each(stores)("list filters on the $name store", ({ make }) => {
+  let db: ItemsDb;
+  beforeAll(async () => {
+    db = await openItemsDb();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("R13 R14 R15 filter.matches(item) ⇔ authorize(token, action, item).allowed for every item; a refusal is authorize()'s; the SQL condition selects exactly the same rows", async () => {
+    await fc.assert(
+      fc.asyncProperty(worldSpec, async (spec) => {
+        const store = await make();
+        try {
+          const { kw, items, tokens } = await build(store, spec);
+          await db.load(items);
+          for (const { secret } of tokens) {
+            for (const action of ITEM_ACTIONS) {
+              const itemType = (ACTIONS[action] as { item: string }).item;
+              const access = await kw.accessible(secret, action, itemType);
+              const ofType = items.filter((i) => i.type === itemType);
+              const decisions = await Promise.all(ofType.map((item) => kw.authorize(secret, action, item)));
+              const byKey = new Map(ofType.map((item, n) => [key(item), decisions[n]!]));
+              if (!access.allowed) {
+                expect(access.reason).not.toBe("access_denied");
+                for (const item of ofType) expect(byKey.get(key(item))).toMatchObject({ allowed: false, reason: access.reason });
+                continue;
+              }
+              const { filter } = access;
+              const copy = accessFilter(JSON.parse(JSON.stringify(filter)));
+              for (const item of items) {
+                const matches = filter.matches(item);
+                if (item.type !== itemType) {
+                  expect(matches).toBe(false);
+                  continue;
+                }
+                const d = byKey.get(key(item))!;
+                expect(d.reason === "allowed" || d.reason === "access_denied").toBe(true);
+                expect(matches).toBe(d.allowed);
+                expect(copy.matches(item)).toBe(matches);
+              }
+              const expected = items.filter((i) => filter.matches(i)).map(key).sort();
+              const where = filter.toSql({ columns: COLUMNS, alias: "i" });
+              const selected = await db.rows<{ org_id: string; type: string; id: string }>(`SELECT i.org_id, i.type, i.id FROM $TABLE i WHERE ${where.text}`, where.values);
+              expect(selected.map(key).sort()).toEqual(expected);
+              const rest = await db.rows<{ org_id: string; type: string; id: string }>(`SELECT i.org_id, i.type, i.id FROM $TABLE i WHERE NOT ${where.text}`, where.values);
+              const complement = items.filter((i) => !filter.matches(i)).map(key).sort();
+              expect(rest.map(key).sort()).toEqual(complement);
+            }
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
