@@ -5,6 +5,10 @@ export const entries = {
   index: "src/index.ts",
   memory: "src/memory.ts",
   testing: "src/testing/index.ts",
+  fetch: "src/middleware/fetch.ts",
+  express: "src/middleware/express.ts",
+  fastify: "src/middleware/fastify.ts",
+  hono: "src/middleware/hono.ts",
 };
 
 export default defineConfig({
