@@ -293,7 +293,7 @@ export function authorizationValues(rawHeaders: readonly string[]): string[] {
  */
 export function splitUrl(url: string): { path: string; search: string } {
   let from = 0;
-  const scheme = url.indexOf("://");
+  const scheme = url.charCodeAt(0) === 0x2f ? -1 : url.indexOf("://"); // origin-form targets start with "/"
   if (scheme !== -1) {
     const slash = url.indexOf("/", scheme + 3);
     from = slash === -1 ? url.length : slash;
