@@ -4,6 +4,7 @@
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ParamsDictionary, Query as ParsedQs } from "express-serve-static-core";
 import { KeywardError } from "../core/errors.js";
 import type { AllowedDecision } from "../core/types.js";
 import { resolveGuard, runGuard, type GuardKeyward, type GuardSpec } from "../http/guard.js";
@@ -28,7 +29,8 @@ export interface KeywardLocals {
 }
 
 /** What {@link keywardExpress} returns: call it with a spec to get a route handler. */
-export type KeywardExpressGuard<A extends string> = (spec: ExpressGuardSpec<A>) => RequestHandler<Record<string, string>, unknown, unknown, unknown, KeywardLocals & Record<string, unknown>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KeywardExpressGuard<A extends string> = (spec: ExpressGuardSpec<A>) => RequestHandler<ParamsDictionary, any, any, ParsedQs, KeywardLocals & Record<string, any>>;
 
 function send(res: Response, problem: HttpProblem): void {
   res.status(problem.status).set(problem.headers).send(JSON.stringify(problem.body));
