@@ -51,7 +51,8 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
   it.runIf(built || process.env.CI !== undefined)("the built dist/index.js and dist/index.cjs (with their chunks) import no framework", () => {
     for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js"]) {
       expect(existsSync(join(root, entry)), `${entry} must exist (npm run build)`).toBe(true);
-      const { bare } = graph(join(root, entry));
+      const { files, bare } = graph(join(root, entry));
+      expect(files.length, `${entry} and its chunks`).toBeGreaterThan(1);
       expect([...bare].filter((s) => FRAMEWORKS.test(s)), entry).toEqual([]);
     }
   });
