@@ -156,6 +156,7 @@ export async function runGuard<Req>(kw: GuardKeyward, guard: ResolvedGuard<Req>,
         item = (await guard.find(req.raw, req.params)) ?? null;
       } catch (e) {
         if (e instanceof KeywardError && e.code === "unavailable") throw e;
+        opts.onError?.(e); // the host's bug or outage: visible in its logs, a plain 404 on the wire
         item = null;
       }
       if (item === null) item = { orgId: NOWHERE, type: guard.itemType!, id: NOWHERE };

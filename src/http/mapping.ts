@@ -61,7 +61,7 @@ export interface HttpOptions {
   exposeTokenReason?: boolean;
   /** `Retry-After` seconds of a 503 `unavailable`. Default 5. */
   retryAfterSeconds?: number;
-  /** Observes errors that became a 500 `internal_error` or a 503 `unavailable` (for the host's logs). */
+  /** Observes errors that became a 500 `internal_error` or a 503 `unavailable`, and errors a loader threw (answered 404), for the host's logs. */
   onError?: (error: unknown) => void;
 }
 
@@ -77,7 +77,14 @@ export interface ResolvedHttpOptions {
 /** A quoted-string of RFC 9110 without quotes, backslashes or control characters. */
 const realmSchema = z.string().min(1).max(200).regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, "must be printable ASCII without quotes or backslashes");
 
-/** The zod schema of {@link HttpOptions}. */
+/**
+ * The zod schema of {@link HttpOptions}; {@link resolveHttpOptions} applies it.
+ *
+ * @example
+ * ```ts
+ * httpOptionsSchema.safeParse({ unreachableStatus: 401 }).success // false
+ * ```
+ */
 export const httpOptionsSchema = z
   .object({
     realm: realmSchema.optional(),

@@ -26,7 +26,7 @@ export type GuardedFetchHandler<Ctx> = (request: Request, keyward: AllowedDecisi
 
 /** What {@link keywardFetch} returns. */
 export interface KeywardFetch<A extends string> {
-  /** Checks one request: resolves to the allowed decision, or to the problem `Response` to return. */
+  /** Checks one request: resolves to the allowed decision, or to the problem `Response` to return. Declare each spec once (a constant): it is validated the first time it is seen. */
   check(request: Request, spec: FetchGuardSpec<A>, params?: FetchParams): Promise<FetchCheck>;
   /**
    * Wraps a Fetch handler with a guard; `params` picks the route parameters out of the request

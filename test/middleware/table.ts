@@ -270,6 +270,15 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       ]);
     });
 
+    it("#43 an id with a newline and ANSI escapes reaches the activity log as one structured value, escaped when serialized", async () => {
+      h.w.events.length = 0;
+      await send(server.url, "GET", "/orgs/acme/inspections/insp%0A%1B%5B31mEVIL", bearer(h.tokens.ana));
+      const [event] = h.w.events.filter((e): e is Extract<KeywardEvent, { type: "authorization" }> => e.type === "authorization");
+      expect(event?.item?.id).toBe("insp\n\x1b[31mEVIL");
+      expect(JSON.stringify(event)).not.toMatch(/[\n\x1b]/);
+      expect(JSON.stringify(event)).toContain("insp\\n\\u001b[31mEVIL");
+    });
+
     it("#7 a query-string token leaves no trace in the activity log (it is never looked up)", async () => {
       h.w.events.length = 0;
       await send(server.url, "GET", `/inspections/insp_1?access_token=${h.tokens.ana}`);

@@ -7,7 +7,7 @@ import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { createKeyward, KeywardError, type AllowedDecision, type ItemRef } from "../../src/index.js";
+import { createKeyward, generateToken, KeywardError, type AllowedDecision, type ItemRef } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 import { decisionOf, keywardExpress } from "../../src/middleware/express.js";
 import { keywardFastify } from "../../src/middleware/fastify.js";
@@ -99,5 +99,30 @@ describe("factories validate their options once, at start-up (invalid_config)", 
     expect(() => guard({ action: "reports.export", item: () => item })).toThrow(expect.objectContaining({ code: "invalid_config", field: "guard.item" }));
     expect(() => guard({ action: "inspections.view", item: { orgId: { param: "" } } })).toThrow(expect.objectContaining({ code: "invalid_config" }));
     expect(() => guard({ action: "inspections.view", item: { orgId: { param: "org" } } })).not.toThrow();
+  });
+});
+
+describe("onError sees what the wire never shows", () => {
+  it("a loader's error reaches onError (on the wire a plain 404, see the table); a store failure answers 503 and reaches onError, never in the body (R5)", async () => {
+    const seen: unknown[] = [];
+    const broken = createKeyward({
+      store: { ...memoryStore(), loadDecision: () => Promise.reject(new Error("db password=hunter2")) },
+      actions: { "reports.export": { permission: "reports:export" } },
+    });
+    const token = "kwu_" + "0".repeat(49);
+    const valid = generateToken("user");
+    const guard = keywardFetch(kw, { onError: (e) => seen.push(e) });
+    const r = await guard.check(new Request("http://x/i/1", { headers: { authorization: `Bearer ${token}` } }), { action: "inspections.view", item: () => { throw new Error("loader bug"); } });
+    expect(r.ok).toBe(false);
+    expect(seen).toEqual([expect.objectContaining({ message: "loader bug" })]);
+    const down = keywardFetch(broken, { onError: (e) => seen.push(e) });
+    const r2 = await down.check(new Request("http://x/r", { headers: { authorization: `Bearer ${valid}` } }), { action: "reports.export" });
+    expect(r2.ok).toBe(false);
+    if (!r2.ok) {
+      expect(r2.response.status).toBe(503);
+      expect(await r2.response.text()).not.toContain("hunter2");
+    }
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toMatchObject({ code: "unavailable" });
   });
 });
