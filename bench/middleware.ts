@@ -4,19 +4,20 @@
  *
  * The servers run in a child process (so the load loop does not share their event loop); each
  * framework has a bare route and a guarded route with the same handler (look the row up, answer
- * a small JSON). Rounds alternate bare and guarded so drift hits both. The guarded route runs
+ * a small JSON). Rounds alternate bare and guarded, and the ratio is the median of each round's
+ * guarded/bare pair, so drift (other processes on the machine) hits both sides of a pair alike. The guarded route runs
  * the whole path: bearer extraction, the loader, `authorize()` on the memory store (parse,
  * SHA-256, one read, decide, use record), the activity event, and the decision on the request.
  *
- * Env: SECONDS per measurement (default 1), ROUNDS (5), CONCURRENCY (16).
+ * Env: SECONDS per measurement (default 0.6), ROUNDS (8), CONCURRENCY (16).
  */
 import { fork } from "node:child_process";
 import { Agent, createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 
-const SECONDS = Number(process.env.SECONDS ?? 1);
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const SECONDS = Number(process.env.SECONDS ?? 0.6);
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const USERS = 100;
 const ITEMS = 1000;
@@ -112,6 +113,12 @@ async function serve(): Promise<void> {
     tokens,
   };
   process.send!(ready);
+  // The parent asks for the server's CPU time around each measurement: CPU per request is far
+  // less sensitive than req/s to other processes competing for the machine's cores.
+  process.on("message", () => {
+    const u = process.cpuUsage();
+    process.send!({ cpu: u.user + u.system });
+  });
 }
 
 // ── the load loop (parent process) ────────────────────────────────────────────────────────────
@@ -126,7 +133,10 @@ function get(agent: Agent, port: number, path: string, token: string): Promise<n
   });
 }
 
-async function load(port: number, prefix: string, tokens: string[], seconds: number): Promise<{ rps: number; errors: number }> {
+let askCpu: () => Promise<number> = async () => 0;
+
+async function load(port: number, prefix: string, tokens: string[], seconds: number): Promise<{ rps: number; errors: number; cpuPerRequest: number }> {
+  const cpu0 = await askCpu();
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let done = 0;
   let errors = 0;
@@ -142,8 +152,9 @@ async function load(port: number, prefix: string, tokens: string[], seconds: num
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu1 = await askCpu();
   agent.destroy();
-  return { rps: done / elapsed, errors };
+  return { rps: done / elapsed, errors, cpuPerRequest: (cpu1 - cpu0) / Math.max(1, done + errors) };
 }
 
 async function main(): Promise<void> {
@@ -152,7 +163,12 @@ async function main(): Promise<void> {
     child.once("message", (m) => ok(m as Ready));
     child.once("exit", (code) => fail(new Error(`bench server exited with ${code}`)));
   });
-  const rows: { framework: string; "bare req/s": string; "keyward req/s": string; "keyward / bare": string; "added µs/request": string; errors: number }[] = [];
+  askCpu = () =>
+    new Promise<number>((ok) => {
+      child.once("message", (m) => ok((m as { cpu: number }).cpu));
+      child.send("cpu");
+    });
+  const rows: Record<string, string | number>[] = [];
   const started = performance.now();
   for (const fw of FRAMEWORKS) {
     const port = ready.ports[fw];
@@ -160,12 +176,18 @@ async function main(): Promise<void> {
     await load(port, "/guarded/", ready.tokens, 0.5);
     const bare: number[] = [];
     const guarded: number[] = [];
+    const ratios: number[] = [];
+    const cpuBare: number[] = [];
+    const cpuGuarded: number[] = [];
     let errors = 0;
     for (let r = 0; r < ROUNDS; r++) {
       const b = await load(port, "/bare/", ready.tokens, SECONDS);
       const g = await load(port, "/guarded/", ready.tokens, SECONDS);
       bare.push(b.rps);
       guarded.push(g.rps);
+      ratios.push(g.rps / b.rps);
+      cpuBare.push(b.cpuPerRequest);
+      cpuGuarded.push(g.cpuPerRequest);
       errors += b.errors + g.errors;
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -175,14 +197,16 @@ async function main(): Promise<void> {
       framework: fw === "fetch" ? "fetch (via @hono/node-server)" : fw === "hono" ? "hono (via @hono/node-server)" : fw,
       "bare req/s": Math.round(b).toLocaleString("en"),
       "keyward req/s": Math.round(g).toLocaleString("en"),
-      "keyward / bare": g / b >= 0 ? (g / b).toFixed(2) : "-",
-      "added µs/request": ((1 / g - 1 / b) * 1e6).toFixed(1),
+      "keyward / bare": `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+      "server CPU µs/req bare": median(cpuBare).toFixed(1),
+      "server CPU µs/req keyward": median(cpuGuarded).toFixed(1),
+      "added CPU µs/req": (median(cpuGuarded) - median(cpuBare)).toFixed(1),
       errors,
     });
   }
   child.kill();
   console.log(
-    `keyward middleware overhead: ${USERS} user tokens, ${ITEMS} shared items, memory store; ${CONCURRENCY} keep-alive connections over loopback; median of ${ROUNDS} alternating rounds of ${SECONDS}s; node ${process.version}; ${((performance.now() - started) / 1000).toFixed(0)}s`,
+    `keyward middleware overhead: ${USERS} user tokens, ${ITEMS} shared items, memory store; ${CONCURRENCY} keep-alive connections over loopback; ${ROUNDS} alternating rounds of ${SECONDS}s (req/s: medians; ratio: median of the rounds' pairs, with their range); node ${process.version}; ${((performance.now() - started) / 1000).toFixed(0)}s`,
   );
   console.table(rows);
 }
