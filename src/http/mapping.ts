@@ -219,6 +219,7 @@ export type BearerResult =
   | { ok: false; code: "missing_credentials" | "invalid_request" };
 
 const MISSING = { ok: false, code: "missing_credentials" } as const;
+const JOINED_BEARER = /,[ \t]*bearer(?:[ \t]|$)/i;
 const INVALID = { ok: false, code: "invalid_request" } as const;
 
 /** Whether a query string (with or without its `?`) carries `access_token`, however encoded. */
@@ -257,8 +258,9 @@ export function extractBearer(authorization: string | readonly string[] | null |
   const scheme = value.slice(0, end);
   if (scheme.length === 0) return value.length === 0 ? MISSING : INVALID;
   if (scheme.length !== 6 || scheme.toLowerCase() !== "bearer") {
-    // Another scheme, unless a comma shows two credentials joined into one value.
-    return value.includes(",") ? INVALID : MISSING;
+    // Another scheme (its auth-params may hold commas: `Digest a=1, b=2`), unless a bearer
+    // credential follows a comma: two headers that a Fetch `Headers` joined into one value.
+    return value.includes(",") && JOINED_BEARER.test(value) ? INVALID : MISSING;
   }
   let start = end;
   while (start < value.length && value[start] === " ") start++;

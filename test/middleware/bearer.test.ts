@@ -57,6 +57,9 @@ describe("extractBearer (RFC 6750 §2.1)", () => {
     expect(extractBearer("Basic YWRhOnNlY3JldA==")).toEqual({ ok: false, code: "missing_credentials" });
     expect(extractBearer("Bearerx abc")).toEqual({ ok: false, code: "missing_credentials" });
     expect(extractBearer("Basic a, Bearer b")).toEqual({ ok: false, code: "invalid_request" });
+    expect(extractBearer("Basic a, bearer b")).toEqual({ ok: false, code: "invalid_request" });
+    // A single credential of another scheme may hold commas in its auth-params:
+    expect(extractBearer('Digest username="ada", realm="x", nonce="1"')).toEqual({ ok: false, code: "missing_credentials" });
   });
 });
 
