@@ -6,6 +6,10 @@ export const entries = {
   memory: "src/memory.ts",
   testing: "src/testing/index.ts",
   manage: "src/manage/index.ts",
+  fetch: "src/middleware/fetch.ts",
+  express: "src/middleware/express.ts",
+  fastify: "src/middleware/fastify.ts",
+  hono: "src/middleware/hono.ts",
 };
 
 export default defineConfig({

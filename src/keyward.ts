@@ -5,7 +5,7 @@
  * @module
  */
 import type { AccessDecision, AllowedAccess } from "./core/access.js";
-import type { Decision, ItemRef } from "./core/types.js";
+import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
 import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { createContext, type KeywardOptions } from "./service/context.js";
@@ -111,6 +111,8 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     serviceUsers: serviceUsers(ctx),
     /** The store, for hosts that need it (migrations, closing). */
     store: ctx.store,
+    /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */
+    actions: ctx.actions as ReadonlyMap<A, Readonly<ActionDefinition>>,
     /** Closes the store. @example `await kw.close()` */
     close: () => ctx.store.close(),
   };

@@ -1,0 +1,36 @@
+/**
+ * The same guards as the Express app, on Fastify: the plugin decorates `request.keyward`, and
+ * each route names its action and its item in a `preHandler`.
+ */
+import Fastify from "fastify";
+import { keywardFastify } from "../../src/middleware/fastify.js";
+import type { InspectionsDb, InspectionsKeyward } from "./seed.js";
+
+type ById = { Params: { id: string } };
+const id = (request: { params: unknown }) => (request.params as { id: string }).id;
+
+/**
+ * Creates the Fastify app (call `listen` on it).
+ *
+ * @example
+ * ```ts
+ * const app = await createInspectionsFastify(kw, db);
+ * await app.listen({ port: 3000 });
+ * ```
+ */
+export async function createInspectionsFastify(kw: InspectionsKeyward, db: InspectionsDb) {
+  const app = Fastify();
+  const keyward = keywardFastify(kw, { realm: "inspections" });
+  await app.register(keyward);
+  const who = (request: { keyward: { subject: { name: string } } | null }) => request.keyward!.subject.name;
+
+  app.get<ById>("/templates/:id", { preHandler: keyward.guard({ action: "templates.view", item: (r) => db.ref("template", id(r)) }) }, async (request) => ({ ...db.templates.get(request.params.id), actingAs: who(request) }));
+  app.get<ById>("/inspections/:id", { preHandler: keyward.guard({ action: "inspections.view", item: (r) => db.ref("inspection", id(r)) }) }, async (request) => ({ ...db.inspections.get(request.params.id), actingAs: who(request) }));
+  app.put<ById>("/inspections/:id", { preHandler: keyward.guard({ action: "inspections.edit", item: (r) => db.ref("inspection", id(r)) }) }, async (request) => ({ ...db.inspections.get(request.params.id), actingAs: who(request) }));
+  app.get<ById>("/assets/:id", { preHandler: keyward.guard({ action: "assets.view", item: (r) => db.ref("asset", id(r)) }) }, async (request) => ({ ...db.assets.get(request.params.id), actingAs: who(request) }));
+  app.get("/users", { preHandler: keyward.guard({ action: "users.manage" }) }, async (request) => {
+    const members = await kw.directory.listMembers(request.keyward!.orgId);
+    return members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status }));
+  });
+  return app;
+}

@@ -1,0 +1,31 @@
+/**
+ * The same guards as the Express app, on Hono: each guard sets the typed context variable
+ * `keyward` (`c.var.keyward`). Runs on any Fetch runtime; on Node through `@hono/node-server`.
+ */
+import { Hono } from "hono";
+import { keywardHono } from "../../src/middleware/hono.js";
+import type { InspectionsDb, InspectionsKeyward } from "./seed.js";
+
+/**
+ * Creates the Hono app (`app.fetch` is its Fetch handler).
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@hono/node-server";
+ * serve({ fetch: createInspectionsHono(kw, db).fetch, port: 3000 });
+ * ```
+ */
+export function createInspectionsHono(kw: InspectionsKeyward, db: InspectionsDb) {
+  const app = new Hono();
+  const guard = keywardHono(kw, { realm: "inspections" });
+
+  app.get("/templates/:id", guard({ action: "templates.view", item: (c) => db.ref("template", c.req.param("id")) }), (c) => c.json({ ...db.templates.get(c.req.param("id")), actingAs: c.var.keyward.subject.name }));
+  app.get("/inspections/:id", guard({ action: "inspections.view", item: (c) => db.ref("inspection", c.req.param("id")) }), (c) => c.json({ ...db.inspections.get(c.req.param("id")), actingAs: c.var.keyward.subject.name }));
+  app.put("/inspections/:id", guard({ action: "inspections.edit", item: (c) => db.ref("inspection", c.req.param("id")) }), (c) => c.json({ ...db.inspections.get(c.req.param("id")), actingAs: c.var.keyward.subject.name }));
+  app.get("/assets/:id", guard({ action: "assets.view", item: (c) => db.ref("asset", c.req.param("id")) }), (c) => c.json({ ...db.assets.get(c.req.param("id")), actingAs: c.var.keyward.subject.name }));
+  app.get("/users", guard({ action: "users.manage" }), async (c) => {
+    const members = await kw.directory.listMembers(c.var.keyward.orgId);
+    return c.json(members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status })));
+  });
+  return app;
+}

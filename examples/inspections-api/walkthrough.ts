@@ -1,0 +1,210 @@
+/**
+ * `npm run demo`: the seed documents' story, played over real HTTP against the Express
+ * inspections API on the embedded memory store. Each request and response is printed as a
+ * terminal session would show it; tokens appear only as their hint (`kwu_…abcd`), never in full.
+ *
+ * The story: an organization with users, groups and sites; a service user; both token kinds;
+ * shares within and across organizations; a deactivation; an administrator's deletion;
+ * inactivity expiry under an injected clock. (`npm run demo:story` tells it without HTTP.)
+ */
+import type { AddressInfo } from "node:net";
+import { createKeyward, KeywardError, tokenHint, type KeywardEvent } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
+import { createInspectionsApp } from "./app.js";
+import { ACTIONS, PASSWORDS, seedInspections } from "./seed.js";
+
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 10, 2, 9, 0);
+let now = START;
+const events: KeywardEvent[] = [];
+const secrets: string[] = [];
+const printed: string[] = [];
+
+const kw = createKeyward({
+  store: memoryStore(),
+  clock: () => now,
+  actions: ACTIONS,
+  verifyPassword: (userId, password) => PASSWORDS.get(userId) === password,
+  onEvent: (e) => events.push(e),
+});
+const { db, acme, bi, auditors } = await seedInspections(kw);
+const server = createInspectionsApp(kw, db).listen(0, "127.0.0.1");
+await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+// ── printing ──────────────────────────────────────────────────────────────────────────────────
+const tty = process.stdout.isTTY;
+const paint = (code: number) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const green = paint(32), red = paint(31), yellow = paint(33), dim = paint(2), bold = paint(1);
+function say(line = "") {
+  printed.push(line);
+  console.log(line);
+}
+function section(title: string) {
+  say();
+  say(`${bold(`── ${title}`)} ${dim(`(day ${Math.floor((now - START) / DAY)})`)}`);
+}
+function note(text: string) {
+  say(dim(`# ${text}`));
+}
+function short(text: string, max = 150) {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Keeps a secret for the final check, and returns it. */
+function secret(token: string): string {
+  secrets.push(token);
+  return token;
+}
+
+/** One request over HTTP, printed like curl -i would show it (headers trimmed to the telling ones). */
+async function curl(who: string, method: string, path: string, token: string | null, options: { headers?: Record<string, string>; body?: unknown } = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const shown = path.replace(/access_token=[^&]+/, (m) => `access_token=${tokenHint(m.slice("access_token=".length))}`);
+  const flags = [
+    method === "GET" ? "" : `-X ${method}`,
+    token === null ? "" : `-H 'Authorization: Bearer ${tokenHint(token)}'`,
+    ...Object.entries(options.headers ?? {}).map(([k, v]) => `-H '${k}: ${v}'`),
+    options.body === undefined ? "" : `-d '${JSON.stringify(options.body)}'`,
+  ].filter(Boolean);
+  say();
+  say(`${dim("$")} curl ${[...flags, `$API${shown}`].join(" ")}   ${dim(`# ${who}`)}`);
+  const res = await fetch(`${api}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const text = await res.text();
+  const color = res.status < 300 ? green : res.status >= 500 ? yellow : red;
+  say(color(`HTTP/1.1 ${res.status} ${res.statusText}`));
+  for (const h of ["www-authenticate", "retry-after"]) {
+    const v = res.headers.get(h);
+    if (v !== null) say(`${h === "www-authenticate" ? "WWW-Authenticate" : "Retry-After"}: ${v}`);
+  }
+  if (text !== "") {
+    say(short(JSON.stringify(brief(JSON.parse(text)))));
+  }
+  return res.status;
+}
+
+/** The telling part of a body: a problem's code and title, a row's id, title and who acted, a list's length and first entries. */
+function brief(body: unknown): unknown {
+  if (Array.isArray(body)) return body.length <= 2 ? body.map(brief) : [...body.slice(0, 2).map(brief), `… ${body.length} in all`];
+  if (typeof body !== "object" || body === null) return body;
+  const b = body as Record<string, unknown>;
+  const keys = typeof b.code === "string" ? ["code", "title", "field"] : ["id", "owner", "name", "title", "status", "user", "orgId", "actingAs", "via"];
+  return Object.fromEntries(keys.filter((k) => b[k] !== undefined && !(k === "orgId" && b.actingAs !== undefined)).map((k) => [k, b[k]]));
+}
+
+async function attempt(label: string, f: () => Promise<unknown>) {
+  try {
+    await f();
+    say(`${label} → ${green("ok")}`);
+  } catch (e) {
+    if (!(e instanceof KeywardError)) throw e;
+    say(`${label} → ${red(e.code)}: ${dim(e.message)}`);
+  }
+}
+
+// ── the story ─────────────────────────────────────────────────────────────────────────────────
+say(bold("keyward: the inspections API over HTTP"));
+say(`${dim("$")} export API=${api}`);
+
+section("Acme Inspections sets up its organization (the host's admin console)");
+note("permission sets Administrator, Inspector, Reporting · group Auditors · sites North region › Oslo");
+note("Ada is an administrator; Ben an inspector in Auditors and the North region; Cleo an inspector at Oslo");
+note("template tpl_safety is shared with Auditors (edit); a rule gives Oslo's members edit on Oslo's inspections");
+
+section("Ben generates a user API token in his settings (R4: his password is asked)");
+await attempt("with a wrong password", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Power BI", password: "guess" }));
+const ben = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Power BI", password: PASSWORDS.get("u_ben")! })).token);
+note(`created "Power BI" (${tokenHint(ben)}); the secret was shown to Ben once and is only a hint from here on (R5)`);
+
+section("Ben's token acts with Ben's own permissions and access (R12, R13)");
+await curl("Ben", "PUT", "/templates/tpl_safety", ben, { body: { title: "Site safety walk (2027)" } });
+note("his group's share gives edit, not delete: the item is visible, the level too low → 403");
+await curl("Ben", "DELETE", "/templates/tpl_safety", ben);
+note("North region covers Oslo below it, and the rule names Oslo");
+await curl("Ben", "GET", "/inspections/insp_1042", ben);
+await curl("Ben", "GET", "/users", ben);
+note("no token, or a token in the URL, never reach keyward's store");
+await curl("anyone", "GET", "/inspections/insp_1042", null);
+await curl("Ben", "GET", `/inspections/insp_1042?access_token=${ben}`, null);
+
+section("Ada creates a service user for a long-lived integration (R1, R8)");
+const bot = secret((await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "nightly export", actorId: "u_ada" })).token);
+note(`service user "${bi.name}" with the Reporting set; tpl_safety is shared with it explicitly (view); token ${tokenHint(bot)}`);
+await curl("BI export", "GET", "/templates/tpl_safety", bot);
+await curl("BI export", "PUT", "/templates/tpl_safety", bot, { body: { title: "x" } });
+note("groups and sites never give a service user anything: no share, no item → 404");
+await curl("BI export", "GET", "/inspections/insp_1042", bot);
+await curl("BI export logs in (R9)", "POST", "/session", bot);
+await curl("Ben logs in (R10)", "POST", "/session", ben);
+await attempt("Ada adds BI export to the Auditors group (R9)", () => kw.directory.addTo({ orgId: acme.id, subjectId: bi.id, groupId: auditors.id }));
+note(`seats billed: ${await kw.directory.seatCount(acme.id)} (service users never count, R9)`);
+
+section("Globex shares one checklist with Acme; another stays private (R14)");
+await curl("Ben", "GET", "/templates/tpl_partner_checklist", ben);
+note("Globex's private template: 404, the same answer as for a template that does not exist");
+await curl("Ben", "GET", "/templates/tpl_internal", ben);
+await curl("Ben", "GET", "/templates/tpl_no_such_thing", ben);
+note("the share names Acme's users, not its service users");
+await curl("BI export", "GET", "/templates/tpl_partner_checklist", bot);
+note("an organization named in a header is ignored: the token's organization decides (R2)");
+await curl("Ben", "GET", "/templates/tpl_internal", ben, { headers: { "x-org-id": "globex" } });
+
+now += DAY;
+section("Ada leaves Acme; the service token she created keeps working (R8)");
+await kw.directory.removeMember({ orgId: acme.id, userId: "u_ada" });
+await curl("BI export", "GET", "/templates/tpl_safety", bot);
+
+section("Ben is deactivated, then reactivated (R7)");
+await kw.directory.deactivateMember({ orgId: acme.id, userId: "u_ben" });
+await curl("Ben", "GET", "/inspections/insp_1042", ben);
+await kw.directory.reactivateMember({ orgId: acme.id, userId: "u_ben" });
+note("reactivated: his old token stays dead; he must generate a new one");
+await curl("Ben", "GET", "/inspections/insp_1042", ben);
+
+section("Ada rejoins as administrator and deletes Cleo's token (R11)");
+await kw.directory.addMember({ orgId: acme.id, userId: "u_ada", permissionSetId: "ps_admin" });
+const ada = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ada", name: "admin scripts", password: PASSWORDS.get("u_ada")! })).token);
+const cleoCreated = await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "Zapier", password: PASSWORDS.get("u_cleo")! });
+const cleo = secret(cleoCreated.token);
+await curl("Cleo", "PUT", "/inspections/insp_1042", cleo, { body: { title: "Oslo depot, weekly walk (done)" } });
+await curl("Ada", "GET", "/admin/tokens", ada);
+await curl("Ada", "DELETE", `/admin/tokens/${cleoCreated.record.id}`, ada);
+await curl("Cleo", "PUT", "/inspections/insp_1042", cleo, { body: { title: "again" } });
+
+section("Inactivity: a user token expires after 30 days unused (R6, injected clock)");
+const sheets = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "Sheets", password: PASSWORDS.get("u_cleo")! })).token);
+const backup = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "Backup", password: PASSWORDS.get("u_cleo")! })).token);
+note(`Cleo creates "Sheets" (${tokenHint(sheets)}) and "Backup" (${tokenHint(backup)}) and uses neither; 30 days less 1 ms pass`);
+now += 30 * DAY - 1;
+await curl("Cleo·Sheets", "GET", "/assets/asset_forklift_7", sheets);
+now += 1;
+note("1 ms later: \"Backup\" has been idle for exactly 30 days; \"Sheets\" was used 1 ms ago");
+await curl("Cleo·Backup", "GET", "/assets/asset_forklift_7", backup);
+await curl("Cleo·Sheets", "GET", "/assets/asset_forklift_7", sheets);
+note("service user tokens never expire from inactivity");
+await curl("BI export", "GET", "/templates/tpl_safety", bot);
+
+section("Limits: 10 active user tokens per user per organization (R3)");
+const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).filter((t) => t.status === "active").length;
+for (let i = active + 1; i <= 10; i++) secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: `script ${i}`, password: PASSWORDS.get("u_cleo")! })).token);
+note(`Cleo had ${active} active tokens and generates more up to 10`);
+await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: PASSWORDS.get("u_cleo")! }));
+
+section("Activity log (R16)");
+const counts = new Map<string, number>();
+for (const e of events) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
+say(`${events.length} events: ${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}`);
+const lastDenied = [...events].reverse().find((e): e is Extract<KeywardEvent, { type: "authorization" }> => e.type === "authorization" && e.outcome === "denied");
+if (lastDenied) say(`last denial: ${lastDenied.reason} ${lastDenied.action} ${lastDenied.request?.method} ${lastDenied.request?.path} by ${lastDenied.subject?.name ?? "?"} (${lastDenied.tokenId ?? "no token id"})`);
+const expiries = events.flatMap((e) => (e.type === "token.expired" ? [`${e.subject.name}/"${e.tokenName}" (${e.cause})`] : []));
+say(`expiries: ${expiries.join(", ")}`);
+const leakedLog = secrets.some((t) => JSON.stringify(events).includes(t));
+const leakedScreen = secrets.some((t) => printed.join("\n").includes(t));
+say(`secrets in the activity log: ${leakedLog ? red("FOUND") : green("none")} · on this screen: ${leakedScreen ? red("FOUND") : green("none")} (R5)`);
+
+await new Promise<void>((resolve) => server.close(() => resolve()));
+server.closeAllConnections();
+await kw.close();
+if (leakedLog || leakedScreen) process.exitCode = 1;

@@ -1,0 +1,182 @@
+/**
+ * The framework-free guard: bearer extraction, finding the item, `authorize()`, and the mapping
+ * of the outcome to HTTP. Every middleware calls {@link runGuard} with what its framework hands
+ * it, and writes the result back.
+ * @module
+ */
+import { z } from "zod";
+import { KeywardError } from "../core/errors.js";
+import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
+import type { AuthorizeOptions } from "../service/authorize.js";
+import { parseInput } from "../service/schemas.js";
+import { decisionProblem, errorProblem, extractBearer, problemFor, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+
+/** What a guard needs of a keyward instance: `authorize()` and the declared actions. */
+export interface GuardKeyward<A extends string = string> {
+  authorize(token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision>;
+  readonly actions: ReadonlyMap<A, ActionDefinition>;
+}
+
+/**
+ * The item of a route from its parameters: `id` and (optionally) `orgId` name route parameters;
+ * a fixed `orgId` string serves single-tenant routes. `type` defaults to the action's item type.
+ */
+export interface ItemFromParams {
+  /** The route parameter holding the item's id. Default `"id"`. */
+  id?: string;
+  /** The owner organization: a fixed id, or `{ param }` naming a route parameter. */
+  orgId: string | { param: string };
+  /** The item type. Default: the type the action acts on. */
+  type?: string;
+}
+
+/**
+ * An async loader: returns the item (with its owner organization and the attributes rules test),
+ * or `null`/`undefined` when there is none. A loader that returns nothing or throws answers 404
+ * `not_found` (a `KeywardError` `unavailable` it throws answers 503).
+ */
+export type ItemLoader<Req> = (req: Req) => ItemRef | null | undefined | Promise<ItemRef | null | undefined>;
+
+/** A route-level guard: the action, and how to find the item (omit for organization-level actions). */
+export interface GuardSpec<A extends string, Req> {
+  action: A;
+  item?: ItemFromParams | ItemLoader<Req>;
+}
+
+/** A guard spec after validation. */
+export interface ResolvedGuard<Req> {
+  action: string;
+  /** The action's item type, or `null` for an organization-level action. */
+  itemType: string | null;
+  find: ((req: Req, params: Readonly<Record<string, string | undefined>>) => Promise<ItemRef | null | undefined> | ItemRef | null | undefined) | null;
+}
+
+const paramName = z.string().min(1).max(100);
+const specSchema = z
+  .object({
+    action: z.string().min(1).max(200),
+    item: z
+      .union([
+        z.function(),
+        z
+          .object({
+            id: paramName.optional(),
+            orgId: z.union([z.string().min(1).max(200), z.object({ param: paramName }).strict()]),
+            type: z.string().min(1).max(200).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Validates a guard spec once, when the route is declared: the action must be one the host
+ * declared, item actions need a way to find the item and organization-level actions must not
+ * have one. Throws `invalid_config`.
+ *
+ * @example
+ * ```ts
+ * const g = resolveGuard(kw, { action: "inspections.view", item: { orgId: { param: "org" } } });
+ * ```
+ */
+export function resolveGuard<A extends string, Req>(kw: GuardKeyward<A>, spec: GuardSpec<A, Req>): ResolvedGuard<Req> {
+  let parsed: z.output<typeof specSchema>;
+  try {
+    parsed = parseInput(specSchema, spec, "guard");
+  } catch (e) {
+    const err = e as KeywardError;
+    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
+  }
+  const definition = kw.actions.get(spec.action);
+  if (definition === undefined) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "guard.action": "${parsed.action}" is not a declared action.`, { field: "guard.action" });
+  }
+  const itemType = definition.access === undefined ? null : (definition.item ?? null);
+  if (itemType !== null && spec.item === undefined) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "guard.item": action "${parsed.action}" acts on an item; say how to find it (route params or a loader).`, { field: "guard.item" });
+  }
+  if (itemType === null && spec.item !== undefined) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "guard.item": action "${parsed.action}" is organization-level and takes no item.`, { field: "guard.item" });
+  }
+  const source = spec.item;
+  let find: ResolvedGuard<Req>["find"] = null;
+  if (typeof source === "function") {
+    find = (req) => source(req);
+  } else if (source !== undefined) {
+    const idParam = source.id ?? "id";
+    const type = source.type ?? itemType!;
+    const org = source.orgId;
+    find = (_req, params) => ({ orgId: typeof org === "string" ? org : (params[org.param] as string), type, id: params[idParam] as string });
+  }
+  return { action: spec.action, itemType, find };
+}
+
+/** What a framework hands the guard about one request. */
+export interface GuardRequest<Req> {
+  /** Every `Authorization` value (Node `rawHeaders`), or the joined value (Fetch `Headers`). */
+  authorization: string | readonly string[] | null | undefined;
+  method: string;
+  /** The path without the query. */
+  path: string;
+  /** The query string, with its `?`, if any. */
+  search: string;
+  params: Readonly<Record<string, string | undefined>>;
+  /** The framework's own request object, given to a loader. */
+  raw: Req;
+}
+
+/** The outcome of {@link runGuard}: the allowed decision, or the problem to send (with the denied decision, if one was made). */
+export type GuardResult =
+  | { ok: true; decision: AllowedDecision }
+  | { ok: false; problem: HttpProblem; decision?: DeniedDecision };
+
+/** An id no item can have: a missing item is authorized against it, so "no such item" looks exactly like "not yours" (404), after the token and permission checks. */
+const NOWHERE = "keyward:no-such-item";
+
+/**
+ * Runs one guard for one request: extract the bearer token (never from the query), find the
+ * item, `authorize()` with the request's method and path for the activity event, and map the
+ * outcome. The token is checked before a missing item answers 404, so an unauthenticated client
+ * cannot tell which items exist; a loader that throws is treated as a missing item.
+ *
+ * @example
+ * ```ts
+ * const r = await runGuard(kw, guard, opts, { authorization, method, path, search, params, raw: req });
+ * if (!r.ok) send(r.problem);
+ * ```
+ */
+export async function runGuard<Req>(kw: GuardKeyward, guard: ResolvedGuard<Req>, opts: ResolvedHttpOptions, req: GuardRequest<Req>): Promise<GuardResult> {
+  const bearer = extractBearer(req.authorization, req.search);
+  if (!bearer.ok) return { ok: false, problem: problemFor(bearer.code, opts) };
+  try {
+    let item: ItemRef | null = null;
+    if (guard.find !== null) {
+      try {
+        item = (await guard.find(req.raw, req.params)) ?? null;
+      } catch (e) {
+        if (e instanceof KeywardError && e.code === "unavailable") throw e;
+        opts.onError?.(e); // the host's bug or outage: visible in its logs, a plain 404 on the wire
+        item = null;
+      }
+      if (item === null) item = { orgId: NOWHERE, type: guard.itemType!, id: NOWHERE };
+    }
+    const decision = await kw.authorize(bearer.token, guard.action, item, { request: { method: req.method, path: req.path } });
+    if (decision.allowed) return { ok: true, decision };
+    return { ok: false, problem: decisionProblem(decision, opts), decision };
+  } catch (e) {
+    return { ok: false, problem: errorProblem(e, opts) };
+  }
+}
+
+/**
+ * A Web `Response` for a problem (Fetch API, Hono).
+ *
+ * @example
+ * ```ts
+ * if (!r.ok) return problemResponse(r.problem);
+ * ```
+ */
+export function problemResponse(problem: HttpProblem): Response {
+  return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers });
+}

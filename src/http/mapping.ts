@@ -1,0 +1,315 @@
+/**
+ * The one mapping of decisions and errors to HTTP that every middleware shares (DESIGN.md "HTTP
+ * mapping", research/security.md REQ-H1): bearer extraction per RFC 6750, `WWW-Authenticate`,
+ * RFC 9457 `application/problem+json` bodies with a stable `code`.
+ *
+ * Framework-free and Web-API-only: the per-framework files (`keyward/express`, `keyward/fastify`,
+ * `keyward/hono`, `keyward/fetch`) only translate between their framework and these functions.
+ * Nothing here ever echoes a token or another request value into a header or a body (R5).
+ * @module
+ */
+import { z } from "zod";
+import { KeywardError } from "../core/errors.js";
+import type { DeniedDecision, TokenDenialReason } from "../core/types.js";
+import { parseInput } from "../service/schemas.js";
+
+/** The stable `code` of every problem body keyward's middleware sends. */
+export type ProblemCode =
+  | "missing_credentials"
+  | "invalid_request"
+  | "invalid_token"
+  | "permission_denied"
+  | "access_denied"
+  | "not_found"
+  | "invalid_input"
+  | "unavailable"
+  | "internal_error";
+
+/** An RFC 9457 problem body, with keyward's stable `code`. */
+export interface ProblemBody {
+  /** `urn:keyward:problem:<code>`. */
+  type: string;
+  title: string;
+  status: number;
+  code: ProblemCode;
+  /** A fixed sentence for people; never a value from the request. */
+  detail: string;
+  /** For `invalid_token` only, and only with `exposeTokenReason`: the R15 reason. */
+  reason?: TokenDenialReason;
+  /** For `invalid_input`: the offending field, e.g. `"item.id"`. */
+  field?: string;
+}
+
+/** An HTTP answer for a denial or a failure: status, headers and body, framework-free. */
+export interface HttpProblem {
+  status: number;
+  headers: Record<string, string>;
+  body: ProblemBody;
+}
+
+/** Options shared by every middleware. */
+export interface HttpOptions {
+  /** The `realm` of `WWW-Authenticate`. Default `"api"`. */
+  realm?: string;
+  /**
+   * Status for an item the subject cannot reach at all (another organization, no share or rule,
+   * or no such item): 404 `not_found` by default, so nothing tells whether it exists; 403
+   * `access_denied` if the host prefers.
+   */
+  unreachableStatus?: 404 | 403;
+  /** Put the precise R15 reason of an `invalid_token` (e.g. `token_expired`) on the wire. Default `false`. */
+  exposeTokenReason?: boolean;
+  /** `Retry-After` seconds of a 503 `unavailable`. Default 5. */
+  retryAfterSeconds?: number;
+  /** Observes errors that became a 500 `internal_error` or a 503 `unavailable`, and errors a loader threw (answered 404), for the host's logs. */
+  onError?: (error: unknown) => void;
+}
+
+/** {@link HttpOptions} with every default applied. */
+export interface ResolvedHttpOptions {
+  realm: string;
+  unreachableStatus: 404 | 403;
+  exposeTokenReason: boolean;
+  retryAfterSeconds: number;
+  onError: ((error: unknown) => void) | undefined;
+}
+
+/** A quoted-string of RFC 9110 without quotes, backslashes or control characters. */
+const realmSchema = z.string().min(1).max(200).regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, "must be printable ASCII without quotes or backslashes");
+
+/**
+ * The zod schema of {@link HttpOptions}; {@link resolveHttpOptions} applies it.
+ *
+ * @example
+ * ```ts
+ * httpOptionsSchema.safeParse({ unreachableStatus: 401 }).success // false
+ * ```
+ */
+export const httpOptionsSchema = z
+  .object({
+    realm: realmSchema.optional(),
+    unreachableStatus: z.union([z.literal(404), z.literal(403)]).optional(),
+    exposeTokenReason: z.boolean().optional(),
+    retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+    onError: z.function().optional(),
+  })
+  .strict();
+
+/**
+ * Validates and resolves the middleware options once (a factory's first step). Throws
+ * `invalid_config` naming the field.
+ *
+ * @example
+ * ```ts
+ * const opts = resolveHttpOptions({ realm: "inspections", unreachableStatus: 404 });
+ * ```
+ */
+export function resolveHttpOptions(options: unknown = {}, extra: z.ZodRawShape = {}): ResolvedHttpOptions {
+  const schema = Object.keys(extra).length === 0 ? httpOptionsSchema : httpOptionsSchema.extend(extra);
+  let o: HttpOptions;
+  try {
+    o = parseInput(schema, options ?? {}, "options") as HttpOptions;
+  } catch (e) {
+    const err = e as KeywardError;
+    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
+  }
+  return {
+    realm: o.realm ?? "api",
+    unreachableStatus: o.unreachableStatus ?? 404,
+    exposeTokenReason: o.exposeTokenReason ?? false,
+    retryAfterSeconds: o.retryAfterSeconds ?? 5,
+    onError: o.onError,
+  };
+}
+
+const TITLES: Record<ProblemCode, [status: number, title: string, detail: string]> = {
+  missing_credentials: [401, "Authentication required", "Send an API token in the Authorization header: `Authorization: Bearer <token>`."],
+  invalid_request: [400, "Invalid request", "Send exactly one API token, once, in the Authorization header as `Bearer <token>`; never in the URL."],
+  invalid_token: [401, "Invalid token", "The API token is malformed, unknown, revoked or expired, or its subject is no longer active."],
+  permission_denied: [403, "Permission denied", "The token's subject lacks the permission for this action."],
+  access_denied: [403, "Access denied", "The token's subject has no access to this item at the level this action needs."],
+  not_found: [404, "Not found", "No such item."],
+  invalid_input: [400, "Invalid input", "The item named by this request is not valid."],
+  unavailable: [503, "Service unavailable", "Authorization is temporarily unavailable. Try again later; the token may still be valid."],
+  internal_error: [500, "Internal error", "The request could not be authorized."],
+};
+
+/**
+ * Builds the problem for one code: status, `WWW-Authenticate` where RFC 6750 asks for it,
+ * `Retry-After` for `unavailable`, and the fixed body.
+ *
+ * @example
+ * ```ts
+ * problemFor("missing_credentials", opts) // { status: 401, headers: { "www-authenticate": 'Bearer realm="api"' }, body }
+ * ```
+ */
+export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string } = {}): HttpProblem {
+  const [status, title, detail] = TITLES[code];
+  const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store" };
+  const realm = `Bearer realm="${opts.realm}"`;
+  switch (code) {
+    case "missing_credentials":
+      headers["www-authenticate"] = realm; // no error code without credentials (RFC 6750 §3)
+      break;
+    case "invalid_request":
+    case "invalid_token":
+      headers["www-authenticate"] = `${realm}, error="${code}"${code === "invalid_token" && extra.reason ? `, error_description="${extra.reason}"` : ""}`;
+      break;
+    case "permission_denied":
+    case "access_denied":
+      headers["www-authenticate"] = `${realm}, error="insufficient_scope"`;
+      break;
+    case "unavailable":
+      headers["retry-after"] = String(opts.retryAfterSeconds);
+      break;
+    default:
+      break;
+  }
+  const body: ProblemBody = { type: `urn:keyward:problem:${code}`, title, status, code, detail };
+  if (extra.reason !== undefined) body.reason = extra.reason;
+  if (extra.field !== undefined) body.field = extra.field;
+  return { status, headers, body };
+}
+
+/**
+ * The HTTP answer for a denied decision (R15 → REQ-H1):
+ * token reasons → 401 `invalid_token`; `permission_denied` → 403; `access_denied` → 403 when the
+ * item is visible at a lower level, else 404 `not_found` (or 403 with `unreachableStatus: 403`).
+ *
+ * @example
+ * ```ts
+ * const d = await kw.authorize(token, "inspections.edit", item);
+ * if (!d.allowed) return send(decisionProblem(d, opts));
+ * ```
+ */
+export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOptions): HttpProblem {
+  switch (decision.reason) {
+    case "permission_denied":
+      return problemFor("permission_denied", opts);
+    case "access_denied":
+      if (decision.visible === true || opts.unreachableStatus === 403) return problemFor("access_denied", opts);
+      return problemFor("not_found", opts);
+    default:
+      return problemFor("invalid_token", opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
+  }
+}
+
+/**
+ * The HTTP answer for an error thrown while authorizing: `unavailable` → 503 with `Retry-After`,
+ * `invalid_input` (a bad item, e.g. an over-long id in the route) → 400 naming the field, and
+ * anything else → a generic 500 with no detail of the cause (RFC 9457 §5).
+ *
+ * @example
+ * ```ts
+ * try { … } catch (e) { return send(errorProblem(e, opts)); }
+ * ```
+ */
+export function errorProblem(error: unknown, opts: ResolvedHttpOptions): HttpProblem {
+  if (error instanceof KeywardError && error.code === "invalid_input") {
+    return problemFor("invalid_input", opts, error.field ? { field: error.field } : {});
+  }
+  opts.onError?.(error);
+  if (error instanceof KeywardError && error.code === "unavailable") return problemFor("unavailable", opts);
+  return problemFor("internal_error", opts);
+}
+
+/** The outcome of {@link extractBearer}. */
+export type BearerResult =
+  | { ok: true; token: string }
+  | { ok: false; code: "missing_credentials" | "invalid_request" };
+
+const MISSING = { ok: false, code: "missing_credentials" } as const;
+const JOINED_BEARER = /,[ \t]*bearer(?:[ \t]|$)/i;
+const INVALID = { ok: false, code: "invalid_request" } as const;
+
+/** Whether a query string (with or without its `?`) carries `access_token`, however encoded. */
+function queryHasToken(search: string | undefined): boolean {
+  if (search === undefined || search.length <= 1) return false;
+  return new URLSearchParams(search).has("access_token");
+}
+
+/**
+ * Extracts the bearer token of a request per RFC 6750 §2.1 (`"Bearer" 1*SP b64token`):
+ * - no `Authorization` header, or another scheme (`Basic`, `Token`…) → `missing_credentials`;
+ * - the scheme is case-insensitive (RFC 9110 §11.1);
+ * - two `Authorization` headers, a comma-joined value (two credentials), an empty token, a tab
+ *   or whitespace inside, or an `access_token` in the query string (also next to a header) →
+ *   `invalid_request`; a query-string token is never returned, so never looked up.
+ *
+ * The token's own characters are not checked here: anything that is not a keyward token is
+ * `token_malformed` in `authorize()` (401 `invalid_token`), with no hashing and no store call.
+ *
+ * @param authorization every `Authorization` value of the request (Node's `rawHeaders` keep duplicates), or the joined value.
+ * @param search the URL's query string (`"?a=b"`), if any.
+ * @example
+ * ```ts
+ * extractBearer(["Bearer kwu_…"], "") // { ok: true, token: "kwu_…" }
+ * extractBearer(["Bearer a", "Bearer b"]) // { ok: false, code: "invalid_request" }
+ * ```
+ */
+export function extractBearer(authorization: string | readonly string[] | null | undefined, search?: string): BearerResult {
+  const values = authorization === null || authorization === undefined ? [] : typeof authorization === "string" ? [authorization] : authorization;
+  if (queryHasToken(search)) return INVALID;
+  if (values.length === 0) return MISSING;
+  if (values.length > 1) return INVALID;
+  const value = values[0]!;
+  let end = 0;
+  while (end < value.length && value[end] !== " " && value[end] !== "\t") end++;
+  const scheme = value.slice(0, end);
+  if (scheme.length === 0) return value.length === 0 ? MISSING : INVALID;
+  if (scheme.length !== 6 || scheme.toLowerCase() !== "bearer") {
+    // Another scheme (its auth-params may hold commas: `Digest a=1, b=2`), unless a bearer
+    // credential follows a comma: two headers that a Fetch `Headers` joined into one value.
+    return value.includes(",") && JOINED_BEARER.test(value) ? INVALID : MISSING;
+  }
+  let start = end;
+  while (start < value.length && value[start] === " ") start++;
+  if (start === end || start === value.length) return INVALID; // "Bearer", "Bearer\t…", "Bearer   "
+  const token = value.slice(start);
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x2c || c < 0x20 || c === 0x7f) return INVALID;
+  }
+  return { ok: true, token };
+}
+
+/**
+ * Every value of the `Authorization` header in Node's `rawHeaders` (Node's `headers` keep only
+ * the first of two, security.md §6 row 6).
+ *
+ * @example
+ * ```ts
+ * authorizationValues(req.rawHeaders) // ["Bearer a", "Bearer b"]
+ * ```
+ */
+export function authorizationValues(rawHeaders: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === "authorization") out.push(rawHeaders[i + 1]!);
+  }
+  return out;
+}
+
+/**
+ * Splits a request target into its path (for logs and activity events: never the query, which
+ * may hold a misplaced token) and its query string.
+ *
+ * @example
+ * ```ts
+ * splitUrl("/inspections/1?access_token=x") // { path: "/inspections/1", search: "?access_token=x" }
+ * ```
+ */
+export function splitUrl(url: string): { path: string; search: string } {
+  let from = 0;
+  const scheme = url.charCodeAt(0) === 0x2f ? -1 : url.indexOf("://"); // origin-form targets start with "/"
+  if (scheme !== -1) {
+    const slash = url.indexOf("/", scheme + 3);
+    from = slash === -1 ? url.length : slash;
+  }
+  const q = url.indexOf("?", from);
+  const hash = url.indexOf("#", from);
+  const stop = hash === -1 ? url.length : hash;
+  if (q === -1 || q > stop) return { path: url.slice(from, stop) || "/", search: "" };
+  return { path: url.slice(from, q) || "/", search: url.slice(q, stop) };
+}

@@ -1,0 +1,84 @@
+/**
+ * `keyward/fetch`: keyward for any Fetch-API runtime (Node, Deno, Bun, Cloudflare Workers…):
+ * a `Request` in, the allowed decision or a problem `Response` out. Also re-exports the shared
+ * HTTP mapping for hosts that wire another framework themselves.
+ * @module
+ */
+import type { AllowedDecision, DeniedDecision } from "../core/types.js";
+import { problemResponse, resolveGuard, runGuard, type GuardKeyward, type GuardSpec } from "../http/guard.js";
+import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+
+export * from "../http/mapping.js";
+export { problemResponse, resolveGuard, runGuard } from "../http/guard.js";
+export type { GuardKeyward, GuardSpec, GuardRequest, GuardResult, ItemFromParams, ItemLoader, ResolvedGuard } from "../http/guard.js";
+
+/** Route parameters a Fetch handler's router found (a Fetch `Request` has none of its own). */
+export type FetchParams = Readonly<Record<string, string | undefined>>;
+
+/** A guard spec for the Fetch API: a loader receives the `Request` and the route parameters. */
+export type FetchGuardSpec<A extends string> = GuardSpec<A, { request: Request; params: FetchParams }>;
+
+/** The outcome of {@link KeywardFetch.check}. */
+export type FetchCheck = { ok: true; decision: AllowedDecision } | { ok: false; response: Response; decision?: DeniedDecision };
+
+/** A Fetch handler, given the allowed decision. */
+export type GuardedFetchHandler<Ctx> = (request: Request, keyward: AllowedDecision, ctx: Ctx) => Response | Promise<Response>;
+
+/** What {@link keywardFetch} returns. */
+export interface KeywardFetch<A extends string> {
+  /** Checks one request: resolves to the allowed decision, or to the problem `Response` to return. Declare each spec once (a constant): it is validated the first time it is seen. */
+  check(request: Request, spec: FetchGuardSpec<A>, params?: FetchParams): Promise<FetchCheck>;
+  /**
+   * Wraps a Fetch handler with a guard; `params` picks the route parameters out of the request
+   * (or the handler's second argument) when the item comes from them.
+   */
+  protect<Ctx = unknown>(spec: FetchGuardSpec<A> & { params?: (request: Request, ctx: Ctx) => FetchParams }, handler: GuardedFetchHandler<Ctx>): (request: Request, ctx: Ctx) => Promise<Response>;
+}
+
+/**
+ * Creates keyward's Fetch-API guard. Options are validated once (`invalid_config`).
+ *
+ * @example
+ * ```ts
+ * import { keywardFetch } from "keyward/fetch";
+ * const guard = keywardFetch(kw, { realm: "inspections" });
+ * export default {
+ *   fetch: guard.protect({ action: "reports.export" }, (request, { subject }) => Response.json({ hello: subject.name })),
+ * };
+ * ```
+ */
+export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardFetch<A> {
+  const opts = resolveHttpOptions(options);
+  const specs = new WeakMap<object, ReturnType<typeof resolveGuard<A, { request: Request; params: FetchParams }>>>();
+  const resolved = (spec: FetchGuardSpec<A>) => {
+    let g = specs.get(spec);
+    if (g === undefined) specs.set(spec, (g = resolveGuard(kw, { action: spec.action, ...(spec.item === undefined ? {} : { item: spec.item }) })));
+    return g;
+  };
+  async function check(request: Request, spec: FetchGuardSpec<A>, params: FetchParams = {}): Promise<FetchCheck> {
+    const guard = resolved(spec);
+    const { path, search } = splitUrl(request.url);
+    const r = await runGuard(kw as GuardKeyward, guard, opts, {
+      authorization: request.headers.get("authorization"),
+      method: request.method,
+      path,
+      search,
+      params,
+      raw: { request, params },
+    });
+    if (r.ok) return r;
+    return r.decision === undefined ? { ok: false, response: problemResponse(r.problem) } : { ok: false, response: problemResponse(r.problem), decision: r.decision };
+  }
+  return {
+    check,
+    protect(spec, handler) {
+      const { params: pick, ...rest } = spec;
+      resolved(rest); // validate now, at declaration
+      const guardSpec = rest as FetchGuardSpec<A>;
+      return async function keywardProtected(request, ctx) {
+        const r = await check(request, guardSpec, pick ? pick(request, ctx) : {});
+        return r.ok ? handler(request, r.decision, ctx) : r.response;
+      };
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * `keyward/hono`: route-level guards for Hono. The allowed decision is the context variable
+ * `keyward`, typed through the middleware's `Variables` (`c.var.keyward` in the handler).
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AllowedDecision } from "../core/types.js";
+import { problemResponse, resolveGuard, runGuard, type GuardKeyward, type GuardSpec } from "../http/guard.js";
+import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+
+/** The variables a keyward guard sets. */
+export interface KeywardVariables {
+  keyward: AllowedDecision;
+}
+
+/** The Hono environment of a guarded route. */
+export interface KeywardEnv {
+  Variables: KeywardVariables;
+}
+
+/** A guard spec for Hono: a loader receives the context (`c.req.param("id")`). */
+export type HonoGuardSpec<A extends string> = GuardSpec<A, Context>;
+
+/** What {@link keywardHono} returns: call it with a spec to get a middleware. */
+export type KeywardHonoGuard<A extends string> = (spec: HonoGuardSpec<A>) => MiddlewareHandler<KeywardEnv>;
+
+/**
+ * Creates keyward's Hono guard factory. Options are validated once (`invalid_config`); each spec
+ * is validated when the route is declared.
+ *
+ * @example
+ * ```ts
+ * import { keywardHono } from "keyward/hono";
+ * const guard = keywardHono(kw, { realm: "inspections" });
+ * app.get("/inspections/:id", guard({ action: "inspections.view", item: (c) => inspections.ref(c.req.param("id")) }),
+ *   (c) => c.json({ viewer: c.var.keyward.subject.name }));
+ * ```
+ */
+export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardHonoGuard<A> {
+  const opts = resolveHttpOptions(options);
+  return function keywardGuard(spec) {
+    const guard = resolveGuard(kw, spec as GuardSpec<A, Context>);
+    return async function keywardHonoGuard(c, next) {
+      const { path, search } = splitUrl(c.req.url);
+      const r = await runGuard(kw as GuardKeyward, guard, opts, {
+        authorization: c.req.header("authorization"),
+        method: c.req.method,
+        path,
+        search,
+        params: c.req.param() as Record<string, string | undefined>,
+        raw: c as Context,
+      });
+      if (!r.ok) return problemResponse(r.problem);
+      c.set("keyward", r.decision);
+      await next();
+      return undefined;
+    };
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Smoke tests of the examples: each inspections app starts on a loopback port and answers a few
+ * real requests as the story says; `npm run demo` runs to the end, exits 0, and never prints a
+ * full token.
+ */
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { getRequestListener } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createInspectionsApp } from "../../examples/inspections-api/app.js";
+import { createInspectionsFastify } from "../../examples/inspections-api/fastify.js";
+import { createInspectionsHono } from "../../examples/inspections-api/hono.js";
+import { ACTIONS, PASSWORDS, seedInspections } from "../../examples/inspections-api/seed.js";
+import { createKeyward, tokenPattern } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+async function setup() {
+  const kw = createKeyward({ store: memoryStore(), actions: ACTIONS, verifyPassword: (u, p) => PASSWORDS.get(u) === p });
+  const seeded = await seedInspections(kw);
+  const ben = (await kw.tokens.createUserToken({ orgId: "acme", userId: "u_ben", name: "t", password: PASSWORDS.get("u_ben")! })).token;
+  const bot = (await kw.tokens.createServiceToken({ orgId: "acme", serviceUserId: seeded.bi.id, name: "t", actorId: "u_ada" })).token;
+  return { kw, db: seeded.db, ben, bot };
+}
+
+function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
+  return new Promise((ok) =>
+    server.listen(0, "127.0.0.1", () =>
+      ok({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => done());
+        }),
+      }),
+    ),
+  );
+}
+
+const starters = {
+  express: async (s: Awaited<ReturnType<typeof setup>>) => listen(createServer(createInspectionsApp(s.kw, s.db))),
+  fastify: async (s: Awaited<ReturnType<typeof setup>>) => {
+    const app = await createInspectionsFastify(s.kw, s.db);
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
+  },
+  hono: async (s: Awaited<ReturnType<typeof setup>>) => listen(createServer(getRequestListener(createInspectionsHono(s.kw, s.db).fetch))),
+};
+
+describe.each(Object.entries(starters))("examples/inspections-api on %s", (_name, start) => {
+  let s: Awaited<ReturnType<typeof setup>>;
+  let server: { url: string; close: () => Promise<void> };
+  beforeAll(async () => {
+    s = await setup();
+    server = await start(s);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const get = (path: string, token?: string, method = "GET") =>
+    fetch(`${server.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it("Ben reads Oslo's inspection through his North region (R13), as himself", async () => {
+    const r = await get("/inspections/insp_1042", s.ben);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ id: "insp_1042", actingAs: "Ben Berg" });
+  });
+
+  it("the service user reaches only what is shared with it (R13): the template yes, the inspection 404", async () => {
+    expect((await get("/templates/tpl_safety", s.bot)).status).toBe(200);
+    const r = await get("/inspections/insp_1042", s.bot);
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ code: "not_found" });
+  });
+
+  it("Ben may not manage users (403 permission_denied); no token is 401 with the realm", async () => {
+    expect(await (await get("/users", s.ben)).json()).toMatchObject({ code: "permission_denied", status: 403 });
+    const r = await get("/assets/asset_forklift_7");
+    expect(r.status).toBe(401);
+    expect(r.headers.get("www-authenticate")).toBe('Bearer realm="inspections"');
+  });
+
+  it("a partner's private template is 404, like one that does not exist (R14)", async () => {
+    expect((await get("/templates/tpl_partner_checklist", s.ben)).status).toBe(200);
+    expect((await get("/templates/tpl_internal", s.ben)).status).toBe(404);
+    expect((await get("/templates/tpl_nothing", s.ben)).status).toBe(404);
+  });
+});
+
+describe("npm run demo", () => {
+  it("plays the walkthrough over HTTP, exits 0, and prints token hints only (R5)", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/inspections-api/walkthrough.ts"], { cwd: root, timeout: 30_000 });
+    expect(stdout).toContain("$ curl -H 'Authorization: Bearer kwu_…");
+    for (const status of ["200 OK", "401 Unauthorized", "403 Forbidden", "404 Not Found", "400 Bad Request", "204 No Content"]) expect(stdout).toContain(`HTTP/1.1 ${status}`);
+    expect(stdout).toContain("token_limit_reached");
+    expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
+    expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
+    expect(stdout.match(tokenPattern()) ?? []).toEqual([]);
+  });
+});

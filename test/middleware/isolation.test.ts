@@ -1,0 +1,68 @@
+/**
+ * Frameworks are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
+ * `keyward/fetch`) must pull none of them. Checked on the source module graph, and on the built
+ * files when they exist (CI builds before it tests, so there they must exist).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const FRAMEWORKS = /^(express|fastify|hono|@hono\/.*|@fastify\/.*|fastify-plugin)(\/.*)?$/;
+const IMPORT = /(?:^|[\s;])(?:import|export)\s(?:[^"';]*?\sfrom\s)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/g;
+
+/** Every module specifier reachable from `entry` through relative imports (type-only imports included: they are erased, so counting them only makes the check stricter). */
+function graph(entry: string): { files: string[]; bare: Set<string> } {
+  const seen = new Set<string>();
+  const bare = new Set<string>();
+  const stack = [entry];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? m[3]!;
+      if (spec.startsWith(".")) {
+        const base = resolve(dirname(file), spec);
+        const candidates = [base, base.replace(/\.js$/, ".ts"), `${base}.ts`, join(base, "index.ts"), base.replace(/\.js$/, ".cjs")];
+        const hit = candidates.find((c) => existsSync(c) && !c.endsWith("/"));
+        if (hit && !hit.endsWith(".map")) stack.push(hit);
+      } else bare.add(spec);
+    }
+  }
+  return { files: [...seen], bare };
+}
+
+describe("importing keyward pulls no framework (optional peer dependencies)", () => {
+  it.each(["src/index.ts", "src/memory.ts", "src/middleware/fetch.ts"])("the source graph of %s imports no framework", (entry) => {
+    const { files, bare } = graph(join(root, entry));
+    expect(files.length).toBeGreaterThan(3);
+    expect([...bare].filter((s) => FRAMEWORKS.test(s))).toEqual([]);
+  });
+
+  it("the check can fail: the graph of keyward/express does reach express", () => {
+    const { bare } = graph(join(root, "src/middleware/express.ts"));
+    expect([...bare].some((s) => FRAMEWORKS.test(s))).toBe(true);
+  });
+
+  const built = existsSync(join(root, "dist/index.js"));
+  it.runIf(built || process.env.CI !== undefined)("the built dist/index.js and dist/index.cjs (with their chunks) import no framework", () => {
+    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js"]) {
+      expect(existsSync(join(root, entry)), `${entry} must exist (npm run build)`).toBe(true);
+      const { files, bare } = graph(join(root, entry));
+      expect(files.length, `${entry} and its chunks`).toBeGreaterThan(1);
+      expect([...bare].filter((s) => FRAMEWORKS.test(s)), entry).toEqual([]);
+    }
+  });
+
+  it("package.json lists each framework as an optional peer dependency", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }>; dependencies: Record<string, string> };
+    for (const name of ["express", "fastify", "hono"]) {
+      expect(pkg.peerDependencies[name]).toBeDefined();
+      expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
+      expect(pkg.dependencies[name]).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * ONE table of HTTP cases, run against each framework over a real loopback socket: the rows of
+ * the HTTP mapping (DESIGN.md, security.md REQ-H1) and the bad headers of security.md §6
+ * (rows 1–12, 23, 25, 43). Each framework's test file calls {@link httpTable} with its `start`.
+ */
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateToken, type ItemRef, type KeywardEvent, type KeywardStore } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
+import { DAY, world } from "../core/fixture.js";
+import { REALM, type AppDeps, type Running } from "./apps.js";
+
+/** A store that can be switched off (503 rows) and counts `loadDecision` calls (zero-store-call rows). */
+function switchableStore() {
+  const inner = memoryStore();
+  const state = { down: false, loads: 0 };
+  const store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (prop === "loadDecision") {
+          state.loads++;
+          if (state.down) return Promise.reject(new Error("ECONNREFUSED 10.0.0.7:5432 password=hunter2"));
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as KeywardStore;
+  return { store, state };
+}
+
+/** The world behind the table: the core fixture plus the host's inspections and a token per role. */
+export async function httpWorld() {
+  const { store, state } = switchableStore();
+  const w = await world({ store });
+  const { kw } = w;
+  const expired = (await w.userToken(w.users.bob.id, "acme", "old laptop")).token;
+  w.advance(31 * DAY); // Bob's "old laptop" token was never used: expired (R6)
+  const inspections = new Map<string, ItemRef>([
+    ["insp_1", w.inspection("insp_1", { siteId: w.sites.oslo.id })],
+    ["insp_view", w.inspection("insp_view")],
+    ["insp_bot", w.inspection("insp_bot")],
+    ["insp_beta", w.inspection("insp_beta", {}, "beta")],
+  ]);
+  await kw.directory.share({ item: w.inspection("insp_1"), grantee: { kind: "user", userId: w.users.ana.id }, level: "edit" });
+  await kw.directory.share({ item: w.inspection("insp_1"), grantee: { kind: "user", userId: w.users.bob.id }, level: "view" });
+  await kw.directory.share({ item: w.inspection("insp_view"), grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
+  await kw.directory.share({ item: w.inspection("insp_bot"), grantee: { kind: "service_user", serviceUserId: w.bot.id }, level: "edit" });
+  const ana = (await w.userToken(w.users.ana.id)).token;
+  const bob = (await w.userToken(w.users.bob.id)).token;
+  const bot = (await w.serviceToken()).token;
+  const revokedToken = await w.userToken(w.users.ana.id, "acme", "revoked");
+  await kw.tokens.revoke({ orgId: "acme", tokenId: revokedToken.record.id, actorId: w.users.ana.id });
+  const carl = (await w.userToken(w.users.carl.id)).token;
+  await kw.directory.deactivateMember({ orgId: "acme", userId: w.users.carl.id });
+  const tokens = { ana, bob, bot, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user") };
+  w.events.length = 0;
+  return { w, state, tokens, deps: { kw, inspections } satisfies AppDeps };
+}
+
+type Tokens = Awaited<ReturnType<typeof httpWorld>>["tokens"];
+
+/** A response as the test sees it. */
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: Record<string, unknown> | null;
+}
+
+/** One request over `node:http`: header values may repeat (an array sends several lines). */
+export function send(base: string, method: string, path: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json: Record<string, unknown> | null = null;
+        try {
+          json = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          json = null;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    for (const [k, v] of Object.entries(headers)) req.setHeader(k, v);
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Raw bytes on a socket, for header bytes `node:http` would refuse to send (control characters). */
+export function sendRaw(base: string, head: Buffer): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(head));
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("latin1");
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), text });
+    });
+  });
+}
+
+const utf8AsLatin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
+const swapLast = (t: string) => t.slice(0, -1) + (t.endsWith("A") ? "B" : "A");
+
+/** An expected answer. `www: null` means no `WWW-Authenticate`; `code: null` means Node answers before any middleware. */
+interface Expect {
+  status: number;
+  code: string | null;
+  www?: string | null;
+  subject?: string;
+  retryAfter?: string;
+  reason?: string;
+  field?: string;
+  /** How many `loadDecision` calls the request may cost. */
+  storeCalls?: number;
+}
+
+interface Case {
+  name: string;
+  method?: "GET" | "PUT";
+  path: string;
+  headers?: (t: Tokens) => Record<string, string | string[]>;
+  storeDown?: boolean;
+  expect: Expect;
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const WWW = {
+  realm: `Bearer realm="${REALM}"`,
+  invalidRequest: `Bearer realm="${REALM}", error="invalid_request"`,
+  invalidToken: `Bearer realm="${REALM}", error="invalid_token"`,
+  scope: `Bearer realm="${REALM}", error="insufficient_scope"`,
+};
+
+/** The table. Names read as specifications; security.md §6 rows as "#n". */
+export const CASES: Case[] = [
+  // ── the mapping (DESIGN.md "HTTP mapping") ──
+  { name: "an allowed request reaches the handler, which sees the subject (R15)", path: "/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1 } },
+  { name: "a service user token acts as its service user, by name (R16)", path: "/inspections/insp_bot", headers: (t) => bearer(t.bot), expect: { status: 200, code: null, subject: "BI export" } },
+  { name: "an organization-level action needs no item (R12)", path: "/reports", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector" } },
+  { name: "a revoked token is 401 invalid_token (R11)", path: "/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
+  { name: "an expired token is 401 invalid_token (R6)", path: "/inspections/insp_1", headers: (t) => bearer(t.expired), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
+  { name: "a deactivated user's token is 401 invalid_token (R7)", path: "/inspections/insp_1", headers: (t) => bearer(t.inactive), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
+  { name: "#13 a well-formed but unknown token is 401 invalid_token after one lookup", path: "/inspections/insp_1", headers: (t) => bearer(t.unknown), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
+  { name: "the precise token reason goes on the wire only where the host opts in (exposeTokenReason)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_revoked"`, reason: "token_revoked" } },
+  { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
+  { name: "an organization-level action the permission set lacks is 403 permission_denied (R12)", path: "/reports", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
+  { name: "an item visible at a lower level is 403 access_denied (R13)", method: "PUT", path: "/inspections/insp_view", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope } },
+  { name: "#21 another organization's item without a share is 404 not_found, without WWW-Authenticate (R14)", path: "/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
+  { name: "#20 a service token without an explicit share is 404 not_found (R13)", path: "/inspections/insp_1", headers: (t) => bearer(t.bot), expect: { status: 404, code: "not_found", www: null } },
+  { name: "an item the loader cannot find is 404 not_found, like one out of reach", path: "/inspections/insp_nope", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
+  { name: "a missing item still checks the token first: an unknown token gets 401, never a hint that the item is absent", path: "/inspections/insp_nope", headers: (t) => bearer(t.unknown), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
+  { name: "a missing item still checks the permission first: 403 permission_denied as for an existing one", method: "PUT", path: "/inspections/insp_nope", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
+  { name: "a loader that throws answers 404 not_found, with nothing of its error", path: "/broken/x", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
+  { name: "unreachable items answer 403 access_denied where the host prefers (unreachableStatus: 403)", path: "/strict/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope } },
+  { name: "a store failure is 503 unavailable with Retry-After, never an allow (#31)", path: "/inspections/insp_1", headers: (t) => bearer(t.ana), storeDown: true, expect: { status: 503, code: "unavailable", www: null, retryAfter: "7" } },
+  // ── security.md §6: bad headers ──
+  { name: "#1 no Authorization header is 401 missing_credentials with a realm and no error", path: "/inspections/insp_1", expect: { status: 401, code: "missing_credentials", www: WWW.realm, storeCalls: 0 } },
+  { name: "#2 `Bearer` with no token is 400 invalid_request", path: "/inspections/insp_1", headers: () => ({ authorization: "Bearer" }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#2 `Bearer ` with an empty token is 400 invalid_request", path: "/inspections/insp_1", headers: () => ({ authorization: "Bearer " }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#3 the scheme `bearer` is accepted (case-insensitive)", path: "/inspections/insp_1", headers: (t) => ({ authorization: `bearer ${t.ana}` }), expect: { status: 200, code: null, subject: "Ana Inspector" } },
+  { name: "#3 the scheme `BEARER` is accepted (case-insensitive)", path: "/inspections/insp_1", headers: (t) => ({ authorization: `BEARER ${t.ana}` }), expect: { status: 200, code: null, subject: "Ana Inspector" } },
+  { name: "#4 `Basic` credentials are no bearer credentials: 401 missing_credentials", path: "/inspections/insp_1", headers: () => ({ authorization: "Basic YWRhOnNlY3JldA==" }), expect: { status: 401, code: "missing_credentials", www: WWW.realm, storeCalls: 0 } },
+  { name: "#4 a `Token` scheme is no bearer credentials, even with a valid token: 401 missing_credentials", path: "/inspections/insp_1", headers: (t) => ({ authorization: `Token ${t.ana}` }), expect: { status: 401, code: "missing_credentials", www: WWW.realm, storeCalls: 0 } },
+  { name: "#4 a single credential of another scheme with commas in its parameters is still no bearer credentials: 401", path: "/inspections/insp_1", headers: () => ({ authorization: 'Digest username="ada", realm="x", nonce="1"' }), expect: { status: 401, code: "missing_credentials", www: WWW.realm, storeCalls: 0 } },
+  { name: "#5 a tab between scheme and token is 400 invalid_request", path: "/inspections/insp_1", headers: (t) => ({ authorization: `Bearer\t${t.ana}` }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#5 whitespace inside the token is 400 invalid_request", path: "/inspections/insp_1", headers: (t) => ({ authorization: `Bearer ${t.ana.slice(0, 20)} ${t.ana.slice(20)}` }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#6 two Authorization headers are 400 invalid_request, even if both are valid", path: "/inspections/insp_1", headers: (t) => ({ authorization: [`Bearer ${t.ana}`, `Bearer ${t.ana}`] }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#6 two Authorization headers of different schemes are 400 invalid_request", path: "/inspections/insp_1", headers: (t) => ({ authorization: ["Basic YWRhOnNlY3JldA==", `Bearer ${t.ana}`] }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#6 two credentials joined by a comma are 400 invalid_request", path: "/inspections/insp_1", headers: (t) => ({ authorization: `Bearer ${t.ana}, Bearer ${t.bob}` }), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#7 a token only in the query string is 400 invalid_request and never looked up", path: "/inspections/insp_1?access_token=TOKEN", expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#7 a token in the header and the query string is 400 invalid_request", path: "/inspections/insp_1?access_token=TOKEN", headers: (t) => bearer(t.ana), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#7 an encoded access_token key in the query is still 400 invalid_request", path: "/inspections/insp_1?access%5Ftoken=TOKEN", headers: (t) => bearer(t.ana), expect: { status: 400, code: "invalid_request", www: WWW.invalidRequest, storeCalls: 0 } },
+  { name: "#8 a token longer than 255 characters is 401 invalid_token, with no store call", path: "/inspections/insp_1", headers: (t) => bearer(t.ana + "a".repeat(256)), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#8 a header over 16 KiB is refused by Node (431) before any middleware", path: "/inspections/insp_1", headers: () => bearer("kwu_" + "a".repeat(17_000)), expect: { status: 431, code: null, storeCalls: 0 } },
+  { name: "#9 a fullwidth digit in the token is 401 invalid_token, with no normalization and no store call", path: "/inspections/insp_1", headers: (t) => bearer(utf8AsLatin1(t.ana.slice(0, -1) + "\uff11")), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#9 a zero-width space after the token is 401 invalid_token, with no store call", path: "/inspections/insp_1", headers: (t) => bearer(utf8AsLatin1(t.ana + "\u200b")), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#11 another vendor's token (ghp_) is 401 invalid_token, with no store call", path: "/inspections/insp_1", headers: () => bearer(`ghp_${"a1B2".repeat(9)}`), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#11 another vendor's token (sk_live_) is 401 invalid_token, with no store call", path: "/inspections/insp_1", headers: () => bearer(`sk_live_${"x".repeat(24)}`), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#11 a user token's body behind the service prefix is 401 invalid_token, with no store call", path: "/inspections/insp_1", headers: (t) => bearer(t.ana.replace(/^kwu_/, "kws_")), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#12 a bad checksum is 401 invalid_token, with no store call", path: "/inspections/insp_1", headers: (t) => bearer(swapLast(t.ana)), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 0 } },
+  { name: "#23 an organization named in a header or the query is ignored: the token's organization decides (R2)", path: "/inspections/insp_beta?orgId=beta", headers: (t) => ({ ...bearer(t.ana), "x-org-id": "beta" }), expect: { status: 404, code: "not_found", www: null } },
+  { name: "#23 an organization named in the route reaches nothing the token's subject cannot reach (R2, R14)", path: "/orgs/beta/inspections/insp_beta", headers: (t) => ({ ...bearer(t.ana), "x-org-id": "beta" }), expect: { status: 404, code: "not_found", www: null } },
+  { name: "#25 an over-long item id from the route is 400 invalid_input naming the field", path: `/orgs/acme/inspections/${"x".repeat(201)}`, headers: (t) => bearer(t.ana), expect: { status: 400, code: "invalid_input", www: null, field: "item.id" } },
+  { name: "#25 an over-long organization id from the route is 400 invalid_input naming the field", path: `/orgs/${"o".repeat(201)}/inspections/insp_1`, headers: (t) => bearer(t.ana), expect: { status: 400, code: "invalid_input", www: null, field: "item.orgId" } },
+  { name: "#43 an item id with a newline and ANSI escapes is 404 not_found and is not echoed", path: "/orgs/acme/inspections/insp%0A%1B%5B31mEVIL", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
+];
+
+/** Runs the whole table, and the checks around it, against one framework. */
+export function httpTable(framework: string, start: (deps: AppDeps) => Promise<Running>) {
+  describe(`${framework}: the HTTP mapping over a real socket`, () => {
+    let h: Awaited<ReturnType<typeof httpWorld>>;
+    let server: Running;
+    beforeAll(async () => {
+      h = await httpWorld();
+      server = await start(h.deps);
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it.each(CASES)("$name", async (c) => {
+      const headers = c.headers?.(h.tokens) ?? {};
+      const path = c.path.replace("TOKEN", h.tokens.ana);
+      h.state.down = c.storeDown === true;
+      const before = h.state.loads;
+      let reply: Reply;
+      try {
+        reply = await send(server.url, c.method ?? "GET", path, headers);
+      } finally {
+        h.state.down = false;
+      }
+      const e = c.expect;
+      expect(reply.status).toBe(e.status);
+      if (e.storeCalls !== undefined) expect(h.state.loads - before).toBe(e.storeCalls);
+      if (e.code === null && e.status === 200) {
+        expect(reply.json).toMatchObject({ ok: true, subject: e.subject });
+      } else if (e.code !== null) {
+        expect(String(reply.headers["content-type"])).toMatch(/^application\/problem\+json/);
+        expect(reply.json).toMatchObject({ code: e.code, status: e.status, type: `urn:keyward:problem:${e.code}` });
+        expect(typeof reply.json?.title).toBe("string");
+        expect(reply.json?.reason).toBe(e.reason);
+        expect(reply.json?.field).toBe(e.field);
+        expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
+        expect(reply.headers["retry-after"]).toBe(e.retryAfter);
+      }
+      // R5: no secret, and nothing of the request, in the answer.
+      const everything = reply.text + JSON.stringify(reply.headers);
+      for (const t of Object.values(h.tokens)) expect(everything).not.toContain(t);
+      expect(everything).not.toContain("hunter2");
+      expect(everything).not.toContain("on fire");
+      expect(everything).not.toMatch(/[\n\x1b]EVIL/);
+    });
+
+    it("#10 control characters in the header are refused before keyward sees them (Node answers 400)", async () => {
+      for (const bad of ["\x00", "\x1b[31m", "\x01"]) {
+        const before = h.state.loads;
+        const head = Buffer.from(`GET /inspections/insp_1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${h.tokens.ana.slice(0, 10)}${bad}${h.tokens.ana.slice(10)}\r\nConnection: close\r\n\r\n`, "latin1");
+        const r = await sendRaw(server.url, head);
+        expect(r.status).toBe(400);
+        expect(r.text).not.toContain(h.tokens.ana.slice(10));
+        expect(h.state.loads).toBe(before);
+      }
+    });
+
+    it("the body for a bad checksum (#12) is byte-identical to the body for an unknown token (#13)", async () => {
+      const a = await send(server.url, "GET", "/inspections/insp_1", bearer(swapLast(h.tokens.ana)));
+      const b = await send(server.url, "GET", "/inspections/insp_1", bearer(h.tokens.unknown));
+      const c = await send(server.url, "GET", "/inspections/insp_1", bearer(h.tokens.revoked));
+      expect(a.text).toBe(b.text);
+      expect(c.text).toBe(b.text);
+    });
+
+    it("R16 activity events carry the method, the path without its query, and the subject's name", async () => {
+      h.w.events.length = 0;
+      await send(server.url, "PUT", "/inspections/insp_1?note=hello", bearer(h.tokens.ana));
+      await send(server.url, "GET", "/inspections/insp_bot?x=1", bearer(h.tokens.bot));
+      const auth = h.w.events.filter((e): e is Extract<KeywardEvent, { type: "authorization" }> => e.type === "authorization");
+      expect(auth.map((e) => ({ outcome: e.outcome, request: e.request, name: e.subject?.name, item: e.item?.id }))).toEqual([
+        { outcome: "allowed", request: { method: "PUT", path: "/inspections/insp_1" }, name: "Ana Inspector", item: "insp_1" },
+        { outcome: "allowed", request: { method: "GET", path: "/inspections/insp_bot" }, name: "BI export", item: "insp_bot" },
+      ]);
+    });
+
+    it("#43 an id with a newline and ANSI escapes reaches the activity log as one structured value, escaped when serialized", async () => {
+      h.w.events.length = 0;
+      await send(server.url, "GET", "/orgs/acme/inspections/insp%0A%1B%5B31mEVIL", bearer(h.tokens.ana));
+      const [event] = h.w.events.filter((e): e is Extract<KeywardEvent, { type: "authorization" }> => e.type === "authorization");
+      expect(event?.item?.id).toBe("insp\n\x1b[31mEVIL");
+      expect(JSON.stringify(event)).not.toMatch(/[\n\x1b]/);
+      expect(JSON.stringify(event)).toContain("insp\\n\\u001b[31mEVIL");
+    });
+
+    it("#7 a query-string token leaves no trace in the activity log (it is never looked up)", async () => {
+      h.w.events.length = 0;
+      await send(server.url, "GET", `/inspections/insp_1?access_token=${h.tokens.ana}`);
+      expect(JSON.stringify(h.w.events)).not.toContain(h.tokens.ana);
+      expect(h.w.events.filter((e) => e.type === "authorization")).toEqual([]);
+    });
+  });
+}
