@@ -5,6 +5,7 @@ export const entries = {
   index: "src/index.ts",
   memory: "src/memory.ts",
   testing: "src/testing/index.ts",
+  postgres: "src/postgres.ts",
 };
 
 export default defineConfig({
