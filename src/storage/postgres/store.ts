@@ -184,7 +184,15 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   // ── R6: coalesced last use ──
   const uses = new Map<string, UseState>();
   const wall = () => Date.now();
-  const writeUse = (tokenId: string, at: number) => driver.query(q.recordTokenUse, [tokenId, at]);
+  /** Use writes in flight, so that a flush (and `close()`) waits for them too. */
+  const inflight = new Set<Promise<unknown>>();
+  const writeUse = (tokenId: string, at: number): Promise<unknown> => {
+    const p = driver.query(q.recordTokenUse, [tokenId, at]);
+    inflight.add(p);
+    const done = () => inflight.delete(p);
+    p.then(done, done);
+    return p;
+  };
   /** The latest use of this token known in process, or null. */
   const knownUse = (tokenId: string): number | null => {
     const s = uses.get(tokenId);
@@ -219,6 +227,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         uses.delete(id);
       }
     }
+    if (force) for (const p of inflight) pending.push(p.then(() => {}, () => {}));
     await Promise.all(pending);
   }
   const timer = windowMs > 0 ? setInterval(() => void tick(false), Math.max(50, Math.floor(windowMs / 10))) : undefined;
