@@ -48,6 +48,7 @@ export interface PgClientLike {
   on(event: "notification", listener: (message: { channel: string; payload?: string | undefined }) => void): unknown;
   on(event: "error", listener: (err: Error) => void): unknown;
   on(event: "end", listener: () => void): unknown;
+  removeListener(event: "error", listener: (err: Error) => void): unknown;
 }
 
 /** The part of a `pg` `Pool` the store uses. */
@@ -106,6 +107,11 @@ export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDr
     async transaction(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client whose backend dies emits "error": without a listener that would crash the process.
+      const onError = (e: Error) => {
+        broken = e;
+      };
+      client.on("error", onError);
       try {
         await client.query(config("BEGIN"));
         if (timeout !== undefined) await client.query(config(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeout))}`));
@@ -126,6 +132,7 @@ export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDr
         }
         throw e;
       } finally {
+        client.removeListener("error", onError);
         client.release(broken ?? false);
       }
     },
