@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KeywardError } from "../../../src/index.js";
 import { migrationSql, postgresStore, type SqlDriver } from "../../../src/postgres.js";
 import { ACTIONS, caught, DAY, MINUTE, PASSWORD, T0, THIRTY_DAYS, world } from "../../core/fixture.js";
-import { counting, freshSchema, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
+import { counting, eventually, freshSchema, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
 
 const targets: [string, (extra?: Parameters<typeof pgliteStore>[0], schema?: string) => Promise<TestStore>][] = [["PGlite", pgliteStore]];
 if (PG_URL !== undefined) targets.push(["pg Pool", serverStore]);
@@ -255,6 +255,25 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       await expect(store.updateServiceUser("svc", (s) => s!)).rejects.toMatchObject({ code: "unavailable" });
       await store.close();
     });
+  });
+});
+
+describe("the opt-in cache on PGlite", () => {
+  it("REQ-C3 LISTEN/NOTIFY works in-process too: a revocation through another store on the same database invalidates the cached decision", async () => {
+    const t = await pgliteStore();
+    try {
+      const w = await world({ store: t.store });
+      const cached = postgresStore({ driver: counting(t.raw), schema: t.schema, cache: { ttlMs: 5000 } });
+      await eventually(() => cached.cacheStatus() === "up", 5000, "the listener");
+      const kwB = (await import("../../../src/index.js")).createKeyward({ store: cached, actions: ACTIONS, clock: () => w.clock.now });
+      const { token, record } = await w.userToken(w.users.ana.id);
+      expect((await kwB.authorize(token, "reports.export")).allowed).toBe(true);
+      await w.kw.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
+      await eventually(async () => (await kwB.authorize(token, "reports.export")).reason === "token_revoked", 2000, "the invalidation");
+      await cached.close();
+    } finally {
+      await t.cleanup();
+    }
   });
 });
 
