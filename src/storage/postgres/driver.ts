@@ -56,6 +56,7 @@ export interface PgPoolLike {
   query(config: { text: string; values?: unknown[] }): Promise<{ rows: Row[] }>;
   connect(): Promise<PgClientLike>;
   on(event: "error", listener: (err: Error) => void): unknown;
+  listenerCount?(event: "error"): number;
   end(): Promise<void>;
 }
 
@@ -93,7 +94,7 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
  */
 export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDriver {
   const timeout = options.statementTimeoutMs;
-  pool.on("error", () => {});
+  if ((pool.listenerCount?.("error") ?? 0) === 0) pool.on("error", () => {});
   const config = (text: string, params?: readonly unknown[]) => {
     const c: { text: string; values?: unknown[]; query_timeout?: number } = { text };
     if (params !== undefined) c.values = [...params];
@@ -192,7 +193,8 @@ export interface PGliteLike extends PGliteTransactionLike {
 export interface PGliteDriverOptions {
   /**
    * Rejects a call that takes longer than this (milliseconds). PGlite runs in-process and cannot
-   * cancel a statement: the caller gets `unavailable`, the statement finishes in the background.
+   * cancel a statement: the caller gets `unavailable`; a read finishes in the background, a
+   * transaction is rolled back.
    */
   statementTimeoutMs?: number;
 }
@@ -228,10 +230,33 @@ function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
 export function pgliteDriver(db: PGliteLike, options: PGliteDriverOptions = {}): SqlDriver {
   const timeout = options.statementTimeoutMs;
   const run = async (q: PGliteTransactionLike, text: string, params?: readonly unknown[]) =>
-    (await withTimeout(q.query(text, params === undefined ? undefined : [...params]), timeout)).rows as Row[];
+    (await q.query(text, params === undefined ? undefined : [...params])).rows as Row[];
   return {
-    query: (text, params) => run(db, text, params),
-    transaction: (fn) => withTimeout(db.transaction((tx) => fn({ query: (text, params) => run(tx, text, params) })), timeout),
+    query: (text, params) => withTimeout(run(db, text, params), timeout),
+    transaction(fn) {
+      if (timeout === undefined) return db.transaction((tx) => fn({ query: (text, params) => run(tx, text, params) }));
+      // On timeout the caller is answered at once and the transaction is made to roll back (its
+      // next statement fails, or it throws before COMMIT): a timed-out write never lands later.
+      // Once `fn` has finished in time, the COMMIT decides and the caller waits for it.
+      let timedOut = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = () => new Error(`transaction timed out after ${timeout} ms`);
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(late());
+        }, timeout);
+      });
+      const work = db
+        .transaction(async (tx) => {
+          const result = await fn({ query: (text, params) => (timedOut ? Promise.reject(late()) : run(tx, text, params)) });
+          if (timedOut) throw late();
+          clearTimeout(timer);
+          return result;
+        })
+        .finally(() => clearTimeout(timer));
+      return Promise.race([work, expired]);
+    },
     async listen(channel, onNotify) {
       const unlisten = await db.listen(channel, onNotify);
       return { close: () => unlisten() };

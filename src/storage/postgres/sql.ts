@@ -27,7 +27,14 @@ import type {
 /** A row as a driver returns it: column name → value. */
 export type Row = Record<string, unknown>;
 
-/** The default schema of keyward's tables. */
+/**
+ * The default schema of keyward's tables.
+ *
+ * @example
+ * ```ts
+ * migrationSql({ schema: DEFAULT_SCHEMA }) // the same as migrationSql()
+ * ```
+ */
 export const DEFAULT_SCHEMA = "keyward";
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,47}$/;

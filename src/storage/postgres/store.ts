@@ -26,9 +26,23 @@ import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver, type Subscription } from "./driver.js";
 import { bootstrapStatements, channelName, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, type Row } from "./sql.js";
 
-/** 10 minutes: the default and the maximum coalescing window of last-use writes (R6). */
+/**
+ * 10 minutes: the default and the maximum coalescing window of last-use writes (R6).
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, lastUseWindowMs: MAX_LAST_USE_WINDOW_MS / 2 })
+ * ```
+ */
 export const MAX_LAST_USE_WINDOW_MS = 10 * 60 * 1000;
-/** 5 seconds: the largest staleness bound the decision cache accepts (DESIGN). */
+/**
+ * 5 seconds: the largest staleness bound the decision cache accepts (DESIGN).
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, cache: { ttlMs: MAX_CACHE_TTL_MS } })
+ * ```
+ */
 export const MAX_CACHE_TTL_MS = 5000;
 
 /** Where the store's connections come from: exactly one of `driver`, `pool`, `pglite`. */
@@ -37,7 +51,14 @@ export type PostgresConnection =
   | { pool: PgPoolLike; driver?: never; pglite?: never }
   | { pglite: PGliteLike; driver?: never; pool?: never };
 
-/** Options of {@link postgresStore}. */
+/**
+ * Options of {@link postgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { pool, schema: "auth", statementTimeoutMs: 2000, cache: { ttlMs: 1000 } };
+ * ```
+ */
 export type PostgresStoreOptions = PostgresConnection & {
   /** The schema of keyward's tables (created by `migrate()`). Default `"keyward"`. */
   schema?: string;
@@ -61,7 +82,16 @@ export type PostgresStoreOptions = PostgresConnection & {
 /** State of the decision cache's listener. */
 export type CacheStatus = "off" | "connecting" | "up" | "down";
 
-/** The PostgreSQL store: a {@link KeywardStore} plus migrations and a few operational calls. */
+/**
+ * The PostgreSQL store: a {@link KeywardStore} plus migrations and a few operational calls.
+ *
+ * @example
+ * ```ts
+ * const store: PostgresStore = postgresStore({ pool });
+ * await store.migrate();
+ * process.on("SIGTERM", () => store.close()); // writes the last uses kept in process
+ * ```
+ */
 export interface PostgresStore extends KeywardStore {
   /** The schema in use. */
   readonly schema: string;
@@ -73,7 +103,7 @@ export interface PostgresStore extends KeywardStore {
   cacheStatus(): CacheStatus;
 }
 
-/** Counters for benchmarks and health checks. */
+/** What this process knows about one token's last use (R6 coalescing). */
 interface UseState {
   /** The last use written (or being written), in keyward time. */
   written: number;
@@ -496,6 +526,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }),
     recordTokenUse: (tokenId, at) =>
       guard(async () => {
+        if (windowMs === 0) {
+          await writeUse(tokenId, at);
+          return;
+        }
         const s = uses.get(tokenId);
         if (s !== undefined && at - s.written < windowMs) {
           // Coalesced: this process wrote a use of this token within the window; keep the later one for the flush.
