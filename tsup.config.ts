@@ -10,6 +10,7 @@ export const entries = {
   express: "src/middleware/express.ts",
   fastify: "src/middleware/fastify.ts",
   hono: "src/middleware/hono.ts",
+  postgres: "src/postgres.ts",
 };
 
 export default defineConfig({

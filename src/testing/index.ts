@@ -28,6 +28,10 @@ export interface Backdoor {
   readToken(tokenId: string): Promise<TokenRecord | null>;
   /** Everything the store holds, as text (to prove no secret is ever stored, R5). */
   dump(): Promise<string>;
+  /** Optional: the stored membership row, read directly. */
+  readMembership?(orgId: string, userId: string): Promise<Membership | null>;
+  /** Optional: the stored service user row, read directly. */
+  readServiceUser?(id: string): Promise<ServiceUser | null>;
 }
 
 /** What the suite needs for each test: a fresh, empty store. */
@@ -135,12 +139,17 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         );
         const m = await store.getMembership("org_a", "u_1");
         expect([...m!.groupIds].sort()).toEqual([...ids].sort());
+        if (target.backdoor?.readMembership) expect([...(await target.backdoor.readMembership("org_a", "u_1"))!.groupIds].sort()).toEqual([...ids].sort());
       });
 
       it("updateMembership writes nothing when the update throws, and rethrows the error", async () => {
         const boom = new KeywardError("not_found");
         await expect(store.updateMembership("org_a", "u_1", () => { throw boom; })).rejects.toBe(boom);
         expect(await store.getMembership("org_a", "u_1")).toEqual(member("org_a", "u_1"));
+        if (target.backdoor?.readMembership) expect(await target.backdoor.readMembership("org_a", "u_1")).toEqual(member("org_a", "u_1"));
+        await expect(store.updateMembership("org_a", "u_new", () => { throw boom; })).rejects.toBe(boom);
+        expect(await store.getMembership("org_a", "u_new")).toBeNull();
+        if (target.backdoor?.readMembership) expect(await target.backdoor.readMembership("org_a", "u_new")).toBeNull();
       });
 
       it("updateServiceUser creates, updates, and aborts cleanly on a throw", async () => {
@@ -148,6 +157,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(su.name).toBe("Renamed");
         await expect(store.updateServiceUser("svc_1", () => { throw new KeywardError("not_found"); })).rejects.toBeInstanceOf(KeywardError);
         expect((await store.getServiceUser("svc_1"))!.name).toBe("Renamed");
+        if (target.backdoor?.readServiceUser) expect(await target.backdoor.readServiceUser("svc_1")).toEqual(su);
         expect((await store.listServiceUsers("org_a")).map((s) => s.id).sort()).toEqual(["svc_1", "svc_2"]);
         expect(await store.listServiceUsers("org_b")).toEqual([]);
       });
@@ -260,6 +270,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.insertToken(t, quota(10));
         const first = await Promise.all([store.markTokenExpired(t.id, T0 + WINDOW), store.markTokenExpired(t.id, T0 + WINDOW + 1)]);
         expect(first.filter(Boolean)).toHaveLength(1);
+        if (target.backdoor) expect([T0 + WINDOW, T0 + WINDOW + 1]).toContain((await target.backdoor.readToken(t.id))!.expiredAt);
         expect(await store.markTokenExpired("nope", T0)).toBe(false);
       });
 
@@ -269,9 +280,16 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.recordTokenUse(t.id, T0 + 5 * DAY);
         await store.recordTokenUse(t.id, T0 + 2 * DAY);
         expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + 5 * DAY);
+        // What is stored never goes back (a store may coalesce, so it may not be written yet).
+        if (target.backdoor) expect([null, T0 + 5 * DAY]).toContain((await target.backdoor.readToken(t.id))!.lastUsedAt);
         await store.markTokenExpired(t.id, T0 + 40 * DAY);
         await store.recordTokenUse(t.id, T0 + 41 * DAY);
         expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + 5 * DAY);
+        if (target.backdoor) {
+          const row = (await target.backdoor.readToken(t.id))!;
+          expect(row.expiredAt).toBe(T0 + 40 * DAY);
+          expect([null, T0 + 5 * DAY]).toContain(row.lastUsedAt);
+        }
       });
     });
 

@@ -1,0 +1,498 @@
+/**
+ * Every SQL text of the PostgreSQL store, its migrations, and the row mappers: nothing here
+ * talks to a driver (STYLE 4). Queries are built once per schema by {@link queries}.
+ *
+ * Times are stored as `bigint` milliseconds since the epoch (the same numbers the core uses);
+ * grantees and rule conditions as `jsonb`; id lists as `text[]`.
+ * @module
+ */
+import { KeywardError } from "../../core/errors.js";
+import type {
+  AccessLevel,
+  AccessRule,
+  Grantee,
+  Group,
+  Membership,
+  MembershipStatus,
+  Organization,
+  PermissionSet,
+  ServiceUser,
+  Share,
+  Site,
+  SubjectKind,
+  TokenRecord,
+  User,
+} from "../../core/types.js";
+
+/** A row as a driver returns it: column name → value. */
+export type Row = Record<string, unknown>;
+
+/**
+ * The default schema of keyward's tables.
+ *
+ * @example
+ * ```ts
+ * migrationSql({ schema: DEFAULT_SCHEMA }) // the same as migrationSql()
+ * ```
+ */
+export const DEFAULT_SCHEMA = "keyward";
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,47}$/;
+
+/**
+ * Checks a schema name: lowercase letters, digits and `_`, starting with a letter or `_`, at most
+ * 48 characters (the notification channel `keyward_<schema>` must fit PostgreSQL's 63).
+ * Throws `invalid_config` otherwise: the name is interpolated into SQL, so nothing else passes.
+ *
+ * @example
+ * ```ts
+ * checkSchemaName("keyward") // "keyward"
+ * checkSchemaName('x"; DROP TABLE y; --') // throws KeywardError invalid_config
+ * ```
+ */
+export function checkSchemaName(schema: unknown): string {
+  if (typeof schema !== "string" || !IDENTIFIER.test(schema)) {
+    throw new KeywardError(
+      "invalid_config",
+      "Invalid configuration at \"schema\": use 1–48 lowercase letters, digits or underscores, starting with a letter or underscore.",
+      { field: "schema" },
+    );
+  }
+  return schema;
+}
+
+/** The LISTEN/NOTIFY channel of a schema: every write that can change a decision notifies it. */
+export function channelName(schema: string): string {
+  return `keyward_${schema}`;
+}
+
+/** One versioned migration: statements, each idempotent (`IF NOT EXISTS`). */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+/**
+ * The migrations for a schema, in order. Each statement is idempotent, so running the whole list
+ * twice (or after a host's own tool applied part of it) changes nothing.
+ *
+ * @example
+ * ```ts
+ * for (const m of migrations("keyward")) console.log(m.version, m.name);
+ * ```
+ */
+export function migrations(schema: string): Migration[] {
+  const s = `"${checkSchemaName(schema)}"`;
+  return [
+    {
+      version: 1,
+      name: "initial schema",
+      statements: [
+        `CREATE TABLE IF NOT EXISTS ${s}.organizations (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  sso_only boolean NOT NULL
+)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.users (
+  id text PRIMARY KEY,
+  name text NOT NULL
+)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.memberships (
+  org_id text NOT NULL,
+  user_id text NOT NULL,
+  permission_set_id text,
+  group_ids text[] NOT NULL,
+  site_ids text[] NOT NULL,
+  status text NOT NULL CHECK (status IN ('active', 'deactivated', 'left')),
+  seat boolean NOT NULL,
+  epoch text NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.permission_sets (
+  id text PRIMARY KEY,
+  org_id text NOT NULL,
+  name text NOT NULL,
+  permissions text[] NOT NULL
+)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.groups (
+  id text PRIMARY KEY,
+  org_id text NOT NULL,
+  name text NOT NULL
+)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.sites (
+  id text PRIMARY KEY,
+  org_id text NOT NULL,
+  name text NOT NULL,
+  parent_id text,
+  path text[] NOT NULL
+)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.service_users (
+  id text PRIMARY KEY,
+  org_id text NOT NULL,
+  name text NOT NULL,
+  permission_set_id text,
+  status text NOT NULL CHECK (status IN ('active', 'deleted')),
+  created_by text,
+  created_at bigint NOT NULL
+)`,
+        `CREATE INDEX IF NOT EXISTS service_users_org ON ${s}.service_users (org_id)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.shares (
+  seq bigserial NOT NULL,
+  id text PRIMARY KEY,
+  item_org_id text NOT NULL,
+  item_type text NOT NULL,
+  item_id text NOT NULL,
+  grantee jsonb NOT NULL,
+  level text NOT NULL CHECK (level IN ('view', 'edit', 'delete')),
+  created_at bigint NOT NULL
+)`,
+        `CREATE INDEX IF NOT EXISTS shares_item ON ${s}.shares (item_org_id, item_type, item_id)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.rules (
+  seq bigserial NOT NULL,
+  id text PRIMARY KEY,
+  org_id text NOT NULL,
+  item_type text NOT NULL,
+  conditions jsonb NOT NULL,
+  grantee jsonb NOT NULL,
+  level text NOT NULL CHECK (level IN ('view', 'edit', 'delete')),
+  created_at bigint NOT NULL
+)`,
+        `CREATE INDEX IF NOT EXISTS rules_org_type ON ${s}.rules (org_id, item_type)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.tokens (
+  seq bigserial NOT NULL,
+  id text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('user', 'service_user')),
+  org_id text NOT NULL,
+  subject_id text NOT NULL,
+  name text NOT NULL,
+  hash text NOT NULL UNIQUE,
+  hint text NOT NULL,
+  epoch text,
+  created_at bigint NOT NULL,
+  created_by text,
+  last_used_at bigint,
+  revoked_at bigint,
+  deleted_at bigint,
+  expired_at bigint
+)`,
+        `CREATE INDEX IF NOT EXISTS tokens_owner ON ${s}.tokens (org_id, kind, subject_id)`,
+      ],
+    },
+  ];
+}
+
+/** Statements that create the schema and the table recording applied migrations. */
+export function bootstrapStatements(schema: string): string[] {
+  const s = `"${checkSchemaName(schema)}"`;
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    `CREATE TABLE IF NOT EXISTS ${s}.keyward_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`,
+  ];
+}
+
+/**
+ * The whole schema as one SQL script (idempotent), for a host's own migration tool.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from "node:fs";
+ * import { migrationSql } from "keyward/postgres";
+ * writeFileSync("migrations/001_keyward.sql", migrationSql({ schema: "auth" }));
+ * ```
+ */
+export function migrationSql(options: { schema?: string } = {}): string {
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const s = `"${schema}"`;
+  const parts = [`-- keyward schema "${schema}" (idempotent: safe to run again)`, ...bootstrapStatements(schema).map((q) => `${q};`)];
+  for (const m of migrations(schema)) {
+    parts.push(`-- migration ${m.version}: ${m.name}`, ...m.statements.map((q) => `${q};`));
+    parts.push(`INSERT INTO ${s}.keyward_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, "''")}') ON CONFLICT (version) DO NOTHING;`);
+  }
+  return `${parts.join("\n")}\n`;
+}
+
+// ── queries ──────────────────────────────────────────────────────────────────────────────────
+
+const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.deleted_at, t.expired_at";
+
+/**
+ * Every statement of the store for one schema. `$n` parameters only: values are never
+ * interpolated. Writes that can change a decision notify the schema's channel in the same
+ * statement (`pg_notify` over a data-modifying CTE), so the notification is delivered exactly
+ * when the write commits.
+ */
+export function queries(schema: string) {
+  const s = `"${checkSchemaName(schema)}"`;
+  const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
+  return {
+    lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
+    recordMigration: `INSERT INTO ${s}.keyward_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
+
+    putOrganization: `WITH w AS (INSERT INTO ${s}.organizations (id, name, sso_only) VALUES ($1, $2, $3)
+  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, sso_only = EXCLUDED.sso_only RETURNING id)
+SELECT ${notify("'org:' || id")} FROM w`,
+    getOrganization: `SELECT id, name, sso_only FROM ${s}.organizations WHERE id = $1`,
+    putUser: `WITH w AS (INSERT INTO ${s}.users (id, name) VALUES ($1, $2)
+  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name RETURNING id)
+SELECT ${notify("'user:' || id")} FROM w`,
+    getUser: `SELECT id, name FROM ${s}.users WHERE id = $1`,
+
+    getMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2`,
+    lockMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE`,
+    /** Serializes the creation of a row that does not exist yet (no row to lock). */
+    lockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    putMembership: `WITH w AS (INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (org_id, user_id) DO UPDATE SET permission_set_id = EXCLUDED.permission_set_id, group_ids = EXCLUDED.group_ids,
+    site_ids = EXCLUDED.site_ids, status = EXCLUDED.status, seat = EXCLUDED.seat, epoch = EXCLUDED.epoch
+  RETURNING org_id, user_id)
+SELECT ${notify("'membership:' || org_id || ':' || user_id")} FROM w`,
+    listMembers: `SELECT m.org_id, m.user_id, m.permission_set_id, m.group_ids, m.site_ids, m.status, m.seat, m.epoch, u.name AS user_name
+FROM ${s}.memberships m LEFT JOIN ${s}.users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.user_id`,
+
+    putPermissionSet: `WITH w AS (INSERT INTO ${s}.permission_sets (id, org_id, name, permissions) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, permissions = EXCLUDED.permissions RETURNING id)
+SELECT ${notify("'permission_set:' || id")} FROM w`,
+    getPermissionSet: `SELECT id, org_id, name, permissions FROM ${s}.permission_sets WHERE id = $1`,
+    putGroup: `INSERT INTO ${s}.groups (id, org_id, name) VALUES ($1, $2, $3)
+  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name`,
+    getGroup: `SELECT id, org_id, name FROM ${s}.groups WHERE id = $1`,
+    putSite: `WITH w AS (INSERT INTO ${s}.sites (id, org_id, name, parent_id, path) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id, path = EXCLUDED.path RETURNING id)
+SELECT ${notify("'site:' || id")} FROM w`,
+    getSite: `SELECT id, org_id, name, parent_id, path FROM ${s}.sites WHERE id = $1`,
+
+    getServiceUser: `SELECT id, org_id, name, permission_set_id, status, created_by, created_at FROM ${s}.service_users WHERE id = $1`,
+    lockServiceUser: `SELECT id, org_id, name, permission_set_id, status, created_by, created_at FROM ${s}.service_users WHERE id = $1 FOR UPDATE`,
+    putServiceUser: `WITH w AS (INSERT INTO ${s}.service_users (id, org_id, name, permission_set_id, status, created_by, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, permission_set_id = EXCLUDED.permission_set_id,
+    status = EXCLUDED.status, created_by = EXCLUDED.created_by, created_at = EXCLUDED.created_at
+  RETURNING id)
+SELECT ${notify("'service_user:' || id")} FROM w`,
+    listServiceUsers: `SELECT id, org_id, name, permission_set_id, status, created_by, created_at FROM ${s}.service_users WHERE org_id = $1 ORDER BY created_at, id`,
+
+    putShare: `WITH w AS (INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (id) DO UPDATE SET item_org_id = EXCLUDED.item_org_id, item_type = EXCLUDED.item_type, item_id = EXCLUDED.item_id,
+    grantee = EXCLUDED.grantee, level = EXCLUDED.level, created_at = EXCLUDED.created_at RETURNING id)
+SELECT ${notify("'share:' || id")} FROM w`,
+    deleteShare: `WITH d AS (DELETE FROM ${s}.shares WHERE id = $1 RETURNING id) SELECT ${notify("'share:' || id")} FROM d`,
+    listShares: `SELECT id, item_org_id, item_type, item_id, grantee, level, created_at FROM ${s}.shares
+WHERE item_org_id = $1 AND item_type = $2 AND item_id = $3 ORDER BY seq`,
+    putRule: `WITH w AS (INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, item_type = EXCLUDED.item_type, conditions = EXCLUDED.conditions,
+    grantee = EXCLUDED.grantee, level = EXCLUDED.level, created_at = EXCLUDED.created_at RETURNING id)
+SELECT ${notify("'rule:' || id")} FROM w`,
+    deleteRule: `WITH d AS (DELETE FROM ${s}.rules WHERE id = $1 RETURNING id) SELECT ${notify("'rule:' || id")} FROM d`,
+
+    // ── tokens ──
+    /** The quota owner of service tokens: the organization row. */
+    lockOrganization: `SELECT id FROM ${s}.organizations WHERE id = $1 FOR UPDATE`,
+    /** A service user's status, held until commit so that a deletion waits for the insertion (or the reverse). */
+    shareServiceUser: `SELECT status FROM ${s}.service_users WHERE id = $1 FOR SHARE`,
+    /** Candidate user tokens of one (organization, user): rows that are certainly dead are left out; the rest are judged by `isTokenActive`. */
+    userQuotaTokens: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens t
+WHERE t.org_id = $1 AND t.kind = 'user' AND t.subject_id = $2 AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL`,
+    /** Candidate service tokens of one organization, each with its service user's status. */
+    serviceQuotaTokens: `SELECT ${TOKEN_COLUMNS}, su.status AS su_status FROM ${s}.tokens t
+LEFT JOIN ${s}.service_users su ON su.id = t.subject_id
+WHERE t.org_id = $1 AND t.kind = 'service_user' AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL`,
+    insertToken: `INSERT INTO ${s}.tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, last_used_at, revoked_at, deleted_at, expired_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    getToken: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens t WHERE t.id = $1`,
+    lockToken: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens t WHERE t.id = $1 FOR UPDATE`,
+    listTokens: `SELECT ${TOKEN_COLUMNS},
+  CASE WHEN t.kind = 'user' THEN COALESCE(u.name, t.subject_id) ELSE COALESCE(su.name, t.subject_id) END AS subject_name,
+  m.status AS m_status, m.epoch AS m_epoch, su.status AS su_status
+FROM ${s}.tokens t
+LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
+LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
+LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
+ORDER BY t.created_at, t.seq`,
+    revokeToken: `WITH u AS (UPDATE ${s}.tokens SET revoked_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
+    deleteToken: `WITH u AS (UPDATE ${s}.tokens SET deleted_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
+    markTokenExpired: `WITH u AS (UPDATE ${s}.tokens SET expired_at = $2 WHERE id = $1 AND expired_at IS NULL RETURNING id)
+SELECT ${notify("'token:' || id")} FROM u`,
+    /** R6: the last use only grows (`GREATEST`), and a token marked expired is never touched, so a late write never revives it. */
+    recordTokenUse: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2) WHERE id = $1 AND expired_at IS NULL`,
+
+    /**
+     * The read for one decision, in ONE statement: the token by digest, its subject (user +
+     * membership, or service user), the permissions of the subject's set, and — when `$4` (the
+     * item id) is not null — the item's shares, the rules of its organization for its type, and
+     * the paths of the sites those name.
+     */
+    loadDecision: `WITH item_shares AS (
+  SELECT sh.id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh
+  WHERE $4::text IS NOT NULL AND sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
+), item_rules AS (
+  SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
+  WHERE $4::text IS NOT NULL AND r.org_id = $2::text AND r.item_type = $3::text
+)
+SELECT ${TOKEN_COLUMNS},
+  u.name AS user_name,
+  m.user_id AS m_user_id, m.permission_set_id AS m_permission_set_id, m.group_ids AS m_group_ids, m.site_ids AS m_site_ids,
+  m.status AS m_status, m.seat AS m_seat, m.epoch AS m_epoch,
+  su.id AS su_id, su.org_id AS su_org_id, su.name AS su_name, su.permission_set_id AS su_permission_set_id,
+  su.status AS su_status, su.created_by AS su_created_by, su.created_at AS su_created_at,
+  p.permissions AS permissions,
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
+     FROM item_shares x) AS shares,
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
+       'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
+     FROM item_rules x) AS rules,
+  (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
+     WHERE st.id IN (SELECT x.grantee->>'siteId' FROM item_shares x WHERE x.grantee->>'kind' = 'site'
+                     UNION SELECT x.grantee->>'siteId' FROM item_rules x WHERE x.grantee->>'kind' = 'site')) AS site_paths
+FROM ${s}.tokens t
+LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
+LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
+LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+LEFT JOIN ${s}.permission_sets p
+  ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
+  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)
+WHERE t.hash = $1`,
+  };
+}
+
+/** The statements of one schema. */
+export type Queries = ReturnType<typeof queries>;
+
+// ── row mappers ──────────────────────────────────────────────────────────────────────────────
+
+/** A `bigint` column as a number (drivers return `int8` as a string, a bigint or a number). */
+function num(v: unknown): number {
+  return typeof v === "number" ? v : Number(v);
+}
+function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : num(v);
+}
+function str(v: unknown): string {
+  return String(v);
+}
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+function json<T>(v: unknown): T {
+  return (typeof v === "string" ? JSON.parse(v) : v) as T;
+}
+
+/** Row mappers: one per record type, the inverse of the parameter lists of the writes. */
+export const rows = {
+  organization: (r: Row): Organization => ({ id: str(r.id), name: str(r.name), ssoOnly: r.sso_only === true }),
+  user: (r: Row): User => ({ id: str(r.id), name: str(r.name) }),
+  membership: (r: Row): Membership => ({
+    orgId: str(r.org_id),
+    userId: str(r.user_id),
+    permissionSetId: strOrNull(r.permission_set_id),
+    groupIds: strings(r.group_ids),
+    siteIds: strings(r.site_ids),
+    status: str(r.status) as MembershipStatus,
+    seat: r.seat === true,
+    epoch: str(r.epoch),
+  }),
+  permissionSet: (r: Row): PermissionSet => ({ id: str(r.id), orgId: str(r.org_id), name: str(r.name), permissions: strings(r.permissions) }),
+  group: (r: Row): Group => ({ id: str(r.id), orgId: str(r.org_id), name: str(r.name) }),
+  site: (r: Row): Site => ({ id: str(r.id), orgId: str(r.org_id), name: str(r.name), parentId: strOrNull(r.parent_id), path: strings(r.path) }),
+  serviceUser: (r: Row): ServiceUser => ({
+    id: str(r.id),
+    orgId: str(r.org_id),
+    name: str(r.name),
+    permissionSetId: strOrNull(r.permission_set_id),
+    status: str(r.status) as ServiceUser["status"],
+    createdBy: strOrNull(r.created_by),
+    createdAt: num(r.created_at),
+  }),
+  share: (r: Row): Share => ({
+    id: str(r.id),
+    item: { orgId: str(r.item_org_id), type: str(r.item_type), id: str(r.item_id) },
+    grantee: json<Grantee>(r.grantee),
+    level: str(r.level) as AccessLevel,
+    createdAt: num(r.created_at),
+  }),
+  token: (r: Row): TokenRecord => ({
+    id: str(r.id),
+    kind: str(r.kind) as SubjectKind,
+    orgId: str(r.org_id),
+    subjectId: str(r.subject_id),
+    name: str(r.name),
+    hash: str(r.hash),
+    hint: str(r.hint),
+    epoch: strOrNull(r.epoch),
+    createdAt: num(r.created_at),
+    createdBy: strOrNull(r.created_by),
+    lastUsedAt: numOrNull(r.last_used_at),
+    revokedAt: numOrNull(r.revoked_at),
+    deletedAt: numOrNull(r.deleted_at),
+    expiredAt: numOrNull(r.expired_at),
+  }),
+  /** A share as aggregated by `loadDecision` (JSON), with the item it was read for. */
+  decisionShare: (j: { id: string; grantee: Grantee; level: AccessLevel; createdAt: number }, item: Share["item"]): Share => ({
+    id: j.id,
+    item,
+    grantee: j.grantee,
+    level: j.level,
+    createdAt: num(j.createdAt),
+  }),
+  decisionRule: (j: {
+    id: string;
+    orgId: string;
+    itemType: string;
+    conditions: AccessRule["conditions"];
+    grantee: Grantee;
+    level: AccessLevel;
+    createdAt: number;
+  }): AccessRule => ({
+    id: j.id,
+    orgId: j.orgId,
+    itemType: j.itemType,
+    conditions: j.conditions,
+    grantee: j.grantee,
+    level: j.level,
+    createdAt: num(j.createdAt),
+  }),
+  json,
+  strings,
+  num,
+  str,
+  strOrNull,
+};
+
+/** Parameter lists of the writes, in the order of the statements above. */
+export const params = {
+  organization: (o: Organization) => [o.id, o.name, o.ssoOnly],
+  user: (u: User) => [u.id, u.name],
+  membership: (m: Membership) => [m.orgId, m.userId, m.permissionSetId, [...m.groupIds], [...m.siteIds], m.status, m.seat, m.epoch],
+  permissionSet: (p: PermissionSet) => [p.id, p.orgId, p.name, [...p.permissions]],
+  group: (g: Group) => [g.id, g.orgId, g.name],
+  site: (x: Site) => [x.id, x.orgId, x.name, x.parentId, [...x.path]],
+  serviceUser: (x: ServiceUser) => [x.id, x.orgId, x.name, x.permissionSetId, x.status, x.createdBy, x.createdAt],
+  share: (x: Share) => [x.id, x.item.orgId, x.item.type, x.item.id, JSON.stringify(x.grantee), x.level, x.createdAt],
+  rule: (x: AccessRule) => [x.id, x.orgId, x.itemType, JSON.stringify(x.conditions), JSON.stringify(x.grantee), x.level, x.createdAt],
+  token: (t: TokenRecord) => [
+    t.id,
+    t.kind,
+    t.orgId,
+    t.subjectId,
+    t.name,
+    t.hash,
+    t.hint,
+    t.epoch,
+    t.createdAt,
+    t.createdBy,
+    t.lastUsedAt,
+    t.revokedAt,
+    t.deletedAt,
+    t.expiredAt,
+  ],
+};

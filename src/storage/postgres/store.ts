@@ -1,0 +1,587 @@
+/**
+ * The PostgreSQL store: one schema for a real server (`pg`) and for embedded PGlite.
+ *
+ * Guarantees (DESIGN "Consistency across instances"):
+ * - Fresh reads by default: every `loadDecision` is one statement against the database, so a
+ *   revocation, deletion, deactivation or permission removal that resolved on any instance
+ *   refuses the next `authorize()` on every instance.
+ * - Limits (R3) hold under concurrent creation on several instances: `insertToken` locks the
+ *   quota owner's row (the membership for user tokens, the organization for service tokens),
+ *   reads the candidate tokens under the lock, counts them with `isTokenActive` itself, inserts,
+ *   commits.
+ * - Last use (R6) is coalesced: at most one write per token per window (default and maximum 10
+ *   minutes) from each instance; uses not yet written are kept in process and merged into every
+ *   read, and flushed within the window. The write merges with `GREATEST` and never touches a
+ *   token marked expired.
+ * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`) is invalidated by LISTEN/NOTIFY on a
+ *   dedicated connection; while that connection is down the cache is flushed and bypassed.
+ * - Every failure of the driver reaches the caller as `KeywardError("unavailable")` with the
+ *   driver's error as `cause`: never an allow.
+ * @module
+ */
+import { KeywardError, storeFailure } from "../../core/errors.js";
+import { isTokenActive, type SubjectState } from "../../core/lifecycle.js";
+import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
+import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
+import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver, type Subscription } from "./driver.js";
+import { bootstrapStatements, channelName, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, type Row } from "./sql.js";
+
+/**
+ * 10 minutes: the default and the maximum coalescing window of last-use writes (R6).
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, lastUseWindowMs: MAX_LAST_USE_WINDOW_MS / 2 })
+ * ```
+ */
+export const MAX_LAST_USE_WINDOW_MS = 10 * 60 * 1000;
+/**
+ * 5 seconds: the largest staleness bound the decision cache accepts (DESIGN).
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, cache: { ttlMs: MAX_CACHE_TTL_MS } })
+ * ```
+ */
+export const MAX_CACHE_TTL_MS = 5000;
+
+/** Where the store's connections come from: exactly one of `driver`, `pool`, `pglite`. */
+export type PostgresConnection =
+  | { driver: SqlDriver; pool?: never; pglite?: never }
+  | { pool: PgPoolLike; driver?: never; pglite?: never }
+  | { pglite: PGliteLike; driver?: never; pool?: never };
+
+/**
+ * Options of {@link postgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { pool, schema: "auth", statementTimeoutMs: 2000, cache: { ttlMs: 1000 } };
+ * ```
+ */
+export type PostgresStoreOptions = PostgresConnection & {
+  /** The schema of keyward's tables (created by `migrate()`). Default `"keyward"`. */
+  schema?: string;
+  /** With `pool` or `pglite`: the per-statement timeout (see `pgDriver`). Default: none. */
+  statementTimeoutMs?: number;
+  /**
+   * R6 coalescing window in milliseconds: a token's last use is written at most once per window
+   * by each instance. Default and maximum: 10 minutes. `0` writes every use.
+   */
+  lastUseWindowMs?: number;
+  /**
+   * Opt-in decision cache. `ttlMs` (at most 5000) bounds how stale a cached read can be if a
+   * notification is lost; LISTEN/NOTIFY invalidates it at once otherwise. Needs a driver with
+   * `listen` (both adapters have one). Default: no cache, every decision reads fresh state.
+   */
+  cache?: { ttlMs: number; maxEntries?: number };
+  /** Whether `close()` also closes the driver (ends the pool, closes PGlite). Default `false`. */
+  closeDriver?: boolean;
+};
+
+/** State of the decision cache's listener. */
+export type CacheStatus = "off" | "connecting" | "up" | "down";
+
+/**
+ * The PostgreSQL store: a {@link KeywardStore} plus migrations and a few operational calls.
+ *
+ * @example
+ * ```ts
+ * const store: PostgresStore = postgresStore({ pool });
+ * await store.migrate();
+ * process.on("SIGTERM", () => store.close()); // writes the last uses kept in process
+ * ```
+ */
+export interface PostgresStore extends KeywardStore {
+  /** The schema in use. */
+  readonly schema: string;
+  /** Applies the missing migrations (idempotent; concurrent callers are serialized). Resolves to the versions applied now. */
+  migrate(): Promise<number[]>;
+  /** Writes every last use kept in process now (also done within the window, and by `close()`). */
+  flushTokenUses(): Promise<void>;
+  /** `off` without a cache; `up` while the listener is connected; `connecting`/`down` while the cache is bypassed. */
+  cacheStatus(): CacheStatus;
+}
+
+/** What this process knows about one token's last use (R6 coalescing). */
+interface UseState {
+  /** The last use written (or being written), in keyward time. */
+  written: number;
+  /** Wall-clock time of that write. */
+  wall: number;
+  /** A later use not written yet. */
+  pending: number | null;
+}
+
+function driverOf(options: PostgresStoreOptions): SqlDriver {
+  const timeout = options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs };
+  if (options.driver !== undefined) return options.driver;
+  if (options.pool !== undefined) return pgDriver(options.pool, timeout);
+  if (options.pglite !== undefined) return pgliteDriver(options.pglite, timeout);
+  throw new KeywardError("invalid_config", "Invalid configuration: postgresStore needs one of `driver`, `pool` or `pglite`.", { field: "driver" });
+}
+
+/**
+ * Applies the missing migrations of `schema` in one transaction, under a transaction-level
+ * advisory lock so that instances starting together do not race. Idempotent.
+ *
+ * @example
+ * ```ts
+ * import { migrate } from "keyward/postgres";
+ * await migrate({ pool }, { schema: "auth" }); // [1] the first time, [] afterwards
+ * ```
+ */
+export async function migrate(connection: PostgresConnection, options: { schema?: string } = {}): Promise<number[]> {
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const driver = driverOf(connection);
+  const q = queries(schema);
+  try {
+    return await driver.transaction(async (tx) => {
+      await tx.query(q.lockMigrations, [`keyward:migrate:${schema}`]);
+      for (const statement of bootstrapStatements(schema)) await tx.query(statement);
+      const done = new Set((await tx.query(q.appliedMigrations)).map((r) => rows.num(r.version)));
+      const applied: number[] = [];
+      for (const m of migrations(schema)) {
+        if (done.has(m.version)) continue;
+        for (const statement of m.statements) await tx.query(statement);
+        await tx.query(q.recordMigration, [m.version, m.name]);
+        applied.push(m.version);
+      }
+      return applied;
+    });
+  } catch (e) {
+    throw storeFailure(e);
+  }
+}
+
+/**
+ * Creates the PostgreSQL store. Run `migrate()` once (at deploy or start-up) before use.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { createKeyward } from "keyward";
+ * import { postgresStore } from "keyward/postgres";
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 2000 });
+ * const store = postgresStore({ pool, statementTimeoutMs: 2000 });
+ * await store.migrate();
+ * const kw = createKeyward({ store, actions });
+ * ```
+ */
+export function postgresStore(options: PostgresStoreOptions): PostgresStore {
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const driver = driverOf(options);
+  const q = queries(schema);
+  const windowMs = options.lastUseWindowMs ?? MAX_LAST_USE_WINDOW_MS;
+  if (!Number.isFinite(windowMs) || windowMs < 0 || windowMs > MAX_LAST_USE_WINDOW_MS) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "lastUseWindowMs": use 0 to ${MAX_LAST_USE_WINDOW_MS} ms.`, { field: "lastUseWindowMs" });
+  }
+  const cacheTtl = options.cache?.ttlMs;
+  if (cacheTtl !== undefined && (!Number.isFinite(cacheTtl) || cacheTtl <= 0 || cacheTtl > MAX_CACHE_TTL_MS)) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "cache.ttlMs": the staleness bound must be 1 to ${MAX_CACHE_TTL_MS} ms.`, { field: "cache.ttlMs" });
+  }
+  if (cacheTtl !== undefined && driver.listen === undefined) {
+    throw new KeywardError("invalid_config", "Invalid configuration at \"cache\": the driver cannot LISTEN, so the cache could not be invalidated.", { field: "cache" });
+  }
+  const maxEntries = options.cache?.maxEntries ?? 10_000;
+
+  // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
+  async function guard<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      throw storeFailure(e);
+    }
+  }
+  async function updating<T>(run: (own: (f: () => T) => T) => Promise<T>): Promise<T> {
+    let ownError: { e: unknown } | null = null;
+    try {
+      return await run((f) => {
+        try {
+          return f();
+        } catch (e) {
+          ownError = { e };
+          throw e;
+        }
+      });
+    } catch (e) {
+      if (ownError !== null && (ownError as { e: unknown }).e === e) throw e;
+      throw storeFailure(e);
+    }
+  }
+
+  // ── R6: coalesced last use ──
+  const uses = new Map<string, UseState>();
+  const wall = () => Date.now();
+  /** Use writes in flight, so that a flush (and `close()`) waits for them too. */
+  const inflight = new Set<Promise<unknown>>();
+  const writeUse = (tokenId: string, at: number): Promise<unknown> => {
+    const p = driver.query(q.recordTokenUse, [tokenId, at]);
+    inflight.add(p);
+    const done = () => inflight.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  /** The latest use of this token known in process, or null. */
+  const knownUse = (tokenId: string): number | null => {
+    const s = uses.get(tokenId);
+    if (s === undefined) return null;
+    return s.pending !== null && s.pending > s.written ? s.pending : s.written;
+  };
+  /** A token with the uses this process has not written yet merged in (never for a token marked expired). */
+  const withUses = (t: TokenRecord): TokenRecord => {
+    if (t.expiredAt !== null) return t;
+    const u = knownUse(t.id);
+    return u !== null && Number.isFinite(u) && (t.lastUsedAt === null || u > t.lastUsedAt) ? { ...t, lastUsedAt: u } : t;
+  };
+  async function flushOne(tokenId: string, s: UseState): Promise<void> {
+    const value = s.pending;
+    if (value === null) return;
+    const next: UseState = { written: Math.max(s.written, value), wall: wall(), pending: null };
+    uses.set(tokenId, next);
+    try {
+      await writeUse(tokenId, value);
+    } catch {
+      // Keep it for the next attempt; until then reads still merge it in.
+      if (uses.get(tokenId) === next) uses.set(tokenId, { written: s.written, wall: s.wall, pending: value });
+    }
+  }
+  async function tick(force: boolean): Promise<void> {
+    const now = wall();
+    const pending: Promise<void>[] = [];
+    for (const [id, s] of uses) {
+      if (s.pending !== null) {
+        if (force || now - s.wall >= windowMs) pending.push(flushOne(id, s));
+      } else if (now - s.wall >= windowMs) {
+        uses.delete(id);
+      }
+    }
+    if (force) for (const p of inflight) pending.push(p.then(() => {}, () => {}));
+    await Promise.all(pending);
+  }
+  const timer = windowMs > 0 ? setInterval(() => void tick(false), Math.max(50, Math.floor(windowMs / 10))) : undefined;
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+
+  // ── the decision cache and its listener ──
+  const cache = new Map<string, { value: DecisionInput; expires: number }>();
+  let generation = 0;
+  let status: CacheStatus = cacheTtl === undefined ? "off" : "connecting";
+  let subscription: Subscription | null = null;
+  let closed = false;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const flushCache = () => {
+    cache.clear();
+    generation++;
+  };
+  async function startListening(delay: number): Promise<void> {
+    if (closed || driver.listen === undefined) return;
+    try {
+      const sub = await driver.listen(channelName(schema), () => flushCache(), () => {
+        // The connection dropped: notifications sent meanwhile are lost. Flush, bypass, reconnect.
+        subscription = null;
+        status = "down";
+        flushCache();
+        scheduleListen(100);
+      });
+      if (closed) {
+        await sub.close();
+        return;
+      }
+      subscription = sub;
+      flushCache();
+      status = "up";
+    } catch {
+      status = "down";
+      flushCache();
+      scheduleListen(Math.min(5000, delay * 2));
+    }
+  }
+  function scheduleListen(delay: number): void {
+    if (closed) return;
+    retryTimer = setTimeout(() => void startListening(delay), delay);
+    (retryTimer as { unref?: () => void }).unref?.();
+  }
+  if (cacheTtl !== undefined) void startListening(100);
+
+  /** After a local write: drop the cache at once (other instances hear the NOTIFY). */
+  const wrote = <T>(v: T): T => {
+    if (cacheTtl !== undefined) flushCache();
+    return v;
+  };
+
+  // ── reads ──
+  function decisionFromRow(r: Row, item: ItemRef | null): DecisionInput {
+    const token = rows.token(r);
+    const permissions = r.permissions === null || r.permissions === undefined ? [] : rows.strings(r.permissions);
+    let subject: LoadedSubject;
+    if (token.kind === "user") {
+      const membership: Membership | null =
+        r.m_user_id === null || r.m_user_id === undefined
+          ? null
+          : {
+              orgId: token.orgId,
+              userId: token.subjectId,
+              permissionSetId: rows.strOrNull(r.m_permission_set_id),
+              groupIds: rows.strings(r.m_group_ids),
+              siteIds: rows.strings(r.m_site_ids),
+              status: rows.str(r.m_status) as Membership["status"],
+              seat: r.m_seat === true,
+              epoch: rows.str(r.m_epoch),
+            };
+      subject = {
+        kind: "user",
+        user: { id: token.subjectId, name: r.user_name === null || r.user_name === undefined ? token.subjectId : rows.str(r.user_name) },
+        membership,
+        permissions: membership === null ? [] : permissions,
+      };
+    } else {
+      const serviceUser: ServiceUser | null =
+        r.su_id === null || r.su_id === undefined
+          ? null
+          : rows.serviceUser({
+              id: r.su_id,
+              org_id: r.su_org_id,
+              name: r.su_name,
+              permission_set_id: r.su_permission_set_id,
+              status: r.su_status,
+              created_by: r.su_created_by,
+              created_at: r.su_created_at,
+            });
+      subject = { kind: "service_user", serviceUser, permissions: serviceUser === null ? [] : permissions };
+    }
+    if (item === null) return { token, subject, shares: [], rules: [], sitePaths: {} };
+    const key = { orgId: item.orgId, type: item.type, id: item.id };
+    return {
+      token,
+      subject,
+      shares: rows.json<Parameters<typeof rows.decisionShare>[0][]>(r.shares).map((j) => rows.decisionShare(j, key)),
+      rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
+      sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
+    };
+  }
+
+  async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
+    const result = await driver.query(q.loadDecision, [tokenHash, item?.orgId ?? null, item?.type ?? null, item?.id ?? null]);
+    const r = result[0];
+    return r === undefined ? null : decisionFromRow(r, item);
+  }
+
+  const withUsesInput = (d: DecisionInput): DecisionInput => {
+    const token = withUses(d.token);
+    return token === d.token ? d : { ...d, token };
+  };
+
+  const subjectStateOfRow = (r: Row, kind: string): SubjectState =>
+    kind === "user"
+      ? { active: r.m_status === "active", epoch: rows.strOrNull(r.m_epoch) }
+      : { active: r.su_status === "active", epoch: null };
+
+  /** Runs `update` on the row locked by `lock`; when there is no row, serializes on an advisory lock first. */
+  async function lockedUpdate<T>(
+    tx: Queryable,
+    lock: string,
+    lockParams: unknown[],
+    key: string,
+    map: (r: Row) => T,
+  ): Promise<T | null> {
+    let found = await tx.query(lock, lockParams);
+    if (found[0] === undefined) {
+      await tx.query(q.lockKey, [key]);
+      found = await tx.query(lock, lockParams);
+    }
+    return found[0] === undefined ? null : map(found[0]);
+  }
+
+  const store: PostgresStore = {
+    schema,
+    migrate: () => migrate({ driver }, { schema }),
+    flushTokenUses: () => tick(true),
+    cacheStatus: () => status,
+
+    putOrganization: (org) => guard(async () => wrote(void (await driver.query(q.putOrganization, params.organization(org))))),
+    getOrganization: (orgId) => guard(async () => {
+      const r = (await driver.query(q.getOrganization, [orgId]))[0];
+      return r === undefined ? null : rows.organization(r);
+    }),
+    putUser: (user) => guard(async () => wrote(void (await driver.query(q.putUser, params.user(user))))),
+    getUser: (userId) => guard(async () => {
+      const r = (await driver.query(q.getUser, [userId]))[0];
+      return r === undefined ? null : rows.user(r);
+    }),
+    getMembership: (orgId, userId) => guard(async () => {
+      const r = (await driver.query(q.getMembership, [orgId, userId]))[0];
+      return r === undefined ? null : rows.membership(r);
+    }),
+    updateMembership: (orgId, userId, update) =>
+      updating(async (own) =>
+        wrote(
+          await driver.transaction(async (tx) => {
+            const current = await lockedUpdate(tx, q.lockMembership, [orgId, userId], `${schema}:membership:${orgId}:${userId}`, rows.membership);
+            const next = own(() => update(current));
+            await tx.query(q.putMembership, params.membership(next));
+            return { ...next, groupIds: [...next.groupIds], siteIds: [...next.siteIds] };
+          }),
+        ),
+      ),
+    listMembers: (orgId) => guard(async () =>
+      (await driver.query(q.listMembers, [orgId])).map((r): MemberEntry => {
+        const membership = rows.membership(r);
+        return { membership, user: { id: membership.userId, name: r.user_name === null ? membership.userId : rows.str(r.user_name) } };
+      }),
+    ),
+    putPermissionSet: (set) => guard(async () => wrote(void (await driver.query(q.putPermissionSet, params.permissionSet(set))))),
+    getPermissionSet: (id) => guard(async () => {
+      const r = (await driver.query(q.getPermissionSet, [id]))[0];
+      return r === undefined ? null : rows.permissionSet(r);
+    }),
+    putGroup: (group) => guard(async () => void (await driver.query(q.putGroup, params.group(group)))),
+    getGroup: (id) => guard(async () => {
+      const r = (await driver.query(q.getGroup, [id]))[0];
+      return r === undefined ? null : rows.group(r);
+    }),
+    putSite: (site) => guard(async () => wrote(void (await driver.query(q.putSite, params.site(site))))),
+    getSite: (id) => guard(async () => {
+      const r = (await driver.query(q.getSite, [id]))[0];
+      return r === undefined ? null : rows.site(r);
+    }),
+    getServiceUser: (id) => guard(async () => {
+      const r = (await driver.query(q.getServiceUser, [id]))[0];
+      return r === undefined ? null : rows.serviceUser(r);
+    }),
+    updateServiceUser: (id, update) =>
+      updating(async (own) =>
+        wrote(
+          await driver.transaction(async (tx) => {
+            const current = await lockedUpdate(tx, q.lockServiceUser, [id], `${schema}:service_user:${id}`, rows.serviceUser);
+            const next = own(() => update(current));
+            await tx.query(q.putServiceUser, params.serviceUser(next));
+            return { ...next };
+          }),
+        ),
+      ),
+    listServiceUsers: (orgId) => guard(async () => (await driver.query(q.listServiceUsers, [orgId])).map(rows.serviceUser)),
+    putShare: (share) => guard(async () => wrote(void (await driver.query(q.putShare, params.share(share))))),
+    deleteShare: (shareId) => guard(async () => wrote((await driver.query(q.deleteShare, [shareId])).length > 0)),
+    listShares: (item) => guard(async () => (await driver.query(q.listShares, [item.orgId, item.type, item.id])).map(rows.share)),
+    putRule: (rule) => guard(async () => wrote(void (await driver.query(q.putRule, params.rule(rule))))),
+    deleteRule: (ruleId) => guard(async () => wrote((await driver.query(q.deleteRule, [ruleId])).length > 0)),
+
+    insertToken: (token, quota) =>
+      guard(() =>
+        driver.transaction(async (tx) => {
+          let candidates: { token: TokenRecord; state: SubjectState }[];
+          if (token.kind === "user") {
+            // The quota owner is the membership row: lock it (also serializes with deactivation).
+            const m = (await tx.query(q.lockMembership, [token.orgId, token.subjectId]))[0];
+            const state: SubjectState = m === undefined ? { active: false, epoch: null } : { active: m.status === "active", epoch: rows.str(m.epoch) };
+            if (!state.active || token.epoch !== state.epoch) return { ok: false, reason: "subject_inactive" } as const;
+            candidates = (await tx.query(q.userQuotaTokens, [token.orgId, token.subjectId])).map((r) => ({ token: rows.token(r), state }));
+          } else {
+            // The quota owner is the organization row (all its service users together).
+            const org = await tx.query(q.lockOrganization, [token.orgId]);
+            if (org.length === 0) await tx.query(q.lockKey, [`${schema}:service_quota:${token.orgId}`]);
+            const su = (await tx.query(q.shareServiceUser, [token.subjectId]))[0];
+            if (su === undefined || su.status !== "active") return { ok: false, reason: "subject_inactive" } as const;
+            candidates = (await tx.query(q.serviceQuotaTokens, [token.orgId])).map((r) => ({ token: rows.token(r), state: subjectStateOfRow(r, "service_user") }));
+          }
+          // Exactly the predicate authorize() uses (R3 = R15's token stage), with this process's unwritten uses merged in.
+          let active = 0;
+          for (const c of candidates) if (isTokenActive(withUses(c.token), c.state, quota.now, quota.inactivityMs)) active++;
+          if (active >= quota.max) return { ok: false, reason: "limit_reached" } as const;
+          await tx.query(q.insertToken, params.token(token));
+          return { ok: true } as const;
+        }),
+      ),
+    getToken: (tokenId) => guard(async () => {
+      const r = (await driver.query(q.getToken, [tokenId]))[0];
+      return r === undefined ? null : withUses(rows.token(r));
+    }),
+    listTokens: (filter) => guard(async () =>
+      (await driver.query(q.listTokens, [filter.orgId, filter.kind ?? null, filter.subjectId ?? null])).map((r): TokenListEntry => {
+        const token = withUses(rows.token(r));
+        return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
+      }),
+    ),
+    revokeToken: (tokenId, at, how) =>
+      guard(async () =>
+        wrote(
+          await driver.transaction(async (tx) => {
+            const r = (await tx.query(q.lockToken, [tokenId]))[0];
+            if (r === undefined) return null;
+            const token = rows.token(r);
+            const changed = how === "delete" ? token.deletedAt === null : token.deletedAt === null && token.revokedAt === null;
+            if (!changed) return { token: withUses(token), changed };
+            await tx.query(how === "delete" ? q.deleteToken : q.revokeToken, [tokenId, at]);
+            const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at };
+            return { token: withUses(next), changed };
+          }),
+        ),
+      ),
+    markTokenExpired: (tokenId, at) =>
+      guard(async () => {
+        const changed = (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0;
+        uses.delete(tokenId);
+        return wrote(changed);
+      }),
+    recordTokenUse: (tokenId, at) =>
+      guard(async () => {
+        if (windowMs === 0) {
+          await writeUse(tokenId, at);
+          return;
+        }
+        const s = uses.get(tokenId);
+        if (s !== undefined && at - s.written < windowMs) {
+          // Coalesced: this process wrote a use of this token within the window; keep the later one for the flush.
+          if (at > s.written && (s.pending === null || at > s.pending)) s.pending = at;
+          return;
+        }
+        const value = Math.max(at, s?.pending ?? -Infinity, Number.isFinite(s?.written) ? s!.written : -Infinity);
+        const next: UseState = { written: value, wall: wall(), pending: null };
+        uses.set(tokenId, next);
+        try {
+          await writeUse(tokenId, value);
+        } catch (e) {
+          // Retry at the next use or tick; reads keep merging the value in.
+          if (uses.get(tokenId) === next) uses.set(tokenId, { written: -Infinity, wall: 0, pending: value });
+          throw e;
+        }
+      }),
+
+    loadDecision: (tokenHash, item) =>
+      guard(async () => {
+        if (cacheTtl === undefined || status !== "up") {
+          const d = await freshDecision(tokenHash, item);
+          return d === null ? null : withUsesInput(d);
+        }
+        const key = item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`;
+        const now = wall();
+        const hit = cache.get(key);
+        if (hit !== undefined && hit.expires > now) return withUsesInput(hit.value);
+        const before = generation;
+        const d = await freshDecision(tokenHash, item);
+        // Only cache what was read after the last invalidation, and only while the listener is up.
+        if (d !== null && status === "up" && before === generation) {
+          if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+          cache.set(key, { value: d, expires: now + cacheTtl });
+        }
+        return d === null ? null : withUsesInput(d);
+      }),
+
+    async close() {
+      closed = true;
+      if (timer !== undefined) clearInterval(timer);
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      flushCache();
+      status = cacheTtl === undefined ? "off" : "down";
+      try {
+        await tick(true);
+        await subscription?.close();
+        subscription = null;
+      } finally {
+        if (options.closeDriver === true) await driver.close?.();
+      }
+    },
+  };
+  return store;
+}

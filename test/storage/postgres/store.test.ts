@@ -1,0 +1,338 @@
+/**
+ * The PostgreSQL store beyond the conformance suite, on PGlite always and on the real server
+ * when KEYWARD_PG_URL is set: migrations and the exported SQL, schema isolation, one round trip
+ * per decision, coalesced last use (R6), configuration checks, faults that fail closed.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { KeywardError } from "../../../src/index.js";
+import { migrationSql, pgliteDriver, postgresStore, type SqlDriver } from "../../../src/postgres.js";
+import { ACTIONS, caught, DAY, MINUTE, PASSWORD, T0, THIRTY_DAYS, world } from "../../core/fixture.js";
+import { counting, eventually, freshSchema, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
+
+const targets: [string, (extra?: Parameters<typeof pgliteStore>[0], schema?: string) => Promise<TestStore>][] = [["PGlite", pgliteStore]];
+if (PG_URL !== undefined) targets.push(["pg Pool", serverStore]);
+
+describe.each(targets)("postgres store on %s", (_name, make) => {
+  const open: TestStore[] = [];
+  const fresh = async (extra?: Parameters<typeof pgliteStore>[0], schema?: string) => {
+    const t = await make(extra, schema);
+    open.push(t);
+    return t;
+  };
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.cleanup();
+  });
+
+  describe("schema", () => {
+    it("migrate() is versioned and idempotent: the first run applies version 1, later runs nothing", async () => {
+      const t = await fresh();
+      expect(await t.store.migrate()).toEqual([]);
+      const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations`);
+      expect(versions.map((r) => Number(r.version))).toEqual([1]);
+      const other = freshSchema();
+      const s2 = postgresStore({ driver: t.raw, schema: other });
+      try {
+        expect(await s2.migrate()).toEqual([1]);
+        expect(await s2.migrate()).toEqual([]);
+      } finally {
+        await s2.close();
+        await t.raw.query(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
+      }
+    });
+
+    it("the exported SQL creates the same schema, can run twice, and is recorded so migrate() has nothing left", async () => {
+      const t = await fresh();
+      const schema = freshSchema();
+      const sql = migrationSql({ schema });
+      expect(sql).toContain(`CREATE TABLE IF NOT EXISTS "${schema}".tokens`);
+      const run = async (driver: SqlDriver) => {
+        for (const statement of sql.split(/;\n/).map((s) => s.replace(/^(--[^\n]*\n)+/, "").trim()).filter((s) => s !== "" && !s.startsWith("--"))) await driver.query(statement);
+      };
+      try {
+        await run(t.raw);
+        await run(t.raw);
+        const s = postgresStore({ driver: t.raw, schema });
+        expect(await s.migrate()).toEqual([]);
+        await s.putOrganization({ id: "o", name: "O", ssoOnly: false });
+        expect(await s.getOrganization("o")).toEqual({ id: "o", name: "O", ssoOnly: false });
+        await s.close();
+      } finally {
+        await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    });
+
+    it("stores on different schemas of one database share nothing", async () => {
+      const a = await fresh();
+      const b = await fresh();
+      await a.store.putOrganization({ id: "acme", name: "A", ssoOnly: false });
+      expect(await b.store.getOrganization("acme")).toBeNull();
+      expect(await a.backdoor.count("organizations")).toBe(1);
+      expect(await b.backdoor.count("organizations")).toBe(0);
+    });
+
+    it.each(['Keyward', 'x"; DROP TABLE y; --', "1abc", "", "a".repeat(49), "pg-bad"])("refuses the schema name %j (invalid_config): names are interpolated into SQL", async (schema) => {
+      const t = await fresh();
+      const e = await caught(() => postgresStore({ driver: t.raw, schema }));
+      expect(e).toBeInstanceOf(KeywardError);
+      expect(e).toMatchObject({ code: "invalid_config", field: "schema" });
+      expect(() => migrationSql({ schema })).toThrow(KeywardError);
+    });
+
+    it("refuses a coalescing window above 10 minutes and a cache staleness bound above 5 s", async () => {
+      const t = await fresh();
+      expect(() => postgresStore({ driver: t.raw, lastUseWindowMs: 10 * MINUTE + 1 })).toThrow(expect.objectContaining({ code: "invalid_config", field: "lastUseWindowMs" }));
+      expect(() => postgresStore({ driver: t.raw, cache: { ttlMs: 5001 } })).toThrow(expect.objectContaining({ code: "invalid_config", field: "cache.ttlMs" }));
+      expect(() => postgresStore({ driver: { query: t.raw.query, transaction: t.raw.transaction }, cache: { ttlMs: 100 } })).toThrow(expect.objectContaining({ code: "invalid_config", field: "cache" }));
+    });
+  });
+
+  describe("the read for one decision", () => {
+    it("R15 authorize() makes exactly one round trip to the database: one statement, no transaction", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      await w.kw.directory.share({ item: w.inspection("i_1"), grantee: { kind: "user", userId: w.users.bob.id }, level: "view" });
+      const { token } = await w.userToken(w.users.bob.id);
+      expect((await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).allowed).toBe(true);
+      await t.store.flushTokenUses(); // the first use is written in the background
+      t.driver.reset();
+      expect((await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).allowed).toBe(true);
+      expect(t.driver.queries).toHaveLength(1);
+      expect(t.driver.transactions).toBe(0);
+      t.driver.reset();
+      await t.store.loadDecision("unknown-digest", w.inspection("i_1"));
+      expect(t.driver.queries).toHaveLength(1);
+    });
+
+    it("R13 the one statement returns the item's shares and rules with the sites they name, for a user and a service user", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const item = w.inspection("i_7", { siteId: w.sites.harbour.id });
+      await w.kw.directory.share({ item, grantee: { kind: "site", siteId: w.sites.oslo.id }, level: "edit" });
+      await w.kw.directory.addRule({ orgId: "acme", itemType: "inspection", conditions: { siteId: [w.sites.harbour.id] }, grantee: { kind: "service_user", serviceUserId: w.bot.id }, level: "view" });
+      // Ana belongs to North, above Oslo: the share covers her (R13 nesting); Bob (Harbour, below Oslo) is not covered.
+      const ana = await w.userToken(w.users.ana.id);
+      expect(await w.kw.authorize(ana.token, "inspections.edit", item)).toMatchObject({ allowed: true, grant: { source: "share", via: "site", level: "edit" } });
+      const bob = await w.userToken(w.users.bob.id);
+      expect(await w.kw.authorize(bob.token, "inspections.view", item)).toMatchObject({ allowed: false, reason: "access_denied", visible: false });
+      const svc = await w.serviceToken();
+      expect(await w.kw.authorize(svc.token, "inspections.view", item)).toMatchObject({ allowed: true, grant: { source: "rule", via: "service_user" } });
+      expect(await w.kw.authorize(svc.token, "inspections.edit", item)).toMatchObject({ allowed: false, reason: "access_denied", visible: true });
+    });
+  });
+
+  describe("R6 last use without a write per request", () => {
+    const useWrites = (t: TestStore) => t.driver.queries.filter((q) => q.includes("last_used_at = GREATEST")).length;
+
+    it("R6 10,000 authorizations of one token at one instant cost one write", async () => {
+      // The decision cache keeps the 10,000 reads short; the use writes do not depend on it.
+      const t = await fresh({ cache: { ttlMs: 5000 } });
+      await eventually(() => t.store.cacheStatus() === "up", 5000, "the listener");
+      const w = await world({ store: t.store });
+      const { token } = await w.userToken(w.users.ana.id);
+      t.driver.reset();
+      let allowed = 0;
+      for (let i = 0; i < 10_000; i++) if ((await w.kw.authorize(token, "reports.export")).allowed) allowed++;
+      await t.store.flushTokenUses();
+      expect(allowed).toBe(10_000);
+      expect(useWrites(t)).toBe(1);
+    });
+
+    it("R6 with a clock moving 1 s per use, 10,000 uses (2.8 h) cost at most one write per 10-minute window", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const { token, record } = await w.userToken(w.users.ana.id);
+      t.driver.reset();
+      for (let i = 0; i < 10_000; i++) {
+        w.advance(1000);
+        if (i % 1000 === 0) expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
+        else await t.store.recordTokenUse(record.id, w.clock.now);
+      }
+      await t.store.flushTokenUses();
+      expect(useWrites(t)).toBeLessThanOrEqual(Math.ceil(10_000_000 / (10 * MINUTE)) + 1);
+      // The stored last use is exactly the last request after the flush.
+      const stored = (await t.backdoor.readToken((await t.store.listTokens({ orgId: "acme", subjectId: w.users.ana.id }))[0]!.token.id))!;
+      expect(stored.lastUsedAt).toBe(w.clock.now);
+    });
+
+    it("R6 a use not yet written counts at once in this instance, and is written by the flush: used at t0 and t0+5 min, still valid at t0+30 d+1 min", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const { token, record } = await w.userToken(w.users.ana.id);
+      await w.kw.authorize(token, "reports.export");
+      await t.store.flushTokenUses();
+      w.advance(5 * MINUTE);
+      await w.kw.authorize(token, "reports.export");
+      expect((await t.backdoor.readToken(record.id))!.lastUsedAt).toBe(T0);
+      expect((await t.store.getToken(record.id))!.lastUsedAt).toBe(T0 + 5 * MINUTE);
+      w.advance(THIRTY_DAYS - 4 * MINUTE);
+      expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
+      await t.store.flushTokenUses();
+      expect((await t.backdoor.readToken(record.id))!.lastUsedAt).toBe(T0 + 30 * DAY + MINUTE);
+    });
+
+    it("R6 writes from several instances merge with GREATEST, and a late write never revives an expired token", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const { record } = await w.userToken(w.users.ana.id);
+      const other = postgresStore({ driver: t.raw, schema: t.schema });
+      await t.store.recordTokenUse(record.id, T0 + 5 * DAY);
+      await other.recordTokenUse(record.id, T0 + 2 * DAY);
+      expect((await t.backdoor.readToken(record.id))!.lastUsedAt).toBe(T0 + 5 * DAY);
+      expect(await t.store.markTokenExpired(record.id, T0 + 36 * DAY)).toBe(true);
+      await other.recordTokenUse(record.id, T0 + 40 * DAY);
+      await other.flushTokenUses();
+      expect((await t.backdoor.readToken(record.id))!).toMatchObject({ lastUsedAt: T0 + 5 * DAY, expiredAt: T0 + 36 * DAY });
+      await other.close();
+    });
+
+    it("R6 with lastUseWindowMs 0 every use is written", async () => {
+      const t = await fresh({ lastUseWindowMs: 0 });
+      const w = await world({ store: t.store });
+      const { token } = await w.userToken(w.users.ana.id);
+      t.driver.reset();
+      for (let i = 0; i < 5; i++) {
+        w.advance(1);
+        await w.kw.authorize(token, "reports.export");
+      }
+      await t.store.flushTokenUses();
+      expect(useWrites(t)).toBe(5);
+    });
+  });
+
+  describe("faults fail closed", () => {
+    /** A driver that fails on demand: every statement, or the commit of the next transaction. */
+    function faulty(inner: SqlDriver) {
+      const state = { failQueries: false, failCommit: false };
+      const driver: SqlDriver = {
+        query: (text, p) => (state.failQueries ? Promise.reject(new Error("connection terminated unexpectedly")) : inner.query(text, p)),
+        transaction: (fn) =>
+          inner.transaction(async (tx) => {
+            if (state.failQueries) throw new Error("connection terminated unexpectedly");
+            const r = await fn(tx);
+            if (state.failCommit) throw new Error("connection lost before COMMIT");
+            return r;
+          }),
+      };
+      return { driver, state };
+    }
+
+    it("a failing driver makes authorize() throw unavailable with the driver's error as cause, never allow", async () => {
+      const t = await fresh();
+      const f = faulty(t.raw);
+      const store = postgresStore({ driver: f.driver, schema: t.schema });
+      const w = await world({ store });
+      const { token } = await w.userToken(w.users.ana.id);
+      expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
+      f.state.failQueries = true;
+      const e = await caught(() => w.kw.authorize(token, "reports.export"));
+      expect(e).toBeInstanceOf(KeywardError);
+      expect(e).toMatchObject({ code: "unavailable", cause: expect.objectContaining({ message: "connection terminated unexpectedly" }) });
+      expect(await caught(() => store.getToken("x"))).toMatchObject({ code: "unavailable" });
+      await store.close();
+    });
+
+    it("R3 a creation whose transaction fails before commit leaves no row and no used slot", async () => {
+      const t = await fresh();
+      const f = faulty(t.raw);
+      const store = postgresStore({ driver: f.driver, schema: t.schema });
+      const w = await world({ store, limits: { userTokensPerUser: 1 } });
+      f.state.failCommit = true;
+      const e = await caught(() => w.kw.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "ci", password: PASSWORD }));
+      expect(e).toMatchObject({ code: "unavailable" });
+      expect(await t.backdoor.count("tokens")).toBe(0);
+      f.state.failCommit = false;
+      // The slot is still free: the one allowed token can be created.
+      await w.kw.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "ci", password: PASSWORD });
+      expect(await t.backdoor.count("tokens")).toBe(1);
+      await store.close();
+    });
+
+    it("an update callback's own error propagates unwrapped and writes nothing; a driver error becomes unavailable", async () => {
+      const t = await fresh();
+      const f = faulty(t.raw);
+      const store = postgresStore({ driver: f.driver, schema: t.schema });
+      const boom = new TypeError("host bug");
+      await expect(store.updateServiceUser("svc", () => { throw boom; })).rejects.toBe(boom);
+      expect(await t.backdoor.count("service_users")).toBe(0);
+      f.state.failQueries = true;
+      await expect(store.updateServiceUser("svc", (s) => s!)).rejects.toMatchObject({ code: "unavailable" });
+      await store.close();
+    });
+  });
+});
+
+describe("the opt-in cache on PGlite", () => {
+  it("REQ-C3 LISTEN/NOTIFY works in-process too: a revocation through another store on the same database invalidates the cached decision", async () => {
+    const t = await pgliteStore();
+    try {
+      const w = await world({ store: t.store });
+      const cached = postgresStore({ driver: counting(t.raw), schema: t.schema, cache: { ttlMs: 5000 } });
+      await eventually(() => cached.cacheStatus() === "up", 5000, "the listener");
+      const kwB = (await import("../../../src/index.js")).createKeyward({ store: cached, actions: ACTIONS, clock: () => w.clock.now });
+      const { token, record } = await w.userToken(w.users.ana.id);
+      expect((await kwB.authorize(token, "reports.export")).allowed).toBe(true);
+      await w.kw.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
+      await eventually(async () => (await kwB.authorize(token, "reports.export")).reason === "token_revoked", 2000, "the invalidation");
+      await cached.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe("the PGlite driver's timeout", () => {
+  it("§6 #32 #33 a transaction that outlives statementTimeoutMs rejects at once and is rolled back, never committed later", async () => {
+    const db = await sharedPglite();
+    const schema = freshSchema();
+    await db.query(`CREATE SCHEMA "${schema}"`);
+    await db.query(`CREATE TABLE "${schema}".t (x int)`);
+    const driver = pgliteDriver(db, { statementTimeoutMs: 100 });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    const slow = driver.transaction(async (tx) => {
+      await tx.query(`INSERT INTO "${schema}".t VALUES (1)`);
+      await sleep(300);
+      finished();
+      return "late";
+    });
+    await expect(slow).rejects.toThrow(/timed out/);
+    await done;
+    await sleep(20);
+    expect(await driver.query(`SELECT count(*)::int AS n FROM "${schema}".t`)).toEqual([{ n: 0 }]);
+    expect(await driver.transaction(async (tx) => (await tx.query(`INSERT INTO "${schema}".t VALUES (2) RETURNING x`))[0])).toEqual({ x: 2 });
+    expect(await driver.query(`SELECT count(*)::int AS n FROM "${schema}".t`)).toEqual([{ n: 1 }]);
+    await db.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+});
+
+describe("PGlite with a data directory", () => {
+  it("keeps tokens across a restart (persistence for single-process apps)", async () => {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "keyward-pglite-"));
+    try {
+      let db = await PGlite.create(dir);
+      let store = postgresStore({ pglite: db, closeDriver: true });
+      await store.migrate();
+      const w = await world({ store });
+      const { token } = await w.userToken(w.users.ana.id);
+      await store.close();
+      expect(db.closed).toBe(true);
+      db = await PGlite.create(dir);
+      store = postgresStore({ pglite: db, closeDriver: true });
+      expect(await store.migrate()).toEqual([]);
+      const kw2 = (await import("../../../src/index.js")).createKeyward({ store, actions: ACTIONS, clock: () => T0 });
+      expect((await kw2.authorize(token, "reports.export")).allowed).toBe(true);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Keep the shared PGlite referenced so the file's instance is reused across describe blocks.
+void sharedPglite;
+void counting;
