@@ -151,6 +151,12 @@ await curl("BI export", "GET", "/templates/tpl_partner_checklist", bot);
 note("an organization named in a header is ignored: the token's organization decides (R2)");
 await curl("Ben", "GET", "/templates/tpl_internal", ben, { headers: { "x-org-id": "globex" } });
 
+section("List endpoints: one question per request; each token sees only what it may (R13)");
+note("GET /inspections asks keyward once (accessible) and keeps the host's rows that filter.matches");
+await curl("Ben", "GET", "/inspections", ben);
+await curl("BI export", "GET", "/inspections", bot);
+note("Ben reaches Oslo's inspection through his region; BI export only the North audit shared with it");
+
 now += DAY;
 section("Ada leaves Acme; the service token she created keeps working (R8)");
 await kw.directory.removeMember({ orgId: acme.id, userId: "u_ada" });
