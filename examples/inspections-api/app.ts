@@ -1,8 +1,9 @@
 /**
- * A small inspections API on Express, guarded by keyward: templates, inspections and assets,
- * a token login, and an administrator's token list and deletion. Every route names its action
- * and finds its item through the host's own database; keyward decides, and the mapping in
- * `keyward/express` answers denials (401/403/404/503, problem+json).
+ * A small inspections API on Express, guarded by keyward: templates, inspections and assets
+ * (one by one, and as lists of what the token may view), a token login, and an administrator's
+ * token list, deletion and reach review. Every route names its action and finds its item through
+ * the host's own database; keyward decides, and the mapping in `keyward/express` answers denials
+ * (401/403/404/503, problem+json).
  */
 import express, { type Request, type Response } from "express";
 import { KeywardError } from "../../src/index.js";

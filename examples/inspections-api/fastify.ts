@@ -1,6 +1,6 @@
 /**
  * The same guards as the Express app, on Fastify: the plugin decorates `request.keyward`, and
- * each route names its action and its item in a `preHandler`.
+ * each route names its action and its item in a `preHandler`; list routes use `keyward.list()`.
  */
 import Fastify from "fastify";
 import { accessOf, keywardFastify } from "../../src/middleware/fastify.js";

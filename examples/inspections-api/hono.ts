@@ -1,6 +1,6 @@
 /**
  * The same guards as the Express app, on Hono: each guard sets the typed context variable
- * `keyward` (`c.var.keyward`). Runs on any Fetch runtime; on Node through `@hono/node-server`.
+ * `keyward` (`c.var.keyward`; on list routes, `guard.list()` sets the access with its filter). Runs on any Fetch runtime; on Node through `@hono/node-server`.
  */
 import { Hono } from "hono";
 import { keywardHono } from "../../src/middleware/hono.js";
