@@ -4,7 +4,8 @@
  * terminal session would show it; tokens appear only as their hint (`kwu_…abcd`), never in full.
  *
  * The story: an organization with users, groups and sites; a service user; both token kinds;
- * shares within and across organizations; a deactivation; an administrator's deletion;
+ * shares within and across organizations; a list endpoint that shows each token its own items;
+ * a deactivation; an administrator's deletion;
  * inactivity expiry under an injected clock. (`npm run demo:story` tells it without HTTP.)
  */
 import type { AddressInfo } from "node:net";
