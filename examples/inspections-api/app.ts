@@ -1,14 +1,16 @@
 /**
- * A small inspections API on Express, guarded by keyward: templates, inspections and assets,
- * a token login, and an administrator's token list and deletion. Every route names its action
- * and finds its item through the host's own database; keyward decides, and the mapping in
- * `keyward/express` answers denials (401/403/404/503, problem+json).
+ * A small inspections API on Express, guarded by keyward: templates, inspections and assets
+ * (one by one, and as lists of what the token may view), a token login, and an administrator's
+ * token list, deletion and reach review. Every route names its action and finds its item through
+ * the host's own database; keyward decides, and the mapping in `keyward/express` answers denials
+ * (401/403/404/503, problem+json).
  */
 import express, { type Request, type Response } from "express";
 import { KeywardError } from "../../src/index.js";
-import { decisionOf, keywardExpress } from "../../src/middleware/express.js";
+import { accessOf, decisionOf, keywardExpress } from "../../src/middleware/express.js";
 import { authorizationValues, extractBearer, problemFor, resolveHttpOptions, splitUrl } from "../../src/middleware/fetch.js";
-import type { InspectionsDb, InspectionsKeyward, Row } from "./seed.js";
+import { tokenReach } from "./reach.js";
+import { visibleRows, type InspectionsDb, type InspectionsKeyward, type Row } from "./seed.js";
 
 /** What a guarded route answers: the row, and who read it (from the decision). */
 function show(row: Row | undefined, res: Response) {
@@ -54,6 +56,26 @@ export function createInspectionsApp(kw: InspectionsKeyward, db: InspectionsDb, 
   });
   app.get("/assets/:id", guard({ action: "assets.view", item: ({ req }) => db.ref("asset", param(req)) }), (req, res) => {
     res.json(show(db.assets.get(param(req)), res));
+  });
+
+  // List endpoints: the list guard makes ONE accessible() call; the filter picks the rows.
+  app.get("/templates", guard.list({ action: "templates.view" }), (_req, res) => {
+    res.json(visibleRows(db, "template", accessOf(res).filter));
+  });
+  app.get("/inspections", guard.list({ action: "inspections.view" }), (_req, res) => {
+    res.json(visibleRows(db, "inspection", accessOf(res).filter));
+  });
+  app.get("/assets", guard.list({ action: "assets.view" }), (_req, res) => {
+    res.json(visibleRows(db, "asset", accessOf(res).filter));
+  });
+  // An administrator reviews everything a token can reach (no secret).
+  app.get("/admin/tokens/:id/reach", guard({ action: "tokens.manage" }), async (req, res, next) => {
+    try {
+      const a = await tokenReach(kw, decisionOf(res), param(req), realm);
+      res.status(a.status).set(a.headers).send(JSON.stringify(a.body));
+    } catch (e) {
+      next(e);
+    }
   });
 
   // Organization-level actions: no item.

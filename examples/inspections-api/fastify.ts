@@ -1,10 +1,11 @@
 /**
  * The same guards as the Express app, on Fastify: the plugin decorates `request.keyward`, and
- * each route names its action and its item in a `preHandler`.
+ * each route names its action and its item in a `preHandler`; list routes use `keyward.list()`.
  */
 import Fastify from "fastify";
-import { keywardFastify } from "../../src/middleware/fastify.js";
-import type { InspectionsDb, InspectionsKeyward } from "./seed.js";
+import { accessOf, keywardFastify } from "../../src/middleware/fastify.js";
+import { tokenReach } from "./reach.js";
+import { visibleRows, type InspectionsDb, type InspectionsKeyward } from "./seed.js";
 
 type ById = { Params: { id: string } };
 const id = (request: { params: unknown }) => (request.params as { id: string }).id;
@@ -28,6 +29,13 @@ export async function createInspectionsFastify(kw: InspectionsKeyward, db: Inspe
   app.get<ById>("/inspections/:id", { preHandler: keyward.guard({ action: "inspections.view", item: (r) => db.ref("inspection", id(r)) }) }, async (request) => ({ ...db.inspections.get(request.params.id), actingAs: who(request) }));
   app.put<ById>("/inspections/:id", { preHandler: keyward.guard({ action: "inspections.edit", item: (r) => db.ref("inspection", id(r)) }) }, async (request) => ({ ...db.inspections.get(request.params.id), actingAs: who(request) }));
   app.get<ById>("/assets/:id", { preHandler: keyward.guard({ action: "assets.view", item: (r) => db.ref("asset", id(r)) }) }, async (request) => ({ ...db.assets.get(request.params.id), actingAs: who(request) }));
+  app.get("/templates", { preHandler: keyward.list({ action: "templates.view" }) }, async (request) => visibleRows(db, "template", accessOf(request).filter));
+  app.get("/inspections", { preHandler: keyward.list({ action: "inspections.view" }) }, async (request) => visibleRows(db, "inspection", accessOf(request).filter));
+  app.get("/assets", { preHandler: keyward.list({ action: "assets.view" }) }, async (request) => visibleRows(db, "asset", accessOf(request).filter));
+  app.get<ById>("/admin/tokens/:id/reach", { preHandler: keyward.guard({ action: "tokens.manage" }) }, async (request, reply) => {
+    const a = await tokenReach(kw, request.keyward!, request.params.id, "inspections");
+    return reply.code(a.status).headers(a.headers).send(JSON.stringify(a.body));
+  });
   app.get("/users", { preHandler: keyward.guard({ action: "users.manage" }) }, async (request) => {
     const members = await kw.directory.listMembers(request.keyward!.orgId);
     return members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status }));

@@ -4,7 +4,7 @@
  * and a seed of the directory that tells the seed documents' story: an organization with users,
  * groups and sites, a partner organization, a service user.
  */
-import type { ItemRef, Keyward } from "../../src/index.js";
+import type { AccessFilter, ItemRef, Keyward } from "../../src/index.js";
 
 /** The host's actions: a permission, and for item actions an access level on an item type. */
 export const ACTIONS = {
@@ -53,6 +53,21 @@ export function createDb(): InspectionsDb {
   return db;
 }
 
+/**
+ * The rows of one table that a list filter matches: what a list endpoint answers. The filter
+ * comes from ONE `kw.accessible(token, action, type)` call (the list guard); `matches` is exactly
+ * `authorize(token, action, item).allowed` for each row.
+ *
+ * @example
+ * ```ts
+ * app.get("/inspections", guard.list({ action: "inspections.view" }), (req, res) => res.json(visibleRows(db, "inspection", accessOf(res).filter)));
+ * ```
+ */
+export function visibleRows(db: InspectionsDb, type: "template" | "inspection" | "asset", filter: Pick<AccessFilter, "matches">): Row[] {
+  const table = type === "template" ? db.templates : type === "inspection" ? db.inspections : db.assets;
+  return [...table.values()].filter((row) => filter.matches({ orgId: row.orgId, type, id: row.id, attributes: row.attributes }));
+}
+
 /** Passwords of the seeded people (the host's own login system checks them: R4). */
 export const PASSWORDS: ReadonlyMap<string, string> = new Map([
   ["u_ada", "correct horse"],
@@ -66,7 +81,8 @@ export const PASSWORDS: ReadonlyMap<string, string> = new Map([
  *   region), Cleo (inspector at Oslo, which lies inside North); the service user "BI export"
  *   with the Reporting permission set, created by Ada;
  * - the template tpl_safety, shared with Auditors (edit) and with BI export (view); a rule that
- *   gives Oslo's members edit on Oslo's inspections; an inspection and an asset at Oslo;
+ *   gives Oslo's members edit on Oslo's inspections; an inspection and an asset at Oslo; an
+ *   inspection at North that no rule covers, shared with BI export (view);
  * - Globex, a partner, shares one checklist with all of Acme's users (view) and keeps another private.
  */
 export async function seedInspections(kw: InspectionsKeyward, db: InspectionsDb = createDb()) {
@@ -91,6 +107,7 @@ export async function seedInspections(kw: InspectionsKeyward, db: InspectionsDb 
   db.templates.set("tpl_partner_checklist", { id: "tpl_partner_checklist", orgId: globex.id, title: "Partner handover checklist", attributes: {} });
   db.templates.set("tpl_internal", { id: "tpl_internal", orgId: globex.id, title: "Globex internal audit", attributes: {} });
   db.inspections.set("insp_1042", { id: "insp_1042", orgId: acme.id, title: "Oslo depot, weekly walk", attributes: { siteId: oslo.id, templateId: "tpl_safety" } });
+  db.inspections.set("insp_1043", { id: "insp_1043", orgId: acme.id, title: "North yard, monthly audit", attributes: { siteId: north.id, templateId: "tpl_safety" } });
   db.assets.set("asset_forklift_7", { id: "asset_forklift_7", orgId: acme.id, title: "Forklift 7", attributes: { siteId: oslo.id } });
 
   await d.share({ item: { orgId: acme.id, type: "template", id: "tpl_safety" }, grantee: { kind: "group", groupId: auditors.id }, level: "edit" });
@@ -98,6 +115,8 @@ export async function seedInspections(kw: InspectionsKeyward, db: InspectionsDb 
   await d.addRule({ orgId: acme.id, itemType: "inspection", conditions: { siteId: [oslo.id] }, grantee: { kind: "site", siteId: oslo.id }, level: "edit" });
   await d.addRule({ orgId: acme.id, itemType: "asset", conditions: { siteId: [oslo.id] }, grantee: { kind: "site", siteId: oslo.id }, level: "view" });
   await d.share({ item: { orgId: globex.id, type: "template", id: "tpl_partner_checklist" }, grantee: { kind: "organization", orgId: acme.id, includeServiceUsers: false }, level: "view" });
+  // The North yard audit is no rule's: only the BI export sees it, through its own share.
+  await d.share({ item: { orgId: acme.id, type: "inspection", id: "insp_1043" }, grantee: { kind: "service_user", serviceUserId: bi.id }, level: "view" });
 
   return { db, acme, globex, sets, auditors, sites: { north, oslo }, bi };
 }

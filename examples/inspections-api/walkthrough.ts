@@ -4,7 +4,8 @@
  * terminal session would show it; tokens appear only as their hint (`kwu_…abcd`), never in full.
  *
  * The story: an organization with users, groups and sites; a service user; both token kinds;
- * shares within and across organizations; a deactivation; an administrator's deletion;
+ * shares within and across organizations; a list endpoint that shows each token its own items;
+ * a deactivation; an administrator's deletion;
  * inactivity expiry under an injected clock. (`npm run demo:story` tells it without HTTP.)
  */
 import type { AddressInfo } from "node:net";
@@ -150,6 +151,12 @@ note("the share names Acme's users, not its service users");
 await curl("BI export", "GET", "/templates/tpl_partner_checklist", bot);
 note("an organization named in a header is ignored: the token's organization decides (R2)");
 await curl("Ben", "GET", "/templates/tpl_internal", ben, { headers: { "x-org-id": "globex" } });
+
+section("List endpoints: one question per request; each token sees only what it may (R13)");
+note("GET /inspections asks keyward once (accessible) and keeps the host's rows that filter.matches");
+await curl("Ben", "GET", "/inspections", ben);
+await curl("BI export", "GET", "/inspections", bot);
+note("Ben reaches Oslo's inspection through his region; BI export only the North audit shared with it");
 
 now += DAY;
 section("Ada leaves Acme; the service token she created keeps working (R8)");

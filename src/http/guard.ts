@@ -6,14 +6,16 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
+import type { AccessDecision, AllowedAccess } from "../core/access.js";
 import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
 import { parseInput } from "../service/schemas.js";
 import { decisionProblem, errorProblem, extractBearer, problemFor, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
-/** What a guard needs of a keyward instance: `authorize()` and the declared actions. */
+/** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
   authorize(token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision>;
+  accessible(token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision>;
   readonly actions: ReadonlyMap<A, ActionDefinition>;
 }
 
@@ -164,6 +166,88 @@ export async function runGuard<Req>(kw: GuardKeyward, guard: ResolvedGuard<Req>,
     const decision = await kw.authorize(bearer.token, guard.action, item, { request: { method: req.method, path: req.path } });
     if (decision.allowed) return { ok: true, decision };
     return { ok: false, problem: decisionProblem(decision, opts), decision };
+  } catch (e) {
+    return { ok: false, problem: errorProblem(e, opts) };
+  }
+}
+
+/**
+ * A list guard: an item action, for a route that lists items of its type. The guard makes one
+ * `accessible()` call and hands the handler the filter; `itemType` defaults to the action's and,
+ * if given, must be it.
+ */
+export interface ListGuardSpec<A extends string> {
+  action: A;
+  itemType?: string;
+}
+
+/** A list guard spec after validation. */
+export interface ResolvedListGuard {
+  action: string;
+  itemType: string;
+}
+
+const listSpecSchema = z.object({ action: z.string().min(1).max(200), itemType: z.string().min(1).max(200).optional() }).strict();
+
+/**
+ * Validates a list guard spec once, when the route is declared: the action must be one the host
+ * declared and act on items (of `itemType`, when given). Throws `invalid_config`.
+ *
+ * @example
+ * ```ts
+ * const g = resolveListGuard(kw, { action: "inspections.view" }); // { action, itemType: "inspection" }
+ * ```
+ */
+export function resolveListGuard<A extends string>(kw: GuardKeyward<A>, spec: ListGuardSpec<A>): ResolvedListGuard {
+  let parsed: z.output<typeof listSpecSchema>;
+  try {
+    parsed = parseInput(listSpecSchema, spec, "list");
+  } catch (e) {
+    const err = e as KeywardError;
+    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
+  }
+  const definition = kw.actions.get(spec.action);
+  if (definition === undefined) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "list.action": "${parsed.action}" is not a declared action.`, { field: "list.action" });
+  }
+  if (definition.access === undefined || definition.item === undefined) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "list.action": action "${parsed.action}" is organization-level; a list guard needs an item action.`, { field: "list.action" });
+  }
+  if (parsed.itemType !== undefined && parsed.itemType !== definition.item) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "list.itemType": action "${parsed.action}" acts on items of type "${definition.item}".`, { field: "list.itemType" });
+  }
+  return { action: spec.action, itemType: definition.item };
+}
+
+/** The outcome of {@link runListGuard}: the allowed access (with its filter), or the problem to send. */
+export type ListGuardResult =
+  | { ok: true; access: AllowedAccess }
+  | { ok: false; problem: HttpProblem; decision?: DeniedDecision };
+
+/**
+ * Runs one list guard for one request: extract the bearer token as {@link runGuard} does, make
+ * ONE `accessible()` call (with the request's method and path for the activity event) and map a
+ * refusal with the same table as the item guards: token reasons → 401, `permission_denied` → 403,
+ * a failing store → 503. A subject without access to any item is allowed, with an empty filter.
+ *
+ * @example
+ * ```ts
+ * const r = await runListGuard(kw, resolveListGuard(kw, { action: "inspections.view" }), opts, { authorization, method, path, search });
+ * if (r.ok) rows.filter((row) => r.access.filter.matches(row)); else send(r.problem);
+ * ```
+ */
+export async function runListGuard(
+  kw: GuardKeyward,
+  guard: ResolvedListGuard,
+  opts: ResolvedHttpOptions,
+  req: Pick<GuardRequest<unknown>, "authorization" | "method" | "path" | "search">,
+): Promise<ListGuardResult> {
+  const bearer = extractBearer(req.authorization, req.search);
+  if (!bearer.ok) return { ok: false, problem: problemFor(bearer.code, opts) };
+  try {
+    const access = await kw.accessible(bearer.token, guard.action, guard.itemType, { request: { method: req.method, path: req.path } });
+    if (access.allowed) return { ok: true, access };
+    return { ok: false, problem: decisionProblem(access, opts), decision: access };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
   }

@@ -1,11 +1,14 @@
 /**
  * `keyward/fastify`: a Fastify plugin that decorates the request with `request.keyward` (the
- * allowed decision) and route-level `preHandler` guards.
+ * allowed decision) and route-level `preHandler` guards; `list(spec)` guards a list route and
+ * puts the allowed access (with its filter) on `request.keyward` (typed through `accessOf(request)`).
  * @module
  */
 import type { FastifyInstance, FastifyPluginOptions, FastifyReply, FastifyRequest } from "fastify";
+import type { AllowedAccess } from "../core/access.js";
+import { KeywardError } from "../core/errors.js";
 import type { AllowedDecision } from "../core/types.js";
-import { resolveGuard, runGuard, type GuardKeyward, type GuardSpec } from "../http/guard.js";
+import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { authorizationValues, resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
 
 declare module "fastify" {
@@ -26,6 +29,8 @@ export interface KeywardFastifyPlugin<A extends string> {
   (instance: FastifyInstance, options?: FastifyPluginOptions): Promise<void>;
   /** A `preHandler` for one route. */
   guard(spec: FastifyGuardSpec<A>): KeywardPreHandler;
+  /** A `preHandler` for a list route: one `accessible()` call; the allowed access on `request.keyward` (read it typed with {@link accessOf}). */
+  list(spec: ListGuardSpec<A>): KeywardPreHandler;
 }
 
 /**
@@ -40,6 +45,8 @@ export interface KeywardFastifyPlugin<A extends string> {
  * await app.register(keyward);
  * app.get("/inspections/:id", { preHandler: keyward.guard({ action: "inspections.view", item: (req) => inspections.ref(req.params) }) },
  *   async (request) => ({ viewer: request.keyward?.subject.name }));
+ * app.get("/inspections", { preHandler: keyward.list({ action: "inspections.view" }) },
+ *   async (request) => inspections.all().filter(accessOf(request).filter.matches));
  * ```
  */
 export function keywardFastify<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardFastifyPlugin<A> {
@@ -68,5 +75,32 @@ export function keywardFastify<A extends string>(kw: GuardKeyward<A>, options: H
       return reply.code(r.problem.status).headers(r.problem.headers).send(JSON.stringify(r.problem.body));
     };
   };
+  plugin.list = (spec) => {
+    const guard = resolveListGuard(kw, spec);
+    return async function keywardListPreHandler(request, reply) {
+      const { path, search } = splitUrl(request.url);
+      const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: authorizationValues(request.raw.rawHeaders), method: request.method, path, search });
+      if (r.ok) {
+        request.keyward = r.access;
+        return undefined;
+      }
+      return reply.code(r.problem.status).headers(r.problem.headers).send(JSON.stringify(r.problem.body));
+    };
+  };
   return plugin;
+}
+
+/**
+ * The allowed access (with its filter) of a list-guarded route; throws (a bug in the host's
+ * wiring) on a route without a `list()` guard.
+ *
+ * @example
+ * ```ts
+ * app.get("/assets", { preHandler: keyward.list({ action: "assets.view" }) }, async (request) => assets.filter(accessOf(request).filter.matches));
+ * ```
+ */
+export function accessOf(request: FastifyRequest): AllowedAccess {
+  const d = request.keyward as Partial<AllowedAccess> | null;
+  if (d === null || typeof d.filter?.matches !== "function") throw new KeywardError("invalid_config", "No keyward list filter on this request: is the route guarded with keyward.list()?");
+  return d as AllowedAccess;
 }

@@ -4,13 +4,14 @@
  * HTTP mapping for hosts that wire another framework themselves.
  * @module
  */
+import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision, DeniedDecision } from "../core/types.js";
-import { problemResponse, resolveGuard, runGuard, type GuardKeyward, type GuardSpec } from "../http/guard.js";
+import { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec, type ResolvedListGuard } from "../http/guard.js";
 import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
 
 export * from "../http/mapping.js";
-export { problemResponse, resolveGuard, runGuard } from "../http/guard.js";
-export type { GuardKeyward, GuardSpec, GuardRequest, GuardResult, ItemFromParams, ItemLoader, ResolvedGuard } from "../http/guard.js";
+export { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
+export type { GuardKeyward, GuardSpec, GuardRequest, GuardResult, ItemFromParams, ItemLoader, ListGuardResult, ListGuardSpec, ResolvedGuard, ResolvedListGuard } from "../http/guard.js";
 
 /** Route parameters a Fetch handler's router found (a Fetch `Request` has none of its own). */
 export type FetchParams = Readonly<Record<string, string | undefined>>;
@@ -24,6 +25,12 @@ export type FetchCheck = { ok: true; decision: AllowedDecision } | { ok: false; 
 /** A Fetch handler, given the allowed decision. */
 export type GuardedFetchHandler<Ctx> = (request: Request, keyward: AllowedDecision, ctx: Ctx) => Response | Promise<Response>;
 
+/** The outcome of {@link KeywardFetch.checkList}. */
+export type FetchListCheck = { ok: true; access: AllowedAccess } | { ok: false; response: Response; decision?: DeniedDecision };
+
+/** A Fetch handler of a list route, given the allowed access (with its filter). */
+export type ListFetchHandler<Ctx> = (request: Request, access: AllowedAccess, ctx: Ctx) => Response | Promise<Response>;
+
 /** What {@link keywardFetch} returns. */
 export interface KeywardFetch<A extends string> {
   /** Checks one request: resolves to the allowed decision, or to the problem `Response` to return. Declare each spec once (a constant): it is validated the first time it is seen. */
@@ -33,6 +40,10 @@ export interface KeywardFetch<A extends string> {
    * (or the handler's second argument) when the item comes from them.
    */
   protect<Ctx = unknown>(spec: FetchGuardSpec<A> & { params?: (request: Request, ctx: Ctx) => FetchParams }, handler: GuardedFetchHandler<Ctx>): (request: Request, ctx: Ctx) => Promise<Response>;
+  /** Checks one request of a list route (one `accessible()` call): resolves to the allowed access (with its filter), or to the problem `Response`. Declare each spec once (a constant). */
+  checkList(request: Request, spec: ListGuardSpec<A>): Promise<FetchListCheck>;
+  /** Wraps a list route's Fetch handler with a list guard; the spec is validated now. */
+  protectList<Ctx = unknown>(spec: ListGuardSpec<A>, handler: ListFetchHandler<Ctx>): (request: Request, ctx: Ctx) => Promise<Response>;
 }
 
 /**
@@ -45,6 +56,7 @@ export interface KeywardFetch<A extends string> {
  * export default {
  *   fetch: guard.protect({ action: "reports.export" }, (request, { subject }) => Response.json({ hello: subject.name })),
  * };
+ * const list = guard.protectList({ action: "inspections.view" }, (request, { filter }) => Response.json(inspections.filter(filter.matches)));
  * ```
  */
 export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardFetch<A> {
@@ -69,8 +81,29 @@ export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: Htt
     if (r.ok) return r;
     return r.decision === undefined ? { ok: false, response: problemResponse(r.problem) } : { ok: false, response: problemResponse(r.problem), decision: r.decision };
   }
+  const lists = new WeakMap<object, ResolvedListGuard>();
+  const resolvedList = (spec: ListGuardSpec<A>) => {
+    let g = lists.get(spec);
+    if (g === undefined) lists.set(spec, (g = resolveListGuard(kw, spec)));
+    return g;
+  };
+  async function checkList(request: Request, spec: ListGuardSpec<A>): Promise<FetchListCheck> {
+    const guard = resolvedList(spec);
+    const { path, search } = splitUrl(request.url);
+    const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: request.headers.get("authorization"), method: request.method, path, search });
+    if (r.ok) return r;
+    return r.decision === undefined ? { ok: false, response: problemResponse(r.problem) } : { ok: false, response: problemResponse(r.problem), decision: r.decision };
+  }
   return {
     check,
+    checkList,
+    protectList(spec, handler) {
+      resolvedList(spec); // validate now, at declaration
+      return async function keywardProtectedList(request, ctx) {
+        const r = await checkList(request, spec);
+        return r.ok ? handler(request, r.access, ctx) : r.response;
+      };
+    },
     protect(spec, handler) {
       const { params: pick, ...rest } = spec;
       resolved(rest); // validate now, at declaration

@@ -1,11 +1,13 @@
 /**
  * `keyward/hono`: route-level guards for Hono. The allowed decision is the context variable
- * `keyward`, typed through the middleware's `Variables` (`c.var.keyward` in the handler).
+ * `keyward`, typed through the middleware's `Variables` (`c.var.keyward` in the handler); a list
+ * guard (`guard.list(spec)`) sets the allowed access, with its filter.
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { problemResponse, resolveGuard, runGuard, type GuardKeyward, type GuardSpec } from "../http/guard.js";
+import { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
 
 /** The variables a keyward guard sets. */
@@ -21,8 +23,22 @@ export interface KeywardEnv {
 /** A guard spec for Hono: a loader receives the context (`c.req.param("id")`). */
 export type HonoGuardSpec<A extends string> = GuardSpec<A, Context>;
 
-/** What {@link keywardHono} returns: call it with a spec to get a middleware. */
-export type KeywardHonoGuard<A extends string> = (spec: HonoGuardSpec<A>) => MiddlewareHandler<KeywardEnv>;
+/** The variables a keyward list guard sets: the allowed access, with the filter. */
+export interface KeywardListVariables {
+  keyward: AllowedAccess;
+}
+
+/** The Hono environment of a list-guarded route. */
+export interface KeywardListEnv {
+  Variables: KeywardListVariables;
+}
+
+/** What {@link keywardHono} returns: call it with a spec to get a middleware; `list(spec)` for a list route. */
+export interface KeywardHonoGuard<A extends string> {
+  (spec: HonoGuardSpec<A>): MiddlewareHandler<KeywardEnv>;
+  /** A list route's middleware: one `accessible()` call; `c.var.keyward` is the allowed access (with `filter`). */
+  list(spec: ListGuardSpec<A>): MiddlewareHandler<KeywardListEnv>;
+}
 
 /**
  * Creates keyward's Hono guard factory. Options are validated once (`invalid_config`); each spec
@@ -34,11 +50,12 @@ export type KeywardHonoGuard<A extends string> = (spec: HonoGuardSpec<A>) => Mid
  * const guard = keywardHono(kw, { realm: "inspections" });
  * app.get("/inspections/:id", guard({ action: "inspections.view", item: (c) => inspections.ref(c.req.param("id")) }),
  *   (c) => c.json({ viewer: c.var.keyward.subject.name }));
+ * app.get("/inspections", guard.list({ action: "inspections.view" }), (c) => c.json(inspections.all().filter(c.var.keyward.filter.matches)));
  * ```
  */
 export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardHonoGuard<A> {
   const opts = resolveHttpOptions(options);
-  return function keywardGuard(spec) {
+  const keywardGuard = function keywardGuard(spec: HonoGuardSpec<A>): MiddlewareHandler<KeywardEnv> {
     const guard = resolveGuard(kw, spec as GuardSpec<A, Context>);
     return async function keywardHonoGuard(c, next) {
       const { path, search } = splitUrl(c.req.url);
@@ -56,4 +73,16 @@ export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: Http
       return undefined;
     };
   };
+  keywardGuard.list = function keywardListGuard(spec: ListGuardSpec<A>): MiddlewareHandler<KeywardListEnv> {
+    const guard = resolveListGuard(kw, spec);
+    return async function keywardHonoListGuard(c, next) {
+      const { path, search } = splitUrl(c.req.url);
+      const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: c.req.header("authorization"), method: c.req.method, path, search });
+      if (!r.ok) return problemResponse(r.problem);
+      c.set("keyward", r.access);
+      await next();
+      return undefined;
+    };
+  };
+  return keywardGuard;
 }

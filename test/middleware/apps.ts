@@ -9,9 +9,9 @@ import { getRequestListener } from "@hono/node-server";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
-import type { AllowedDecision, ItemRef, Keyward } from "../../src/index.js";
-import { keywardExpress } from "../../src/middleware/express.js";
-import { keywardFastify } from "../../src/middleware/fastify.js";
+import type { AllowedAccess, AllowedDecision, ItemRef, Keyward } from "../../src/index.js";
+import { accessOf as expressAccessOf, keywardExpress } from "../../src/middleware/express.js";
+import { accessOf as fastifyAccessOf, keywardFastify } from "../../src/middleware/fastify.js";
 import { keywardFetch, type FetchParams } from "../../src/middleware/fetch.js";
 import { keywardHono } from "../../src/middleware/hono.js";
 import type { HttpOptions } from "../../src/http/mapping.js";
@@ -36,6 +36,11 @@ export const STRICT: HttpOptions = { realm: REALM, retryAfterSeconds: 7, unreach
 /** What a guarded handler answers: enough to check the decision reached it. */
 export function ok(d: AllowedDecision, id?: string) {
   return { ok: true, id: id ?? null, subject: d.subject.name, kind: d.subject.kind, orgId: d.orgId, tokenId: d.tokenId };
+}
+
+/** What a list-guarded handler answers: the subject, and the ids of the host's inspections the filter matches. */
+export function listed(access: AllowedAccess, inspections: ReadonlyMap<string, ItemRef>) {
+  return { ...ok(access), ids: [...inspections.values()].filter((i) => access.filter.matches(i)).map((i) => i.id).sort() };
 }
 
 function boom(): never {
@@ -68,6 +73,7 @@ export function startExpress({ kw, inspections }: AppDeps): Promise<Running> {
   app.get("/orgs/:orgId/inspections/:id", guard({ action: "inspections.view", item: { orgId: { param: "orgId" } } }), (req, res) => res.json(ok(res.locals.keyward!, String(req.params.id))));
   app.get("/broken/:id", guard({ action: "inspections.view", item: boom }), (_req, res) => res.json(ok(res.locals.keyward!)));
   app.get("/reports", guard({ action: "reports.export" }), (_req, res) => res.json(ok(res.locals.keyward!)));
+  app.get("/inspections", guard.list({ action: "inspections.view" }), (_req, res) => res.json(listed(expressAccessOf(res), inspections)));
   return listen(createServer(app));
 }
 
@@ -86,6 +92,7 @@ export async function startFastify({ kw, inspections }: AppDeps): Promise<Runnin
   app.get<P>("/orgs/:orgId/inspections/:id", { preHandler: keyward.guard({ action: "inspections.view", item: { orgId: { param: "orgId" } } }) }, async (request) => ok(request.keyward!, request.params.id));
   app.get("/broken/:id", { preHandler: keyward.guard({ action: "inspections.view", item: boom }) }, async (request) => ok(request.keyward!));
   app.get("/reports", { preHandler: keyward.guard({ action: "reports.export" }) }, async (request) => ok(request.keyward!));
+  app.get("/inspections", { preHandler: keyward.list({ action: "inspections.view" }) }, async (request) => listed(fastifyAccessOf(request), inspections));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
@@ -102,6 +109,7 @@ export function startHono({ kw, inspections }: AppDeps): Promise<Running> {
   app.get("/orgs/:orgId/inspections/:id", guard({ action: "inspections.view", item: { orgId: { param: "orgId" } } }), (c) => c.json(ok(c.var.keyward, c.req.param("id"))));
   app.get("/broken/:id", guard({ action: "inspections.view", item: boom }), (c) => c.json(ok(c.var.keyward)));
   app.get("/reports", guard({ action: "reports.export" }), (c) => c.json(ok(c.var.keyward)));
+  app.get("/inspections", guard.list({ action: "inspections.view" }), (c) => c.json(listed(c.var.keyward, inspections)));
   return listen(createServer(getRequestListener(app.fetch)));
 }
 
@@ -119,12 +127,14 @@ export function startFetch({ kw, inspections }: AppDeps): Promise<Running> {
   const byParams = guard.protect({ action: "inspections.view", item: { orgId: { param: "orgId" } }, params: (_r, params: FetchParams) => params }, (_r, d, params: FetchParams) => json(ok(d, params.id)));
   const broken = guard.protect({ action: "inspections.view", item: boom }, (_r, d) => json(ok(d)));
   const reports = guard.protect({ action: "reports.export" }, (_r, d) => json(ok(d)));
+  const list = guard.protectList({ action: "inspections.view" }, (_r, access) => json(listed(access, inspections)));
   route("GET", /^\/inspections\/(?<id>[^/]+)$/, (r, p) => view(r, p));
   route("PUT", /^\/inspections\/(?<id>[^/]+)$/, (r, p) => edit(r, p));
   route("GET", /^\/strict\/inspections\/(?<id>[^/]+)$/, (r, p) => strictView(r, p));
   route("GET", /^\/orgs\/(?<orgId>[^/]+)\/inspections\/(?<id>[^/]+)$/, (r, p) => byParams(r, p));
   route("GET", /^\/broken\/(?<id>[^/]+)$/, (r, p) => broken(r, p));
   route("GET", /^\/reports$/, (r, p) => reports(r, p));
+  route("GET", /^\/inspections$/, (r) => list(r, undefined));
   async function fetchHandler(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     for (const [method, pattern, handler] of routes) {

@@ -98,6 +98,9 @@ describe("npm run demo", () => {
     expect(stdout).toContain("$ curl -H 'Authorization: Bearer kwu_…");
     for (const status of ["200 OK", "401 Unauthorized", "403 Forbidden", "404 Not Found", "400 Bad Request", "204 No Content"]) expect(stdout).toContain(`HTTP/1.1 ${status}`);
     expect(stdout).toContain("token_limit_reached");
+    // The list step: the same endpoint, two tokens, two different lists (R13).
+    expect(stdout).toMatch(/\$API\/inspections {3}# Ben\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1042"[^\n]*\}\]\n/);
+    expect(stdout).toMatch(/\$API\/inspections {3}# BI export\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1043"[^\n]*\}\]\n/);
     expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
     expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
     expect(stdout.match(tokenPattern()) ?? []).toEqual([]);

@@ -11,7 +11,7 @@ import { memoryStore } from "../../src/memory.js";
 import { DAY, world } from "../core/fixture.js";
 import { REALM, type AppDeps, type Running } from "./apps.js";
 
-/** A store that can be switched off (503 rows) and counts `loadDecision` calls (zero-store-call rows). */
+/** A store that can be switched off (503 rows) and counts `loadDecision` and `loadAccess` calls (zero-store-call rows). */
 function switchableStore() {
   const inner = memoryStore();
   const state = { down: false, loads: 0 };
@@ -20,7 +20,7 @@ function switchableStore() {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        if (prop === "loadDecision") {
+        if (prop === "loadDecision" || prop === "loadAccess") {
           state.loads++;
           if (state.down) return Promise.reject(new Error("ECONNREFUSED 10.0.0.7:5432 password=hunter2"));
         }
@@ -239,6 +239,58 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       expect(everything).not.toContain("hunter2");
       expect(everything).not.toContain("on fire");
       expect(everything).not.toMatch(/[\n\x1b]EVIL/);
+    });
+
+    // The list guard (GET /inspections) shares the bearer extraction and the mapping: every row of
+    // the table on /inspections/insp_1 gets the same answer on the list route, except that a list
+    // never answers 404 or access_denied — it answers 200 without the item the row is about.
+    const LIST_ROWS = CASES.filter((c) => (c.method ?? "GET") === "GET" && /^\/inspections\/insp_1(\?|$)/.test(c.path));
+    it.each(LIST_ROWS)("list guard: $name", async (c) => {
+      const headers = c.headers?.(h.tokens) ?? {};
+      const path = c.path.replace("/inspections/insp_1", "/inspections").replace("TOKEN", h.tokens.ana);
+      const e = c.expect;
+      const emptyList = e.code === "not_found" || e.code === "access_denied";
+      h.state.down = c.storeDown === true;
+      const before = h.state.loads;
+      let reply: Reply;
+      try {
+        reply = await send(server.url, "GET", path, headers);
+      } finally {
+        h.state.down = false;
+      }
+      if (emptyList) {
+        expect(reply.status).toBe(200);
+        expect(reply.json).toMatchObject({ ok: true });
+        expect(reply.json?.ids).not.toContain("insp_1");
+      } else if (e.status === 200) {
+        expect(reply.status).toBe(200);
+        expect(reply.json).toMatchObject({ ok: true, subject: e.subject });
+        expect(reply.json?.ids).toContain("insp_1");
+      } else {
+        expect(reply.status).toBe(e.status);
+        if (e.code !== null) {
+          expect(reply.json).toMatchObject({ code: e.code, status: e.status });
+          expect(reply.json?.reason).toBe(e.reason);
+          expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
+          expect(reply.headers["retry-after"]).toBe(e.retryAfter);
+        }
+      }
+      if (e.storeCalls !== undefined) expect(h.state.loads - before).toBe(e.storeCalls);
+      const everything = reply.text + JSON.stringify(reply.headers);
+      for (const t of Object.values(h.tokens)) expect(everything).not.toContain(t);
+      expect(everything).not.toContain("hunter2");
+    });
+
+    it("list guard: each token lists exactly the inspections authorize() allows one by one (R13, R14)", async () => {
+      for (const [who, token] of Object.entries(h.tokens)) {
+        const reply = await send(server.url, "GET", "/inspections", bearer(token));
+        if (reply.status !== 200) continue;
+        const allowed: string[] = [];
+        for (const [id, item] of h.deps.inspections) if ((await h.deps.kw.authorize(token, "inspections.view", item)).allowed) allowed.push(id);
+        expect(reply.json?.ids, who).toEqual(allowed.sort());
+      }
+      expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.ana))).json?.ids).toEqual(["insp_1", "insp_view"]);
+      expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.bot))).json?.ids).toEqual(["insp_bot"]);
     });
 
     it("#10 control characters in the header are refused before keyward sees them (Node answers 400)", async () => {
