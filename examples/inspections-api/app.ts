@@ -6,8 +6,9 @@
  */
 import express, { type Request, type Response } from "express";
 import { KeywardError } from "../../src/index.js";
-import { decisionOf, keywardExpress } from "../../src/middleware/express.js";
+import { decisionOf, keywardExpress, mountManagement } from "../../src/middleware/express.js";
 import { authorizationValues, extractBearer, problemFor, resolveHttpOptions, splitUrl } from "../../src/middleware/fetch.js";
+import { inspectionsManagement } from "./manage.js";
 import type { InspectionsDb, InspectionsKeyward, Row } from "./seed.js";
 
 /** What a guarded route answers: the row, and who read it (from the decision). */
@@ -27,6 +28,8 @@ function show(row: Row | undefined, res: Response) {
  */
 export function createInspectionsApp(kw: InspectionsKeyward, db: InspectionsDb, options: { realm?: string } = {}) {
   const app = express();
+  // Token management pages and endpoints (keyward/manage) at /settings/api-tokens, with a development session: manage.ts.
+  mountManagement(app, inspectionsManagement(kw));
   app.use(express.json());
   const realm = options.realm ?? "inspections";
   const guard = keywardExpress(kw, { realm });

@@ -3,7 +3,8 @@
  * each route names its action and its item in a `preHandler`.
  */
 import Fastify from "fastify";
-import { keywardFastify } from "../../src/middleware/fastify.js";
+import { keywardFastify, mountManagement } from "../../src/middleware/fastify.js";
+import { inspectionsManagement } from "./manage.js";
 import type { InspectionsDb, InspectionsKeyward } from "./seed.js";
 
 type ById = { Params: { id: string } };
@@ -22,6 +23,7 @@ export async function createInspectionsFastify(kw: InspectionsKeyward, db: Inspe
   const app = Fastify();
   const keyward = keywardFastify(kw, { realm: "inspections" });
   await app.register(keyward);
+  await mountManagement(app, inspectionsManagement(kw)); // the token management pages at /settings/api-tokens (manage.ts)
   const who = (request: { keyward: { subject: { name: string } } | null }) => request.keyward!.subject.name;
 
   app.get<ById>("/templates/:id", { preHandler: keyward.guard({ action: "templates.view", item: (r) => db.ref("template", id(r)) }) }, async (request) => ({ ...db.templates.get(request.params.id), actingAs: who(request) }));

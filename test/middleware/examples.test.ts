@@ -85,6 +85,25 @@ describe.each(Object.entries(starters))("examples/inspections-api on %s", (_name
     expect(r.headers.get("www-authenticate")).toBe('Bearer realm="inspections"');
   });
 
+  it("R10 R12 the token management pages are mounted: Ben signs in (dev session), generates a token with his password, and the API accepts it as Ben", async () => {
+    const login = await fetch(`${server.url}/settings/api-tokens/dev/login?as=ben`, { redirect: "manual" });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await fetch(`${server.url}/settings/api-tokens/`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await (await fetch(`${server.url}/settings/api-tokens/api/me`, { headers: { cookie } })).json()).toMatchObject({ user: { id: "u_ben", name: "Ben Berg" } });
+    const created = await fetch(`${server.url}/settings/api-tokens/api/tokens`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-keyward-csrf": "1", origin: server.url },
+      body: JSON.stringify({ name: "from the page", password: PASSWORDS.get("u_ben") }),
+    });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    expect(await (await get("/inspections/insp_1042", token)).json()).toMatchObject({ id: "insp_1042", actingAs: "Ben Berg" });
+    expect((await fetch(`${server.url}/settings/api-tokens/api/tokens`)).status).toBe(401); // no session
+  });
+
   it("a partner's private template is 404, like one that does not exist (R14)", async () => {
     expect((await get("/templates/tpl_partner_checklist", s.ben)).status).toBe(200);
     expect((await get("/templates/tpl_internal", s.ben)).status).toBe(404);
