@@ -87,5 +87,7 @@ if (isMain) {
   console.log(`inspections API on ${demo.origin}`);
   for (const line of describeManagePages(demo.origin)) console.log(line);
   console.log("Ctrl+C to stop.");
-  process.on("SIGINT", () => void demo.close().then(() => process.exit(0)));
+  const stop = () => void demo.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }

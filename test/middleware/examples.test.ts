@@ -112,13 +112,16 @@ describe.each(Object.entries(starters))("examples/inspections-api on %s", (_name
 });
 
 describe("npm run demo", () => {
-  it("plays the walkthrough over HTTP, exits 0, and prints token hints only (R5)", async () => {
+  it("plays the walkthrough over HTTP, ends at the management pages and prints their address, exits 0, and prints token hints only (R5)", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/inspections-api/walkthrough.ts"], { cwd: root, timeout: 30_000 });
     expect(stdout).toContain("$ curl -H 'Authorization: Bearer kwu_…");
     for (const status of ["200 OK", "401 Unauthorized", "403 Forbidden", "404 Not Found", "400 Bad Request", "204 No Content"]) expect(stdout).toContain(`HTTP/1.1 ${status}`);
     expect(stdout).toContain("token_limit_reached");
     expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
     expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
+    expect(stdout).toContain("Token management page: http://127.0.0.1:8787/settings/api-tokens/");
+    expect(stdout).toMatch(/\$ curl \$API\/settings\/api-tokens\/api\/tokens .*\nHTTP\/1\.1 401 Unauthorized/);
+    expect(stdout).toMatch(/"owner":"Ben Berg","name":"Power BI","hint":"kwu_…/);
     expect(stdout.match(tokenPattern()) ?? []).toEqual([]);
   });
 });
