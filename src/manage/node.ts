@@ -86,7 +86,7 @@ export async function toRequest(req: IncomingMessage, options: NodeHandlerOption
 }
 
 /** The adapter's own answers: a body over `maxBodyBytes`, and a handler that threw. */
-export const ADAPTER_PROBLEMS: Readonly<Record<"payload_too_large" | "internal_error", HttpProblem<ProblemDocument>>> = {
+const ADAPTER_PROBLEMS: Readonly<Record<"payload_too_large" | "internal_error", HttpProblem<ProblemDocument>>> = {
   payload_too_large: buildProblem("payload_too_large", 413, "Request too large", "The request body is too large.", {}, { connection: "close" }),
   internal_error: buildProblem("internal_error", 500, "Internal error", "Something went wrong on the server."),
 };

@@ -231,5 +231,12 @@ describe("mountManagement types", () => {
     expectTypeOf(mountHono<Hono>).returns.toEqualTypeOf<Hono>();
     expectTypeOf(mountFastify).returns.toMatchTypeOf<PromiseLike<unknown>>();
     expectTypeOf(mountExpress).parameter(1).toMatchTypeOf<{ basePath: string; fetch(request: Request): Promise<Response> }>();
+    const notCalled = () => {
+      // @ts-expect-error a bare Fetch handler has no basePath to mount at
+      mountExpress(express(), { fetch: async () => new Response() });
+      // @ts-expect-error Hono's mount takes a Hono app, not an Express one
+      mountHono(express(), { basePath: "/x", fetch: async () => new Response() });
+    };
+    expect(typeof notCalled).toBe("function");
   });
 });
