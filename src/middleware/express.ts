@@ -110,8 +110,9 @@ function parsedBody(body: unknown): Uint8Array<ArrayBuffer> | null {
 
 /**
  * An Express handler serving a management router: the request under the router's `basePath`
- * becomes a Fetch `Request` (from `req.originalUrl`, so it works under `app.use(path, …)` and in
- * sub-routers), and the router's `Response` is written back. Mount it before `express.json()` if
+ * becomes a Fetch `Request` (from `req.originalUrl`, the full path, so it works under
+ * `app.use(path, …)` and in a sub-router: there, mount it at the path inside the sub-router and
+ * give the router the full public `basePath`), and the router's `Response` is written back. Mount it before `express.json()` if
  * you can; if a body parser already read the stream, its parsed body is re-encoded (JSON), so
  * the router still sees the request.
  *
@@ -131,8 +132,9 @@ export function managementMiddleware(router: MountableRouter, options: ExpressMa
 }
 
 /**
- * Mounts a management router (`keyward/manage`) on an Express app or router at its `basePath`:
- * the pages and the JSON endpoints, with the router's own CSRF checks and problem answers.
+ * Mounts a management router (`keyward/manage`) on an Express app at its `basePath`: the pages
+ * and the JSON endpoints, with the router's own CSRF checks and problem answers. (In a
+ * sub-router mounted elsewhere, use {@link managementMiddleware} at the path inside it.)
  *
  * @example
  * ```ts

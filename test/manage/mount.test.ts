@@ -11,7 +11,7 @@ import Fastify from "fastify";
 import { Hono } from "hono";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
 import { CSRF_HEADER, managementRouter, type ManagementRouter } from "../../src/manage/index.js";
-import { mountManagement as mountExpress } from "../../src/middleware/express.js";
+import { managementMiddleware, mountManagement as mountExpress } from "../../src/middleware/express.js";
 import { mountManagement as mountFastify } from "../../src/middleware/fastify.js";
 import { mountManagement as mountHono } from "../../src/middleware/hono.js";
 import { PASSWORD, world, type World } from "../core/fixture.js";
@@ -222,6 +222,26 @@ describe("keyward/express mountManagement after express.json()", () => {
     const refused = await post({ name: "x", password: PASSWORD, userId: "u_ada" });
     expect(refused.status).toBe(400);
     expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toHaveLength(1);
+  });
+});
+
+describe("keyward/express managementMiddleware in a sub-router", () => {
+  it("R10 the router sees the full public path (req.originalUrl): mounted at /settings inside a sub-router at /org", async () => {
+    const w = await world();
+    const router = managementRouter(w.kw, { basePath: "/org/settings", session: () => ({ orgId: "acme", userId: "u_ana" }) });
+    const app = express();
+    const sub = express.Router();
+    sub.use("/settings", managementMiddleware(router));
+    app.use("/org", sub);
+    const server = await listen(createServer(app));
+    try {
+      const r = await fetch(`${server.url}/org/settings/api/me`);
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ user: { id: "u_ana" } });
+      expect((await fetch(`${server.url}/org/settings/`)).headers.get("content-type")).toBe("text/html; charset=utf-8");
+    } finally {
+      await server.close();
+    }
   });
 });
 
