@@ -7,8 +7,9 @@
  */
 import express, { type Request, type Response } from "express";
 import { KeywardError } from "../../src/index.js";
-import { accessOf, decisionOf, keywardExpress } from "../../src/middleware/express.js";
+import { accessOf, decisionOf, keywardExpress, mountManagement } from "../../src/middleware/express.js";
 import { authorizationValues, extractBearer, problemFor, resolveHttpOptions, splitUrl } from "../../src/middleware/fetch.js";
+import { inspectionsManagement } from "./manage.js";
 import { tokenReach } from "./reach.js";
 import { visibleRows, type InspectionsDb, type InspectionsKeyward, type Row } from "./seed.js";
 
@@ -29,6 +30,8 @@ function show(row: Row | undefined, res: Response) {
  */
 export function createInspectionsApp(kw: InspectionsKeyward, db: InspectionsDb, options: { realm?: string } = {}) {
   const app = express();
+  // Token management pages and endpoints (keyward/manage) at /settings/api-tokens, with a development session: manage.ts.
+  mountManagement(app, inspectionsManagement(kw));
   app.use(express.json());
   const realm = options.realm ?? "inspections";
   const guard = keywardExpress(kw, { realm });

@@ -3,7 +3,8 @@
  * each route names its action and its item in a `preHandler`; list routes use `keyward.list()`.
  */
 import Fastify from "fastify";
-import { accessOf, keywardFastify } from "../../src/middleware/fastify.js";
+import { accessOf, keywardFastify, mountManagement } from "../../src/middleware/fastify.js";
+import { inspectionsManagement } from "./manage.js";
 import { tokenReach } from "./reach.js";
 import { visibleRows, type InspectionsDb, type InspectionsKeyward } from "./seed.js";
 
@@ -23,6 +24,7 @@ export async function createInspectionsFastify(kw: InspectionsKeyward, db: Inspe
   const app = Fastify();
   const keyward = keywardFastify(kw, { realm: "inspections" });
   await app.register(keyward);
+  await mountManagement(app, inspectionsManagement(kw)); // the token management pages at /settings/api-tokens (manage.ts)
   const who = (request: { keyward: { subject: { name: string } } | null }) => request.keyward!.subject.name;
 
   app.get<ById>("/templates/:id", { preHandler: keyward.guard({ action: "templates.view", item: (r) => db.ref("template", id(r)) }) }, async (request) => ({ ...db.templates.get(request.params.id), actingAs: who(request) }));

@@ -3,7 +3,8 @@
  * `keyward` (`c.var.keyward`; on list routes, `guard.list()` sets the access with its filter). Runs on any Fetch runtime; on Node through `@hono/node-server`.
  */
 import { Hono } from "hono";
-import { keywardHono } from "../../src/middleware/hono.js";
+import { keywardHono, mountManagement } from "../../src/middleware/hono.js";
+import { inspectionsManagement } from "./manage.js";
 import { tokenReach } from "./reach.js";
 import { visibleRows, type InspectionsDb, type InspectionsKeyward } from "./seed.js";
 
@@ -19,6 +20,7 @@ import { visibleRows, type InspectionsDb, type InspectionsKeyward } from "./seed
 export function createInspectionsHono(kw: InspectionsKeyward, db: InspectionsDb) {
   const app = new Hono();
   const guard = keywardHono(kw, { realm: "inspections" });
+  mountManagement(app, inspectionsManagement(kw)); // the token management pages at /settings/api-tokens (manage.ts)
 
   app.get("/templates/:id", guard({ action: "templates.view", item: (c) => db.ref("template", c.req.param("id")) }), (c) => c.json({ ...db.templates.get(c.req.param("id")), actingAs: c.var.keyward.subject.name }));
   app.get("/inspections/:id", guard({ action: "inspections.view", item: (c) => db.ref("inspection", c.req.param("id")) }), (c) => c.json({ ...db.inspections.get(c.req.param("id")), actingAs: c.var.keyward.subject.name }));

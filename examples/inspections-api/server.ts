@@ -28,5 +28,6 @@ const server = createInspectionsApp(kw, db).listen(port, "127.0.0.1", () => {
   console.log(`  Ben Berg (user):          ${ben.token}`);
   console.log(`  BI export (service user): ${bot.token}`);
   console.log(`Try: curl -H "Authorization: Bearer ${ben.record.hint}" http://127.0.0.1:${port}/inspections/insp_1042  (with the full token)`);
+  console.log(`Token management pages: http://127.0.0.1:${port}/settings/api-tokens/  (sign in: /settings/api-tokens/dev/login?as=ada|ben|cleo)`);
 });
 process.on("SIGINT", () => server.close(() => void kw.close()));

@@ -7,29 +7,38 @@
  * shares within and across organizations; a list endpoint that shows each token its own items;
  * a deactivation; an administrator's deletion;
  * inactivity expiry under an injected clock. (`npm run demo:story` tells it without HTTP.)
+ * It ends at the token management pages mounted on the same API, and prints their address.
+ *
+ * `npm run demo -- --serve` (or `KEYWARD_DEMO_SERVE=1`) keeps the server running at the end, on
+ * `PORT` (8787), with the story's state, to click through the pages; otherwise the demo exits.
  */
 import type { AddressInfo } from "node:net";
 import { createKeyward, KeywardError, tokenHint, type KeywardEvent } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
+import { describeManagePages } from "../manage-server.js";
 import { createInspectionsApp } from "./app.js";
+import { DEV_SESSION_COOKIE, MANAGE_BASE_PATH, seedSsoOrganization } from "./manage.js";
 import { ACTIONS, PASSWORDS, seedInspections } from "./seed.js";
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 2, 9, 0);
 let now = START;
+/** With `--serve`: keep the server running at the end, its clock going on in real time from the story's last instant. */
+const serve = process.argv.includes("--serve") || process.env.KEYWARD_DEMO_SERVE === "1";
+let liveSince: number | null = null;
 const events: KeywardEvent[] = [];
 const secrets: string[] = [];
 const printed: string[] = [];
 
 const kw = createKeyward({
   store: memoryStore(),
-  clock: () => now,
+  clock: () => (liveSince === null ? now : now + (Date.now() - liveSince)),
   actions: ACTIONS,
   verifyPassword: (userId, password) => PASSWORDS.get(userId) === password,
   onEvent: (e) => events.push(e),
 });
 const { db, acme, bi, auditors } = await seedInspections(kw);
-const server = createInspectionsApp(kw, db).listen(0, "127.0.0.1");
+const server = createInspectionsApp(kw, db).listen(serve ? Number(process.env.PORT ?? 8787) : 0, "127.0.0.1");
 await new Promise<void>((resolve) => server.once("listening", () => resolve()));
 const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -199,6 +208,29 @@ for (let i = active + 1; i <= 10; i++) secret((await kw.tokens.createUserToken({
 note(`Cleo had ${active} active tokens and generates more up to 10`);
 await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: PASSWORDS.get("u_cleo")! }));
 
+section("The token management pages, mounted on this API (keyward/manage, R10, R11)");
+note(`mountManagement(app, router) serves "My API tokens" and the administrator's "API tokens" at ${MANAGE_BASE_PATH}; a development session says who is calling`);
+/** One request to the pages, printed like curl -i; the session cookie only as its name. */
+async function visit(who: string, path: string, cookie: string | null) {
+  say();
+  say(`${dim("$")} curl ${cookie === null ? "" : `-H 'Cookie: ${DEV_SESSION_COOKIE}=…' `}$API${path}   ${dim(`# ${who}`)}`);
+  const res = await fetch(`${api}${path}`, { redirect: "manual", headers: cookie === null ? {} : { cookie } });
+  say((res.status < 400 ? green : red)(`HTTP/1.1 ${res.status} ${res.statusText}`));
+  for (const h of ["content-type", "location"]) if (res.headers.has(h)) say(`${h === "location" ? "Location" : "Content-Type"}: ${res.headers.get(h)}`);
+  const text = await res.text();
+  if ((res.headers.get("content-type") ?? "").includes("json")) {
+    const body = JSON.parse(text) as { tokens?: { owner: { name: string }; name: string; hint: string; status: string }[] };
+    const rows = body.tokens?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
+    say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
+  }
+  return res;
+}
+await visit("anyone", `${MANAGE_BASE_PATH}/`, null);
+await visit("anyone: the JSON endpoints need a session", `${MANAGE_BASE_PATH}/api/tokens`, null);
+const signedIn = await visit("Ada signs in (development only)", `${MANAGE_BASE_PATH}/dev/login?as=ada&to=admin`, null);
+const adaSession = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+await visit("Ada: every user token of Acme, with its owner, as hints", `${MANAGE_BASE_PATH}/api/organization/tokens`, adaSession);
+
 section("Activity log (R16)");
 const counts = new Map<string, number>();
 for (const e of events) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
@@ -211,7 +243,25 @@ const leakedLog = secrets.some((t) => JSON.stringify(events).includes(t));
 const leakedScreen = secrets.some((t) => printed.join("\n").includes(t));
 say(`secrets in the activity log: ${leakedLog ? red("FOUND") : green("none")} · on this screen: ${leakedScreen ? red("FOUND") : green("none")} (R5)`);
 
-await new Promise<void>((resolve) => server.close(() => resolve()));
-server.closeAllConnections();
-await kw.close();
+section("Click through the pages yourself");
+const PAGE_PORT = Number(process.env.PORT ?? 8787);
+if (serve) {
+  await seedSsoOrganization(kw, db); // Sam's organization, SSO-only, for the pages
+  liveSince = Date.now();
+  for (const line of describeManagePages(api)) say(line);
+  say(`The server keeps running with the story's state (clock: day ${Math.floor((now - START) / DAY)}). Ctrl+C to stop.`);
+  const stop = () => {
+    server.closeAllConnections();
+    server.close(() => void kw.close().then(() => process.exit(leakedLog || leakedScreen ? 1 : 0)));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} else {
+  say(`Token management page: http://127.0.0.1:${PAGE_PORT}${MANAGE_BASE_PATH}/   (start it: npm run manage)`);
+  note("this demo's own server stops now; `npm run manage` serves the same API with the pages, freshly seeded, and prints a sign-in link per person");
+  note("`npm run demo -- --serve` keeps this server, with the story's state, running at that address instead");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await kw.close();
+}
 if (leakedLog || leakedScreen) process.exitCode = 1;

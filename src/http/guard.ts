@@ -10,7 +10,7 @@ import type { AccessDecision, AllowedAccess } from "../core/access.js";
 import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
 import { parseInput } from "../service/schemas.js";
-import { decisionProblem, errorProblem, extractBearer, problemFor, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
@@ -262,5 +262,5 @@ export async function runListGuard(
  * ```
  */
 export function problemResponse(problem: HttpProblem): Response {
-  return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers });
+  return problemToResponse(problem);
 }

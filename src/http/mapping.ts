@@ -25,15 +25,22 @@ export type ProblemCode =
   | "unavailable"
   | "internal_error";
 
-/** An RFC 9457 problem body, with keyward's stable `code`. */
-export interface ProblemBody {
+/**
+ * The members every keyward problem body has (RFC 9457 plus the stable `code`), whoever sends it:
+ * the middleware ({@link ProblemBody}) or the management router (`keyward/manage`).
+ */
+export interface ProblemDocument<C extends string = string> {
   /** `urn:keyward:problem:<code>`. */
   type: string;
   title: string;
   status: number;
-  code: ProblemCode;
-  /** A fixed sentence for people; never a value from the request. */
+  code: C;
+  /** A sentence for people; never a secret, never a value from the request. */
   detail: string;
+}
+
+/** An RFC 9457 problem body, with keyward's stable `code`. */
+export interface ProblemBody extends ProblemDocument<ProblemCode> {
   /** For `invalid_token` only, and only with `exposeTokenReason`: the R15 reason. */
   reason?: TokenDenialReason;
   /** For `invalid_input`: the offending field, e.g. `"item.id"`. */
@@ -41,10 +48,50 @@ export interface ProblemBody {
 }
 
 /** An HTTP answer for a denial or a failure: status, headers and body, framework-free. */
-export interface HttpProblem {
+export interface HttpProblem<B extends ProblemDocument = ProblemBody> {
   status: number;
   headers: Record<string, string>;
-  body: ProblemBody;
+  body: B;
+}
+
+/** The headers of every problem answer: the RFC 9457 media type, never cached. */
+const PROBLEM_HEADERS = { "content-type": "application/problem+json", "cache-control": "no-store" } as const;
+
+/**
+ * Builds a problem answer: the body `{ type: "urn:keyward:problem:<code>", title, status, code,
+ * detail, …extra }` (members of `extra` that are `undefined` are left out) and the headers
+ * `Content-Type: application/problem+json` and `Cache-Control: no-store`, plus `headers`.
+ * The one place keyward shapes a problem; {@link problemFor} and `keyward/manage` both use it.
+ *
+ * @example
+ * ```ts
+ * buildProblem("token_limit_reached", 409, "Token limit reached", "You have reached the limit…", { limit: 10 })
+ * // { status: 409, headers: { "content-type": "application/problem+json", … }, body: { type: "urn:keyward:problem:token_limit_reached", …, limit: 10 } }
+ * ```
+ */
+export function buildProblem<C extends string, X extends object = Record<never, never>>(
+  code: C,
+  status: number,
+  title: string,
+  detail: string,
+  extra?: X,
+  headers: Record<string, string> = {},
+): HttpProblem<ProblemDocument<C> & X> {
+  const body: Record<string, unknown> = { type: `urn:keyward:problem:${code}`, title, status, code, detail };
+  for (const [k, v] of Object.entries(extra ?? {})) if (v !== undefined) body[k] = v;
+  return { status, headers: { ...PROBLEM_HEADERS, ...headers }, body: body as ProblemDocument<C> & X };
+}
+
+/**
+ * A Web `Response` for a problem answer (Fetch API, Hono, the management router).
+ *
+ * @example
+ * ```ts
+ * return problemToResponse(problemFor("not_found", opts));
+ * ```
+ */
+export function problemToResponse(problem: HttpProblem<ProblemDocument>): Response {
+  return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers });
 }
 
 /** Options shared by every middleware. */
@@ -145,7 +192,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string, detail: string
  */
 export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string } = {}): HttpProblem {
   const [status, title, detail] = TITLES[code];
-  const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store" };
+  const headers: Record<string, string> = {};
   const realm = `Bearer realm="${opts.realm}"`;
   switch (code) {
     case "missing_credentials":
@@ -165,10 +212,7 @@ export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: 
     default:
       break;
   }
-  const body: ProblemBody = { type: `urn:keyward:problem:${code}`, title, status, code, detail };
-  if (extra.reason !== undefined) body.reason = extra.reason;
-  if (extra.field !== undefined) body.field = extra.field;
-  return { status, headers, body };
+  return buildProblem(code, status, title, detail, { reason: extra.reason, field: extra.field }, headers);
 }
 
 /**

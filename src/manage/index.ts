@@ -12,6 +12,7 @@
  *   session: async (request) => mySessions.read(request), // { orgId, userId } | null
  * });
  * createServer(toNodeHandler(router)).listen(3000); // then open /settings/api-tokens/
+ * // in Express, Fastify or Hono: mountManagement(app, router) from keyward/express, keyward/fastify, keyward/hono
  * ```
  * @module
  */
@@ -26,4 +27,4 @@ export {
   type TokenJson,
 } from "./router.js";
 export { MANAGEMENT_STATUS, RETRY_AFTER_SECONDS, type ManagementProblem, type ManagementProblemCode } from "./problem.js";
-export { toNodeHandler, toRequest, writeResponse, type NodeHandlerOptions, type FetchHandler } from "./node.js";
+export { toNodeHandler, toRequest, writeResponse, serveNode, buildRequest, type NodeHandlerOptions, type FetchHandler } from "./node.js";

@@ -4,6 +4,7 @@
  * @module
  */
 import { KeywardError, type KeywardErrorCode } from "../core/errors.js";
+import { buildProblem, problemToResponse, type ProblemDocument } from "../http/mapping.js";
 
 /** Codes the management router adds to keyward's own (HTTP-level situations). */
 export type ManagementProblemCode =
@@ -15,14 +16,8 @@ export type ManagementProblemCode =
   | "method_not_allowed"
   | "internal_error";
 
-/** The body of every error response of the management router. */
-export interface ManagementProblem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  /** Stable snake_case code: what a client branches on. */
-  code: ManagementProblemCode;
+/** The body of every error response of the management router: keyward's problem shape (`keyward/fetch`'s `ProblemDocument`), with the router's codes. */
+export interface ManagementProblem extends ProblemDocument<ManagementProblemCode> {
   /** For `invalid_input` and `reauthentication_failed`: the request field concerned (e.g. `"name"`, `"password"`). */
   field?: string;
   /** For `token_limit_reached`: the limit (R3). */
@@ -91,26 +86,20 @@ const TITLES: Partial<Record<ManagementProblemCode, string>> = {
  */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** Builds a problem+json response. `Cache-Control: no-store` on every one. */
+/**
+ * Builds a problem+json response through the shared builder of `src/http` (the same body shape
+ * and headers as the middleware's), with the router's status table, `charset=utf-8`, `nosniff`,
+ * and `Retry-After` on `unavailable`. `Cache-Control: no-store` on every one.
+ */
 export function problemResponse(code: ManagementProblemCode, detail: string, extra: { field?: string; limit?: number; headers?: Record<string, string> } = {}): Response {
-  const status = MANAGEMENT_STATUS[code];
-  const body: ManagementProblem = {
-    type: `urn:keyward:problem:${code}`,
-    title: TITLES[code] ?? code.replace(/_/g, " "),
-    status,
-    detail,
-    code,
-    ...(extra.field === undefined ? {} : { field: extra.field }),
-    ...(extra.limit === undefined ? {} : { limit: extra.limit }),
-  };
   const headers: Record<string, string> = {
     "content-type": "application/problem+json; charset=utf-8",
-    "cache-control": "no-store",
     "x-content-type-options": "nosniff",
     ...extra.headers,
   };
   if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
-  return new Response(JSON.stringify(body), { status, headers });
+  const title = TITLES[code] ?? code.replace(/_/g, " ");
+  return problemToResponse(buildProblem(code, MANAGEMENT_STATUS[code], title, detail, { field: extra.field, limit: extra.limit }, headers));
 }
 
 /** What the endpoint was doing, to word the message a person reads. */

@@ -2,15 +2,18 @@
  * `keyward/express`: route-level guards for Express 4 and 5. The allowed decision (subject,
  * organization, token id, grant) is put on `res.locals.keyward` for the handler and its logs;
  * a list guard (`guard.list(spec)`) puts the allowed access there, with its filter.
+ * `mountManagement()` serves the management router of `keyward/manage` in an Express app.
  * @module
  */
-import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { IRouter, NextFunction, Request, RequestHandler, Response } from "express";
 import type { ParamsDictionary, Query as ParsedQs } from "express-serve-static-core";
 import { KeywardError } from "../core/errors.js";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
 import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { authorizationValues, resolveHttpOptions, splitUrl, type HttpOptions, type HttpProblem } from "../http/mapping.js";
+import { serveNode, type NodeHandlerOptions } from "../manage/node.js";
+import type { ManagementRouter } from "../manage/router.js";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -127,4 +130,66 @@ export function accessOf(res: Response): AllowedAccess {
   const d = res.locals.keyward as Partial<AllowedAccess> | undefined;
   if (d === undefined || typeof d.filter?.matches !== "function") throw new KeywardError("invalid_config", "No keyward list filter on this response: is the route guarded with guard.list()?");
   return d as AllowedAccess;
+}
+
+/** What {@link mountManagement} mounts: a management router of `keyward/manage` (or any Fetch handler with a mount path). */
+export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
+
+/** Options of {@link managementMiddleware} and {@link mountManagement}. */
+export type ExpressManagementOptions = NodeHandlerOptions;
+
+/** Whether a body parser (`express.json()`…) already read the request's stream. */
+function bodyConsumed(req: Request): boolean {
+  return req.readableEnded || (req.complete && !req.readable);
+}
+
+/** The bytes of a body a parser already read: JSON re-encoded, a raw `Buffer` or text as they are. */
+function parsedBody(body: unknown): Uint8Array<ArrayBuffer> | null {
+  if (body === undefined || body === null) return null;
+  if (body instanceof Uint8Array) return new Uint8Array(body);
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  return new TextEncoder().encode(JSON.stringify(body));
+}
+
+/**
+ * An Express handler serving a management router: the request under the router's `basePath`
+ * becomes a Fetch `Request` (from `req.originalUrl`, the full path, so it works under
+ * `app.use(path, …)` and in a sub-router: there, mount it at the path inside the sub-router and
+ * give the router the full public `basePath`), and the router's `Response` is written back. Mount it before `express.json()` if
+ * you can; if a body parser already read the stream, its parsed body is re-encoded (JSON), so
+ * the router still sees the request.
+ *
+ * @example
+ * ```ts
+ * import { managementMiddleware } from "keyward/express";
+ * app.use(router.basePath, managementMiddleware(router));
+ * ```
+ */
+export function managementMiddleware(router: MountableRouter, options: ExpressManagementOptions = {}): RequestHandler {
+  return function keywardManagement(req: Request, res: Response): void {
+    const url = req.originalUrl ?? req.url;
+    const method = req.method.toUpperCase();
+    const body = method === "GET" || method === "HEAD" || !bodyConsumed(req) ? undefined : parsedBody((req as { body?: unknown }).body);
+    void serveNode(router, req, res, { ...options, url, ...(body === undefined ? {} : { body }) });
+  };
+}
+
+/**
+ * Mounts a management router (`keyward/manage`) on an Express app at its `basePath`: the pages
+ * and the JSON endpoints, with the router's own CSRF checks and problem answers. (In a
+ * sub-router mounted elsewhere, use {@link managementMiddleware} at the path inside it.)
+ *
+ * @example
+ * ```ts
+ * import { managementRouter } from "keyward/manage";
+ * import { mountManagement } from "keyward/express";
+ *
+ * const app = express();
+ * mountManagement(app, managementRouter(kw, { basePath: "/settings/api-tokens", session: readSession }));
+ * app.use(express.json()); // the host's own routes after
+ * ```
+ */
+export function mountManagement<T extends IRouter>(app: T, router: MountableRouter, options: ExpressManagementOptions = {}): T {
+  app.use(router.basePath === "" ? "/" : router.basePath, managementMiddleware(router, options));
+  return app;
 }

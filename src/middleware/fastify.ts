@@ -2,6 +2,7 @@
  * `keyward/fastify`: a Fastify plugin that decorates the request with `request.keyward` (the
  * allowed decision) and route-level `preHandler` guards; `list(spec)` guards a list route and
  * puts the allowed access (with its filter) on `request.keyward` (typed through `accessOf(request)`).
+ * management router of `keyward/manage` in a Fastify app.
  * @module
  */
 import type { FastifyInstance, FastifyPluginOptions, FastifyReply, FastifyRequest } from "fastify";
@@ -10,6 +11,8 @@ import { KeywardError } from "../core/errors.js";
 import type { AllowedDecision } from "../core/types.js";
 import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { authorizationValues, resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+import { buildRequest } from "../manage/node.js";
+import type { ManagementRouter } from "../manage/router.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -103,4 +106,69 @@ export function accessOf(request: FastifyRequest): AllowedAccess {
   const d = request.keyward as Partial<AllowedAccess> | null;
   if (d === null || typeof d.filter?.matches !== "function") throw new KeywardError("invalid_config", "No keyward list filter on this request: is the route guarded with keyward.list()?");
   return d as AllowedAccess;
+}
+
+/** What {@link managementPlugin} mounts: a management router of `keyward/manage` (or any Fetch handler with a mount path). */
+export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
+
+/** Options of {@link managementPlugin} and {@link mountManagement}. */
+export interface FastifyManagementOptions {
+  /** The public origin (`https://app.example.com`) the request URL is built on (the router's same-origin check compares `Origin` with it). Default: the `Host` header over `request.protocol`. */
+  origin?: string;
+  /** Fastify's `bodyLimit` for these routes, in bytes. Default 1 MiB (the router refuses more than its own `maxBodyBytes` with 413). */
+  bodyLimit?: number;
+}
+
+const MANAGEMENT_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/**
+ * A Fastify plugin serving a management router at its `basePath`. It is encapsulated: inside it,
+ * the body of any content type is handed to the router as raw bytes (so the router itself checks
+ * the JSON, the CSRF header and the size), and the app's own parsers elsewhere are untouched.
+ *
+ * @example
+ * ```ts
+ * import { managementPlugin } from "keyward/fastify";
+ * await app.register(managementPlugin(router));
+ * ```
+ */
+export function managementPlugin(router: MountableRouter, options: FastifyManagementOptions = {}): (instance: FastifyInstance) => Promise<void> {
+  const base = router.basePath;
+  return async function keywardManagement(instance: FastifyInstance): Promise<void> {
+    instance.removeAllContentTypeParsers();
+    instance.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit ?? 1_048_576 }, (_request, body, done) => done(null, body));
+    const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const origin = options.origin ?? `${request.protocol}://${request.headers.host ?? "localhost"}`;
+      const body = request.body instanceof Uint8Array ? new Uint8Array(request.body) : null;
+      const fetchRequest = buildRequest(request.raw, body, { origin, url: request.url });
+      const response = await router.fetch(fetchRequest);
+      reply.code(response.status);
+      const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+      response.headers.forEach((value, key) => {
+        if (key !== "set-cookie") void reply.header(key, value);
+      });
+      if (cookies.length > 0) void reply.header("set-cookie", cookies);
+      if (request.method === "HEAD" || response.body === null) return reply.send();
+      return reply.send(Buffer.from(await response.arrayBuffer()));
+    };
+    instance.route({ method: [...MANAGEMENT_METHODS], url: base === "" ? "/" : base, exposeHeadRoute: false, handler });
+    instance.route({ method: [...MANAGEMENT_METHODS], url: `${base}/*`, exposeHeadRoute: false, handler });
+  };
+}
+
+/**
+ * Mounts a management router (`keyward/manage`) on a Fastify app at its `basePath`: the pages and
+ * the JSON endpoints, with the router's own CSRF checks and problem answers. Await it (it is
+ * `app.register(managementPlugin(router, options))`).
+ *
+ * @example
+ * ```ts
+ * import { managementRouter } from "keyward/manage";
+ * import { mountManagement } from "keyward/fastify";
+ *
+ * await mountManagement(app, managementRouter(kw, { basePath: "/settings/api-tokens", session: readSession }));
+ * ```
+ */
+export function mountManagement(app: FastifyInstance, router: MountableRouter, options: FastifyManagementOptions = {}): PromiseLike<unknown> {
+  return app.register(managementPlugin(router, options));
 }

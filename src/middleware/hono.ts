@@ -2,13 +2,15 @@
  * `keyward/hono`: route-level guards for Hono. The allowed decision is the context variable
  * `keyward`, typed through the middleware's `Variables` (`c.var.keyward` in the handler); a list
  * guard (`guard.list(spec)`) sets the allowed access, with its filter.
+ * `mountManagement()` serves the management router of `keyward/manage` in a Hono app.
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
 import { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+import type { ManagementRouter } from "../manage/router.js";
 
 /** The variables a keyward guard sets. */
 export interface KeywardVariables {
@@ -85,4 +87,30 @@ export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: Http
     };
   };
   return keywardGuard;
+}
+
+/** What {@link mountManagement} mounts: a management router of `keyward/manage` (or any Fetch handler with a mount path). */
+export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
+
+/**
+ * Mounts a management router (`keyward/manage`) on a Hono app at its `basePath`: every method
+ * on the path and below it goes to `router.fetch(c.req.raw)`, the original `Request`. Mount it
+ * before any middleware that reads the body of these requests.
+ *
+ * @example
+ * ```ts
+ * import { managementRouter } from "keyward/manage";
+ * import { mountManagement } from "keyward/hono";
+ *
+ * const app = new Hono();
+ * mountManagement(app, managementRouter(kw, { basePath: "/settings/api-tokens", session: readSession }));
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function mountManagement<T extends Hono<any, any, any>>(app: T, router: MountableRouter): T {
+  const handler = (c: Context) => router.fetch(c.req.raw);
+  const base = router.basePath;
+  app.all(base === "" ? "/" : base, handler);
+  app.all(`${base}/*`, handler);
+  return app;
 }

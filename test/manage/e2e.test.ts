@@ -1,7 +1,9 @@
 /**
  * End-to-end: the management pages in headless Chromium (Debian's `chromium`, driven by
- * `playwright-core`), over the demo server of `examples/manage-server.ts` (memory store, seeded
- * organization, development session) and its keyward-guarded endpoint `GET /api/report`.
+ * `playwright-core`), mounted on the example inspections API (`examples/inspections-api/app.ts`
+ * on Express, started by `examples/manage-server.ts`: memory store, the seeded story, a
+ * development session). A token generated in the browser calls the example API's own guarded
+ * routes (`GET /inspections/:id`, `GET /templates/:id`).
  *
  * Screenshots go to `.artifacts/e2e/` (gitignored). Without Chromium this file is skipped with
  * a printed reason, except under CI (`CI` set), where it fails.
@@ -73,9 +75,10 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     await ready();
   };
   const focusedId = () => page.evaluate(() => document.activeElement?.id ?? "");
-  const report = async (token: string) => {
-    const r = await fetch(`${demo.origin}/api/report`, { headers: { authorization: `Bearer ${token}` } });
-    return { status: r.status, body: (await r.json()) as Record<string, any> };
+  /** A call to the example inspections API with a token: Oslo's inspection by default (Ben reaches it through his North region, R13). */
+  const api = async (token: string, path = "/inspections/insp_1042") => {
+    const r = await fetch(`${demo.origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: r.status, body: (await r.json()) as Record<string, any>, wwwAuthenticate: r.headers.get("www-authenticate") };
   };
   /** Whether any string in the page's JavaScript heap contains `needle`, after a full garbage collection. */
   const heapContains = async (needle: string) => {
@@ -109,19 +112,19 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     return copied;
   }
 
-  it("R5 R11 generate → copy → the API accepts it → the secret leaves the page when the dialog closes → revoke → the API refuses it", async () => {
-    await signIn("ana");
-    await expect.poll(() => page.locator("#who").textContent()).toBe("Signed in as Ana Inspector in Acme Inspections");
+  it("R5 R10 R12 generate → copy → the example API accepts it as Ben → the secret leaves the page when the dialog closes → revoke → the API refuses it", async () => {
+    await signIn("ben");
+    await expect.poll(() => page.locator("#who").textContent()).toBe("Signed in as Ben Berg in Acme Inspections");
     await expect.poll(() => page.locator("#my-empty").isVisible()).toBe(true);
     await shot("01-my-tokens-empty");
 
     await page.getByRole("button", { name: "Generate API token" }).click();
-    const secret = await generateThroughDialog("CI pipeline", "battery staple", "kwu_", () => shot("02-generate-dialog"));
+    const secret = await generateThroughDialog("CI pipeline", PEOPLE.ben.password, "kwu_", () => shot("02-generate-dialog"));
     await shot("03-secret-shown-once");
 
-    const ok = await report(secret);
+    const ok = await api(secret);
     expect(ok.status).toBe(200);
-    expect(ok.body.actingAs).toEqual({ kind: "user", id: "u_ana", name: "Ana Inspector" });
+    expect(ok.body).toMatchObject({ id: "insp_1042", title: "Oslo depot, weekly walk", actingAs: "Ben Berg" });
 
     // Closing the dialog (Escape) removes the secret from the DOM and from the script's memory; focus goes back.
     await page.keyboard.press("Escape");
@@ -151,13 +154,14 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     await expect.poll(() => page.locator("#my-empty").isVisible()).toBe(true);
     await shot("05-revoked");
 
-    const refused = await report(secret);
+    const refused = await api(secret);
     expect(refused.status).toBe(401);
     expect(refused.body.code).toBe("invalid_token");
+    expect(refused.wwwAuthenticate).toBe('Bearer realm="inspections", error="invalid_token"');
   });
 
   it("R4 a wrong password keeps the dialog open with a clear message, focuses the password, and creates nothing", async () => {
-    await signIn("ana");
+    await signIn("ben");
     await page.getByRole("button", { name: "Generate API token" }).click();
     await page.getByLabel("Token name").fill("laptop");
     await page.getByLabel("Your password").fill("wrong");
@@ -165,80 +169,88 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     await expect.poll(() => page.locator("#generate-error").textContent()).toContain("The password is missing or not correct");
     expect(await focusedId()).toBe("token-password");
     expect(await page.getByLabel("Your password").getAttribute("aria-invalid")).toBe("true");
-    expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toEqual([]);
+    expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ben" })).toEqual([]);
   });
 
   it("R11 an administrator deletes a user's token after a confirmation; that integration is refused", async () => {
-    const { token } = await demo.kw.tokens.createUserToken({ orgId: "acme", userId: "u_ana", name: "Ana's Zap", password: "battery staple" });
-    expect((await report(token)).status).toBe(200);
+    const { token } = await demo.kw.tokens.createUserToken({ orgId: "acme", userId: "u_ben", name: "Ben's Zap", password: PEOPLE.ben.password });
+    expect((await api(token)).status).toBe(200);
     await signIn("ada", "admin");
-    const row = page.locator("#org-tokens tbody tr", { hasText: "Ana's Zap" });
+    const row = page.locator("#org-tokens tbody tr", { hasText: "Ben's Zap" });
     await row.waitFor();
-    expect(await row.locator("td").first().textContent()).toBe("Ana Inspector");
+    expect(await row.locator("td").first().textContent()).toBe("Ben Berg");
     await shot("06-admin-api-tokens");
 
-    await page.getByRole("button", { name: "Delete token Ana's Zap of Ana Inspector" }).click();
+    await page.getByRole("button", { name: "Delete token Ben's Zap of Ben Berg" }).click();
     const confirm = page.getByRole("alertdialog", { name: "Delete user API token?" });
     await confirm.waitFor();
     expect(await confirm.locator("#confirm-text").textContent()).toContain("will immediately stop any integrations relying on it from working");
     await shot("07-admin-delete-confirm");
     await confirm.getByRole("button", { name: "Delete" }).click();
-    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("Token Ana's Zap of Ana Inspector deleted.");
+    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("Token Ben's Zap of Ben Berg deleted.");
     await expect.poll(() => row.count()).toBe(0);
 
-    expect((await report(token)).status).toBe(401);
+    const refused = await api(token);
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe("invalid_token");
   });
 
-  it("R1 R11 an administrator creates a service user, generates its token once, and revokes it", async () => {
+  it("R1 R11 R13 an administrator creates a service user and generates its token once; it reaches what is shared with it; revoked, it is refused", async () => {
     await signIn("ada", "admin");
     await page.getByLabel("Service user name").fill("Zapier");
-    await page.getByLabel("Permission set").selectOption({ label: "Reporting integration" });
+    await page.getByLabel("Permission set").selectOption({ label: "Reporting" });
     await page.getByRole("button", { name: "Create service user" }).click();
     const card = page.locator("article", { hasText: "Zapier" });
     await card.waitFor();
-    expect(await card.locator(".hint").first().textContent()).toBe("Permission set: Reporting integration");
+    expect(await card.locator(".hint").first().textContent()).toBe("Permission set: Reporting");
 
     await page.getByRole("button", { name: "Generate a token for Zapier" }).click();
     expect(await page.locator("#password-field").isHidden()).toBe(true);
     const secret = await generateThroughDialog("zap sync", null, "kws_");
     await page.getByRole("button", { name: "Done" }).click();
     expect(await page.content()).not.toContain(secret);
-    const ok = await report(secret);
+    // Authenticated and permitted, but nothing is shared with the new service user yet (R13): 404.
+    expect((await api(secret, "/templates/tpl_safety")).body.code).toBe("not_found");
+    const zapier = (await demo.kw.serviceUsers.list({ orgId: "acme", actorId: "u_ada" })).find((x) => x.name === "Zapier")!;
+    await demo.kw.directory.share({ item: { orgId: "acme", type: "template", id: "tpl_safety" }, grantee: { kind: "service_user", serviceUserId: zapier.id }, level: "view" });
+    const ok = await api(secret, "/templates/tpl_safety");
     expect(ok.status).toBe(200);
-    expect(ok.body.actingAs).toMatchObject({ kind: "service_user", name: "Zapier" });
+    expect(ok.body).toMatchObject({ id: "tpl_safety", actingAs: "Zapier", via: "share:service_user:view" });
     await card.locator("tbody tr", { hasText: "zap sync" }).waitFor();
     await shot("08-admin-service-users");
 
     await page.getByRole("button", { name: "Revoke token zap sync" }).click();
     await page.getByRole("alertdialog").getByRole("button", { name: "Revoke" }).click();
     await expect.poll(() => page.getByRole("status").first().textContent()).toBe("Token zap sync revoked.");
-    expect((await report(secret)).status).toBe(401);
+    expect((await api(secret, "/templates/tpl_safety")).status).toBe(401);
   });
 
-  it("R4 in an SSO-only organization the dialog asks no password and generates", async () => {
+  it("R4 in an SSO-only organization the dialog asks no password, generates, and the example API accepts the token", async () => {
     await signIn("sam");
     await page.getByRole("button", { name: "Generate API token" }).click();
     expect(await page.locator("#password-field").isHidden()).toBe(true);
     expect(await page.locator("#generate-intro").textContent()).toContain("single sign-on");
     await shot("09-sso-generate-no-password");
     const secret = await generateThroughDialog("SSO laptop", null);
-    expect((await report(secret)).body.actingAs.name).toBe("Sam Sso");
+    const ok = await api(secret, "/templates/tpl_initech_onboarding");
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ id: "tpl_initech_onboarding", actingAs: "Sam Sso" });
   });
 
   it("R3 the 11th token is refused in the dialog with a clear message, and no secret is shown", async () => {
-    for (let i = 1; i <= 10; i++) await demo.kw.tokens.createUserToken({ orgId: "acme", userId: "u_ana", name: `token ${i}`, password: "battery staple" });
-    await signIn("ana");
+    for (let i = 1; i <= 10; i++) await demo.kw.tokens.createUserToken({ orgId: "acme", userId: "u_ben", name: `token ${i}`, password: PEOPLE.ben.password });
+    await signIn("ben");
     await expect.poll(() => page.locator("#my-tokens tbody tr").count()).toBe(10);
     await page.getByRole("button", { name: "Generate API token" }).click();
     await page.getByLabel("Token name").fill("token 11");
-    await page.getByLabel("Your password").fill("battery staple");
+    await page.getByLabel("Your password").fill(PEOPLE.ben.password);
     await page.getByRole("button", { name: "Generate", exact: true }).click();
     const alert = page.locator("#generate-error");
     await expect.poll(() => alert.textContent()).toMatch(/^You have reached the limit of 10 active tokens in this organization\. Revoke a token you no longer use/);
     expect(await alert.getAttribute("role")).toBe("alert");
     expect(await page.getByRole("dialog", { name: "Your new API token" }).isVisible()).toBe(false);
     await shot("10-limit-reached");
-    expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toHaveLength(10);
+    expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ben" })).toHaveLength(10);
   });
 
   it("keyboard only: Tab to Generate, Enter, type a name, Enter, copy with Enter, Escape; Tab to Revoke, confirm with Tab and Enter", async () => {
@@ -267,7 +279,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     const secret = await page.evaluate(() => navigator.clipboard.readText());
     await page.keyboard.press("Escape");
     await expect.poll(focusedId).toBe("generate");
-    expect((await report(secret)).status).toBe(200);
+    expect((await api(secret, "/templates/tpl_initech_onboarding")).status).toBe(200);
 
     await tabTo("Revoke token keyboard");
     await page.keyboard.press("Enter");
@@ -277,11 +289,11 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     expect(await focusedId()).toBe("confirm-ok");
     await page.keyboard.press("Enter");
     await expect.poll(() => page.getByRole("status").first().textContent()).toBe("Token keyboard revoked.");
-    expect((await report(secret)).status).toBe(401);
+    expect((await api(secret, "/templates/tpl_initech_onboarding")).status).toBe(401);
   });
 
   it("a member without the management permission sees no administrator page link and a clear refusal on it", async () => {
-    await signIn("ana");
+    await signIn("ben");
     expect(await page.locator("#admin-link").isHidden()).toBe(true);
     await page.goto(demo.adminUrl);
     await ready();

@@ -85,6 +85,25 @@ describe.each(Object.entries(starters))("examples/inspections-api on %s", (_name
     expect(r.headers.get("www-authenticate")).toBe('Bearer realm="inspections"');
   });
 
+  it("R10 R12 the token management pages are mounted: Ben signs in (dev session), generates a token with his password, and the API accepts it as Ben", async () => {
+    const login = await fetch(`${server.url}/settings/api-tokens/dev/login?as=ben`, { redirect: "manual" });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await fetch(`${server.url}/settings/api-tokens/`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await (await fetch(`${server.url}/settings/api-tokens/api/me`, { headers: { cookie } })).json()).toMatchObject({ user: { id: "u_ben", name: "Ben Berg" } });
+    const created = await fetch(`${server.url}/settings/api-tokens/api/tokens`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-keyward-csrf": "1", origin: server.url },
+      body: JSON.stringify({ name: "from the page", password: PASSWORDS.get("u_ben") }),
+    });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    expect(await (await get("/inspections/insp_1042", token)).json()).toMatchObject({ id: "insp_1042", actingAs: "Ben Berg" });
+    expect((await fetch(`${server.url}/settings/api-tokens/api/tokens`)).status).toBe(401); // no session
+  });
+
   it("a partner's private template is 404, like one that does not exist (R14)", async () => {
     expect((await get("/templates/tpl_partner_checklist", s.ben)).status).toBe(200);
     expect((await get("/templates/tpl_internal", s.ben)).status).toBe(404);
@@ -93,7 +112,7 @@ describe.each(Object.entries(starters))("examples/inspections-api on %s", (_name
 });
 
 describe("npm run demo", () => {
-  it("plays the walkthrough over HTTP, exits 0, and prints token hints only (R5)", async () => {
+  it("plays the walkthrough over HTTP, ends at the management pages and prints their address, exits 0, and prints token hints only (R5)", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "examples/inspections-api/walkthrough.ts"], { cwd: root, timeout: 30_000 });
     expect(stdout).toContain("$ curl -H 'Authorization: Bearer kwu_…");
     for (const status of ["200 OK", "401 Unauthorized", "403 Forbidden", "404 Not Found", "400 Bad Request", "204 No Content"]) expect(stdout).toContain(`HTTP/1.1 ${status}`);
@@ -103,6 +122,9 @@ describe("npm run demo", () => {
     expect(stdout).toMatch(/\$API\/inspections {3}# BI export\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1043"[^\n]*\}\]\n/);
     expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
     expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
+    expect(stdout).toContain("Token management page: http://127.0.0.1:8787/settings/api-tokens/");
+    expect(stdout).toMatch(/\$ curl \$API\/settings\/api-tokens\/api\/tokens .*\nHTTP\/1\.1 401 Unauthorized/);
+    expect(stdout).toMatch(/"owner":"Ben Berg","name":"Power BI","hint":"kwu_…/);
     expect(stdout.match(tokenPattern()) ?? []).toEqual([]);
   });
 });
