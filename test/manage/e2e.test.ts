@@ -32,7 +32,9 @@ if (!haveChromium) {
   }
 }
 
-describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the administrator's API tokens", () => {
+// A loaded machine (CI runs the suites in parallel on two cores) makes Chromium slow, never wrong:
+// generous per-test and per-step bounds keep a slow run from failing as a hang.
+describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the administrator's API tokens", { timeout: 120_000 }, () => {
   let browser: Browser;
   let demo: Awaited<ReturnType<typeof startManageServer>>;
   let context: BrowserContext;
@@ -53,6 +55,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
   beforeEach(async () => {
     demo = await startManageServer();
     context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1100, height: 760 } });
+    context.setDefaultTimeout(60_000);
     page = await context.newPage();
     pageErrors = [];
     // Any script error or console error (a CSP violation is one) fails the test.
