@@ -21,6 +21,7 @@
  */
 import { KeywardError, storeFailure } from "../../core/errors.js";
 import { isTokenActive, type SubjectState } from "../../core/lifecycle.js";
+import type { AccessInput } from "../../core/access.js";
 import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver, type Subscription } from "./driver.js";
@@ -367,7 +368,44 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return r === undefined ? null : decisionFromRow(r, item);
   }
 
-  const withUsesInput = (d: DecisionInput): DecisionInput => {
+  async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
+    const r = (await driver.query(q.loadAccess, [tokenHash, itemType]))[0];
+    if (r === undefined) return null;
+    const { token, subject } = decisionFromRow(r, null);
+    return {
+      token,
+      subject,
+      shares: rows.json<Row[]>(r.shares).map(rows.share),
+      rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
+      sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
+    };
+  }
+
+  /**
+   * Through the opt-in cache when it is on and its listener is up, else fresh. Correct for both
+   * reads: every write either can change (tokens, memberships, users, service users, permission
+   * sets, sites, shares, rules) notifies, and a notification flushes every entry. A read is only
+   * cached if no invalidation happened while it ran; `null` (unknown digest) is never cached.
+   */
+  async function cached<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
+    if (cacheTtl === undefined || status !== "up") {
+      const d = await read();
+      return d === null ? null : withUsesInput(d);
+    }
+    const now = wall();
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.expires > now) return withUsesInput(hit.value as T);
+    const before = generation;
+    const d = await read();
+    // Only cache what was read after the last invalidation, and only while the listener is up.
+    if (d !== null && status === "up" && before === generation) {
+      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { value: d, expires: now + cacheTtl });
+    }
+    return d === null ? null : withUsesInput(d);
+  }
+
+  const withUsesInput = <T extends DecisionInput>(d: T): T => {
     const token = withUses(d.token);
     return token === d.token ? d : { ...d, token };
   };
@@ -549,24 +587,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }),
 
     loadDecision: (tokenHash, item) =>
-      guard(async () => {
-        if (cacheTtl === undefined || status !== "up") {
-          const d = await freshDecision(tokenHash, item);
-          return d === null ? null : withUsesInput(d);
-        }
-        const key = item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`;
-        const now = wall();
-        const hit = cache.get(key);
-        if (hit !== undefined && hit.expires > now) return withUsesInput(hit.value);
-        const before = generation;
-        const d = await freshDecision(tokenHash, item);
-        // Only cache what was read after the last invalidation, and only while the listener is up.
-        if (d !== null && status === "up" && before === generation) {
-          if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-          cache.set(key, { value: d, expires: now + cacheTtl });
-        }
-        return d === null ? null : withUsesInput(d);
-      }),
+      guard(() =>
+        cached(item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`, () => freshDecision(tokenHash, item)),
+      ),
+    // The key's \x01 keeps list-filter entries apart from decision entries (whose separator is \0).
+    loadAccess: (tokenHash, query) => guard(() => cached(`${tokenHash}\x01${query.itemType}`, () => freshAccess(tokenHash, query.itemType))),
 
     async close() {
       closed = true;

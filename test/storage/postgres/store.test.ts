@@ -5,9 +5,14 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { KeywardError } from "../../../src/index.js";
+import { createHash } from "node:crypto";
 import { migrationSql, pgliteDriver, postgresStore, type SqlDriver } from "../../../src/postgres.js";
+import { bootstrapStatements, migrations } from "../../../src/storage/postgres/sql.js";
 import { ACTIONS, caught, DAY, MINUTE, PASSWORD, T0, THIRTY_DAYS, world } from "../../core/fixture.js";
 import { counting, eventually, freshSchema, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
+
+/** sha256 of migration 1's statements (joined by newlines) as released: migration 1 never changes. */
+const MIGRATION_1_SHA256 = "736a00c550543e80bf0e20acf3e9101e3305ef907cc42f707c2e85756a96f403";
 
 const targets: [string, (extra?: Parameters<typeof pgliteStore>[0], schema?: string) => Promise<TestStore>][] = [["PGlite", pgliteStore]];
 if (PG_URL !== undefined) targets.push(["pg Pool", serverStore]);
@@ -24,19 +29,49 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies version 1, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1 and 2, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
-      const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1]);
+      const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1]);
+        expect(await s2.migrate()).toEqual([1, 2]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
         await t.raw.query(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
+      }
+    });
+
+    it("migration 1 is frozen: its statements are exactly those released (a change goes into a new version)", () => {
+      const text = migrations("keyward")[0]!.statements.join("\n");
+      expect(createHash("sha256").update(text).digest("hex")).toBe(MIGRATION_1_SHA256);
+      expect(migrations("keyward").map((m) => [m.version, m.name])).toEqual([
+        [1, "initial schema"],
+        [2, "grantee indexes for list filters"],
+      ]);
+    });
+
+    it("a schema at version 1 with data upgrades to version 2 (the grantee and site indexes), keeps its rows, and migration 2 can run twice", async () => {
+      const t = await fresh();
+      const schema = freshSchema();
+      try {
+        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
+        for (const statement of migrations(schema)[0]!.statements) await t.raw.query(statement);
+        await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
+        const v1 = postgresStore({ driver: t.raw, schema });
+        await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
+        expect(await v1.migrate()).toEqual([2]);
+        for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
+        expect(await v1.migrate()).toEqual([]);
+        const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
+        expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(["rules_type_grantee", "shares_type_grantee", "sites_path"]));
+        expect((await v1.listShares({ orgId: "acme", type: "inspection", id: "i_1" })).map((s) => s.id)).toEqual(["sh_1"]);
+        await v1.close();
+      } finally {
+        await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
     });
 
@@ -45,6 +80,8 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const schema = freshSchema();
       const sql = migrationSql({ schema });
       expect(sql).toContain(`CREATE TABLE IF NOT EXISTS "${schema}".tokens`);
+      expect(sql).toContain("-- migration 2: grantee indexes for list filters");
+      expect(sql).toContain(`CREATE INDEX IF NOT EXISTS shares_type_grantee ON "${schema}".shares`);
       const run = async (driver: SqlDriver) => {
         for (const statement of sql.split(/;\n/).map((s) => s.replace(/^(--[^\n]*\n)+/, "").trim()).filter((s) => s !== "" && !s.startsWith("--"))) await driver.query(statement);
       };
