@@ -414,7 +414,7 @@ WHERE t.hash = $1`,
     UNION ALL SELECT 'O:' || tok.org_id FROM tok
     UNION ALL SELECT 's:' || tok.subject_id FROM tok WHERE tok.kind = 'service_user'
     UNION ALL SELECT 'g:' || g.id FROM tok CROSS JOIN LATERAL unnest(tok.m_group_ids) AS g(id) WHERE tok.kind = 'user'
-    UNION ALL SELECT 't:' || st.id FROM tok JOIN ${s}.sites st ON st.path && tok.m_site_ids WHERE tok.kind = 'user'
+    UNION ALL SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && (SELECT tok.m_site_ids FROM tok WHERE tok.kind = 'user')
   ) k
 ), access_shares AS (
   SELECT sh.id, sh.item_org_id, sh.item_type, sh.item_id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh

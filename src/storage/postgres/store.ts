@@ -2,9 +2,10 @@
  * The PostgreSQL store: one schema for a real server (`pg`) and for embedded PGlite.
  *
  * Guarantees (DESIGN "Consistency across instances"):
- * - Fresh reads by default: every `loadDecision` is one statement against the database, so a
- *   revocation, deletion, deactivation or permission removal that resolved on any instance
- *   refuses the next `authorize()` on every instance.
+ * - Fresh reads by default: every `loadDecision` (and every `loadAccess`, the read of a list
+ *   filter) is one statement against the database, so a revocation, deletion, deactivation or
+ *   permission removal that resolved on any instance refuses the next `authorize()` on every
+ *   instance. `loadAccess` reads shares and rules through the grantee-key indexes of migration 2.
  * - Limits (R3) hold under concurrent creation on several instances: `insertToken` locks the
  *   quota owner's row (the membership for user tokens, the organization for service tokens),
  *   reads the candidate tokens under the lock, counts them with `isTokenActive` itself, inserts,
@@ -13,8 +14,9 @@
  *   minutes) from each instance; uses not yet written are kept in process and merged into every
  *   read, and flushed within the window. The write merges with `GREATEST` and never touches a
  *   token marked expired.
- * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`) is invalidated by LISTEN/NOTIFY on a
- *   dedicated connection; while that connection is down the cache is flushed and bypassed.
+ * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`, for `loadDecision` and `loadAccess`)
+ *   is invalidated by LISTEN/NOTIFY on a dedicated connection; while that connection is down the
+ *   cache is flushed and bypassed.
  * - Every failure of the driver reaches the caller as `KeywardError("unavailable")` with the
  *   driver's error as `cause`: never an allow.
  * @module
