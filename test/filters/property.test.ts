@@ -22,7 +22,7 @@ import {
 } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 import { pgDriver, pgliteDriver, postgresStore, type SqlDriver } from "../../src/postgres.js";
-import { freshSchema, newPool, PG_URL, sharedPglite } from "../storage/postgres/support.js";
+import { freshSchema, IN_CI, newPool, PG_URL, sharedPglite } from "../storage/postgres/support.js";
 import { COLUMNS, openItemsDb, type ItemsDb } from "./items-db.js";
 
 /**
@@ -271,6 +271,12 @@ async function build(store: KeywardStore, spec: WorldSpec) {
   for (const f of after) await f().catch(() => undefined); // e.g. deactivating someone who left already
   clock.now = T0 + 35 * DAY;
   return { kw, items: itemList, tokens };
+}
+
+if (PG_URL === undefined && IN_CI) {
+  it("has KEYWARD_PG_URL set, so the filter law runs on the PostgreSQL server store", () => {
+    throw new Error("CI is set but KEYWARD_PG_URL is not: the list-filter law would silently not run on the server");
+  });
 }
 
 const key = (i: { org_id?: string; orgId?: string; type: string; id: string }) => `${i.orgId ?? i.org_id}/${i.type}/${i.id}`;
