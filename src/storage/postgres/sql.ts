@@ -73,6 +73,12 @@ export function channelName(schema: string): string {
  * same expression text is used by the indexes of migration 2 and by the query, so that the
  * planner matches them; `NULL` for a malformed grantee (never found). Immutable (`->>`, `CASE`,
  * `||` on text only).
+ *
+ * @example
+ * ```ts
+ * `SELECT id FROM shares sh WHERE sh.item_type = $1 AND ${granteeKeySql("sh.grantee")} = ANY ($2::text[])`
+ * // with $2 = ["u:u_ana", "g:grp_auditors", "o:acme", "O:acme"]
+ * ```
  */
 export function granteeKeySql(column: string): string {
   return `(CASE ${column}->>'kind'

@@ -385,9 +385,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   /**
    * Through the opt-in cache when it is on and its listener is up, else fresh. Correct for both
-   * reads: every write either can change (tokens, memberships, users, service users, permission
-   * sets, sites, shares, rules) notifies, and a notification flushes every entry. A read is only
-   * cached if no invalidation happened while it ran; `null` (unknown digest) is never cached.
+   * reads: every write that can change either of them (tokens, memberships, users, service users,
+   * permission sets, sites, shares, rules; groups are not read) notifies, and a notification
+   * flushes every entry. A read is only cached if no invalidation happened while it ran; `null`
+   * (unknown digest) is never cached.
    */
   async function cached<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
     if (cacheTtl === undefined || status !== "up") {
