@@ -66,6 +66,30 @@ export function channelName(schema: string): string {
   return `keyward_${schema}`;
 }
 
+/**
+ * The index key of a grantee (`jsonb` column `column`), as `loadAccess` looks it up: a one-letter
+ * kind, `:`, the id — `u:` user, `s:` service user, `g:` group, `t:` site, `o:` organization,
+ * `O:` organization including service users (so a service user's read finds only those). The
+ * same expression text is used by the indexes of migration 2 and by the query, so that the
+ * planner matches them; `NULL` for a malformed grantee (never found). Immutable (`->>`, `CASE`,
+ * `||` on text only).
+ *
+ * @example
+ * ```ts
+ * `SELECT id FROM shares sh WHERE sh.item_type = $1 AND ${granteeKeySql("sh.grantee")} = ANY ($2::text[])`
+ * // with $2 = ["u:u_ana", "g:grp_auditors", "o:acme", "O:acme"]
+ * ```
+ */
+export function granteeKeySql(column: string): string {
+  return `(CASE ${column}->>'kind'
+    WHEN 'user' THEN 'u:' || (${column}->>'userId')
+    WHEN 'service_user' THEN 's:' || (${column}->>'serviceUserId')
+    WHEN 'group' THEN 'g:' || (${column}->>'groupId')
+    WHEN 'site' THEN 't:' || (${column}->>'siteId')
+    WHEN 'organization' THEN (CASE WHEN ${column}->>'includeServiceUsers' = 'true' THEN 'O:' ELSE 'o:' END) || (${column}->>'orgId')
+  END)`;
+}
+
 /** One versioned migration: statements, each idempotent (`IF NOT EXISTS`). */
 export interface Migration {
   version: number;
@@ -179,6 +203,17 @@ export function migrations(schema: string): Migration[] {
         `CREATE INDEX IF NOT EXISTS tokens_owner ON ${s}.tokens (org_id, kind, subject_id)`,
       ],
     },
+    {
+      version: 2,
+      name: "grantee indexes for list filters",
+      statements: [
+        // loadAccess: the shares and rules of one item type whose grantee key is one of the subject's.
+        `CREATE INDEX IF NOT EXISTS shares_type_grantee ON ${s}.shares (item_type, ${granteeKeySql("grantee")})`,
+        `CREATE INDEX IF NOT EXISTS rules_type_grantee ON ${s}.rules (item_type, ${granteeKeySql("grantee")})`,
+        // loadAccess: the sites at or below a member site (their path contains one of them).
+        `CREATE INDEX IF NOT EXISTS sites_path ON ${s}.sites USING gin (path)`,
+      ],
+    },
   ];
 }
 
@@ -219,6 +254,14 @@ export function migrationSql(options: { schema?: string } = {}): string {
 // ── queries ──────────────────────────────────────────────────────────────────────────────────
 
 const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.deleted_at, t.expired_at";
+/** The token and its subject (user + membership, or service user) with the permissions of its set, as read for a decision. */
+const SUBJECT_COLUMNS = `${TOKEN_COLUMNS},
+  u.name AS user_name,
+  m.user_id AS m_user_id, m.permission_set_id AS m_permission_set_id, m.group_ids AS m_group_ids, m.site_ids AS m_site_ids,
+  m.status AS m_status, m.seat AS m_seat, m.epoch AS m_epoch,
+  su.id AS su_id, su.org_id AS su_org_id, su.name AS su_name, su.permission_set_id AS su_permission_set_id,
+  su.status AS su_status, su.created_by AS su_created_by, su.created_at AS su_created_at,
+  p.permissions AS permissions`;
 
 /**
  * Every statement of the store for one schema. `$n` parameters only: values are never
@@ -229,6 +272,14 @@ const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.h
 export function queries(schema: string) {
   const s = `"${checkSchemaName(schema)}"`;
   const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
+  /** The token by digest with its subject: the joins shared by `loadDecision` and `loadAccess` (columns: {@link SUBJECT_COLUMNS}). */
+  const subjectFrom = `FROM ${s}.tokens t
+LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
+LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
+LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+LEFT JOIN ${s}.permission_sets p
+  ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
+  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
   return {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
@@ -336,13 +387,7 @@ SELECT ${notify("'token:' || id")} FROM u`,
   SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
   WHERE $4::text IS NOT NULL AND r.org_id = $2::text AND r.item_type = $3::text
 )
-SELECT ${TOKEN_COLUMNS},
-  u.name AS user_name,
-  m.user_id AS m_user_id, m.permission_set_id AS m_permission_set_id, m.group_ids AS m_group_ids, m.site_ids AS m_site_ids,
-  m.status AS m_status, m.seat AS m_seat, m.epoch AS m_epoch,
-  su.id AS su_id, su.org_id AS su_org_id, su.name AS su_name, su.permission_set_id AS su_permission_set_id,
-  su.status AS su_status, su.created_by AS su_created_by, su.created_at AS su_created_at,
-  p.permissions AS permissions,
+SELECT ${SUBJECT_COLUMNS},
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
      FROM item_shares x) AS shares,
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
@@ -351,14 +396,50 @@ SELECT ${TOKEN_COLUMNS},
   (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
      WHERE st.id IN (SELECT x.grantee->>'siteId' FROM item_shares x WHERE x.grantee->>'kind' = 'site'
                      UNION SELECT x.grantee->>'siteId' FROM item_rules x WHERE x.grantee->>'kind' = 'site')) AS site_paths
-FROM ${s}.tokens t
-LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
-LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
-LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
-LEFT JOIN ${s}.permission_sets p
-  ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
-  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)
+${subjectFrom}
 WHERE t.hash = $1`,
+
+    /**
+     * The read for one list filter, in ONE statement: the token and its subject exactly as
+     * `loadDecision` reads them (`tok`), the grantee keys that can include the subject (`keys`:
+     * user token — the user, its organization with either `includeServiceUsers`, the groups of
+     * its membership, every site whose path contains a member site; service-user token — the
+     * service user, its organization including service users), then every share and rule of item
+     * type `$2` whose grantee key is one of those — an index scan of `shares_type_grantee` /
+     * `rules_type_grantee` (migration 2), never a scan of all shares — and the paths of the
+     * sites they name. No row when no token has the digest `$1`.
+     */
+    loadAccess: `WITH tok AS (
+  SELECT ${SUBJECT_COLUMNS}
+  ${subjectFrom}
+  WHERE t.hash = $1
+), keys AS (
+  SELECT array_agg(k.key) AS keys FROM (
+    SELECT 'u:' || tok.subject_id AS key FROM tok WHERE tok.kind = 'user'
+    UNION ALL SELECT 'o:' || tok.org_id FROM tok WHERE tok.kind = 'user'
+    UNION ALL SELECT 'O:' || tok.org_id FROM tok
+    UNION ALL SELECT 's:' || tok.subject_id FROM tok WHERE tok.kind = 'service_user'
+    UNION ALL SELECT 'g:' || g.id FROM tok CROSS JOIN LATERAL unnest(tok.m_group_ids) AS g(id) WHERE tok.kind = 'user'
+    UNION ALL SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && (SELECT tok.m_site_ids FROM tok WHERE tok.kind = 'user')
+  ) k
+), access_shares AS (
+  SELECT sh.id, sh.item_org_id, sh.item_type, sh.item_id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh
+  WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY ((SELECT keys.keys FROM keys)::text[])
+), access_rules AS (
+  SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
+  WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY ((SELECT keys.keys FROM keys)::text[])
+)
+SELECT tok.*,
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'item_org_id', x.item_org_id, 'item_type', x.item_type, 'item_id', x.item_id,
+       'grantee', x.grantee, 'level', x.level, 'created_at', x.created_at) ORDER BY x.seq), '[]'::json)
+     FROM access_shares x) AS shares,
+  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
+       'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
+     FROM access_rules x) AS rules,
+  (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
+     WHERE st.id IN (SELECT x.grantee->>'siteId' FROM access_shares x WHERE x.grantee->>'kind' = 'site'
+                     UNION SELECT x.grantee->>'siteId' FROM access_rules x WHERE x.grantee->>'kind' = 'site')) AS site_paths
+FROM tok`,
   };
 }
 

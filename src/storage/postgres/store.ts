@@ -2,9 +2,10 @@
  * The PostgreSQL store: one schema for a real server (`pg`) and for embedded PGlite.
  *
  * Guarantees (DESIGN "Consistency across instances"):
- * - Fresh reads by default: every `loadDecision` is one statement against the database, so a
- *   revocation, deletion, deactivation or permission removal that resolved on any instance
- *   refuses the next `authorize()` on every instance.
+ * - Fresh reads by default: every `loadDecision` (and every `loadAccess`, the read of a list
+ *   filter) is one statement against the database, so a revocation, deletion, deactivation or
+ *   permission removal that resolved on any instance refuses the next `authorize()` on every
+ *   instance. `loadAccess` reads shares and rules through the grantee-key indexes of migration 2.
  * - Limits (R3) hold under concurrent creation on several instances: `insertToken` locks the
  *   quota owner's row (the membership for user tokens, the organization for service tokens),
  *   reads the candidate tokens under the lock, counts them with `isTokenActive` itself, inserts,
@@ -13,14 +14,16 @@
  *   minutes) from each instance; uses not yet written are kept in process and merged into every
  *   read, and flushed within the window. The write merges with `GREATEST` and never touches a
  *   token marked expired.
- * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`) is invalidated by LISTEN/NOTIFY on a
- *   dedicated connection; while that connection is down the cache is flushed and bypassed.
+ * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`, for `loadDecision` and `loadAccess`)
+ *   is invalidated by LISTEN/NOTIFY on a dedicated connection; while that connection is down the
+ *   cache is flushed and bypassed.
  * - Every failure of the driver reaches the caller as `KeywardError("unavailable")` with the
  *   driver's error as `cause`: never an allow.
  * @module
  */
 import { KeywardError, storeFailure } from "../../core/errors.js";
 import { isTokenActive, type SubjectState } from "../../core/lifecycle.js";
+import type { AccessInput } from "../../core/access.js";
 import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver, type Subscription } from "./driver.js";
@@ -367,7 +370,45 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return r === undefined ? null : decisionFromRow(r, item);
   }
 
-  const withUsesInput = (d: DecisionInput): DecisionInput => {
+  async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
+    const r = (await driver.query(q.loadAccess, [tokenHash, itemType]))[0];
+    if (r === undefined) return null;
+    const { token, subject } = decisionFromRow(r, null);
+    return {
+      token,
+      subject,
+      shares: rows.json<Row[]>(r.shares).map(rows.share),
+      rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
+      sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
+    };
+  }
+
+  /**
+   * Through the opt-in cache when it is on and its listener is up, else fresh. Correct for both
+   * reads: every write that can change either of them (tokens, memberships, users, service users,
+   * permission sets, sites, shares, rules; groups are not read) notifies, and a notification
+   * flushes every entry. A read is only cached if no invalidation happened while it ran; `null`
+   * (unknown digest) is never cached.
+   */
+  async function cached<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
+    if (cacheTtl === undefined || status !== "up") {
+      const d = await read();
+      return d === null ? null : withUsesInput(d);
+    }
+    const now = wall();
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.expires > now) return withUsesInput(hit.value as T);
+    const before = generation;
+    const d = await read();
+    // Only cache what was read after the last invalidation, and only while the listener is up.
+    if (d !== null && status === "up" && before === generation) {
+      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { value: d, expires: now + cacheTtl });
+    }
+    return d === null ? null : withUsesInput(d);
+  }
+
+  const withUsesInput = <T extends DecisionInput>(d: T): T => {
     const token = withUses(d.token);
     return token === d.token ? d : { ...d, token };
   };
@@ -549,24 +590,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }),
 
     loadDecision: (tokenHash, item) =>
-      guard(async () => {
-        if (cacheTtl === undefined || status !== "up") {
-          const d = await freshDecision(tokenHash, item);
-          return d === null ? null : withUsesInput(d);
-        }
-        const key = item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`;
-        const now = wall();
-        const hit = cache.get(key);
-        if (hit !== undefined && hit.expires > now) return withUsesInput(hit.value);
-        const before = generation;
-        const d = await freshDecision(tokenHash, item);
-        // Only cache what was read after the last invalidation, and only while the listener is up.
-        if (d !== null && status === "up" && before === generation) {
-          if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-          cache.set(key, { value: d, expires: now + cacheTtl });
-        }
-        return d === null ? null : withUsesInput(d);
-      }),
+      guard(() =>
+        cached(item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`, () => freshDecision(tokenHash, item)),
+      ),
+    // The key's \x01 keeps list-filter entries apart from decision entries (whose separator is \0).
+    loadAccess: (tokenHash, query) => guard(() => cached(`${tokenHash}\x01${query.itemType}`, () => freshAccess(tokenHash, query.itemType))),
 
     async close() {
       closed = true;

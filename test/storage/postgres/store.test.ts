@@ -5,9 +5,14 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { KeywardError } from "../../../src/index.js";
+import { createHash } from "node:crypto";
 import { migrationSql, pgliteDriver, postgresStore, type SqlDriver } from "../../../src/postgres.js";
+import { bootstrapStatements, migrations, queries } from "../../../src/storage/postgres/sql.js";
 import { ACTIONS, caught, DAY, MINUTE, PASSWORD, T0, THIRTY_DAYS, world } from "../../core/fixture.js";
 import { counting, eventually, freshSchema, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
+
+/** sha256 of migration 1's statements (joined by newlines) as released: migration 1 never changes. */
+const MIGRATION_1_SHA256 = "736a00c550543e80bf0e20acf3e9101e3305ef907cc42f707c2e85756a96f403";
 
 const targets: [string, (extra?: Parameters<typeof pgliteStore>[0], schema?: string) => Promise<TestStore>][] = [["PGlite", pgliteStore]];
 if (PG_URL !== undefined) targets.push(["pg Pool", serverStore]);
@@ -24,19 +29,49 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies version 1, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1 and 2, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
-      const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1]);
+      const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1]);
+        expect(await s2.migrate()).toEqual([1, 2]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
         await t.raw.query(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
+      }
+    });
+
+    it("migration 1 is frozen: its statements are exactly those released (a change goes into a new version)", () => {
+      const text = migrations("keyward")[0]!.statements.join("\n");
+      expect(createHash("sha256").update(text).digest("hex")).toBe(MIGRATION_1_SHA256);
+      expect(migrations("keyward").map((m) => [m.version, m.name])).toEqual([
+        [1, "initial schema"],
+        [2, "grantee indexes for list filters"],
+      ]);
+    });
+
+    it("a schema at version 1 with data upgrades to version 2 (the grantee and site indexes), keeps its rows, and migration 2 can run twice", async () => {
+      const t = await fresh();
+      const schema = freshSchema();
+      try {
+        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
+        for (const statement of migrations(schema)[0]!.statements) await t.raw.query(statement);
+        await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
+        const v1 = postgresStore({ driver: t.raw, schema });
+        await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
+        expect(await v1.migrate()).toEqual([2]);
+        for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
+        expect(await v1.migrate()).toEqual([]);
+        const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
+        expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(["rules_type_grantee", "shares_type_grantee", "sites_path"]));
+        expect((await v1.listShares({ orgId: "acme", type: "inspection", id: "i_1" })).map((s) => s.id)).toEqual(["sh_1"]);
+        await v1.close();
+      } finally {
+        await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
     });
 
@@ -45,6 +80,8 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const schema = freshSchema();
       const sql = migrationSql({ schema });
       expect(sql).toContain(`CREATE TABLE IF NOT EXISTS "${schema}".tokens`);
+      expect(sql).toContain("-- migration 2: grantee indexes for list filters");
+      expect(sql).toContain(`CREATE INDEX IF NOT EXISTS shares_type_grantee ON "${schema}".shares`);
       const run = async (driver: SqlDriver) => {
         for (const statement of sql.split(/;\n/).map((s) => s.replace(/^(--[^\n]*\n)+/, "").trim()).filter((s) => s !== "" && !s.startsWith("--"))) await driver.query(statement);
       };
@@ -117,6 +154,62 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const svc = await w.serviceToken();
       expect(await w.kw.authorize(svc.token, "inspections.view", item)).toMatchObject({ allowed: true, grant: { source: "rule", via: "service_user" } });
       expect(await w.kw.authorize(svc.token, "inspections.edit", item)).toMatchObject({ allowed: false, reason: "access_denied", visible: true });
+    });
+  });
+
+  describe("the read for one list filter", () => {
+    it("R13 R14 accessible() makes exactly one round trip to the database: one statement, no transaction, whatever the grantees", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      // Ana (acme: group Auditors, site North) reaches items through every kind of grantee, in two organizations.
+      await w.kw.directory.share({ item: w.inspection("i_user"), grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
+      await w.kw.directory.share({ item: w.inspection("i_group"), grantee: { kind: "group", groupId: w.groups.auditors.id }, level: "view" });
+      await w.kw.directory.share({ item: w.inspection("i_site"), grantee: { kind: "site", siteId: w.sites.oslo.id }, level: "view" });
+      await w.kw.directory.share({ item: w.inspection("i_org"), grantee: { kind: "organization", orgId: "acme", includeServiceUsers: false }, level: "view" });
+      await w.kw.directory.share({ item: w.inspection("i_beta", undefined, "beta"), grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
+      await w.kw.directory.share({ item: w.inspection("i_bob"), grantee: { kind: "user", userId: w.users.bob.id }, level: "view" });
+      await w.kw.directory.addRule({ orgId: "acme", itemType: "inspection", conditions: { siteId: [w.sites.harbour.id] }, grantee: { kind: "site", siteId: w.sites.harbour.id }, level: "view" });
+      const { token } = await w.userToken(w.users.ana.id);
+      const first = await w.kw.accessible(token, "inspections.view", "inspection");
+      expect(first.allowed).toBe(true);
+      await t.store.flushTokenUses(); // the first use is written in the background
+      t.driver.reset();
+      const access = await w.kw.accessible(token, "inspections.view", "inspection");
+      expect(t.driver.queries).toHaveLength(1);
+      expect(t.driver.transactions).toBe(0);
+      if (!access.allowed) throw new Error(access.reason);
+      expect(access.filter.shared).toEqual([
+        { orgId: "acme", ids: ["i_group", "i_org", "i_site", "i_user"] },
+        { orgId: "beta", ids: ["i_beta"] },
+      ]);
+      expect(access.filter.rules).toHaveLength(1);
+      t.driver.reset();
+      expect(await t.store.loadAccess("unknown-digest", { itemType: "inspection" })).toBeNull();
+      expect(t.driver.queries).toHaveLength(1);
+    });
+
+    it("R13 the statement finds shares and rules through the grantee indexes of migration 2, not by scanning every share", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const s = `"${t.schema}"`;
+      // 20,000 shares and 2,000 rules of other grantees, a few of Ana's: the planner has a reason to choose.
+      await t.raw.query(`INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at)
+        SELECT 'sh' || i, 'acme', CASE WHEN i % 2 = 0 THEN 'inspection' ELSE 'template' END, 'i' || i, jsonb_build_object('kind', 'group', 'groupId', 'g' || (i % 500)), 'view', 0
+        FROM generate_series(1, 20000) i`);
+      await t.raw.query(`INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at)
+        SELECT 'r' || i, 'acme', 'inspection', '{}', jsonb_build_object('kind', 'user', 'userId', 'u' || i), 'view', 0 FROM generate_series(1, 2000) i`);
+      await w.kw.directory.share({ item: w.inspection("i_mine"), grantee: { kind: "group", groupId: w.groups.auditors.id }, level: "view" });
+      await t.raw.query(`ANALYZE ${s}.shares`);
+      await t.raw.query(`ANALYZE ${s}.rules`);
+      const { record } = await w.userToken(w.users.ana.id);
+      const { hash } = (await t.backdoor.readToken(record.id))!;
+      const plan = JSON.stringify(await t.raw.query(`EXPLAIN (FORMAT JSON) ${queries(t.schema).loadAccess}`, [hash, "inspection"]));
+      expect(plan).toContain('"Index Name":"shares_type_grantee"');
+      expect(plan).toContain('"Index Name":"rules_type_grantee"');
+      expect(plan).not.toMatch(/"Node Type":"Seq Scan"[^}]*"Relation Name":"(shares|rules)"/);
+      const input = await t.store.loadAccess(hash, { itemType: "inspection" });
+      expect(input!.shares.map((x) => x.id)).toEqual([expect.any(String)]);
+      expect(input!.shares[0]!.item).toEqual({ orgId: "acme", type: "inspection", id: "i_mine" });
     });
   });
 
@@ -273,6 +366,39 @@ describe("the opt-in cache on PGlite", () => {
       expect((await kwB.authorize(token, "reports.export")).allowed).toBe(true);
       await w.kw.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
       await eventually(async () => (await kwB.authorize(token, "reports.export")).reason === "token_revoked", 2000, "the invalidation");
+      await cached.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe("the opt-in cache and list filters on PGlite", () => {
+  it("REQ-C3 R13 loadAccess is cached, and a share, a rule or a membership change through another store on the same database invalidates it", async () => {
+    const t = await pgliteStore();
+    try {
+      const w = await world({ store: t.store });
+      const driver = counting(t.raw);
+      const cached = postgresStore({ driver, schema: t.schema, cache: { ttlMs: 5000 } });
+      await eventually(() => cached.cacheStatus() === "up", 5000, "the listener");
+      const kwB = (await import("../../../src/index.js")).createKeyward({ store: cached, actions: ACTIONS, clock: () => w.clock.now });
+      const { token } = await w.userToken(w.users.ana.id);
+      const shared = async () => {
+        const a = await kwB.accessible(token, "inspections.view", "inspection");
+        if (!a.allowed) throw new Error(a.reason);
+        return a.filter.shared.flatMap((x) => x.ids);
+      };
+      expect(await shared()).toEqual([]);
+      await cached.flushTokenUses();
+      driver.reset();
+      expect(await shared()).toEqual([]);
+      expect(driver.queries.filter((q) => q.includes("access_shares"))).toHaveLength(0); // a hit
+      await w.kw.directory.share({ item: w.inspection("i_1"), grantee: { kind: "group", groupId: w.groups.auditors.id }, level: "view" });
+      await eventually(async () => (await shared()).includes("i_1"), 2000, "the share to show");
+      await w.kw.directory.updateMember({ orgId: "acme", userId: w.users.ana.id, groupIds: [] });
+      await eventually(async () => (await shared()).length === 0, 2000, "the group change to show");
+      // A decision entry and a list-filter entry of the same token never answer for each other.
+      expect((await kwB.authorize(token, "inspections.view", w.inspection("i_1"))).allowed).toBe(false);
       await cached.close();
     } finally {
       await t.cleanup();
