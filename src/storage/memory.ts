@@ -64,6 +64,9 @@ export function memoryStore(): KeywardStore {
   const tokensByHash = new Map<string, TokenRecord>();
   /** orgId → tokens, in creation order */
   const tokensByOrg = new Map<string, TokenRecord[]>();
+  /** quota owner (R3: organization and user, or organization for service tokens) → tokens */
+  const tokensByOwner = new Map<string, TokenRecord[]>();
+  const ownerKey = (t: TokenRecord) => (t.kind === "user" ? `${t.orgId}\0u\0${t.subjectId}` : `${t.orgId}\0s`);
 
   const permissionsOf = (setId: string | null, orgId: string): readonly string[] => {
     if (setId === null) return NONE;
@@ -201,8 +204,8 @@ export function memoryStore(): KeywardStore {
         return { ok: false, reason: "subject_inactive" };
       }
       let active = 0;
-      for (const t of tokensByOrg.get(token.orgId) ?? NONE) {
-        if (t.kind !== token.kind || (token.kind === "user" && t.subjectId !== token.subjectId)) continue;
+      const owner = ownerKey(token);
+      for (const t of tokensByOwner.get(owner) ?? NONE) {
         if (isTokenActive(t, stateOf(t), quota.now, quota.inactivityMs)) active++;
       }
       if (active >= quota.max) return { ok: false, reason: "limit_reached" };
@@ -212,6 +215,9 @@ export function memoryStore(): KeywardStore {
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
+      const mine = tokensByOwner.get(owner);
+      if (mine === undefined) tokensByOwner.set(owner, [record]);
+      else mine.push(record);
       return { ok: true };
     },
     async getToken(tokenId) {
