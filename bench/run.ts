@@ -24,6 +24,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
 const TARGET_MS = QUICK ? 60 : 200;
 const MAIN = QUICK ? { users: 2_000, items: 20_000, queries: 5_000 } : MAIN_SIZE;
 const GROWTH = (process.env.BENCH_GROWTH ?? (QUICK ? "1000,10000,100000" : "1000,100000,1000000")).split(",").map(Number);
+/** Sections to run (all by default): `BENCH_SECTIONS=peers,hash,growth,memory`. Without `peers`, CASL and Casbin are skipped. */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "peers,hash,growth,memory").split(","));
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const out = (s = "") => console.log(s);
@@ -100,11 +102,12 @@ async function main() {
   const hw = handWritten(s);
   const tHw = secs(t0);
   t0 = performance.now();
+  const peers = SECTIONS.has("peers");
   const casl = caslEngine(s, hw);
   const caslItems = s.queries.map((q) => (q.item === null ? null : casl.load(q.item)));
   const tCasl = secs(t0);
   t0 = performance.now();
-  const casbin = await casbinEngine(s, hw);
+  const casbin = peers ? await casbinEngine(s, hw) : null;
   const tCasbin = secs(t0);
   out(`Set-up: hand-written ${tHw}, CASL ${tCasl} (abilities built lazily), Casbin ${tCasbin}.`);
   out();
@@ -122,10 +125,10 @@ async function main() {
   bad += disagreements("hand-written evaluator", expected, (i) => hw.allowed(tokenIds[i]!, s.queries[i]!.action, s.queries[i]!.item));
   bad += disagreements("best full path (one-shot SHA-256 + Map + hand-written)", expected, best);
   t0 = performance.now();
-  bad += disagreements("CASL", expected, (i) => casl.allowed(tokenIds[i]!, s.queries[i]!.action, caslItems[i]!));
+  if (peers) bad += disagreements("CASL", expected, (i) => casl.allowed(tokenIds[i]!, s.queries[i]!.action, caslItems[i]!));
   out(`  (CASL built ${fmt(casl.abilities())} abilities in the check, ${secs(t0)} including the decisions)`);
   t0 = performance.now();
-  bad += disagreements("Casbin", expected, (i) => casbin.allowed(tokenIds[i]!, s.queries[i]!.action, s.queries[i]!.item));
+  if (casbin) bad += disagreements("Casbin", expected, (i) => casbin.allowed(tokenIds[i]!, s.queries[i]!.action, s.queries[i]!.item));
   out(`  (Casbin check took ${secs(t0)})`);
   out();
   if (bad > 0) {
@@ -140,20 +143,53 @@ async function main() {
   const subjects: Subject[] = [
     { name: "keyward decide() (pure, pre-loaded input)", n, run: (i) => decide(inputs[i]!, q[i]!.action, s.actions[q[i]!.action], q[i]!.item, s.now, opts) },
     { name: "hand-written Map/Set evaluator", n, run: (i) => hw.allowed(tokenIds[i]!, q[i]!.action, q[i]!.item) },
-    { name: "CASL (cached ability per subject)", n, run: (i) => casl.allowed(tokenIds[i]!, q[i]!.action, caslItems[i]!) },
-    { name: "Casbin (RBAC with domains)", n, run: (i) => casbin.allowed(tokenIds[i]!, q[i]!.action, q[i]!.item) },
+    ...(casbin === null ? [] : [
+      { name: "CASL (cached ability per subject)", n, run: (i: number) => casl.allowed(tokenIds[i]!, q[i]!.action, caslItems[i]!) },
+      { name: "Casbin (RBAC with domains)", n, run: (i: number) => casbin.allowed(tokenIds[i]!, q[i]!.action, q[i]!.item) },
+    ]),
     { name: "keyward store.loadDecision() + decide() (no parse, no hash)", n, async: true, run: async (i) => decide((await store.loadDecision(digests[i]!, q[i]!.item))!, q[i]!.action, s.actions[q[i]!.action], q[i]!.item, s.now, opts) },
     { name: "keyward authorize() full path, memory store", n, async: true, run: (i) => kw.authorize(raw[i], q[i]!.action, q[i]!.item) },
     { name: "best full path (one-shot SHA-256 + Map + hand-written)", n, run: best },
   ];
   const rows = await measure(subjects, { rounds: ROUNDS, targetMs: TARGET_MS, latencyCalls: Math.min(n, 10_000) });
-  const [kwPure, hand, caslR, casbinR, , kwFull, bestR] = rows as [Result, Result, Result, Result, Result, Result, Result];
+  const find = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
+  const [kwPure, hand, caslR, casbinR, kwFull, bestR] = ["keyward decide", "hand-written", "CASL", "Casbin", "keyward authorize", "best"].map(find) as Result[];
   out(`## Decisions (${fmt(n)} queries, ${fmt(s.tokens.length)} tokens, ${fmt(s.items.length)} items)`);
   out();
   out(table(rows));
   out();
 
   // ── SHA-256 alone ─────────────────────────────────────────────────────────────────────────
+  if (SECTIONS.has("hash")) await hashes(s);
+
+  const targets: [string, number, number][] = [
+    ["pure decide() / hand-written evaluator", ratio(kwPure!, hand!), 0.7],
+    ...(casbin === null ? [] : ([
+      ["pure decide() / CASL", ratio(kwPure!, caslR!), 3],
+      ["pure decide() / Casbin", ratio(kwPure!, casbinR!), 50],
+    ] as [string, number, number][])),
+    ["authorize() on the memory store / best full path", ratio(kwFull!, bestR!), 0.8],
+  ];
+  const growthRatios = SECTIONS.has("growth") ? await growth() : [];
+  if (growthRatios.length > 0) {
+    const largest = growthRatios[growthRatios.length - 1]!;
+    targets.push([`at ${fmt(largest.size)} tokens and items: decide() / hand-written`, largest.pure, 0.9]);
+  }
+  if (SECTIONS.has("memory")) await memory();
+
+  // ── targets ───────────────────────────────────────────────────────────────────────────────
+  out("## Ratios against the targets (same run)");
+  out();
+  out("| ratio | measured | target | |");
+  out("|---|---:|---:|---|");
+  for (const [label, value, target] of targets) out(`| ${label} | ${x(value)} | ≥ ${target}× | ${value >= target ? "met" : "**missed**"} |`);
+  if (growthRatios.length > 0) {
+    out(`| growth: authorize() / best full path at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.full)).join(" / ")} | (flat) | |`);
+    out(`| growth: decide() / hand-written at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.pure)).join(" / ")} | (flat) | |`);
+  }
+}
+
+async function hashes(s: Scenario) {
   const noble = tokenHasher(undefined, { preferNode: false });
   const toks = s.tokens.map((t) => t.raw);
   const hashes = await measure(
@@ -169,14 +205,9 @@ async function main() {
   out();
   out(table(hashes).replace("| engine | decisions/s", "| hash | hashes/s"));
   out();
+}
 
-  const targets: [string, number, number][] = [
-    ["pure decide() / hand-written evaluator", ratio(kwPure, hand), 0.7],
-    ["pure decide() / CASL", ratio(kwPure, caslR), 3],
-    ["pure decide() / Casbin", ratio(kwPure, casbinR), 50],
-    ["authorize() on the memory store / best full path", ratio(kwFull, bestR), 0.8],
-  ];
-
+async function growth() {
   // ── growth ────────────────────────────────────────────────────────────────────────────────
   out("## Growth: the same per-subject and per-item shape, more tokens and items");
   out();
@@ -226,10 +257,10 @@ async function main() {
     out(`| ${fmt(gs.tokens.length)} | ${fmt(gs.items.length)} | ${fmt(gs.shares.length)} | ${setup} | 0 | ${fmt(a.perSecond)} | ${fmt(b.perSecond)} | ${x(ratio(a, b))} | ${fmt(c.perSecond)} | ${fmt(d.perSecond)} | ${x(ratio(c, d))} |`);
   }
   out();
-  const largest = growthRatios[growthRatios.length - 1]!;
-  targets.push([`at ${fmt(largest.size)} tokens and items: decide() / hand-written`, largest.pure, 0.9]);
+  return growthRatios;
+}
 
-  // ── memory ────────────────────────────────────────────────────────────────────────────────
+async function memory() {
   out("## Memory of the memory store");
   out();
   if (gc === undefined) out("Skipped: run with `node --expose-gc` (the npm script does).");
@@ -247,18 +278,9 @@ async function main() {
     out("| what | bytes each (median) | rounds |");
     out("|---|---:|---|");
     out(`| token (record with its 43-character digest, id, name, hint; indexes by id, digest, organization, quota owner) | ${fmt(median(perToken))} | ${perToken.map(fmt).join(", ")} |`);
-    out(`| share (record with its item key and grantee; index by item) | ${fmt(median(perShare))} | ${perShare.map(fmt).join(", ")} |`);
+    out(`| share (record with its item key and grantee; index by item, two shares per item) | ${fmt(median(perShare))} | ${perShare.map(fmt).join(", ")} |`);
   }
   out();
-
-  // ── targets ───────────────────────────────────────────────────────────────────────────────
-  out("## Ratios against the targets (same run)");
-  out();
-  out("| ratio | measured | target | |");
-  out("|---|---:|---:|---|");
-  for (const [label, value, target] of targets) out(`| ${label} | ${x(value)} | ≥ ${target}× | ${value >= target ? "met" : "**missed**"} |`);
-  out(`| growth: authorize() / best full path at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.full)).join(" / ")} | (flat) | |`);
-  out(`| growth: decide() / hand-written at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.pure)).join(" / ")} | (flat) | |`);
 }
 
 const kwHash = tokenHasher();

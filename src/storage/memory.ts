@@ -12,6 +12,7 @@ import { isTokenActive, subjectState, type SubjectState } from "../core/lifecycl
 import type {
   AccessRule,
   DecisionInput,
+  Grantee,
   Group,
   ItemRef,
   LoadedSubject,
@@ -27,7 +28,24 @@ import type {
 import type { KeywardStore, MemberEntry, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
-const NO_PATHS: Readonly<Record<string, readonly string[]>> = Object.freeze({});
+type SitePaths = Readonly<Record<string, readonly string[]>>;
+const NO_PATHS: SitePaths = Object.freeze({});
+
+/**
+ * The shares of one item or the rules of one item type (copy-on-write: replaced on every write,
+ * never mutated), with the paths of the sites their grantees name, cached for reads: valid while
+ * the rules it was computed with are the current ones and no site was added since (`at`).
+ */
+interface Entry<T> {
+  list: readonly T[];
+  paths: SitePaths | null;
+  rules: readonly AccessRule[] | null;
+  at: number;
+}
+
+function entry<T>(list: readonly T[]): Entry<T> {
+  return { list, paths: null, rules: null, at: -1 };
+}
 
 function nested<V>(outer: Map<string, Map<string, V>>, a: string): Map<string, V> {
   let inner = outer.get(a);
@@ -55,13 +73,18 @@ export function memoryStore(): KeywardStore {
   const sites = new Map<string, Site>();
   const serviceUsers = new Map<string, ServiceUser>();
   const shares = new Map<string, Share>();
-  /** item orgId → `type\0id` → shares */
-  const sharesByItem = new Map<string, Map<string, Share[]>>();
+  /** item orgId → item type → item id → shares */
+  const sharesByItem = new Map<string, Map<string, Map<string, Entry<Share>>>>();
   const rules = new Map<string, AccessRule>();
   /** orgId → item type → rules */
-  const rulesByType = new Map<string, Map<string, AccessRule[]>>();
+  const rulesByType = new Map<string, Map<string, Entry<AccessRule>>>();
+  /** Bumped when a site is added: cached site paths are recomputed. */
+  let sitesVersion = 0;
   const tokens = new Map<string, TokenRecord>();
-  const tokensByHash = new Map<string, TokenRecord>();
+  /** digest → the token, with its loaded subject cached until a write it depends on (`at`) */
+  const tokensByHash = new Map<string, { token: TokenRecord; subject: LoadedSubject | null; at: number }>();
+  /** Bumped by every write a loaded subject depends on: users, memberships, permission sets, service users. */
+  let subjectsVersion = 0;
   /** orgId → tokens, in creation order */
   const tokensByOrg = new Map<string, TokenRecord[]>();
   /** quota owner (R3: organization and user, or organization for service tokens) → tokens */
@@ -93,6 +116,42 @@ export function memoryStore(): KeywardStore {
     };
   }
 
+  /** The paths of the sites named by these shares and rules (R13), as `loadDecision` returns them. */
+  function pathsOf(shareList: readonly Share[], ruleList: readonly AccessRule[]): SitePaths {
+    let paths: Record<string, readonly string[]> | null = null;
+    for (let i = 0; i < shareList.length + ruleList.length; i++) {
+      const g = i < shareList.length ? shareList[i]!.grantee : ruleList[i - shareList.length]!.grantee;
+      const site = g.kind === "site" ? sites.get(g.siteId) : undefined;
+      if (site === undefined) continue;
+      if (paths === null) paths = {};
+      paths[site.id] = site.path;
+    }
+    return paths === null ? NO_PATHS : Object.freeze(paths);
+  }
+
+  /** The cached site paths of `e` together with `ruleList`, recomputed when either changed. */
+  function cachedPaths(e: Entry<Share> | Entry<AccessRule>, shareList: readonly Share[], ruleList: readonly AccessRule[]): SitePaths {
+    if (e.paths === null || e.rules !== ruleList || e.at !== sitesVersion) {
+      e.paths = pathsOf(shareList, ruleList);
+      e.rules = ruleList;
+      e.at = sitesVersion;
+    }
+    return e.paths;
+  }
+
+  function itemShares(item: { orgId: string; type: string; id: string }): Entry<Share> | undefined {
+    return sharesByItem.get(item.orgId)?.get(item.type)?.get(item.id);
+  }
+
+  /** grantee (as JSON) → its one frozen copy */
+  const grantees = new Map<string, Grantee>();
+  function internGrantee(g: Grantee): Grantee {
+    const key = JSON.stringify(g);
+    let frozen = grantees.get(key);
+    if (frozen === undefined) grantees.set(key, (frozen = Object.freeze({ ...g })));
+    return frozen;
+  }
+
   function stateOf(token: TokenRecord): SubjectState {
     return subjectState(loadSubject(token));
   }
@@ -112,6 +171,7 @@ export function memoryStore(): KeywardStore {
     },
     async putUser(user) {
       users.set(user.id, Object.freeze({ ...user }));
+      subjectsVersion++;
     },
     async getUser(userId) {
       return users.get(userId) ?? null;
@@ -124,6 +184,7 @@ export function memoryStore(): KeywardStore {
       const next = update(byUser.get(userId) ?? null);
       const frozen = Object.freeze({ ...next, groupIds: [...next.groupIds], siteIds: [...next.siteIds] });
       byUser.set(userId, frozen);
+      subjectsVersion++;
       return frozen;
     },
     async listMembers(orgId) {
@@ -135,6 +196,7 @@ export function memoryStore(): KeywardStore {
     },
     async putPermissionSet(set) {
       permissionSets.set(set.id, Object.freeze({ ...set, permissions: [...set.permissions] }));
+      subjectsVersion++;
     },
     async getPermissionSet(id) {
       return permissionSets.get(id) ?? null;
@@ -147,6 +209,7 @@ export function memoryStore(): KeywardStore {
     },
     async putSite(site) {
       sites.set(site.id, Object.freeze({ ...site, path: [...site.path] }));
+      sitesVersion++;
     },
     async getSite(id) {
       return sites.get(id) ?? null;
@@ -157,44 +220,47 @@ export function memoryStore(): KeywardStore {
     async updateServiceUser(id, update) {
       const next = Object.freeze({ ...update(serviceUsers.get(id) ?? null) });
       serviceUsers.set(id, next);
+      subjectsVersion++;
       return next;
     },
     async listServiceUsers(orgId) {
       return [...serviceUsers.values()].filter((s) => s.orgId === orgId);
     },
     async putShare(share) {
-      const frozen = Object.freeze({ ...share, item: { ...share.item }, grantee: { ...share.grantee } });
+      const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
+      const current = byId.get(share.item.id)?.list ?? NONE;
+      // The shares of one item share one frozen item key, and equal grantees one frozen grantee:
+      // less memory, and fewer objects for a decision to visit.
+      const item = current[0]?.item ?? Object.freeze({ orgId: share.item.orgId, type: share.item.type, id: share.item.id });
+      const frozen = Object.freeze({ ...share, item, grantee: internGrantee(share.grantee) });
       shares.set(share.id, frozen);
-      const key = `${share.item.type}\0${share.item.id}`;
-      const byItem = nested(sharesByItem, share.item.orgId);
-      byItem.set(key, [...(byItem.get(key) ?? []).filter((s) => s.id !== share.id), frozen]);
+      byId.set(share.item.id, entry([...current.filter((s) => s.id !== share.id), frozen]));
     },
     async deleteShare(shareId) {
       const share = shares.get(shareId);
       if (share === undefined) return false;
       shares.delete(shareId);
-      const key = `${share.item.type}\0${share.item.id}`;
-      const byItem = nested(sharesByItem, share.item.orgId);
-      const rest = (byItem.get(key) ?? []).filter((s) => s.id !== shareId);
-      if (rest.length === 0) byItem.delete(key);
-      else byItem.set(key, rest);
+      const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
+      const rest = (byId.get(share.item.id)?.list ?? NONE).filter((s) => s.id !== shareId);
+      if (rest.length === 0) byId.delete(share.item.id);
+      else byId.set(share.item.id, entry(rest));
       return true;
     },
     async listShares(item) {
-      return [...(sharesByItem.get(item.orgId)?.get(`${item.type}\0${item.id}`) ?? [])];
+      return [...(itemShares(item)?.list ?? NONE)];
     },
     async putRule(rule) {
       const frozen = Object.freeze({ ...rule, grantee: { ...rule.grantee } });
       rules.set(rule.id, frozen);
       const byType = nested(rulesByType, rule.orgId);
-      byType.set(rule.itemType, [...(byType.get(rule.itemType) ?? []).filter((r) => r.id !== rule.id), frozen]);
+      byType.set(rule.itemType, entry([...(byType.get(rule.itemType)?.list ?? NONE).filter((r) => r.id !== rule.id), frozen]));
     },
     async deleteRule(ruleId) {
       const rule = rules.get(ruleId);
       if (rule === undefined) return false;
       rules.delete(ruleId);
       const byType = nested(rulesByType, rule.orgId);
-      byType.set(rule.itemType, (byType.get(rule.itemType) ?? []).filter((r) => r.id !== ruleId));
+      byType.set(rule.itemType, entry((byType.get(rule.itemType)?.list ?? NONE).filter((r) => r.id !== ruleId)));
       return true;
     },
 
@@ -211,7 +277,7 @@ export function memoryStore(): KeywardStore {
       if (active >= quota.max) return { ok: false, reason: "limit_reached" };
       const record = { ...token };
       tokens.set(record.id, record);
-      tokensByHash.set(record.hash, record);
+      tokensByHash.set(record.hash, { token: record, subject: null, at: -1 });
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
@@ -256,22 +322,24 @@ export function memoryStore(): KeywardStore {
     },
 
     async loadDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
-      const token = tokensByHash.get(tokenHash);
-      if (token === undefined) return null;
-      const subject = loadSubject(token);
+      const slot = tokensByHash.get(tokenHash);
+      if (slot === undefined) return null;
+      const token = slot.token;
+      if (slot.at !== subjectsVersion) {
+        slot.subject = Object.freeze(loadSubject(token));
+        slot.at = subjectsVersion;
+      }
+      const subject = slot.subject!;
       if (item === null) return { token, subject, shares: NONE, rules: NONE, sitePaths: NO_PATHS };
-      const itemShares = sharesByItem.get(item.orgId)?.get(`${item.type}\0${item.id}`) ?? NONE;
-      const itemRules = rulesByType.get(item.orgId)?.get(item.type) ?? NONE;
-      let sitePaths = NO_PATHS;
-      const addPath = (g: Share["grantee"]) => {
-        const site = g.kind === "site" ? sites.get(g.siteId) : undefined;
-        if (site === undefined) return;
-        if (sitePaths === NO_PATHS) sitePaths = {};
-        (sitePaths as Record<string, readonly string[]>)[site.id] = site.path;
-      };
-      for (const s of itemShares) addPath(s.grantee);
-      for (const r of itemRules) addPath(r.grantee);
-      return { token, subject, shares: itemShares, rules: itemRules, sitePaths };
+      const shareEntry = itemShares(item);
+      const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
+      const shareList = shareEntry?.list ?? NONE;
+      const ruleList = ruleEntry?.list ?? NONE;
+      const sitePaths =
+        shareEntry !== undefined ? cachedPaths(shareEntry, shareList, ruleList)
+        : ruleEntry !== undefined ? cachedPaths(ruleEntry, NONE, ruleList)
+        : NO_PATHS;
+      return { token, subject, shares: shareList, rules: ruleList, sitePaths };
     },
 
     async close() {},
