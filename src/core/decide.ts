@@ -140,9 +140,10 @@ export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null 
     const share = shares[i]!;
     const rank = LEVEL_RANK[share.level];
     if (rank <= bestRank) continue;
+    // The grantee first: most shares do not include the subject, and then the item key is not read.
+    if (!granteeIncludes(share.grantee, input, crossOrg)) continue;
     const key = share.item;
     if (key.id !== item.id || key.type !== item.type || key.orgId !== item.orgId) continue;
-    if (!granteeIncludes(share.grantee, input, crossOrg)) continue;
     bestShare = share;
     bestRank = rank;
   }

@@ -123,7 +123,8 @@ export function memoryStore(): KeywardStore {
       const g = i < shareList.length ? shareList[i]!.grantee : ruleList[i - shareList.length]!.grantee;
       const site = g.kind === "site" ? sites.get(g.siteId) : undefined;
       if (site === undefined) continue;
-      if (paths === null) paths = {};
+      // A dictionary (null prototype): site ids as keys would otherwise give every item its own hidden class.
+      if (paths === null) paths = Object.create(null) as Record<string, readonly string[]>;
       paths[site.id] = site.path;
     }
     return paths === null ? NO_PATHS : Object.freeze(paths);
