@@ -7,7 +7,7 @@ import { decide, tokenHasher } from "../src/index.js";
 import { keywardOn, loadMemory } from "./load.js";
 import { generateScenario } from "./scenario.js";
 
-const s = generateScenario({ users: 2_000, items: 20_000, queries: 5_000 });
+const s = generateScenario({ users: Number(process.env.BENCH_USERS ?? 2_000), items: Number(process.env.BENCH_ITEMS ?? 20_000), queries: 5_000 });
 const store = await loadMemory(s);
 const kw = keywardOn(store, s);
 const hash = tokenHasher();

@@ -144,6 +144,28 @@ export function memoryStore(): KeywardStore {
     return sharesByItem.get(item.orgId)?.get(item.type)?.get(item.id);
   }
 
+  /**
+   * Freezes fresh copies of one item's shares, allocated together: a decision reads all of an
+   * item's shares, and objects allocated side by side are read several times faster than the
+   * same objects scattered over the heap by earlier writes (measured in bench/).
+   */
+  function packShares(list: readonly Share[]): Share[] {
+    const packed = list.map((s) => Object.freeze({ ...s }));
+    for (const s of packed) shares.set(s.id, s);
+    return packed;
+  }
+
+  /** A frozen copy of a loaded subject with its records allocated together (see {@link packShares}). */
+  function packSubject(subject: LoadedSubject): LoadedSubject {
+    if (subject.kind === "service_user") return Object.freeze({ ...subject });
+    const m = subject.membership;
+    return Object.freeze({
+      ...subject,
+      user: Object.freeze({ ...subject.user }),
+      membership: m === null ? null : Object.freeze({ ...m, groupIds: Object.freeze([...m.groupIds]) as string[], siteIds: Object.freeze([...m.siteIds]) as string[] }),
+    });
+  }
+
   /** grantee (as JSON) → its one frozen copy */
   const grantees = new Map<string, Grantee>();
   function internGrantee(g: Grantee): Grantee {
@@ -233,9 +255,7 @@ export function memoryStore(): KeywardStore {
       // The shares of one item share one frozen item key, and equal grantees one frozen grantee:
       // less memory, and fewer objects for a decision to visit.
       const item = current[0]?.item ?? Object.freeze({ orgId: share.item.orgId, type: share.item.type, id: share.item.id });
-      const frozen = Object.freeze({ ...share, item, grantee: internGrantee(share.grantee) });
-      shares.set(share.id, frozen);
-      byId.set(share.item.id, entry([...current.filter((s) => s.id !== share.id), frozen]));
+      byId.set(share.item.id, entry(packShares([...current.filter((s) => s.id !== share.id), { ...share, item, grantee: internGrantee(share.grantee) }])));
     },
     async deleteShare(shareId) {
       const share = shares.get(shareId);
@@ -244,7 +264,7 @@ export function memoryStore(): KeywardStore {
       const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
       const rest = (byId.get(share.item.id)?.list ?? NONE).filter((s) => s.id !== shareId);
       if (rest.length === 0) byId.delete(share.item.id);
-      else byId.set(share.item.id, entry(rest));
+      else byId.set(share.item.id, entry(packShares(rest)));
       return true;
     },
     async listShares(item) {
@@ -327,7 +347,7 @@ export function memoryStore(): KeywardStore {
       if (slot === undefined) return null;
       const token = slot.token;
       if (slot.at !== subjectsVersion) {
-        slot.subject = Object.freeze(loadSubject(token));
+        slot.subject = packSubject(loadSubject(token));
         slot.at = subjectsVersion;
       }
       const subject = slot.subject!;
