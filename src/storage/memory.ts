@@ -83,6 +83,8 @@ export function memoryStore(): KeywardStore {
   const tokens = new Map<string, TokenRecord>();
   /** digest → the token, with its loaded subject cached until a write it depends on (`at`) */
   const tokensByHash = new Map<string, { token: TokenRecord; subject: LoadedSubject | null; at: number }>();
+  /** The token of the last `loadDecision`: `authorize()` records its use right after (saves a lookup). Always `tokens.get(lastLoaded.id)`. */
+  let lastLoaded: TokenRecord | null = null;
   /** Bumped by every write a loaded subject depends on: users, memberships, permission sets, service users. */
   let subjectsVersion = 0;
   /** orgId → tokens, in creation order */
@@ -298,6 +300,7 @@ export function memoryStore(): KeywardStore {
       if (active >= quota.max) return { ok: false, reason: "limit_reached" };
       const record = { ...token };
       tokens.set(record.id, record);
+      lastLoaded = null;
       tokensByHash.set(record.hash, { token: record, subject: null, at: -1 });
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
@@ -337,7 +340,7 @@ export function memoryStore(): KeywardStore {
       return true;
     },
     async recordTokenUse(tokenId, at) {
-      const t = tokens.get(tokenId);
+      const t = lastLoaded !== null && lastLoaded.id === tokenId ? lastLoaded : tokens.get(tokenId);
       if (t === undefined || t.expiredAt !== null) return;
       if (t.lastUsedAt === null || at > t.lastUsedAt) t.lastUsedAt = at;
     },
@@ -346,6 +349,7 @@ export function memoryStore(): KeywardStore {
       const slot = tokensByHash.get(tokenHash);
       if (slot === undefined) return null;
       const token = slot.token;
+      lastLoaded = token;
       if (slot.at !== subjectsVersion) {
         slot.subject = packSubject(loadSubject(token));
         slot.at = subjectsVersion;
