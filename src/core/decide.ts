@@ -31,6 +31,25 @@ import type {
 export const LEVEL_RANK: Readonly<Record<AccessLevel, number>> = { view: 1, edit: 2, delete: 3 };
 const MAX_RANK = 3;
 
+const permissionSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/**
+ * `permissions.includes(permission)` (R12). For a frozen list of 8 or more (the memory store
+ * freezes its permission sets) through a `Set` built once per list: a frozen list cannot change
+ * under its cached `Set`.
+ *
+ * @example
+ * ```ts
+ * hasPermission(Object.freeze(["inspections:view"]), "inspections:view") // true
+ * ```
+ */
+export function hasPermission(permissions: readonly string[], permission: string): boolean {
+  if (permissions.length < 8 || !Object.isFrozen(permissions)) return permissions.includes(permission);
+  let set = permissionSets.get(permissions);
+  if (set === undefined) permissionSets.set(permissions, (set = new Set(permissions)));
+  return set.has(permission);
+}
+
 /**
  * The subject of a loaded decision input, as decisions and events name it (R15, R16).
  *
@@ -192,7 +211,7 @@ export function decide(
   if (definition === undefined) {
     return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id, unknownAction: true };
   }
-  if (!input.subject.permissions.includes(definition.permission)) {
+  if (!hasPermission(input.subject.permissions, definition.permission)) {
     return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id };
   }
   if (definition.access === undefined) {

@@ -220,7 +220,7 @@ export function memoryStore(): KeywardStore {
       return out;
     },
     async putPermissionSet(set) {
-      permissionSets.set(set.id, Object.freeze({ ...set, permissions: [...set.permissions] }));
+      permissionSets.set(set.id, Object.freeze({ ...set, permissions: Object.freeze([...set.permissions]) as string[] }));
       subjectsVersion++;
     },
     async getPermissionSet(id) {
