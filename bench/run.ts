@@ -269,7 +269,7 @@ async function memory() {
     const perToken: number[] = [];
     const perShare: number[] = [];
     const M = QUICK ? 20_000 : 100_000;
-    for (let r = 0; r < (QUICK ? 3 : 5); r++) {
+    for (let r = 0; r < 3; r++) {
       const [tb, sb] = await memoryRound(M);
       perToken.push(tb);
       perShare.push(sb);
