@@ -15,7 +15,7 @@ const raw = s.queries.map((q) => s.tokens[q.token]!.raw);
 const inputs = await Promise.all(s.queries.map(async (q, i) => (await store.loadDecision(hash(raw[i]!), q.item))!));
 const which = process.env.BENCH_PROFILE ?? "decide";
 if (process.env.BENCH_WARM === "1") for (let j = 0; j < s.queries.length; j++) await kw.authorize(raw[j], s.queries[j]!.action, s.queries[j]!.item);
-const N = 2_000_000;
+const N = Number(process.env.BENCH_N ?? 2_000_000);
 const t0 = performance.now();
 let allowed = 0;
 if (which === "decide") {
