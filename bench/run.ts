@@ -109,7 +109,10 @@ async function main() {
   t0 = performance.now();
   const casbin = peers ? await casbinEngine(s, hw) : null;
   const tCasbin = secs(t0);
-  out(`Set-up: hand-written ${tHw}, CASL ${tCasl} (abilities built lazily), Casbin ${tCasbin}.`);
+  t0 = performance.now();
+  const casbinPolicies = peers ? await casbinEngine(s, hw, { sharesAs: "policies" }) : null;
+  const tCasbinPolicies = secs(t0);
+  out(`Set-up: hand-written ${tHw}, CASL ${tCasl} (abilities built lazily), Casbin ${tCasbin} (shares as policies: ${tCasbinPolicies}).`);
   out();
 
   // ── agreement ─────────────────────────────────────────────────────────────────────────────
@@ -130,6 +133,7 @@ async function main() {
   t0 = performance.now();
   if (casbin) bad += disagreements("Casbin", expected, (i) => casbin.allowed(tokenIds[i]!, s.queries[i]!.action, s.queries[i]!.item));
   out(`  (Casbin check took ${secs(t0)})`);
+  if (casbinPolicies) bad += disagreements("Casbin with shares as policies (first 10 queries only: each scans every share policy)", expected, (i) => casbinPolicies.allowed(tokenIds[i]!, s.queries[i]!.action, s.queries[i]!.item), 10);
   out();
   if (bad > 0) {
     out(`FAILED: ${bad} disagreements. Nothing measured.`);
@@ -158,6 +162,13 @@ async function main() {
   out();
   out(table(rows));
   out();
+  if (casbinPolicies) {
+    const [slow] = await measure([{ name: "Casbin, shares as policies (first 10 queries)", n: 10, run: (i) => casbinPolicies.allowed(tokenIds[i]!, q[i]!.action, q[i]!.item) }], { rounds: 2, targetMs: 1, latencyCalls: 10 });
+    out("Casbin with one policy per share and level instead of role links (the matcher runs against every share policy on every request), same run, 2 rounds of 8 calls:");
+    out();
+    out(table([slow!]));
+    out();
+  }
 
   // ── SHA-256 alone ─────────────────────────────────────────────────────────────────────────
   if (SECTIONS.has("hash")) await hashes(s);

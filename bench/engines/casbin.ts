@@ -24,11 +24,13 @@ const MODEL = `
 r = sub, dom, obj
 r2 = sub, dom, obj
 r3 = sub, dom, type, a1, a2, act
+r4 = sub, dom, obj, act
 
 [policy_definition]
 p = sub, dom, obj
 p2 = sub
 p3 = sub, dom, type, attr, act
+p4 = sub, dom, obj, act
 
 [role_definition]
 g = _, _, _
@@ -39,11 +41,13 @@ g3 = _, _, _
 e = some(where (p.eft == allow))
 e2 = some(where (p.eft == allow))
 e3 = some(where (p.eft == allow))
+e4 = some(where (p.eft == allow))
 
 [matchers]
 m = r.obj == p.obj && r.dom == p.dom && g2(r.sub, p.sub, r.dom)
 m2 = g3(r2.sub, r2.obj, r2.dom)
 m3 = r3.dom == p3.dom && r3.type == p3.type && r3.act == p3.act && (r3.a1 == p3.attr || r3.a2 == p3.attr) && g(r3.sub, p3.sub, r3.dom)
+m4 = r4.obj == p4.obj && r4.act == p4.act && r4.dom == p4.dom && g(r4.sub, p4.sub, r4.dom)
 `;
 
 const LEVELS = ["view", "edit", "delete"] as const;
@@ -53,7 +57,13 @@ export interface CasbinEngine {
   enforcer: Enforcer;
 }
 
-export async function casbinEngine(s: Scenario, hw: HandWritten): Promise<CasbinEngine> {
+/**
+ * `sharesAs: "policies"` encodes each share as policies instead (`p4`: grantee role, domain, item,
+ * level, one per implied level) — the textbook encoding, which makes every request evaluate the
+ * matcher against every share policy. Measured on a few queries only.
+ */
+export async function casbinEngine(s: Scenario, hw: HandWritten, options: { sharesAs?: "links" | "policies" } = {}): Promise<CasbinEngine> {
+  const asPolicies = options.sharesAs === "policies";
   const e = await newEnforcer(newModelFromString(MODEL));
   e.enableAutoBuildRoleLinks(false);
   const role = (g: Grantee): string => {
@@ -84,7 +94,13 @@ export async function casbinEngine(s: Scenario, hw: HandWritten): Promise<Casbin
   }
   const p = s.permissionSets.flatMap((set) => set.permissions.map((perm) => [`ps:${set.id}`, set.orgId, perm]));
   const seen = new Set<string>();
+  const p4: string[][] = [];
   for (const sh of s.shares) {
+    if (asPolicies) {
+      const obj = `${sh.item.type}/${sh.item.id}`;
+      for (const level of LEVELS.slice(0, LEVELS.indexOf(sh.level) + 1)) p4.push([role(sh.grantee), sh.item.orgId, obj, level]);
+      continue;
+    }
     const obj = `${sh.item.type}/${sh.item.id}`;
     g3.push([role(sh.grantee), `${obj}#${sh.level}`, sh.item.orgId]);
     const key = `${sh.item.orgId}\0${obj}`;
@@ -104,6 +120,7 @@ export async function casbinEngine(s: Scenario, hw: HandWritten): Promise<Casbin
   await e.addPolicies(p);
   await e.addNamedPolicies("p2", [["nobody"]]);
   await e.addNamedPolicies("p3", p3);
+  if (asPolicies) await e.addNamedPolicies("p4", p4);
   await e.addNamedGroupingPolicies("g", g);
   await e.addNamedGroupingPolicies("g2", g2);
   await e.addNamedGroupingPolicies("g3", g3);
@@ -111,6 +128,7 @@ export async function casbinEngine(s: Scenario, hw: HandWritten): Promise<Casbin
 
   const ctx2 = newEnforceContext("2");
   const ctx3 = newEnforceContext("3");
+  const ctx4 = newEnforceContext("4");
   return {
     enforcer: e,
     allowed(tokenId, action, item) {
@@ -122,7 +140,7 @@ export async function casbinEngine(s: Scenario, hw: HandWritten): Promise<Casbin
       if (!e.enforceSync(sub, tok.orgId, def.permission)) return false;
       if (def.access === undefined) return true;
       if (item === null || item.type !== def.item) return false;
-      if (e.enforceSync(ctx2, sub, item.orgId, `${item.type}/${item.id}#${def.access}`)) return true;
+      if (asPolicies ? e.enforceSync(ctx4, sub, item.orgId, `${item.type}/${item.id}`, def.access) : e.enforceSync(ctx2, sub, item.orgId, `${item.type}/${item.id}#${def.access}`)) return true;
       return e.enforceSync(ctx3, sub, item.orgId, item.type, `siteId=${item.attributes.siteId}`, `status=${item.attributes.status}`, def.access);
     },
   };
