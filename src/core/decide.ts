@@ -3,7 +3,7 @@
  * No I/O, no clock, no store: property tests call it directly.
  * @module
  */
-import { isExpired, subjectState } from "./lifecycle.js";
+import { isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
@@ -30,6 +30,26 @@ import type {
  * ```
  */
 export const LEVEL_RANK: Readonly<Record<AccessLevel, number>> = { view: 1, edit: 2, delete: 3 };
+const MAX_RANK = 3;
+
+const permissionSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/**
+ * `permissions.includes(permission)` (R12). For a frozen list of 8 or more (the memory store
+ * freezes its permission sets) through a `Set` built once per list: a frozen list cannot change
+ * under its cached `Set`.
+ *
+ * @example
+ * ```ts
+ * hasPermission(Object.freeze(["inspections:view"]), "inspections:view") // true
+ * ```
+ */
+export function hasPermission(permissions: readonly string[], permission: string): boolean {
+  if (permissions.length < 8 || !Object.isFrozen(permissions)) return permissions.includes(permission);
+  let set = permissionSets.get(permissions);
+  if (set === undefined) permissionSets.set(permissions, (set = new Set(permissions)));
+  return set.has(permission);
+}
 
 /**
  * The subject of a loaded decision input, as decisions and events name it (R15, R16).
@@ -59,10 +79,12 @@ export function checkToken(input: DecisionInput, now: number, inactivityMs: numb
   if (token.revokedAt !== null || token.deletedAt !== null) return "token_revoked";
   if (isExpired(token, now, inactivityMs)) return "token_expired";
   if (subject.kind !== token.kind) return "token_unknown";
-  const state = subjectState(subject);
-  if (!state.active) return "subject_inactive";
-  if (token.kind === "user" && token.epoch !== state.epoch) return "subject_inactive";
-  return null;
+  // `subjectState` inlined (this runs on every decision): active, and for users the token's epoch.
+  if (subject.kind === "user") {
+    const m = subject.membership;
+    return m === null || m.status !== "active" || token.epoch !== m.epoch ? "subject_inactive" : null;
+  }
+  return subject.serviceUser !== null && subject.serviceUser.status === "active" ? null : "subject_inactive";
 }
 
 /**
@@ -157,24 +179,34 @@ export function ruleIncludes(input: DecisionInput, rule: AccessRule): boolean {
  */
 export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null {
   const crossOrg = item.orgId !== input.token.orgId;
-  let best: GrantRef | null = null;
+  // The first share (then rule) of the highest rank wins; nothing outranks `delete`, so stop there.
+  let bestShare: Share | null = null;
+  let bestRule: AccessRule | null = null;
   let bestRank = 0;
-  for (const share of input.shares) {
+  const shares = input.shares;
+  for (let i = 0; i < shares.length && bestRank < MAX_RANK; i++) {
+    const share = shares[i]!;
     const rank = LEVEL_RANK[share.level];
     if (rank <= bestRank) continue;
-    if (share.item.orgId !== item.orgId || share.item.type !== item.type || share.item.id !== item.id) continue;
+    // The grantee first: most shares do not include the subject, and then the item key is not compared.
     if (!shareIncludes(input, share)) continue;
-    best = { source: "share", id: share.id, via: share.grantee.kind, level: share.level, crossOrg };
+    const key = share.item;
+    if (key.id !== item.id || key.type !== item.type || key.orgId !== item.orgId) continue;
+    bestShare = share;
     bestRank = rank;
   }
-  for (const rule of input.rules) {
+  const rules = input.rules;
+  for (let i = 0; i < rules.length && bestRank < MAX_RANK; i++) {
+    const rule = rules[i]!;
     const rank = LEVEL_RANK[rule.level];
     if (rank <= bestRank) continue;
     if (!ruleMatches(rule, item) || !ruleIncludes(input, rule)) continue;
-    best = { source: "rule", id: rule.id, via: rule.grantee.kind, level: rule.level, crossOrg };
+    bestRule = rule;
     bestRank = rank;
   }
-  return best;
+  if (bestRule !== null) return { source: "rule", id: bestRule.id, via: bestRule.grantee.kind, level: bestRule.level, crossOrg };
+  if (bestShare !== null) return { source: "share", id: bestShare.id, via: bestShare.grantee.kind, level: bestShare.level, crossOrg };
+  return null;
 }
 
 /**
@@ -205,7 +237,7 @@ export function refusal(
   if (definition === undefined) {
     return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id, unknownAction: true };
   }
-  if (!input.subject.permissions.includes(definition.permission)) {
+  if (!hasPermission(input.subject.permissions, definition.permission)) {
     return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id };
   }
   return null;

@@ -157,22 +157,26 @@ export type TokenParser = (raw: unknown) => SubjectKind | null;
  * ```
  */
 export function tokenParser(prefixes: TokenPrefixes = DEFAULT_PREFIXES): TokenParser {
-  const kinds: [string, SubjectKind][] = [
-    [`${prefixes.user}_`, "user"],
-    [`${prefixes.service_user}_`, "service_user"],
-  ];
+  const userHead = `${prefixes.user}_`;
+  const serviceHead = `${prefixes.service_user}_`;
+  /** Whether `raw` is `head` + base62 body + the body's checksum: one pass over the characters. */
+  const matches = (raw: string, head: string): boolean => {
+    if (raw.length !== head.length + BODY_LENGTH + CHECKSUM_LENGTH || !raw.startsWith(head)) return false;
+    const end = raw.length - CHECKSUM_LENGTH;
+    let c32 = -1;
+    for (let i = 0; i < head.length; i++) c32 = CRC_TABLE[(c32 ^ raw.charCodeAt(i)) & 0xff]! ^ (c32 >>> 8);
+    for (let i = head.length; i < raw.length; i++) {
+      const c = raw.charCodeAt(i);
+      if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+      if (i < end) c32 = CRC_TABLE[(c32 ^ c) & 0xff]! ^ (c32 >>> 8);
+    }
+    return decodeFixed(raw, end) === (c32 ^ -1) >>> 0;
+  };
   return (raw) => {
     if (typeof raw !== "string" || raw.length > MAX_TOKEN_LENGTH) return null;
-    for (const [head, kind] of kinds) {
-      if (raw.length !== head.length + BODY_LENGTH + CHECKSUM_LENGTH || !raw.startsWith(head)) continue;
-      const end = raw.length - CHECKSUM_LENGTH;
-      for (let i = head.length; i < raw.length; i++) {
-        const c = raw.charCodeAt(i);
-        const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-        if (!ok) return null;
-      }
-      return decodeFixed(raw, end) === crc32(raw, end) ? kind : null;
-    }
+    // Prefixes hold no `_`, so at most one head can start the string.
+    if (matches(raw, userHead)) return "user";
+    if (matches(raw, serviceHead)) return "service_user";
     return null;
   };
 }

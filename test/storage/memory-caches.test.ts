@@ -1,0 +1,141 @@
+/**
+ * The memory store caches what `loadDecision` derives (the loaded subject of a token, the site
+ * paths of an item's shares and rules). These tests pin down that every write those depend on
+ * is seen by the very next read, as R7, R12 and R13 require.
+ */
+import { describe, expect, it } from "vitest";
+import type { Membership, TokenRecord } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
+
+const T0 = 1_000;
+const quota = { max: 10, now: T0, inactivityMs: 1_000_000 };
+const member = (over: Partial<Membership> = {}): Membership => ({
+  orgId: "org_a",
+  userId: "u_1",
+  permissionSetId: "ps_1",
+  groupIds: ["g_1"],
+  siteIds: [],
+  status: "active",
+  seat: true,
+  epoch: "ep_1",
+  ...over,
+});
+const token = (over: Partial<TokenRecord> = {}): TokenRecord => ({
+  id: "tok_1",
+  kind: "user",
+  orgId: "org_a",
+  subjectId: "u_1",
+  name: "ci",
+  hash: "digest_1",
+  hint: "kwu_…abcd",
+  epoch: "ep_1",
+  createdAt: T0,
+  createdBy: "u_1",
+  lastUsedAt: null,
+  revokedAt: null,
+  deletedAt: null,
+  expiredAt: null,
+  ...over,
+});
+const item = { orgId: "org_a", type: "inspection", id: "i_1" };
+
+async function setUp() {
+  const store = memoryStore();
+  await store.putUser({ id: "u_1", name: "Ann" });
+  await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Set", permissions: ["inspections:view"] });
+  await store.updateMembership("org_a", "u_1", () => member());
+  expect(await store.insertToken(token(), quota)).toEqual({ ok: true });
+  return store;
+}
+
+describe("memory store: derived data is never stale", () => {
+  it("R12 a permission set changed after a load applies to the next load", async () => {
+    const store = await setUp();
+    expect((await store.loadDecision("digest_1", null))!.subject.permissions).toEqual(["inspections:view"]);
+    await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Set", permissions: ["inspections:edit"] });
+    expect((await store.loadDecision("digest_1", null))!.subject.permissions).toEqual(["inspections:edit"]);
+  });
+
+  it("R7 R13 a membership changed after a load (groups, then deactivation) applies to the next load", async () => {
+    const store = await setUp();
+    const first = (await store.loadDecision("digest_1", null))!.subject;
+    expect(first.kind === "user" && first.membership?.groupIds).toEqual(["g_1"]);
+    await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_2"] }));
+    const second = (await store.loadDecision("digest_1", null))!.subject;
+    expect(second.kind === "user" && second.membership?.groupIds).toEqual(["g_2"]);
+    await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, status: "deactivated" }));
+    const third = (await store.loadDecision("digest_1", null))!.subject;
+    expect(third.kind === "user" && third.membership?.status).toBe("deactivated");
+  });
+
+  it("R16 a renamed user is named by the next load", async () => {
+    const store = await setUp();
+    await store.loadDecision("digest_1", null);
+    await store.putUser({ id: "u_1", name: "Ann Berg" });
+    const subject = (await store.loadDecision("digest_1", null))!.subject;
+    expect(subject.kind === "user" && subject.user.name).toBe("Ann Berg");
+  });
+
+  it("R12 a service user's new permission set applies to the next load", async () => {
+    const store = memoryStore();
+    await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "One", permissions: ["a:one"] });
+    await store.putPermissionSet({ id: "ps_2", orgId: "org_a", name: "Two", permissions: ["a:two"] });
+    const su = { id: "svc_1", orgId: "org_a", name: "Bot", permissionSetId: "ps_1", status: "active" as const, createdBy: null, createdAt: T0 };
+    await store.updateServiceUser("svc_1", () => su);
+    await store.insertToken(token({ kind: "service_user", subjectId: "svc_1", epoch: null, hash: "digest_s" }), quota);
+    expect((await store.loadDecision("digest_s", null))!.subject.permissions).toEqual(["a:one"]);
+    await store.updateServiceUser("svc_1", (cur) => ({ ...cur!, permissionSetId: "ps_2" }));
+    expect((await store.loadDecision("digest_s", null))!.subject.permissions).toEqual(["a:two"]);
+  });
+
+  it("R13 site paths follow shares and rules added or deleted after a load, and sites added after a share", async () => {
+    const store = await setUp();
+    await store.putShare({ id: "sh_1", item, grantee: { kind: "site", siteId: "s_1" }, level: "view", createdAt: T0 });
+    // The site does not exist yet: no path.
+    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({});
+    await store.putSite({ id: "s_r", orgId: "org_a", name: "North", parentId: null, path: ["s_r"] });
+    await store.putSite({ id: "s_1", orgId: "org_a", name: "Oslo", parentId: "s_r", path: ["s_r", "s_1"] });
+    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_1: ["s_r", "s_1"] });
+    await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee: { kind: "site", siteId: "s_r" }, level: "view", createdAt: T0 });
+    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_1: ["s_r", "s_1"], s_r: ["s_r"] });
+    expect(await store.deleteShare("sh_1")).toBe(true);
+    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_r: ["s_r"] });
+    expect(await store.deleteRule("r_1")).toBe(true);
+    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({});
+  });
+
+  it("R13 shares of one item keep their own grantees and levels when they share storage", async () => {
+    const store = await setUp();
+    await store.putShare({ id: "sh_1", item, grantee: { kind: "group", groupId: "g_1" }, level: "view", createdAt: T0 });
+    await store.putShare({ id: "sh_2", item, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
+    await store.putShare({ id: "sh_3", item: { ...item, id: "i_2" }, grantee: { kind: "organization", orgId: "org_a", includeServiceUsers: true }, level: "delete", createdAt: T0 });
+    expect(await store.listShares(item)).toEqual([
+      { id: "sh_1", item, grantee: { kind: "group", groupId: "g_1" }, level: "view", createdAt: T0 },
+      { id: "sh_2", item, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 },
+    ]);
+    expect(await store.listShares({ ...item, id: "i_2" })).toEqual([
+      { id: "sh_3", item: { ...item, id: "i_2" }, grantee: { kind: "organization", orgId: "org_a", includeServiceUsers: true }, level: "delete", createdAt: T0 },
+    ]);
+  });
+
+  it("R13 loadAccess (grantee indexes) follows a share re-granted, a share deleted and a membership changed after a load", async () => {
+    const store = await setUp();
+    const ids = async () => ((await store.loadAccess("digest_1", { itemType: "inspection" }))!.shares).map((s) => `${s.id}:${s.level}`).sort();
+    await store.putShare({ id: "sh_1", item, grantee: { kind: "group", groupId: "g_1" }, level: "view", createdAt: T0 });
+    await store.putShare({ id: "sh_2", item, grantee: { kind: "user", userId: "u_1" }, level: "edit", createdAt: T0 });
+    expect(await ids()).toEqual(["sh_1:view", "sh_2:edit"]);
+    // Re-granting sh_2 (same id) to a group the user is not in: gone from the user's reach.
+    await store.putShare({ id: "sh_2", item, grantee: { kind: "group", groupId: "g_2" }, level: "delete", createdAt: T0 });
+    expect(await ids()).toEqual(["sh_1:view"]);
+    // The user joins g_2: the cached subject is replaced, and sh_2 is reached at its new level.
+    await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1", "g_2"] }));
+    expect(await ids()).toEqual(["sh_1:view", "sh_2:delete"]);
+    // The index and the item's list hold the same (current) objects.
+    const listed = await store.listShares(item);
+    const reached = (await store.loadAccess("digest_1", { itemType: "inspection" }))!.shares;
+    for (const s of reached) expect(listed).toContain(s);
+    expect(await store.deleteShare("sh_1")).toBe(true);
+    expect(await ids()).toEqual(["sh_2:delete"]);
+    expect((await store.loadDecision("digest_1", item))!.shares.map((s) => s.id)).toEqual(["sh_2"]);
+  });
+});
