@@ -230,15 +230,15 @@ export function refusal(
   const { token } = input;
   const tokenReason = checkToken(input, now, options.inactivityMs);
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
-  const subject = subjectRef(input.subject, token);
+  // The subject is named only in a refusal: when both stages pass, the caller names it once.
   if (tokenReason !== null) {
-    return { allowed: false, reason: tokenReason, action, subject, orgId: token.orgId, tokenId: token.id };
+    return { allowed: false, reason: tokenReason, action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
   }
   if (definition === undefined) {
-    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id, unknownAction: true };
+    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, unknownAction: true };
   }
   if (!hasPermission(input.subject.permissions, definition.permission)) {
-    return { allowed: false, reason: "permission_denied", action, subject, orgId: token.orgId, tokenId: token.id };
+    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
   }
   return null;
 }

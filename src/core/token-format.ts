@@ -93,6 +93,22 @@ function encodeFixed(value: number, length: number): string {
   return out;
 }
 
+/** ASCII code → its base62 value (`0-9A-Za-z`, as {@link decodeFixed} reads it), or -1. */
+const BASE62_VALUE = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let c = 48; c <= 57; c++) t[c] = c - 48;
+  for (let c = 65; c <= 90; c++) t[c] = c - 55;
+  for (let c = 97; c <= 122; c++) t[c] = c - 61;
+  return t;
+})();
+
+/** The (unfinished) CRC32 state after `head`: where a token's checksum continues from. */
+function crcAfter(head: string): number {
+  let c32 = -1;
+  for (let i = 0; i < head.length; i++) c32 = CRC_TABLE[(c32 ^ head.charCodeAt(i)) & 0xff]! ^ (c32 >>> 8);
+  return c32;
+}
+
 /** Decodes the base62 digits of `s` from `start` to its end (already checked to be base62). */
 function decodeFixed(s: string, start: number): number {
   let n = 0;
@@ -159,24 +175,33 @@ export type TokenParser = (raw: unknown) => SubjectKind | null;
 export function tokenParser(prefixes: TokenPrefixes = DEFAULT_PREFIXES): TokenParser {
   const userHead = `${prefixes.user}_`;
   const serviceHead = `${prefixes.service_user}_`;
+  // The CRC32 state after each head is fixed: computed once, not per token.
+  const userStart = crcAfter(userHead);
+  const serviceStart = crcAfter(serviceHead);
   /** Whether `raw` is `head` + base62 body + the body's checksum: one pass over the characters. */
-  const matches = (raw: string, head: string): boolean => {
+  const matches = (raw: string, head: string, start: number): boolean => {
     if (raw.length !== head.length + BODY_LENGTH + CHECKSUM_LENGTH || !raw.startsWith(head)) return false;
     const end = raw.length - CHECKSUM_LENGTH;
-    let c32 = -1;
-    for (let i = 0; i < head.length; i++) c32 = CRC_TABLE[(c32 ^ raw.charCodeAt(i)) & 0xff]! ^ (c32 >>> 8);
-    for (let i = head.length; i < raw.length; i++) {
+    let c32 = start;
+    for (let i = head.length; i < end; i++) {
       const c = raw.charCodeAt(i);
-      if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
-      if (i < end) c32 = CRC_TABLE[(c32 ^ c) & 0xff]! ^ (c32 >>> 8);
+      if (c > 127 || BASE62_VALUE[c]! < 0) return false;
+      c32 = CRC_TABLE[(c32 ^ c) & 0xff]! ^ (c32 >>> 8);
     }
-    return decodeFixed(raw, end) === (c32 ^ -1) >>> 0;
+    let n = 0;
+    for (let i = end; i < raw.length; i++) {
+      const c = raw.charCodeAt(i);
+      const v = c > 127 ? -1 : BASE62_VALUE[c]!;
+      if (v < 0) return false;
+      n = n * 62 + v;
+    }
+    return n === (c32 ^ -1) >>> 0;
   };
   return (raw) => {
     if (typeof raw !== "string" || raw.length > MAX_TOKEN_LENGTH) return null;
     // Prefixes hold no `_`, so at most one head can start the string.
-    if (matches(raw, userHead)) return "user";
-    if (matches(raw, serviceHead)) return "service_user";
+    if (matches(raw, userHead, userStart)) return "user";
+    if (matches(raw, serviceHead, serviceStart)) return "service_user";
     return null;
   };
 }

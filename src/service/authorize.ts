@@ -6,6 +6,7 @@
 import { checkToken, decide, subjectRef } from "../core/decide.js";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import type { Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason } from "../core/types.js";
+import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { Context } from "./context.js";
 import { checkItem } from "./schemas.js";
 
@@ -46,7 +47,9 @@ const ignore = () => {};
 /** After a successful token stage: record the use (R6), without waiting. Shared with `accessible()`. A failed touch never changes the decision (it can only make the token expire early). */
 export function recordUse(ctx: Context, input: DecisionInput, now: number): void {
   try {
-    ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
+    const sync = (ctx.store.recordTokenUse as MaybeSync<[string, number], void>)[SYNC];
+    if (sync !== undefined) sync(input.token.id, now);
+    else ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
   } catch {
     // A store that throws synchronously instead of rejecting: the same as a failed touch.
   }
@@ -103,7 +106,11 @@ export async function authorize(
   else {
     let input: DecisionInput | null;
     try {
-      input = await ctx.store.loadDecision(ctx.hash(rawToken as string), definition?.access === undefined ? null : checked);
+      const digest = ctx.hash(rawToken as string);
+      const target = definition?.access === undefined ? null : checked;
+      // A store method with a synchronous twin (the memory store's own): no promise to wait for.
+      const sync = (ctx.store.loadDecision as MaybeSync<[string, ItemRef | null], DecisionInput | null>)[SYNC];
+      input = sync !== undefined ? sync(digest, target) : await ctx.store.loadDecision(digest, target);
     } catch (e) {
       throw storeFailure(e);
     }

@@ -26,6 +26,7 @@ import type {
   TokenRecord,
   User,
 } from "../core/types.js";
+import { withSync } from "./sync.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -245,6 +246,31 @@ export function memoryStore(): KeywardStore {
       : (serviceUsers.get(token.subjectId)?.name ?? token.subjectId);
   }
 
+  function recordTokenUseNow(tokenId: string, at: number): void {
+    const t = lastLoaded !== null && lastLoaded.id === tokenId ? lastLoaded : tokens.get(tokenId);
+    if (t === undefined || t.expiredAt !== null) return;
+    if (t.lastUsedAt === null || at > t.lastUsedAt) t.lastUsedAt = at;
+  }
+
+  /** `loadDecision`, synchronously: `authorize()` calls it directly (see `storage/sync.ts`). */
+  function loadDecisionNow(tokenHash: string, item: ItemRef | null): DecisionInput | null {
+    const slot = tokensByHash.get(tokenHash);
+    if (slot === undefined) return null;
+    const token = slot.token;
+    lastLoaded = token;
+    const subject = cachedSubject(slot);
+    if (item === null) return { token, subject, shares: NONE, rules: NONE, sitePaths: NO_PATHS };
+    const shareEntry = itemShares(item);
+    const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
+    const shareList = shareEntry?.list ?? NONE;
+    const ruleList = ruleEntry?.list ?? NONE;
+    const sitePaths =
+      shareEntry !== undefined ? cachedPaths(shareEntry, shareList, ruleList)
+      : ruleEntry !== undefined ? cachedPaths(ruleEntry, NONE, ruleList)
+      : NO_PATHS;
+    return { token, subject, shares: shareList, rules: ruleList, sitePaths };
+  }
+
   return {
     async putOrganization(org) {
       orgs.set(org.id, Object.freeze({ ...org }));
@@ -409,29 +435,8 @@ export function memoryStore(): KeywardStore {
       t.expiredAt = at;
       return true;
     },
-    async recordTokenUse(tokenId, at) {
-      const t = lastLoaded !== null && lastLoaded.id === tokenId ? lastLoaded : tokens.get(tokenId);
-      if (t === undefined || t.expiredAt !== null) return;
-      if (t.lastUsedAt === null || at > t.lastUsedAt) t.lastUsedAt = at;
-    },
-
-    async loadDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
-      const slot = tokensByHash.get(tokenHash);
-      if (slot === undefined) return null;
-      const token = slot.token;
-      lastLoaded = token;
-      const subject = cachedSubject(slot);
-      if (item === null) return { token, subject, shares: NONE, rules: NONE, sitePaths: NO_PATHS };
-      const shareEntry = itemShares(item);
-      const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
-      const shareList = shareEntry?.list ?? NONE;
-      const ruleList = ruleEntry?.list ?? NONE;
-      const sitePaths =
-        shareEntry !== undefined ? cachedPaths(shareEntry, shareList, ruleList)
-        : ruleEntry !== undefined ? cachedPaths(ruleEntry, NONE, ruleList)
-        : NO_PATHS;
-      return { token, subject, shares: shareList, rules: ruleList, sitePaths };
-    },
+    recordTokenUse: withSync(async (tokenId: string, at: number) => recordTokenUseNow(tokenId, at), recordTokenUseNow),
+    loadDecision: withSync(async (tokenHash: string, item: ItemRef | null) => loadDecisionNow(tokenHash, item), loadDecisionNow),
 
     async loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null> {
       const slot = tokensByHash.get(tokenHash);

@@ -4,7 +4,7 @@
  * is seen by the very next read, as R7, R12 and R13 require.
  */
 import { describe, expect, it } from "vitest";
-import type { Membership, TokenRecord } from "../../src/index.js";
+import { createKeyward, generateToken, tokenHasher, type KeywardStore, type Membership, type TokenRecord } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
 const T0 = 1_000;
@@ -137,5 +137,28 @@ describe("memory store: derived data is never stale", () => {
     expect(await store.deleteShare("sh_1")).toBe(true);
     expect(await ids()).toEqual(["sh_2:delete"]);
     expect((await store.loadDecision("digest_1", item))!.shares.map((s) => s.id)).toEqual(["sh_2"]);
+  });
+
+  it("R6 R15 authorize() calls a loadDecision or recordTokenUse replaced on a copy of the store (the memory store's synchronous twins are used only for its own methods)", async () => {
+    const inner = memoryStore();
+    const calls: string[] = [];
+    const wrapped: KeywardStore = {
+      ...inner,
+      loadDecision: async (h, i) => (calls.push("loadDecision"), inner.loadDecision(h, i)),
+      recordTokenUse: async (id, at) => (calls.push("recordTokenUse"), inner.recordTokenUse(id, at)),
+    };
+    await inner.putUser({ id: "u_1", name: "Ann" });
+    await inner.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Set", permissions: ["reports:export"] });
+    await inner.updateMembership("org_a", "u_1", () => member());
+    const raw = generateToken("user");
+    expect(await inner.insertToken(token({ hash: tokenHasher()(raw) }), quota)).toEqual({ ok: true });
+    const kw = createKeyward({ store: wrapped, actions: { "reports.export": { permission: "reports:export" } }, clock: () => T0 + 5 });
+    expect((await kw.authorize(raw, "reports.export")).allowed).toBe(true);
+    expect(calls).toEqual(["loadDecision", "recordTokenUse"]);
+    expect((await inner.getToken("tok_1"))!.lastUsedAt).toBe(T0 + 5);
+    // Directly on the memory store, the same decision and the same use record.
+    const direct = createKeyward({ store: inner, actions: { "reports.export": { permission: "reports:export" } }, clock: () => T0 + 9 });
+    expect((await direct.authorize(raw, "reports.export")).allowed).toBe(true);
+    expect((await inner.getToken("tok_1"))!.lastUsedAt).toBe(T0 + 9);
   });
 });
