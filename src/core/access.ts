@@ -6,7 +6,7 @@
  * {@link LEVEL_RANK} for levels — so a filter and `authorize()` cannot drift apart.
  * @module
  */
-import { checkToken, LEVEL_RANK, refusal, ruleIncludes, ruleMatches, shareIncludes, subjectRef } from "./decide.js";
+import { checkToken, LEVEL_RANK, levelRank, refusal, ruleIncludes, ruleMatches, shareIncludes, subjectRef } from "./decide.js";
 import { KeywardError } from "./errors.js";
 import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
 import { ACCESS_LEVELS } from "./types.js";
@@ -180,14 +180,14 @@ export function decideAccess(
   const { token } = input;
   const shared = new Map<string, Set<string>>();
   for (const share of input.shares) {
-    if (share.item.type !== itemType || LEVEL_RANK[share.level] < need || !shareIncludes(input, share)) continue;
+    if (share.item.type !== itemType || levelRank(share.level) < need || !shareIncludes(input, share)) continue;
     let ids = shared.get(share.item.orgId);
     if (ids === undefined) shared.set(share.item.orgId, (ids = new Set()));
     ids.add(share.item.id);
   }
   const rules: AccessFilterData["rules"] = [];
   for (const rule of input.rules) {
-    if (rule.itemType !== itemType || LEVEL_RANK[rule.level] < need || !ruleIncludes(input, rule)) continue;
+    if (rule.itemType !== itemType || levelRank(rule.level) < need || !ruleIncludes(input, rule)) continue;
     rules.push({ id: rule.id, orgId: rule.orgId, conditions: Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]])) });
   }
   rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -32,6 +32,20 @@ import type {
 export const LEVEL_RANK: Readonly<Record<AccessLevel, number>> = { view: 1, edit: 2, delete: 3 };
 const MAX_RANK = 3;
 
+/**
+ * {@link LEVEL_RANK} of a level without a keyed lookup (the hot loops compare interned strings),
+ * and 0 for anything that is not a level — a corrupt stored level grants nothing (fail closed).
+ * `decide()` and the list filters rank through it.
+ *
+ * @example
+ * ```ts
+ * levelRank("edit") // 2
+ * ```
+ */
+export function levelRank(level: AccessLevel): number {
+  return level === "view" ? 1 : level === "edit" ? 2 : level === "delete" ? 3 : 0;
+}
+
 const permissionSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /**
@@ -186,7 +200,7 @@ export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null 
   const shares = input.shares;
   for (let i = 0; i < shares.length && bestRank < MAX_RANK; i++) {
     const share = shares[i]!;
-    const rank = LEVEL_RANK[share.level];
+    const rank = levelRank(share.level);
     if (rank <= bestRank) continue;
     // The grantee first: most shares do not include the subject, and then the item key is not compared.
     if (!shareIncludes(input, share)) continue;
@@ -198,7 +212,7 @@ export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null 
   const rules = input.rules;
   for (let i = 0; i < rules.length && bestRank < MAX_RANK; i++) {
     const rule = rules[i]!;
-    const rank = LEVEL_RANK[rule.level];
+    const rank = levelRank(rule.level);
     if (rank <= bestRank) continue;
     if (!ruleMatches(rule, item) || !ruleIncludes(input, rule)) continue;
     bestRule = rule;
@@ -274,7 +288,7 @@ export function decide(
     return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
   }
   const grant = item === null || item.type !== def.item ? null : bestGrant(input, item);
-  if (grant === null || LEVEL_RANK[grant.level] < LEVEL_RANK[def.access]) {
+  if (grant === null || levelRank(grant.level) < levelRank(def.access)) {
     return {
       allowed: false,
       reason: "access_denied",
