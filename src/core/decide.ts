@@ -66,6 +66,13 @@ export function hasPermission(permissions: readonly string[], permission: string
 }
 
 /**
+ * Internal (not exported from the package): the key of a loaded subject's precomputed, frozen
+ * {@link subjectRef}, set (not enumerable, so a spread copy does not carry it) by a store that
+ * caches one loaded subject per token. `Symbol.for`: the same in every bundle.
+ */
+export const SUBJECT_REF: unique symbol = Symbol.for("keyward.subjectRef") as never;
+
+/**
  * The subject of a loaded decision input, as decisions and events name it (R15, R16).
  *
  * @example
@@ -74,6 +81,9 @@ export function hasPermission(permissions: readonly string[], permission: string
  * ```
  */
 export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectRef {
+  // A store that caches its loaded subjects per token (the memory store) attaches the frozen ref once.
+  const cached = (subject as { [SUBJECT_REF]?: SubjectRef })[SUBJECT_REF];
+  if (cached !== undefined) return cached;
   if (subject.kind === "user") return { kind: "user", id: subject.user.id, name: subject.user.name };
   return { kind: "service_user", id: token.subjectId, name: subject.serviceUser?.name ?? token.subjectId };
 }

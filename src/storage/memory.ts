@@ -9,6 +9,7 @@
  * @module
  */
 import type { AccessInput } from "../core/access.js";
+import { SUBJECT_REF, subjectRef } from "../core/decide.js";
 import { isTokenActive, subjectState, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
@@ -208,14 +209,20 @@ export function memoryStore(): KeywardStore {
   }
 
   /** A frozen copy of a loaded subject with its records allocated together (see {@link packShares}). */
-  function packSubject(subject: LoadedSubject): LoadedSubject {
-    if (subject.kind === "service_user") return Object.freeze({ ...subject });
-    const m = subject.membership;
-    return Object.freeze({
-      ...subject,
-      user: Object.freeze({ ...subject.user }),
-      membership: m === null ? null : Object.freeze({ ...m, groupIds: Object.freeze([...m.groupIds]) as string[], siteIds: Object.freeze([...m.siteIds]) as string[] }),
-    });
+  function packSubject(subject: LoadedSubject, token: TokenRecord): LoadedSubject {
+    let packed: LoadedSubject;
+    if (subject.kind === "service_user") packed = { ...subject };
+    else {
+      const m = subject.membership;
+      packed = {
+        ...subject,
+        user: Object.freeze({ ...subject.user }),
+        membership: m === null ? null : Object.freeze({ ...m, groupIds: Object.freeze([...m.groupIds]) as string[], siteIds: Object.freeze([...m.siteIds]) as string[] }),
+      };
+    }
+    // The subject as decisions name it, built once per loaded subject (this slot's token) instead of per decision.
+    Object.defineProperty(packed, SUBJECT_REF, { value: Object.freeze(subjectRef(packed, token)) });
+    return Object.freeze(packed);
   }
 
   /** grantee (as JSON) → its one frozen copy */
@@ -230,7 +237,7 @@ export function memoryStore(): KeywardStore {
   /** The loaded subject of a token, cached in its slot until a write it depends on. */
   function cachedSubject(slot: TokenSlot): LoadedSubject {
     if (slot.subject === null || slot.at !== subjectsVersion) {
-      slot.subject = packSubject(loadSubject(slot.token));
+      slot.subject = packSubject(loadSubject(slot.token), slot.token);
       slot.at = subjectsVersion;
     }
     return slot.subject;

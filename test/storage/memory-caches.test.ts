@@ -4,7 +4,7 @@
  * is seen by the very next read, as R7, R12 and R13 require.
  */
 import { describe, expect, it } from "vitest";
-import { createKeyward, generateToken, tokenHasher, type KeywardStore, type Membership, type TokenRecord } from "../../src/index.js";
+import { createKeyward, decide, generateToken, tokenHasher, type KeywardStore, type Membership, type TokenRecord } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
 const T0 = 1_000;
@@ -74,6 +74,21 @@ describe("memory store: derived data is never stale", () => {
     await store.putUser({ id: "u_1", name: "Ann Berg" });
     const subject = (await store.loadDecision("digest_1", null))!.subject;
     expect(subject.kind === "user" && subject.user.name).toBe("Ann Berg");
+  });
+
+  it("R15 R16 decisions name the subject from the cached ref: renamed on the next load, recomputed for a copied subject, never shared mutable", async () => {
+    const store = await setUp();
+    const action = { permission: "inspections:view" };
+    const first = (await store.loadDecision("digest_1", null))!;
+    const d1 = decide(first, "x", action, null, T0 + 1, { inactivityMs: quota.inactivityMs });
+    expect(d1.subject).toEqual({ kind: "user", id: "u_1", name: "Ann" });
+    expect(Object.isFrozen(d1.subject)).toBe(true);
+    await store.putUser({ id: "u_1", name: "Ann Berg" });
+    const second = (await store.loadDecision("digest_1", null))!;
+    expect(decide(second, "x", action, null, T0 + 1, { inactivityMs: quota.inactivityMs }).subject).toEqual({ kind: "user", id: "u_1", name: "Ann Berg" });
+    // A spread copy of the loaded subject with another user does not carry the cached ref (it is not enumerable).
+    const copied = { ...second, subject: { ...second.subject, user: { id: "u_1", name: "Someone Else" } } };
+    expect(decide(copied, "x", action, null, T0 + 1, { inactivityMs: quota.inactivityMs }).subject).toEqual({ kind: "user", id: "u_1", name: "Someone Else" });
   });
 
   it("R12 a service user's new permission set applies to the next load", async () => {
