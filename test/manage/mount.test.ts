@@ -3,7 +3,7 @@
  * `keyward/express`, `keyward/fastify` and `keyward/hono` — on a real server on a loopback port,
  * driven by real HTTP: the same table for the three (R3, R4, R5, R10, R11, CSRF).
  */
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import express from "express";
@@ -15,28 +15,11 @@ import { managementMiddleware, mountManagement as mountExpress } from "../../src
 import { mountManagement as mountFastify } from "../../src/middleware/fastify.js";
 import { mountManagement as mountHono } from "../../src/middleware/hono.js";
 import { PASSWORD, world, type World } from "../core/fixture.js";
+import { listen, type Running } from "../support/servers.js";
 
 const BASE = "/settings/api-tokens";
 
-interface Running {
-  url: string;
-  close(): Promise<void>;
-}
 
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      }),
-    ),
-  );
-}
 
 /** The host's session for the tests: the cookie `sid` names the user, in acme. */
 function routerFor(w: World): ManagementRouter {

@@ -3,7 +3,7 @@
  * guards, the same answers. Each `start*` listens on a loopback port (port 0) and returns the
  * base URL and a `close()`.
  */
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import express from "express";
@@ -16,16 +16,13 @@ import { keywardFetch, type FetchParams } from "../../src/middleware/fetch.js";
 import { keywardHono } from "../../src/middleware/hono.js";
 import type { HttpOptions } from "../../src/http/mapping.js";
 import type { Action } from "../core/fixture.js";
+import { listen, type Running } from "../support/servers.js";
+export type { Running };
 
 /** What every app needs: keyward, and the host's own inspections (id → item). */
 export interface AppDeps {
   kw: Keyward<Action>;
   inspections: ReadonlyMap<string, ItemRef>;
-}
-
-export interface Running {
-  url: string;
-  close(): Promise<void>;
 }
 
 export const REALM = "kw-test";
@@ -47,20 +44,6 @@ function boom(): never {
   throw new Error("the host's database is on fire");
 }
 
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
-      });
-    });
-  });
-}
 
 export function startExpress({ kw, inspections }: AppDeps): Promise<Running> {
   const app = express();

@@ -4,19 +4,14 @@
  * full token.
  */
 import { execFile } from "node:child_process";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInspectionsApp } from "../../examples/inspections-api/app.js";
-import { createInspectionsFastify } from "../../examples/inspections-api/fastify.js";
-import { createInspectionsHono } from "../../examples/inspections-api/hono.js";
 import { ACTIONS, PASSWORDS, seedInspections } from "../../examples/inspections-api/seed.js";
 import { createKeyward, tokenPattern } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
+import { exampleStarters } from "../support/servers.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -28,31 +23,7 @@ async function setup() {
   return { kw, db: seeded.db, ben, bot };
 }
 
-function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
-  return new Promise((ok) =>
-    server.listen(0, "127.0.0.1", () =>
-      ok({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
-      }),
-    ),
-  );
-}
-
-const starters = {
-  express: async (s: Awaited<ReturnType<typeof setup>>) => listen(createServer(createInspectionsApp(s.kw, s.db))),
-  fastify: async (s: Awaited<ReturnType<typeof setup>>) => {
-    const app = await createInspectionsFastify(s.kw, s.db);
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
-  },
-  hono: async (s: Awaited<ReturnType<typeof setup>>) => listen(createServer(getRequestListener(createInspectionsHono(s.kw, s.db).fetch))),
-};
-
-describe.each(Object.entries(starters))("examples/inspections-api on %s", (_name, start) => {
+describe.each(Object.entries(exampleStarters))("examples/inspections-api on %s", (_name, start) => {
   let s: Awaited<ReturnType<typeof setup>>;
   let server: { url: string; close: () => Promise<void> };
   beforeAll(async () => {

@@ -4,16 +4,11 @@
  * call; refusals are the item guards' own answers (R15: 401 for a revoked or expired token, 403
  * without the permission, 503 when the store fails); and the administrator's reach endpoint.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInspectionsApp } from "../../examples/inspections-api/app.js";
-import { createInspectionsFastify } from "../../examples/inspections-api/fastify.js";
-import { createInspectionsHono } from "../../examples/inspections-api/hono.js";
 import { ACTIONS, PASSWORDS, seedInspections, type Action } from "../../examples/inspections-api/seed.js";
 import { createKeyward, type KeywardEvent, type KeywardStore } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
+import { exampleStarters } from "../support/servers.js";
 
 const DAY = 86_400_000;
 const passwords = new Map([...PASSWORDS, ["u_gus", "globex gus"], ["u_dan", "dan dan"]]);
@@ -76,37 +71,13 @@ async function setup() {
 }
 type World = Awaited<ReturnType<typeof setup>>;
 
-function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
-  return new Promise((ok) =>
-    server.listen(0, "127.0.0.1", () =>
-      ok({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
-      }),
-    ),
-  );
-}
-
-const starters = {
-  express: async (s: World) => listen(createServer(createInspectionsApp(s.kw, s.db))),
-  fastify: async (s: World) => {
-    const app = await createInspectionsFastify(s.kw, s.db);
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
-  },
-  hono: async (s: World) => listen(createServer(getRequestListener(createInspectionsHono(s.kw, s.db).fetch))),
-};
-
 const LISTS = [
   { path: "/templates", action: "templates.view", type: "template", item: "/templates/tpl_safety" },
   { path: "/inspections", action: "inspections.view", type: "inspection", item: "/inspections/insp_1042" },
   { path: "/assets", action: "assets.view", type: "asset", item: "/assets/asset_forklift_7" },
 ] as const satisfies readonly { path: string; action: Action; type: string; item: string }[];
 
-describe.each(Object.entries(starters))("examples/inspections-api list endpoints on %s", (_name, start) => {
+describe.each(Object.entries(exampleStarters))("examples/inspections-api list endpoints on %s", (_name, start) => {
   let s: World;
   let server: { url: string; close: () => Promise<void> };
   beforeAll(async () => {
