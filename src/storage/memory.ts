@@ -208,6 +208,20 @@ export function memoryStore(): KeywardStore {
     return packed;
   }
 
+  /** Removes a share from its item's list (the caller keeps `shares` and the grantee index right). */
+  function unlistShare(share: Share): void {
+    const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
+    const rest = (byId.get(share.item.id)?.list ?? NONE).filter((s) => s.id !== share.id);
+    if (rest.length === 0) byId.delete(share.item.id);
+    else byId.set(share.item.id, entry(packShares(rest)));
+  }
+
+  /** Removes a rule from its organization's list for its item type. */
+  function unlistRule(rule: AccessRule): void {
+    const byType = nested(rulesByType, rule.orgId);
+    byType.set(rule.itemType, entry((byType.get(rule.itemType)?.list ?? NONE).filter((r) => r.id !== rule.id)));
+  }
+
   /** A frozen copy of a loaded subject with its records allocated together (see {@link packShares}). */
   function packSubject(subject: LoadedSubject, token: TokenRecord): LoadedSubject {
     let packed: LoadedSubject;
@@ -349,7 +363,12 @@ export function memoryStore(): KeywardStore {
     },
     async putShare(share) {
       const previous = shares.get(share.id);
-      if (previous !== undefined) index(sharesByGrantee, `${previous.item.type}\0${granteeKey(previous.grantee)}`, previous, true);
+      if (previous !== undefined) {
+        index(sharesByGrantee, `${previous.item.type}\0${granteeKey(previous.grantee)}`, previous, true);
+        const was = previous.item;
+        // Put again on another item: it leaves the old item's list.
+        if (was.orgId !== share.item.orgId || was.type !== share.item.type || was.id !== share.item.id) unlistShare(previous);
+      }
       const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
       const current = byId.get(share.item.id)?.list ?? NONE;
       // The shares of one item share one frozen item key, and equal grantees one frozen grantee:
@@ -362,10 +381,7 @@ export function memoryStore(): KeywardStore {
       if (share === undefined) return false;
       shares.delete(shareId);
       index(sharesByGrantee, `${share.item.type}\0${granteeKey(share.grantee)}`, share, true);
-      const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
-      const rest = (byId.get(share.item.id)?.list ?? NONE).filter((s) => s.id !== shareId);
-      if (rest.length === 0) byId.delete(share.item.id);
-      else byId.set(share.item.id, entry(packShares(rest)));
+      unlistShare(share);
       return true;
     },
     async listShares(item) {
@@ -374,7 +390,11 @@ export function memoryStore(): KeywardStore {
     async putRule(rule) {
       const frozen = Object.freeze({ ...rule, grantee: { ...rule.grantee } });
       const previous = rules.get(rule.id);
-      if (previous !== undefined) index(rulesByGrantee, `${previous.itemType}\0${granteeKey(previous.grantee)}`, previous, true);
+      if (previous !== undefined) {
+        index(rulesByGrantee, `${previous.itemType}\0${granteeKey(previous.grantee)}`, previous, true);
+        // Put again for another organization or item type: it leaves the old list.
+        if (previous.orgId !== rule.orgId || previous.itemType !== rule.itemType) unlistRule(previous);
+      }
       index(rulesByGrantee, `${frozen.itemType}\0${granteeKey(frozen.grantee)}`, frozen);
       rules.set(rule.id, frozen);
       const byType = nested(rulesByType, rule.orgId);
@@ -385,8 +405,7 @@ export function memoryStore(): KeywardStore {
       if (rule === undefined) return false;
       rules.delete(ruleId);
       index(rulesByGrantee, `${rule.itemType}\0${granteeKey(rule.grantee)}`, rule, true);
-      const byType = nested(rulesByType, rule.orgId);
-      byType.set(rule.itemType, entry((byType.get(rule.itemType)?.list ?? NONE).filter((r) => r.id !== ruleId)));
+      unlistRule(rule);
       return true;
     },
 

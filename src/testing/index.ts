@@ -181,6 +181,23 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await store.deleteRule("r_1")).toBe(true);
         expect(await store.deleteRule("r_1")).toBe(false);
       });
+
+      it("R13 putting a share or rule again under its id replaces it: the old item, organization or type no longer has it", async () => {
+        const item = { orgId: "org_a", type: "inspection", id: "i_1" };
+        await store.putShare({ id: "sh_1", item, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        await store.putShare({ id: "sh_1", item: { ...item, id: "i_2" }, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        expect(await store.listShares(item)).toEqual([]);
+        expect((await store.listShares({ ...item, id: "i_2" })).map((s) => s.id)).toEqual(["sh_1"]);
+        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "template", conditions: {}, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const onOld = await store.loadDecision(t.hash, item);
+        expect(onOld!.shares).toEqual([]);
+        expect(onOld!.rules).toEqual([]);
+        const onNew = await store.loadDecision(t.hash, { ...item, type: "template" });
+        expect(onNew!.rules.map((r) => r.id)).toEqual(["r_1"]);
+      });
     });
 
     describe("tokens", () => {
