@@ -9,7 +9,7 @@ import { decideAccess, describeReach, type AccessDecision, type AccessInput, typ
 import { KeywardError, storeFailure } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
 import type { DecisionInput, TokenView } from "../core/types.js";
-import { recordExpiry, recordUse, type AuthorizeOptions } from "./authorize.js";
+import { passedTokenStage, recordExpiry, recordUse, type AuthorizeOptions } from "./authorize.js";
 import type { Context } from "./context.js";
 import { id, parseInput } from "./schemas.js";
 import { requirePermission, toView } from "./tokens.js";
@@ -52,8 +52,8 @@ export async function accessible(
   else if (input === null || input.token.kind !== kind) result = { allowed: false, reason: "token_unknown", action };
   else {
     result = decideAccess(input, action, definition, type, now, { inactivityMs: ctx.inactivityMs });
-    if (result.allowed || result.reason === "permission_denied") recordUse(ctx, input, now);
-    else await recordExpiry(ctx, input, result.reason as Parameters<typeof recordExpiry>[2], now);
+    if (passedTokenStage(result.reason)) recordUse(ctx, input, now);
+    else await recordExpiry(ctx, input, result.reason, now);
   }
   if (ctx.hasSink) {
     ctx.emit({

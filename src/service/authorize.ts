@@ -27,22 +27,39 @@ function itemKey(item: ItemRef): { orgId: string; type: string; id: string } {
   return { orgId: item.orgId, type: item.type, id: item.id };
 }
 
-/** Reads the decision input for a raw token: `null` for a malformed or unknown token. */
-async function load(ctx: Context, raw: unknown, item: ItemRef | null): Promise<DecisionInput | "token_malformed" | "token_unknown"> {
+type Loaded = DecisionInput | "token_malformed" | "token_unknown";
+
+/**
+ * Reads the decision input for a raw token (`token_malformed` without a store read, `token_unknown`
+ * when no token of that kind has the digest). Synchronous when the store's method has a
+ * synchronous twin (the memory store's own): then no promise is made; otherwise a promise.
+ * A failure of the store becomes `unavailable` either way.
+ */
+function load(ctx: Context, raw: unknown, item: ItemRef | null): Loaded | Promise<Loaded> {
   const kind = ctx.parse(raw);
   if (kind === null) return "token_malformed";
-  let input: DecisionInput | null;
+  // A record of the other kind under this digest is an integrity failure: treat as unknown.
+  const known = (input: DecisionInput | null): Loaded => (input === null || input.token.kind !== kind ? "token_unknown" : input);
+  let pending: Promise<DecisionInput | null>;
   try {
-    input = await ctx.store.loadDecision(ctx.hash(raw as string), item);
+    const digest = ctx.hash(raw as string);
+    const sync = (ctx.store.loadDecision as MaybeSync<[string, ItemRef | null], DecisionInput | null>)[SYNC];
+    if (sync !== undefined) return known(sync(digest, item));
+    pending = ctx.store.loadDecision(digest, item);
   } catch (e) {
     throw storeFailure(e);
   }
-  // A record of the other kind under this digest is an integrity failure: treat as unknown.
-  if (input === null || input.token.kind !== kind) return "token_unknown";
-  return input;
+  return Promise.resolve(pending).then(known, (e: unknown) => {
+    throw storeFailure(e);
+  });
 }
 
 const ignore = () => {};
+
+/** Whether a decision's reason comes after R15's token stage (the token authenticated). Shared with `accessible()`. */
+export function passedTokenStage(reason: Decision["reason"]): reason is "allowed" | "permission_denied" | "access_denied" {
+  return reason === "allowed" || reason === "permission_denied" || reason === "access_denied";
+}
 
 /** After a successful token stage: record the use (R6), without waiting. Shared with `accessible()`. A failed touch never changes the decision (it can only make the token expire early). */
 export function recordUse(ctx: Context, input: DecisionInput, now: number): void {
@@ -99,31 +116,15 @@ export async function authorize(
   if (definition !== undefined && definition.access !== undefined && checked !== null && checked.type !== definition.item) {
     throw new KeywardError("invalid_input", `Invalid input at "item.type": action "${action}" acts on items of type "${definition.item}".`, { field: "item.type" });
   }
-  // `load()` inlined: one await on the hot path instead of two.
-  let loaded: DecisionInput | "token_malformed" | "token_unknown";
-  const kind = ctx.parse(rawToken);
-  if (kind === null) loaded = "token_malformed";
-  else {
-    let input: DecisionInput | null;
-    try {
-      const digest = ctx.hash(rawToken as string);
-      const target = definition?.access === undefined ? null : checked;
-      // A store method with a synchronous twin (the memory store's own): no promise to wait for.
-      const sync = (ctx.store.loadDecision as MaybeSync<[string, ItemRef | null], DecisionInput | null>)[SYNC];
-      input = sync !== undefined ? sync(digest, target) : await ctx.store.loadDecision(digest, target);
-    } catch (e) {
-      throw storeFailure(e);
-    }
-    // A record of the other kind under this digest is an integrity failure: treat as unknown.
-    loaded = input === null || input.token.kind !== kind ? "token_unknown" : input;
-  }
+  const read = load(ctx, rawToken, definition?.access === undefined ? null : checked);
+  const loaded = typeof read === "string" || !(read instanceof Promise) ? read : await read;
   const now = ctx.now();
   let decision: Decision;
   if (typeof loaded === "string") {
     decision = { allowed: false, reason: loaded, action };
   } else {
     decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
-    if (decision.allowed || decision.reason === "permission_denied" || decision.reason === "access_denied") recordUse(ctx, loaded, now);
+    if (passedTokenStage(decision.reason)) recordUse(ctx, loaded, now);
     else await recordExpiry(ctx, loaded, decision.reason, now);
   }
   if (ctx.hasSink) {
