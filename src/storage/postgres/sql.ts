@@ -273,6 +273,13 @@ export function queries(schema: string) {
   const s = `"${checkSchemaName(schema)}"`;
   const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
   /** The token by digest with its subject: the joins shared by `loadDecision` and `loadAccess` (columns: {@link SUBJECT_COLUMNS}). */
+  /** The `rules` (JSON, in insertion order) and `site_paths` columns of a read, over its CTEs of shares and rules: shared by `loadDecision` and `loadAccess`. */
+  const rulesAndSitePaths = (sharesCte: string, rulesCte: string) => `(SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
+       'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
+     FROM ${rulesCte} x) AS rules,
+  (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
+     WHERE st.id IN (SELECT x.grantee->>'siteId' FROM ${sharesCte} x WHERE x.grantee->>'kind' = 'site'
+                     UNION SELECT x.grantee->>'siteId' FROM ${rulesCte} x WHERE x.grantee->>'kind' = 'site')) AS site_paths`;
   const subjectFrom = `FROM ${s}.tokens t
 LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
 LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
@@ -390,12 +397,7 @@ SELECT ${notify("'token:' || id")} FROM u`,
 SELECT ${SUBJECT_COLUMNS},
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
      FROM item_shares x) AS shares,
-  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
-       'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
-     FROM item_rules x) AS rules,
-  (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
-     WHERE st.id IN (SELECT x.grantee->>'siteId' FROM item_shares x WHERE x.grantee->>'kind' = 'site'
-                     UNION SELECT x.grantee->>'siteId' FROM item_rules x WHERE x.grantee->>'kind' = 'site')) AS site_paths
+  ${rulesAndSitePaths("item_shares", "item_rules")}
 ${subjectFrom}
 WHERE t.hash = $1`,
 
@@ -433,12 +435,7 @@ SELECT tok.*,
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'item_org_id', x.item_org_id, 'item_type', x.item_type, 'item_id', x.item_id,
        'grantee', x.grantee, 'level', x.level, 'created_at', x.created_at) ORDER BY x.seq), '[]'::json)
      FROM access_shares x) AS shares,
-  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
-       'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
-     FROM access_rules x) AS rules,
-  (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
-     WHERE st.id IN (SELECT x.grantee->>'siteId' FROM access_shares x WHERE x.grantee->>'kind' = 'site'
-                     UNION SELECT x.grantee->>'siteId' FROM access_rules x WHERE x.grantee->>'kind' = 'site')) AS site_paths
+  ${rulesAndSitePaths("access_shares", "access_rules")}
 FROM tok`,
   };
 }
