@@ -92,6 +92,15 @@ interface TokenSlot {
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
+/** The index of an item without shares. */
+const NO_SHARES: ItemShares = Object.freeze({ item: Object.freeze({ orgId: "", type: "", id: "" }), all: new Map(), byGrantee: new Map(), byGroup: new Map(), bySite: new Map() });
+
+/** `found` with the shares of `bucket` appended (a new array the first time). */
+function collect(found: Share[] | null, bucket: Map<string, Share>): Share[] {
+  const out = found ?? [];
+  for (const share of bucket.values()) out.push(share);
+  return out;
+}
 
 /**
  * Index key of a grantee, as `loadAccess` looks it up. Organization grantees that include
@@ -292,25 +301,37 @@ export function memoryStore(): KeywardStore {
   function sharesFor(entry: ItemShares, keys: SubjectKeys, crossOrg: boolean): readonly Share[] {
     let found: Share[] | null = null;
     let buckets = 0;
-    const add = (bucket: Map<string, Share> | undefined) => {
-      if (bucket === undefined) return;
+    for (const key of keys.base) {
+      const bucket = entry.byGrantee.get(key);
+      if (bucket === undefined) continue;
+      found = collect(found, bucket);
       buckets++;
-      found ??= [];
-      for (const share of bucket.values()) found.push(share);
-    };
-    for (const key of keys.base) add(entry.byGrantee.get(key));
+    }
     if (!crossOrg) {
       // Whichever side is smaller: the subject's groups (sites) or the item's.
-      for (const [wanted, byId] of [[keys.groups, entry.byGroup], [keys.covered, entry.bySite]] as const) {
+      for (let i = 0; i < 2; i++) {
+        const wanted = i === 0 ? keys.groups : keys.covered;
+        const byId = i === 0 ? entry.byGroup : entry.bySite;
         if (wanted.size === 0 || byId.size === 0) continue;
-        if (wanted.size <= byId.size) for (const id of wanted) add(byId.get(id));
-        else for (const [id, bucket] of byId) if (wanted.has(id)) add(bucket);
+        if (wanted.size <= byId.size) {
+          for (const id of wanted) {
+            const bucket = byId.get(id);
+            if (bucket === undefined) continue;
+            found = collect(found, bucket);
+            buckets++;
+          }
+        } else {
+          for (const [id, bucket] of byId) {
+            if (!wanted.has(id)) continue;
+            found = collect(found, bucket);
+            buckets++;
+          }
+        }
       }
     }
     if (found === null) return NONE;
-    const list: Share[] = found;
-    if (buckets > 1) list.sort((a, b) => shareSeq.get(a)! - shareSeq.get(b)!);
-    return list;
+    if (buckets > 1) found.sort((a, b) => shareSeq.get(a)! - shareSeq.get(b)!);
+    return found;
   }
 
   /** The rules' site paths with those of the site shares found, or the rules' own when there are none. */
@@ -394,9 +415,9 @@ export function memoryStore(): KeywardStore {
     const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
     const ruleList = ruleEntry?.list ?? NONE;
     const rulePaths = ruleEntry !== undefined ? cachedPaths(ruleEntry, ruleList) : NO_PATHS;
-    const entry = itemShares(item);
     // Only the shares whose grantee could include the subject: a decision never reads the others.
-    const shareList = entry === undefined ? NONE : sharesFor(entry, subjectKeys(slot, subject), item.orgId !== token.orgId);
+    // An item without shares takes the same path (over an empty index), so the two cost the same.
+    const shareList = sharesFor(itemShares(item) ?? NO_SHARES, subjectKeys(slot, subject), item.orgId !== token.orgId);
     return { token, subject, shares: shareList, rules: ruleList, sitePaths: shareList.length === 0 ? rulePaths : withSharePaths(rulePaths, shareList) };
   }
 
