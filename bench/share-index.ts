@@ -13,16 +13,14 @@
  */
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { createKeyward } from "../src/index.js";
 import type { KeywardStore } from "../src/storage/types.js";
+import { FOREIGN_ITEM as item, foreignItemWorld, T0 } from "../test/support/foreign-item.js";
 import { median } from "./measure.js";
 
 const modulePath = process.env.BENCH_STORE_MODULE;
 const { memoryStore } = (modulePath === undefined ? await import("../src/memory.js") : await import(pathToFileURL(resolve(modulePath)).href)) as {
   memoryStore: () => KeywardStore;
 };
-const T0 = Date.UTC(2026, 0, 1);
-const item = { orgId: "beta", type: "inspection", id: "i_big" };
 
 // ── 1. building 8,000 shares on one item ─────────────────────────────────────────────────────
 {
@@ -36,20 +34,7 @@ const item = { orgId: "beta", type: "inspection", id: "i_big" };
 
 // ── 2. a denial for another organization's item: existing with 1,000 shares vs missing ───────
 {
-  const store = memoryStore();
-  const kw = createKeyward({
-    store,
-    actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
-    verifyPassword: () => true,
-    clock: () => T0,
-  });
-  await kw.directory.createOrganization({ id: "acme", name: "Acme", ssoOnly: false });
-  await kw.directory.createOrganization({ id: "beta", name: "Beta", ssoOnly: false });
-  const set = await kw.directory.createPermissionSet({ orgId: "acme", name: "Inspector", permissions: ["inspections:view"] });
-  await kw.directory.upsertUser({ id: "u_eve", name: "Eve" });
-  await kw.directory.addMember({ orgId: "acme", userId: "u_eve", permissionSetId: set.id });
-  for (let i = 0; i < 1_000; i++) await store.putShare({ id: `sh_${i}`, item, grantee: { kind: "user", userId: `u_${i}` }, level: "view", createdAt: T0 });
-  const { token } = await kw.tokens.createUserToken({ orgId: "acme", userId: "u_eve", name: "probe", password: "x" });
+  const { kw, token } = await foreignItemWorld(memoryStore());
   const existing = item;
   const missing = { ...item, id: "i_missing" };
   // Control: another missing item — the ratio of two identical cases is the noise floor of the run.

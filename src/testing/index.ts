@@ -88,6 +88,17 @@ async function seed(store: KeywardStore): Promise<void> {
 
 const quota = (max: number, now = T0) => ({ max, now, inactivityMs: WINDOW });
 
+/** Groups g_1, g_2 and sites s_r › s_1 › s_2 and s_x in org_a; u_1 is in group g_1 and site s_1. */
+async function seedGroupsAndSites(store: KeywardStore): Promise<void> {
+  await store.putGroup({ id: "g_1", orgId: "org_a", name: "One" });
+  await store.putGroup({ id: "g_2", orgId: "org_a", name: "Two" });
+  await store.putSite({ id: "s_r", orgId: "org_a", name: "Region", parentId: null, path: ["s_r"] });
+  await store.putSite({ id: "s_1", orgId: "org_a", name: "Area", parentId: "s_r", path: ["s_r", "s_1"] });
+  await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
+  await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
+  await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+}
+
 /**
  * Registers the conformance suite for one store under `describe(name)`. `make` returns a fresh,
  * empty store for every test.
@@ -371,13 +382,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       const orgAWithServiceUsers = { kind: "organization", orgId: "org_a", includeServiceUsers: true } as const;
       /** u_1 is in group g_1 and site s_1 (below s_r, above s_2); shares of every grantee kind on one item of org_a and one of org_b. */
       async function seedShares(): Promise<void> {
-        await store.putGroup({ id: "g_1", orgId: "org_a", name: "One" });
-        await store.putGroup({ id: "g_2", orgId: "org_a", name: "Two" });
-        await store.putSite({ id: "s_r", orgId: "org_a", name: "Region", parentId: null, path: ["s_r"] });
-        await store.putSite({ id: "s_1", orgId: "org_a", name: "Area", parentId: "s_r", path: ["s_r", "s_1"] });
-        await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
-        await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
-        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+        await seedGroupsAndSites(store);
         const shares: [string, typeof item, Share["grantee"]][] = [
           ["sh_user", item, { kind: "user", userId: "u_1" }],
           ["sh_other_user", item, { kind: "user", userId: "u_2" }],
@@ -443,13 +448,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       const orgAWithServiceUsers = { kind: "organization", orgId: "org_a", includeServiceUsers: true } as const;
       /** Sites s_r › s_1 › s_2 and s_x; u_1 is in group g_1 and site s_1; shares and rules of every grantee kind. */
       async function seedAccess(): Promise<void> {
-        await store.putGroup({ id: "g_1", orgId: "org_a", name: "One" });
-        await store.putGroup({ id: "g_2", orgId: "org_a", name: "Two" });
-        await store.putSite({ id: "s_r", orgId: "org_a", name: "Region", parentId: null, path: ["s_r"] });
-        await store.putSite({ id: "s_1", orgId: "org_a", name: "Area", parentId: "s_r", path: ["s_r", "s_1"] });
-        await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
-        await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
-        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+        await seedGroupsAndSites(store);
         const shares: [string, ReturnType<typeof inspection>, Share["grantee"]][] = [
           ["sh_user", inspection("i_1"), { kind: "user", userId: "u_1" }],
           ["sh_other_user", inspection("i_2"), { kind: "user", userId: "u_2" }],

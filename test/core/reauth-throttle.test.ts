@@ -37,6 +37,19 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** Two instances sharing one limiter of 3 points and 600 s: wrong passwords on either count on both; the 4th attempt is refused unasked. */
+async function expectHeldAcross(w: World, a: ReturnType<typeof withThrottle>, b: ReturnType<typeof withThrottle>): Promise<void> {
+  const ana = w.users.ana.id;
+  await attempt(a.kw, ana, "wrong");
+  await attempt(b.kw, ana, "wrong");
+  await attempt(a.kw, ana, "wrong");
+  const refused = (await attempt(b.kw, ana, PASSWORD)) as KeywardError;
+  expect(refused.code).toBe("reauthentication_failed");
+  expect(refused.retryAfter).toBeGreaterThan(0);
+  expect(refused.retryAfter).toBeLessThanOrEqual(600);
+  expect(a.calls.length + b.calls.length).toBe(3);
+}
+
 describe("R4 re-authentication is throttled per user and organization", () => {
   it("R4 by default, after 5 wrong passwords the 6th attempt is refused with retryAfter without calling verifyPassword — even with the right password", async () => {
     const w = await world();
@@ -120,17 +133,7 @@ describe("R4 re-authentication is throttled per user and organization", () => {
   it("R4 a host's own rate-limiter-flexible limiter, shared by two instances, holds across them", async () => {
     const w = await world();
     const limiter = new RateLimiterMemory({ points: 3, duration: 600, keyPrefix: "test_reauth" });
-    const a = withThrottle(w, { limiter });
-    const b = withThrottle(w, { limiter });
-    const ana = w.users.ana.id;
-    await attempt(a.kw, ana, "wrong");
-    await attempt(b.kw, ana, "wrong");
-    await attempt(a.kw, ana, "wrong");
-    const refused = (await attempt(b.kw, ana, PASSWORD)) as KeywardError;
-    expect(refused.code).toBe("reauthentication_failed");
-    expect(refused.retryAfter).toBeGreaterThan(0);
-    expect(refused.retryAfter).toBeLessThanOrEqual(600);
-    expect(a.calls.length + b.calls.length).toBe(3);
+    await expectHeldAcross(w, withThrottle(w, { limiter }), withThrottle(w, { limiter }));
   });
 
   it("R4 a failing limiter store fails closed: unavailable, verifyPassword never asked, however often retried", async () => {
@@ -199,16 +202,8 @@ describe.skipIf(PG_URL === undefined)("R4 the throttle on a RateLimiterPostgres 
       const first = await limiterOn(pools[0]!);
       const second = await limiterOn(pools[1]!);
       const w = await world();
-      const a = withThrottle(w, { limiter: first });
       const b = withThrottle(w, { limiter: second });
-      const ana = w.users.ana.id;
-      await attempt(a.kw, ana, "wrong");
-      await attempt(b.kw, ana, "wrong");
-      await attempt(a.kw, ana, "wrong");
-      const refused = (await attempt(b.kw, ana, PASSWORD)) as KeywardError;
-      expect(refused.code).toBe("reauthentication_failed");
-      expect(refused.retryAfter).toBeGreaterThan(0);
-      expect(a.calls.length + b.calls.length).toBe(3);
+      await expectHeldAcross(w, withThrottle(w, { limiter: first }), b);
       // Bob is counted apart.
       expect((await b.kw.tokens.createUserToken({ orgId: "acme", userId: w.users.bob.id, name: "CI", password: PASSWORD })).token).toMatch(/^kwu_/);
     } finally {

@@ -6,13 +6,10 @@
  * another organization exists). Work is counted, never timed (timings: `bench/share-index.ts`).
  */
 import { describe, expect, it } from "vitest";
-import { createKeyward } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 import type { DecisionInput, ItemRef, Share } from "../../src/core/types.js";
 import type { KeywardStore } from "../../src/storage/types.js";
-
-const T0 = Date.UTC(2026, 0, 1);
-const item = { orgId: "beta", type: "inspection", id: "i_big" };
+import { FOREIGN_ITEM as item, foreignItemWorld, T0 } from "../support/foreign-item.js";
 
 /** Runs `f` counting calls of `Object.freeze` (every copy of a share the memory store keeps is frozen). */
 async function countingFreezes(f: () => Promise<void>): Promise<number> {
@@ -62,21 +59,9 @@ describe("memory store: shares indexed by grantee", () => {
         return input;
       },
     };
-    const kw = createKeyward({
-      store,
-      actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
-      verifyPassword: () => true,
-      clock: () => T0,
-    });
-    await kw.directory.createOrganization({ id: "acme", name: "Acme", ssoOnly: false });
-    await kw.directory.createOrganization({ id: "beta", name: "Beta", ssoOnly: false });
-    const set = await kw.directory.createPermissionSet({ orgId: "acme", name: "Inspector", permissions: ["inspections:view"] });
-    await kw.directory.upsertUser({ id: "u_eve", name: "Eve" });
-    await kw.directory.addMember({ orgId: "acme", userId: "u_eve", permissionSetId: set.id });
-    for (let i = 0; i < 1_000; i++) await inner.putShare({ id: `sh_${i}`, item, grantee: { kind: "user", userId: `u_${i}` }, level: "view", createdAt: T0 });
-    // Shares of beta's item with beta itself, and a group and a site (never across organizations, R14).
+    const { kw, token } = await foreignItemWorld(store, inner);
+    // A share of beta's item with beta itself (never with acme's Eve, R14).
     await inner.putShare({ id: "sh_org", item, grantee: { kind: "organization", orgId: "beta", includeServiceUsers: true }, level: "view", createdAt: T0 });
-    const { token } = await kw.tokens.createUserToken({ orgId: "acme", userId: "u_eve", name: "probe", password: "x" });
 
     const existing = await kw.authorize(token, "inspections.view", item);
     const missing = await kw.authorize(token, "inspections.view", { ...item, id: "i_missing" });
