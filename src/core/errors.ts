@@ -51,6 +51,8 @@ export interface KeywardErrorOptions {
   visible?: boolean;
   /** For `token_limit_reached`: the limit that was reached (R3). */
   limit?: number;
+  /** For a throttled `reauthentication_failed`: seconds until another attempt is accepted (R4). */
+  retryAfter?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export class KeywardError extends Error {
   declare readonly item?: { orgId: string; type: string; id: string };
   declare readonly visible?: boolean;
   declare readonly limit?: number;
+  declare readonly retryAfter?: number;
 
   constructor(code: KeywardErrorCode, message?: string, options: KeywardErrorOptions = {}) {
     super(message ?? ERROR_CODES[code], options.cause === undefined ? undefined : { cause: options.cause });
@@ -84,6 +87,7 @@ export class KeywardError extends Error {
     if (options.item !== undefined) this.item = options.item;
     if (options.visible !== undefined) this.visible = options.visible;
     if (options.limit !== undefined) this.limit = options.limit;
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 
   /** A plain, serialisable form (for logs and problem bodies): code, message and field. */

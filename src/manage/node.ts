@@ -4,6 +4,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { KeywardError } from "../core/errors.js";
 import { buildProblem, type HttpProblem, type ProblemDocument } from "../http/mapping.js";
 
 /** Options of {@link toNodeHandler}. */
@@ -14,7 +15,11 @@ export interface NodeHandlerOptions {
    * since the router's same-origin check compares `Origin` with this.
    */
   origin?: string;
-  /** Largest request body read, in bytes (the rest is refused with 413). Default 1 MiB. */
+  /**
+   * Largest request body read, in bytes: the body is streamed to the handler as it reads it,
+   * and past this the stream fails (the handler's answer, or 413 if it throws). Default 1 MiB.
+   * The management router stops at its own `maxBodyBytes` (16 KiB) first.
+   */
   maxBodyBytes?: number;
 }
 
@@ -25,22 +30,60 @@ export interface FetchHandler {
 
 const NO_BODY = new Set(["GET", "HEAD"]);
 
-async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
-  const chunks: Uint8Array[] = [];
+/** What a streamed request body did: whether reading began, ended, or passed the cap. */
+export interface BodyState {
+  started: boolean;
+  ended: boolean;
+  tooLarge: boolean;
+}
+
+/**
+ * The body of a Node request as a stream that is read only when the handler reads it, counting
+ * bytes: past `max` it fails (with the error the management router answers 413) and reads no
+ * more. Never buffered here; when the handler stops early the rest stays unread on the socket
+ * (the answer then closes the connection).
+ *
+ * @example
+ * ```ts
+ * const { stream, state } = bodyStream(req, 1_048_576);
+ * const request = buildRequest(req, stream, { url: req.url });
+ * ```
+ */
+export function bodyStream(req: IncomingMessage, max: number): { stream: ReadableStream<Uint8Array>; state: BodyState } {
+  const state: BodyState = { started: false, ended: false, tooLarge: false };
+  let chunks: AsyncIterator<unknown> | undefined;
   let size = 0;
-  for await (const chunk of req) {
-    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : (chunk as Uint8Array);
-    size += bytes.byteLength;
-    if (size > max) return "too_large";
-    chunks.push(bytes);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        state.started = true;
+        chunks ??= (req as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+        try {
+          const next = await chunks.next();
+          if (next.done === true) {
+            state.ended = true;
+            controller.close();
+            return;
+          }
+          const bytes = typeof next.value === "string" ? new TextEncoder().encode(next.value) : (next.value as Uint8Array);
+          size += bytes.byteLength;
+          if (size > max) {
+            state.tooLarge = true;
+            controller.error(new KeywardError("invalid_input", "payload_too_large"));
+            return;
+          }
+          controller.enqueue(bytes);
+        } catch (e) {
+          controller.error(e);
+        }
+      },
+      // Cancelling leaves the socket alone (destroying the request would destroy it before the answer is written).
+      cancel() {},
+    },
+    // Nothing is read before the handler asks: a handler that never reads leaves Node to discard the body.
+    { highWaterMark: 0 },
+  );
+  return { stream, state };
 }
 
 /**
@@ -53,7 +96,11 @@ async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array<A
  * const request = buildRequest(req, bytes, { url: req.originalUrl });
  * ```
  */
-export function buildRequest(req: IncomingMessage, body: Uint8Array<ArrayBuffer> | null, options: NodeHandlerOptions & { url?: string } = {}): Request {
+export function buildRequest(
+  req: IncomingMessage,
+  body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null,
+  options: NodeHandlerOptions & { url?: string } = {},
+): Request {
   const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
   const base = options.origin ?? `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
   const url = new URL(options.url ?? req.url ?? "/", base);
@@ -65,12 +112,14 @@ export function buildRequest(req: IncomingMessage, body: Uint8Array<ArrayBuffer>
   }
   const method = (req.method ?? "GET").toUpperCase();
   if (NO_BODY.has(method)) return new Request(url, { method, headers });
+  if (body instanceof ReadableStream) return new Request(url, { method, headers, body, duplex: "half" } as RequestInit);
   if (body !== null && headers.has("content-length")) headers.set("content-length", String(body.byteLength));
   return new Request(url, { method, headers, body: body === null || body.byteLength === 0 ? null : body });
 }
 
 /**
- * Converts a Node request into a Fetch `Request` (or `"too_large"` past `maxBodyBytes`).
+ * Converts a Node request into a Fetch `Request` whose body streams from the socket as it is
+ * read (failing past `maxBodyBytes`).
  *
  * @example
  * ```ts
@@ -80,9 +129,7 @@ export function buildRequest(req: IncomingMessage, body: Uint8Array<ArrayBuffer>
 export async function toRequest(req: IncomingMessage, options: NodeHandlerOptions = {}): Promise<Request | "too_large"> {
   const method = (req.method ?? "GET").toUpperCase();
   if (NO_BODY.has(method)) return buildRequest(req, null, options);
-  const body = await readBody(req, options.maxBodyBytes ?? 1_048_576);
-  if (body === "too_large") return "too_large";
-  return buildRequest(req, body, options);
+  return buildRequest(req, bodyStream(req, options.maxBodyBytes ?? 1_048_576).stream, options);
 }
 
 /** The adapter's own answers: a body over `maxBodyBytes`, and a handler that threw. */
@@ -97,9 +144,11 @@ function writeProblem(res: ServerResponse, problem: HttpProblem<ProblemDocument>
 }
 
 /**
- * Serves one Node request with a Fetch handler: builds the `Request` (reading the body, unless
- * `body` hands it over), writes the `Response`; 413 past `maxBodyBytes`, 500 if the handler
- * throws (the connection is dropped if headers were already sent).
+ * Serves one Node request with a Fetch handler: builds the `Request` (its body streamed from
+ * the socket as the handler reads it, unless `body` hands it over), writes the `Response`; 413
+ * if the handler throws after reading past `maxBodyBytes`, 500 if it throws otherwise (the
+ * connection is dropped if headers were already sent). A body the handler read only in part
+ * closes the connection after the answer.
  *
  * @example
  * ```ts
@@ -112,23 +161,22 @@ export async function serveNode(
   res: ServerResponse,
   options: NodeHandlerOptions & { url?: string; body?: Uint8Array<ArrayBuffer> | null } = {},
 ): Promise<void> {
+  let body: { stream: ReadableStream<Uint8Array>; state: BodyState } | null = null;
   try {
     let request: Request;
     if (options.body !== undefined) request = buildRequest(req, options.body, options);
     else {
       const method = (req.method ?? "GET").toUpperCase();
-      const body = NO_BODY.has(method) ? null : await readBody(req, options.maxBodyBytes ?? 1_048_576);
-      if (body === "too_large") {
-        writeProblem(res, ADAPTER_PROBLEMS.payload_too_large);
-        return;
-      }
-      request = buildRequest(req, body, options);
+      body = NO_BODY.has(method) ? null : bodyStream(req, options.maxBodyBytes ?? 1_048_576);
+      request = buildRequest(req, body?.stream ?? null, options);
     }
     const response = await handler.fetch(request);
+    // A body read in part is left on the connection: it cannot carry another request.
+    if (body !== null && body.state.started && !body.state.ended) res.setHeader("connection", "close");
     await writeResponse(response, res, request.method);
   } catch {
-    if (!res.headersSent) writeProblem(res, ADAPTER_PROBLEMS.internal_error);
-    else res.destroy();
+    if (res.headersSent) res.destroy();
+    else writeProblem(res, body?.state.tooLarge === true ? ADAPTER_PROBLEMS.payload_too_large : ADAPTER_PROBLEMS.internal_error);
   }
 }
 

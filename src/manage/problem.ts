@@ -91,7 +91,7 @@ export const RETRY_AFTER_SECONDS = 5;
  * and headers as the middleware's), with the router's status table, `charset=utf-8`, `nosniff`,
  * and `Retry-After` on `unavailable`. `Cache-Control: no-store` on every one.
  */
-export function problemResponse(code: ManagementProblemCode, detail: string, extra: { field?: string; limit?: number; headers?: Record<string, string> } = {}): Response {
+export function problemResponse(code: ManagementProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfter?: number; headers?: Record<string, string> } = {}): Response {
   const headers: Record<string, string> = {
     "content-type": "application/problem+json; charset=utf-8",
     "x-content-type-options": "nosniff",
@@ -99,7 +99,8 @@ export function problemResponse(code: ManagementProblemCode, detail: string, ext
   };
   if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
   const title = TITLES[code] ?? code.replace(/_/g, " ");
-  return problemToResponse(buildProblem(code, MANAGEMENT_STATUS[code], title, detail, { field: extra.field, limit: extra.limit }, headers));
+  if (extra.retryAfter !== undefined) headers["retry-after"] = String(extra.retryAfter);
+  return problemToResponse(buildProblem(code, MANAGEMENT_STATUS[code], title, detail, { field: extra.field, limit: extra.limit, retryAfter: extra.retryAfter }, headers));
 }
 
 /** What the endpoint was doing, to word the message a person reads. */
@@ -120,6 +121,10 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
       return problemResponse("token_limit_reached", detail, n === undefined ? {} : { limit: n });
     }
     case "reauthentication_failed":
+      // Throttled (R4): too many wrong passwords; the password was not checked.
+      if (e.retryAfter !== undefined) {
+        return problemResponse("reauthentication_failed", `Too many wrong passwords. Try again in ${e.retryAfter} seconds.`, { field: "password", retryAfter: e.retryAfter });
+      }
       return problemResponse("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
     case "invalid_config":
       // The host's configuration, not the caller's fault: do not describe it to the caller.

@@ -85,6 +85,40 @@ const createServiceUserSchema = z.object({ name, permissionSetId: id.nullable().
 const createServiceTokenSchema = z.object({ name }).strict();
 const emptySchema = z.object({}).strict();
 
+/**
+ * The bytes of a body stream, counted as they arrive: `"too_large"` as soon as they pass `max`
+ * (the reader is released, never drained: the rest is neither read nor buffered). A stream that
+ * fails because a server adapter's own cap was passed (see `toNodeHandler`) counts as too large;
+ * any other read failure is `invalid_input` on `body`.
+ */
+async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | "too_large"> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) return "too_large";
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof KeywardError && e.message === "payload_too_large") return "too_large";
+    throw new KeywardError("invalid_input", "The request body could not be read.", { field: "body", cause: e });
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 /** A token as the endpoints show it: ISO dates, the owner, never the secret nor the digest (R5). */
 export interface TokenJson {
   id: string;
@@ -435,11 +469,17 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     return null;
   }
 
+  /**
+   * The JSON body, read with a byte count: past `maxBody` (declared by `Content-Length`, or
+   * counted while the stream arrives, chunked or not) reading stops at once — the rest is
+   * never read nor buffered — and the answer is 413.
+   */
   async function readBody(request: Request): Promise<unknown> {
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > maxBody) throw new KeywardError("invalid_input", "payload_too_large");
-    const text = await request.text();
-    if (new TextEncoder().encode(text).length > maxBody) throw new KeywardError("invalid_input", "payload_too_large");
+    const bytes = await readLimited(request.body, maxBody);
+    if (bytes === "too_large") throw new KeywardError("invalid_input", "payload_too_large");
+    const text = new TextDecoder().decode(bytes);
     if (text.trim() === "") return {};
     try {
       return JSON.parse(text) as unknown;
@@ -516,7 +556,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       try {
         body = await readBody(request);
       } catch (e) {
-        if (e instanceof KeywardError && e.message === "payload_too_large") return problemResponse("payload_too_large", `The request body exceeds ${maxBody} bytes.`);
+        // The unread rest of the body stays on the connection: it cannot carry another request.
+        if (e instanceof KeywardError && e.message === "payload_too_large") {
+          return problemResponse("payload_too_large", `The request body exceeds ${maxBody} bytes.`, { headers: { connection: "close" } });
+        }
         throw e;
       }
     }

@@ -5,13 +5,14 @@
  * management router of `keyward/manage` in a Fastify app.
  * @module
  */
+import type { IncomingMessage } from "node:http";
 import type { FastifyInstance, FastifyPluginOptions, FastifyReply, FastifyRequest } from "fastify";
 import type { AllowedAccess } from "../core/access.js";
 import { KeywardError } from "../core/errors.js";
 import type { AllowedDecision } from "../core/types.js";
 import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { authorizationValues, resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
-import { buildRequest } from "../manage/node.js";
+import { bodyStream, buildRequest } from "../manage/node.js";
 import type { ManagementRouter } from "../manage/router.js";
 
 declare module "fastify" {
@@ -115,9 +116,16 @@ export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
 export interface FastifyManagementOptions {
   /** The public origin (`https://app.example.com`) the request URL is built on (the router's same-origin check compares `Origin` with it). Default: the `Host` header over `request.protocol`. */
   origin?: string;
-  /** Fastify's `bodyLimit` for these routes, in bytes. Default 1 MiB (the router refuses more than its own `maxBodyBytes` with 413). */
+  /**
+   * Most bytes of a body these routes read, in bytes. Default 1 MiB. The body is not parsed by
+   * Fastify: the router reads the stream itself and stops at its own `maxBodyBytes` (16 KiB)
+   * with a 413 problem, so this matters only for a router allowing more.
+   */
   bodyLimit?: number;
 }
+
+/** Where the management plugin's content-type parser leaves the unread body stream. */
+const STREAM = Symbol("keyward.managementBody");
 
 const MANAGEMENT_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -136,12 +144,16 @@ export function managementPlugin(router: MountableRouter, options: FastifyManage
   const base = router.basePath;
   return async function keywardManagement(instance: FastifyInstance): Promise<void> {
     instance.removeAllContentTypeParsers();
-    instance.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit ?? 1_048_576 }, (_request, body, done) => done(null, body));
+    // The body is not read here: the router reads the stream itself and stops at its own limit.
+    instance.addContentTypeParser("*", (_request, payload, done) => done(null, { [STREAM]: payload }));
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const origin = options.origin ?? `${request.protocol}://${request.headers.host ?? "localhost"}`;
-      const body = request.body instanceof Uint8Array ? new Uint8Array(request.body) : null;
-      const fetchRequest = buildRequest(request.raw, body, { origin, url: request.url });
+      const payload = (request.body as { [STREAM]?: IncomingMessage } | undefined)?.[STREAM];
+      const body = payload === undefined ? null : bodyStream(payload, options.bodyLimit ?? 1_048_576);
+      const fetchRequest = buildRequest(request.raw, body?.stream ?? null, { origin, url: request.url });
       const response = await router.fetch(fetchRequest);
+      // A body read in part is left on the connection: it cannot carry another request.
+      if (body !== null && body.state.started && !body.state.ended) void reply.header("connection", "close");
       reply.code(response.status);
       const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
       response.headers.forEach((value, key) => {

@@ -12,6 +12,7 @@ import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type To
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
 import { parseInput } from "./schemas.js";
+import { reauthThrottle, reauthThrottleSchema, type ReauthThrottle, type ReauthThrottleOption } from "./throttle.js";
 
 /** Options of `createKeyward()`. Only `store` and `actions` matter for a first run; the rest have the defaults of the rules. */
 export interface KeywardOptions<A extends string = string> {
@@ -37,6 +38,14 @@ export interface KeywardOptions<A extends string = string> {
   clock?: () => number;
   /** Names of the management permissions (R11, R12). */
   permissions?: { manageTokens?: string; manageServiceUsers?: string };
+  /**
+   * R4: wrong passwords allowed per organization and user before `createUserToken` refuses
+   * without asking `verifyPassword` (`reauthentication_failed` with `retryAfter`). Default
+   * `{ attempts: 5, windowMs: 900_000 }` in this process; `{ limiter }` takes a rate-limiter-flexible
+   * limiter of yours (its `points` and `duration`), e.g. a `RateLimiterPostgres` shared by every
+   * instance; `false` turns it off.
+   */
+  reauthThrottle?: ReauthThrottleOption;
 }
 
 /** Default names of the management permissions. */
@@ -63,6 +72,7 @@ const optionsSchema = z.object({
   inactivityMs: z.number().int().min(1).optional(),
   prefixes: z.object({ user: z.string().optional(), service_user: z.string().optional() }).optional(),
   permissions: z.object({ manageTokens: z.string().min(1).optional(), manageServiceUsers: z.string().min(1).optional() }).optional(),
+  reauthThrottle: z.union([z.literal(false), z.object({}).passthrough()]).optional(),
 });
 
 /** The resolved configuration and shared helpers. Internal. */
@@ -70,6 +80,8 @@ export interface Context {
   store: KeywardStore;
   actions: ReadonlyMap<string, ActionDefinition>;
   verifyPassword: KeywardOptions["verifyPassword"];
+  /** R4's throttle of password attempts; `null` when turned off. */
+  reauth: ReauthThrottle | null;
   limits: { userTokensPerUser: number; serviceTokensPerOrg: number };
   inactivityMs: number;
   prefixes: TokenPrefixes;
@@ -92,6 +104,7 @@ const nano = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 16);
 export function createContext(options: KeywardOptions): Context {
   try {
     parseInput(optionsSchema, options, "options");
+    if (options.reauthThrottle) parseInput(reauthThrottleSchema, options.reauthThrottle, "options.reauthThrottle");
   } catch (e) {
     const err = e as KeywardError;
     throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
@@ -110,6 +123,7 @@ export function createContext(options: KeywardOptions): Context {
     store: options.store,
     actions,
     verifyPassword: options.verifyPassword,
+    reauth: reauthThrottle(options.reauthThrottle),
     limits: {
       userTokensPerUser: options.limits?.userTokensPerUser ?? 10,
       serviceTokensPerOrg: options.limits?.serviceTokensPerOrg ?? 20,

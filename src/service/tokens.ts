@@ -135,11 +135,16 @@ export async function createUserToken(ctx: Context, input: z.input<typeof create
     }
     let ok = false;
     if (typeof password === "string" && password.length > 0) {
-      try {
-        ok = (await ctx.verifyPassword(userId, password)) === true;
-      } catch (e) {
-        throw new KeywardError("reauthentication_failed", undefined, { cause: e });
-      }
+      const verify = ctx.verifyPassword;
+      const check = async () => {
+        try {
+          return (await verify(userId, password)) === true;
+        } catch (e) {
+          throw new KeywardError("reauthentication_failed", undefined, { cause: e });
+        }
+      };
+      // R4's throttle: past the failures allowed, refused without asking the hook.
+      ok = ctx.reauth === null ? await check() : await ctx.reauth.check(orgId, userId, check);
     }
     if (!ok) throw new KeywardError("reauthentication_failed");
   }

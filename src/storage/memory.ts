@@ -35,9 +35,9 @@ type SitePaths = Readonly<Record<string, readonly string[]>>;
 const NO_PATHS: SitePaths = Object.freeze({});
 
 /**
- * The shares of one item or the rules of one item type (copy-on-write: replaced on every write,
- * never mutated), with the paths of the sites their grantees name, cached for reads: valid while
- * the rules it was computed with are the current ones and no site was added since (`at`).
+ * The rules of one item type (copy-on-write: replaced on every write, never mutated), with the
+ * paths of the sites their grantees name, cached for reads: valid while the rules it was
+ * computed with are the current ones and no site was added since (`at`).
  */
 interface Entry<T> {
   list: readonly T[];
@@ -50,11 +50,56 @@ function entry<T>(list: readonly T[]): Entry<T> {
   return { list, paths: null, rules: null, at: -1 };
 }
 
-/** A token under its digest, with its loaded subject cached until a write it depends on (`at`). */
+/**
+ * The shares of one item, indexed by grantee: every share in put order (`listShares`), and the
+ * same objects under their grantee, so that a decision reads only the shares whose grantee could
+ * include its subject (never the item's other shares). Mutated in place: a put or a delete is
+ * O(1), never a copy of the item's list.
+ */
+interface ItemShares {
+  /** The item key its shares share (one frozen object). */
+  item: Readonly<{ orgId: string; type: string; id: string }>;
+  /** share id → share, in put order (a share put again moves to the end) */
+  all: Map<string, Share>;
+  /** {@link granteeKey} of a user, service user or organization grantee → share id → share */
+  byGrantee: Map<string, Map<string, Share>>;
+  /** group id → share id → share */
+  byGroup: Map<string, Map<string, Share>>;
+  /** site id → share id → share */
+  bySite: Map<string, Map<string, Share>>;
+}
+
+/**
+ * The grantee keys that can include a token's subject (R13, R14), as the share indexes are
+ * keyed: its user or service user and its organization (`base`), and for a user the groups of
+ * its membership and every site at or below one of its sites (`covered`). Cached in the token's
+ * slot until a write it depends on (`at`, `sitesAt`).
+ */
+interface SubjectKeys {
+  base: readonly string[];
+  groups: ReadonlySet<string>;
+  covered: ReadonlySet<string>;
+  at: number;
+  sitesAt: number;
+}
+
+/** A token under its digest, with its loaded subject and grantee keys cached until a write they depend on (`at`). */
 interface TokenSlot {
   token: TokenRecord;
   subject: LoadedSubject | null;
   at: number;
+  keys: SubjectKeys | null;
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+/** The index of an item without shares. */
+const NO_SHARES: ItemShares = Object.freeze({ item: Object.freeze({ orgId: "", type: "", id: "" }), all: new Map(), byGrantee: new Map(), byGroup: new Map(), bySite: new Map() });
+
+/** `found` with the shares of `bucket` appended (a new array the first time). */
+function collect(found: Share[] | null, bucket: Map<string, Share>): Share[] {
+  const out = found ?? [];
+  for (const share of bucket.values()) out.push(share);
+  return out;
 }
 
 /**
@@ -114,8 +159,11 @@ export function memoryStore(): KeywardStore {
   const sites = new Map<string, Site>();
   const serviceUsers = new Map<string, ServiceUser>();
   const shares = new Map<string, Share>();
-  /** item orgId → item type → item id → shares */
-  const sharesByItem = new Map<string, Map<string, Map<string, Entry<Share>>>>();
+  /** item orgId → item type → item id → its shares by grantee */
+  const sharesByItem = new Map<string, Map<string, Map<string, ItemShares>>>();
+  /** The order of shares (a share put again comes last): a decision names the first of equal grants. */
+  const shareSeq = new WeakMap<Share, number>();
+  let nextSeq = 0;
   const rules = new Map<string, AccessRule>();
   /** orgId → item type → rules */
   const rulesByType = new Map<string, Map<string, Entry<AccessRule>>>();
@@ -179,41 +227,124 @@ export function memoryStore(): KeywardStore {
     return paths === null ? NO_PATHS : Object.freeze(paths);
   }
 
-  /** The cached site paths of `e` together with `ruleList`, recomputed when either changed. */
-  function cachedPaths(e: Entry<Share> | Entry<AccessRule>, shareList: readonly Share[], ruleList: readonly AccessRule[]): SitePaths {
+  /** The cached site paths of a rule list, recomputed when the list changed or a site was added. */
+  function cachedPaths(e: Entry<AccessRule>, ruleList: readonly AccessRule[]): SitePaths {
     if (e.paths === null || e.rules !== ruleList || e.at !== sitesVersion) {
-      e.paths = pathsOf(shareList, ruleList);
+      e.paths = pathsOf(NONE, ruleList);
       e.rules = ruleList;
       e.at = sitesVersion;
     }
     return e.paths;
   }
 
-  function itemShares(item: { orgId: string; type: string; id: string }): Entry<Share> | undefined {
+  function itemShares(item: { orgId: string; type: string; id: string }): ItemShares | undefined {
     return sharesByItem.get(item.orgId)?.get(item.type)?.get(item.id);
   }
 
-  /**
-   * Freezes fresh copies of one item's shares, allocated together: a decision reads all of an
-   * item's shares, and objects allocated side by side are read several times faster than the
-   * same objects scattered over the heap by earlier writes (measured in bench/).
-   */
-  function packShares(list: readonly Share[]): Share[] {
-    const packed = list.map((s) => Object.freeze({ ...s }));
-    for (const s of packed) {
-      shares.set(s.id, s);
-      // The grantee index holds the same objects (replaced by id), so the old copies can go.
-      index(sharesByGrantee, `${s.item.type}\0${granteeKey(s.grantee)}`, s);
-    }
-    return packed;
+  /** The bucket of an item's shares that holds shares with this grantee. */
+  function bucketOf(entry: ItemShares, g: Grantee): [Map<string, Map<string, Share>>, string] {
+    return g.kind === "group" ? [entry.byGroup, g.groupId] : g.kind === "site" ? [entry.bySite, g.siteId] : [entry.byGrantee, granteeKey(g)];
   }
 
-  /** Removes a share from its item's list (the caller keeps `shares` and the grantee index right). */
+  /** Adds a share (frozen, on `entry`'s item key) at the end of its item's shares: O(1). */
+  function listShare(entry: ItemShares, share: Share): void {
+    entry.all.set(share.id, share);
+    const [buckets, key] = bucketOf(entry, share.grantee);
+    let bucket = buckets.get(key);
+    if (bucket === undefined) buckets.set(key, (bucket = new Map()));
+    bucket.set(share.id, share);
+  }
+
+  /** Removes a share from its item's shares: O(1) (the caller keeps `shares` and the grantee index right). */
   function unlistShare(share: Share): void {
-    const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
-    const rest = (byId.get(share.item.id)?.list ?? NONE).filter((s) => s.id !== share.id);
-    if (rest.length === 0) byId.delete(share.item.id);
-    else byId.set(share.item.id, entry(packShares(rest)));
+    const byId = sharesByItem.get(share.item.orgId)?.get(share.item.type);
+    const entry = byId?.get(share.item.id);
+    if (entry === undefined) return;
+    entry.all.delete(share.id);
+    const [buckets, key] = bucketOf(entry, share.grantee);
+    const bucket = buckets.get(key);
+    bucket?.delete(share.id);
+    if (bucket?.size === 0) buckets.delete(key);
+    if (entry.all.size === 0) byId!.delete(share.item.id);
+  }
+
+  /** The grantee keys of a token's subject, cached in its slot (see {@link SubjectKeys}). */
+  function subjectKeys(slot: TokenSlot, subject: LoadedSubject): SubjectKeys {
+    const cached = slot.keys;
+    if (cached !== null && cached.at === subjectsVersion && cached.sitesAt === sitesVersion) return cached;
+    const token = slot.token;
+    let keys: SubjectKeys;
+    if (subject.kind === "user") {
+      const m = subject.membership;
+      const covered = new Set<string>();
+      for (const site of m?.siteIds ?? NONE) for (const below of sitesUnder.get(site) ?? NONE) covered.add(below);
+      keys = {
+        base: [`u\0${token.subjectId}`, `o\0${token.orgId}`, `O\0${token.orgId}`],
+        groups: m === null || m.groupIds.length === 0 ? NO_KEYS : new Set(m.groupIds),
+        covered: covered.size === 0 ? NO_KEYS : covered,
+        at: subjectsVersion,
+        sitesAt: sitesVersion,
+      };
+    } else {
+      keys = { base: [`s\0${token.subjectId}`, `O\0${token.orgId}`], groups: NO_KEYS, covered: NO_KEYS, at: subjectsVersion, sitesAt: sitesVersion };
+    }
+    slot.keys = keys;
+    return keys;
+  }
+
+  /**
+   * The shares of one item whose grantee could include the subject (R13, R14), in the item's
+   * order: looked up by the subject's keys — a few map reads, whatever the number of the item's
+   * other shares. Groups and sites never include anyone across organizations, so an item of
+   * another organization costs three lookups, shared with the subject or not, existing or not.
+   */
+  function sharesFor(entry: ItemShares, keys: SubjectKeys, crossOrg: boolean): readonly Share[] {
+    let found: Share[] | null = null;
+    let buckets = 0;
+    for (const key of keys.base) {
+      const bucket = entry.byGrantee.get(key);
+      if (bucket === undefined) continue;
+      found = collect(found, bucket);
+      buckets++;
+    }
+    if (!crossOrg) {
+      // Whichever side is smaller: the subject's groups (sites) or the item's.
+      for (let i = 0; i < 2; i++) {
+        const wanted = i === 0 ? keys.groups : keys.covered;
+        const byId = i === 0 ? entry.byGroup : entry.bySite;
+        if (wanted.size === 0 || byId.size === 0) continue;
+        if (wanted.size <= byId.size) {
+          for (const id of wanted) {
+            const bucket = byId.get(id);
+            if (bucket === undefined) continue;
+            found = collect(found, bucket);
+            buckets++;
+          }
+        } else {
+          for (const [id, bucket] of byId) {
+            if (!wanted.has(id)) continue;
+            found = collect(found, bucket);
+            buckets++;
+          }
+        }
+      }
+    }
+    if (found === null) return NONE;
+    if (buckets > 1) found.sort((a, b) => shareSeq.get(a)! - shareSeq.get(b)!);
+    return found;
+  }
+
+  /** The rules' site paths with those of the site shares found, or the rules' own when there are none. */
+  function withSharePaths(rulePaths: SitePaths, found: readonly Share[]): SitePaths {
+    let paths: Record<string, readonly string[]> | null = null;
+    for (const share of found) {
+      const g = share.grantee;
+      const site = g.kind === "site" ? sites.get(g.siteId) : undefined;
+      if (site === undefined) continue;
+      if (paths === null) paths = Object.assign(Object.create(null) as Record<string, readonly string[]>, rulePaths);
+      paths[site.id] = site.path;
+    }
+    return paths === null ? rulePaths : Object.freeze(paths);
   }
 
   /** Removes a rule from its organization's list for its item type. */
@@ -222,7 +353,7 @@ export function memoryStore(): KeywardStore {
     byType.set(rule.itemType, entry((byType.get(rule.itemType)?.list ?? NONE).filter((r) => r.id !== rule.id)));
   }
 
-  /** A frozen copy of a loaded subject with its records allocated together (see {@link packShares}). */
+  /** A frozen copy of a loaded subject with its records allocated together (read faster than scattered ones). */
   function packSubject(subject: LoadedSubject, token: TokenRecord): LoadedSubject {
     let packed: LoadedSubject;
     if (subject.kind === "service_user") packed = { ...subject };
@@ -281,15 +412,13 @@ export function memoryStore(): KeywardStore {
     lastLoaded = token;
     const subject = cachedSubject(slot);
     if (item === null) return { token, subject, shares: NONE, rules: NONE, sitePaths: NO_PATHS };
-    const shareEntry = itemShares(item);
     const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
-    const shareList = shareEntry?.list ?? NONE;
     const ruleList = ruleEntry?.list ?? NONE;
-    const sitePaths =
-      shareEntry !== undefined ? cachedPaths(shareEntry, shareList, ruleList)
-      : ruleEntry !== undefined ? cachedPaths(ruleEntry, NONE, ruleList)
-      : NO_PATHS;
-    return { token, subject, shares: shareList, rules: ruleList, sitePaths };
+    const rulePaths = ruleEntry !== undefined ? cachedPaths(ruleEntry, ruleList) : NO_PATHS;
+    // Only the shares whose grantee could include the subject: a decision never reads the others.
+    // An item without shares takes the same path (over an empty index), so the two cost the same.
+    const shareList = sharesFor(itemShares(item) ?? NO_SHARES, subjectKeys(slot, subject), item.orgId !== token.orgId);
+    return { token, subject, shares: shareList, rules: ruleList, sitePaths: shareList.length === 0 ? rulePaths : withSharePaths(rulePaths, shareList) };
   }
 
   return {
@@ -365,16 +494,21 @@ export function memoryStore(): KeywardStore {
       const previous = shares.get(share.id);
       if (previous !== undefined) {
         index(sharesByGrantee, `${previous.item.type}\0${granteeKey(previous.grantee)}`, previous, true);
-        const was = previous.item;
-        // Put again on another item: it leaves the old item's list.
-        if (was.orgId !== share.item.orgId || was.type !== share.item.type || was.id !== share.item.id) unlistShare(previous);
+        // Put again (on this item or another): it leaves its old place and comes last.
+        unlistShare(previous);
       }
       const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
-      const current = byId.get(share.item.id)?.list ?? NONE;
-      // The shares of one item share one frozen item key, and equal grantees one frozen grantee:
-      // less memory, and fewer objects for a decision to visit.
-      const item = current[0]?.item ?? Object.freeze({ orgId: share.item.orgId, type: share.item.type, id: share.item.id });
-      byId.set(share.item.id, entry(packShares([...current.filter((s) => s.id !== share.id), { ...share, item, grantee: internGrantee(share.grantee) }])));
+      let entry = byId.get(share.item.id);
+      if (entry === undefined) {
+        const item = Object.freeze({ orgId: share.item.orgId, type: share.item.type, id: share.item.id });
+        byId.set(item.id, (entry = { item, all: new Map(), byGrantee: new Map(), byGroup: new Map(), bySite: new Map() }));
+      }
+      // The shares of one item share one frozen item key, and equal grantees one frozen grantee.
+      const frozen: Share = Object.freeze({ ...share, item: entry.item, grantee: internGrantee(share.grantee) });
+      shares.set(frozen.id, frozen);
+      shareSeq.set(frozen, nextSeq++);
+      listShare(entry, frozen);
+      index(sharesByGrantee, `${frozen.item.type}\0${granteeKey(frozen.grantee)}`, frozen);
     },
     async deleteShare(shareId) {
       const share = shares.get(shareId);
@@ -385,7 +519,7 @@ export function memoryStore(): KeywardStore {
       return true;
     },
     async listShares(item) {
-      return [...(itemShares(item)?.list ?? NONE)];
+      return [...(itemShares(item)?.all.values() ?? NONE)];
     },
     async putRule(rule) {
       const frozen = Object.freeze({ ...rule, grantee: { ...rule.grantee } });
@@ -423,7 +557,7 @@ export function memoryStore(): KeywardStore {
       const record = { ...token };
       tokens.set(record.id, record);
       lastLoaded = null;
-      tokensByHash.set(record.hash, { token: record, subject: null, at: -1 });
+      tokensByHash.set(record.hash, { token: record, subject: null, at: -1, keys: null });
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
@@ -470,19 +604,10 @@ export function memoryStore(): KeywardStore {
       const token = slot.token;
       lastLoaded = token;
       const subject = cachedSubject(slot);
-      const keys: string[] = [];
-      if (subject.kind === "user") {
-        keys.push(`u\0${token.subjectId}`, `o\0${token.orgId}`, `O\0${token.orgId}`);
-        const m = subject.membership;
-        if (m !== null) {
-          for (const g of m.groupIds) keys.push(`g\0${g}`);
-          const covered = new Set<string>();
-          for (const s of m.siteIds) for (const below of sitesUnder.get(s) ?? NONE) covered.add(below);
-          for (const s of covered) keys.push(`t\0${s}`);
-        }
-      } else {
-        keys.push(`s\0${token.subjectId}`, `O\0${token.orgId}`);
-      }
+      const subjectKeysNow = subjectKeys(slot, subject);
+      const keys = [...subjectKeysNow.base];
+      for (const g of subjectKeysNow.groups) keys.push(`g\0${g}`);
+      for (const s of subjectKeysNow.covered) keys.push(`t\0${s}`);
       const found: Share[] = [];
       const foundRules: AccessRule[] = [];
       const sitePaths: Record<string, readonly string[]> = {};

@@ -164,8 +164,14 @@ export interface KeywardStore {
   /**
    * Everything a decision needs, in one call (one round trip for SQL stores): the token with
    * this digest, its subject (membership or service user, and permissions), and — when `item`
-   * is given — the item's shares, the rules of the item's organization for its type, and the
-   * paths of the sites those name. `null` when no token has this digest.
+   * is given — the item's shares whose grantee could include the subject, in the item's order
+   * (the grantees of {@link loadAccess}: the user, its groups, a site of its membership or one
+   * below it, its organization; or the service user, its organization including service users;
+   * a store may leave out group and site shares of another organization's item, R14), the rules
+   * of the item's organization for its type, and the paths of the sites those name. Never the
+   * item's other shares: a decision's work must not depend on them, so that a denial does not
+   * tell by its timing whether another organization's item exists (R15). The conformance suite
+   * checks it. `null` when no token has this digest.
    */
   loadDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null>;
 

@@ -88,6 +88,17 @@ async function seed(store: KeywardStore): Promise<void> {
 
 const quota = (max: number, now = T0) => ({ max, now, inactivityMs: WINDOW });
 
+/** Groups g_1, g_2 and sites s_r › s_1 › s_2 and s_x in org_a; u_1 is in group g_1 and site s_1. */
+async function seedGroupsAndSites(store: KeywardStore): Promise<void> {
+  await store.putGroup({ id: "g_1", orgId: "org_a", name: "One" });
+  await store.putGroup({ id: "g_2", orgId: "org_a", name: "Two" });
+  await store.putSite({ id: "s_r", orgId: "org_a", name: "Region", parentId: null, path: ["s_r"] });
+  await store.putSite({ id: "s_1", orgId: "org_a", name: "Area", parentId: "s_r", path: ["s_r", "s_1"] });
+  await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
+  await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
+  await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+}
+
 /**
  * Registers the conformance suite for one store under `describe(name)`. `make` returns a fresh,
  * empty store for every test.
@@ -348,6 +359,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: { siteId: ["s_1"] }, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
         await store.putRule({ id: "r_2", orgId: "org_a", itemType: "template", conditions: {}, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
         await store.putRule({ id: "r_3", orgId: "org_b", itemType: "inspection", conditions: {}, grantee: { kind: "group", groupId: "g_1" }, level: "edit", createdAt: T0 });
+        // u_1 is a member of the region above s_1, so the share naming s_1 can include them (R13).
+        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, siteIds: ["s_r"] }));
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
         const input = await store.loadDecision(t.hash, { ...item, attributes: { siteId: "s_1" } });
@@ -362,19 +375,80 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       });
     });
 
+    describe("the read for one decision: only the shares whose grantee could include the subject", () => {
+      const item = { orgId: "org_a", type: "inspection", id: "i_1" };
+      const foreign = { orgId: "org_b", type: "inspection", id: "i_9" };
+      const orgA = { kind: "organization", orgId: "org_a", includeServiceUsers: false } as const;
+      const orgAWithServiceUsers = { kind: "organization", orgId: "org_a", includeServiceUsers: true } as const;
+      /** u_1 is in group g_1 and site s_1 (below s_r, above s_2); shares of every grantee kind on one item of org_a and one of org_b. */
+      async function seedShares(): Promise<void> {
+        await seedGroupsAndSites(store);
+        const shares: [string, typeof item, Share["grantee"]][] = [
+          ["sh_user", item, { kind: "user", userId: "u_1" }],
+          ["sh_other_user", item, { kind: "user", userId: "u_2" }],
+          ["sh_group", item, { kind: "group", groupId: "g_1" }],
+          ["sh_other_group", item, { kind: "group", groupId: "g_2" }],
+          ["sh_site", item, { kind: "site", siteId: "s_1" }],
+          ["sh_site_below", item, { kind: "site", siteId: "s_2" }],
+          ["sh_site_above", item, { kind: "site", siteId: "s_r" }],
+          ["sh_site_elsewhere", item, { kind: "site", siteId: "s_x" }],
+          ["sh_org", item, orgA],
+          ["sh_org_svc", item, orgAWithServiceUsers],
+          ["sh_org_b", item, { kind: "organization", orgId: "org_b", includeServiceUsers: true }],
+          ["sh_svc", item, { kind: "service_user", serviceUserId: "svc_1" }],
+          ["sh_other_svc", item, { kind: "service_user", serviceUserId: "svc_2" }],
+          ["sh_foreign_user", foreign, { kind: "user", userId: "u_1" }],
+          ["sh_foreign_other_user", foreign, { kind: "user", userId: "u_2" }],
+          ["sh_foreign_org_a", foreign, orgA],
+          ["sh_foreign_org_b", foreign, { kind: "organization", orgId: "org_b", includeServiceUsers: true }],
+        ];
+        for (const [id, on, grantee] of shares) await store.putShare({ id, item: on, grantee, level: "view", createdAt: T0 });
+      }
+      const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+
+      it("R13 R15 a user token gets the item's shares naming the user, its groups, its sites or sites below them, its organization — no other", async () => {
+        await seedShares();
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const input = await store.loadDecision(t.hash, item);
+        expect(ids(input!.shares)).toEqual(["sh_group", "sh_org", "sh_org_svc", "sh_site", "sh_site_below", "sh_user"]);
+        expect(input!.sitePaths).toMatchObject({ s_1: ["s_r", "s_1"], s_2: ["s_r", "s_1", "s_2"] });
+        // In the item's order (the first of two equal grants is the one a decision names).
+        expect(input!.shares.map((s) => s.id)).toEqual(["sh_user", "sh_group", "sh_site", "sh_site_below", "sh_org", "sh_org_svc"]);
+      });
+
+      it("R9 R13 a service user token gets only the shares naming it or its organization including service users", async () => {
+        await seedShares();
+        const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        await store.insertToken(t, quota(10));
+        expect(ids((await store.loadDecision(t.hash, item))!.shares)).toEqual(["sh_org_svc", "sh_svc"]);
+      });
+
+      it("R14 R15 on another organization's item, only its shares with the subject or the token's organization: none at all when it has none, as when it does not exist", async () => {
+        await seedShares();
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        expect(ids((await store.loadDecision(t.hash, foreign))!.shares)).toEqual(["sh_foreign_org_a", "sh_foreign_user"]);
+        const u2 = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" });
+        await store.insertToken(u2, quota(10));
+        await store.deleteShare("sh_foreign_org_a");
+        const existing = await store.loadDecision(u2.hash, foreign);
+        const missing = await store.loadDecision(u2.hash, { ...foreign, id: "i_no_such_item" });
+        expect(ids(existing!.shares)).toEqual(["sh_foreign_other_user"]);
+        await store.deleteShare("sh_foreign_other_user");
+        expect((await store.loadDecision(u2.hash, foreign))!.shares).toEqual([]);
+        expect(missing!.shares).toEqual([]);
+        expect((await store.loadDecision(u2.hash, foreign))!.sitePaths).toEqual(missing!.sitePaths);
+      });
+    });
+
     describe("the read for a list filter (loadAccess)", () => {
       const inspection = (id: string, orgId = "org_a") => ({ orgId, type: "inspection", id });
       const orgA = { kind: "organization", orgId: "org_a", includeServiceUsers: false } as const;
       const orgAWithServiceUsers = { kind: "organization", orgId: "org_a", includeServiceUsers: true } as const;
       /** Sites s_r › s_1 › s_2 and s_x; u_1 is in group g_1 and site s_1; shares and rules of every grantee kind. */
       async function seedAccess(): Promise<void> {
-        await store.putGroup({ id: "g_1", orgId: "org_a", name: "One" });
-        await store.putGroup({ id: "g_2", orgId: "org_a", name: "Two" });
-        await store.putSite({ id: "s_r", orgId: "org_a", name: "Region", parentId: null, path: ["s_r"] });
-        await store.putSite({ id: "s_1", orgId: "org_a", name: "Area", parentId: "s_r", path: ["s_r", "s_1"] });
-        await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
-        await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
-        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+        await seedGroupsAndSites(store);
         const shares: [string, ReturnType<typeof inspection>, Share["grantee"]][] = [
           ["sh_user", inspection("i_1"), { kind: "user", userId: "u_1" }],
           ["sh_other_user", inspection("i_2"), { kind: "user", userId: "u_2" }],

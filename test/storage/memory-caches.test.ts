@@ -105,6 +105,8 @@ describe("memory store: derived data is never stale", () => {
 
   it("R13 site paths follow shares and rules added or deleted after a load, and sites added after a share", async () => {
     const store = await setUp();
+    // A member of s_1: the share naming s_1 can include them (loadDecision hands on no other share).
+    await store.updateMembership("org_a", "u_1", () => member({ siteIds: ["s_1"] }));
     await store.putShare({ id: "sh_1", item, grantee: { kind: "site", siteId: "s_1" }, level: "view", createdAt: T0 });
     // The site does not exist yet: no path.
     expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({});

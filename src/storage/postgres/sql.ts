@@ -384,22 +384,36 @@ SELECT ${notify("'token:' || id")} FROM u`,
     /**
      * The read for one decision, in ONE statement: the token by digest, its subject (user +
      * membership, or service user), the permissions of the subject's set, and — when `$4` (the
-     * item id) is not null — the item's shares, the rules of its organization for its type, and
-     * the paths of the sites those name.
+     * item id) is not null — the item's shares whose grantee could include the subject (the
+     * grantee keys of `loadAccess`; groups and sites only on an item of the token's own
+     * organization, R14), the rules of its organization for its type, and the paths of the sites
+     * those name. The item's other shares are never returned, so a decision's work does not
+     * depend on them (R15: a denial never tells whether another organization's item exists).
      */
-    loadDecision: `WITH item_shares AS (
-  SELECT sh.id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh
+    loadDecision: `WITH tok AS (
+  SELECT ${SUBJECT_COLUMNS}
+  ${subjectFrom}
+  WHERE t.hash = $1
+), item_shares AS (
+  SELECT sh.id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh CROSS JOIN tok
   WHERE $4::text IS NOT NULL AND sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
+    AND (CASE sh.grantee->>'kind'
+      WHEN 'user' THEN tok.kind = 'user' AND sh.grantee->>'userId' = tok.subject_id
+      WHEN 'service_user' THEN tok.kind = 'service_user' AND sh.grantee->>'serviceUserId' = tok.subject_id
+      WHEN 'organization' THEN sh.grantee->>'orgId' = tok.org_id AND (tok.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
+      WHEN 'group' THEN tok.kind = 'user' AND $2::text = tok.org_id AND sh.grantee->>'groupId' = ANY (tok.m_group_ids)
+      WHEN 'site' THEN tok.kind = 'user' AND $2::text = tok.org_id
+        AND EXISTS (SELECT 1 FROM ${s}.sites st WHERE st.id = sh.grantee->>'siteId' AND st.path && tok.m_site_ids)
+      ELSE false END)
 ), item_rules AS (
   SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
   WHERE $4::text IS NOT NULL AND r.org_id = $2::text AND r.item_type = $3::text
 )
-SELECT ${SUBJECT_COLUMNS},
+SELECT tok.*,
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
      FROM item_shares x) AS shares,
   ${rulesAndSitePaths("item_shares", "item_rules")}
-${subjectFrom}
-WHERE t.hash = $1`,
+FROM tok`,
 
     /**
      * The read for one list filter, in ONE statement: the token and its subject exactly as

@@ -341,9 +341,10 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
       (d) => ({ resolved: d }),
       (e: unknown) => ({ rejected: e }),
     );
+    // pg_stat_activity keeps the first 1 KiB of a statement's text: the decision read is known by its start.
     await eventually(async () => {
       const r = await s.raw.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%item_shares%'`,
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH tok AS (%'`,
       );
       return r.length === 1;
     }, 5000, "authorize() to block on the lock");
