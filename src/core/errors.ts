@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   token_revoked: "The token was revoked or deleted.",
   token_expired: "The token has expired.",
   subject_inactive: "The token's subject is no longer active.",
+  rate_limited: "Too many requests for this token's rate limit (R21). Retry after the window resets.",
   permission_denied: "The token's subject lacks the permission for this action.",
   access_denied: "The token's subject has no access to this item at the level the action needs.",
 } as const satisfies Record<string, string>;
@@ -51,6 +52,8 @@ export interface KeywardErrorOptions {
   visible?: boolean;
   /** For `token_limit_reached`: the limit that was reached (R3). */
   limit?: number;
+  /** For `rate_limited`: milliseconds until a request may succeed again (R21). */
+  retryAfterMs?: number;
 }
 
 /**
@@ -75,6 +78,7 @@ export class KeywardError extends Error {
   declare readonly item?: { orgId: string; type: string; id: string };
   declare readonly visible?: boolean;
   declare readonly limit?: number;
+  declare readonly retryAfterMs?: number;
 
   constructor(code: KeywardErrorCode, message?: string, options: KeywardErrorOptions = {}) {
     super(message ?? ERROR_CODES[code], options.cause === undefined ? undefined : { cause: options.cause });
@@ -84,6 +88,7 @@ export class KeywardError extends Error {
     if (options.item !== undefined) this.item = options.item;
     if (options.visible !== undefined) this.visible = options.visible;
     if (options.limit !== undefined) this.limit = options.limit;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
   /** A plain, serialisable form (for logs and problem bodies): code, message and field. */
@@ -124,6 +129,7 @@ const DENIAL_CODES: ReadonlySet<string> = new Set([
   "token_revoked",
   "token_expired",
   "subject_inactive",
+  "rate_limited",
   "permission_denied",
   "access_denied",
 ]);
