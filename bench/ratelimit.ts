@@ -15,10 +15,9 @@
  */
 import { Redis } from "ioredis";
 import pg from "pg";
-import { createKeyward } from "../src/index.js";
-import { memoryStore } from "../src/memory.js";
 import { keywardFetch } from "../src/middleware/fetch.js";
 import { memoryLimiterStore, postgresLimiterStore, rateLimit, redisLimiterStore, type LimiterStore } from "../src/ratelimit/index.js";
+import { guardWorld } from "./guard-world.js";
 import { median } from "./measure.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -27,22 +26,7 @@ const USERS = 100;
 const PG_URL = process.env.KEYWARD_PG_URL || undefined;
 const REDIS_URL = process.env.KEYWARD_REDIS_URL || undefined;
 
-const kw = createKeyward({
-  store: memoryStore(),
-  actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
-  verifyPassword: () => true,
-  onEvent: () => {},
-});
-const org = await kw.directory.createOrganization({ id: "acme", name: "Acme" });
-const set = await kw.directory.createPermissionSet({ orgId: org.id, name: "Inspector", permissions: ["inspections:view"] });
-const group = await kw.directory.createGroup({ orgId: org.id, name: "Everyone" });
-const tokens: string[] = [];
-for (let u = 0; u < USERS; u++) {
-  await kw.directory.upsertUser({ id: `u${u}`, name: `User ${u}` });
-  await kw.directory.addMember({ orgId: org.id, userId: `u${u}`, permissionSetId: set.id, groupIds: [group.id] });
-  tokens.push((await kw.tokens.createUserToken({ orgId: org.id, userId: `u${u}`, name: "bench", password: "x" })).token);
-}
-for (let i = 0; i < 100; i++) await kw.directory.share({ item: { orgId: org.id, type: "inspection", id: `insp_${i}` }, grantee: { kind: "group", groupId: group.id }, level: "view" });
+const { kw, tokens } = await guardWorld(USERS, 100);
 const requests = tokens.map((t, i) => new Request(`http://bench.local/inspections/insp_${i % 100}`, { headers: { authorization: `Bearer ${t}` } }));
 const spec = { action: "inspections.view" as const, item: { orgId: "acme" } };
 

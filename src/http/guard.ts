@@ -9,7 +9,7 @@ import { KeywardError } from "../core/errors.js";
 import type { AccessDecision, AllowedAccess } from "../core/access.js";
 import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
-import { parseInput } from "../service/schemas.js";
+import { parseConfig } from "../service/schemas.js";
 import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, rateLimitHeaders, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
@@ -83,13 +83,7 @@ const specSchema = z
  * ```
  */
 export function resolveGuard<A extends string, Req>(kw: GuardKeyward<A>, spec: GuardSpec<A, Req>): ResolvedGuard<Req> {
-  let parsed: z.output<typeof specSchema>;
-  try {
-    parsed = parseInput(specSchema, spec, "guard");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const parsed: z.output<typeof specSchema> = parseConfig(specSchema, spec, "guard");
   const definition = kw.actions.get(spec.action);
   if (definition === undefined) {
     throw new KeywardError("invalid_config", `Invalid configuration at "guard.action": "${parsed.action}" is not a declared action.`, { field: "guard.action" });
@@ -215,13 +209,7 @@ const listSpecSchema = z.object({ action: z.string().min(1).max(200), itemType: 
  * ```
  */
 export function resolveListGuard<A extends string>(kw: GuardKeyward<A>, spec: ListGuardSpec<A>): ResolvedListGuard {
-  let parsed: z.output<typeof listSpecSchema>;
-  try {
-    parsed = parseInput(listSpecSchema, spec, "list");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const parsed: z.output<typeof listSpecSchema> = parseConfig(listSpecSchema, spec, "list");
   const definition = kw.actions.get(spec.action);
   if (definition === undefined) {
     throw new KeywardError("invalid_config", `Invalid configuration at "list.action": "${parsed.action}" is not a declared action.`, { field: "list.action" });

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import type { DeniedDecision, RateLimitState, TokenDenialReason } from "../core/types.js";
 import type { RateLimitGate } from "../service/rate-gate.js";
-import { parseInput } from "../service/schemas.js";
+import { parseConfig } from "../service/schemas.js";
 
 /** The stable `code` of every problem body keyward's middleware sends. */
 export type ProblemCode =
@@ -169,13 +169,7 @@ export const httpOptionsSchema = z
  */
 export function resolveHttpOptions(options: unknown = {}, extra: z.ZodRawShape = {}): ResolvedHttpOptions {
   const schema = Object.keys(extra).length === 0 ? httpOptionsSchema : httpOptionsSchema.extend(extra);
-  let o: HttpOptions;
-  try {
-    o = parseInput(schema, options ?? {}, "options") as HttpOptions;
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const o = parseConfig(schema, options ?? {}, "options") as HttpOptions;
   return {
     realm: o.realm ?? "api",
     unreachableStatus: o.unreachableStatus ?? 404,

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import type { RateLimitState } from "../core/types.js";
 import type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "../service/rate-gate.js";
-import { parseInput } from "../service/schemas.js";
+import { parseConfig } from "../service/schemas.js";
 
 export type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "../service/rate-gate.js";
 export type { RateLimitState } from "../core/types.js";
@@ -353,13 +353,7 @@ function intFor(value: PerRequest<number>, ctx: RateLimitContext, field: "limit"
  * ```
  */
 export function rateLimit(options: RateLimitOptions): RateLimit {
-  let o: z.output<typeof optionsSchema>;
-  try {
-    o = parseInput(optionsSchema, options, "rateLimit");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const o: z.output<typeof optionsSchema> = parseConfig(optionsSchema, options, "rateLimit");
   const name = o.name ?? "default";
   const store = options.store ?? memoryLimiterStore();
   const windowMs = o.windowMs;
