@@ -201,8 +201,10 @@ export interface RedisLimiterStoreOptions {
 
 /**
  * Counters on Redis (`RateLimiterRedis`: one Lua script per request, atomic), shared by every
- * instance on the server. A client that is not connected is refused at once (no queue of
- * commands waiting for a reconnection): the limit's `onStoreError` decides what happens then.
+ * instance on the server. The first request waits for an `ioredis` client's first connection
+ * (within the limit's `timeoutMs`); afterwards a client that is not connected is refused at once
+ * (no queue of commands waiting for a reconnection): the limit's `onStoreError` decides what
+ * happens then.
  *
  * @example
  * ```ts
@@ -213,10 +215,19 @@ export interface RedisLimiterStoreOptions {
 export function redisLimiterStore(options: RedisLimiterStoreOptions): LimiterStore {
   const client = options.client as { defineCommand?: unknown; sendCommand?: unknown } | null | undefined;
   if (typeof client !== "object" || client === null) throw new KeywardError("invalid_config", "redisLimiterStore needs a Redis client (`client`).", { field: "store.client" });
+  // An ioredis client still making its first connection: wait for it (bounded by the limit's
+  // `timeoutMs`), so that the first requests after start-up are not refused as "not ready".
+  const connecting = client as { status?: unknown; once?: (event: string, f: () => void) => unknown };
+  const ready = async () => {
+    if ((connecting.status === "connecting" || connecting.status === "connect") && typeof connecting.once === "function") {
+      await new Promise<void>((resolve) => connecting.once!("ready", resolve));
+    }
+  };
   return {
     kind: "redis",
     shared: true,
     limiter: async ({ keyPrefix, points, durationSec, blockDurationSec }) =>
+      (await ready(),
       new RateLimiterRedis({
         storeClient: client,
         rejectIfRedisNotReady: true,
@@ -225,7 +236,7 @@ export function redisLimiterStore(options: RedisLimiterStoreOptions): LimiterSto
         points,
         duration: durationSec,
         blockDuration: blockDurationSec ?? 0,
-      }),
+      })),
   };
 }
 

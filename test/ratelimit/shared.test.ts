@@ -107,6 +107,24 @@ describe.runIf(REDIS_URL !== undefined)("R21 on the real Redis: instances share 
     const sum = await instances(4, { STORE: "redis", URL: REDIS_URL!, KEY_PREFIX: prefix, LIMIT: "50", REQUESTS: "40" });
     expect(sum).toEqual({ allowed: 50, limited: 110, other: 0 });
   }, 60_000);
+
+  it("R21 the first request right after start-up waits for the client's first connection instead of failing closed", async () => {
+    const prefix = `kwrl:${unique()}`;
+    prefixes.push(prefix);
+    const client = new Redis(REDIS_URL!); // still connecting
+    try {
+      const w = await world();
+      const { token } = await w.userToken(w.users.ana.id);
+      expect(client.status).not.toBe("ready");
+      const limit = rateLimit({ by: "token", limit: 1, windowMs: 60_000, store: redisLimiterStore({ client }), keyPrefix: prefix, timeoutMs: 5000 });
+      const first = w.kw.authorize(token, "reports.export", null, { rateLimit: limit });
+      expect((await first).reason).toBe("allowed");
+      expect((await w.kw.authorize(token, "reports.export", null, { rateLimit: limit })).reason).toBe("rate_limited");
+      expect(w.events.filter((e) => e.type === "rate_limit.store_failed")).toEqual([]);
+    } finally {
+      await client.quit();
+    }
+  });
 });
 
 describe("R21 real clients whose server does not answer: fail closed by default, insurance when chosen, an event either way", () => {
