@@ -87,6 +87,13 @@ export interface PostgresLimiterStoreOptions {
    * `true`. `false` when your own migrations ran {@link rateLimitTableSql}.
    */
   createTable?: boolean;
+  /**
+   * Create the table `UNLOGGED` (default `true`): counters skip the write-ahead log, so a request
+   * costs no WAL flush (about ten times faster on a busy disk), at the price that a server crash
+   * empties the table and standbys do not have it — every key then starts a fresh window once.
+   * `false` for a logged table.
+   */
+  unlogged?: boolean;
 }
 
 /** A PostgreSQL limiter store. */
@@ -113,12 +120,13 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
  * await pool.query(rateLimitTableSql({ schema: "keyward", table: "rate_limits" }));
  * ```
  */
-export function rateLimitTableSql(options: { schema?: string; table?: string } = {}): string {
+export function rateLimitTableSql(options: { schema?: string; table?: string; unlogged?: boolean } = {}): string {
   const schema = options.schema ?? "keyward";
   const table = options.table ?? "rate_limits";
+  const unlogged = options.unlogged ?? true;
   if (!IDENT.test(schema) || !IDENT.test(table)) throw new KeywardError("invalid_config", "Rate-limit schema and table names must be lowercase letters, digits and `_`.", { field: "store" });
   return `CREATE SCHEMA IF NOT EXISTS "${schema}";
-CREATE TABLE IF NOT EXISTS "${schema}"."${table}" (
+CREATE ${unlogged ? "UNLOGGED " : ""}TABLE IF NOT EXISTS "${schema}"."${table}" (
   key varchar(255) PRIMARY KEY,
   points integer NOT NULL DEFAULT 0,
   expire bigint
@@ -140,7 +148,7 @@ CREATE TABLE IF NOT EXISTS "${schema}"."${table}" (
 export function postgresLimiterStore(options: PostgresLimiterStoreOptions): PostgresLimiterStore {
   const schema = options.schema ?? "keyward";
   const table = options.table ?? "rate_limits";
-  const sql = rateLimitTableSql({ schema, table });
+  const sql = rateLimitTableSql({ schema, table, unlogged: options.unlogged ?? true });
   if (typeof options.pool?.query !== "function" || typeof options.pool.connect !== "function") {
     throw new KeywardError("invalid_config", "postgresLimiterStore needs a pg Pool (`pool`).", { field: "store.pool" });
   }

@@ -76,7 +76,7 @@ describe.runIf(PG_URL !== undefined)("R21 on the real PostgreSQL: instances shar
     expect(sum).toEqual({ allowed: 50, limited: 110, other: 0 });
   }, 60_000);
 
-  it("R21 migrate() is idempotent and safe from several instances at once", async () => {
+  it("R21 migrate() is idempotent and safe from several instances at once; the table is UNLOGGED unless asked otherwise", async () => {
     const schema = `kwrl_${unique()}`;
     schemas.push(schema);
     const pools = [0, 1, 2].map(() => new pg.Pool({ connectionString: PG_URL, max: 2 }));
@@ -84,6 +84,12 @@ describe.runIf(PG_URL !== undefined)("R21 on the real PostgreSQL: instances shar
       await Promise.all(pools.flatMap((pool) => [postgresLimiterStore({ pool, schema }).migrate(), postgresLimiterStore({ pool, schema }).migrate()]));
       const { rows } = await pools[0]!.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'rate_limits'", [schema]);
       expect(rows[0].n).toBe(1);
+      const persistence = async (sch: string) => (await pools[0]!.query("SELECT c.relpersistence AS p FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'rate_limits'", [sch])).rows[0].p;
+      expect(await persistence(schema)).toBe("u"); // UNLOGGED by default: no WAL flush per request
+      const logged = `kwrl_${unique()}`;
+      schemas.push(logged);
+      await postgresLimiterStore({ pool: pools[1]!, schema: logged, unlogged: false }).migrate();
+      expect(await persistence(logged)).toBe("p");
     } finally {
       await Promise.all(pools.map((p) => p.end()));
     }
