@@ -32,9 +32,8 @@ interface Ready {
 
 // ── the servers (child process) ───────────────────────────────────────────────────────────────
 async function serve(): Promise<void> {
-  const [{ createKeyward }, { memoryStore }, { keywardExpress }, { keywardFastify }, { keywardHono }, { keywardFetch }] = await Promise.all([
-    import("../src/index.js"),
-    import("../src/memory.js"),
+  const [{ guardWorld }, { keywardExpress }, { keywardFastify }, { keywardHono }, { keywardFetch }] = await Promise.all([
+    import("./guard-world.js"),
     import("../src/middleware/express.js"),
     import("../src/middleware/fastify.js"),
     import("../src/middleware/hono.js"),
@@ -45,27 +44,9 @@ async function serve(): Promise<void> {
   const { Hono } = await import("hono");
   const { getRequestListener } = await import("@hono/node-server");
 
-  const kw = createKeyward({
-    store: memoryStore(),
-    actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
-    verifyPassword: () => true,
-    onEvent: () => {}, // an audit sink is wired, as in production: the event is built on every request
-  });
-  const org = await kw.directory.createOrganization({ id: "acme", name: "Acme" });
-  const set = await kw.directory.createPermissionSet({ orgId: org.id, name: "Inspector", permissions: ["inspections:view"] });
-  const group = await kw.directory.createGroup({ orgId: org.id, name: "Everyone" });
-  const tokens: string[] = [];
-  for (let u = 0; u < USERS; u++) {
-    await kw.directory.upsertUser({ id: `u${u}`, name: `User ${u}` });
-    await kw.directory.addMember({ orgId: org.id, userId: `u${u}`, permissionSetId: set.id, groupIds: [group.id] });
-    tokens.push((await kw.tokens.createUserToken({ orgId: org.id, userId: `u${u}`, name: "bench", password: "x" })).token);
-  }
+  const { kw, org, tokens, ids } = await guardWorld(USERS, ITEMS);
   const rows = new Map<string, { orgId: string; type: string; id: string; title: string }>();
-  for (let i = 0; i < ITEMS; i++) {
-    const id = `insp_${i}`;
-    rows.set(id, { orgId: org.id, type: "inspection", id, title: `Inspection ${i}` });
-    await kw.directory.share({ item: { orgId: org.id, type: "inspection", id }, grantee: { kind: "group", groupId: group.id }, level: "view" });
-  }
+  ids.forEach((id, i) => rows.set(id, { orgId: org.id, type: "inspection", id, title: `Inspection ${i}` }));
   const ref = (id: string | undefined) => {
     const r = id === undefined ? undefined : rows.get(id);
     return r ? { orgId: r.orgId, type: r.type, id: r.id } : null;

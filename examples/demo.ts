@@ -57,6 +57,8 @@ function why(d: Decision): string {
       return "unused for 30 days: the user must generate a new token";
     case "subject_inactive":
       return "the user was deactivated or left; the token is dead for good";
+    case "rate_limited":
+      return `over the rate limit: retry in ${Math.ceil((d.retryAfterMs ?? 0) / 1000)} s`;
     default:
       return d.reason;
   }

@@ -14,6 +14,7 @@ export type { KeywardOptions } from "./service/context.js";
 export { DEFAULT_MANAGEMENT_PERMISSIONS } from "./service/context.js";
 export { DEFAULT_REAUTH_THROTTLE, type ReauthLimiter, type ReauthThrottleOption } from "./service/throttle.js";
 export type { AuthorizeOptions, Session } from "./service/authorize.js";
+export type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "./service/rate-gate.js";
 export type { CreatedToken } from "./service/tokens.js";
 export { KeywardError, ERROR_CODES, isForbidden, storeFailure, type KeywardErrorCode, type ForbiddenError } from "./core/errors.js";
 export { decide, checkToken, bestGrant, granteeIncludes, ruleMatches, LEVEL_RANK } from "./core/decide.js";

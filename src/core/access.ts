@@ -20,6 +20,7 @@ import type {
   ItemRef,
   Share,
   SubjectRef,
+  RateLimitState,
   TokenDenialReason,
 } from "./types.js";
 
@@ -71,6 +72,8 @@ export interface AllowedAccess {
   orgId: string;
   tokenId: string;
   filter: AccessFilter;
+  /** Where this token stands against the configured rate limit (R21); absent without one. */
+  rateLimit?: RateLimitState;
 }
 
 /**

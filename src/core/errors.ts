@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   token_revoked: "The token was revoked or deleted.",
   token_expired: "The token has expired.",
   subject_inactive: "The token's subject is no longer active.",
+  rate_limited: "Too many requests for this token's rate limit (R21). Retry after the window resets.",
   permission_denied: "The token's subject lacks the permission for this action.",
   access_denied: "The token's subject has no access to this item at the level the action needs.",
 } as const satisfies Record<string, string>;
@@ -53,6 +54,8 @@ export interface KeywardErrorOptions {
   limit?: number;
   /** For a throttled `reauthentication_failed`: seconds until another attempt is accepted (R4). */
   retryAfter?: number;
+  /** For `rate_limited`: milliseconds until a request may succeed again (R21). */
+  retryAfterMs?: number;
 }
 
 /**
@@ -78,6 +81,7 @@ export class KeywardError extends Error {
   declare readonly visible?: boolean;
   declare readonly limit?: number;
   declare readonly retryAfter?: number;
+  declare readonly retryAfterMs?: number;
 
   constructor(code: KeywardErrorCode, message?: string, options: KeywardErrorOptions = {}) {
     super(message ?? ERROR_CODES[code], options.cause === undefined ? undefined : { cause: options.cause });
@@ -88,6 +92,7 @@ export class KeywardError extends Error {
     if (options.visible !== undefined) this.visible = options.visible;
     if (options.limit !== undefined) this.limit = options.limit;
     if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
   /** A plain, serialisable form (for logs and problem bodies): code, message and field. */
@@ -128,6 +133,7 @@ const DENIAL_CODES: ReadonlySet<string> = new Set([
   "token_revoked",
   "token_expired",
   "subject_inactive",
+  "rate_limited",
   "permission_denied",
   "access_denied",
 ]);

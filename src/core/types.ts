@@ -222,13 +222,34 @@ export const DENIAL_REASONS = [
   "token_revoked",
   "token_expired",
   "subject_inactive",
+  "rate_limited",
   "permission_denied",
   "access_denied",
 ] as const;
-/** Why a decision was a denial (R15). */
+/** Why a decision was a denial (R15; `rate_limited` is R21's, between the token and the permission stages, only where a rate limit is configured). */
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 /** Reasons that mean the token itself does not authenticate (HTTP 401). */
-export type TokenDenialReason = Exclude<DenialReason, "permission_denied" | "access_denied">;
+export type TokenDenialReason = Exclude<DenialReason, "rate_limited" | "permission_denied" | "access_denied">;
+
+/**
+ * Where a request stands against a rate limit (R21), counted once, after the token stage: what
+ * the `X-RateLimit-*` (and IETF `RateLimit`) headers say. Present on a decision only when a limit
+ * was configured for the call and the token passed the token stage.
+ */
+export interface RateLimitState {
+  /** The policy's name (the IETF headers' policy item). */
+  policy: string;
+  /** The limit that applied to this request (it may depend on the action and the subject). */
+  limit: number;
+  /** Units used in the current window, this request included. */
+  used: number;
+  /** Units left in the current window (never below 0). */
+  remaining: number;
+  /** Milliseconds until the current window ends and the count starts again. */
+  resetMs: number;
+  /** The window's length in milliseconds. */
+  windowMs: number;
+}
 
 /** An allowed decision (R15). */
 export interface AllowedDecision {
@@ -240,6 +261,8 @@ export interface AllowedDecision {
   tokenId: string;
   /** What granted access to the item; absent for organization-level actions. */
   grant?: GrantRef;
+  /** Where this token stands against the configured rate limit (R21); absent without one. */
+  rateLimit?: RateLimitState;
 }
 
 /** A denied decision (R15). */
@@ -258,6 +281,10 @@ export interface DeniedDecision {
   visible?: boolean;
   /** Set when the action is not one the host declared: a configuration error on the host's side. */
   unknownAction?: boolean;
+  /** For `rate_limited` only: milliseconds until a request may succeed again (R21). */
+  retryAfterMs?: number;
+  /** Where this token stands against the configured rate limit (R21), once past the token stage; absent without a limit. */
+  rateLimit?: RateLimitState;
 }
 
 /** The answer of `authorize()`: a denial is data, never an exception (R15). */
@@ -339,6 +366,24 @@ export type KeywardEvent =
       grant?: GrantRef;
       /** Added by middleware: request method and path (without query). */
       request?: { method: string; path: string };
+    }
+  | {
+      /**
+       * R21: the rate limiter's store failed for this request. `fallback` says what happened
+       * instead: `fail_closed` (the request was refused, 503 `unavailable`) or `insurance` (an
+       * in-process limiter counted it). Never a silent allow.
+       */
+      type: "rate_limit.store_failed";
+      at: number;
+      fallback: "fail_closed" | "insurance";
+      /** The policy's name. */
+      policy: string;
+      action: string;
+      tokenId: string;
+      orgId: string;
+      subject: SubjectRef;
+      /** The failure's name or code (`ECONNREFUSED`, `timeout`…), never its message (which may hold a connection string). */
+      error: string;
     }
   | {
       type: "login";

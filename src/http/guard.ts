@@ -9,8 +9,8 @@ import { KeywardError } from "../core/errors.js";
 import type { AccessDecision, AllowedAccess } from "../core/access.js";
 import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
-import { parseInput } from "../service/schemas.js";
-import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+import { parseConfig } from "../service/schemas.js";
+import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, rateLimitHeaders, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
@@ -83,13 +83,7 @@ const specSchema = z
  * ```
  */
 export function resolveGuard<A extends string, Req>(kw: GuardKeyward<A>, spec: GuardSpec<A, Req>): ResolvedGuard<Req> {
-  let parsed: z.output<typeof specSchema>;
-  try {
-    parsed = parseInput(specSchema, spec, "guard");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const parsed: z.output<typeof specSchema> = parseConfig(specSchema, spec, "guard");
   const definition = kw.actions.get(spec.action);
   if (definition === undefined) {
     throw new KeywardError("invalid_config", `Invalid configuration at "guard.action": "${parsed.action}" is not a declared action.`, { field: "guard.action" });
@@ -128,10 +122,26 @@ export interface GuardRequest<Req> {
   raw: Req;
 }
 
-/** The outcome of {@link runGuard}: the allowed decision, or the problem to send (with the denied decision, if one was made). */
+/**
+ * The outcome of {@link runGuard}: the allowed decision with the headers to add to the handler's
+ * response (the rate-limit headers, R21; empty without a limit), or the problem to send (its
+ * headers include them; with the denied decision, if one was made).
+ */
 export type GuardResult =
-  | { ok: true; decision: AllowedDecision }
+  | { ok: true; decision: AllowedDecision; headers: Readonly<Record<string, string>> }
   | { ok: false; problem: HttpProblem; decision?: DeniedDecision };
+
+/** The options of the one `authorize()`/`accessible()` call of a guard: the request for the event, and the rate limit (R21). */
+function callOptions(opts: ResolvedHttpOptions, method: string, path: string): AuthorizeOptions {
+  return opts.rateLimit === undefined ? { request: { method, path } } : { request: { method, path }, rateLimit: opts.rateLimit };
+}
+
+/** The mapping of a refusal after the token stage, with its rate-limit headers (R21). */
+function refused(decision: DeniedDecision, opts: ResolvedHttpOptions): HttpProblem {
+  const problem = decisionProblem(decision, opts);
+  if (decision.rateLimit === undefined) return problem;
+  return { ...problem, headers: { ...problem.headers, ...rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders) } };
+}
 
 /** An id no item can have: a missing item is authorized against it, so "no such item" looks exactly like "not yours" (404), after the token and permission checks. */
 const NOWHERE = "keyward:no-such-item";
@@ -163,9 +173,9 @@ export async function runGuard<Req>(kw: GuardKeyward, guard: ResolvedGuard<Req>,
       }
       if (item === null) item = { orgId: NOWHERE, type: guard.itemType!, id: NOWHERE };
     }
-    const decision = await kw.authorize(bearer.token, guard.action, item, { request: { method: req.method, path: req.path } });
-    if (decision.allowed) return { ok: true, decision };
-    return { ok: false, problem: decisionProblem(decision, opts), decision };
+    const decision = await kw.authorize(bearer.token, guard.action, item, callOptions(opts, req.method, req.path));
+    if (decision.allowed) return { ok: true, decision, headers: rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders) };
+    return { ok: false, problem: refused(decision, opts), decision };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
   }
@@ -199,13 +209,7 @@ const listSpecSchema = z.object({ action: z.string().min(1).max(200), itemType: 
  * ```
  */
 export function resolveListGuard<A extends string>(kw: GuardKeyward<A>, spec: ListGuardSpec<A>): ResolvedListGuard {
-  let parsed: z.output<typeof listSpecSchema>;
-  try {
-    parsed = parseInput(listSpecSchema, spec, "list");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const parsed: z.output<typeof listSpecSchema> = parseConfig(listSpecSchema, spec, "list");
   const definition = kw.actions.get(spec.action);
   if (definition === undefined) {
     throw new KeywardError("invalid_config", `Invalid configuration at "list.action": "${parsed.action}" is not a declared action.`, { field: "list.action" });
@@ -219,9 +223,9 @@ export function resolveListGuard<A extends string>(kw: GuardKeyward<A>, spec: Li
   return { action: spec.action, itemType: definition.item };
 }
 
-/** The outcome of {@link runListGuard}: the allowed access (with its filter), or the problem to send. */
+/** The outcome of {@link runListGuard}: the allowed access (with its filter) and the headers to add (R21), or the problem to send. */
 export type ListGuardResult =
-  | { ok: true; access: AllowedAccess }
+  | { ok: true; access: AllowedAccess; headers: Readonly<Record<string, string>> }
   | { ok: false; problem: HttpProblem; decision?: DeniedDecision };
 
 /**
@@ -245,9 +249,9 @@ export async function runListGuard(
   const bearer = extractBearer(req.authorization, req.search);
   if (!bearer.ok) return { ok: false, problem: problemFor(bearer.code, opts) };
   try {
-    const access = await kw.accessible(bearer.token, guard.action, guard.itemType, { request: { method: req.method, path: req.path } });
-    if (access.allowed) return { ok: true, access };
-    return { ok: false, problem: decisionProblem(access, opts), decision: access };
+    const access = await kw.accessible(bearer.token, guard.action, guard.itemType, callOptions(opts, req.method, req.path));
+    if (access.allowed) return { ok: true, access, headers: rateLimitHeaders(access.rateLimit, opts.rateLimit?.ietfHeaders) };
+    return { ok: false, problem: refused(access, opts), decision: access };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
   }

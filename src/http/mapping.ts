@@ -10,14 +10,16 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
-import type { DeniedDecision, TokenDenialReason } from "../core/types.js";
-import { parseInput } from "../service/schemas.js";
+import type { DeniedDecision, RateLimitState, TokenDenialReason } from "../core/types.js";
+import type { RateLimitGate } from "../service/rate-gate.js";
+import { parseConfig } from "../service/schemas.js";
 
 /** The stable `code` of every problem body keyward's middleware sends. */
 export type ProblemCode =
   | "missing_credentials"
   | "invalid_request"
   | "invalid_token"
+  | "rate_limited"
   | "permission_denied"
   | "access_denied"
   | "not_found"
@@ -110,6 +112,13 @@ export interface HttpOptions {
   retryAfterSeconds?: number;
   /** Observes errors that became a 500 `internal_error` or a 503 `unavailable`, and errors a loader threw (answered 404), for the host's logs. */
   onError?: (error: unknown) => void;
+  /**
+   * R21: count every guarded request against this limit (`rateLimit()` of `keyward/ratelimit`),
+   * once, after the token stage and before the permission and access stages. Past it: 429
+   * `rate_limited` with `Retry-After`; on every answer after the token stage, `X-RateLimit-*`
+   * headers (and, opted in, the IETF `RateLimit-Policy` and `RateLimit`).
+   */
+  rateLimit?: RateLimitGate;
 }
 
 /** {@link HttpOptions} with every default applied. */
@@ -119,6 +128,7 @@ export interface ResolvedHttpOptions {
   exposeTokenReason: boolean;
   retryAfterSeconds: number;
   onError: ((error: unknown) => void) | undefined;
+  rateLimit: RateLimitGate | undefined;
 }
 
 /** A quoted-string of RFC 9110 without quotes, backslashes or control characters. */
@@ -139,6 +149,12 @@ export const httpOptionsSchema = z
     exposeTokenReason: z.boolean().optional(),
     retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
     onError: z.function().optional(),
+    rateLimit: z
+      .custom<RateLimitGate>(
+        (g) => typeof g === "object" && g !== null && typeof (g as RateLimitGate).consume === "function" && typeof (g as RateLimitGate).name === "string",
+        "expected a rate limit: rateLimit({ by, limit, windowMs }) from keyward/ratelimit",
+      )
+      .optional(),
   })
   .strict();
 
@@ -153,19 +169,14 @@ export const httpOptionsSchema = z
  */
 export function resolveHttpOptions(options: unknown = {}, extra: z.ZodRawShape = {}): ResolvedHttpOptions {
   const schema = Object.keys(extra).length === 0 ? httpOptionsSchema : httpOptionsSchema.extend(extra);
-  let o: HttpOptions;
-  try {
-    o = parseInput(schema, options ?? {}, "options") as HttpOptions;
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  const o = parseConfig(schema, options ?? {}, "options") as HttpOptions;
   return {
     realm: o.realm ?? "api",
     unreachableStatus: o.unreachableStatus ?? 404,
     exposeTokenReason: o.exposeTokenReason ?? false,
     retryAfterSeconds: o.retryAfterSeconds ?? 5,
     onError: o.onError,
+    rateLimit: o.rateLimit,
   };
 }
 
@@ -173,6 +184,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string, detail: string
   missing_credentials: [401, "Authentication required", "Send an API token in the Authorization header: `Authorization: Bearer <token>`."],
   invalid_request: [400, "Invalid request", "Send exactly one API token, once, in the Authorization header as `Bearer <token>`; never in the URL."],
   invalid_token: [401, "Invalid token", "The API token is malformed, unknown, revoked or expired, or its subject is no longer active."],
+  rate_limited: [429, "Too many requests", "This token has used up its rate limit for now. Retry after the number of seconds in `Retry-After`."],
   permission_denied: [403, "Permission denied", "The token's subject lacks the permission for this action."],
   access_denied: [403, "Access denied", "The token's subject has no access to this item at the level this action needs."],
   not_found: [404, "Not found", "No such item."],
@@ -190,7 +202,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string, detail: string
  * problemFor("missing_credentials", opts) // { status: 401, headers: { "www-authenticate": 'Bearer realm="api"' }, body }
  * ```
  */
-export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string } = {}): HttpProblem {
+export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterSeconds?: number } = {}): HttpProblem {
   const [status, title, detail] = TITLES[code];
   const headers: Record<string, string> = {};
   const realm = `Bearer realm="${opts.realm}"`;
@@ -208,6 +220,9 @@ export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: 
       break;
     case "unavailable":
       headers["retry-after"] = String(opts.retryAfterSeconds);
+      break;
+    case "rate_limited":
+      headers["retry-after"] = String(extra.retryAfterSeconds ?? 1);
       break;
     default:
       break;
@@ -228,6 +243,8 @@ export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: 
  */
 export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOptions): HttpProblem {
   switch (decision.reason) {
+    case "rate_limited":
+      return problemFor("rate_limited", opts, { retryAfterSeconds: secondsUntil(decision.retryAfterMs ?? 1000) });
     case "permission_denied":
       return problemFor("permission_denied", opts);
     case "access_denied":
@@ -236,6 +253,44 @@ export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOpti
     default:
       return problemFor("invalid_token", opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
   }
+}
+
+/** Whole seconds until a time `ms` from now, at least 1 (a client retrying at 0 would only be refused again). */
+function secondsUntil(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The rate-limit headers of an answer after the token stage (R21), from the state on the
+ * decision: `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Used` and
+ * `X-RateLimit-Reset` (the end of the window, in epoch seconds, as GitHub's API), and with
+ * `ietf` the structured fields of the IETF draft (draft-ietf-httpapi-ratelimit-headers):
+ * `RateLimit-Policy: "<policy>";q=<limit>;w=<window seconds>` and
+ * `RateLimit: "<policy>";r=<remaining>;t=<seconds to reset>`. No state (no limit, or the token
+ * failed its stage): no headers.
+ *
+ * @example
+ * ```ts
+ * rateLimitHeaders({ policy: "default", limit: 100, used: 58, remaining: 42, resetMs: 30_000, windowMs: 60_000 }, true, 1_700_000_000_000)
+ * // { "x-ratelimit-limit": "100", "x-ratelimit-remaining": "42", "x-ratelimit-used": "58", "x-ratelimit-reset": "1700000030",
+ * //   "ratelimit-policy": '"default";q=100;w=60', ratelimit: '"default";r=42;t=30' }
+ * ```
+ */
+export function rateLimitHeaders(state: RateLimitState | undefined, ietf = false, now: number = Date.now()): Readonly<Record<string, string>> {
+  if (state === undefined) return NO_HEADERS;
+  const headers: Record<string, string> = {
+    "x-ratelimit-limit": String(state.limit),
+    "x-ratelimit-remaining": String(state.remaining),
+    "x-ratelimit-used": String(state.used),
+    "x-ratelimit-reset": String(Math.ceil((now + state.resetMs) / 1000)),
+  };
+  if (ietf) {
+    headers["ratelimit-policy"] = `"${state.policy}";q=${state.limit};w=${Math.round(state.windowMs / 1000)}`;
+    headers["ratelimit"] = `"${state.policy}";r=${state.remaining};t=${Math.ceil(state.resetMs / 1000)}`;
+  }
+  return headers;
 }
 
 /**

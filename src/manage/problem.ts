@@ -50,6 +50,7 @@ export const MANAGEMENT_STATUS: Readonly<Record<ManagementProblemCode, number>> 
   token_revoked: 409,
   token_expired: 409,
   subject_inactive: 403,
+  rate_limited: 429,
   permission_denied: 403,
   access_denied: 403,
   session_required: 401,

@@ -82,6 +82,7 @@ export function keywardExpress<A extends string>(kw: GuardKeyward<A>, options: H
         raw: { req, res },
       }).then((r) => {
         if (r.ok) {
+          res.set(r.headers);
           res.locals.keyward = r.decision;
           next();
         } else send(res, r.problem);
@@ -94,6 +95,7 @@ export function keywardExpress<A extends string>(kw: GuardKeyward<A>, options: H
       const { path, search } = splitUrl(req.originalUrl ?? req.url);
       runListGuard(kw as GuardKeyward, guard, opts, { authorization: authorizationValues(req.rawHeaders), method: req.method, path, search }).then((r) => {
         if (r.ok) {
+          res.set(r.headers);
           res.locals.keyward = r.access;
           next();
         } else send(res, r.problem);

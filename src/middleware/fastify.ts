@@ -73,6 +73,7 @@ export function keywardFastify<A extends string>(kw: GuardKeyward<A>, options: H
         raw: request,
       });
       if (r.ok) {
+        void reply.headers(r.headers);
         request.keyward = r.decision;
         return undefined;
       }
@@ -85,6 +86,7 @@ export function keywardFastify<A extends string>(kw: GuardKeyward<A>, options: H
       const { path, search } = splitUrl(request.url);
       const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: authorizationValues(request.raw.rawHeaders), method: request.method, path, search });
       if (r.ok) {
+        void reply.headers(r.headers);
         request.keyward = r.access;
         return undefined;
       }

@@ -19,14 +19,38 @@ export type FetchParams = Readonly<Record<string, string | undefined>>;
 /** A guard spec for the Fetch API: a loader receives the `Request` and the route parameters. */
 export type FetchGuardSpec<A extends string> = GuardSpec<A, { request: Request; params: FetchParams }>;
 
-/** The outcome of {@link KeywardFetch.check}. */
-export type FetchCheck = { ok: true; decision: AllowedDecision } | { ok: false; response: Response; decision?: DeniedDecision };
+/** The outcome of {@link KeywardFetch.check}: allowed, with the headers to add to your response (the rate-limit headers, R21: see {@link withHeaders}), or the problem `Response`. */
+export type FetchCheck = { ok: true; decision: AllowedDecision; headers: Readonly<Record<string, string>> } | { ok: false; response: Response; decision?: DeniedDecision };
 
 /** A Fetch handler, given the allowed decision. */
 export type GuardedFetchHandler<Ctx> = (request: Request, keyward: AllowedDecision, ctx: Ctx) => Response | Promise<Response>;
 
-/** The outcome of {@link KeywardFetch.checkList}. */
-export type FetchListCheck = { ok: true; access: AllowedAccess } | { ok: false; response: Response; decision?: DeniedDecision };
+/** The outcome of {@link KeywardFetch.checkList}: allowed, with the headers to add (R21), or the problem `Response`. */
+export type FetchListCheck = { ok: true; access: AllowedAccess; headers: Readonly<Record<string, string>> } | { ok: false; response: Response; decision?: DeniedDecision };
+
+/**
+ * Adds headers (a check's rate-limit headers, R21) to a handler's `Response`; one with immutable
+ * headers (from `fetch()`, `Response.redirect()`) is copied first. `protect()` does it for you.
+ *
+ * @example
+ * ```ts
+ * const r = await guard.check(request, spec);
+ * if (!r.ok) return r.response;
+ * return withHeaders(Response.json(data), r.headers);
+ * ```
+ */
+export function withHeaders(response: Response, headers: Readonly<Record<string, string>>): Response {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return response;
+  let out = response;
+  try {
+    for (const [name, value] of entries) out.headers.set(name, value);
+  } catch {
+    out = new Response(response.body, response);
+    for (const [name, value] of entries) out.headers.set(name, value);
+  }
+  return out;
+}
 
 /** A Fetch handler of a list route, given the allowed access (with its filter). */
 export type ListFetchHandler<Ctx> = (request: Request, access: AllowedAccess, ctx: Ctx) => Response | Promise<Response>;
@@ -101,7 +125,7 @@ export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: Htt
       resolvedList(spec); // validate now, at declaration
       return async function keywardProtectedList(request, ctx) {
         const r = await checkList(request, spec);
-        return r.ok ? handler(request, r.access, ctx) : r.response;
+        return r.ok ? withHeaders(await handler(request, r.access, ctx), r.headers) : r.response;
       };
     },
     protect(spec, handler) {
@@ -110,7 +134,7 @@ export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: Htt
       const guardSpec = rest as FetchGuardSpec<A>;
       return async function keywardProtected(request, ctx) {
         const r = await check(request, guardSpec, pick ? pick(request, ctx) : {});
-        return r.ok ? handler(request, r.decision, ctx) : r.response;
+        return r.ok ? withHeaders(await handler(request, r.decision, ctx), r.headers) : r.response;
       };
     },
   };

@@ -72,6 +72,7 @@ export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: Http
       if (!r.ok) return problemResponse(r.problem);
       c.set("keyward", r.decision);
       await next();
+      for (const [name, value] of Object.entries(r.headers)) c.header(name, value);
       return undefined;
     };
   };
@@ -83,6 +84,7 @@ export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: Http
       if (!r.ok) return problemResponse(r.problem);
       c.set("keyward", r.access);
       await next();
+      for (const [name, value] of Object.entries(r.headers)) c.header(name, value);
       return undefined;
     };
   };

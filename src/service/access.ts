@@ -8,8 +8,8 @@ import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
-import type { DecisionInput, TokenView } from "../core/types.js";
-import { passedTokenStage, recordExpiry, recordUse, type AuthorizeOptions } from "./authorize.js";
+import type { DecisionInput, TokenDenialReason, TokenView } from "../core/types.js";
+import { limitStage, passedTokenStage, recordExpiry, recordUse, type AuthorizeOptions } from "./authorize.js";
 import type { Context } from "./context.js";
 import { id, parseInput } from "./schemas.js";
 import { requirePermission, toView } from "./tokens.js";
@@ -51,9 +51,15 @@ export async function accessible(
   // A record of the other kind under this digest is an integrity failure: unknown, as in authorize().
   else if (input === null || input.token.kind !== kind) result = { allowed: false, reason: "token_unknown", action };
   else {
-    result = decideAccess(input, action, definition, type, now, { inactivityMs: ctx.inactivityMs });
+    const limit = limitStage(ctx, options, input, action, type, now);
+    const stage = limit === null ? null : await limit;
+    if (stage?.limited) result = stage.limited;
+    else {
+      result = decideAccess(input, action, definition, type, now, { inactivityMs: ctx.inactivityMs });
+      if (stage) result = { ...result, rateLimit: stage.state };
+    }
     if (passedTokenStage(result.reason)) recordUse(ctx, input, now);
-    else await recordExpiry(ctx, input, result.reason, now);
+    else await recordExpiry(ctx, input, result.reason as TokenDenialReason, now);
   }
   if (ctx.hasSink) {
     ctx.emit({
@@ -80,7 +86,7 @@ export async function assertAccessible(
 ): Promise<AllowedAccess> {
   const result = await accessible(ctx, rawToken, action, itemType, options);
   if (result.allowed) return result;
-  throw new KeywardError(result.reason, undefined, { action });
+  throw new KeywardError(result.reason, undefined, { action, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) });
 }
 
 const reachSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();

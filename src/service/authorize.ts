@@ -8,12 +8,19 @@ import { KeywardError, storeFailure } from "../core/errors.js";
 import type { Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason } from "../core/types.js";
 import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { Context } from "./context.js";
+import { rateStage, type RateLimitGate, type RateStageOutcome } from "./rate-gate.js";
 import { checkItem } from "./schemas.js";
 
 /** Options of one `authorize()` call. */
 export interface AuthorizeOptions {
   /** Request details for the activity event (set by the middleware). */
   request?: { method: string; path: string };
+  /**
+   * R21: a rate limit to count this call against, once, after the token stage and before the
+   * permission and access stages (`rateLimit()` of `keyward/ratelimit`; the middleware passes
+   * its `rateLimit` option). A token that does not authenticate touches no counter.
+   */
+  rateLimit?: RateLimitGate;
 }
 
 /** An authenticated session from a user token (R10). */
@@ -57,8 +64,19 @@ function load(ctx: Context, raw: unknown, item: ItemRef | null): Loaded | Promis
 const ignore = () => {};
 
 /** Whether a decision's reason comes after R15's token stage (the token authenticated). Shared with `accessible()`. */
-export function passedTokenStage(reason: Decision["reason"]): reason is "allowed" | "permission_denied" | "access_denied" {
-  return reason === "allowed" || reason === "permission_denied" || reason === "access_denied";
+export function passedTokenStage(reason: Decision["reason"]): reason is "allowed" | "rate_limited" | "permission_denied" | "access_denied" {
+  return reason === "allowed" || reason === "rate_limited" || reason === "permission_denied" || reason === "access_denied";
+}
+
+/**
+ * R21, shared with `accessible()`: with a rate limit, and only for a token that passes the token
+ * stage (checked by the core's own `checkToken`), count the call once before the later stages.
+ * `null` when there is no limit or the token fails its stage (it costs nothing).
+ */
+export function limitStage(ctx: Context, options: AuthorizeOptions | undefined, input: DecisionInput, action: string, itemType: string | null, now: number): Promise<RateStageOutcome> | null {
+  const gate = options?.rateLimit;
+  if (gate === undefined || checkToken(input, now, ctx.inactivityMs) !== null) return null;
+  return rateStage(ctx, gate, input, action, itemType, options?.request);
 }
 
 /** After a successful token stage: record the use (R6), without waiting. Shared with `accessible()`. A failed touch never changes the decision (it can only make the token expire early). */
@@ -123,9 +141,15 @@ export async function authorize(
   if (typeof loaded === "string") {
     decision = { allowed: false, reason: loaded, action };
   } else {
-    decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
+    const limit = limitStage(ctx, options, loaded, action, checked?.type ?? null, now);
+    const stage = limit === null ? null : await limit;
+    if (stage?.limited) decision = stage.limited;
+    else {
+      decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
+      if (stage) decision = { ...decision, rateLimit: stage.state };
+    }
     if (passedTokenStage(decision.reason)) recordUse(ctx, loaded, now);
-    else await recordExpiry(ctx, loaded, decision.reason, now);
+    else await recordExpiry(ctx, loaded, decision.reason as TokenDenialReason, now);
   }
   if (ctx.hasSink) {
     ctx.emit({
@@ -157,6 +181,7 @@ export async function assertAuthorized(
     action,
     ...(item ? { item: itemKey(item) } : {}),
     ...(d.visible === undefined ? {} : { visible: d.visible }),
+    ...(d.retryAfterMs === undefined ? {} : { retryAfterMs: d.retryAfterMs }),
   });
 }
 

@@ -15,6 +15,7 @@ import { accessOf as fastifyAccessOf, keywardFastify } from "../../src/middlewar
 import { keywardFetch, type FetchParams } from "../../src/middleware/fetch.js";
 import { keywardHono } from "../../src/middleware/hono.js";
 import type { HttpOptions } from "../../src/http/mapping.js";
+import { rateLimit, type LimiterStore, type RateLimitContext } from "../../src/ratelimit/index.js";
 import type { Action } from "../core/fixture.js";
 import { listen, type Running } from "../support/servers.js";
 export type { Running };
@@ -29,6 +30,25 @@ export const REALM = "kw-test";
 export const OPTIONS: HttpOptions = { realm: REALM, retryAfterSeconds: 7 };
 /** The `/strict` routes: unreachable items answer 403, and a 401 says why. */
 export const STRICT: HttpOptions = { realm: REALM, retryAfterSeconds: 7, unreachableStatus: 403, exposeTokenReason: true };
+
+/** A limiter store whose server is down (and whose error message holds a secret that must not leak). */
+const DOWN: LimiterStore = {
+  kind: "redis",
+  shared: true,
+  limiter: () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED 10.0.0.9:6379 password=hunter2"), { code: "ECONNREFUSED" })),
+};
+
+/** R21: 2 requests per minute per organization and per route bucket (the path's second segment), so each table row has its own counter. */
+function limited(extra: Partial<Parameters<typeof rateLimit>[0]> = {}): HttpOptions {
+  const bucket = (ctx: RateLimitContext) => `${ctx.request?.path.split("/")[2] ?? ""}:${ctx.orgId}`;
+  return { ...OPTIONS, rateLimit: rateLimit({ by: bucket, limit: 2, windowMs: 60_000, ...extra }) };
+}
+
+/** The rate-limited variants of the routes: counted (`/limited`), with the IETF headers (`/ietf`), on a store that is down (`/down`, fail closed) or insured (`/insured`). */
+function limitedOptions() {
+  return { limited: limited(), ietf: limited({ headers: { ietf: true } }), down: limited({ store: DOWN }), insured: limited({ store: DOWN, onStoreError: "insurance" }) };
+}
+export const LIMITED_PREFIXES = ["limited", "ietf", "down", "insured"] as const;
 
 /** What a guarded handler answers: enough to check the decision reached it. */
 export function ok(d: AllowedDecision, id?: string) {
@@ -57,6 +77,12 @@ export function startExpress({ kw, inspections }: AppDeps): Promise<Running> {
   app.get("/broken/:id", guard({ action: "inspections.view", item: boom }), (_req, res) => res.json(ok(res.locals.keyward!)));
   app.get("/reports", guard({ action: "reports.export" }), (_req, res) => res.json(ok(res.locals.keyward!)));
   app.get("/inspections", guard.list({ action: "inspections.view" }), (_req, res) => res.json(listed(expressAccessOf(res), inspections)));
+  for (const [prefix, options] of Object.entries(limitedOptions())) {
+    const g = keywardExpress(kw, options);
+    app.get(`/${prefix}/:bucket/inspections/:id`, g({ action: "inspections.view", item: load }), (req, res) => res.json(ok(res.locals.keyward!, String(req.params.id))));
+    app.put(`/${prefix}/:bucket/inspections/:id`, g({ action: "inspections.edit", item: load }), (req, res) => res.json(ok(res.locals.keyward!, String(req.params.id))));
+    app.get(`/${prefix}/:bucket/inspections`, g.list({ action: "inspections.view" }), (_req, res) => res.json(listed(expressAccessOf(res), inspections)));
+  }
   return listen(createServer(app));
 }
 
@@ -76,6 +102,12 @@ export async function startFastify({ kw, inspections }: AppDeps): Promise<Runnin
   app.get("/broken/:id", { preHandler: keyward.guard({ action: "inspections.view", item: boom }) }, async (request) => ok(request.keyward!));
   app.get("/reports", { preHandler: keyward.guard({ action: "reports.export" }) }, async (request) => ok(request.keyward!));
   app.get("/inspections", { preHandler: keyward.list({ action: "inspections.view" }) }, async (request) => listed(fastifyAccessOf(request), inspections));
+  for (const [prefix, options] of Object.entries(limitedOptions())) {
+    const g = keywardFastify(kw, options);
+    app.get<P>(`/${prefix}/:bucket/inspections/:id`, { preHandler: g.guard({ action: "inspections.view", item: load }) }, async (request) => ok(request.keyward!, request.params.id));
+    app.put<P>(`/${prefix}/:bucket/inspections/:id`, { preHandler: g.guard({ action: "inspections.edit", item: load }) }, async (request) => ok(request.keyward!, request.params.id));
+    app.get(`/${prefix}/:bucket/inspections`, { preHandler: g.list({ action: "inspections.view" }) }, async (request) => listed(fastifyAccessOf(request), inspections));
+  }
   await app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
@@ -93,6 +125,13 @@ export function startHono({ kw, inspections }: AppDeps): Promise<Running> {
   app.get("/broken/:id", guard({ action: "inspections.view", item: boom }), (c) => c.json(ok(c.var.keyward)));
   app.get("/reports", guard({ action: "reports.export" }), (c) => c.json(ok(c.var.keyward)));
   app.get("/inspections", guard.list({ action: "inspections.view" }), (c) => c.json(listed(c.var.keyward, inspections)));
+  for (const [prefix, options] of Object.entries(limitedOptions())) {
+    const g = keywardHono(kw, options);
+    app.get(`/${prefix}/:bucket/inspections/:id`, g({ action: "inspections.view", item: load }), (c) => c.json(ok(c.var.keyward, c.req.param("id"))));
+    // a handler returning its own Response: the headers reach it too
+    app.put(`/${prefix}/:bucket/inspections/:id`, g({ action: "inspections.edit", item: load }), (c) => Response.json(ok(c.var.keyward, c.req.param("id"))));
+    app.get(`/${prefix}/:bucket/inspections`, g.list({ action: "inspections.view" }), (c) => c.json(listed(c.var.keyward, inspections)));
+  }
   return listen(createServer(getRequestListener(app.fetch)));
 }
 
@@ -118,6 +157,15 @@ export function startFetch({ kw, inspections }: AppDeps): Promise<Running> {
   route("GET", /^\/broken\/(?<id>[^/]+)$/, (r, p) => broken(r, p));
   route("GET", /^\/reports$/, (r, p) => reports(r, p));
   route("GET", /^\/inspections$/, (r) => list(r, undefined));
+  for (const [prefix, options] of Object.entries(limitedOptions())) {
+    const g = keywardFetch(kw, options);
+    const v = g.protect({ action: "inspections.view", item: load, params: (_r, p: FetchParams) => p }, (_r, d, params: FetchParams) => json(ok(d, params.id)));
+    const e = g.protect({ action: "inspections.edit", item: load, params: (_r, p: FetchParams) => p }, (_r, d, params: FetchParams) => json(ok(d, params.id)));
+    const l = g.protectList({ action: "inspections.view" }, (_r, access) => json(listed(access, inspections)));
+    route("GET", new RegExp(`^/${prefix}/[^/]+/inspections/(?<id>[^/]+)$`), (r, p) => v(r, p));
+    route("PUT", new RegExp(`^/${prefix}/[^/]+/inspections/(?<id>[^/]+)$`), (r, p) => e(r, p));
+    route("GET", new RegExp(`^/${prefix}/[^/]+/inspections$`), (r) => l(r, undefined));
+  }
   async function fetchHandler(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     for (const [method, pattern, handler] of routes) {

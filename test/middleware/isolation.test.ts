@@ -57,9 +57,27 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
     }
   });
 
-  it("package.json lists each framework as an optional peer dependency", () => {
+  // The re-authentication throttle (on by default) uses rate-limiter-flexible's in-memory limiter
+  // alone, which requires nothing Node-only; everything else of the library (its cluster, SQL and
+  // Redis limiters) and the Redis clients are reached only through keyward/ratelimit.
+  const LIMITER = /^(rate-limiter-flexible|ioredis|redis)(\/.*)?$/;
+  const THROTTLE = "rate-limiter-flexible/lib/RateLimiterMemory.js";
+  it.each(["src/index.ts", "src/memory.ts", "src/postgres.ts", "src/middleware/fetch.ts", "src/middleware/express.ts", "src/middleware/fastify.ts", "src/middleware/hono.ts", "src/manage/index.ts"])(
+    "R21 the source graph of %s imports no rate limiter (only keyward/ratelimit does)",
+    (entry) => {
+      const { bare } = graph(join(root, entry));
+      expect([...bare].filter((s) => LIMITER.test(s) && s !== THROTTLE)).toEqual([]);
+    },
+  );
+
+  it("R21 the check can fail: the graph of keyward/ratelimit does reach rate-limiter-flexible", () => {
+    expect([...graph(join(root, "src/ratelimit/index.ts")).bare]).toContain("rate-limiter-flexible");
+  });
+
+  it("package.json lists each framework and Redis client as an optional peer dependency; rate-limiter-flexible is a dependency (the throttle)", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }>; dependencies: Record<string, string> };
-    for (const name of ["express", "fastify", "hono"]) {
+    expect(pkg.dependencies["rate-limiter-flexible"]).toBeDefined();
+    for (const name of ["express", "fastify", "hono", "ioredis", "redis"]) {
       expect(pkg.peerDependencies[name]).toBeDefined();
       expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
       expect(pkg.dependencies[name]).toBeUndefined();

@@ -117,7 +117,9 @@ interface Expect {
   code: string | null;
   www?: string | null;
   subject?: string;
-  retryAfter?: string;
+  retryAfter?: string | RegExp;
+  /** R21: expected rate-limit headers (lowercase names); `undefined` means absent. */
+  rate?: Record<string, string | RegExp | undefined>;
   reason?: string;
   field?: string;
   /** How many `loadDecision` calls the request may cost. */
@@ -130,10 +132,20 @@ interface Case {
   path: string;
   headers?: (t: Tokens) => Record<string, string | string[]>;
   storeDown?: boolean;
+  /** Requests sent to the same path first (R21 rows: to use up a budget, or to show that one is not used). */
+  before?: { times: number; method?: "GET" | "PUT"; headers: (t: Tokens) => Record<string, string> };
   expect: Expect;
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** R21: the `X-RateLimit-*` headers after `used` requests against a limit of 2. */
+const RATE = (used: number) => ({
+  "x-ratelimit-limit": "2",
+  "x-ratelimit-used": String(used),
+  "x-ratelimit-remaining": String(Math.max(0, 2 - used)),
+  "x-ratelimit-reset": /^\d{10}$/,
+});
+const NO_RATE = { "x-ratelimit-limit": undefined, "x-ratelimit-remaining": undefined, "x-ratelimit-used": undefined, "x-ratelimit-reset": undefined, ratelimit: undefined };
 const WWW = {
   realm: `Bearer realm="${REALM}"`,
   invalidRequest: `Bearer realm="${REALM}", error="invalid_request"`,
@@ -193,6 +205,22 @@ export const CASES: Case[] = [
   { name: "#25 an over-long item id from the route is 400 invalid_input naming the field", path: `/orgs/acme/inspections/${"x".repeat(201)}`, headers: (t) => bearer(t.ana), expect: { status: 400, code: "invalid_input", www: null, field: "item.id" } },
   { name: "#25 an over-long organization id from the route is 400 invalid_input naming the field", path: `/orgs/${"o".repeat(201)}/inspections/insp_1`, headers: (t) => bearer(t.ana), expect: { status: 400, code: "invalid_input", www: null, field: "item.orgId" } },
   { name: "#43 an item id with a newline and ANSI escapes is 404 not_found and is not echoed", path: "/orgs/acme/inspections/insp%0A%1B%5B31mEVIL", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
+  // ── R21: rate limits (2 per minute per organization and route bucket; see apps.ts) ──
+  { name: "R21 an allowed request carries X-RateLimit-Limit, -Remaining, -Used and -Reset (the window's end, epoch seconds)", path: "/limited/a/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: { ...RATE(1), "ratelimit-policy": undefined, ratelimit: undefined } } },
+  { name: "R21 past the limit: 429 rate_limited with Retry-After and the rate-limit headers", path: "/limited/b/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^([1-9]|[1-5]\d|60)$/, rate: RATE(3) } },
+  { name: "R21 a valid token probing a forbidden route is counted: 403 permission_denied with the rate-limit headers", method: "PUT", path: "/limited/c/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope, rate: RATE(1) } },
+  { name: "R21 after probing forbidden routes up to the limit, even an allowed route answers 429", path: "/limited/d/inspections/insp_1", before: { times: 2, method: "PUT", headers: (t) => bearer(t.bob) }, headers: (t) => bearer(t.bob), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^\d+$/, rate: RATE(3) } },
+  { name: "R21 an unreachable item is counted: 404 not_found with the rate-limit headers", path: "/limited/e/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null, rate: RATE(1) } },
+  { name: "R21 an unknown token costs nothing: 401 invalid_token without rate-limit headers", path: "/limited/f/inspections/insp_1", headers: (t) => bearer(t.unknown), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, rate: NO_RATE } },
+  { name: "R21 malformed, unknown and revoked tokens touch no counter: the organization's budget is whole afterwards", path: "/limited/g/inspections/insp_1", before: { times: 3, headers: (t) => bearer([t.unknown, t.revoked, swapLast(t.ana)][Math.floor(Math.random() * 3)]!) }, headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: RATE(1) } },
+  { name: "R21 the IETF RateLimit-Policy and RateLimit headers where the host opts in (structured fields)", path: "/ietf/h/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: { ...RATE(1), "ratelimit-policy": '"default";q=2;w=60', ratelimit: /^"default";r=1;t=([1-9]|[1-5]\d|60)$/ } } },
+  { name: "R21 a 429 carries the IETF headers too, with r=0", path: "/ietf/i/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^\d+$/, rate: { ...RATE(3), ratelimit: /^"default";r=0;t=\d+$/ } } },
+  { name: "R21 a limiter store that is down fails closed: 503 unavailable with Retry-After, never an allow", path: "/down/j/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 503, code: "unavailable", www: null, retryAfter: "7", rate: NO_RATE } },
+  { name: "R21 with insurance, a limiter store that is down is replaced by the in-process count: 200 with the headers", path: "/insured/k/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: RATE(1) } },
+  { name: "R21 with insurance, the in-process count still limits: 429 past it", path: "/insured/l/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^\d+$/, rate: RATE(3) } },
+  { name: "R21 the headers reach a handler that builds its own Response too (Hono's PUT route returns `Response.json`)", method: "PUT", path: "/limited/o/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: RATE(1) } },
+  { name: "R21 a list route is counted on the same terms: headers on the 200", path: "/limited/m/inspections", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: RATE(1) } },
+  { name: "R21 a list route past the limit is 429 rate_limited", path: "/limited/n/inspections", before: { times: 2, headers: (t) => bearer(t.bot) }, headers: (t) => bearer(t.bot), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^\d+$/, rate: RATE(3) } },
 ];
 
 /** Runs the whole table, and the checks around it, against one framework. */
@@ -211,6 +239,7 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
     it.each(CASES)("$name", async (c) => {
       const headers = c.headers?.(h.tokens) ?? {};
       const path = c.path.replace("TOKEN", h.tokens.ana);
+      for (let i = 0; i < (c.before?.times ?? 0); i++) await send(server.url, c.before!.method ?? "GET", path, c.before!.headers(h.tokens));
       h.state.down = c.storeDown === true;
       const before = h.state.loads;
       let reply: Reply;
@@ -221,6 +250,11 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       }
       const e = c.expect;
       expect(reply.status).toBe(e.status);
+      for (const [name, value] of Object.entries(e.rate ?? {})) {
+        if (value instanceof RegExp) expect(reply.headers[name], name).toMatch(value);
+        else expect(reply.headers[name], name).toBe(value);
+      }
+      if (e.rate === undefined) expect(reply.headers["x-ratelimit-limit"]).toBeUndefined(); // no limit configured: no headers
       if (e.storeCalls !== undefined) expect(h.state.loads - before).toBe(e.storeCalls);
       if (e.code === null && e.status === 200) {
         expect(reply.json).toMatchObject({ ok: true, subject: e.subject });
@@ -231,7 +265,8 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
         expect(reply.json?.reason).toBe(e.reason);
         expect(reply.json?.field).toBe(e.field);
         expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
-        expect(reply.headers["retry-after"]).toBe(e.retryAfter);
+        if (e.retryAfter instanceof RegExp) expect(reply.headers["retry-after"]).toMatch(e.retryAfter);
+        else expect(reply.headers["retry-after"]).toBe(e.retryAfter);
       }
       // R5: no secret, and nothing of the request, in the answer.
       const everything = reply.text + JSON.stringify(reply.headers);
