@@ -213,7 +213,13 @@ export async function revoke(ctx: Context, input: z.input<typeof tokenActionSche
   if (token.kind === "user") {
     if (token.subjectId !== actorId) throw new KeywardError("not_found", "No such token.");
   } else {
-    await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+    // An actor who may not manage it gets the answer of an unknown id: a 403 would tell them it exists.
+    try {
+      await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+    } catch (e) {
+      if (e instanceof KeywardError && e.code === "forbidden") throw new KeywardError("not_found", "No such token.");
+      throw e;
+    }
   }
   await endToken(ctx, token, actorId, "revoke");
 }
