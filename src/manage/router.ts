@@ -36,7 +36,12 @@ export interface ManagementOptions {
    * `scheme://host[:port]`.
    */
   allowedOrigins?: readonly string[];
-  /** The permission sets a new service user may be given, for the page's select. Default: none offered. */
+  /**
+   * The permission sets a new service user may be given, for the page's select. Default: none
+   * offered. `POST /api/service-users` accepts only one of these (400 `invalid_input` naming
+   * `permissionSetId` otherwise), and keyward refuses one holding a permission the caller lacks
+   * (403 `forbidden` naming `permissionSetId`).
+   */
   permissionSets?: (orgId: string) => readonly { id: string; name: string }[] | Promise<readonly { id: string; name: string }[]>;
   /** Serve the HTML pages and their assets. Default `true`; `false` serves the JSON endpoints only. */
   pages?: boolean;
@@ -237,6 +242,11 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     }
   }
 
+  /** The permission sets the host offers to new service users (none without the hook). */
+  async function offeredSets(orgId: string): Promise<readonly { id: string; name: string }[]> {
+    return options.permissionSets ? await options.permissionSets(orgId) : [];
+  }
+
   async function serviceUserOf(s: ManagementSession, serviceUserId: string) {
     const list = await kw.serviceUsers.list({ orgId: s.orgId, actorId: s.userId });
     const su = list.find((x) => x.id === serviceUserId);
@@ -341,6 +351,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       pattern: ["service-users"],
       async handle({ session: s, body }) {
         const v = parseInput(createServiceUserSchema, body);
+        // Only a set the page offers (issue 11 #1); keyward itself then refuses one beyond the caller's own permissions (403).
+        if (v.permissionSetId != null && !(await offeredSets(s.orgId)).some((p) => p.id === v.permissionSetId)) {
+          throw new KeywardError("invalid_input", "Choose one of the permission sets offered.", { field: "permissionSetId" });
+        }
         const su = await kw.serviceUsers.create({ orgId: s.orgId, name: v.name, permissionSetId: v.permissionSetId ?? null, actorId: s.userId });
         return json({ serviceUser: { id: su.id, name: su.name, permissionSetId: su.permissionSetId, createdAt: iso(su.createdAt), tokens: [] } }, 201);
       },
@@ -396,7 +410,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       pattern: ["permission-sets"],
       async handle({ session: s }) {
         if (!(await hasPermission(s, "manageServiceUsers"))) throw new KeywardError("forbidden");
-        const sets = options.permissionSets ? await options.permissionSets(s.orgId) : [];
+        const sets = await offeredSets(s.orgId);
         return json({ permissionSets: sets.map((p) => ({ id: p.id, name: p.name })) });
       },
     },

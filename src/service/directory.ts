@@ -30,7 +30,7 @@ import type {
 import type { MemberEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { grantee as granteeSchema, id, itemKey, level, name, parseInput, permission } from "./schemas.js";
-import { emitSubjectExpiry, requirePermission } from "./tokens.js";
+import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
 
 const orgSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
 const orgUpdateSchema = z.object({ id, name: name.optional(), ssoOnly: z.boolean().optional() }).strict();
@@ -44,7 +44,7 @@ const memberFields = {
 const memberSchema = z.object({ orgId: id, userId: id, ...memberFields }).strict();
 const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
 const permissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
-const permissionSetUpdateSchema = z.object({ id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
+const permissionSetUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
 const groupSchema = z.object({ id: id.optional(), orgId: id, name }).strict();
 const siteSchema = z.object({ id: id.optional(), orgId: id, name, parentId: id.nullable().optional() }).strict();
 const placementSchema = z.object({ orgId: id, subjectId: id, groupId: id.optional(), siteId: id.optional() }).strict();
@@ -238,11 +238,11 @@ export function directory(ctx: Context) {
       await call(() => store.putPermissionSet(set));
       return set;
     },
-    /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ id: set.id, permissions: [] })` */
+    /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ orgId, id: set.id, permissions: [] })` */
     async updatePermissionSet(input: z.input<typeof permissionSetUpdateSchema>): Promise<PermissionSet> {
       const v = parseInput(permissionSetUpdateSchema, input);
       const set = await call(() => store.getPermissionSet(v.id));
-      if (set === null) throw new KeywardError("not_found", "No such permission set.", { field: "id" });
+      if (set === null || set.orgId !== v.orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field: "id" });
       const next: PermissionSet = { ...set, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.permissions !== undefined ? { permissions: [...new Set(v.permissions)] } : {}) };
       await call(() => store.putPermissionSet(next));
       return next;
@@ -348,11 +348,6 @@ export function directory(ctx: Context) {
 /** The `serviceUsers` part of a keyward instance: every call needs an actor with the service-user management permission (R11). */
 export function serviceUsers(ctx: Context) {
   const { store, call } = ctx;
-  async function checkSet(orgId: string, setId: string | null | undefined): Promise<void> {
-    if (setId === null || setId === undefined) return;
-    const set = await call(() => store.getPermissionSet(setId));
-    if (set === null || set.orgId !== orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field: "permissionSetId" });
-  }
   return {
     /**
      * Creates a service user with a permission set of its own (R1, R8). Its tokens act with that
@@ -361,8 +356,9 @@ export function serviceUsers(ctx: Context) {
      */
     async create(input: z.input<typeof serviceUserSchema>): Promise<ServiceUser> {
       const v = parseInput(serviceUserSchema, input);
-      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      await checkSet(v.orgId, v.permissionSetId);
+      const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       const suId = v.id ?? ctx.newId("svc");
       if (v.id !== undefined && ((await call(() => store.getUser(suId))) !== null)) throw new KeywardError("already_exists", "A user has that id.", { field: "id" });
       return call(() =>
@@ -375,8 +371,9 @@ export function serviceUsers(ctx: Context) {
     /** Renames a service user or changes its permission set (R12). @example `await kw.serviceUsers.update({ orgId, id: bot.id, permissionSetId: writers.id, actorId })` */
     async update(input: z.input<typeof serviceUserUpdateSchema>): Promise<ServiceUser> {
       const v = parseInput(serviceUserUpdateSchema, input);
-      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      await checkSet(v.orgId, v.permissionSetId);
+      const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       return call(() =>
         store.updateServiceUser(v.id, (current) => {
           if (current === null || current.orgId !== v.orgId || current.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "id" });

@@ -46,12 +46,32 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
   };
 }
 
-/** Throws `forbidden` unless `actorId` is an active member of `orgId` holding `permission` (R11, R12). */
-export async function requirePermission(ctx: Context, orgId: string, actorId: string, permission: string): Promise<void> {
+/**
+ * Throws `forbidden` unless `actorId` is an active member of `orgId` holding `permission` (R11,
+ * R12). Resolves to the actor's current permissions in the organization.
+ */
+export async function requirePermission(ctx: Context, orgId: string, actorId: string, permission: string): Promise<readonly string[]> {
   const m = await ctx.call(() => ctx.store.getMembership(orgId, actorId));
   if (m === null || m.status !== "active" || m.permissionSetId === null) throw new KeywardError("forbidden");
   const set = await ctx.call(() => ctx.store.getPermissionSet(m.permissionSetId!));
   if (set === null || set.orgId !== orgId || !set.permissions.includes(permission)) throw new KeywardError("forbidden");
+  return set.permissions;
+}
+
+/**
+ * Throws `forbidden` naming `field` unless the permission set `setId` (of `orgId`; `null` is no
+ * permission at all) holds nothing beyond `held`: a manager hands out only what they hold
+ * themselves (issue 11 #1). A set of another organization, or none, is `not_found`.
+ */
+export async function requireWithin(ctx: Context, orgId: string, setId: string | null, held: readonly string[], field: string): Promise<void> {
+  if (setId === null) return;
+  const set = await ctx.call(() => ctx.store.getPermissionSet(setId));
+  if (set === null || set.orgId !== orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field });
+  const mine = new Set(held);
+  const beyond = set.permissions.filter((p) => !mine.has(p));
+  if (beyond.length > 0) {
+    throw new KeywardError("forbidden", "That permission set holds permissions you do not hold yourself: you can give a service user only permissions you have.", { field });
+  }
 }
 
 function tokenEvent(
@@ -150,9 +170,11 @@ export async function createUserToken(ctx: Context, input: z.input<typeof create
 /** Creates a service user token (R3, R5, R8, R11). The actor needs the service-user management permission. */
 export async function createServiceToken(ctx: Context, input: z.input<typeof createServiceSchema>): Promise<CreatedToken> {
   const { orgId, serviceUserId, name: tokenName, actorId } = parseInput(createServiceSchema, input);
-  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+  const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
   const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
-  if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.");
+  if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
+  // A token acts with its service user's permissions: minting one hands them out (issue 11 #1).
+  await requireWithin(ctx, orgId, su.permissionSetId, held, "serviceUserId");
   const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
   return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);
 }

@@ -30,7 +30,7 @@ describe("R12 permissions", () => {
   it("R12 editing the permission set itself applies to every holder's next request", async () => {
     const w = await world();
     const { token } = await w.userToken(w.users.ana.id);
-    await w.kw.directory.updatePermissionSet({ id: w.sets.inspector.id, permissions: ["inspections:view"] });
+    await w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.inspector.id, permissions: ["inspections:view"] });
     expect((await w.kw.authorize(token, "reports.export")).reason).toBe("permission_denied");
   });
 
@@ -58,7 +58,7 @@ describe("R12 permissions", () => {
 
   it("R12 managing tokens is a permission like any other: granting it lets a user list the organization's tokens", async () => {
     const w = await world();
-    await w.kw.directory.updatePermissionSet({ id: w.sets.viewer.id, permissions: ["inspections:view", "api_tokens:manage"] });
+    await w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.viewer.id, permissions: ["inspections:view", "api_tokens:manage"] });
     await expect(w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.bob.id })).resolves.toEqual([]);
   });
 

@@ -81,7 +81,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
 
     const ana = await w.userToken(w.users.ana.id);
     expect((await kwB.authorize(ana.token, "reports.export")).allowed).toBe(true);
-    await kwA.directory.updatePermissionSet({ id: w.sets.inspector.id, permissions: ["inspections:view"] });
+    await kwA.directory.updatePermissionSet({ orgId: "acme", id: w.sets.inspector.id, permissions: ["inspections:view"] });
     expect(await kwB.authorize(ana.token, "reports.export")).toMatchObject({ allowed: false, reason: "permission_denied" });
     await kwA.directory.deactivateMember({ orgId: "acme", userId: w.users.ana.id });
     expect(await kwB.authorize(ana.token, "inspections.view", w.inspection("i_1"))).toMatchObject({ allowed: false, reason: "subject_inactive" });
