@@ -29,7 +29,7 @@ import type {
 } from "../core/types.js";
 import type { MemberEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
-import { grantee as granteeSchema, id, itemKey, level, name, parseInput, permission } from "./schemas.js";
+import { conditions, grantee as granteeSchema, id, itemKey, level, LIMITS, name, parseInput, permission } from "./schemas.js";
 import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
 
 const orgSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
@@ -57,7 +57,7 @@ const ruleSchema = z
     id: id.optional(),
     orgId: id,
     itemType: id,
-    conditions: z.record(id, z.array(z.string().min(1).max(200)).min(1).max(1000)).default({}),
+    conditions: conditions.optional(),
     grantee: granteeSchema,
     level,
   })
@@ -268,6 +268,7 @@ export function directory(ctx: Context) {
         const parent = await call(() => store.getSite(v.parentId!));
         if (parent === null || parent.orgId !== v.orgId) throw new KeywardError("not_found", "No such parent site in this organization.", { field: "parentId" });
         path = parent.path;
+        if (path.length >= LIMITS.siteDepth) throw new KeywardError("invalid_input", `Sites nest at most ${LIMITS.siteDepth} deep.`, { field: "parentId" });
       }
       const siteId = v.id ?? ctx.newId("site");
       const site: Site = { id: siteId, orgId: v.orgId, name: v.name, parentId: v.parentId ?? null, path: [...path, siteId] };
@@ -333,7 +334,7 @@ export function directory(ctx: Context) {
       const v = parseInput(ruleSchema, input);
       await mustOrg(v.orgId);
       await checkGrantee(v.grantee, v.orgId);
-      const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
+      const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions ?? {}, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
       await call(() => store.putRule(rule));
       return rule;
     },
