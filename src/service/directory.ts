@@ -52,6 +52,8 @@ const serviceUserSchema = z.object({ id: id.optional(), orgId: id, name, permiss
 const serviceUserUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
 const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
 const shareSchema = z.object({ id: id.optional(), item: itemKey, grantee: granteeSchema, level }).strict();
+/** A directory object named by its organization and id (`unshare`, `removeRule`). */
+const objectRefSchema = z.object({ orgId: id, id }).strict();
 const ruleSchema = z
   .object({
     id: id.optional(),
@@ -89,6 +91,10 @@ export function directory(ctx: Context) {
       const site = await call(() => store.getSite(s));
       if (site === null || site.orgId !== orgId) throw new KeywardError("not_found", `No such site in this organization: ${s}.`, { field });
     }
+  }
+  /** A create* whose id is taken, in this organization or another, changes nothing: `already_exists` (issue 11 #3). */
+  function mustBeNew(inserted: boolean, what: string): void {
+    if (!inserted) throw new KeywardError("already_exists", `That ${what} id is taken.`, { field: "id" });
   }
   async function refuseServiceUser(subjectId: string): Promise<void> {
     const su = await call(() => store.getServiceUser(subjectId));
@@ -235,7 +241,7 @@ export function directory(ctx: Context) {
       const v = parseInput(permissionSetSchema, input);
       await mustOrg(v.orgId);
       const set: PermissionSet = { id: v.id ?? ctx.newId("ps"), orgId: v.orgId, name: v.name, permissions: [...new Set(v.permissions)] };
-      await call(() => store.putPermissionSet(set));
+      mustBeNew(await call(() => store.insertPermissionSet(set)), "permission set");
       return set;
     },
     /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ orgId, id: set.id, permissions: [] })` */
@@ -252,7 +258,7 @@ export function directory(ctx: Context) {
       const v = parseInput(groupSchema, input);
       await mustOrg(v.orgId);
       const group: Group = { id: v.id ?? ctx.newId("grp"), orgId: v.orgId, name: v.name };
-      await call(() => store.putGroup(group));
+      mustBeNew(await call(() => store.putGroup(group)), "group");
       return group;
     },
     /**
@@ -272,7 +278,7 @@ export function directory(ctx: Context) {
       }
       const siteId = v.id ?? ctx.newId("site");
       const site: Site = { id: siteId, orgId: v.orgId, name: v.name, parentId: v.parentId ?? null, path: [...path, siteId] };
-      await call(() => store.putSite(site));
+      mustBeNew(await call(() => store.putSite(site)), "site");
       return site;
     },
     /**
@@ -296,6 +302,9 @@ export function directory(ctx: Context) {
     async removeFrom(input: z.input<typeof placementSchema>): Promise<Membership> {
       const v = parseInput(placementSchema, input);
       await refuseServiceUser(v.subjectId);
+      if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
+      if (v.groupId) await checkGroups(v.orgId, [v.groupId], "groupId");
+      if (v.siteId) await checkSites(v.orgId, [v.siteId], "siteId");
       return changeMembership(v.orgId, v.subjectId, (m) => ({
         ...m,
         groupIds: m.groupIds.filter((g) => g !== v.groupId),
@@ -312,13 +321,17 @@ export function directory(ctx: Context) {
       await mustOrg(v.item.orgId, "item.orgId");
       await checkGrantee(v.grantee, v.item.orgId);
       const share: Share = { id: v.id ?? ctx.newId("shr"), item: v.item, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
-      await call(() => store.putShare(share));
+      mustBeNew(await call(() => store.putShare(share)), "share");
       return share;
     },
-    /** Removes a share; takes effect for the next request (R13). `false` if there was none. @example `await kw.directory.unshare(share.id)` */
-    async unshare(shareId: string): Promise<boolean> {
-      const v = parseInput(id, shareId, "shareId");
-      return call(() => store.deleteShare(v));
+    /**
+     * Removes a share of an item of `orgId`; takes effect for the next request (R13). `false` if
+     * there was none, or it is on another organization's item.
+     * @example `await kw.directory.unshare({ orgId, id: share.id })`
+     */
+    async unshare(input: z.input<typeof objectRefSchema>): Promise<boolean> {
+      const v = parseInput(objectRefSchema, input);
+      return call(() => store.deleteShare(v.orgId, v.id));
     },
     /** The shares of one item. @example `await kw.directory.listShares({ orgId, type: "template", id: "tpl_1" })` */
     async listShares(item: z.input<typeof itemKey>): Promise<Share[]> {
@@ -335,13 +348,17 @@ export function directory(ctx: Context) {
       await mustOrg(v.orgId);
       await checkGrantee(v.grantee, v.orgId);
       const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions ?? {}, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
-      await call(() => store.putRule(rule));
+      mustBeNew(await call(() => store.putRule(rule)), "access rule");
       return rule;
     },
-    /** Removes an access rule; takes effect for the next request. @example `await kw.directory.removeRule(rule.id)` */
-    async removeRule(ruleId: string): Promise<boolean> {
-      const v = parseInput(id, ruleId, "ruleId");
-      return call(() => store.deleteRule(v));
+    /**
+     * Removes an access rule of `orgId`; takes effect for the next request. `false` if there was
+     * none, or it is another organization's.
+     * @example `await kw.directory.removeRule({ orgId, id: rule.id })`
+     */
+    async removeRule(input: z.input<typeof objectRefSchema>): Promise<boolean> {
+      const v = parseInput(objectRefSchema, input);
+      return call(() => store.deleteRule(v.orgId, v.id));
     },
   };
 }

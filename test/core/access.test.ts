@@ -191,7 +191,7 @@ describe("R13 access", () => {
     const w = await world();
     const rule = await w.kw.directory.addRule({ orgId: "acme", itemType: "inspection", grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
     const { token } = await w.userToken(w.users.ana.id);
-    await w.kw.directory.removeRule(rule.id);
+    await w.kw.directory.removeRule({ orgId: "acme", id: rule.id });
     expect((await w.kw.authorize(token, "inspections.view", w.inspection("i1"))).reason).toBe("access_denied");
   });
 
@@ -201,7 +201,7 @@ describe("R13 access", () => {
     const share = await w.kw.directory.share({ item, grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
     const { token } = await w.userToken(w.users.ana.id);
     expect((await w.kw.authorize(token, "inspections.view", item)).allowed).toBe(true);
-    await w.kw.directory.unshare(share.id);
+    await w.kw.directory.unshare({ orgId: share.item.orgId, id: share.id });
     expect((await w.kw.authorize(token, "inspections.view", item)).reason).toBe("access_denied");
   });
 

@@ -398,7 +398,7 @@ class Unshare implements Cmd {
   check = (m: Readonly<Model>) => m.shares.size > 0;
   async run(m: Model, r: Real) {
     const id = [...m.shares.keys()][this.index % m.shares.size]!;
-    expect(await r.kw.directory.unshare(id)).toBe(true);
+    expect(await r.kw.directory.unshare({ orgId: m.shares.get(id)!.item.orgId, id })).toBe(true);
     m.shares.delete(id);
   }
   toString = () => `unshare(#${this.index})`;
