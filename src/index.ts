@@ -54,6 +54,7 @@ export {
   DEFAULT_PREFIXES,
   MAX_TOKEN_LENGTH,
   type TokenPrefixes,
+  type TokenPatternOptions,
   type TokenParser,
 } from "./core/token-format.js";
 export { tokenHasher, type TokenHasher } from "./core/secret.js";

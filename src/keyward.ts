@@ -8,9 +8,10 @@ import type { AccessDecision, AllowedAccess } from "./core/access.js";
 import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
 import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
-import { createContext, type KeywardOptions } from "./service/context.js";
+import { audited, createContext, type Context, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
 import * as tokens from "./service/tokens.js";
+import { managementRights } from "./service/tokens.js";
 
 /**
  * Creates a keyward instance over a store.
@@ -81,19 +82,19 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     /** Token management (R3–R11). */
     tokens: {
       /** Creates a user token for a member; checks the password unless the organization is SSO-only (R3, R4, R5). The secret is returned once. @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
-      createUserToken: (input: Parameters<typeof tokens.createUserToken>[1]) => tokens.createUserToken(ctx, input),
+      createUserToken: audited(ctx, "tokens.createUserToken", (input: Parameters<typeof tokens.createUserToken>[1]) => tokens.createUserToken(ctx, input)),
       /** Creates a service user token; the actor needs `service_users:manage` (R3, R8, R11). @example `const { token } = await kw.tokens.createServiceToken({ orgId, serviceUserId, name: "BI", actorId: admin })` */
-      createServiceToken: (input: Parameters<typeof tokens.createServiceToken>[1]) => tokens.createServiceToken(ctx, input),
+      createServiceToken: audited(ctx, "tokens.createServiceToken", (input: Parameters<typeof tokens.createServiceToken>[1]) => tokens.createServiceToken(ctx, input)),
       /** A user's own tokens in one organization, without secrets (R5, R10). @example `const mine = await kw.tokens.listMine({ orgId, userId })` */
       listMine: (input: Parameters<typeof tokens.listMine>[1]) => tokens.listMine(ctx, input),
       /** Every user token of the organization; the actor needs `api_tokens:manage` (R11). @example `const all = await kw.tokens.listOrganization({ orgId, actorId: admin })` */
-      listOrganization: (input: Parameters<typeof tokens.listOrganization>[1]) => tokens.listOrganization(ctx, input),
+      listOrganization: audited(ctx, "tokens.listOrganization", (input: Parameters<typeof tokens.listOrganization>[1]) => tokens.listOrganization(ctx, input)),
       /** Every service user token of the organization; the actor needs `service_users:manage` (R11). @example `const bots = await kw.tokens.listServiceTokens({ orgId, actorId: admin })` */
-      listServiceTokens: (input: Parameters<typeof tokens.listServiceTokens>[1]) => tokens.listServiceTokens(ctx, input),
+      listServiceTokens: audited(ctx, "tokens.listServiceTokens", (input: Parameters<typeof tokens.listServiceTokens>[1]) => tokens.listServiceTokens(ctx, input)),
       /** Revokes a token: a user their own, a service-user manager a service token (R11). Effective for the next request. @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
-      revoke: (input: Parameters<typeof tokens.revoke>[1]) => tokens.revoke(ctx, input),
+      revoke: audited(ctx, "tokens.revoke", (input: Parameters<typeof tokens.revoke>[1]) => tokens.revoke(ctx, input)),
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
-      delete: (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input),
+      delete: audited(ctx, "tokens.delete", (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input)),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
       sweepExpired: (input: Parameters<typeof tokens.sweepExpired>[1]) => tokens.sweepExpired(ctx, input),
       /**
@@ -103,18 +104,34 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        * (service tokens). Works before the token is first used and after; changes nothing.
        * @example `const { actions, itemTypes } = await kw.tokens.reach({ orgId, tokenId, actorId: admin })`
        */
-      reach: (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input),
+      reach: audited(ctx, "tokens.reach", (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input)),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
     directory: directory(ctx),
-    /** Service users (R1, R8, R9, R11). */
-    serviceUsers: serviceUsers(ctx),
+    /** Service users (R1, R8, R9, R11). A refused call emits `management.refused`. */
+    serviceUsers: auditedServiceUsers(ctx),
+    /**
+     * Which management permissions an actor holds in an organization, without refusing (no
+     * `management.refused` event): what a page may offer them (R11, R12).
+     * @example `const { manageTokens } = await kw.managementRights({ orgId, actorId: userId })`
+     */
+    managementRights: (input: { orgId: string; actorId: string }) => managementRights(ctx, input),
     /** The store, for hosts that need it (migrations, closing). */
     store: ctx.store,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */
     actions: ctx.actions as ReadonlyMap<A, Readonly<ActionDefinition>>,
     /** Closes the store. @example `await kw.close()` */
     close: () => ctx.store.close(),
+  };
+}
+
+function auditedServiceUsers(ctx: Context) {
+  const su = serviceUsers(ctx);
+  return {
+    create: audited(ctx, "serviceUsers.create", su.create),
+    update: audited(ctx, "serviceUsers.update", su.update),
+    remove: audited(ctx, "serviceUsers.remove", su.remove),
+    list: audited(ctx, "serviceUsers.list", su.list),
   };
 }
 

@@ -6,6 +6,7 @@
  * (`crypto.getRandomValues`), so this runs on Node, Bun, Deno and edge runtimes.
  * @module
  */
+import { KeywardError } from "./errors.js";
 import type { SubjectKind } from "./types.js";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -206,19 +207,36 @@ export function tokenParser(prefixes: TokenPrefixes = DEFAULT_PREFIXES): TokenPa
   };
 }
 
+/** Options of {@link tokenPattern}. */
+export interface TokenPatternOptions {
+  /** A global pattern (flag `g`), for `String.prototype.matchAll` or `replace`. Default `false`: a pattern safe to reuse with `.test()`. */
+  global?: boolean;
+}
+
 /**
  * A regular expression matching tokens of these prefixes, for secret scanners. A match still
- * needs {@link verifyChecksum} to be a real token.
+ * needs {@link verifyChecksum} to be a real token. Every call returns a fresh pattern; without
+ * `{ global: true }` it keeps no state between calls of `.test()` or `.exec()`. A token is
+ * matched wherever no letter or digit touches it, so `_` next to it (`API_KEY_kwu_…`,
+ * `kwu_…_old`) does not hide it, while a longer run of letters and digits is not a token.
  *
  * @example
  * ```ts
- * tokenPattern().test(text)
+ * tokenPattern().test(text);                                   // reusable
+ * for (const m of text.matchAll(tokenPattern({ global: true }))) report(m[0]);
  * ```
  */
-export function tokenPattern(prefixes: TokenPrefixes = DEFAULT_PREFIXES): RegExp {
+export function tokenPattern(prefixes?: TokenPrefixes, options?: TokenPatternOptions): RegExp;
+export function tokenPattern(options: TokenPatternOptions): RegExp;
+export function tokenPattern(a: TokenPrefixes | TokenPatternOptions = DEFAULT_PREFIXES, b: TokenPatternOptions = {}): RegExp {
+  const isPrefixes = "user" in a || "service_user" in a;
+  const prefixes = isPrefixes ? (a as TokenPrefixes) : DEFAULT_PREFIXES;
+  const options = isPrefixes ? b : (a as TokenPatternOptions);
+  // The prefixes become part of the pattern: only the shape keyward accepts for them.
+  if (!isValidPrefix(prefixes.user) || !isValidPrefix(prefixes.service_user)) throw new KeywardError("invalid_input", "Token prefixes must be 2–16 lowercase letters or digits, starting with a letter.", { field: "prefixes" });
   return new RegExp(
-    `\\b(?:${prefixes.user}|${prefixes.service_user})_[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}\\b`,
-    "g",
+    `(?<![0-9A-Za-z])(?:${prefixes.user}|${prefixes.service_user})_[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}(?![0-9A-Za-z])`,
+    options.global === true ? "g" : "",
   );
 }
 

@@ -386,6 +386,38 @@ export type KeywardEvent =
       error: string;
     }
   | {
+      /**
+       * A token whose stored kind differs from the kind its prefix names (issue 11 #7): the store
+       * was written by something other than keyward, or tampered with. The request is denied as
+       * `token_unknown`. Names the stored token, never the secret.
+       */
+      type: "token.integrity";
+      at: number;
+      tokenId: string;
+      orgId: string;
+      /** The kind the presented token's prefix names. */
+      presentedKind: SubjectKind;
+      /** The kind stored for the token with that digest. */
+      storedKind: SubjectKind;
+    }
+  | {
+      /**
+       * A management call refused with `forbidden`, `not_found` or `invalid_input` (issue 11 #7):
+       * who tried what. Never the input itself (no password, no token).
+       */
+      type: "management.refused";
+      at: number;
+      /** The acting user as the call named it (`actorId`, or `userId` for `tokens.createUserToken`), when it was a string of at most 200 characters. */
+      actorId: string | null;
+      /** The organization the call named, under the same condition. */
+      orgId: string | null;
+      /** The method: `tokens.revoke`, `serviceUsers.create`, … */
+      operation: string;
+      code: "forbidden" | "not_found" | "invalid_input";
+      /** The input field concerned, when the error names one. */
+      field?: string;
+    }
+  | {
       type: "login";
       at: number;
       outcome: "allowed" | "denied";

@@ -133,7 +133,9 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
     case "unavailable":
       return problemResponse("unavailable", "The token store is unavailable. Try again in a few seconds.");
     case "forbidden":
-      return problemResponse("forbidden", "You do not have the permission this needs. Ask an administrator of your organization.");
+      return e.field === undefined
+        ? problemResponse("forbidden", "You do not have the permission this needs. Ask an administrator of your organization.")
+        : problemResponse("forbidden", "You cannot give permissions you do not hold yourself.", { field: e.field });
     default:
       return problemResponse(e.code, e.message, e.field === undefined ? {} : { field: e.field });
   }

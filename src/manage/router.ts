@@ -18,7 +18,7 @@ export interface ManagementSession {
 }
 
 /** What the router uses of a keyward instance (any instance, whatever its actions). */
-export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store">;
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store" | "managementRights">;
 
 /** Options of {@link managementRouter}. */
 export interface ManagementOptions {
@@ -36,7 +36,12 @@ export interface ManagementOptions {
    * `scheme://host[:port]`.
    */
   allowedOrigins?: readonly string[];
-  /** The permission sets a new service user may be given, for the page's select. Default: none offered. */
+  /**
+   * The permission sets a new service user may be given, for the page's select. Default: none
+   * offered. `POST /api/service-users` accepts only one of these (400 `invalid_input` naming
+   * `permissionSetId` otherwise), and keyward refuses one holding a permission the caller lacks
+   * (403 `forbidden` naming `permissionSetId`).
+   */
   permissionSets?: (orgId: string) => readonly { id: string; name: string }[] | Promise<readonly { id: string; name: string }[]>;
   /** Serve the HTML pages and their assets. Default `true`; `false` serves the JSON endpoints only. */
   pages?: boolean;
@@ -260,15 +265,13 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
   }
 
   async function hasPermission(s: ManagementSession, permission: "manageTokens" | "manageServiceUsers"): Promise<boolean> {
-    // Probe through the service's own check, so that the page shows exactly what the endpoints allow.
-    try {
-      if (permission === "manageTokens") await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
-      else await kw.serviceUsers.list({ orgId: s.orgId, actorId: s.userId });
-      return true;
-    } catch (e) {
-      if (e instanceof KeywardError && e.code === "forbidden") return false;
-      throw e;
-    }
+    // The service's own check, so that the page shows exactly what the endpoints allow; asking is no refused call (no event).
+    return (await kw.managementRights({ orgId: s.orgId, actorId: s.userId }))[permission];
+  }
+
+  /** The permission sets the host offers to new service users (none without the hook). */
+  async function offeredSets(orgId: string): Promise<readonly { id: string; name: string }[]> {
+    return options.permissionSets ? await options.permissionSets(orgId) : [];
   }
 
   async function serviceUserOf(s: ManagementSession, serviceUserId: string) {
@@ -293,7 +296,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       async handle({ session: s }) {
         const [org, user] = await store(() => Promise.all([kw.store.getOrganization(s.orgId), kw.store.getUser(s.userId)]));
         if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");
-        const [manageTokens, manageServiceUsers] = await Promise.all([hasPermission(s, "manageTokens"), hasPermission(s, "manageServiceUsers")]);
+        const { manageTokens, manageServiceUsers } = await kw.managementRights({ orgId: s.orgId, actorId: s.userId });
         return json({
           user: { id: user.id, name: user.name },
           organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly },
@@ -375,6 +378,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       pattern: ["service-users"],
       async handle({ session: s, body }) {
         const v = parseInput(createServiceUserSchema, body);
+        // Only a set the page offers (issue 11 #1); keyward itself then refuses one beyond the caller's own permissions (403).
+        if (v.permissionSetId != null && !(await offeredSets(s.orgId)).some((p) => p.id === v.permissionSetId)) {
+          throw new KeywardError("invalid_input", "Choose one of the permission sets offered.", { field: "permissionSetId" });
+        }
         const su = await kw.serviceUsers.create({ orgId: s.orgId, name: v.name, permissionSetId: v.permissionSetId ?? null, actorId: s.userId });
         return json({ serviceUser: { id: su.id, name: su.name, permissionSetId: su.permissionSetId, createdAt: iso(su.createdAt), tokens: [] } }, 201);
       },
@@ -430,7 +437,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       pattern: ["permission-sets"],
       async handle({ session: s }) {
         if (!(await hasPermission(s, "manageServiceUsers"))) throw new KeywardError("forbidden");
-        const sets = options.permissionSets ? await options.permissionSets(s.orgId) : [];
+        const sets = await offeredSets(s.orgId);
         return json({ permissionSets: sets.map((p) => ({ id: p.id, name: p.name })) });
       },
     },

@@ -9,7 +9,7 @@ import { decideAccess, describeReach, type AccessDecision, type AccessInput, typ
 import { KeywardError, storeFailure } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
 import type { DecisionInput, TokenDenialReason, TokenView } from "../core/types.js";
-import { limitStage, passedTokenStage, recordExpiry, recordUse, type AuthorizeOptions } from "./authorize.js";
+import { limitStage, passedTokenStage, recordExpiry, recordUse, sameKind, type AuthorizeOptions } from "./authorize.js";
 import type { Context } from "./context.js";
 import { id, parseInput } from "./schemas.js";
 import { requirePermission, toView } from "./tokens.js";
@@ -48,8 +48,8 @@ export async function accessible(
   }
   const now = ctx.now();
   if (kind === null) result = { allowed: false, reason: "token_malformed", action };
-  // A record of the other kind under this digest is an integrity failure: unknown, as in authorize().
-  else if (input === null || input.token.kind !== kind) result = { allowed: false, reason: "token_unknown", action };
+  // A record of the other kind under this digest is an integrity failure: an event, and unknown, as in authorize().
+  else if (input === null || !sameKind(ctx, input.token, kind)) result = { allowed: false, reason: "token_unknown", action };
   else {
     const limit = limitStage(ctx, options, input, action, type, now);
     const stage = limit === null ? null : await limit;

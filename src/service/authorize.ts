@@ -5,7 +5,7 @@
  */
 import { checkToken, decide, subjectRef } from "../core/decide.js";
 import { KeywardError, storeFailure } from "../core/errors.js";
-import type { Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason } from "../core/types.js";
+import type { Decision, DecisionInput, ItemRef, SubjectKind, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
 import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { Context } from "./context.js";
 import { rateStage, type RateLimitGate, type RateStageOutcome } from "./rate-gate.js";
@@ -45,8 +45,8 @@ type Loaded = DecisionInput | "token_malformed" | "token_unknown";
 function load(ctx: Context, raw: unknown, item: ItemRef | null): Loaded | Promise<Loaded> {
   const kind = ctx.parse(raw);
   if (kind === null) return "token_malformed";
-  // A record of the other kind under this digest is an integrity failure: treat as unknown.
-  const known = (input: DecisionInput | null): Loaded => (input === null || input.token.kind !== kind ? "token_unknown" : input);
+  // A record of the other kind under this digest is an integrity failure: an event, and unknown.
+  const known = (input: DecisionInput | null): Loaded => (input === null || !sameKind(ctx, input.token, kind) ? "token_unknown" : input);
   let pending: Promise<DecisionInput | null>;
   try {
     const digest = ctx.hash(raw as string);
@@ -62,6 +62,16 @@ function load(ctx: Context, raw: unknown, item: ItemRef | null): Loaded | Promis
 }
 
 const ignore = () => {};
+
+/**
+ * Whether the stored token has the kind its prefix names. If not, emits `token.integrity` (the
+ * caller then answers `token_unknown`). Shared with `accessible()`.
+ */
+export function sameKind(ctx: Context, token: TokenRecord, presented: SubjectKind): boolean {
+  if (token.kind === presented) return true;
+  ctx.emit({ type: "token.integrity", at: ctx.now(), tokenId: token.id, orgId: token.orgId, presentedKind: presented, storedKind: token.kind });
+  return false;
+}
 
 /** Whether a decision's reason comes after R15's token stage (the token authenticated). Shared with `accessible()`. */
 export function passedTokenStage(reason: Decision["reason"]): reason is "allowed" | "rate_limited" | "permission_denied" | "access_denied" {

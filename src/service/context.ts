@@ -98,6 +98,40 @@ export interface Context {
   call<T>(f: () => Promise<T>): Promise<T>;
 }
 
+const REFUSED = new Set(["forbidden", "not_found", "invalid_input"]);
+
+/** A string of the input worth naming in an audit event (an id), or null. */
+function named(input: unknown, key: string): string | null {
+  const v = typeof input === "object" && input !== null ? (input as Record<string, unknown>)[key] : undefined;
+  return typeof v === "string" && v.length > 0 && v.length <= 200 ? v : null;
+}
+
+/**
+ * Wraps a management call so that a refusal (`forbidden`, `not_found`, `invalid_input`) emits
+ * `management.refused` naming the actor, the operation and the code, then rethrows. The event
+ * holds ids only, never the input (a password, a token).
+ */
+export function audited<I, R>(ctx: Context, operation: string, f: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return async (input) => {
+    try {
+      return await f(input);
+    } catch (e) {
+      if (e instanceof KeywardError && REFUSED.has(e.code)) {
+        ctx.emit({
+          type: "management.refused",
+          at: ctx.now(),
+          actorId: named(input, "actorId") ?? named(input, "userId"),
+          orgId: named(input, "orgId"),
+          operation,
+          code: e.code as "forbidden" | "not_found" | "invalid_input",
+          ...(e.field === undefined ? {} : { field: e.field }),
+        });
+      }
+      throw e;
+    }
+  };
+}
+
 const nano = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 16);
 
 /** Resolves and validates the options (`invalid_config` naming the field). */

@@ -29,8 +29,8 @@ import type {
 } from "../core/types.js";
 import type { MemberEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
-import { grantee as granteeSchema, id, itemKey, level, name, parseInput, permission } from "./schemas.js";
-import { emitSubjectExpiry, requirePermission } from "./tokens.js";
+import { conditions, grantee as granteeSchema, id, itemKey, level, LIMITS, name, parseInput, permission } from "./schemas.js";
+import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
 
 const orgSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
 const orgUpdateSchema = z.object({ id, name: name.optional(), ssoOnly: z.boolean().optional() }).strict();
@@ -44,7 +44,7 @@ const memberFields = {
 const memberSchema = z.object({ orgId: id, userId: id, ...memberFields }).strict();
 const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
 const permissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
-const permissionSetUpdateSchema = z.object({ id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
+const permissionSetUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
 const groupSchema = z.object({ id: id.optional(), orgId: id, name }).strict();
 const siteSchema = z.object({ id: id.optional(), orgId: id, name, parentId: id.nullable().optional() }).strict();
 const placementSchema = z.object({ orgId: id, subjectId: id, groupId: id.optional(), siteId: id.optional() }).strict();
@@ -52,12 +52,14 @@ const serviceUserSchema = z.object({ id: id.optional(), orgId: id, name, permiss
 const serviceUserUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
 const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
 const shareSchema = z.object({ id: id.optional(), item: itemKey, grantee: granteeSchema, level }).strict();
+/** A directory object named by its organization and id (`unshare`, `removeRule`). */
+const objectRefSchema = z.object({ orgId: id, id }).strict();
 const ruleSchema = z
   .object({
     id: id.optional(),
     orgId: id,
     itemType: id,
-    conditions: z.record(id, z.array(z.string().min(1).max(200)).min(1).max(1000)).default({}),
+    conditions: conditions.optional(),
     grantee: granteeSchema,
     level,
   })
@@ -89,6 +91,10 @@ export function directory(ctx: Context) {
       const site = await call(() => store.getSite(s));
       if (site === null || site.orgId !== orgId) throw new KeywardError("not_found", `No such site in this organization: ${s}.`, { field });
     }
+  }
+  /** A create* whose id is taken, in this organization or another, changes nothing: `already_exists` (issue 11 #3). */
+  function mustBeNew(inserted: boolean, what: string): void {
+    if (!inserted) throw new KeywardError("already_exists", `That ${what} id is taken.`, { field: "id" });
   }
   async function refuseServiceUser(subjectId: string): Promise<void> {
     const su = await call(() => store.getServiceUser(subjectId));
@@ -235,14 +241,14 @@ export function directory(ctx: Context) {
       const v = parseInput(permissionSetSchema, input);
       await mustOrg(v.orgId);
       const set: PermissionSet = { id: v.id ?? ctx.newId("ps"), orgId: v.orgId, name: v.name, permissions: [...new Set(v.permissions)] };
-      await call(() => store.putPermissionSet(set));
+      mustBeNew(await call(() => store.insertPermissionSet(set)), "permission set");
       return set;
     },
-    /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ id: set.id, permissions: [] })` */
+    /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ orgId, id: set.id, permissions: [] })` */
     async updatePermissionSet(input: z.input<typeof permissionSetUpdateSchema>): Promise<PermissionSet> {
       const v = parseInput(permissionSetUpdateSchema, input);
       const set = await call(() => store.getPermissionSet(v.id));
-      if (set === null) throw new KeywardError("not_found", "No such permission set.", { field: "id" });
+      if (set === null || set.orgId !== v.orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field: "id" });
       const next: PermissionSet = { ...set, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.permissions !== undefined ? { permissions: [...new Set(v.permissions)] } : {}) };
       await call(() => store.putPermissionSet(next));
       return next;
@@ -252,7 +258,7 @@ export function directory(ctx: Context) {
       const v = parseInput(groupSchema, input);
       await mustOrg(v.orgId);
       const group: Group = { id: v.id ?? ctx.newId("grp"), orgId: v.orgId, name: v.name };
-      await call(() => store.putGroup(group));
+      mustBeNew(await call(() => store.putGroup(group)), "group");
       return group;
     },
     /**
@@ -268,10 +274,11 @@ export function directory(ctx: Context) {
         const parent = await call(() => store.getSite(v.parentId!));
         if (parent === null || parent.orgId !== v.orgId) throw new KeywardError("not_found", "No such parent site in this organization.", { field: "parentId" });
         path = parent.path;
+        if (path.length >= LIMITS.siteDepth) throw new KeywardError("invalid_input", `Sites nest at most ${LIMITS.siteDepth} deep.`, { field: "parentId" });
       }
       const siteId = v.id ?? ctx.newId("site");
       const site: Site = { id: siteId, orgId: v.orgId, name: v.name, parentId: v.parentId ?? null, path: [...path, siteId] };
-      await call(() => store.putSite(site));
+      mustBeNew(await call(() => store.putSite(site)), "site");
       return site;
     },
     /**
@@ -295,6 +302,9 @@ export function directory(ctx: Context) {
     async removeFrom(input: z.input<typeof placementSchema>): Promise<Membership> {
       const v = parseInput(placementSchema, input);
       await refuseServiceUser(v.subjectId);
+      if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
+      if (v.groupId) await checkGroups(v.orgId, [v.groupId], "groupId");
+      if (v.siteId) await checkSites(v.orgId, [v.siteId], "siteId");
       return changeMembership(v.orgId, v.subjectId, (m) => ({
         ...m,
         groupIds: m.groupIds.filter((g) => g !== v.groupId),
@@ -311,13 +321,17 @@ export function directory(ctx: Context) {
       await mustOrg(v.item.orgId, "item.orgId");
       await checkGrantee(v.grantee, v.item.orgId);
       const share: Share = { id: v.id ?? ctx.newId("shr"), item: v.item, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
-      await call(() => store.putShare(share));
+      mustBeNew(await call(() => store.putShare(share)), "share");
       return share;
     },
-    /** Removes a share; takes effect for the next request (R13). `false` if there was none. @example `await kw.directory.unshare(share.id)` */
-    async unshare(shareId: string): Promise<boolean> {
-      const v = parseInput(id, shareId, "shareId");
-      return call(() => store.deleteShare(v));
+    /**
+     * Removes a share of an item of `orgId`; takes effect for the next request (R13). `false` if
+     * there was none, or it is on another organization's item.
+     * @example `await kw.directory.unshare({ orgId, id: share.id })`
+     */
+    async unshare(input: z.input<typeof objectRefSchema>): Promise<boolean> {
+      const v = parseInput(objectRefSchema, input);
+      return call(() => store.deleteShare(v.orgId, v.id));
     },
     /** The shares of one item. @example `await kw.directory.listShares({ orgId, type: "template", id: "tpl_1" })` */
     async listShares(item: z.input<typeof itemKey>): Promise<Share[]> {
@@ -333,14 +347,18 @@ export function directory(ctx: Context) {
       const v = parseInput(ruleSchema, input);
       await mustOrg(v.orgId);
       await checkGrantee(v.grantee, v.orgId);
-      const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
-      await call(() => store.putRule(rule));
+      const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions ?? {}, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
+      mustBeNew(await call(() => store.putRule(rule)), "access rule");
       return rule;
     },
-    /** Removes an access rule; takes effect for the next request. @example `await kw.directory.removeRule(rule.id)` */
-    async removeRule(ruleId: string): Promise<boolean> {
-      const v = parseInput(id, ruleId, "ruleId");
-      return call(() => store.deleteRule(v));
+    /**
+     * Removes an access rule of `orgId`; takes effect for the next request. `false` if there was
+     * none, or it is another organization's.
+     * @example `await kw.directory.removeRule({ orgId, id: rule.id })`
+     */
+    async removeRule(input: z.input<typeof objectRefSchema>): Promise<boolean> {
+      const v = parseInput(objectRefSchema, input);
+      return call(() => store.deleteRule(v.orgId, v.id));
     },
   };
 }
@@ -348,11 +366,6 @@ export function directory(ctx: Context) {
 /** The `serviceUsers` part of a keyward instance: every call needs an actor with the service-user management permission (R11). */
 export function serviceUsers(ctx: Context) {
   const { store, call } = ctx;
-  async function checkSet(orgId: string, setId: string | null | undefined): Promise<void> {
-    if (setId === null || setId === undefined) return;
-    const set = await call(() => store.getPermissionSet(setId));
-    if (set === null || set.orgId !== orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field: "permissionSetId" });
-  }
   return {
     /**
      * Creates a service user with a permission set of its own (R1, R8). Its tokens act with that
@@ -361,8 +374,9 @@ export function serviceUsers(ctx: Context) {
      */
     async create(input: z.input<typeof serviceUserSchema>): Promise<ServiceUser> {
       const v = parseInput(serviceUserSchema, input);
-      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      await checkSet(v.orgId, v.permissionSetId);
+      const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       const suId = v.id ?? ctx.newId("svc");
       if (v.id !== undefined && ((await call(() => store.getUser(suId))) !== null)) throw new KeywardError("already_exists", "A user has that id.", { field: "id" });
       return call(() =>
@@ -375,8 +389,9 @@ export function serviceUsers(ctx: Context) {
     /** Renames a service user or changes its permission set (R12). @example `await kw.serviceUsers.update({ orgId, id: bot.id, permissionSetId: writers.id, actorId })` */
     async update(input: z.input<typeof serviceUserUpdateSchema>): Promise<ServiceUser> {
       const v = parseInput(serviceUserUpdateSchema, input);
-      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      await checkSet(v.orgId, v.permissionSetId);
+      const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       return call(() =>
         store.updateServiceUser(v.id, (current) => {
           if (current === null || current.orgId !== v.orgId || current.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "id" });

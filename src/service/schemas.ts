@@ -6,10 +6,78 @@ import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import type { ItemRef } from "../core/types.js";
 
+/**
+ * Size limits of directory objects (issue 11 #6): beyond them a call is `invalid_input` naming
+ * the field. Documented in the README's table of limits.
+ */
+export const LIMITS = {
+  /** Characters in a display name (organization, user, permission set, group, site, service user, token). */
+  name: 200,
+  /** Conditions (attributes) of one access rule. */
+  conditionsPerRule: 32,
+  /** Values of one condition. */
+  valuesPerCondition: 100,
+  /** Characters in one condition value. */
+  conditionValue: 200,
+  /** Characters in an attribute name. */
+  attributeName: 100,
+  /** Sites from the root to a site, itself included (region › area › site is 3). */
+  siteDepth: 16,
+} as const;
+
 /** An identifier: 1–200 printable ASCII characters, no spaces. */
 export const id = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 /** A display name: 1–200 characters, no control characters. */
-export const name = z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+export const name = z.string().trim().min(1).max(LIMITS.name).regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+/**
+ * An attribute name in a rule's condition: an identifier (`siteId`, `template_id`) that is not a
+ * property every object has (`__proto__`, `constructor`, `toString`…), nor `prototype`: such a
+ * key is dropped or misread by plain objects, and a dropped condition widens a rule (issue 11 #2).
+ */
+export const attributeName = z
+  .string()
+  .max(LIMITS.attributeName)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an identifier (a letter or _, then letters, digits or _)")
+  .refine((k) => !(k in Object.prototype) && k !== "prototype", "is a reserved name");
+
+/**
+ * A rule's conditions. The raw object's own keys are checked one by one before zod builds its
+ * copy, and the copy must keep every one of them: a condition is never silently dropped.
+ */
+export const conditions = z.unknown().transform((raw, ctx): Record<string, string[]> => {
+  if (raw === undefined) return {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    ctx.addIssue({ code: "custom", message: "expected an object of attribute → values" });
+    return z.NEVER;
+  }
+  const keys = Object.keys(raw);
+  if (keys.length > LIMITS.conditionsPerRule) {
+    ctx.addIssue({ code: "custom", message: `at most ${LIMITS.conditionsPerRule} conditions per rule` });
+    return z.NEVER;
+  }
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  const values = z.array(z.string().min(1).max(LIMITS.conditionValue)).min(1).max(LIMITS.valuesPerCondition);
+  for (const key of keys) {
+    const k = attributeName.safeParse(key);
+    if (!k.success) {
+      ctx.addIssue({ code: "custom", message: `attribute name ${JSON.stringify(key)} ${k.error.issues[0]?.message ?? "is not allowed"}`, path: [key] });
+      return z.NEVER;
+    }
+    const v = values.safeParse((raw as Record<string, unknown>)[key]);
+    if (!v.success) {
+      ctx.addIssue({ code: "custom", message: v.error.issues[0]?.message ?? "invalid values", path: [key, ...(v.error.issues[0]?.path ?? [])] as PropertyKey[] });
+      return z.NEVER;
+    }
+    out[key] = v.data;
+  }
+  if (Object.keys(out).length !== keys.length) {
+    ctx.addIssue({ code: "custom", message: "a condition would be dropped" });
+    return z.NEVER;
+  }
+  // A plain object again (stores serialize it); every key was checked above.
+  return { ...out };
+}) as unknown as z.ZodType<Record<string, string[]>, Record<string, readonly string[]>>;
+
 /** A permission name. */
 export const permission = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/);
 /** An access level (R13). */

@@ -46,12 +46,47 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
   };
 }
 
-/** Throws `forbidden` unless `actorId` is an active member of `orgId` holding `permission` (R11, R12). */
-export async function requirePermission(ctx: Context, orgId: string, actorId: string, permission: string): Promise<void> {
+/**
+ * Throws `forbidden` unless `actorId` is an active member of `orgId` holding `permission` (R11,
+ * R12). Resolves to the actor's current permissions in the organization.
+ */
+export async function requirePermission(ctx: Context, orgId: string, actorId: string, permission: string): Promise<readonly string[]> {
   const m = await ctx.call(() => ctx.store.getMembership(orgId, actorId));
   if (m === null || m.status !== "active" || m.permissionSetId === null) throw new KeywardError("forbidden");
   const set = await ctx.call(() => ctx.store.getPermissionSet(m.permissionSetId!));
   if (set === null || set.orgId !== orgId || !set.permissions.includes(permission)) throw new KeywardError("forbidden");
+  return set.permissions;
+}
+
+/** The management permissions an actor holds in an organization (R11, R12), refusing nothing. */
+export async function managementRights(ctx: Context, input: { orgId: string; actorId: string }): Promise<{ manageTokens: boolean; manageServiceUsers: boolean }> {
+  const { orgId, actorId } = parseInput(adminSchema, input);
+  const held = async (permission: string) =>
+    requirePermission(ctx, orgId, actorId, permission).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof KeywardError && e.code === "forbidden") return false;
+        throw e;
+      },
+    );
+  const [manageTokens, manageServiceUsers] = await Promise.all([held(ctx.permissions.manageTokens), held(ctx.permissions.manageServiceUsers)]);
+  return { manageTokens, manageServiceUsers };
+}
+
+/**
+ * Throws `forbidden` naming `field` unless the permission set `setId` (of `orgId`; `null` is no
+ * permission at all) holds nothing beyond `held`: a manager hands out only what they hold
+ * themselves (issue 11 #1). A set of another organization, or none, is `not_found`.
+ */
+export async function requireWithin(ctx: Context, orgId: string, setId: string | null, held: readonly string[], field: string): Promise<void> {
+  if (setId === null) return;
+  const set = await ctx.call(() => ctx.store.getPermissionSet(setId));
+  if (set === null || set.orgId !== orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field });
+  const mine = new Set(held);
+  const beyond = set.permissions.filter((p) => !mine.has(p));
+  if (beyond.length > 0) {
+    throw new KeywardError("forbidden", "That permission set holds permissions you do not hold yourself: you can give a service user only permissions you have.", { field });
+  }
 }
 
 function tokenEvent(
@@ -155,9 +190,11 @@ export async function createUserToken(ctx: Context, input: z.input<typeof create
 /** Creates a service user token (R3, R5, R8, R11). The actor needs the service-user management permission. */
 export async function createServiceToken(ctx: Context, input: z.input<typeof createServiceSchema>): Promise<CreatedToken> {
   const { orgId, serviceUserId, name: tokenName, actorId } = parseInput(createServiceSchema, input);
-  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+  const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
   const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
-  if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.");
+  if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
+  // A token acts with its service user's permissions: minting one hands them out (issue 11 #1).
+  await requireWithin(ctx, orgId, su.permissionSetId, held, "serviceUserId");
   const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
   return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);
 }
@@ -218,7 +255,13 @@ export async function revoke(ctx: Context, input: z.input<typeof tokenActionSche
   if (token.kind === "user") {
     if (token.subjectId !== actorId) throw new KeywardError("not_found", "No such token.");
   } else {
-    await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+    // An actor who may not manage it gets the answer of an unknown id: a 403 would tell them it exists.
+    try {
+      await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+    } catch (e) {
+      if (e instanceof KeywardError && e.code === "forbidden") throw new KeywardError("not_found", "No such token.");
+      throw e;
+    }
   }
   await endToken(ctx, token, actorId, "revoke");
 }

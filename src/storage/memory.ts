@@ -404,6 +404,11 @@ export function memoryStore(): KeywardStore {
     if (t.lastUsedAt === null || at > t.lastUsedAt) t.lastUsedAt = at;
   }
 
+  function storePermissionSet(set: PermissionSet): void {
+    permissionSets.set(set.id, Object.freeze({ ...set, permissions: Object.freeze([...set.permissions]) as string[] }));
+    subjectsVersion++;
+  }
+
   /** `loadDecision`, synchronously: `authorize()` calls it directly (see `storage/sync.ts`). */
   function loadDecisionNow(tokenHash: string, item: ItemRef | null): DecisionInput | null {
     const slot = tokensByHash.get(tokenHash);
@@ -454,19 +459,26 @@ export function memoryStore(): KeywardStore {
       return out;
     },
     async putPermissionSet(set) {
-      permissionSets.set(set.id, Object.freeze({ ...set, permissions: Object.freeze([...set.permissions]) as string[] }));
-      subjectsVersion++;
+      storePermissionSet(set);
+    },
+    async insertPermissionSet(set) {
+      if (permissionSets.has(set.id)) return false;
+      storePermissionSet(set);
+      return true;
     },
     async getPermissionSet(id) {
       return permissionSets.get(id) ?? null;
     },
     async putGroup(group) {
+      if (groups.has(group.id)) return false;
       groups.set(group.id, Object.freeze({ ...group }));
+      return true;
     },
     async getGroup(id) {
       return groups.get(id) ?? null;
     },
     async putSite(site) {
+      if (sites.has(site.id)) return false;
       sites.set(site.id, Object.freeze({ ...site, path: [...site.path] }));
       for (const above of site.path) {
         let under = sitesUnder.get(above);
@@ -474,6 +486,7 @@ export function memoryStore(): KeywardStore {
         under.add(site.id);
       }
       sitesVersion++;
+      return true;
     },
     async getSite(id) {
       return sites.get(id) ?? null;
@@ -491,12 +504,8 @@ export function memoryStore(): KeywardStore {
       return [...serviceUsers.values()].filter((s) => s.orgId === orgId);
     },
     async putShare(share) {
-      const previous = shares.get(share.id);
-      if (previous !== undefined) {
-        index(sharesByGrantee, `${previous.item.type}\0${granteeKey(previous.grantee)}`, previous, true);
-        // Put again (on this item or another): it leaves its old place and comes last.
-        unlistShare(previous);
-      }
+      // Ids are never reused, in any organization: a second put under one id changes nothing.
+      if (shares.has(share.id)) return false;
       const byId = nested(nested(sharesByItem, share.item.orgId), share.item.type);
       let entry = byId.get(share.item.id);
       if (entry === undefined) {
@@ -509,10 +518,11 @@ export function memoryStore(): KeywardStore {
       shareSeq.set(frozen, nextSeq++);
       listShare(entry, frozen);
       index(sharesByGrantee, `${frozen.item.type}\0${granteeKey(frozen.grantee)}`, frozen);
+      return true;
     },
-    async deleteShare(shareId) {
+    async deleteShare(orgId, shareId) {
       const share = shares.get(shareId);
-      if (share === undefined) return false;
+      if (share === undefined || share.item.orgId !== orgId) return false;
       shares.delete(shareId);
       index(sharesByGrantee, `${share.item.type}\0${granteeKey(share.grantee)}`, share, true);
       unlistShare(share);
@@ -522,21 +532,17 @@ export function memoryStore(): KeywardStore {
       return [...(itemShares(item)?.all.values() ?? NONE)];
     },
     async putRule(rule) {
+      if (rules.has(rule.id)) return false;
       const frozen = Object.freeze({ ...rule, grantee: { ...rule.grantee } });
-      const previous = rules.get(rule.id);
-      if (previous !== undefined) {
-        index(rulesByGrantee, `${previous.itemType}\0${granteeKey(previous.grantee)}`, previous, true);
-        // Put again for another organization or item type: it leaves the old list.
-        if (previous.orgId !== rule.orgId || previous.itemType !== rule.itemType) unlistRule(previous);
-      }
       index(rulesByGrantee, `${frozen.itemType}\0${granteeKey(frozen.grantee)}`, frozen);
       rules.set(rule.id, frozen);
       const byType = nested(rulesByType, rule.orgId);
-      byType.set(rule.itemType, entry([...(byType.get(rule.itemType)?.list ?? NONE).filter((r) => r.id !== rule.id), frozen]));
+      byType.set(rule.itemType, entry([...(byType.get(rule.itemType)?.list ?? NONE), frozen]));
+      return true;
     },
-    async deleteRule(ruleId) {
+    async deleteRule(orgId, ruleId) {
       const rule = rules.get(ruleId);
-      if (rule === undefined) return false;
+      if (rule === undefined || rule.orgId !== orgId) return false;
       rules.delete(ruleId);
       index(rulesByGrantee, `${rule.itemType}\0${granteeKey(rule.grantee)}`, rule, true);
       unlistRule(rule);

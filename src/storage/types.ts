@@ -91,14 +91,20 @@ export interface KeywardStore {
   /** Every membership of the organization (all statuses), with the person's record. */
   listMembers(orgId: string): Promise<MemberEntry[]>;
 
-  /** Inserts or replaces a permission set. */
+  /** Inserts or replaces a permission set (`updatePermissionSet`; its id and organization never change). */
   putPermissionSet(set: PermissionSet): Promise<void>;
+  /**
+   * Inserts a permission set unless one with its id exists, in any organization; resolves to
+   * whether it inserted. Atomic: of concurrent callers with one id, exactly one gets `true`, and
+   * `false` writes nothing (ids are never taken over across organizations).
+   */
+  insertPermissionSet(set: PermissionSet): Promise<boolean>;
   getPermissionSet(id: string): Promise<PermissionSet | null>;
-  /** Inserts or replaces a group. */
-  putGroup(group: Group): Promise<void>;
+  /** Inserts a group unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link insertPermissionSet}. */
+  putGroup(group: Group): Promise<boolean>;
   getGroup(id: string): Promise<Group | null>;
-  /** Inserts a site. A site's parent and path never change. */
-  putSite(site: Site): Promise<void>;
+  /** Inserts a site unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link insertPermissionSet}. A site's parent and path never change. */
+  putSite(site: Site): Promise<boolean>;
   getSite(id: string): Promise<Site | null>;
 
   getServiceUser(id: string): Promise<ServiceUser | null>;
@@ -110,16 +116,16 @@ export interface KeywardStore {
   /** Every service user of the organization, deleted ones included. */
   listServiceUsers(orgId: string): Promise<ServiceUser[]>;
 
-  /** Inserts a share. */
-  putShare(share: Share): Promise<void>;
-  /** Deletes a share; `false` if there was none. */
-  deleteShare(shareId: string): Promise<boolean>;
+  /** Inserts a share unless one with its id exists (on any item); whether it inserted. Atomic, as {@link insertPermissionSet}. */
+  putShare(share: Share): Promise<boolean>;
+  /** Deletes a share of an item of `orgId`; `false` if there was none (or it is on another organization's item). */
+  deleteShare(orgId: string, shareId: string): Promise<boolean>;
   /** The shares of one item. */
   listShares(item: { orgId: string; type: string; id: string }): Promise<Share[]>;
-  /** Inserts an access rule. */
-  putRule(rule: AccessRule): Promise<void>;
-  /** Deletes an access rule; `false` if there was none. */
-  deleteRule(ruleId: string): Promise<boolean>;
+  /** Inserts an access rule unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link insertPermissionSet}. */
+  putRule(rule: AccessRule): Promise<boolean>;
+  /** Deletes an access rule of `orgId`; `false` if there was none (or it is another organization's). */
+  deleteRule(orgId: string, ruleId: string): Promise<boolean>;
 
   // ── tokens ──────────────────────────────────────────────────────────────────────────────
   /**

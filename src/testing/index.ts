@@ -185,29 +185,58 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.putShare({ id: "sh_1", item, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
         await store.putShare({ id: "sh_2", item: { ...item, id: "i_2" }, grantee: { kind: "user", userId: "u_1" }, level: "edit", createdAt: T0 });
         expect((await store.listShares(item)).map((s) => s.id)).toEqual(["sh_1"]);
-        expect(await store.deleteShare("sh_1")).toBe(true);
-        expect(await store.deleteShare("sh_1")).toBe(false);
+        expect(await store.deleteShare("org_a", "sh_1")).toBe(true);
+        expect(await store.deleteShare("org_a", "sh_1")).toBe(false);
         expect(await store.listShares(item)).toEqual([]);
         await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: { siteId: ["s_1"] }, grantee: { kind: "organization", orgId: "org_a", includeServiceUsers: false }, level: "view", createdAt: T0 });
-        expect(await store.deleteRule("r_1")).toBe(true);
-        expect(await store.deleteRule("r_1")).toBe(false);
+        expect(await store.deleteRule("org_a", "r_1")).toBe(true);
+        expect(await store.deleteRule("org_a", "r_1")).toBe(false);
       });
 
-      it("R13 putting a share or rule again under its id replaces it: the old item, organization or type no longer has it", async () => {
+      it("issue 11 #3 an id is never taken over: a second put of a group, site, permission set, share or rule under a used id (any organization) returns false and changes nothing", async () => {
         const item = { orgId: "org_a", type: "inspection", id: "i_1" };
-        await store.putShare({ id: "sh_1", item, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
-        await store.putShare({ id: "sh_1", item: { ...item, id: "i_2" }, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
-        expect(await store.listShares(item)).toEqual([]);
-        expect((await store.listShares({ ...item, id: "i_2" })).map((s) => s.id)).toEqual(["sh_1"]);
-        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
-        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "template", conditions: {}, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+        const grantee = { kind: "user", userId: "u_1" } as const;
+        expect(await store.putGroup({ id: "g_x", orgId: "org_a", name: "A" })).toBe(true);
+        expect(await store.putGroup({ id: "g_x", orgId: "org_b", name: "B" })).toBe(false);
+        expect(await store.getGroup("g_x")).toEqual({ id: "g_x", orgId: "org_a", name: "A" });
+        expect(await store.putSite({ id: "s_x", orgId: "org_a", name: "A", parentId: null, path: ["s_x"] })).toBe(true);
+        expect(await store.putSite({ id: "s_x", orgId: "org_b", name: "B", parentId: null, path: ["s_x"] })).toBe(false);
+        expect((await store.getSite("s_x"))?.orgId).toBe("org_a");
+        expect(await store.insertPermissionSet({ id: "ps_x", orgId: "org_a", name: "A", permissions: ["a"] })).toBe(true);
+        expect(await store.insertPermissionSet({ id: "ps_x", orgId: "org_b", name: "B", permissions: ["b"] })).toBe(false);
+        expect(await store.getPermissionSet("ps_x")).toEqual({ id: "ps_x", orgId: "org_a", name: "A", permissions: ["a"] });
+        expect(await store.putShare({ id: "sh_1", item, grantee, level: "view", createdAt: T0 })).toBe(true);
+        expect(await store.putShare({ id: "sh_1", item: { ...item, orgId: "org_b" }, grantee, level: "delete", createdAt: T0 })).toBe(false);
+        expect((await store.listShares(item)).map((s) => [s.id, s.level])).toEqual([["sh_1", "view"]]);
+        expect(await store.listShares({ ...item, orgId: "org_b" })).toEqual([]);
+        expect(await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee, level: "view", createdAt: T0 })).toBe(true);
+        expect(await store.putRule({ id: "r_1", orgId: "org_b", itemType: "template", conditions: {}, grantee, level: "view", createdAt: T0 })).toBe(false);
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
-        const onOld = await store.loadDecision(t.hash, item);
-        expect(onOld!.shares).toEqual([]);
-        expect(onOld!.rules).toEqual([]);
-        const onNew = await store.loadDecision(t.hash, { ...item, type: "template" });
-        expect(onNew!.rules.map((r) => r.id)).toEqual(["r_1"]);
+        expect((await store.loadDecision(t.hash, item))!.rules.map((r) => r.id)).toEqual(["r_1"]);
+        expect((await store.loadDecision(t.hash, { ...item, orgId: "org_b", type: "template" }))!.rules).toEqual([]);
+      });
+
+      it("issue 11 #3 of concurrent creations under one id exactly one succeeds", async () => {
+        const grantee = { kind: "user", userId: "u_1" } as const;
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.putShare({ id: "sh_race", item: { orgId: i % 2 === 0 ? "org_a" : "org_b", type: "inspection", id: `i_${i}` }, grantee, level: "view", createdAt: T0 })),
+        );
+        expect(results.filter((r) => r)).toHaveLength(1);
+        const groups = await Promise.all(Array.from({ length: 8 }, (_, i) => store.putGroup({ id: "g_race", orgId: i % 2 === 0 ? "org_a" : "org_b", name: `g${i}` })));
+        expect(groups.filter((r) => r)).toHaveLength(1);
+      });
+
+      it("issue 11 #3 deleteShare and deleteRule remove only an object of the organization named", async () => {
+        const item = { orgId: "org_a", type: "inspection", id: "i_1" };
+        const grantee = { kind: "user", userId: "u_1" } as const;
+        await store.putShare({ id: "sh_1", item, grantee, level: "view", createdAt: T0 });
+        await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee, level: "view", createdAt: T0 });
+        expect(await store.deleteShare("org_b", "sh_1")).toBe(false);
+        expect(await store.deleteRule("org_b", "r_1")).toBe(false);
+        expect((await store.listShares(item)).map((s) => s.id)).toEqual(["sh_1"]);
+        expect(await store.deleteShare("org_a", "sh_1")).toBe(true);
+        expect(await store.deleteRule("org_a", "r_1")).toBe(true);
       });
     });
 
@@ -431,11 +460,11 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(ids((await store.loadDecision(t.hash, foreign))!.shares)).toEqual(["sh_foreign_org_a", "sh_foreign_user"]);
         const u2 = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" });
         await store.insertToken(u2, quota(10));
-        await store.deleteShare("sh_foreign_org_a");
+        await store.deleteShare(foreign.orgId, "sh_foreign_org_a");
         const existing = await store.loadDecision(u2.hash, foreign);
         const missing = await store.loadDecision(u2.hash, { ...foreign, id: "i_no_such_item" });
         expect(ids(existing!.shares)).toEqual(["sh_foreign_other_user"]);
-        await store.deleteShare("sh_foreign_other_user");
+        await store.deleteShare(foreign.orgId, "sh_foreign_other_user");
         expect((await store.loadDecision(u2.hash, foreign))!.shares).toEqual([]);
         expect(missing!.shares).toEqual([]);
         expect((await store.loadDecision(u2.hash, foreign))!.sitePaths).toEqual(missing!.sitePaths);
@@ -521,9 +550,10 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await seedAccess();
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
-        await store.deleteShare("sh_user");
-        await store.deleteRule("r_org");
+        await store.deleteShare("org_a", "sh_user");
+        await store.deleteRule("org_a", "r_org");
         await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_2"], siteIds: ["s_2"] }));
+        await store.deleteShare("org_a", "sh_other_user");
         await store.putShare({ id: "sh_other_user", item: inspection("i_2"), grantee: { kind: "user", userId: "u_1" }, level: "delete", createdAt: T0 });
         await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Inspector", permissions: ["inspections:view"] });
         const input = await store.loadAccess(t.hash, { itemType: "inspection" });

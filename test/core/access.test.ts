@@ -30,7 +30,7 @@ describe("R12 permissions", () => {
   it("R12 editing the permission set itself applies to every holder's next request", async () => {
     const w = await world();
     const { token } = await w.userToken(w.users.ana.id);
-    await w.kw.directory.updatePermissionSet({ id: w.sets.inspector.id, permissions: ["inspections:view"] });
+    await w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.inspector.id, permissions: ["inspections:view"] });
     expect((await w.kw.authorize(token, "reports.export")).reason).toBe("permission_denied");
   });
 
@@ -58,7 +58,7 @@ describe("R12 permissions", () => {
 
   it("R12 managing tokens is a permission like any other: granting it lets a user list the organization's tokens", async () => {
     const w = await world();
-    await w.kw.directory.updatePermissionSet({ id: w.sets.viewer.id, permissions: ["inspections:view", "api_tokens:manage"] });
+    await w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.viewer.id, permissions: ["inspections:view", "api_tokens:manage"] });
     await expect(w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.bob.id })).resolves.toEqual([]);
   });
 
@@ -191,7 +191,7 @@ describe("R13 access", () => {
     const w = await world();
     const rule = await w.kw.directory.addRule({ orgId: "acme", itemType: "inspection", grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
     const { token } = await w.userToken(w.users.ana.id);
-    await w.kw.directory.removeRule(rule.id);
+    await w.kw.directory.removeRule({ orgId: "acme", id: rule.id });
     expect((await w.kw.authorize(token, "inspections.view", w.inspection("i1"))).reason).toBe("access_denied");
   });
 
@@ -201,7 +201,7 @@ describe("R13 access", () => {
     const share = await w.kw.directory.share({ item, grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
     const { token } = await w.userToken(w.users.ana.id);
     expect((await w.kw.authorize(token, "inspections.view", item)).allowed).toBe(true);
-    await w.kw.directory.unshare(share.id);
+    await w.kw.directory.unshare({ orgId: share.item.orgId, id: share.id });
     expect((await w.kw.authorize(token, "inspections.view", item)).reason).toBe("access_denied");
   });
 

@@ -234,9 +234,10 @@ describe("R15 items of the wrong shape are invalid_input naming the field", () =
     expect(await w.kw.authorize(w.token, "inspections.view", item)).toMatchObject({ allowed: false, reason: "access_denied" });
   });
 
-  it("R13 a rule cannot be satisfied by an attribute inherited from Object.prototype", async () => {
+  it("R13 a rule cannot be satisfied by an attribute inherited from Object.prototype: such a condition is refused (issue 11 #2), and the decision stays closed", async () => {
     const w = await world();
-    await w.kw.directory.addRule({ orgId: "acme", itemType: "inspection", conditions: { constructor: ["Object"], toString: ["x"] }, grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
+    const e = await caught(() => w.kw.directory.addRule({ orgId: "acme", itemType: "inspection", conditions: { constructor: ["Object"], toString: ["x"] }, grantee: { kind: "user", userId: w.users.ana.id }, level: "view" }));
+    expect(e).toMatchObject({ code: "invalid_input", field: "conditions.constructor" });
     const { token } = await w.userToken(w.users.ana.id);
     expect((await w.kw.authorize(token, "inspections.view", w.inspection("i", {}))).allowed).toBe(false);
   });

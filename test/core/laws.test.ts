@@ -169,7 +169,7 @@ async function applyUserChange(w: World, c: UserChange): Promise<void> {
         await d.updateMember({ orgId, userId: c.userId, permissionSetId: c.set });
         break;
       case "editSet":
-        await d.updatePermissionSet({ id: c.set, permissions: c.permissions });
+        await d.updatePermissionSet({ orgId, id: c.set, permissions: c.permissions });
         break;
       case "rename":
         await d.upsertUser({ id: c.userId, name: c.name });

@@ -125,7 +125,7 @@ describe("accessible(): the items a token's subject may act on", () => {
     const s = await w.kw.directory.share({ item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: ana.id }, level: "view" });
     const token = (await w.userToken(ana.id)).token;
     expect(filterOf(await w.kw.accessible(token, "inspections.view", "inspection")).matches(w.inspection("i_1"))).toBe(true);
-    await w.kw.directory.unshare(s.id);
+    await w.kw.directory.unshare({ orgId: "acme", id: s.id });
     expect(filterOf(await w.kw.accessible(token, "inspections.view", "inspection")).matches(w.inspection("i_1"))).toBe(false);
     await w.kw.directory.updateMember({ orgId: "acme", userId: ana.id, permissionSetId: w.sets.none.id });
     expect(await w.kw.accessible(token, "inspections.view", "inspection")).toMatchObject({ allowed: false, reason: "permission_denied" });

@@ -161,7 +161,7 @@ async function build(store: KeywardStore, spec: WorldSpec) {
     const org = spec.orgs[o]!;
     await d.createOrganization({ id: ORGS[o]!, name: ORGS[o]! });
     for (let s = 0; s < 3; s++) await d.createPermissionSet({ id: setId(o, s), orgId: ORGS[o]!, name: `set ${s}`, permissions: org.sets[s]! });
-    await d.createPermissionSet({ id: `${ORGS[o]!}_admin`, orgId: ORGS[o]!, name: "admin", permissions: ["service_users:manage", "api_tokens:manage"] });
+    await d.createPermissionSet({ id: `${ORGS[o]!}_admin`, orgId: ORGS[o]!, name: "admin", permissions: ["service_users:manage", "api_tokens:manage", ...PERMISSIONS] }); // a manager gives only what they hold (issue 11 #1)
     for (let g = 0; g < 2; g++) await d.createGroup({ id: groupId(o, g), orgId: ORGS[o]!, name: `group ${g}` });
     for (let s = 0; s < org.siteParents.length; s++) {
       const p = org.siteParents[s];

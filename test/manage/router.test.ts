@@ -265,10 +265,10 @@ describe("service users and their tokens (R1, R3, R8, R11)", () => {
     expect(json!.detail).toMatch(/limit of 20 active service user tokens/);
   });
 
-  it("R11 an unknown service user is 404; a permission set of another organization is 404 naming the field", async () => {
+  it("R11 an unknown service user is 404; a permission set the page does not offer (here: of another organization) is 400 naming the field (issue 11 #1)", async () => {
     expect((await call("POST", "/api/service-users/svc_nope/tokens", { body: { name: "x" } })).status).toBe(404);
     const bad = await call("POST", "/api/service-users", { body: { name: "X", permissionSetId: "ps_beta_admin" } });
-    expect(bad.status).toBe(404);
+    expect(bad.status).toBe(400);
     expect(bad.json!.field).toBe("permissionSetId");
   });
 

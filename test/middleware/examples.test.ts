@@ -96,6 +96,6 @@ describe("npm run demo", () => {
     expect(stdout).toContain("Token management page: http://127.0.0.1:8787/settings/api-tokens/");
     expect(stdout).toMatch(/\$ curl \$API\/settings\/api-tokens\/api\/tokens .*\nHTTP\/1\.1 401 Unauthorized/);
     expect(stdout).toMatch(/"owner":"Ben Berg","name":"Power BI","hint":"kwu_…/);
-    expect(stdout.match(tokenPattern()) ?? []).toEqual([]);
+    expect(stdout.match(tokenPattern({ global: true })) ?? []).toEqual([]);
   });
 });

@@ -107,6 +107,6 @@ describe("examples/inspections-api/sql-list.ts on PGlite", () => {
     expect(stdout.match(/same as filter\.matches: yes/g)).toHaveLength(3);
     expect(stdout).not.toContain("same as filter.matches: NO");
     expect(stdout).toContain("BI export (service user) kws_…");
-    expect(stdout.match(tokenPattern()) ?? []).toEqual([]);
+    expect(stdout.match(tokenPattern({ global: true })) ?? []).toEqual([]);
   });
 });

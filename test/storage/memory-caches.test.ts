@@ -115,9 +115,9 @@ describe("memory store: derived data is never stale", () => {
     expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_1: ["s_r", "s_1"] });
     await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee: { kind: "site", siteId: "s_r" }, level: "view", createdAt: T0 });
     expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_1: ["s_r", "s_1"], s_r: ["s_r"] });
-    expect(await store.deleteShare("sh_1")).toBe(true);
+    expect(await store.deleteShare("org_a", "sh_1")).toBe(true);
     expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_r: ["s_r"] });
-    expect(await store.deleteRule("r_1")).toBe(true);
+    expect(await store.deleteRule("org_a", "r_1")).toBe(true);
     expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({});
   });
 
@@ -141,7 +141,8 @@ describe("memory store: derived data is never stale", () => {
     await store.putShare({ id: "sh_1", item, grantee: { kind: "group", groupId: "g_1" }, level: "view", createdAt: T0 });
     await store.putShare({ id: "sh_2", item, grantee: { kind: "user", userId: "u_1" }, level: "edit", createdAt: T0 });
     expect(await ids()).toEqual(["sh_1:view", "sh_2:edit"]);
-    // Re-granting sh_2 (same id) to a group the user is not in: gone from the user's reach.
+    // Re-granting sh_2 (deleted, then put again under its id) to a group the user is not in: gone from the user's reach.
+    expect(await store.deleteShare("org_a", "sh_2")).toBe(true);
     await store.putShare({ id: "sh_2", item, grantee: { kind: "group", groupId: "g_2" }, level: "delete", createdAt: T0 });
     expect(await ids()).toEqual(["sh_1:view"]);
     // The user joins g_2: the cached subject is replaced, and sh_2 is reached at its new level.
@@ -151,7 +152,7 @@ describe("memory store: derived data is never stale", () => {
     const listed = await store.listShares(item);
     const reached = (await store.loadAccess("digest_1", { itemType: "inspection" }))!.shares;
     for (const s of reached) expect(listed).toContain(s);
-    expect(await store.deleteShare("sh_1")).toBe(true);
+    expect(await store.deleteShare("org_a", "sh_1")).toBe(true);
     expect(await ids()).toEqual(["sh_2:delete"]);
     expect((await store.loadDecision("digest_1", item))!.shares.map((s) => s.id)).toEqual(["sh_2"]);
   });

@@ -41,7 +41,7 @@ describe("memory store: shares indexed by grantee", () => {
     expect((await store.listShares(item)).map((s) => s.id).slice(0, 3)).toEqual(["sh_0", "sh_1", "sh_2"]);
     // Deleting them one by one is linear too.
     const deleted = await countingFreezes(async () => {
-      for (const share of shares) await store.deleteShare(share.id);
+      for (const share of shares) await store.deleteShare(share.item.orgId, share.id);
     });
     expect(deleted).toBeLessThanOrEqual(4 * n);
     expect(await store.listShares(item)).toEqual([]);

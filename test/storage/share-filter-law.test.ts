@@ -93,11 +93,12 @@ async function build(store: KeywardStore, d: Infer<typeof directory>): Promise<v
     // An inactive member's token cannot be created: the decision is then about an unknown digest.
     if (!r.ok && r.reason !== "subject_inactive") throw new Error(r.reason);
   }
+  const orgOf = new Map<number, string>();
   for (const o of d.ops) {
     if (o.put) {
       const { attributes: _a, ...item } = o.item;
-      await store.putShare({ id: `sh_${o.id}`, item, grantee: o.grantee, level: o.level, createdAt: T0 });
-    } else await store.deleteShare(`sh_${o.id}`);
+      if (await store.putShare({ id: `sh_${o.id}`, item, grantee: o.grantee, level: o.level, createdAt: T0 })) orgOf.set(o.id, item.orgId);
+    } else await store.deleteShare(orgOf.get(o.id) ?? "A", `sh_${o.id}`);
   }
   let n = 0;
   for (const r of d.rules) await store.putRule({ id: `r_${n++}`, orgId: r.orgId, itemType: "inspection", conditions: r.conditions, grantee: r.grantee, level: r.level, createdAt: T0 });

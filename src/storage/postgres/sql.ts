@@ -317,12 +317,14 @@ FROM ${s}.memberships m LEFT JOIN ${s}.users u ON u.id = m.user_id WHERE m.org_i
     putPermissionSet: `WITH w AS (INSERT INTO ${s}.permission_sets (id, org_id, name, permissions) VALUES ($1, $2, $3, $4)
   ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, permissions = EXCLUDED.permissions RETURNING id)
 SELECT ${notify("'permission_set:' || id")} FROM w`,
+    insertPermissionSet: `WITH w AS (INSERT INTO ${s}.permission_sets (id, org_id, name, permissions) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (id) DO NOTHING RETURNING id)
+SELECT ${notify("'permission_set:' || id")} FROM w`,
     getPermissionSet: `SELECT id, org_id, name, permissions FROM ${s}.permission_sets WHERE id = $1`,
-    putGroup: `INSERT INTO ${s}.groups (id, org_id, name) VALUES ($1, $2, $3)
-  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name`,
+    putGroup: `INSERT INTO ${s}.groups (id, org_id, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
     getGroup: `SELECT id, org_id, name FROM ${s}.groups WHERE id = $1`,
     putSite: `WITH w AS (INSERT INTO ${s}.sites (id, org_id, name, parent_id, path) VALUES ($1, $2, $3, $4, $5)
-  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id, path = EXCLUDED.path RETURNING id)
+  ON CONFLICT (id) DO NOTHING RETURNING id)
 SELECT ${notify("'site:' || id")} FROM w`,
     getSite: `SELECT id, org_id, name, parent_id, path FROM ${s}.sites WHERE id = $1`,
 
@@ -337,17 +339,15 @@ SELECT ${notify("'service_user:' || id")} FROM w`,
     listServiceUsers: `SELECT id, org_id, name, permission_set_id, status, created_by, created_at FROM ${s}.service_users WHERE org_id = $1 ORDER BY created_at, id`,
 
     putShare: `WITH w AS (INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-  ON CONFLICT (id) DO UPDATE SET item_org_id = EXCLUDED.item_org_id, item_type = EXCLUDED.item_type, item_id = EXCLUDED.item_id,
-    grantee = EXCLUDED.grantee, level = EXCLUDED.level, created_at = EXCLUDED.created_at RETURNING id)
+  ON CONFLICT (id) DO NOTHING RETURNING id)
 SELECT ${notify("'share:' || id")} FROM w`,
-    deleteShare: `WITH d AS (DELETE FROM ${s}.shares WHERE id = $1 RETURNING id) SELECT ${notify("'share:' || id")} FROM d`,
+    deleteShare: `WITH d AS (DELETE FROM ${s}.shares WHERE id = $2 AND item_org_id = $1 RETURNING id) SELECT ${notify("'share:' || id")} FROM d`,
     listShares: `SELECT id, item_org_id, item_type, item_id, grantee, level, created_at FROM ${s}.shares
 WHERE item_org_id = $1 AND item_type = $2 AND item_id = $3 ORDER BY seq`,
     putRule: `WITH w AS (INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-  ON CONFLICT (id) DO UPDATE SET org_id = EXCLUDED.org_id, item_type = EXCLUDED.item_type, conditions = EXCLUDED.conditions,
-    grantee = EXCLUDED.grantee, level = EXCLUDED.level, created_at = EXCLUDED.created_at RETURNING id)
+  ON CONFLICT (id) DO NOTHING RETURNING id)
 SELECT ${notify("'rule:' || id")} FROM w`,
-    deleteRule: `WITH d AS (DELETE FROM ${s}.rules WHERE id = $1 RETURNING id) SELECT ${notify("'rule:' || id")} FROM d`,
+    deleteRule: `WITH d AS (DELETE FROM ${s}.rules WHERE id = $2 AND org_id = $1 RETURNING id) SELECT ${notify("'rule:' || id")} FROM d`,
 
     // ── tokens ──
     /** The quota owner of service tokens: the organization row. */

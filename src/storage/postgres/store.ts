@@ -472,16 +472,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }),
     ),
     putPermissionSet: (set) => guard(async () => wrote(void (await driver.query(q.putPermissionSet, params.permissionSet(set))))),
+    insertPermissionSet: (set) => guard(async () => wrote((await driver.query(q.insertPermissionSet, params.permissionSet(set))).length > 0)),
     getPermissionSet: (id) => guard(async () => {
       const r = (await driver.query(q.getPermissionSet, [id]))[0];
       return r === undefined ? null : rows.permissionSet(r);
     }),
-    putGroup: (group) => guard(async () => void (await driver.query(q.putGroup, params.group(group)))),
+    putGroup: (group) => guard(async () => (await driver.query(q.putGroup, params.group(group))).length > 0),
     getGroup: (id) => guard(async () => {
       const r = (await driver.query(q.getGroup, [id]))[0];
       return r === undefined ? null : rows.group(r);
     }),
-    putSite: (site) => guard(async () => wrote(void (await driver.query(q.putSite, params.site(site))))),
+    putSite: (site) => guard(async () => wrote((await driver.query(q.putSite, params.site(site))).length > 0)),
     getSite: (id) => guard(async () => {
       const r = (await driver.query(q.getSite, [id]))[0];
       return r === undefined ? null : rows.site(r);
@@ -502,11 +503,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         ),
       ),
     listServiceUsers: (orgId) => guard(async () => (await driver.query(q.listServiceUsers, [orgId])).map(rows.serviceUser)),
-    putShare: (share) => guard(async () => wrote(void (await driver.query(q.putShare, params.share(share))))),
-    deleteShare: (shareId) => guard(async () => wrote((await driver.query(q.deleteShare, [shareId])).length > 0)),
+    putShare: (share) => guard(async () => wrote((await driver.query(q.putShare, params.share(share))).length > 0)),
+    deleteShare: (orgId, shareId) => guard(async () => wrote((await driver.query(q.deleteShare, [orgId, shareId])).length > 0)),
     listShares: (item) => guard(async () => (await driver.query(q.listShares, [item.orgId, item.type, item.id])).map(rows.share)),
-    putRule: (rule) => guard(async () => wrote(void (await driver.query(q.putRule, params.rule(rule))))),
-    deleteRule: (ruleId) => guard(async () => wrote((await driver.query(q.deleteRule, [ruleId])).length > 0)),
+    putRule: (rule) => guard(async () => wrote((await driver.query(q.putRule, params.rule(rule))).length > 0)),
+    deleteRule: (orgId, ruleId) => guard(async () => wrote((await driver.query(q.deleteRule, [orgId, ruleId])).length > 0)),
 
     insertToken: (token, quota) =>
       guard(() =>

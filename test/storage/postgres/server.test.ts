@@ -76,12 +76,12 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
 
     const bob = await w.userToken(w.users.bob.id);
     expect((await kwB.authorize(bob.token, "inspections.view", item)).allowed).toBe(true);
-    await kwA.directory.unshare(share.id);
+    await kwA.directory.unshare({ orgId: share.item.orgId, id: share.id });
     expect(await kwB.authorize(bob.token, "inspections.view", item)).toMatchObject({ allowed: false, reason: "access_denied" });
 
     const ana = await w.userToken(w.users.ana.id);
     expect((await kwB.authorize(ana.token, "reports.export")).allowed).toBe(true);
-    await kwA.directory.updatePermissionSet({ id: w.sets.inspector.id, permissions: ["inspections:view"] });
+    await kwA.directory.updatePermissionSet({ orgId: "acme", id: w.sets.inspector.id, permissions: ["inspections:view"] });
     expect(await kwB.authorize(ana.token, "reports.export")).toMatchObject({ allowed: false, reason: "permission_denied" });
     await kwA.directory.deactivateMember({ orgId: "acme", userId: w.users.ana.id });
     expect(await kwB.authorize(ana.token, "inspections.view", w.inspection("i_1"))).toMatchObject({ allowed: false, reason: "subject_inactive" });
@@ -114,7 +114,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
     const share = await kwA.directory.share({ item: w.inspection("i_1"), grantee: { kind: "group", groupId: w.groups.auditors.id }, level: "view" });
     await kwA.directory.share({ item: w.inspection("i_2", undefined, "beta"), grantee: { kind: "organization", orgId: "acme", includeServiceUsers: false }, level: "view" });
     expect(await shared()).toEqual([{ orgId: "acme", ids: ["i_1"] }, { orgId: "beta", ids: ["i_2"] }]);
-    await kwA.directory.unshare(share.id);
+    await kwA.directory.unshare({ orgId: share.item.orgId, id: share.id });
     expect(await shared()).toEqual([{ orgId: "beta", ids: ["i_2"] }]);
     await kwA.directory.share({ item: w.inspection("i_3"), grantee: { kind: "group", groupId: w.groups.auditors.id }, level: "view" });
     await kwA.directory.updateMember({ orgId: "acme", userId: w.users.ana.id, groupIds: [] });
@@ -153,7 +153,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       driverB.reset();
       expect(await ids()).toEqual(["i_1"]);
       expect(driverB.queries.filter((q) => q.includes("access_shares"))).toHaveLength(0);
-      await kwA.directory.unshare(share.id);
+      await kwA.directory.unshare({ orgId: share.item.orgId, id: share.id });
       await eventually(async () => (await ids()).length === 0, 2000, "the invalidation");
     });
 
