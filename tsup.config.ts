@@ -11,6 +11,7 @@ export const entries = {
   fastify: "src/middleware/fastify.ts",
   hono: "src/middleware/hono.ts",
   postgres: "src/postgres.ts",
+  leaks: "src/leaks/index.ts",
 };
 
 export default defineConfig({

@@ -5,11 +5,12 @@
  * @module
  */
 import type { AccessDecision, AllowedAccess } from "./core/access.js";
-import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
+import type { ActionDefinition, Decision, ItemRef, LeakLocation } from "./core/types.js";
 import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { createContext, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
+import { reportLeak, type LeakResult } from "./service/leaks.js";
 import * as tokens from "./service/tokens.js";
 
 /**
@@ -104,11 +105,21 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        * @example `const { actions, itemTypes } = await kw.tokens.reach({ orgId, tokenId, actorId: admin })`
        */
       reach: (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input),
+      /**
+       * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
+       * cause `leaked` and `token.revoked` + `token.leaked` events tell its owner; a string that
+       * is not a well-formed token with a valid checksum is discarded without a store read
+       * (`outcome: "malformed"`, not an error). Never returns or emits the secret.
+       * @example `const { outcome } = await kw.tokens.reportLeak(found, { source: "pastebin-scanner", url: "https://…" })`
+       */
+      reportLeak: (secret: unknown, found: LeakLocation): Promise<LeakResult> => reportLeak(ctx, secret, found),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
     directory: directory(ctx),
     /** Service users (R1, R8, R9, R11). */
     serviceUsers: serviceUsers(ctx),
+    /** The token prefixes in use (frozen): what a secret scanner's pattern needs (`tokenPattern(kw.prefixes)`). @example `tokenPattern(kw.prefixes)` */
+    prefixes: ctx.prefixes,
     /** The store, for hosts that need it (migrations, closing). */
     store: ctx.store,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */

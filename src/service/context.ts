@@ -96,7 +96,7 @@ export function createContext(options: KeywardOptions): Context {
     const err = e as KeywardError;
     throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
   }
-  const prefixes: TokenPrefixes = { ...DEFAULT_PREFIXES, ...options.prefixes };
+  const prefixes: TokenPrefixes = Object.freeze({ ...DEFAULT_PREFIXES, ...options.prefixes });
   if (!isValidPrefix(prefixes.user) || !isValidPrefix(prefixes.service_user) || prefixes.user === prefixes.service_user) {
     throw new KeywardError("invalid_config", "Token prefixes must be 2–16 lowercase letters or digits, start with a letter, and differ per kind.", { field: "options.prefixes" });
   }

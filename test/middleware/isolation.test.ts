@@ -1,6 +1,6 @@
 /**
  * Frameworks are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
- * `keyward/fetch`, `keyward/manage`) must pull none of them. Checked on the source module graph, and on the built
+ * `keyward/fetch`, `keyward/manage`, `keyward/leaks`) must pull none of them. Checked on the source module graph, and on the built
  * files when they exist (CI builds before it tests, so there they must exist).
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -36,7 +36,7 @@ function graph(entry: string): { files: string[]; bare: Set<string> } {
 }
 
 describe("importing keyward pulls no framework (optional peer dependencies)", () => {
-  it.each(["src/index.ts", "src/memory.ts", "src/middleware/fetch.ts", "src/manage/index.ts"])("the source graph of %s imports no framework", (entry) => {
+  it.each(["src/index.ts", "src/memory.ts", "src/middleware/fetch.ts", "src/manage/index.ts", "src/leaks/index.ts"])("the source graph of %s imports no framework", (entry) => {
     const { files, bare } = graph(join(root, entry));
     expect(files.length).toBeGreaterThan(3);
     expect([...bare].filter((s) => FRAMEWORKS.test(s))).toEqual([]);
@@ -49,7 +49,7 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
 
   const built = existsSync(join(root, "dist/index.js"));
   it.runIf(built || process.env.CI !== undefined)("the built dist/index.js and dist/index.cjs (with their chunks) import no framework", () => {
-    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js", "dist/manage.js", "dist/manage.cjs"]) {
+    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js", "dist/manage.js", "dist/manage.cjs", "dist/leaks.js", "dist/leaks.cjs"]) {
       expect(existsSync(join(root, entry)), `${entry} must exist (npm run build)`).toBe(true);
       const { files, bare } = graph(join(root, entry));
       expect(files.length, `${entry} and its chunks`).toBeGreaterThan(1);

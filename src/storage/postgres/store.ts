@@ -544,7 +544,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
       }),
     ),
-    revokeToken: (tokenId, at, how) =>
+    revokeToken: (tokenId, at, how, cause) =>
       guard(async () =>
         wrote(
           await driver.transaction(async (tx) => {
@@ -553,8 +553,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             const token = rows.token(r);
             const changed = how === "delete" ? token.deletedAt === null : token.deletedAt === null && token.revokedAt === null;
             if (!changed) return { token: withUses(token), changed };
-            await tx.query(how === "delete" ? q.deleteToken : q.revokeToken, [tokenId, at]);
-            const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at };
+            if (how === "delete") await tx.query(q.deleteToken, [tokenId, at]);
+            else await tx.query(q.revokeToken, [tokenId, at, cause ?? null]);
+            const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at, ...(cause === undefined ? {} : { revokedCause: cause }) };
             return { token: withUses(next), changed };
           }),
         ),
