@@ -15,6 +15,7 @@ export { DEFAULT_MANAGEMENT_PERMISSIONS } from "./service/context.js";
 export type { AuthorizeOptions, Session } from "./service/authorize.js";
 export type { CreatedToken } from "./service/tokens.js";
 export type { LeakOutcome, LeakResult } from "./service/leaks.js";
+export type { TelemetryOptions, TelemetryTracer, TelemetryMeter, TelemetrySpan, TelemetryAttributes } from "./service/telemetry.js";
 export { KeywardError, ERROR_CODES, isForbidden, storeFailure, type KeywardErrorCode, type ForbiddenError } from "./core/errors.js";
 export { decide, checkToken, bestGrant, granteeIncludes, ruleMatches, LEVEL_RANK } from "./core/decide.js";
 export { refusal, shareIncludes, ruleIncludes } from "./core/decide.js";

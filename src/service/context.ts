@@ -12,6 +12,7 @@ import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type To
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
 import { parseInput } from "./schemas.js";
+import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
 
 /** Options of `createKeyward()`. Only `store` and `actions` matter for a first run; the rest have the defaults of the rules. */
 export interface KeywardOptions<A extends string = string> {
@@ -37,6 +38,12 @@ export interface KeywardOptions<A extends string = string> {
   clock?: () => number;
   /** Names of the management permissions (R11, R12). */
   permissions?: { manageTokens?: string; manageServiceUsers?: string };
+  /**
+   * OpenTelemetry: a `Tracer` (`trace.getTracer("keyward")`) for spans and/or a `Meter`
+   * (`metrics.getMeter("keyward")`) for metrics, from `@opentelemetry/api` (an optional peer
+   * dependency keyward never imports itself). Default: none, and no telemetry code runs.
+   */
+  telemetry?: TelemetryOptions;
 }
 
 /** Default names of the management permissions. */
@@ -63,11 +70,25 @@ const optionsSchema = z.object({
   inactivityMs: z.number().int().min(1).optional(),
   prefixes: z.object({ user: z.string().optional(), service_user: z.string().optional() }).optional(),
   permissions: z.object({ manageTokens: z.string().min(1).optional(), manageServiceUsers: z.string().min(1).optional() }).optional(),
+  telemetry: z
+    .object({
+      tracer: z.custom<TelemetryOptions["tracer"]>((t) => typeof (t as { startActiveSpan?: unknown } | null)?.startActiveSpan === "function", "expected an OpenTelemetry Tracer").optional(),
+      meter: z
+        .custom<TelemetryOptions["meter"]>((m) => {
+          const x = m as Record<string, unknown> | null;
+          return typeof x?.createCounter === "function" && typeof x.createHistogram === "function" && typeof x.createObservableCounter === "function";
+        }, "expected an OpenTelemetry Meter")
+        .optional(),
+    })
+    .optional(),
 });
 
 /** The resolved configuration and shared helpers. Internal. */
 export interface Context {
+  /** The host's store, with its reads timed when a meter is given. */
   store: KeywardStore;
+  /** The instruments, or `null` without a tracer and a meter. */
+  telemetry: Telemetry | null;
   actions: ReadonlyMap<string, ActionDefinition>;
   verifyPassword: KeywardOptions["verifyPassword"];
   limits: { userTokensPerUser: number; serviceTokensPerOrg: number };
@@ -106,8 +127,10 @@ export function createContext(options: KeywardOptions): Context {
   let high = -Infinity;
   const sink = options.onEvent;
   const onEventError = options.onEventError;
+  const telemetry = createTelemetry(options.telemetry);
   return {
-    store: options.store,
+    store: telemetry === null ? options.store : telemetry.store(options.store),
+    telemetry,
     actions,
     verifyPassword: options.verifyPassword,
     limits: {

@@ -1,5 +1,5 @@
 /**
- * Frameworks are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
+ * Frameworks (and OpenTelemetry) are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
  * `keyward/fetch`, `keyward/manage`, `keyward/leaks`) must pull none of them. Checked on the source module graph, and on the built
  * files when they exist (CI builds before it tests, so there they must exist).
  */
@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FRAMEWORKS = /^(express|fastify|hono|@hono\/.*|@fastify\/.*|fastify-plugin)(\/.*)?$/;
+/** OpenTelemetry is optional too: keyward calls the host's tracer and meter through structural types and never imports it, not even for types. */
+const OTEL = /^@opentelemetry\//;
 const IMPORT = /(?:^|[\s;])(?:import|export)\s(?:[^"';]*?\sfrom\s)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/g;
 
 /** Every module specifier reachable from `entry` through relative imports (type-only imports included: they are erased, so counting them only makes the check stricter). */
@@ -40,6 +42,12 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
     const { files, bare } = graph(join(root, entry));
     expect(files.length).toBeGreaterThan(3);
     expect([...bare].filter((s) => FRAMEWORKS.test(s))).toEqual([]);
+    expect([...bare].filter((s) => OTEL.test(s))).toEqual([]);
+  });
+
+  it("the OpenTelemetry check can fail: the telemetry test's graph does reach @opentelemetry/api", () => {
+    const { bare } = graph(join(root, "test/telemetry/otel.test.ts"));
+    expect([...bare].some((s) => OTEL.test(s))).toBe(true);
   });
 
   it("the check can fail: the graph of keyward/express does reach express", () => {
@@ -53,13 +61,13 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
       expect(existsSync(join(root, entry)), `${entry} must exist (npm run build)`).toBe(true);
       const { files, bare } = graph(join(root, entry));
       expect(files.length, `${entry} and its chunks`).toBeGreaterThan(1);
-      expect([...bare].filter((s) => FRAMEWORKS.test(s)), entry).toEqual([]);
+      expect([...bare].filter((s) => FRAMEWORKS.test(s) || OTEL.test(s)), entry).toEqual([]);
     }
   });
 
   it("package.json lists each framework as an optional peer dependency", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }>; dependencies: Record<string, string> };
-    for (const name of ["express", "fastify", "hono"]) {
+    for (const name of ["express", "fastify", "hono", "@opentelemetry/api"]) {
       expect(pkg.peerDependencies[name]).toBeDefined();
       expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
       expect(pkg.dependencies[name]).toBeUndefined();
