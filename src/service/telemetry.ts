@@ -66,6 +66,8 @@ export interface Telemetry {
 
 const ERROR = 2 as const;
 
+const SPAN_NAMES = { authorize: "keyward.authorize", accessible: "keyward.accessible", login: "keyward.login" } as const;
+
 /** The store methods whose duration is a read's (`keyward.store.read.duration`). */
 const READS = /^(get|list|load)/;
 
@@ -101,33 +103,24 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
   const decisionDuration = meter?.createHistogram("keyward.decision.duration", { description: "Duration of one decision, store read included.", unit: "s" });
   const storeReadDuration = meter?.createHistogram("keyward.store.read.duration", { description: "Duration of one store read.", unit: "s" });
 
-  function spanned<R>(name: string, attributes: TelemetryAttributes, run: () => Promise<R>, finish: (span: TelemetrySpan | null, outcome: { result: R } | { error: unknown }) => void): Promise<R> {
-    if (tracer === undefined) {
-      return run().then(
-        (result) => {
-          finish(null, { result });
-          return result;
-        },
-        (error: unknown) => {
-          finish(null, { error });
-          throw error;
-        },
-      );
+  /** Runs `run` and reports how it ended to `finish` (before the span ends); the result or the error passes through. */
+  async function settle<R>(span: TelemetrySpan | null, run: () => Promise<R>, finish: (span: TelemetrySpan | null, ok: boolean, value: unknown) => void): Promise<R> {
+    let result: R;
+    try {
+      result = await run();
+    } catch (error) {
+      finish(span, false, error);
+      span?.end();
+      throw error;
     }
-    return tracer.startActiveSpan(name, { attributes }, (span) =>
-      run().then(
-        (result) => {
-          finish(span, { result });
-          span.end();
-          return result;
-        },
-        (error: unknown) => {
-          finish(span, { error });
-          span.end();
-          throw error;
-        },
-      ),
-    ) as Promise<R>;
+    finish(span, true, result);
+    span?.end();
+    return result;
+  }
+
+  function spanned<R>(name: string, attributes: TelemetryAttributes, run: () => Promise<R>, finish: (span: TelemetrySpan | null, ok: boolean, value: unknown) => void): Promise<R> {
+    if (tracer === undefined) return settle(null, run, finish);
+    return tracer.startActiveSpan(name, { attributes }, (span) => settle(span, run, finish)) as Promise<R>;
   }
 
   function markError(span: TelemetrySpan | null, error: unknown): TelemetryAttributes {
@@ -144,26 +137,25 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
   return {
     decision(operation, attributes, run, describe, denial) {
       const start = decisionDuration === undefined ? 0 : now();
-      return spanned(`keyward.${operation}`, attributes, run, (span, o) => {
+      return spanned(SPAN_NAMES[operation], attributes, run, (span, ok, value) => {
         let summary: TelemetryAttributes;
-        if ("result" in o) summary = describe(o.result);
+        if (ok) summary = describe(value as Parameters<typeof describe>[0]);
         else {
           // login() throws its denials: they are decisions, not errors.
-          const denied = denial?.(o.error) ?? null;
-          summary = denied ?? markError(span, o.error);
+          summary = denial?.(value) ?? markError(span, value);
         }
-        if (span !== null && !("error" in o && summary["keyward.outcome"] === "error")) span.setAttributes(summary);
-        const metric = { "keyward.operation": operation, "keyward.outcome": summary["keyward.outcome"] ?? "error", "keyward.reason": summary["keyward.reason"] ?? "internal_error" };
-        decisions?.add(1, metric);
-        decisionDuration?.record((now() - start) / 1000, { "keyward.operation": operation, "keyward.outcome": metric["keyward.outcome"] });
+        if (span !== null && summary["keyward.outcome"] !== "error") span.setAttributes(summary);
+        const outcome = summary["keyward.outcome"]!;
+        decisions?.add(1, { "keyward.operation": operation, "keyward.outcome": outcome, "keyward.reason": summary["keyward.reason"]! });
+        decisionDuration?.record((now() - start) / 1000, { "keyward.operation": operation, "keyward.outcome": outcome });
       });
     },
 
     mutation(operation, attributes, run, describe) {
       if (tracer === undefined) return run();
-      return spanned(`keyward.tokens.${operation}`, { "keyward.action": `tokens.${operation}`, ...attributes }, run, (span, o) => {
-        if ("result" in o) span?.setAttributes({ "keyward.outcome": "ok", ...describe?.(o.result) });
-        else markError(span, o.error);
+      return spanned(`keyward.tokens.${operation}`, { "keyward.action": `tokens.${operation}`, ...attributes }, run, (span, ok, value) => {
+        if (ok) span?.setAttributes({ "keyward.outcome": "ok", ...describe?.(value as Parameters<NonNullable<typeof describe>>[0]) });
+        else markError(span, value);
       });
     },
 
