@@ -15,7 +15,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { createKeyward, type TelemetryOptions } from "../src/index.js";
 import { loadMemory } from "./load.js";
-import { fmt, measure, table, type Subject } from "./measure.js";
+import { fmt, measure, median, table, type Subject } from "./measure.js";
 import { generateScenario } from "./scenario.js";
 
 const USERS = Number(process.env.BENCH_USERS ?? 2_000);
@@ -64,7 +64,27 @@ out();
 const results = await measure(subjects, { rounds: ROUNDS, targetMs: 200 });
 out(table(results));
 out();
+
+/**
+ * CPU time per decision (user + system, `process.cpuUsage()`), the variants interleaved in
+ * slices of CPU_CALLS calls, median over CPU_SLICES slices: on a shared machine, time spent
+ * descheduled does not count, so this is steadier than wall-clock throughput.
+ */
+const CPU_CALLS = 5_000;
+const CPU_SLICES = Number(process.env.BENCH_CPU_SLICES ?? 15);
+const cpu = new Map<string, number[]>(subjects.map((x) => [x.name, []]));
+for (let k = 0; k < CPU_SLICES; k++) {
+  for (const x of subjects) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < CPU_CALLS; i++) await x.run((k * CPU_CALLS + i) % x.n);
+    const d = process.cpuUsage(c0);
+    cpu.get(x.name)!.push((d.user + d.system) / CPU_CALLS);
+  }
+}
+const cpuUs = subjects.map((x) => median(cpu.get(x.name)!));
 const base = results[0]!;
-out("| variant | throughput vs no telemetry | p50 vs no telemetry |");
-out("|---|---:|---:|");
-for (const r of results) out(`| ${r.name} | ${(r.perSecond / base.perSecond).toFixed(2)}× | ${(r.p50us / base.p50us).toFixed(2)}× |`);
+out("| variant | CPU µs per decision (median) | CPU vs no telemetry | added CPU µs | throughput vs no telemetry | p50 vs no telemetry |");
+out("|---|---:|---:|---:|---:|---:|");
+results.forEach((r, i) => {
+  out(`| ${r.name} | ${cpuUs[i]!.toFixed(2)} | ${(cpuUs[i]! / cpuUs[0]!).toFixed(2)}× | ${(cpuUs[i]! - cpuUs[0]!).toFixed(2)} | ${(r.perSecond / base.perSecond).toFixed(2)}× | ${(r.p50us / base.p50us).toFixed(2)}× |`);
+});
