@@ -18,10 +18,11 @@
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import { DEFAULT_PREFIXES, type TokenPrefixes } from "../core/token-format.js";
+import { collectBytes, streamChunks } from "../http/body.js";
 import { buildProblem, problemToResponse } from "../http/mapping.js";
 import type { LeakLocation } from "../core/types.js";
 import type { LeakResult } from "../service/leaks.js";
-import { parseInput } from "../service/schemas.js";
+import { parseConfig, parseInput } from "../service/schemas.js";
 import { importPublicKey, verifySignature } from "./signature.js";
 
 export { derToRaw, fromBase64, importPublicKey, verifySignature } from "./signature.js";
@@ -152,31 +153,11 @@ const reportSchema = z
   )
   .max(100_000);
 
-/** Reads at most `max` bytes of a body; `"too_large"` past it. */
-async function readLimited(request: Request, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+/** Reads at most `max` bytes of a body; `"too_large"` past it (the declared length first). */
+function readLimited(request: Request, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > max) return "too_large";
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return "too_large";
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve("too_large");
+  return request.body === null ? Promise.resolve(new Uint8Array(0)) : collectBytes(streamChunks(request.body), max);
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -285,12 +266,7 @@ export const DEFAULT_PREFIX_WARNING =
  * ```
  */
 export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): LeakReportHandler {
-  try {
-    parseInput(optionsSchema, options, "options");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field });
-  }
+  parseConfig(optionsSchema, options);
   const fetchKeys = options.fetch ?? (globalThis.fetch as unknown as NonNullable<LeakReportOptions["fetch"]> | undefined);
   if (fetchKeys === undefined) throw new KeywardError("invalid_config", "Invalid configuration at \"options.fetch\": this runtime has no global fetch; pass one.", { field: "options.fetch" });
   const basePath = normalizeBase(options.basePath);

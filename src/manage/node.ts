@@ -4,6 +4,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { collectBytes } from "../http/body.js";
 import { buildProblem, type HttpProblem, type ProblemDocument } from "../http/mapping.js";
 
 /** Options of {@link toNodeHandler}. */
@@ -25,22 +26,8 @@ export interface FetchHandler {
 
 const NO_BODY = new Set(["GET", "HEAD"]);
 
-async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : (chunk as Uint8Array);
-    size += bytes.byteLength;
-    if (size > max) return "too_large";
-    chunks.push(bytes);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+function readBody(req: IncomingMessage, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+  return collectBytes(req as AsyncIterable<Uint8Array | string>, max);
 }
 
 /**

@@ -11,7 +11,7 @@ import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
-import { parseInput } from "./schemas.js";
+import { parseConfig } from "./schemas.js";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
 
 /** Options of `createKeyward()`. Only `store` and `actions` matter for a first run; the rest have the defaults of the rules. */
@@ -111,12 +111,7 @@ const nano = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 16);
 
 /** Resolves and validates the options (`invalid_config` naming the field). */
 export function createContext(options: KeywardOptions): Context {
-  try {
-    parseInput(optionsSchema, options, "options");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  parseConfig(optionsSchema, options);
   const prefixes: TokenPrefixes = Object.freeze({ ...DEFAULT_PREFIXES, ...options.prefixes });
   if (!isValidPrefix(prefixes.user) || !isValidPrefix(prefixes.service_user) || prefixes.user === prefixes.service_user) {
     throw new KeywardError("invalid_config", "Token prefixes must be 2–16 lowercase letters or digits, start with a letter, and differ per kind.", { field: "options.prefixes" });

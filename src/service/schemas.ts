@@ -39,6 +39,16 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, root 
   });
 }
 
+/** Parses options with `schema` (root `"options"`), or throws `invalid_config` naming the first offending field. */
+export function parseConfig<S extends z.ZodType>(schema: S, options: unknown): z.output<S> {
+  try {
+    return parseInput(schema, options, "options");
+  } catch (e) {
+    const err = e as KeywardError;
+    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
+  }
+}
+
 const MAX_ID = 200;
 
 function badItem(field: string, why: string): KeywardError {
