@@ -4,10 +4,11 @@
  * a valid checksum is discarded without a store read.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createKeyward, generateToken, tokenParser, type KeywardEvent } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 import { ACTIONS, caught, spyStore, world } from "../core/fixture.js";
+import { PG_URL, pgliteStore, serverStore, type TestStore } from "../storage/postgres/support.js";
 
 const parse = tokenParser();
 const FOUND = { source: "content", url: "https://example.com/acme/repo/blob/abc/config.yml" };
@@ -121,5 +122,27 @@ describe("tokens.reportLeak (R22)", () => {
     expect(events.length).toBe(2);
     expect(JSON.stringify(events)).not.toContain(token);
     expect(JSON.stringify(events)).not.toContain(digest);
+  });
+});
+
+describe.each([
+  ["PGlite", () => pgliteStore()],
+  ...(PG_URL === undefined ? [] : [["the PostgreSQL server", () => serverStore()] as const]),
+] as const)("R22 reportLeak on the PostgreSQL store (%s)", (_name, make) => {
+  let t: TestStore | undefined;
+  afterEach(async () => {
+    await t?.cleanup();
+    t = undefined;
+  });
+
+  it("R22 revokes at once with the cause leaked in the row, and the next authorize() is refused", async () => {
+    t = await make();
+    const w = await world({ store: t.store });
+    const { token, record } = await w.userToken(w.users.ana.id);
+    expect(await w.kw.tokens.reportLeak(token, FOUND)).toMatchObject({ outcome: "revoked", tokenId: record.id });
+    expect((await t.backdoor.readToken(record.id))!.revokedCause).toBe("leaked");
+    const other = createKeyward({ store: t.store, actions: ACTIONS });
+    expect(await other.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "token_revoked" });
+    expect(await w.kw.tokens.reportLeak(token, FOUND)).toMatchObject({ outcome: "already_revoked" });
   });
 });
