@@ -171,9 +171,10 @@ async function sha256Hex(text: string): Promise<string> {
 type KeyMiss = "keys_unavailable" | "unknown_key";
 
 /**
- * The key cache: keys by id, fetched all at once from `keysUrl`; an unknown id refetches at most
- * once per `minRefetchIntervalMs` (concurrent misses share one fetch); keys past `keysMaxAgeMs`
- * are fetched again before use. A failed fetch leaves no key usable until one succeeds.
+ * The key cache: keys by id, fetched all at once from `keysUrl`; an unknown id (or keys past
+ * `keysMaxAgeMs`) refetches at most once per `minRefetchIntervalMs` (concurrent misses share one
+ * fetch). A failed fetch keeps the keys in hand until they reach `keysMaxAgeMs`, never past it;
+ * meanwhile an unknown id is refused as unavailable (503), not as unknown.
  */
 function keyCache(options: Required<Pick<LeakReportOptions, "keysUrl" | "minRefetchIntervalMs" | "keysMaxAgeMs" | "keysTimeoutMs" | "clock">> & { fetch: NonNullable<LeakReportOptions["fetch"]> }) {
   let keys = new Map<string, CryptoKey>();
@@ -203,7 +204,7 @@ function keyCache(options: Required<Pick<LeakReportOptions, "keysUrl" | "minRefe
       fetchedAt = options.clock();
       ok = true;
     } catch {
-      keys = new Map();
+      // Keep the keys in hand (they still expire at keysMaxAgeMs); an unknown id is now a 503.
       ok = false;
     }
   }
@@ -217,9 +218,11 @@ function keyCache(options: Required<Pick<LeakReportOptions, "keysUrl" | "minRefe
 
   return async function keyFor(id: string): Promise<CryptoKey | KeyMiss> {
     const now = options.clock();
-    if (ok && now - fetchedAt >= options.keysMaxAgeMs) await refresh();
-    else if (!keys.has(id) && now - attemptedAt >= options.minRefetchIntervalMs) await refresh();
+    const stale = now - fetchedAt >= options.keysMaxAgeMs;
+    if ((stale || !keys.has(id)) && now - attemptedAt >= options.minRefetchIntervalMs) await refresh();
     else if (pending !== null) await pending;
+    // Never a key past its age: fail closed until a fetch succeeds.
+    if (options.clock() - fetchedAt >= options.keysMaxAgeMs) return "keys_unavailable";
     const key = keys.get(id);
     if (key !== undefined) return key;
     return ok ? "unknown_key" : "keys_unavailable";

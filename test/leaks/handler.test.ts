@@ -215,6 +215,18 @@ describe("the leak report handler (R22, GitHub secret scanning)", () => {
     expect((await w.kw.authorize(token, "reports.export")).reason).toBe("token_revoked");
   });
 
+  it("R22 a failed refetch for an unknown key id keeps the keys in hand (503 for that id, 200 for the known key); past keysMaxAgeMs nothing is accepted", async () => {
+    const h = handler({ keysMaxAgeMs: 3_600_000 });
+    expect((await h.fetch(signedRequest("[]", current))).status).toBe(200);
+    keys.state.down = "reject";
+    clock.now += 60_000;
+    expect((await h.fetch(signedRequest("[]", stranger))).status).toBe(503);
+    expect((await h.fetch(signedRequest("[]", current))).status).toBe(200);
+    clock.now += 3_600_000;
+    expect((await h.fetch(signedRequest("[]", current))).status).toBe(503);
+    expect(keys.state.calls).toBe(3);
+  });
+
   it("R22 keys older than keysMaxAgeMs are fetched again, so a withdrawn key stops working", async () => {
     const h = handler({ keysMaxAgeMs: 3_600_000 });
     expect((await h.fetch(signedRequest("[]", current))).status).toBe(200);
