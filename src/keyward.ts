@@ -12,7 +12,7 @@ import { createContext, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
 import { reportLeak, type LeakResult } from "./service/leaks.js";
 import type { TelemetryAttributes } from "./service/telemetry.js";
-import { KeywardError } from "./core/errors.js";
+import { isForbidden, KeywardError } from "./core/errors.js";
 import type { CreatedToken } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
 
@@ -60,7 +60,9 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * @example `const { subject } = await kw.assertAuthorized(token, "templates.view", item)`
      */
     assertAuthorized: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions) =>
-      assertAuthorized(ctx, token, action, item, opts),
+      t === null
+        ? assertAuthorized(ctx, token, action, item, opts)
+        : t.decision("authorize", decisionAttributes(action, item?.type), () => assertAuthorized(ctx, token, action, item, opts), describeDecision, forbiddenDenial),
     /**
      * What can this token reach? The filter of the items of `itemType` its subject may act on
      * with `action` (an item action on that type), or the same refusal `authorize()` gives the
@@ -85,7 +87,9 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * @example `const { filter } = await kw.assertAccessible(token, "inspections.view", "inspection")`
      */
     assertAccessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AllowedAccess> =>
-      assertAccessible(ctx, token, action, itemType, opts),
+      t === null
+        ? assertAccessible(ctx, token, action, itemType, opts)
+        : t.decision("accessible", decisionAttributes(action, itemType), () => assertAccessible(ctx, token, action, itemType, opts), describeDecision, forbiddenDenial),
     /**
      * Logs in with a user token (R10). A service user token throws `login_not_allowed` (R9); a
      * token that does not authenticate throws with its reason as the code.
@@ -168,6 +172,11 @@ const LOGIN_DENIALS: ReadonlySet<string> = new Set(["token_malformed", "token_un
 /** login() throws its denials; they are decisions (outcome `denied`), not errors. */
 function loginDenial(e: unknown): TelemetryAttributes | null {
   return e instanceof KeywardError && LOGIN_DENIALS.has(e.code) ? { "keyward.outcome": "denied", "keyward.reason": e.code } : null;
+}
+
+/** The throwing forms (`assertAuthorized`, `assertAccessible`) throw their denials: decisions, not errors. */
+function forbiddenDenial(e: unknown): TelemetryAttributes | null {
+  return isForbidden(e) ? { "keyward.outcome": "denied", "keyward.reason": e.code } : null;
 }
 
 function describeCreated(c: CreatedToken): TelemetryAttributes {
