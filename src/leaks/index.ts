@@ -314,7 +314,9 @@ export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): 
     for (const e of entries) {
       let r = done.get(e.token);
       if (r === undefined) {
-        r = kw.tokens.reportLeak(e.token, { source: e.source === undefined || e.source === "" ? "unknown" : e.source, url: e.url ?? "" });
+        // What reportLeak() accepts: a source of 1–200 characters, a URL of at most 2048 (longer ones cut, not refused).
+        const found = { source: e.source === undefined || e.source === "" ? "unknown" : e.source, url: (e.url ?? "").slice(0, 2048) };
+        r = kw.tokens.reportLeak(e.token, found);
         done.set(e.token, r);
       }
       results.push(await r);

@@ -120,6 +120,16 @@ describe("the leak report handler (R22, GitHub secret scanning)", () => {
     expect(w.events.map((e) => e.type)).toEqual(["token.leaked"]);
   });
 
+  it("R22 an entry without a source, or with a URL past 2048 characters, is still handled (source unknown, URL cut)", async () => {
+    const { token } = await w.userToken(w.users.ana.id);
+    const long = `https://example.com/${"x".repeat(3000)}`;
+    const res = await handler().fetch(signedRequest(JSON.stringify([{ token, type: "acme_api_token", url: long }]), current));
+    expect(res.status).toBe(200);
+    expect((await res.json())[0].label).toBe("true_positive");
+    const leaked = w.events.find((e) => e.type === "token.leaked") as Extract<KeywardEvent, { type: "token.leaked" }>;
+    expect(leaked.found).toEqual({ source: "unknown", url: long.slice(0, 2048) });
+  });
+
   it("R22 an unknown token (well formed, valid checksum, no record) is a false_positive", async () => {
     const unknown = generateToken("service_user");
     const res = await handler().fetch(signedRequest(JSON.stringify([entry(unknown)]), current));
