@@ -207,6 +207,8 @@ export interface TokenView {
   lastUsedAt: number | null;
   /** `active`, or why it no longer works. */
   status: "active" | "revoked" | "deleted" | "expired" | "subject_inactive";
+  /** Present when it was revoked for a cause: `"leaked"` (R22), so a list can say why. */
+  revokedCause?: RevocationCause;
   /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
   expiresAt: number | null;
 }

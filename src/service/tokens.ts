@@ -43,6 +43,7 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
     lastUsedAt: token.lastUsedAt,
     status,
     expiresAt: status === "active" ? inactivityDeadline(token, ctx.inactivityMs) : null,
+    ...(token.revokedCause ? { revokedCause: token.revokedCause } : {}),
   };
 }
 
