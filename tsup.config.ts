@@ -12,6 +12,7 @@ export const entries = {
   hono: "src/middleware/hono.ts",
   postgres: "src/postgres.ts",
   ratelimit: "src/ratelimit/index.ts",
+  leaks: "src/leaks/index.ts",
 };
 
 export default defineConfig({

@@ -16,6 +16,8 @@ export { DEFAULT_REAUTH_THROTTLE, type ReauthLimiter, type ReauthThrottleOption 
 export type { AuthorizeOptions, Session } from "./service/authorize.js";
 export type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "./service/rate-gate.js";
 export type { CreatedToken } from "./service/tokens.js";
+export type { LeakOutcome, LeakResult } from "./service/leaks.js";
+export type { TelemetryOptions, TelemetryTracer, TelemetryMeter, TelemetrySpan, TelemetryAttributes } from "./service/telemetry.js";
 export { KeywardError, ERROR_CODES, isForbidden, storeFailure, type KeywardErrorCode, type ForbiddenError } from "./core/errors.js";
 export { decide, checkToken, bestGrant, granteeIncludes, ruleMatches, LEVEL_RANK } from "./core/decide.js";
 export { refusal, shareIncludes, ruleIncludes } from "./core/decide.js";

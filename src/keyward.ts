@@ -5,11 +5,15 @@
  * @module
  */
 import type { AccessDecision, AllowedAccess } from "./core/access.js";
-import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
+import type { ActionDefinition, Decision, ItemRef, LeakLocation } from "./core/types.js";
 import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { audited, createContext, type Context, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
+import { reportLeak, type LeakResult } from "./service/leaks.js";
+import type { TelemetryAttributes } from "./service/telemetry.js";
+import { isForbidden, KeywardError } from "./core/errors.js";
+import type { CreatedToken } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
 import { managementRights } from "./service/tokens.js";
 
@@ -35,6 +39,10 @@ import { managementRights } from "./service/tokens.js";
  */
 export function createKeyward<A extends string>(options: KeywardOptions<A>) {
   const ctx = createContext(options as KeywardOptions);
+  const t = ctx.telemetry;
+  /** A token mutation, in a span when there is a tracer. */
+  const traced = <R>(operation: string, attributes: TelemetryAttributes, run: () => Promise<R>, describe?: (r: R) => TelemetryAttributes): Promise<R> =>
+    t === null ? run() : t.mutation(operation, attributes, run, describe);
   return {
     /**
      * May this token perform this action on this item? Resolves to a {@link Decision} whose
@@ -42,15 +50,20 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * or action) or `unavailable` (the store failed): never an allow on failure.
      * @example `const d = await kw.authorize(token, "inspections.edit", { orgId, type: "inspection", id })`
      */
-    authorize: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> =>
-      authorize(ctx, token, action, item, opts),
+    authorize:
+      t === null
+        ? (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> => authorize(ctx, token, action, item, opts)
+        : (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> =>
+            t.decision("authorize", decisionAttributes(action, item?.type), () => authorize(ctx, token, action, item, opts), describeDecision),
     /**
      * The throwing form of {@link authorize}: resolves to the allowed decision or throws a
      * `KeywardError` whose code is the denial's reason, carrying the action and item.
      * @example `const { subject } = await kw.assertAuthorized(token, "templates.view", item)`
      */
     assertAuthorized: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions) =>
-      assertAuthorized(ctx, token, action, item, opts),
+      t === null
+        ? assertAuthorized(ctx, token, action, item, opts)
+        : t.decision("authorize", decisionAttributes(action, item?.type), () => assertAuthorized(ctx, token, action, item, opts), describeDecision, forbiddenDenial),
     /**
      * What can this token reach? The filter of the items of `itemType` its subject may act on
      * with `action` (an item action on that type), or the same refusal `authorize()` gives the
@@ -64,27 +77,35 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * const visible = inspections.filter(access.filter.matches);
      * ```
      */
-    accessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> =>
-      accessible(ctx, token, action, itemType, opts),
+    accessible:
+      t === null
+        ? (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> => accessible(ctx, token, action, itemType, opts)
+        : (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> =>
+            t.decision("accessible", decisionAttributes(action, itemType), () => accessible(ctx, token, action, itemType, opts), describeDecision),
     /**
      * The throwing form of {@link accessible}: resolves to the allowed answer (with its filter) or
      * throws a `KeywardError` whose code is the refusal's reason, carrying the action.
      * @example `const { filter } = await kw.assertAccessible(token, "inspections.view", "inspection")`
      */
     assertAccessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AllowedAccess> =>
-      assertAccessible(ctx, token, action, itemType, opts),
+      t === null
+        ? assertAccessible(ctx, token, action, itemType, opts)
+        : t.decision("accessible", decisionAttributes(action, itemType), () => assertAccessible(ctx, token, action, itemType, opts), describeDecision, forbiddenDenial),
     /**
      * Logs in with a user token (R10). A service user token throws `login_not_allowed` (R9); a
      * token that does not authenticate throws with its reason as the code.
      * @example `const session = await kw.login(token) // { subject, orgId, tokenId }`
      */
-    login: (token: unknown): Promise<Session> => login(ctx, token),
+    login:
+      t === null
+        ? (token: unknown): Promise<Session> => login(ctx, token)
+        : (token: unknown): Promise<Session> => t.decision("login", { "keyward.action": "login" }, () => login(ctx, token), describeSession, loginDenial),
     /** Token management (R3–R11). */
     tokens: {
       /** Creates a user token for a member; checks the password unless the organization is SSO-only (R3, R4, R5). The secret is returned once. @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
-      createUserToken: audited(ctx, "tokens.createUserToken", (input: Parameters<typeof tokens.createUserToken>[1]) => tokens.createUserToken(ctx, input)),
+      createUserToken: audited(ctx, "tokens.createUserToken", (input: Parameters<typeof tokens.createUserToken>[1]) => traced("createUserToken", {}, () => tokens.createUserToken(ctx, input), describeCreated)),
       /** Creates a service user token; the actor needs `service_users:manage` (R3, R8, R11). @example `const { token } = await kw.tokens.createServiceToken({ orgId, serviceUserId, name: "BI", actorId: admin })` */
-      createServiceToken: audited(ctx, "tokens.createServiceToken", (input: Parameters<typeof tokens.createServiceToken>[1]) => tokens.createServiceToken(ctx, input)),
+      createServiceToken: audited(ctx, "tokens.createServiceToken", (input: Parameters<typeof tokens.createServiceToken>[1]) => traced("createServiceToken", {}, () => tokens.createServiceToken(ctx, input), describeCreated)),
       /** A user's own tokens in one organization, without secrets (R5, R10). @example `const mine = await kw.tokens.listMine({ orgId, userId })` */
       listMine: (input: Parameters<typeof tokens.listMine>[1]) => tokens.listMine(ctx, input),
       /** Every user token of the organization; the actor needs `api_tokens:manage` (R11). @example `const all = await kw.tokens.listOrganization({ orgId, actorId: admin })` */
@@ -92,11 +113,11 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
       /** Every service user token of the organization; the actor needs `service_users:manage` (R11). @example `const bots = await kw.tokens.listServiceTokens({ orgId, actorId: admin })` */
       listServiceTokens: audited(ctx, "tokens.listServiceTokens", (input: Parameters<typeof tokens.listServiceTokens>[1]) => tokens.listServiceTokens(ctx, input)),
       /** Revokes a token: a user their own, a service-user manager a service token (R11). Effective for the next request. @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
-      revoke: audited(ctx, "tokens.revoke", (input: Parameters<typeof tokens.revoke>[1]) => tokens.revoke(ctx, input)),
+      revoke: audited(ctx, "tokens.revoke", (input: Parameters<typeof tokens.revoke>[1]) => traced("revoke", tokenIdOf(input), () => tokens.revoke(ctx, input))),
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
-      delete: audited(ctx, "tokens.delete", (input: Parameters<typeof tokens.deleteToken>[1]) => tokens.deleteToken(ctx, input)),
+      delete: audited(ctx, "tokens.delete", (input: Parameters<typeof tokens.deleteToken>[1]) => traced("delete", tokenIdOf(input), () => tokens.deleteToken(ctx, input))),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
-      sweepExpired: (input: Parameters<typeof tokens.sweepExpired>[1]) => tokens.sweepExpired(ctx, input),
+      sweepExpired: (input: Parameters<typeof tokens.sweepExpired>[1]) => traced("sweepExpired", {}, () => tokens.sweepExpired(ctx, input), (n) => ({ "keyward.tokens.count": n })),
       /**
        * Everything a token can reach, without its secret: its subject, whether it works, its
        * permissions and actions, and per item type the shares and rules it can use (R11–R14).
@@ -105,6 +126,14 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        * @example `const { actions, itemTypes } = await kw.tokens.reach({ orgId, tokenId, actorId: admin })`
        */
       reach: audited(ctx, "tokens.reach", (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input)),
+      /**
+       * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
+       * cause `leaked` and `token.revoked` + `token.leaked` events tell its owner; a string that
+       * is not a well-formed token with a valid checksum is discarded without a store read
+       * (`outcome: "malformed"`, not an error). Never returns or emits the secret.
+       * @example `const { outcome } = await kw.tokens.reportLeak(found, { source: "pastebin-scanner", url: "https://…" })`
+       */
+      reportLeak: (secret: unknown, found: LeakLocation): Promise<LeakResult> => traced("reportLeak", {}, () => reportLeak(ctx, secret, found), describeLeak),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
     directory: directory(ctx),
@@ -116,12 +145,14 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * @example `const { manageTokens } = await kw.managementRights({ orgId, actorId: userId })`
      */
     managementRights: (input: { orgId: string; actorId: string }) => managementRights(ctx, input),
-    /** The store, for hosts that need it (migrations, closing). */
-    store: ctx.store,
+    /** The token prefixes in use (frozen): what a secret scanner's pattern needs (`tokenPattern(kw.prefixes)`). @example `tokenPattern(kw.prefixes)` */
+    prefixes: ctx.prefixes,
+    /** The store, for hosts that need it (migrations, closing): the one passed in `options.store`. */
+    store: options.store,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */
     actions: ctx.actions as ReadonlyMap<A, Readonly<ActionDefinition>>,
     /** Closes the store. @example `await kw.close()` */
-    close: () => ctx.store.close(),
+    close: () => options.store.close(),
   };
 }
 
@@ -133,6 +164,53 @@ function auditedServiceUsers(ctx: Context) {
     remove: audited(ctx, "serviceUsers.remove", su.remove),
     list: audited(ctx, "serviceUsers.list", su.list),
   };
+}
+
+// ── what telemetry says about a call (never the secret, never the digest) ──
+
+function decisionAttributes(action: string, itemType: string | undefined): TelemetryAttributes {
+  return itemType === undefined || typeof itemType !== "string" ? { "keyward.action": String(action) } : { "keyward.action": String(action), "keyward.item.type": itemType };
+}
+
+function describeDecision(d: Decision | AccessDecision): TelemetryAttributes {
+  const a: TelemetryAttributes = { "keyward.outcome": d.allowed ? "allowed" : "denied", "keyward.reason": d.reason };
+  if (d.subject !== undefined) a["keyward.subject.kind"] = d.subject.kind;
+  if (d.tokenId !== undefined) a["keyward.token.id"] = d.tokenId;
+  if (d.orgId !== undefined) a["keyward.org.id"] = d.orgId;
+  return a;
+}
+
+function describeSession(s: Session): TelemetryAttributes {
+  return { "keyward.outcome": "allowed", "keyward.reason": "allowed", "keyward.subject.kind": s.subject.kind, "keyward.token.id": s.tokenId, "keyward.org.id": s.orgId };
+}
+
+const LOGIN_DENIALS: ReadonlySet<string> = new Set(["token_malformed", "token_unknown", "token_revoked", "token_expired", "subject_inactive", "login_not_allowed"]);
+
+/** login() throws its denials; they are decisions (outcome `denied`), not errors. */
+function loginDenial(e: unknown): TelemetryAttributes | null {
+  return e instanceof KeywardError && LOGIN_DENIALS.has(e.code) ? { "keyward.outcome": "denied", "keyward.reason": e.code } : null;
+}
+
+/** The throwing forms (`assertAuthorized`, `assertAccessible`) throw their denials: decisions, not errors. */
+function forbiddenDenial(e: unknown): TelemetryAttributes | null {
+  return isForbidden(e) ? { "keyward.outcome": "denied", "keyward.reason": e.code } : null;
+}
+
+function describeCreated(c: CreatedToken): TelemetryAttributes {
+  return { "keyward.subject.kind": c.record.kind, "keyward.token.id": c.record.id, "keyward.org.id": c.record.orgId };
+}
+
+function tokenIdOf(input: unknown): TelemetryAttributes {
+  const id = (input as { tokenId?: unknown } | null)?.tokenId;
+  return typeof id === "string" && id.length <= 200 ? { "keyward.token.id": id } : {};
+}
+
+function describeLeak(r: LeakResult): TelemetryAttributes {
+  const a: TelemetryAttributes = { "keyward.outcome": r.outcome };
+  if (r.subject !== undefined) a["keyward.subject.kind"] = r.subject.kind;
+  if (r.tokenId !== undefined) a["keyward.token.id"] = r.tokenId;
+  if (r.orgId !== undefined) a["keyward.org.id"] = r.orgId;
+  return a;
 }
 
 /** A keyward instance. */

@@ -168,9 +168,26 @@ export interface TokenRecord {
   /** Last successful authentication, or `null` if never used (R6). */
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /**
+   * Why it was revoked, when keyward knows more than "someone revoked it": `"leaked"` when a
+   * leak report revoked it (R22). Absent (or `null`) for a revocation through `tokens.revoke()`
+   * and for tokens not revoked.
+   */
+  revokedCause?: RevocationCause | null;
   deletedAt: number | null;
   /** When expiry was first observed and recorded; once set, the token is expired for good (R6). */
   expiredAt: number | null;
+}
+
+/** Why a token was revoked, recorded with the revocation: `"leaked"` = a leak report (R22). */
+export type RevocationCause = "leaked";
+
+/** Where a leaked secret was found, as the scanner or the host reports it (R22). Never the secret. */
+export interface LeakLocation {
+  /** What found it or where, e.g. GitHub's `source` (`"content"`, `"commit"`, `"npm"`…) or your own scanner's name. */
+  source: string;
+  /** The public URL where it was found; `""` when the scanner gives none. */
+  url: string;
 }
 
 /**
@@ -190,6 +207,8 @@ export interface TokenView {
   lastUsedAt: number | null;
   /** `active`, or why it no longer works. */
   status: "active" | "revoked" | "deleted" | "expired" | "subject_inactive";
+  /** Present when it was revoked for a cause: `"leaked"` (R22), so a list can say why. */
+  revokedCause?: RevocationCause;
   /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
   expiresAt: number | null;
 }
@@ -337,20 +356,41 @@ export interface DecisionInput {
   sitePaths: Readonly<Record<string, readonly string[]>>;
 }
 
+/** The fields every token lifecycle event has (R16). */
+export interface TokenEventFields {
+  at: number;
+  tokenId: string;
+  orgId: string;
+  subject: SubjectRef;
+  tokenName: string;
+  /** Who did it (a user id), when someone did. */
+  actorId?: string | null;
+}
+
 /** Activity events (R16). Every event names the subject and the token id, never the secret. */
 export type KeywardEvent =
-  | {
-      type: "token.created" | "token.revoked" | "token.deleted" | "token.expired";
-      at: number;
-      tokenId: string;
-      orgId: string;
-      subject: SubjectRef;
-      tokenName: string;
-      /** Who did it (a user id), when someone did. */
-      actorId?: string | null;
+  | (TokenEventFields & {
+      type: "token.created" | "token.deleted" | "token.expired";
       /** For `token.expired`: inactivity (R6), or the subject's deactivation or departure (R7). */
       cause?: "inactivity" | "subject_inactive";
-    }
+    })
+  | (TokenEventFields & {
+      type: "token.revoked";
+      /** `"leaked"` when a leak report revoked it (R22; `actorId` is then `null`); absent for `tokens.revoke()`. */
+      cause?: RevocationCause;
+    })
+  | (TokenEventFields & {
+      /**
+       * A real token's secret was reported as leaked (R22): tell its owner. Emitted for every
+       * matching token, whether this report revoked it (`revoked: true`, after its
+       * `token.revoked` event with cause `leaked`) or it was already revoked or deleted.
+       */
+      type: "token.leaked";
+      /** Where it was found (never the secret). */
+      found: LeakLocation;
+      /** Whether this report revoked it; `false` when it was already revoked or deleted. */
+      revoked: boolean;
+    })
   | {
       type: "authorization";
       at: number;

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import type { TokenView } from "../core/types.js";
 import type { Keyward } from "../keyward.js";
-import { id, name, parseInput } from "../service/schemas.js";
+import { id, name, parseConfig, parseInput } from "../service/schemas.js";
 import { pageAssets, renderPage } from "./page.js";
 import { errorToProblem, problemResponse, type ManagementOperation } from "./problem.js";
 
@@ -244,12 +244,7 @@ function normalizeBase(basePath: string | undefined): string {
  * ```
  */
 export function managementRouter(kw: ManagedKeyward, options: ManagementOptions): ManagementRouter {
-  try {
-    parseInput(optionsSchema, options, "options");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field });
-  }
+  parseConfig(optionsSchema, options);
   const basePath = normalizeBase(options.basePath);
   const maxBody = options.maxBodyBytes ?? 16_384;
   const allowed = new Set((options.allowedOrigins ?? []).map((o) => new URL(o).origin));

@@ -11,7 +11,8 @@ import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
-import { parseInput } from "./schemas.js";
+import { parseConfig } from "./schemas.js";
+import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
 import { reauthThrottle, reauthThrottleSchema, type ReauthThrottle, type ReauthThrottleOption } from "./throttle.js";
 
 /** Options of `createKeyward()`. Only `store` and `actions` matter for a first run; the rest have the defaults of the rules. */
@@ -46,6 +47,12 @@ export interface KeywardOptions<A extends string = string> {
    * instance; `false` turns it off.
    */
   reauthThrottle?: ReauthThrottleOption;
+  /**
+   * OpenTelemetry: a `Tracer` (`trace.getTracer("keyward")`) for spans and/or a `Meter`
+   * (`metrics.getMeter("keyward")`) for metrics, from `@opentelemetry/api` (an optional peer
+   * dependency keyward never imports itself). Default: none, and no telemetry code runs.
+   */
+  telemetry?: TelemetryOptions;
 }
 
 /** Default names of the management permissions. */
@@ -73,11 +80,25 @@ const optionsSchema = z.object({
   prefixes: z.object({ user: z.string().optional(), service_user: z.string().optional() }).optional(),
   permissions: z.object({ manageTokens: z.string().min(1).optional(), manageServiceUsers: z.string().min(1).optional() }).optional(),
   reauthThrottle: z.union([z.literal(false), z.object({}).passthrough()]).optional(),
+  telemetry: z
+    .object({
+      tracer: z.custom<TelemetryOptions["tracer"]>((t) => typeof (t as { startActiveSpan?: unknown } | null)?.startActiveSpan === "function", "expected an OpenTelemetry Tracer").optional(),
+      meter: z
+        .custom<TelemetryOptions["meter"]>((m) => {
+          const x = m as Record<string, unknown> | null;
+          return typeof x?.createCounter === "function" && typeof x.createHistogram === "function" && typeof x.createObservableCounter === "function";
+        }, "expected an OpenTelemetry Meter")
+        .optional(),
+    })
+    .optional(),
 });
 
 /** The resolved configuration and shared helpers. Internal. */
 export interface Context {
+  /** The host's store, with its reads timed when a meter is given. */
   store: KeywardStore;
+  /** The instruments, or `null` without a tracer and a meter. */
+  telemetry: Telemetry | null;
   actions: ReadonlyMap<string, ActionDefinition>;
   verifyPassword: KeywardOptions["verifyPassword"];
   /** R4's throttle of password attempts; `null` when turned off. */
@@ -136,14 +157,9 @@ const nano = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 16);
 
 /** Resolves and validates the options (`invalid_config` naming the field). */
 export function createContext(options: KeywardOptions): Context {
-  try {
-    parseInput(optionsSchema, options, "options");
-    if (options.reauthThrottle) parseInput(reauthThrottleSchema, options.reauthThrottle, "options.reauthThrottle");
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
-  const prefixes: TokenPrefixes = { ...DEFAULT_PREFIXES, ...options.prefixes };
+  parseConfig(optionsSchema, options);
+  if (options.reauthThrottle) parseConfig(reauthThrottleSchema, options.reauthThrottle, "options.reauthThrottle");
+  const prefixes: TokenPrefixes = Object.freeze({ ...DEFAULT_PREFIXES, ...options.prefixes });
   if (!isValidPrefix(prefixes.user) || !isValidPrefix(prefixes.service_user) || prefixes.user === prefixes.service_user) {
     throw new KeywardError("invalid_config", "Token prefixes must be 2–16 lowercase letters or digits, start with a letter, and differ per kind.", { field: "options.prefixes" });
   }
@@ -153,8 +169,10 @@ export function createContext(options: KeywardOptions): Context {
   let high = -Infinity;
   const sink = options.onEvent;
   const onEventError = options.onEventError;
+  const telemetry = createTelemetry(options.telemetry);
   return {
-    store: options.store,
+    store: telemetry === null ? options.store : telemetry.store(options.store),
+    telemetry,
     actions,
     verifyPassword: options.verifyPassword,
     reauth: reauthThrottle(options.reauthThrottle),

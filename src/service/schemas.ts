@@ -107,8 +107,8 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, root 
   });
 }
 
-/** {@link parseInput} for options checked once at start-up: throws `invalid_config` naming the first offending field. */
-export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, root = ""): z.output<S> {
+/** {@link parseInput} for options checked once at start-up (root `"options"` unless named): throws `invalid_config` naming the first offending field. */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, root = "options"): z.output<S> {
   try {
     return parseInput(schema, input, root);
   } catch (e) {

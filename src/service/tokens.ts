@@ -7,7 +7,7 @@ import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import { inactivityDeadline, isExpired, tokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
-import type { SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
+import type { KeywardEvent, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { id, name, parseInput } from "./schemas.js";
@@ -43,6 +43,7 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
     lastUsedAt: token.lastUsedAt,
     status,
     expiresAt: status === "active" ? inactivityDeadline(token, ctx.inactivityMs) : null,
+    ...(token.revokedCause ? { revokedCause: token.revokedCause } : {}),
   };
 }
 
@@ -89,14 +90,15 @@ export async function requireWithin(ctx: Context, orgId: string, setId: string |
   }
 }
 
-function tokenEvent(
+/** A token lifecycle event (R16); the cause must fit the type (`leaked` for `token.revoked`, the others for `token.expired`). Shared with the leak reports (R22). */
+export function tokenEvent(
   type: "token.created" | "token.revoked" | "token.deleted" | "token.expired",
   token: TokenRecord,
   subject: SubjectRef,
   at: number,
   actorId: string | null,
-  cause?: "inactivity" | "subject_inactive",
-) {
+  cause?: "inactivity" | "subject_inactive" | RevocationCause,
+): KeywardEvent {
   return {
     type,
     at,
@@ -106,7 +108,7 @@ function tokenEvent(
     tokenName: token.name,
     actorId,
     ...(cause ? { cause } : {}),
-  };
+  } as KeywardEvent;
 }
 
 async function insert(

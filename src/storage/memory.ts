@@ -585,13 +585,16 @@ export function memoryStore(): KeywardStore {
       }
       return out;
     },
-    async revokeToken(tokenId, at, how) {
+    async revokeToken(tokenId, at, how, cause) {
       const t = tokens.get(tokenId);
       if (t === undefined) return null;
       const changed = how === "delete" ? t.deletedAt === null : t.deletedAt === null && t.revokedAt === null;
       if (changed) {
         if (how === "delete") t.deletedAt = at;
-        else t.revokedAt = at;
+        else {
+          t.revokedAt = at;
+          if (cause !== undefined) t.revokedCause = cause;
+        }
       }
       return { token: { ...t }, changed };
     },

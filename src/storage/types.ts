@@ -19,6 +19,7 @@ import type {
   PermissionSet,
   ServiceUser,
   Share,
+  RevocationCause,
   Site,
   SubjectKind,
   TokenRecord,
@@ -145,13 +146,16 @@ export interface KeywardStore {
   listTokens(filter: TokenFilter): Promise<TokenListEntry[]>;
   /**
    * Sets `revokedAt` (or `deletedAt` when `how` is `"delete"`) if the token is neither revoked
-   * nor deleted yet. Returns the token after the call and whether this call changed it: of two
-   * concurrent revocations exactly one reports `changed: true`. `null` if there is no such token.
+   * nor deleted yet; a revocation that changes the token also records `cause`, when
+   * given, as its `revokedCause` (R22). Returns the token after the call and whether this call
+   * changed it: of two concurrent revocations exactly one reports `changed: true` (and only its
+   * cause is recorded). `null` if there is no such token.
    */
   revokeToken(
     tokenId: string,
     at: number,
     how: "revoke" | "delete",
+    cause?: RevocationCause,
   ): Promise<{ token: TokenRecord; changed: boolean } | null>;
   /**
    * Records that the token was seen expired at `at` (sets `expiredAt` if unset). Returns whether

@@ -322,6 +322,20 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await store.revokeToken("nope", T0, "revoke")).toBeNull();
       });
 
+      it("R22 a revocation records its cause (leaked) only when it changes the token; a plain one records none", async () => {
+        const leaked = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const plain = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        for (const t of [leaked, plain]) await store.insertToken(t, quota(10));
+        expect(await store.revokeToken(leaked.id, T0 + 1, "revoke", "leaked")).toMatchObject({ changed: true, token: { revokedAt: T0 + 1, revokedCause: "leaked" } });
+        await store.revokeToken(plain.id, T0 + 1, "revoke");
+        // Already revoked: a later leaked report changes nothing, not even the cause.
+        expect(await store.revokeToken(plain.id, T0 + 2, "revoke", "leaked")).toMatchObject({ changed: false, token: { revokedAt: T0 + 1 } });
+        const read = (id: string) => (target.backdoor ? target.backdoor.readToken(id) : store.getToken(id));
+        expect((await read(leaked.id))!.revokedCause).toBe("leaked");
+        expect((await read(plain.id))!.revokedCause ?? null).toBeNull();
+        expect((await store.getToken(leaked.id))!.revokedCause).toBe("leaked");
+      });
+
       it("R6 markTokenExpired records the expiry once", async () => {
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));

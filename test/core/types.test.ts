@@ -14,6 +14,7 @@ import {
   type KeywardErrorCode,
   type KeywardEvent,
   type KeywardStore,
+  type LeakResult,
   type Session,
   type SubjectRef,
   type TokenView,
@@ -86,8 +87,18 @@ describe("types of the public API", () => {
   it("R16 events are a union discriminated by type, each naming its subject", () => {
     const ev = {} as KeywardEvent;
     if (ev.type === "token.expired") expectTypeOf(ev.cause).toEqualTypeOf<"inactivity" | "subject_inactive" | undefined>();
+    if (ev.type === "token.revoked") expectTypeOf(ev.cause).toEqualTypeOf<"leaked" | undefined>();
+    if (ev.type === "token.leaked") expectTypeOf(ev.found).toEqualTypeOf<{ source: string; url: string }>();
     if (ev.type === "authorization") expectTypeOf(ev.outcome).toEqualTypeOf<"allowed" | "denied">();
     expectTypeOf<(KeywardEvent & { type: "token.created" })["subject"]>().toEqualTypeOf<SubjectRef>();
+  });
+
+  it("R22 reportLeak resolves to a LeakResult whose outcome is one of four", () => {
+    const kw = createKeyward({ store: memoryStore(), actions: {} });
+    expectTypeOf(kw.tokens.reportLeak).returns.resolves.toEqualTypeOf<LeakResult>();
+    expectTypeOf<LeakResult["outcome"]>().toEqualTypeOf<"revoked" | "already_revoked" | "unknown" | "malformed">();
+    // @ts-expect-error the location is { source, url }
+    void (() => kw.tokens.reportLeak("x", { source: "s" }));
   });
 
   it("the memory store is a KeywardStore", () => {

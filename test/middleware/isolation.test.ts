@@ -1,6 +1,6 @@
 /**
- * Frameworks are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
- * `keyward/fetch`, `keyward/manage`) must pull none of them. Checked on the source module graph, and on the built
+ * Frameworks (and OpenTelemetry) are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
+ * `keyward/fetch`, `keyward/manage`, `keyward/leaks`) must pull none of them. Checked on the source module graph, and on the built
  * files when they exist (CI builds before it tests, so there they must exist).
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FRAMEWORKS = /^(express|fastify|hono|@hono\/.*|@fastify\/.*|fastify-plugin)(\/.*)?$/;
+/** OpenTelemetry is optional too: keyward calls the host's tracer and meter through structural types and never imports it, not even for types. */
+const OTEL = /^@opentelemetry\//;
 const IMPORT = /(?:^|[\s;])(?:import|export)\s(?:[^"';]*?\sfrom\s)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/g;
 
 /** Every module specifier reachable from `entry` through relative imports (type-only imports included: they are erased, so counting them only makes the check stricter). */
@@ -36,10 +38,16 @@ function graph(entry: string): { files: string[]; bare: Set<string> } {
 }
 
 describe("importing keyward pulls no framework (optional peer dependencies)", () => {
-  it.each(["src/index.ts", "src/memory.ts", "src/middleware/fetch.ts", "src/manage/index.ts"])("the source graph of %s imports no framework", (entry) => {
+  it.each(["src/index.ts", "src/memory.ts", "src/middleware/fetch.ts", "src/manage/index.ts", "src/leaks/index.ts"])("the source graph of %s imports no framework", (entry) => {
     const { files, bare } = graph(join(root, entry));
     expect(files.length).toBeGreaterThan(3);
     expect([...bare].filter((s) => FRAMEWORKS.test(s))).toEqual([]);
+    expect([...bare].filter((s) => OTEL.test(s))).toEqual([]);
+  });
+
+  it("the OpenTelemetry check can fail: the telemetry test's graph does reach @opentelemetry/api", () => {
+    const { bare } = graph(join(root, "test/telemetry/otel.test.ts"));
+    expect([...bare].some((s) => OTEL.test(s))).toBe(true);
   });
 
   it("the check can fail: the graph of keyward/express does reach express", () => {
@@ -49,11 +57,11 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
 
   const built = existsSync(join(root, "dist/index.js"));
   it.runIf(built || process.env.CI !== undefined)("the built dist/index.js and dist/index.cjs (with their chunks) import no framework", () => {
-    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js", "dist/manage.js", "dist/manage.cjs"]) {
+    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js", "dist/manage.js", "dist/manage.cjs", "dist/leaks.js", "dist/leaks.cjs"]) {
       expect(existsSync(join(root, entry)), `${entry} must exist (npm run build)`).toBe(true);
       const { files, bare } = graph(join(root, entry));
       expect(files.length, `${entry} and its chunks`).toBeGreaterThan(1);
-      expect([...bare].filter((s) => FRAMEWORKS.test(s)), entry).toEqual([]);
+      expect([...bare].filter((s) => FRAMEWORKS.test(s) || OTEL.test(s)), entry).toEqual([]);
     }
   });
 
@@ -77,7 +85,7 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
   it("package.json lists each framework and Redis client as an optional peer dependency; rate-limiter-flexible is a dependency (the throttle)", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }>; dependencies: Record<string, string> };
     expect(pkg.dependencies["rate-limiter-flexible"]).toBeDefined();
-    for (const name of ["express", "fastify", "hono", "ioredis", "redis"]) {
+    for (const name of ["express", "fastify", "hono", "ioredis", "redis", "@opentelemetry/api"]) {
       expect(pkg.peerDependencies[name]).toBeDefined();
       expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
       expect(pkg.dependencies[name]).toBeUndefined();

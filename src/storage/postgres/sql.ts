@@ -16,6 +16,7 @@ import type {
   MembershipStatus,
   Organization,
   PermissionSet,
+  RevocationCause,
   ServiceUser,
   Share,
   Site,
@@ -214,6 +215,12 @@ export function migrations(schema: string): Migration[] {
         `CREATE INDEX IF NOT EXISTS sites_path ON ${s}.sites USING gin (path)`,
       ],
     },
+    {
+      version: 3,
+      name: "revocation cause",
+      // R22: why a token was revoked (`leaked`), NULL for a revocation by a person and for older rows.
+      statements: [`ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS revoked_cause text`],
+    },
   ];
 }
 
@@ -253,7 +260,7 @@ export function migrationSql(options: { schema?: string } = {}): string {
 
 // ── queries ──────────────────────────────────────────────────────────────────────────────────
 
-const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.deleted_at, t.expired_at";
+const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at";
 /** The token and its subject (user + membership, or service user) with the permissions of its set, as read for a decision. */
 const SUBJECT_COLUMNS = `${TOKEN_COLUMNS},
   u.name AS user_name,
@@ -374,7 +381,7 @@ LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.us
 LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
 WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
 ORDER BY t.created_at, t.seq`,
-    revokeToken: `WITH u AS (UPDATE ${s}.tokens SET revoked_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
+    revokeToken: `WITH u AS (UPDATE ${s}.tokens SET revoked_at = $2, revoked_cause = $3 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     deleteToken: `WITH u AS (UPDATE ${s}.tokens SET deleted_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     markTokenExpired: `WITH u AS (UPDATE ${s}.tokens SET expired_at = $2 WHERE id = $1 AND expired_at IS NULL RETURNING id)
 SELECT ${notify("'token:' || id")} FROM u`,
@@ -525,6 +532,8 @@ export const rows = {
     createdBy: strOrNull(r.created_by),
     lastUsedAt: numOrNull(r.last_used_at),
     revokedAt: numOrNull(r.revoked_at),
+    // Only when set, so that records of tokens not revoked for a cause look as before (R22).
+    ...(r.revoked_cause === null || r.revoked_cause === undefined ? {} : { revokedCause: str(r.revoked_cause) as RevocationCause }),
     deletedAt: numOrNull(r.deleted_at),
     expiredAt: numOrNull(r.expired_at),
   }),

@@ -104,6 +104,13 @@ export interface PostgresStore extends KeywardStore {
   flushTokenUses(): Promise<void>;
   /** `off` without a cache; `up` while the listener is connected; `connecting`/`down` while the cache is bypassed. */
   cacheStatus(): CacheStatus;
+  /**
+   * Counts of the decision cache since the store was created: reads served from it (`hits`) and
+   * reads it could not serve (`misses`: not cached, expired, or the cache bypassed while its
+   * listener is down). Both stay 0 without `cache`. keyward's telemetry reports them as
+   * `keyward.store.cache.hits` / `.misses`.
+   */
+  cacheStats(): { hits: number; misses: number };
 }
 
 /** What this process knows about one token's last use (R6 coalescing). */
@@ -268,6 +275,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   // ── the decision cache and its listener ──
   const cache = new Map<string, { value: DecisionInput; expires: number }>();
+  const stats = { hits: 0, misses: 0 };
   let generation = 0;
   let status: CacheStatus = cacheTtl === undefined ? "off" : "connecting";
   let subscription: Subscription | null = null;
@@ -392,12 +400,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
    */
   async function cached<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
     if (cacheTtl === undefined || status !== "up") {
+      if (cacheTtl !== undefined) stats.misses++;
       const d = await read();
       return d === null ? null : withUsesInput(d);
     }
     const now = wall();
     const hit = cache.get(key);
-    if (hit !== undefined && hit.expires > now) return withUsesInput(hit.value as T);
+    if (hit !== undefined && hit.expires > now) {
+      stats.hits++;
+      return withUsesInput(hit.value as T);
+    }
+    stats.misses++;
     const before = generation;
     const d = await read();
     // Only cache what was read after the last invalidation, and only while the listener is up.
@@ -439,6 +452,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     migrate: () => migrate({ driver }, { schema }),
     flushTokenUses: () => tick(true),
     cacheStatus: () => status,
+    cacheStats: () => ({ ...stats }),
 
     putOrganization: (org) => guard(async () => wrote(void (await driver.query(q.putOrganization, params.organization(org))))),
     getOrganization: (orgId) => guard(async () => {
@@ -545,7 +559,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
       }),
     ),
-    revokeToken: (tokenId, at, how) =>
+    revokeToken: (tokenId, at, how, cause) =>
       guard(async () =>
         wrote(
           await driver.transaction(async (tx) => {
@@ -554,8 +568,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             const token = rows.token(r);
             const changed = how === "delete" ? token.deletedAt === null : token.deletedAt === null && token.revokedAt === null;
             if (!changed) return { token: withUses(token), changed };
-            await tx.query(how === "delete" ? q.deleteToken : q.revokeToken, [tokenId, at]);
-            const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at };
+            if (how === "delete") await tx.query(q.deleteToken, [tokenId, at]);
+            else await tx.query(q.revokeToken, [tokenId, at, cause ?? null]);
+            const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at, ...(cause === undefined ? {} : { revokedCause: cause }) };
             return { token: withUses(next), changed };
           }),
         ),

@@ -29,15 +29,15 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies versions 1 and 2, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1 to 3, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
       const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1, 2]);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1, 2]);
+        expect(await s2.migrate()).toEqual([1, 2, 3]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
@@ -51,6 +51,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       expect(migrations("keyward").map((m) => [m.version, m.name])).toEqual([
         [1, "initial schema"],
         [2, "grantee indexes for list filters"],
+        [3, "revocation cause"],
       ]);
     });
 
@@ -63,13 +64,38 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
         const v1 = postgresStore({ driver: t.raw, schema });
         await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
-        expect(await v1.migrate()).toEqual([2]);
+        expect(await v1.migrate()).toEqual([2, 3]);
         for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
         expect(await v1.migrate()).toEqual([]);
         const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
         expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(["rules_type_grantee", "shares_type_grantee", "sites_path"]));
         expect((await v1.listShares({ orgId: "acme", type: "inspection", id: "i_1" })).map((s) => s.id)).toEqual(["sh_1"]);
         await v1.close();
+      } finally {
+        await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    });
+
+    it("R22 migration 3 adds the revocation cause: a schema at version 2 with a revoked token upgrades, keeps it, and can run it twice", async () => {
+      const t = await fresh();
+      const schema = freshSchema();
+      try {
+        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
+        for (const m of migrations(schema).slice(0, 2)) {
+          for (const statement of m.statements) await t.raw.query(statement);
+          await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+        }
+        await t.raw.query(
+          `INSERT INTO "${schema}".tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, revoked_at) VALUES ('tok_old', 'user', 'acme', 'ana', 'old', 'h_old', 'kwu_…abcd', 'ep1', 1, 'ana', 2)`,
+        );
+        const store = postgresStore({ driver: t.raw, schema });
+        expect(await store.migrate()).toEqual([3]);
+        for (const statement of migrations(schema)[2]!.statements) await t.raw.query(statement);
+        expect(await store.migrate()).toEqual([]);
+        const old = (await store.getToken("tok_old"))!;
+        expect(old.revokedAt).toBe(2);
+        expect(old.revokedCause).toBeUndefined();
+        await store.close();
       } finally {
         await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }

@@ -1,0 +1,71 @@
+/**
+ * Leaked-token reports (R22): a secret found in public revokes its token at once with the cause
+ * `leaked`, and its owner is told through events. A string that is not a well-formed token with
+ * a valid checksum is discarded before any store read.
+ * @module
+ */
+import { z } from "zod";
+import { subjectRef } from "../core/decide.js";
+import type { LeakLocation, SubjectRef } from "../core/types.js";
+import type { Context } from "./context.js";
+import { parseInput } from "./schemas.js";
+import { tokenEvent } from "./tokens.js";
+
+/**
+ * What a report did to one reported string:
+ * - `revoked`: a real token, revoked now (cause `leaked`);
+ * - `already_revoked`: a real token that was already revoked or deleted (nothing changed);
+ * - `unknown`: well formed, valid checksum, but no token of this deployment has it;
+ * - `malformed`: not a token of this deployment's format (prefix, length, alphabet, checksum):
+ *   discarded without a store read.
+ */
+export type LeakOutcome = "revoked" | "already_revoked" | "unknown" | "malformed";
+
+/** The answer of `tokens.reportLeak()`: never the secret. A real token is named with its subject. */
+export interface LeakResult {
+  outcome: LeakOutcome;
+  /** For `revoked` and `already_revoked`: the token's id, organization and subject (kind, id, name). */
+  tokenId?: string;
+  orgId?: string;
+  subject?: SubjectRef;
+}
+
+const locationSchema = z
+  .object({
+    source: z.string().min(1).max(200),
+    url: z.string().max(2048),
+  })
+  .strict();
+
+/**
+ * Reports a leaked secret (R22). Resolves to what it did; a malformed string is not an error (a
+ * scanner's false match is expected). Throws only `invalid_input` (a bad `found`) or
+ * `unavailable` (the store failed; nothing was revoked then, or the revocation is complete: a
+ * retry is safe and reports `already_revoked`).
+ */
+export async function reportLeak(ctx: Context, secret: unknown, found: LeakLocation): Promise<LeakResult> {
+  const where = parseInput(locationSchema, found, "found");
+  const kind = ctx.parse(secret);
+  if (kind === null) return { outcome: "malformed" };
+  const input = await ctx.call(() => ctx.store.loadDecision(ctx.hash(secret as string), null));
+  // A record of the other kind under this digest is an integrity failure: unknown, as in authorize().
+  if (input === null || input.token.kind !== kind) return { outcome: "unknown" };
+  const now = ctx.now();
+  const result = await ctx.call(() => ctx.store.revokeToken(input.token.id, now, "revoke", "leaked"));
+  if (result === null) return { outcome: "unknown" };
+  const { token, changed } = result;
+  const subject = subjectRef(input.subject, token);
+  if (changed) ctx.emit(tokenEvent("token.revoked", token, subject, now, null, "leaked"));
+  ctx.emit({
+    type: "token.leaked",
+    at: now,
+    tokenId: token.id,
+    orgId: token.orgId,
+    subject,
+    tokenName: token.name,
+    actorId: null,
+    found: { source: where.source, url: where.url },
+    revoked: changed,
+  });
+  return { outcome: changed ? "revoked" : "already_revoked", tokenId: token.id, orgId: token.orgId, subject };
+}
