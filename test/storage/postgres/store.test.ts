@@ -29,15 +29,15 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies versions 1 and 2, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1 to 3, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
       const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1, 2]);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1, 2]);
+        expect(await s2.migrate()).toEqual([1, 2, 3]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
@@ -51,6 +51,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       expect(migrations("keyward").map((m) => [m.version, m.name])).toEqual([
         [1, "initial schema"],
         [2, "grantee indexes for list filters"],
+        [3, "cache leases"],
       ]);
     });
 
@@ -63,7 +64,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
         const v1 = postgresStore({ driver: t.raw, schema });
         await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
-        expect(await v1.migrate()).toEqual([2]);
+        expect(await v1.migrate()).toEqual([2, 3]);
         for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
         expect(await v1.migrate()).toEqual([]);
         const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
