@@ -3,7 +3,10 @@
  * side with the memory store, in one run: p50/p99 latency and throughput with 1 and 8
  * concurrent callers, fresh reads vs the opt-in cache, round trips per decision, and last-use
  * writes per 10,000 authorizations of one token. Prints a markdown table. Not a test: run by
- * hand (`npm run bench:postgres`); takes well under a minute.
+ * hand (`npm run bench:postgres`); takes a few minutes. On the server it then runs
+ * bench/postgres-multi.ts: fresh reads as a ratio to `SELECT 1` (1/4/16 callers, 10,000 tokens;
+ * also 1,000,000 tokens and 3,000,000 shares with KW_BENCH_BIG=1), EXPLAIN (ANALYZE) of the
+ * decision read unnamed vs prepared, and the added latency of a change with 1/4/16 caching instances.
  *
  * Data: 1 organization, 200 users (one token each, in one of 20 groups), 1,000 items each
  * shared with one group, one rule per site; calls rotate over tokens and over items their group
@@ -191,3 +194,9 @@ console.log("\nLast-use writes for 10,000 authorizations of one token (real cloc
 console.log("| store | reads | authorizations | UPDATEs of last_used_at |");
 console.log("|---|---|---|---:|");
 for (const l of single) console.log(l);
+
+if (URL !== undefined) {
+  const { freshVsSelect1, changeLatency } = await import("./postgres-multi.js");
+  await freshVsSelect1(URL);
+  await changeLatency(URL);
+}

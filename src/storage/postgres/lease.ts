@@ -15,7 +15,9 @@
  *   applied; heartbeat k+1 records `acked_us = started_us(k)`. A notification asks for two
  *   heartbeats at once, so a change is acknowledged within two round trips of the listener.
  * - A change (any write that notifies) commits, then reads the time `t0` and waits until every
- *   live lease other than its own instance's has `acked_us ≥ t0` — or has run out.
+ *   live lease other than its own instance's has `acked_us ≥ t0` — or has run out. If some
+ *   have not, that same statement notifies `ack`, which makes every listener send two
+ *   heartbeats at once (the first starts after `t0`, the second acknowledges it).
  * - Listener death is detected by the lease: a dead connection cannot renew it, so the instance
  *   stops serving from the cache when its lease runs out by its own clock, and changes stop
  *   waiting for it when the lease runs out by the database's.
@@ -124,7 +126,7 @@ export function cacheLease(o: LeaseOptions): Lease {
     o.invalidate();
     setStatus("down");
     void old?.close().catch(() => {});
-    schedule(100);
+    schedule(20);
   };
   const beat = async (): Promise<void> => {
     if (beating) return;
@@ -178,10 +180,10 @@ export function cacheLease(o: LeaseOptions): Lease {
     if (closed || o.driver.listen === undefined) return;
     const mine = ++session;
     try {
-      const s = await o.driver.listen(o.channel, () => {
-        // Drop everything now; acknowledge within two heartbeats.
+      const s = await o.driver.listen(o.channel, (payload) => {
+        // A change: drop everything now. Either way (a change, or a writer asking): acknowledge within two heartbeats.
         if (mine !== session) return;
-        o.invalidate();
+        if (payload !== "ack") o.invalidate();
         request(2);
       }, () => lost(mine), { applicationName: appName });
       if (closed || mine !== session) {
@@ -197,7 +199,7 @@ export function cacheLease(o: LeaseOptions): Lease {
     } catch {
       if (mine !== session) return;
       setStatus("down");
-      schedule(Math.min(5000, delay * 2));
+      schedule(Math.min(5000, Math.max(100, delay * 2)));
     }
   }
   function schedule(delay: number): void {

@@ -416,11 +416,14 @@ RETURNING (extract(epoch from statement_timestamp()) * 1000000)::bigint AS start
     leasePrune: `DELETE FROM ${s}.cache_leases WHERE expires_us < ${CLOCK_US} - 3600000000`,
     /**
      * After a change committed: the time now (µs) and how many live leases, other than the
-     * caller's own (`$1`, nullable), have not acknowledged it yet.
+     * caller's own (`$1`, nullable), have not acknowledged it yet. When some have not, notifies
+     * `ack` (delivered when this statement commits, so after `t0`): each listener then sends two
+     * heartbeats, the second acknowledging a start later than `t0`.
      */
-    changeStart: `SELECT c.t0, (SELECT count(*) FROM ${s}.cache_leases l
-  WHERE l.expires_us > c.t0 AND l.acked_us < c.t0 AND l.instance_id IS DISTINCT FROM $1::text) AS pending
-FROM (SELECT ${CLOCK_US} AS t0) c`,
+    changeStart: `SELECT c.t0, c.pending, CASE WHEN c.pending > 0 THEN ${notify("'ack'")} END AS asked
+FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
+  WHERE l.expires_us > x.t0 AND l.acked_us < x.t0 AND l.instance_id IS DISTINCT FROM $1::text) AS pending
+  FROM (SELECT ${CLOCK_US} AS t0) x) c`,
     /** How many live leases (other than `$1`) still have not acknowledged the change seen at `$2`. */
     changePending: `SELECT count(*) AS pending FROM ${s}.cache_leases l
 WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
