@@ -156,7 +156,8 @@ for (const b of backends) {
     const data = await populate(store);
     if (cache) {
       const status = () => (store as { cacheStatus?: () => string }).cacheStatus?.();
-      for (let i = 0; i < 100 && status() !== "up"; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && status() !== "up"; i++) await new Promise((r) => setTimeout(r, 20));
+      if (status() !== "up") console.error(`${b.name}: the cache is not up (${status()}): its rows read fresh`);
     }
     for (const callers of [1, 8]) {
       const r = await run(store, data, callers, c);
