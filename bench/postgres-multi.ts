@@ -19,6 +19,14 @@ const ROW_MS = Number(process.env.ROW_MS ?? 800);
 const actions = { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } as const;
 const SAMPLE = 100;
 
+/** Prints a markdown table: a title, a header (a trailing `>` right-aligns a column), rows already formatted. */
+export function table(title: string, head: string[], rows: string[]): void {
+  console.log(`\n${title}\n`);
+  console.log(`| ${head.map((h) => h.replace(/>$/, "")).join(" | ")} |`);
+  console.log(`|${head.map((h) => (h.endsWith(">") ? "---:" : "---")).join("|")}|`);
+  for (const l of rows) console.log(l);
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** p50 (ms) of `f` called by `callers` concurrent loops for ROW_MS. */
@@ -139,14 +147,16 @@ export async function freshVsSelect1(url: string): Promise<void> {
       await pool.end();
     }
   }
-  console.log(`\nFresh reads against a SELECT 1 round trip on the same pool (p50 ms, ratio to SELECT 1), ${ROW_MS} ms per cell:\n`);
-  console.log("| tokens / shares | callers | SELECT 1 | decision read, unnamed (before) | decision read, prepared | authorize(), prepared |");
-  console.log("|---|---:|---:|---:|---:|---:|");
-  for (const l of rows) console.log(l);
-  console.log("\nEXPLAIN (ANALYZE) of the decision read (median of 5, ms):\n");
-  console.log("| tokens | unnamed: planning | unnamed: execution | prepared: planning | prepared: execution | seeding in SQL |");
-  console.log("|---:|---:|---:|---:|---:|---:|");
-  for (const l of plans) console.log(l);
+  table(
+    `Fresh reads against a SELECT 1 round trip on the same pool (p50 ms, ratio to SELECT 1), ${ROW_MS} ms per cell:`,
+    ["tokens / shares", "callers>", "SELECT 1>", "decision read, unnamed (before)>", "decision read, prepared>", "authorize(), prepared>"],
+    rows,
+  );
+  table(
+    "EXPLAIN (ANALYZE) of the decision read (median of 5, ms):",
+    ["tokens>", "unnamed: planning>", "unnamed: execution>", "prepared: planning>", "prepared: execution>", "seeding in SQL>"],
+    plans,
+  );
 }
 
 /** Counts the heartbeats a store sends on its listening connection. */
@@ -206,9 +216,10 @@ export async function changeLatency(url: string): Promise<void> {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
   }
-  console.log("\nA change (putUser, one notifying statement) with k caching instances alive (in-process stores, each with its own pool and listener; 200 changes, ms):\n");
-  console.log("| caching instances | p50 | p99 | added p50 |");
-  console.log("|---:|---:|---:|---:|");
-  for (const l of rows) console.log(l);
+  table(
+    "A change (putUser, one notifying statement) with k caching instances alive (in-process stores, each with its own pool and listener; 200 changes, ms):",
+    ["caching instances>", "p50>", "p99>", "added p50>"],
+    rows,
+  );
   console.log(`\nHeartbeat writes of one idle caching instance (default lease 3 s): ${perMinute} per minute (measured over 10 s), plus two per change it acknowledges.`);
 }

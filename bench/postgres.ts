@@ -17,6 +17,7 @@ import pg from "pg";
 import { createKeyward, type KeywardStore } from "../src/index.js";
 import { memoryStore } from "../src/memory.js";
 import { pgDriver, pgliteDriver, postgresStore, type SqlDriver } from "../src/postgres.js";
+import { changeLatency, freshVsSelect1, table } from "./postgres-multi.js";
 
 const USERS = 200;
 const ITEMS = 1000;
@@ -187,17 +188,17 @@ for (const b of backends) {
 }
 await pglite?.close();
 
-console.log(`\nauthorize() by store — node ${process.version}, ${USERS} users/tokens, ${ITEMS} items, ${ROW_MS} ms per row${URL ? "" : " (no KEYWARD_PG_URL: server rows omitted)"}\n`);
-console.log("| store | reads | callers | p50 ms | p99 ms | authorize/s | round trips per decision (read + use write) | allowed |");
-console.log("|---|---|---:|---:|---:|---:|---:|---:|");
-for (const l of lines) console.log(l);
-console.log("\nLast-use writes for 10,000 authorizations of one token (real clock, 8 callers, default 10-minute window):\n");
-console.log("| store | reads | authorizations | UPDATEs of last_used_at |");
-console.log("|---|---|---|---:|");
-for (const l of single) console.log(l);
-
+table(
+  `authorize() by store — node ${process.version}, ${USERS} users/tokens, ${ITEMS} items, ${ROW_MS} ms per row${URL ? "" : " (no KEYWARD_PG_URL: server rows omitted)"}`,
+  ["store", "reads", "callers>", "p50 ms>", "p99 ms>", "authorize/s>", "round trips per decision (read + use write)>", "allowed>"],
+  lines,
+);
+table(
+  "Last-use writes for 10,000 authorizations of one token (real clock, 8 callers, default 10-minute window):",
+  ["store", "reads", "authorizations", "UPDATEs of last_used_at>"],
+  single,
+);
 if (URL !== undefined) {
-  const { freshVsSelect1, changeLatency } = await import("./postgres-multi.js");
   await freshVsSelect1(URL);
   await changeLatency(URL);
 }
