@@ -457,7 +457,7 @@ describe("PGlite with a data directory", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // two PGlite boots from a directory: slow on a busy machine
 });
 
 // Keep the shared PGlite referenced so the file's instance is reused across describe blocks.
