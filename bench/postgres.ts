@@ -3,7 +3,10 @@
  * side with the memory store, in one run: p50/p99 latency and throughput with 1 and 8
  * concurrent callers, fresh reads vs the opt-in cache, round trips per decision, and last-use
  * writes per 10,000 authorizations of one token. Prints a markdown table. Not a test: run by
- * hand (`npm run bench:postgres`); takes well under a minute.
+ * hand (`npm run bench:postgres`); takes a few minutes. On the server it then runs
+ * bench/postgres-multi.ts: fresh reads as a ratio to `SELECT 1` (1/4/16 callers, 10,000 tokens;
+ * also 1,000,000 tokens and 3,000,000 shares with KW_BENCH_BIG=1), EXPLAIN (ANALYZE) of the
+ * decision read unnamed vs prepared, and the added latency of a change with 1/4/16 caching instances.
  *
  * Data: 1 organization, 200 users (one token each, in one of 20 groups), 1,000 items each
  * shared with one group, one rule per site; calls rotate over tokens and over items their group
@@ -14,6 +17,7 @@ import pg from "pg";
 import { createKeyward, type KeywardStore } from "../src/index.js";
 import { memoryStore } from "../src/memory.js";
 import { pgDriver, pgliteDriver, postgresStore, type SqlDriver } from "../src/postgres.js";
+import { changeLatency, freshVsSelect1, table } from "./postgres-multi.js";
 
 const USERS = 200;
 const ITEMS = 1000;
@@ -153,7 +157,8 @@ for (const b of backends) {
     const data = await populate(store);
     if (cache) {
       const status = () => (store as { cacheStatus?: () => string }).cacheStatus?.();
-      for (let i = 0; i < 100 && status() !== "up"; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && status() !== "up"; i++) await new Promise((r) => setTimeout(r, 20));
+      if (status() !== "up") console.error(`${b.name}: the cache is not up (${status()}): its rows read fresh`);
     }
     for (const callers of [1, 8]) {
       const r = await run(store, data, callers, c);
@@ -183,11 +188,17 @@ for (const b of backends) {
 }
 await pglite?.close();
 
-console.log(`\nauthorize() by store — node ${process.version}, ${USERS} users/tokens, ${ITEMS} items, ${ROW_MS} ms per row${URL ? "" : " (no KEYWARD_PG_URL: server rows omitted)"}\n`);
-console.log("| store | reads | callers | p50 ms | p99 ms | authorize/s | round trips per decision (read + use write) | allowed |");
-console.log("|---|---|---:|---:|---:|---:|---:|---:|");
-for (const l of lines) console.log(l);
-console.log("\nLast-use writes for 10,000 authorizations of one token (real clock, 8 callers, default 10-minute window):\n");
-console.log("| store | reads | authorizations | UPDATEs of last_used_at |");
-console.log("|---|---|---|---:|");
-for (const l of single) console.log(l);
+table(
+  `authorize() by store — node ${process.version}, ${USERS} users/tokens, ${ITEMS} items, ${ROW_MS} ms per row${URL ? "" : " (no KEYWARD_PG_URL: server rows omitted)"}`,
+  ["store", "reads", "callers>", "p50 ms>", "p99 ms>", "authorize/s>", "round trips per decision (read + use write)>", "allowed>"],
+  lines,
+);
+table(
+  "Last-use writes for 10,000 authorizations of one token (real clock, 8 callers, default 10-minute window):",
+  ["store", "reads", "authorizations", "UPDATEs of last_used_at>"],
+  single,
+);
+if (URL !== undefined) {
+  await freshVsSelect1(URL);
+  await changeLatency(URL);
+}

@@ -20,6 +20,8 @@ export {
   migrate,
   MAX_CACHE_TTL_MS,
   MAX_LAST_USE_WINDOW_MS,
+  DEFAULT_LEASE_MS,
+  MAX_LEASE_MS,
   type CacheStatus,
   type PostgresConnection,
   type PostgresStore,
@@ -37,5 +39,6 @@ export {
   type Queryable,
   type SqlDriver,
   type Subscription,
+  type ListenOptions,
 } from "./storage/postgres/driver.js";
 export { checkSchemaName, DEFAULT_SCHEMA, migrationSql, migrations, type Migration, type Row } from "./storage/postgres/sql.js";

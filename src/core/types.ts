@@ -354,6 +354,12 @@ export interface DecisionInput {
    * whether membership of a site higher up covers it (R13).
    */
   sitePaths: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The store's time of this read, in epoch milliseconds, when the store has a clock of its own
+   * (PostgreSQL: the database's, read in the same statement). The decision is made at this time
+   * unless `createKeyward` was given a `clock`.
+   */
+  now?: number;
 }
 
 /** The fields every token lifecycle event has (R16). */

@@ -46,7 +46,7 @@ export async function accessible(
       throw storeFailure(e);
     }
   }
-  const now = ctx.now();
+  const now = ctx.now(input?.now);
   if (kind === null) result = { allowed: false, reason: "token_malformed", action };
   // A record of the other kind under this digest is an integrity failure: an event, and unknown, as in authorize().
   else if (input === null || !sameKind(ctx, input.token, kind)) result = { allowed: false, reason: "token_unknown", action };

@@ -146,7 +146,7 @@ export async function authorize(
   }
   const read = load(ctx, rawToken, definition?.access === undefined ? null : checked);
   const loaded = typeof read === "string" || !(read instanceof Promise) ? read : await read;
-  const now = ctx.now();
+  const now = ctx.now(typeof loaded === "string" ? undefined : loaded.now);
   let decision: Decision;
   if (typeof loaded === "string") {
     decision = { allowed: false, reason: loaded, action };
@@ -201,7 +201,7 @@ export async function assertAuthorized(
  */
 export async function login(ctx: Context, rawToken: unknown): Promise<Session> {
   const loaded = await load(ctx, rawToken, null);
-  const now = ctx.now();
+  const now = ctx.now(typeof loaded === "string" ? undefined : loaded.now);
   let reason: string;
   let subject: SubjectRef | undefined;
   if (typeof loaded === "string") {

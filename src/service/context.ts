@@ -109,8 +109,14 @@ export interface Context {
   parse: TokenParser;
   hash: TokenHasher;
   permissions: { manageTokens: string; manageServiceUsers: string };
-  /** Monotonic now: never earlier than a time already handed out. */
-  now(): number;
+  /** Whether `createKeyward` was given a `clock` (tests): then it wins over any store's clock. */
+  clockInjected: boolean;
+  /**
+   * Monotonic now: never earlier than a time already handed out. `storeNow` is the time a store
+   * read carried (`DecisionInput.now`, the database's clock): it is used as is, unless a clock
+   * was injected (tests), which always wins.
+   */
+  now(storeNow?: number): number;
   newId(prefix: string): string;
   /** Emits an event to the host's sink, if any. */
   emit(event: KeywardEvent): void;
@@ -166,6 +172,8 @@ export function createContext(options: KeywardOptions): Context {
   const actions = new Map<string, ActionDefinition>();
   for (const [name, def] of Object.entries(options.actions)) actions.set(name, Object.freeze({ ...(def as ActionDefinition) }));
   const clock = options.clock ?? Date.now;
+  const injected = options.clock !== undefined;
+  if (injected) options.store.useClock?.(clock);
   let high = -Infinity;
   const sink = options.onEvent;
   const onEventError = options.onEventError;
@@ -185,7 +193,9 @@ export function createContext(options: KeywardOptions): Context {
     parse: tokenParser(prefixes),
     hash: tokenHasher(options.pepper),
     permissions: { ...DEFAULT_MANAGEMENT_PERMISSIONS, ...options.permissions },
-    now() {
+    clockInjected: injected,
+    now(storeNow) {
+      if (storeNow !== undefined && !injected) return storeNow;
       const t = clock();
       if (t > high) high = t;
       return high;

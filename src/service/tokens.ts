@@ -139,7 +139,7 @@ async function insert(
     deletedAt: null,
     expiredAt: null,
   };
-  const result = await ctx.call(() => ctx.store.insertToken(record, { max, now, inactivityMs: ctx.inactivityMs }));
+  const result = await ctx.call(() => ctx.store.insertToken(record, { max, now, inactivityMs: ctx.inactivityMs, storeClock: !ctx.clockInjected }));
   if (!result.ok) {
     if (result.reason === "limit_reached") {
       throw new KeywardError(

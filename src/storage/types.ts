@@ -32,6 +32,12 @@ export interface TokenQuota {
   max: number;
   now: number;
   inactivityMs: number;
+  /**
+   * Count at the store's own time instead of `now`, when it has one (PostgreSQL: the database's
+   * clock, read under the quota owner's lock), so that every instance counts on one clock. Set by
+   * keyward unless it was given a `clock`.
+   */
+  storeClock?: boolean;
 }
 
 /** The outcome of {@link KeywardStore.insertToken}. */
@@ -204,6 +210,13 @@ export interface KeywardStore {
    * index shares and rules by grantee and item type.
    */
   loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null>;
+
+  /**
+   * Optional: called by `createKeyward` when it is given a `clock` (tests), so that a store
+   * with a clock of its own (PostgreSQL: the database's) uses that one instead, for limits and
+   * its last-use window too.
+   */
+  useClock?(clock: () => number): void;
 
   /** Releases connections, listeners and timers. */
   close(): Promise<void>;

@@ -8,14 +8,26 @@ import type { Row } from "./sql.js";
 
 /** What runs one statement. */
 export interface Queryable {
-  /** Runs one statement with `$n` parameters and resolves to its rows. */
-  query(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Runs one statement with `$n` parameters and resolves to its rows. With `name`, the statement
+   * may be prepared once per connection under that name and executed without re-planning (the
+   * `pg` adapter does; PGlite plans every call). One name always stands for one text.
+   */
+  query(text: string, params?: readonly unknown[], name?: string): Promise<Row[]>;
 }
 
 /** A running LISTEN subscription. */
 export interface Subscription {
+  /** Runs one statement on the listening connection itself (the cache's heartbeat: proof that this connection is alive). */
+  query(text: string, params?: readonly unknown[]): Promise<Row[]>;
   /** Stops listening and releases the connection. */
   close(): Promise<void>;
+}
+
+/** Options of {@link SqlDriver.listen}. */
+export interface ListenOptions {
+  /** `application_name` of the listening connection, so that it can be told apart in `pg_stat_activity`. */
+  applicationName?: string;
 }
 
 /**
@@ -34,7 +46,7 @@ export interface SqlDriver extends Queryable {
    * Listens on `channel` on a dedicated connection. `onNotify` gets each payload; `onLost` is
    * called once if that connection is lost (after which the subscription is dead: listen again).
    */
-  listen?(channel: string, onNotify: (payload: string) => void, onLost: (error: unknown) => void): Promise<Subscription>;
+  listen?(channel: string, onNotify: (payload: string) => void, onLost: (error: unknown) => void, options?: ListenOptions): Promise<Subscription>;
   /** Closes what the driver owns (called by the store's `close()` only if the store owns the driver). */
   close?(): Promise<void>;
 }
@@ -43,7 +55,7 @@ export interface SqlDriver extends Queryable {
 
 /** The part of a `pg` client the store uses. */
 export interface PgClientLike {
-  query(config: { text: string; values?: unknown[] }): Promise<{ rows: Row[] }>;
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: Row[] }>;
   release(err?: Error | boolean): void;
   on(event: "notification", listener: (message: { channel: string; payload?: string | undefined }) => void): unknown;
   on(event: "error", listener: (err: Error) => void): unknown;
@@ -53,9 +65,10 @@ export interface PgClientLike {
 
 /** The part of a `pg` `Pool` the store uses. */
 export interface PgPoolLike {
-  query(config: { text: string; values?: unknown[] }): Promise<{ rows: Row[] }>;
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: Row[] }>;
   connect(): Promise<PgClientLike>;
   on(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "connect", listener: (client: PgClientLike) => void): unknown;
   listenerCount?(event: "error"): number;
   end(): Promise<void>;
 }
@@ -64,10 +77,18 @@ export interface PgPoolLike {
 export interface PgDriverOptions {
   /**
    * Per-statement timeout in milliseconds: a statement that takes longer fails (and the store
-   * answers `unavailable`). Enforced by the client on every query (`query_timeout`) and by the
-   * server inside transactions (`SET LOCAL statement_timeout`). Default: none.
+   * answers `unavailable`). Enforced by the server: every connection the pool opens after
+   * `pgDriver()` runs `SET statement_timeout` first, and each transaction `SET LOCAL
+   * statement_timeout`, so an abandoned statement does not keep a backend waiting. The client
+   * gives up too (`query_timeout`), a grace period later (half the timeout, at least 250 ms), if
+   * the server does not answer at all. Create the driver before the pool's first query. Default: none.
    */
   statementTimeoutMs?: number;
+}
+
+/** How much later than the server the client gives up on a statement (the server's cancel normally answers first). */
+export function clientGraceMs(timeoutMs: number): number {
+  return Math.max(250, Math.floor(timeoutMs / 2));
 }
 
 function isServerError(e: unknown): boolean {
@@ -93,17 +114,24 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * ```
  */
 export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDriver {
-  const timeout = options.statementTimeoutMs;
+  const timeout = options.statementTimeoutMs === undefined ? undefined : Math.max(1, Math.floor(options.statementTimeoutMs));
   if ((pool.listenerCount?.("error") ?? 0) === 0) pool.on("error", () => {});
-  const config = (text: string, params?: readonly unknown[]) => {
-    const c: { text: string; values?: unknown[]; query_timeout?: number } = { text };
+  if (timeout !== undefined) {
+    // Server-side: queued on the new connection before any statement of the store.
+    pool.on("connect", (client) => {
+      client.query({ text: `SET statement_timeout = ${timeout}` }).catch(() => {});
+    });
+  }
+  const config = (text: string, params?: readonly unknown[], name?: string) => {
+    const c: { text: string; values?: unknown[]; name?: string; query_timeout?: number } = { text };
     if (params !== undefined) c.values = [...params];
-    if (timeout !== undefined) c.query_timeout = timeout;
+    if (name !== undefined) c.name = name;
+    if (timeout !== undefined) c.query_timeout = timeout + clientGraceMs(timeout);
     return c;
   };
   return {
-    async query(text, params) {
-      return (await pool.query(config(text, params))).rows;
+    async query(text, params, name) {
+      return (await pool.query(config(text, params, name))).rows;
     },
     async transaction(fn) {
       const client = await pool.connect();
@@ -115,8 +143,8 @@ export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDr
       client.on("error", onError);
       try {
         await client.query(config("BEGIN"));
-        if (timeout !== undefined) await client.query(config(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeout))}`));
-        const result = await fn({ query: async (text, params) => (await client.query(config(text, params))).rows });
+        if (timeout !== undefined) await client.query(config(`SET LOCAL statement_timeout = ${timeout}`));
+        const result = await fn({ query: async (text, params, name) => (await client.query(config(text, params, name))).rows });
         await client.query(config("COMMIT"));
         return result;
       } catch (e) {
@@ -137,7 +165,7 @@ export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDr
         client.release(broken ?? false);
       }
     },
-    async listen(channel, onNotify, onLost) {
+    async listen(channel, onNotify, onLost, listenOptions) {
       const client = await pool.connect();
       let done = false;
       const lost = (e: unknown) => {
@@ -152,6 +180,9 @@ export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDr
       client.on("error", lost);
       client.on("end", () => lost(new Error("listener connection ended")));
       try {
+        if (listenOptions?.applicationName !== undefined) {
+          await client.query({ text: "SELECT set_config('application_name', $1, false)", values: [listenOptions.applicationName] });
+        }
         await client.query({ text: `LISTEN ${quoteIdent(channel)}` });
       } catch (e) {
         done = true;
@@ -159,11 +190,16 @@ export function pgDriver(pool: PgPoolLike, options: PgDriverOptions = {}): SqlDr
         throw e;
       }
       return {
+        async query(text, params) {
+          if (done) throw new Error("listener connection ended");
+          return (await client.query(config(text, params))).rows;
+        },
         async close() {
           if (done) return;
           done = true;
           try {
             await client.query({ text: `UNLISTEN ${quoteIdent(channel)}` });
+            if (listenOptions?.applicationName !== undefined) await client.query({ text: "RESET application_name" });
             client.release();
           } catch (e) {
             client.release(e instanceof Error ? e : true);
@@ -218,7 +254,9 @@ function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
 
 /**
  * Adapts PGlite: PostgreSQL in WebAssembly, in-process (one connection; PGlite serializes
- * calls). `new PGlite()` is in memory; `new PGlite("./data")` persists to a directory.
+ * calls). Statement names are ignored: PGlite's `query()` runs the unnamed statement of the
+ * extended protocol, planned on every call, and `EXECUTE name($1)` cannot take parameters there;
+ * being in-process, it has no round trip to save. `new PGlite()` is in memory; `new PGlite("./data")` persists to a directory.
  *
  * @example
  * ```ts
@@ -259,7 +297,7 @@ export function pgliteDriver(db: PGliteLike, options: PGliteDriverOptions = {}):
     },
     async listen(channel, onNotify) {
       const unlisten = await db.listen(channel, onNotify);
-      return { close: () => unlisten() };
+      return { query: (text, params) => run(db, text, params), close: () => unlisten() };
     },
     close: () => db.close(),
   };

@@ -221,6 +221,20 @@ export function migrations(schema: string): Migration[] {
       // R22: why a token was revoked (`leaked`), NULL for a revocation by a person and for older rows.
       statements: [`ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS revoked_cause text`],
     },
+    {
+      version: 4,
+      name: "cache leases",
+      statements: [
+        // One row per caching instance (see lease.ts): the lease runs until `expires_us`, and every
+        // change committed before `acked_us` is no longer served by that instance. Database clock, microseconds.
+        `CREATE TABLE IF NOT EXISTS ${s}.cache_leases (
+  instance_id text PRIMARY KEY,
+  application_name text NOT NULL,
+  expires_us bigint NOT NULL,
+  acked_us bigint NOT NULL
+)`,
+      ],
+    },
   ];
 }
 
@@ -259,6 +273,11 @@ export function migrationSql(options: { schema?: string } = {}): string {
 }
 
 // ── queries ──────────────────────────────────────────────────────────────────────────────────
+
+/** The database's clock in epoch milliseconds, read in the statement that makes a decision (DESIGN: one clock for every instance). */
+const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint AS db_now";
+/** The database's clock in epoch microseconds (leases and acknowledgements). */
+const CLOCK_US = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
 
 const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at";
 /** The token and its subject (user + membership, or service user) with the permissions of its set, as read for a decision. */
@@ -309,7 +328,7 @@ SELECT ${notify("'user:' || id")} FROM w`,
     getUser: `SELECT id, name FROM ${s}.users WHERE id = $1`,
 
     getMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2`,
-    lockMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE`,
+    lockMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch, ${DB_NOW} FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE`,
     /** Serializes the creation of a row that does not exist yet (no row to lock). */
     lockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     putMembership: `WITH w AS (INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch)
@@ -360,7 +379,7 @@ SELECT ${notify("'rule:' || id")} FROM w`,
     /** The quota owner of service tokens: the organization row. */
     lockOrganization: `SELECT id FROM ${s}.organizations WHERE id = $1 FOR UPDATE`,
     /** A service user's status, held until commit so that a deletion waits for the insertion (or the reverse). */
-    shareServiceUser: `SELECT status FROM ${s}.service_users WHERE id = $1 FOR SHARE`,
+    shareServiceUser: `SELECT status, ${DB_NOW} FROM ${s}.service_users WHERE id = $1 FOR SHARE`,
     /** Candidate user tokens of one (organization, user): rows that are certainly dead are left out; the rest are judged by `isTokenActive`. */
     userQuotaTokens: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens t
 WHERE t.org_id = $1 AND t.kind = 'user' AND t.subject_id = $2 AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL`,
@@ -387,6 +406,34 @@ ORDER BY t.created_at, t.seq`,
 SELECT ${notify("'token:' || id")} FROM u`,
     /** R6: the last use only grows (`GREATEST`), and a token marked expired is never touched, so a late write never revives it. */
     recordTokenUse: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2) WHERE id = $1 AND expired_at IS NULL`,
+
+    // ── cache leases (lease.ts) ──
+    /**
+     * A caching instance's heartbeat, sent on its LISTEN connection: renews the lease to
+     * `$2` ms from now (database clock), records `$3` (µs) as acknowledged, and returns when this
+     * statement started (µs) — the value the next heartbeat may acknowledge.
+     */
+    leaseHeartbeat: `INSERT INTO ${s}.cache_leases AS l (instance_id, application_name, expires_us, acked_us)
+VALUES ($1, $4, ${CLOCK_US} + $2::bigint * 1000, $3::bigint)
+ON CONFLICT (instance_id) DO UPDATE SET expires_us = EXCLUDED.expires_us, acked_us = GREATEST(l.acked_us, EXCLUDED.acked_us),
+  application_name = EXCLUDED.application_name
+RETURNING (extract(epoch from statement_timestamp()) * 1000000)::bigint AS started_us`,
+    leaseRelease: `DELETE FROM ${s}.cache_leases WHERE instance_id = $1`,
+    /** Leases that ran out an hour ago (instances that died without releasing). */
+    leasePrune: `DELETE FROM ${s}.cache_leases WHERE expires_us < ${CLOCK_US} - 3600000000`,
+    /**
+     * After a change committed: the time now (µs) and how many live leases, other than the
+     * caller's own (`$1`, nullable), have not acknowledged it yet. When some have not, notifies
+     * `ack` (delivered when this statement commits, so after `t0`): each listener then sends two
+     * heartbeats, the second acknowledging a start later than `t0`.
+     */
+    changeStart: `SELECT c.t0, c.pending, CASE WHEN c.pending > 0 THEN ${notify("'ack'")} END AS asked
+FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
+  WHERE l.expires_us > x.t0 AND l.acked_us < x.t0 AND l.instance_id IS DISTINCT FROM $1::text) AS pending
+  FROM (SELECT ${CLOCK_US} AS t0) x) c`,
+    /** How many live leases (other than `$1`) still have not acknowledged the change seen at `$2`. */
+    changePending: `SELECT count(*) AS pending FROM ${s}.cache_leases l
+WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
 
     /**
      * The read for one decision, in ONE statement: the token by digest, its subject (user +
@@ -416,7 +463,7 @@ SELECT ${notify("'token:' || id")} FROM u`,
   SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
   WHERE $4::text IS NOT NULL AND r.org_id = $2::text AND r.item_type = $3::text
 )
-SELECT tok.*,
+SELECT tok.*, ${DB_NOW},
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
      FROM item_shares x) AS shares,
   ${rulesAndSitePaths("item_shares", "item_rules")}
@@ -452,7 +499,7 @@ FROM tok`,
   SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
   WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY ((SELECT keys.keys FROM keys)::text[])
 )
-SELECT tok.*,
+SELECT tok.*, ${DB_NOW},
   (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'item_org_id', x.item_org_id, 'item_type', x.item_type, 'item_id', x.item_id,
        'grantee', x.grantee, 'level', x.level, 'created_at', x.created_at) ORDER BY x.seq), '[]'::json)
      FROM access_shares x) AS shares,
@@ -597,3 +644,21 @@ export const params = {
     t.expiredAt,
   ],
 };
+
+/**
+ * The name under which a statement is prepared: `kw_` and a 64-bit FNV-1a digest of its text, so
+ * that one name always stands for one text (schemas differ in their text, so in their name).
+ *
+ * @example
+ * ```ts
+ * statementName(queries("keyward").loadDecision) // "kw_…" (19 characters)
+ * ```
+ */
+export function statementName(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return `kw_${h.toString(16).padStart(16, "0")}`;
+}

@@ -15,8 +15,10 @@
  *   read, and flushed within the window. The write merges with `GREATEST` and never touches a
  *   token marked expired.
  * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`, for `loadDecision` and `loadAccess`)
- *   is invalidated by LISTEN/NOTIFY on a dedicated connection; while that connection is down the
- *   cache is flushed and bypassed.
+ *   that keeps R11: it serves entries only under a lease renewed through its LISTEN connection,
+ *   and every change resolves only once each live lease acknowledged it (cache.ts, lease.ts).
+ * - Time: expiry decisions, limit counts and last-use writes use the database's clock, read in
+ *   the same statement (`db_now`); a clock given to `useClock()` (tests) replaces it.
  * - Every failure of the driver reaches the caller as `KeywardError("unavailable")` with the
  *   driver's error as `cause`: never an allow.
  * @module
@@ -26,8 +28,13 @@ import { isTokenActive, type SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
-import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver, type Subscription } from "./driver.js";
-import { bootstrapStatements, channelName, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, type Row } from "./sql.js";
+import { freshReads, leasedCache, MAX_WAIT_LEASES, type ReadLayer } from "./cache.js";
+import { useCoalescer } from "./coalesce.js";
+import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
+import type { CacheStatus } from "./lease.js";
+import { bootstrapStatements, channelName, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row } from "./sql.js";
+
+export type { CacheStatus } from "./lease.js";
 
 /**
  * 10 minutes: the default and the maximum coalescing window of last-use writes (R6).
@@ -47,6 +54,25 @@ export const MAX_LAST_USE_WINDOW_MS = 10 * 60 * 1000;
  * ```
  */
 export const MAX_CACHE_TTL_MS = 5000;
+/**
+ * 3 seconds: the default lease of a caching instance (heartbeats every second: 60 writes per
+ * minute). The longest a change waits for an instance that died without a word.
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, cache: { ttlMs: 5000, leaseMs: DEFAULT_LEASE_MS } })
+ * ```
+ */
+export const DEFAULT_LEASE_MS = 3000;
+/**
+ * 10 seconds: the longest lease a caching instance may take.
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, cache: { ttlMs: 5000, leaseMs: MAX_LEASE_MS } })
+ * ```
+ */
+export const MAX_LEASE_MS = 10_000;
 
 /** Where the store's connections come from: exactly one of `driver`, `pool`, `pglite`. */
 export type PostgresConnection =
@@ -73,17 +99,21 @@ export type PostgresStoreOptions = PostgresConnection & {
    */
   lastUseWindowMs?: number;
   /**
-   * Opt-in decision cache. `ttlMs` (at most 5000) bounds how stale a cached read can be if a
-   * notification is lost; LISTEN/NOTIFY invalidates it at once otherwise. Needs a driver with
-   * `listen` (both adapters have one). Default: no cache, every decision reads fresh state.
+   * Opt-in decision cache (`loadDecision`, `loadAccess`). `ttlMs` (at most 5000) is the longest
+   * an entry is kept. Entries are served only while this instance's lease is valid (`leaseMs`,
+   * 100 to 10,000, default 3000, renewed every third of it through the listening connection,
+   * whose `application_name` is `applicationName` (default `"keyward-cache"`) and the
+   * instance id); every change, on any instance, resolves only once each live lease
+   * acknowledged it (R11). Needs a driver with `listen` (both adapters have one). Default: no
+   * cache, every decision reads fresh state.
    */
-  cache?: { ttlMs: number; maxEntries?: number };
+  cache?: { ttlMs: number; maxEntries?: number; leaseMs?: number; applicationName?: string };
+  /** Called on every transition of the cache's status (`connecting`, `up`, `down`). */
+  onCacheStatus?: (status: CacheStatus) => void;
   /** Whether `close()` also closes the driver (ends the pool, closes PGlite). Default `false`. */
   closeDriver?: boolean;
 };
 
-/** State of the decision cache's listener. */
-export type CacheStatus = "off" | "connecting" | "up" | "down";
 
 /**
  * The PostgreSQL store: a {@link KeywardStore} plus migrations and a few operational calls.
@@ -102,7 +132,7 @@ export interface PostgresStore extends KeywardStore {
   migrate(): Promise<number[]>;
   /** Writes every last use kept in process now (also done within the window, and by `close()`). */
   flushTokenUses(): Promise<void>;
-  /** `off` without a cache; `up` while the listener is connected; `connecting`/`down` while the cache is bypassed. */
+  /** `off` without a cache; `up` while the lease is held; `connecting`/`down` while the cache is bypassed. */
   cacheStatus(): CacheStatus;
   /**
    * Counts of the decision cache since the store was created: reads served from it (`hits`) and
@@ -111,16 +141,11 @@ export interface PostgresStore extends KeywardStore {
    * `keyward.store.cache.hits` / `.misses`.
    */
   cacheStats(): { hits: number; misses: number };
-}
-
-/** What this process knows about one token's last use (R6 coalescing). */
-interface UseState {
-  /** The last use written (or being written), in keyward time. */
-  written: number;
-  /** Wall-clock time of that write. */
-  wall: number;
-  /** A later use not written yet. */
-  pending: number | null;
+  /**
+   * Replaces the database's clock for expiry, limits and the last-use window (`createKeyward`
+   * passes its `clock` option here: an injected clock is for tests).
+   */
+  useClock(clock: () => number): void;
 }
 
 function driverOf(options: PostgresStoreOptions): SqlDriver {
@@ -195,6 +220,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     throw new KeywardError("invalid_config", "Invalid configuration at \"cache\": the driver cannot LISTEN, so the cache could not be invalidated.", { field: "cache" });
   }
   const maxEntries = options.cache?.maxEntries ?? 10_000;
+  const leaseMs = options.cache?.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!Number.isFinite(leaseMs) || leaseMs < 100 || leaseMs > MAX_LEASE_MS) {
+    throw new KeywardError("invalid_config", `Invalid configuration at "cache.leaseMs": use 100 to ${MAX_LEASE_MS} ms.`, { field: "cache.leaseMs" });
+  }
+  const names = { loadDecision: statementName(q.loadDecision), loadAccess: statementName(q.loadAccess) };
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
   async function guard<T>(f: () => Promise<T>): Promise<T> {
@@ -221,103 +251,38 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
   }
 
+  // ── time: the database's (learnt from every fresh read), or the injected clock ──
+  let injected: (() => number) | null = null;
+  /** The database's clock minus this process's, as of the last fresh read. */
+  let dbOffset = 0;
+  const storeNow = () => (injected !== null ? injected() : Date.now() + dbOffset);
+  const learnt = (dbNow: unknown): number => {
+    const t = rows.num(dbNow);
+    dbOffset = t - Date.now();
+    return t;
+  };
+
   // ── R6: coalesced last use ──
-  const uses = new Map<string, UseState>();
-  const wall = () => Date.now();
-  /** Use writes in flight, so that a flush (and `close()`) waits for them too. */
-  const inflight = new Set<Promise<unknown>>();
-  const writeUse = (tokenId: string, at: number): Promise<unknown> => {
-    const p = driver.query(q.recordTokenUse, [tokenId, at]);
-    inflight.add(p);
-    const done = () => inflight.delete(p);
-    p.then(done, done);
-    return p;
-  };
-  /** The latest use of this token known in process, or null. */
-  const knownUse = (tokenId: string): number | null => {
-    const s = uses.get(tokenId);
-    if (s === undefined) return null;
-    return s.pending !== null && s.pending > s.written ? s.pending : s.written;
-  };
-  /** A token with the uses this process has not written yet merged in (never for a token marked expired). */
-  const withUses = (t: TokenRecord): TokenRecord => {
-    if (t.expiredAt !== null) return t;
-    const u = knownUse(t.id);
-    return u !== null && Number.isFinite(u) && (t.lastUsedAt === null || u > t.lastUsedAt) ? { ...t, lastUsedAt: u } : t;
-  };
-  async function flushOne(tokenId: string, s: UseState): Promise<void> {
-    const value = s.pending;
-    if (value === null) return;
-    const next: UseState = { written: Math.max(s.written, value), wall: wall(), pending: null };
-    uses.set(tokenId, next);
-    try {
-      await writeUse(tokenId, value);
-    } catch {
-      // Keep it for the next attempt; until then reads still merge it in.
-      if (uses.get(tokenId) === next) uses.set(tokenId, { written: s.written, wall: s.wall, pending: value });
-    }
-  }
-  async function tick(force: boolean): Promise<void> {
-    const now = wall();
-    const pending: Promise<void>[] = [];
-    for (const [id, s] of uses) {
-      if (s.pending !== null) {
-        if (force || now - s.wall >= windowMs) pending.push(flushOne(id, s));
-      } else if (now - s.wall >= windowMs) {
-        uses.delete(id);
-      }
-    }
-    if (force) for (const p of inflight) pending.push(p.then(() => {}, () => {}));
-    await Promise.all(pending);
-  }
-  const timer = windowMs > 0 ? setInterval(() => void tick(false), Math.max(50, Math.floor(windowMs / 10))) : undefined;
-  (timer as { unref?: () => void } | undefined)?.unref?.();
+  const uses = useCoalescer(driver, q, windowMs, storeNow);
+  const withUses = uses.withUses;
 
-  // ── the decision cache and its listener ──
-  const cache = new Map<string, { value: DecisionInput; expires: number }>();
-  const stats = { hits: 0, misses: 0 };
-  let generation = 0;
-  let status: CacheStatus = cacheTtl === undefined ? "off" : "connecting";
-  let subscription: Subscription | null = null;
-  let closed = false;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  const flushCache = () => {
-    cache.clear();
-    generation++;
-  };
-  async function startListening(delay: number): Promise<void> {
-    if (closed || driver.listen === undefined) return;
-    try {
-      const sub = await driver.listen(channelName(schema), () => flushCache(), () => {
-        // The connection dropped: notifications sent meanwhile are lost. Flush, bypass, reconnect.
-        subscription = null;
-        status = "down";
-        flushCache();
-        scheduleListen(100);
-      });
-      if (closed) {
-        await sub.close();
-        return;
-      }
-      subscription = sub;
-      flushCache();
-      status = "up";
-    } catch {
-      status = "down";
-      flushCache();
-      scheduleListen(Math.min(5000, delay * 2));
-    }
-  }
-  function scheduleListen(delay: number): void {
-    if (closed) return;
-    retryTimer = setTimeout(() => void startListening(delay), delay);
-    (retryTimer as { unref?: () => void }).unref?.();
-  }
-  if (cacheTtl !== undefined) void startListening(100);
-
-  /** After a local write: drop the cache at once (other instances hear the NOTIFY). */
-  const wrote = <T>(v: T): T => {
-    if (cacheTtl !== undefined) flushCache();
+  // ── the read layer: fresh, or the leased cache; every change goes through `wrote` ──
+  const layer: ReadLayer =
+    cacheTtl === undefined
+      ? freshReads(driver, q, MAX_WAIT_LEASES * MAX_LEASE_MS)
+      : leasedCache({
+          driver,
+          q,
+          channel: channelName(schema),
+          ttlMs: cacheTtl,
+          maxEntries,
+          leaseMs,
+          applicationName: options.cache?.applicationName ?? "keyward-cache",
+          ...(options.onCacheStatus ? { onStatus: options.onCacheStatus } : {}),
+        });
+  /** After a change committed: resolves once no instance can still serve what it invalidated (R11). */
+  const wrote = async <T>(v: T): Promise<T> => {
+    await layer.changed();
     return v;
   };
 
@@ -361,9 +326,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             });
       subject = { kind: "service_user", serviceUser, permissions: serviceUser === null ? [] : permissions };
     }
-    if (item === null) return { token, subject, shares: [], rules: [], sitePaths: {} };
+    const now = r.db_now === undefined ? undefined : learnt(r.db_now);
+    const at = now === undefined ? {} : { now };
+    if (item === null) return { token, subject, shares: [], rules: [], sitePaths: {}, ...at };
     const key = { orgId: item.orgId, type: item.type, id: item.id };
     return {
+      ...at,
       token,
       subject,
       shares: rows.json<Parameters<typeof rows.decisionShare>[0][]>(r.shares).map((j) => rows.decisionShare(j, key)),
@@ -373,16 +341,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   }
 
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
-    const result = await driver.query(q.loadDecision, [tokenHash, item?.orgId ?? null, item?.type ?? null, item?.id ?? null]);
+    const result = await driver.query(q.loadDecision, [tokenHash, item?.orgId ?? null, item?.type ?? null, item?.id ?? null], names.loadDecision);
     const r = result[0];
     return r === undefined ? null : decisionFromRow(r, item);
   }
 
   async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
-    const r = (await driver.query(q.loadAccess, [tokenHash, itemType]))[0];
+    const r = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
     if (r === undefined) return null;
-    const { token, subject } = decisionFromRow(r, null);
+    const { token, subject, now } = decisionFromRow(r, null);
     return {
+      ...(now === undefined ? {} : { now }),
       token,
       subject,
       shares: rows.json<Row[]>(r.shares).map(rows.share),
@@ -392,39 +361,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   }
 
   /**
-   * Through the opt-in cache when it is on and its listener is up, else fresh. Correct for both
-   * reads: every write that can change either of them (tokens, memberships, users, service users,
-   * permission sets, sites, shares, rules; groups are not read) notifies, and a notification
-   * flushes every entry. A read is only cached if no invalidation happened while it ran; `null`
-   * (unknown digest) is never cached.
+   * Through the read layer. Correct for both reads: every write that can change either of them
+   * (tokens, memberships, users, service users, permission sets, sites, shares, rules; groups
+   * are not read) notifies. The time of a cached entry is the store's now, not the time it was read.
    */
-  async function cached<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
-    if (cacheTtl === undefined || status !== "up") {
-      if (cacheTtl !== undefined) stats.misses++;
-      const d = await read();
-      return d === null ? null : withUsesInput(d);
-    }
-    const now = wall();
-    const hit = cache.get(key);
-    if (hit !== undefined && hit.expires > now) {
-      stats.hits++;
-      return withUsesInput(hit.value as T);
-    }
-    stats.misses++;
-    const before = generation;
-    const d = await read();
-    // Only cache what was read after the last invalidation, and only while the listener is up.
-    if (d !== null && status === "up" && before === generation) {
-      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-      cache.set(key, { value: d, expires: now + cacheTtl });
-    }
-    return d === null ? null : withUsesInput(d);
-  }
-
-  const withUsesInput = <T extends DecisionInput>(d: T): T => {
+  async function through<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
+    const d = await layer.read(key, read);
+    if (d === null) return null;
     const token = withUses(d.token);
-    return token === d.token ? d : { ...d, token };
-  };
+    const now = injected === null && d.now !== undefined ? storeNow() : d.now;
+    return token === d.token && now === d.now ? d : { ...d, token, ...(now === undefined ? {} : { now }) };
+  }
 
   const subjectStateOfRow = (r: Row, kind: string): SubjectState =>
     kind === "user"
@@ -450,9 +397,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const store: PostgresStore = {
     schema,
     migrate: () => migrate({ driver }, { schema }),
-    flushTokenUses: () => tick(true),
-    cacheStatus: () => status,
-    cacheStats: () => ({ ...stats }),
+    flushTokenUses: () => uses.tick(true),
+    cacheStatus: () => layer.status(),
+    useClock(clock) {
+      injected = clock;
+    },
+    cacheStats: () => layer.stats(),
 
     putOrganization: (org) => guard(async () => wrote(void (await driver.query(q.putOrganization, params.organization(org))))),
     getOrganization: (orgId) => guard(async () => {
@@ -527,11 +477,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       guard(() =>
         driver.transaction(async (tx) => {
           let candidates: { token: TokenRecord; state: SubjectState }[];
+          /** R3 counts on the database's clock read under the lock when asked (`storeClock`), else at `quota.now`. */
+          let now: number;
           if (token.kind === "user") {
             // The quota owner is the membership row: lock it (also serializes with deactivation).
             const m = (await tx.query(q.lockMembership, [token.orgId, token.subjectId]))[0];
             const state: SubjectState = m === undefined ? { active: false, epoch: null } : { active: m.status === "active", epoch: rows.str(m.epoch) };
             if (!state.active || token.epoch !== state.epoch) return { ok: false, reason: "subject_inactive" } as const;
+            now = quota.storeClock === true && injected === null ? learnt(m!.db_now) : quota.now;
             candidates = (await tx.query(q.userQuotaTokens, [token.orgId, token.subjectId])).map((r) => ({ token: rows.token(r), state }));
           } else {
             // The quota owner is the organization row (all its service users together).
@@ -539,11 +492,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             if (org.length === 0) await tx.query(q.lockKey, [`${schema}:service_quota:${token.orgId}`]);
             const su = (await tx.query(q.shareServiceUser, [token.subjectId]))[0];
             if (su === undefined || su.status !== "active") return { ok: false, reason: "subject_inactive" } as const;
+            now = quota.storeClock === true && injected === null ? learnt(su.db_now) : quota.now;
             candidates = (await tx.query(q.serviceQuotaTokens, [token.orgId])).map((r) => ({ token: rows.token(r), state: subjectStateOfRow(r, "service_user") }));
           }
           // Exactly the predicate authorize() uses (R3 = R15's token stage), with this process's unwritten uses merged in.
           let active = 0;
-          for (const c of candidates) if (isTokenActive(withUses(c.token), c.state, quota.now, quota.inactivityMs)) active++;
+          for (const c of candidates) if (isTokenActive(withUses(c.token), c.state, now, quota.inactivityMs)) active++;
           if (active >= quota.max) return { ok: false, reason: "limit_reached" } as const;
           await tx.query(q.insertToken, params.token(token));
           return { ok: true } as const;
@@ -578,50 +532,25 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     markTokenExpired: (tokenId, at) =>
       guard(async () => {
         const changed = (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0;
-        uses.delete(tokenId);
-        return wrote(changed);
+        uses.forget(tokenId);
+        // Every instance sees the expiry by itself (same clock, same last use): no waiting.
+        layer.dropLocal();
+        return changed;
       }),
-    recordTokenUse: (tokenId, at) =>
-      guard(async () => {
-        if (windowMs === 0) {
-          await writeUse(tokenId, at);
-          return;
-        }
-        const s = uses.get(tokenId);
-        if (s !== undefined && at - s.written < windowMs) {
-          // Coalesced: this process wrote a use of this token within the window; keep the later one for the flush.
-          if (at > s.written && (s.pending === null || at > s.pending)) s.pending = at;
-          return;
-        }
-        const value = Math.max(at, s?.pending ?? -Infinity, Number.isFinite(s?.written) ? s!.written : -Infinity);
-        const next: UseState = { written: value, wall: wall(), pending: null };
-        uses.set(tokenId, next);
-        try {
-          await writeUse(tokenId, value);
-        } catch (e) {
-          // Retry at the next use or tick; reads keep merging the value in.
-          if (uses.get(tokenId) === next) uses.set(tokenId, { written: -Infinity, wall: 0, pending: value });
-          throw e;
-        }
-      }),
+    recordTokenUse: (tokenId, at) => guard(() => uses.record(tokenId, at)),
 
     loadDecision: (tokenHash, item) =>
       guard(() =>
-        cached(item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`, () => freshDecision(tokenHash, item)),
+        through(item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`, () => freshDecision(tokenHash, item)),
       ),
     // The key's \x01 keeps list-filter entries apart from decision entries (whose separator is \0).
-    loadAccess: (tokenHash, query) => guard(() => cached(`${tokenHash}\x01${query.itemType}`, () => freshAccess(tokenHash, query.itemType))),
+    loadAccess: (tokenHash, query) => guard(() => through(`${tokenHash}\x01${query.itemType}`, () => freshAccess(tokenHash, query.itemType))),
 
     async close() {
-      closed = true;
-      if (timer !== undefined) clearInterval(timer);
-      if (retryTimer !== undefined) clearTimeout(retryTimer);
-      flushCache();
-      status = cacheTtl === undefined ? "off" : "down";
+      uses.stop();
       try {
-        await tick(true);
-        await subscription?.close();
-        subscription = null;
+        await uses.tick(true);
+        await layer.close();
       } finally {
         if (options.closeDriver === true) await driver.close?.();
       }

@@ -178,9 +178,9 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
           const inner = pgDriver(pool);
           return {
             ...inner,
-            async listen(channel, onNotify, onLost) {
+            async listen(channel, onNotify, onLost, options) {
               if (listens++ > 0) await gate;
-              return inner.listen!(channel, onNotify, onLost);
+              return inner.listen!(channel, onNotify, onLost, options);
             },
           };
         },
@@ -191,8 +191,8 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       expect((await kwB.authorize(token, "reports.export")).allowed).toBe(true); // cached now
 
       const killed = await a.raw.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND query = $1 AND pid <> pg_backend_pid()`,
-        [`LISTEN "keyward_${a.schema}"`],
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1 AND pid <> pg_backend_pid()`,
+        ["keyward-cache:%"],
       );
       expect(killed).toHaveLength(1);
       await eventually(() => storeB.cacheStatus() === "down", 5000, "the listener to be seen down");

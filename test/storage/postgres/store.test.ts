@@ -52,6 +52,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         [1, "initial schema"],
         [2, "grantee indexes for list filters"],
         [3, "revocation cause"],
+        [4, "cache leases"],
       ]);
     });
 
@@ -482,7 +483,7 @@ describe("PGlite with a data directory", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // two PGlite boots from a directory: slow on a busy machine
 });
 
 // Keep the shared PGlite referenced so the file's instance is reused across describe blocks.

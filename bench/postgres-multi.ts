@@ -1,0 +1,225 @@
+/**
+ * Many instances, one PostgreSQL (run by bench/postgres.ts on the server):
+ * - fresh reads as a ratio to a `SELECT 1` round trip on the same pool, with 1, 4 and 16
+ *   concurrent callers: the store's decision read unnamed (planned on every call, as before) and
+ *   as a named prepared statement, and the whole `authorize()`; at 10,000 tokens and 30,000
+ *   shares, and with KW_BENCH_BIG=1 also at 1,000,000 tokens and 3,000,000 shares (seeded in SQL
+ *   with generate_series: about a minute);
+ * - `EXPLAIN (ANALYZE)` of the decision read: planning and execution time, unnamed vs prepared;
+ * - the added latency of a change with 1, 4 and 16 caching instances (in-process stores, each
+ *   with its own pool and listener), and the heartbeat writes per instance per minute.
+ */
+import pg from "pg";
+import { createKeyward } from "../src/index.js";
+import { tokenHasher } from "../src/core/secret.js";
+import { pgDriver, postgresStore, type PostgresStore, type SqlDriver } from "../src/postgres.js";
+import { queries } from "../src/storage/postgres/sql.js";
+
+const ROW_MS = Number(process.env.ROW_MS ?? 800);
+const actions = { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } as const;
+const SAMPLE = 100;
+
+/** Prints a markdown table: a title, a header (a trailing `>` right-aligns a column), rows already formatted. */
+export function table(title: string, head: string[], rows: string[]): void {
+  console.log(`\n${title}\n`);
+  console.log(`| ${head.map((h) => h.replace(/>$/, "")).join(" | ")} |`);
+  console.log(`|${head.map((h) => (h.endsWith(">") ? "---:" : "---")).join("|")}|`);
+  for (const l of rows) console.log(l);
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** p50 (ms) of `f` called by `callers` concurrent loops for ROW_MS. */
+async function p50(callers: number, f: (i: number) => Promise<unknown>): Promise<number> {
+  const latencies: number[] = [];
+  let n = 0;
+  const end = performance.now() + ROW_MS;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        await f(n++);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return pct(latencies, 50);
+}
+
+/** The same driver with statement names dropped: every call is the unnamed statement, planned again. */
+function unnamed(inner: SqlDriver): SqlDriver {
+  return { ...inner, query: (text, params) => inner.query(text, params) };
+}
+
+async function seed(pool: pg.Pool, schema: string, tokens: number) {
+  const store = postgresStore({ pool, schema });
+  await store.migrate();
+  const kw = createKeyward({ store, actions, verifyPassword: () => true });
+  const org = await kw.directory.createOrganization({ id: "acme", name: "Acme" });
+  const set = await kw.directory.createPermissionSet({ orgId: org.id, name: "Inspector", permissions: ["inspections:view", "inspections:edit"] });
+  const raw: string[] = [];
+  const items: { orgId: string; type: string; id: string }[] = [];
+  for (let u = 0; u < SAMPLE; u++) {
+    await kw.directory.upsertUser({ id: `u${u}`, name: `User ${u}` });
+    await kw.directory.addMember({ orgId: org.id, userId: `u${u}`, permissionSetId: set.id });
+    raw.push((await kw.tokens.createUserToken({ orgId: org.id, userId: `u${u}`, name: "bench", password: "x" })).token);
+    const item = { orgId: org.id, type: "inspection", id: `i${u}` };
+    for (let k = 0; k < 3; k++) await kw.directory.share({ item, grantee: { kind: "user", userId: `u${u}` }, level: k === 0 ? "edit" : "view" });
+    items.push(item);
+  }
+  await store.close();
+  // The rest in SQL: tokens of 10,000 filler users in another organization, three shares per token on filler items.
+  const s = `"${schema}"`;
+  const n = tokens - SAMPLE;
+  const t0 = performance.now();
+  await pool.query(`INSERT INTO ${s}.tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, last_used_at)
+SELECT 'tf' || i, 'user', 'filler', 'f' || (i % 10000), 'filler', md5(i::text) || md5((-i)::text), 'xxxx', 'e', 0, NULL, NULL FROM generate_series(1, ${n}) i`);
+  await pool.query(`INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at)
+SELECT 'sf' || i, 'filler', 'inspection', 'fi' || (i / 3), jsonb_build_object('kind', 'user', 'userId', 'f' || (i % 10000)), 'view', 0 FROM generate_series(1, ${3 * n}) i`);
+  await pool.query(`ANALYZE ${s}.tokens`);
+  await pool.query(`ANALYZE ${s}.shares`);
+  const hash = tokenHasher(undefined);
+  return { raw, hashes: raw.map((t) => hash(t)), items, seedSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** Planning and execution time of the decision read: unnamed (EXPLAIN ANALYZE with parameters) and prepared (after 6 executions). */
+async function explain(pool: pg.Pool, schema: string, hash: string, item: { orgId: string; type: string; id: string }) {
+  const text = queries(schema).loadDecision;
+  const values = [hash, item.orgId, item.type, item.id];
+  const times = (plan: unknown) => {
+    const p = (plan as { "QUERY PLAN": { "Planning Time": number; "Execution Time": number }[] }[])[0]!["QUERY PLAN"][0]!;
+    return { planning: p["Planning Time"], execution: p["Execution Time"] };
+  };
+  const client = await pool.connect();
+  try {
+    const before = [];
+    for (let i = 0; i < 5; i++) before.push(times((await client.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values })).rows));
+    const lit = values.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
+    await client.query(`PREPARE kw_bench_decision(text, text, text, text) AS ${text}`);
+    for (let i = 0; i < 6; i++) await client.query(`EXECUTE kw_bench_decision(${lit})`);
+    const after = [];
+    for (let i = 0; i < 5; i++) after.push(times((await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kw_bench_decision(${lit})`)).rows));
+    await client.query("DEALLOCATE kw_bench_decision");
+    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    return {
+      before: { planning: med(before.map((x) => x.planning)), execution: med(before.map((x) => x.execution)) },
+      after: { planning: med(after.map((x) => x.planning)), execution: med(after.map((x) => x.execution)) },
+    };
+  } finally {
+    client.release();
+  }
+}
+
+export async function freshVsSelect1(url: string): Promise<void> {
+  const sizes = process.env.KW_BENCH_BIG === "1" ? [10_000, 1_000_000] : [10_000];
+  const rows: string[] = [];
+  const plans: string[] = [];
+  for (const size of sizes) {
+    const pool = new pg.Pool({ connectionString: url, max: 17 });
+    const schema = `bench_fresh_${Math.random().toString(36).slice(2, 8)}`;
+    try {
+      const data = await seed(pool, schema, size);
+      const named = postgresStore({ driver: pgDriver(pool), schema });
+      const plain = postgresStore({ driver: unnamed(pgDriver(pool)), schema });
+      const kw = createKeyward({ store: named, actions });
+      const read = (store: PostgresStore) => (i: number) => store.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
+      // Warm: every connection prepares, the plan cache settles.
+      for (let i = 0; i < 200; i++) await Promise.all([read(named)(i), read(plain)(i)]);
+      for (const callers of [1, 4, 16]) {
+        const one = await p50(callers, () => pool.query("SELECT 1"));
+        const before = await p50(callers, read(plain));
+        const after = await p50(callers, read(named));
+        const whole = await p50(callers, (i) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE]));
+        const one2 = await p50(callers, () => pool.query("SELECT 1"));
+        const base = (one + one2) / 2;
+        const r = (x: number) => `${x.toFixed(3)} (${(x / base).toFixed(1)}×)`;
+        rows.push(`| ${size.toLocaleString("en")} / ${(3 * size).toLocaleString("en")} | ${callers} | ${base.toFixed(3)} | ${r(before)} | ${r(after)} | ${r(whole)} |`);
+      }
+      const e = await explain(pool, schema, data.hashes[0]!, data.items[0]!);
+      plans.push(
+        `| ${size.toLocaleString("en")} | ${e.before.planning.toFixed(3)} | ${e.before.execution.toFixed(3)} | ${e.after.planning.toFixed(3)} | ${e.after.execution.toFixed(3)} | ${data.seedSeconds.toFixed(1)} s |`,
+      );
+      await named.close();
+      await plain.close();
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  }
+  table(
+    `Fresh reads against a SELECT 1 round trip on the same pool (p50 ms, ratio to SELECT 1), ${ROW_MS} ms per cell:`,
+    ["tokens / shares", "callers>", "SELECT 1>", "decision read, unnamed (before)>", "decision read, prepared>", "authorize(), prepared>"],
+    rows,
+  );
+  table(
+    "EXPLAIN (ANALYZE) of the decision read (median of 5, ms):",
+    ["tokens>", "unnamed: planning>", "unnamed: execution>", "prepared: planning>", "prepared: execution>", "seeding in SQL>"],
+    plans,
+  );
+}
+
+/** Counts the heartbeats a store sends on its listening connection. */
+function countingListens(inner: SqlDriver, count: { beats: number }): SqlDriver {
+  return {
+    ...inner,
+    async listen(channel, onNotify, onLost, options) {
+      const sub = await inner.listen!(channel, onNotify, onLost, options);
+      return {
+        query: (text, params) => {
+          if (text.includes("cache_leases")) count.beats++;
+          return sub.query(text, params);
+        },
+        close: () => sub.close(),
+      };
+    },
+  };
+}
+
+export async function changeLatency(url: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const schema = `bench_change_${Math.random().toString(36).slice(2, 8)}`;
+  const writer = postgresStore({ pool, schema });
+  await writer.migrate();
+  const rows: string[] = [];
+  let base = 0;
+  let perMinute = 0;
+  try {
+    for (const k of [0, 1, 4, 16]) {
+      const count = { beats: 0 };
+      const instances = Array.from({ length: k }, () => {
+        const p = new pg.Pool({ connectionString: url, max: 2 });
+        return { pool: p, store: postgresStore({ driver: countingListens(pgDriver(p), count), schema, cache: { ttlMs: 5000 } }) };
+      });
+      for (let i = 0; i < 250 && instances.some((x) => x.store.cacheStatus() !== "up"); i++) await new Promise((r) => setTimeout(r, 20));
+      if (k === 1) {
+        count.beats = 0;
+        await new Promise((r) => setTimeout(r, 10_000));
+        perMinute = count.beats * 6;
+      }
+      const latencies: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const s = performance.now();
+        await writer.putUser({ id: "u_bench", name: `n${i}` });
+        latencies.push(performance.now() - s);
+      }
+      latencies.sort((a, b) => a - b);
+      if (k === 0) base = pct(latencies, 50);
+      rows.push(`| ${k} | ${pct(latencies, 50).toFixed(3)} | ${pct(latencies, 99).toFixed(3)} | ${k === 0 ? "—" : `+${(pct(latencies, 50) - base).toFixed(3)}`} |`);
+      for (const x of instances) {
+        await x.store.close();
+        await x.pool.end();
+      }
+    }
+  } finally {
+    await writer.close();
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  }
+  table(
+    "A change (putUser, one notifying statement) with k caching instances alive (in-process stores, each with its own pool and listener; 200 changes, ms):",
+    ["caching instances>", "p50>", "p99>", "added p50>"],
+    rows,
+  );
+  console.log(`\nHeartbeat writes of one idle caching instance (default lease 3 s): ${perMinute} per minute (measured over 10 s), plus two per change it acknowledges.`);
+}

@@ -1,0 +1,81 @@
+/**
+ * One keyward instance in its own OS process, for the multi-process tests and the benchmark:
+ * a `pg` pool, the PostgreSQL store with the opt-in cache, `createKeyward` without a clock (the
+ * database's time). Commands arrive as JSON lines on stdin — `{ id, path, args }` calls
+ * `kw[path…](...args)`, `{ id, op: "status" | "up" | "bench", … }` — and answers go out as JSON
+ * lines on stdout: `{ id, ok: true, value }` or `{ id, ok: false, error }`.
+ *
+ * Environment: KEYWARD_PG_URL, KW_SCHEMA, KW_NAME (the listener's application_name prefix),
+ * KW_LEASE_MS (default 1000), KW_CACHE ("0" for fresh reads).
+ */
+import { createInterface } from "node:readline";
+import pg from "pg";
+import { createKeyward } from "../../../src/index.js";
+import { pgDriver, postgresStore, type CacheStatus, type SqlDriver } from "../../../src/postgres.js";
+import { ACTIONS } from "../../core/fixture.js";
+
+const pool = new pg.Pool({ connectionString: process.env.KEYWARD_PG_URL, max: 4 });
+pool.on("error", () => {});
+/** Decision and list reads that reached the database (the rest were served from the cache). */
+let reads = 0;
+const inner = pgDriver(pool);
+const driver: SqlDriver = {
+  ...inner,
+  query(text, params, name) {
+    if (text.includes("item_shares") || text.includes("access_shares")) reads++;
+    return inner.query(text, params, name);
+  },
+};
+const statuses: CacheStatus[] = [];
+const waiting: (() => void)[] = [];
+const store = postgresStore({
+  driver,
+  schema: process.env.KW_SCHEMA!,
+  ...(process.env.KW_CACHE === "0"
+    ? {}
+    : { cache: { ttlMs: 5000, leaseMs: Number(process.env.KW_LEASE_MS ?? 1000), applicationName: process.env.KW_NAME ?? "kw-test" } }),
+  onCacheStatus: (s) => {
+    statuses.push(s);
+    if (s === "up") for (const w of waiting.splice(0)) w();
+  },
+});
+const kw = createKeyward({ store, actions: ACTIONS });
+
+type Command = { id: number; path?: string; args?: unknown[]; op?: string; token?: string; action?: string; n?: number };
+
+async function run(c: Command): Promise<unknown> {
+  if (c.op === "status") return { status: store.cacheStatus(), transitions: statuses.length, reads };
+  if (c.op === "up") {
+    if (store.cacheStatus() !== "up") await new Promise<void>((r) => waiting.push(r));
+    return "up";
+  }
+  if (c.op === "bench") {
+    // n authorizations of one token, one after the other: the mean in microseconds.
+    const t0 = performance.now();
+    for (let i = 0; i < c.n!; i++) await kw.authorize(c.token, c.action as keyof typeof ACTIONS);
+    return ((performance.now() - t0) * 1000) / c.n!;
+  }
+  if (c.op === "close") {
+    await store.close();
+    await pool.end();
+    setImmediate(() => process.exit(0));
+    return "closed";
+  }
+  let target: unknown = kw;
+  let self: unknown = kw;
+  for (const part of c.path!.split(".")) {
+    self = target;
+    target = (target as Record<string, unknown>)[part];
+  }
+  return (target as (...a: unknown[]) => unknown).apply(self, c.args ?? []);
+}
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  const c = JSON.parse(line) as Command;
+  run(c).then(
+    (value) => process.stdout.write(`${JSON.stringify({ id: c.id, ok: true, value: value ?? null })}\n`),
+    (e: unknown) => process.stdout.write(`${JSON.stringify({ id: c.id, ok: false, error: String((e as { code?: string }).code ?? e) })}\n`),
+  );
+});
+lines.on("close", () => process.exit(0));
