@@ -109,6 +109,8 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     directory: directory(ctx),
     /** Service users (R1, R8, R9, R11). */
     serviceUsers: serviceUsers(ctx),
+    /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
+    limits: Object.freeze({ ...ctx.limits }) as Readonly<{ userTokensPerUser: number; serviceTokensPerOrg: number }>,
     /** The store, for hosts that need it (migrations, closing). */
     store: ctx.store,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */

@@ -172,7 +172,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     await expect.poll(() => page.locator("#generate-error").textContent()).toContain("The password is missing or not correct");
     expect(await focusedId()).toBe("token-password");
     expect(await page.getByLabel("Your password").getAttribute("aria-invalid")).toBe("true");
-    expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ben" })).toEqual([]);
+    expect((await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ben" })).items).toEqual([]);
   });
 
   it("R11 an administrator deletes a user's token after a confirmation; that integration is refused", async () => {
@@ -253,7 +253,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
     expect(await alert.getAttribute("role")).toBe("alert");
     expect(await page.getByRole("dialog", { name: "Your new API token" }).isVisible()).toBe(false);
     await shot("10-limit-reached");
-    expect(await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ben" })).toHaveLength(10);
+    expect((await demo.kw.tokens.listMine({ orgId: "acme", userId: "u_ben" })).items).toHaveLength(10);
   });
 
   it("keyboard only: Tab to Generate, Enter, type a name, Enter, copy with Enter, Escape; Tab to Revoke, confirm with Tab and Enter", async () => {

@@ -74,8 +74,8 @@ describe("my tokens (R10, R4, R5)", () => {
     const { status, json, res } = await call("GET", "/api/tokens");
     expect(status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(json!.tokens).toHaveLength(1);
-    const t = json!.tokens[0];
+    expect(json!.items).toHaveLength(1);
+    const t = json!.items[0];
     expect(t).toEqual({
       id: expect.stringMatching(/^tok_/),
       kind: "user",
@@ -111,7 +111,7 @@ describe("my tokens (R10, R4, R5)", () => {
     expect(status).toBe(403);
     expect(json).toMatchObject({ code: "reauthentication_failed", field: "password", status: 403 });
     expect(text).not.toContain("hunter2");
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 
   it("R4 an SSO-only organization generates without a password", async () => {
@@ -128,7 +128,7 @@ describe("my tokens (R10, R4, R5)", () => {
     expect(status).toBe(409);
     expect(json).toMatchObject({ code: "token_limit_reached", limit: 10 });
     expect(json!.detail).toMatch(/^You have reached the limit of 10 active tokens/);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toHaveLength(10);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toHaveLength(10);
   });
 
   it.each([
@@ -156,7 +156,7 @@ describe("my tokens (R10, R4, R5)", () => {
     expect(status).toBe(204);
     expect((await w.kw.authorize(token, "reports.export")).reason).toBe("token_revoked");
     const list = await call("GET", "/api/tokens");
-    expect(list.json!.tokens[0].status).toBe("revoked");
+    expect(list.json!.items[0].status).toBe("revoked");
   });
 
   it("R11 revoking somebody else's token answers 404 (nothing leaks) and leaves it working", async () => {
@@ -177,7 +177,7 @@ describe("the administrator's API tokens (R11)", () => {
     await w.userToken("u_bea", "beta", "beta's");
     const { status, json } = await call("GET", "/api/organization/tokens");
     expect(status).toBe(200);
-    const byName = Object.fromEntries(json!.tokens.map((t: any) => [t.name, t]));
+    const byName = Object.fromEntries(json!.items.map((t: any) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(["ada's", "ana's"]);
     expect(byName["ana's"].owner).toEqual({ id: "u_ana", name: "Ana Inspector" });
     expect(byName["ana's"].lastUsedAt).toBe(new Date(w.clock.now).toISOString());
@@ -188,7 +188,7 @@ describe("the administrator's API tokens (R11)", () => {
     const { status } = await call("DELETE", `/api/organization/tokens/${record.id}`);
     expect(status).toBe(204);
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(false);
-    expect((await call("GET", "/api/organization/tokens")).json!.tokens).toEqual([]);
+    expect((await call("GET", "/api/organization/tokens")).json!.items).toEqual([]);
   });
 
   it("R11 a service token cannot be deleted through the user-token endpoint (404)", async () => {
@@ -236,13 +236,13 @@ describe("service users and their tokens (R1, R3, R8, R11)", () => {
     expect((await w.kw.authorize(t1.json!.token, "reports.export")).allowed).toBe(true);
 
     const list = await call("GET", `/api/service-users/${suId}/tokens`);
-    expect(list.json!.tokens.map((t: any) => t.name).sort()).toEqual(["zap 1", "zap 2"]);
+    expect(list.json!.items.map((t: any) => t.name).sort()).toEqual(["zap 1", "zap 2"]);
     expect(list.text).not.toContain(t1.json!.token);
 
     expect((await call("POST", `/api/service-users/${suId}/tokens/${t1.json!.record.id}/revoke`)).status).toBe(204);
     expect((await w.kw.authorize(t1.json!.token, "reports.export")).reason).toBe("token_revoked");
     expect((await call("DELETE", `/api/service-users/${suId}/tokens/${t1.json!.record.id}`)).status).toBe(204);
-    expect((await call("GET", `/api/service-users/${suId}/tokens`)).json!.tokens.map((t: any) => t.name)).toEqual(["zap 2"]);
+    expect((await call("GET", `/api/service-users/${suId}/tokens`)).json!.items.map((t: any) => t.name)).toEqual(["zap 2"]);
 
     expect((await call("DELETE", `/api/service-users/${suId}`)).status).toBe(204);
     expect((await w.kw.authorize(t2.json!.token, "reports.export")).allowed).toBe(false);
@@ -322,7 +322,7 @@ describe("permission refusals (R11, R12)", () => {
       expect(status).toBe(401);
       expect(json!.code).toBe("session_required");
     }
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 });
 
@@ -341,7 +341,7 @@ describe("CSRF: state-changing requests must be same-origin JSON with the custom
     const r = await call("POST", "/api/tokens", { body, headers });
     expect(r.status).toBe(status);
     expect(r.json!.code).toBe(code);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 
   it("refuses a cross-origin revoke and deletion too", async () => {
@@ -413,7 +413,7 @@ describe("failures and edges", () => {
     expect(r.status).toBe(500);
     expect((await r.json()).code).toBe("invalid_config");
     expect(errors).toHaveLength(1);
-    expect(await kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 
   it("accepts any keyward instance, whatever its actions (types)", () => {
@@ -422,7 +422,7 @@ describe("failures and edges", () => {
   });
 
   it("a failing store answers 503 unavailable with Retry-After", async () => {
-    (w.store as { listTokens: unknown }).listTokens = () => Promise.reject(new Error("connection refused: password=secret"));
+    (w.store as { pageTokens: unknown }).pageTokens = () => Promise.reject(new Error("connection refused: password=secret"));
     const { res, json, text } = await call("GET", "/api/tokens");
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
