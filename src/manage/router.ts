@@ -40,6 +40,8 @@ export interface ManagementOptions {
   allowedOrigins?: readonly string[];
   /** The permission sets a new service user may be given, for the page's select. Default: none offered. */
   permissionSets?: (orgId: string) => readonly { id: string; name: string }[] | Promise<readonly { id: string; name: string }[]>;
+  /** Where the pages send someone who is not signed in (a link on the signed-out page), e.g. `"/login?next=/settings/api-tokens"`. Default: none (the page says to sign in). */
+  signInUrl?: string;
   /** Serve the HTML pages and their assets. Default `true`; `false` serves the JSON endpoints only. */
   pages?: boolean;
   /** Called with unexpected errors (bugs, a throwing session hook) before a 500 is answered. Never given a secret. */
@@ -78,6 +80,7 @@ const optionsSchema = z.object({
   allowedOrigins: z.array(z.string().url()).optional(),
   permissionSets: z.custom<ManagementOptions["permissionSets"]>((f) => typeof f === "function").optional(),
   pages: z.boolean().optional(),
+  signInUrl: z.string().min(1).max(2000).regex(/^(\/(?!\/)|https?:\/\/)[^\s]*$/, "must be a path (/login) or an http(s) URL").optional(),
   onError: z.custom<ManagementOptions["onError"]>((f) => typeof f === "function").optional(),
   maxBodyBytes: z.number().int().min(64).max(1_048_576).optional(),
 });
@@ -508,7 +511,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       if (page === null) return problemResponse("not_found", "Not found.");
       if (method !== "GET" && method !== "HEAD") return problemResponse("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
       // The page itself holds no data: it fetches /api/me and redirects nothing. A missing session is shown by the script.
-      return new Response(method === "HEAD" ? null : renderPage(page, basePath), {
+      return new Response(method === "HEAD" ? null : renderPage(page, basePath, options.signInUrl ?? null), {
         headers: {
           "content-type": "text/html; charset=utf-8",
           "cache-control": "no-store",
