@@ -544,3 +544,40 @@ describe("toNodeHandler", () => {
     expect(big.status).toBe(413);
   });
 });
+
+describe("listings page through the query string (issue 11 finding 6)", () => {
+  it("R11 GET /api/organization/tokens takes limit, cursor, status, search, sort and order, and answers { items, nextCursor, total }", async () => {
+    for (const [user, name] of [["u_ana", "alpha"], ["u_ana", "beta"], ["u_bob", "gamma"]] as const) {
+      await w.kw.tokens.createUserToken({ orgId: "acme", userId: user, name, password: PASSWORD });
+      w.advance(1000);
+    }
+    const first = await call("GET", "/api/organization/tokens?limit=2&order=desc");
+    expect(first.status).toBe(200);
+    expect(first.json!.total).toBe(3);
+    expect(first.json!.items.map((t: { name: string }) => t.name)).toEqual(["gamma", "beta"]);
+    const second = await call("GET", `/api/organization/tokens?limit=2&order=desc&cursor=${first.json!.nextCursor}`);
+    expect(second.json).toMatchObject({ items: [{ name: "alpha" }], nextCursor: null, total: 3 });
+    const bob = await call("GET", `/api/organization/tokens?search=${encodeURIComponent(w.users.bob.name.toLowerCase())}`);
+    expect(bob.json!.items.map((t: { name: string }) => t.name)).toEqual(["gamma"]);
+    const revoked = await call("GET", "/api/organization/tokens?status=revoked,deleted");
+    expect(revoked.json).toEqual({ items: [], nextCursor: null, total: 0 });
+  });
+
+  it.each([
+    ["limit=0", "limit"],
+    ["limit=501", "limit"],
+    ["limit=ten", "limit"],
+    ["status=gone", "status"],
+    ["sort=name", "sort"],
+    ["cursor=%%%", "cursor"],
+  ])("a bad listing parameter (%s) is 400 invalid_input naming %s", async (q, field) => {
+    const { status, json } = await call("GET", `/api/tokens?${q}`);
+    expect(status).toBe(400);
+    expect(json!.code).toBe("invalid_input");
+    expect(String(json!.field)).toContain(field);
+  });
+
+  it("GET /api/me tells the page the R3 limit, so it can say \"3 of 10 active tokens\"", async () => {
+    expect((await call("GET", "/api/me")).json!.limits).toEqual({ userTokens: 10 });
+  });
+});
