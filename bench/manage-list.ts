@@ -192,7 +192,7 @@ if (process.env.KEYWARD_PG_URL) {
     await pageLoad("PostgreSQL server", router, rows);
   } finally {
     await store.close();
-    await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    if (!process.env.KEEP) await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
     await pool.end();
   }
 }

@@ -426,31 +426,38 @@ ORDER BY t.created_at, t.seq`,
           const dir = order === "asc" ? "ASC" : "DESC";
           return [
             `${sort}:${order}`,
-            `WITH f AS (
-  SELECT ${TOKEN_COLUMNS}, y.subject_name, m.status AS m_status, m.epoch AS m_epoch, su.status AS su_status, ${SORT_KEY[sort]} AS sort_key
+            `WITH f AS MATERIALIZED (
+  SELECT t.id, ${SORT_KEY[sort]} AS sort_key
   FROM ${s}.tokens t
-  LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
   LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
   LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
   LEFT JOIN unnest($11::text[], $12::bigint[]) AS p(id, at) ON p.id = t.id
   CROSS JOIN LATERAL (SELECT CASE WHEN t.expired_at IS NULL THEN GREATEST(t.last_used_at, p.at) ELSE t.last_used_at END AS lu) x
-  CROSS JOIN LATERAL (SELECT
-    CASE WHEN t.kind = 'user' THEN COALESCE(u.name, t.subject_id) ELSE COALESCE(su.name, t.subject_id) END AS subject_name,
-    CASE WHEN t.deleted_at IS NOT NULL THEN 'deleted'
+  WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
+    AND (CASE WHEN t.deleted_at IS NOT NULL THEN 'deleted'
          WHEN t.revoked_at IS NOT NULL THEN 'revoked'
          WHEN t.expired_at IS NOT NULL OR (t.kind = 'user' AND $6::bigint >= GREATEST(t.created_at, x.lu) + $7::bigint) THEN 'expired'
          WHEN t.kind = 'user' AND (m.status IS DISTINCT FROM 'active' OR m.epoch IS DISTINCT FROM t.epoch) THEN 'subject_inactive'
          WHEN t.kind = 'service_user' AND su.status IS DISTINCT FROM 'active' THEN 'subject_inactive'
-         ELSE 'active' END AS status) y
-  WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
-    AND y.status = ANY($4::text[])
-    AND ($5::text IS NULL OR strpos(lower(t.name), lower($5::text)) > 0 OR strpos(lower(y.subject_name), lower($5::text)) > 0)
+         ELSE 'active' END) = ANY($4::text[])
+    AND ($5::text IS NULL OR strpos(lower(t.name), lower($5::text)) > 0
+         OR strpos(lower(CASE WHEN t.kind = 'user' THEN COALESCE((SELECT u.name FROM ${s}.users u WHERE u.id = t.subject_id), t.subject_id)
+                              ELSE COALESCE(su.name, t.subject_id) END), lower($5::text)) > 0)
+), page AS (
+  SELECT f.id, f.sort_key FROM f WHERE $8::bigint IS NULL OR (f.sort_key, f.id COLLATE "C") ${op} ($8::bigint, $9::text COLLATE "C")
+  ORDER BY f.sort_key ${dir}, f.id COLLATE "C" ${dir} LIMIT $10::int
 )
 SELECT c.total, pg.* FROM (SELECT count(*)::int AS total FROM f) c
 LEFT JOIN LATERAL (
-  SELECT * FROM f WHERE $8::bigint IS NULL OR (f.sort_key, f.id COLLATE "C") ${op} ($8::bigint, $9::text COLLATE "C")
-  ORDER BY f.sort_key ${dir}, f.id COLLATE "C" ${dir} LIMIT $10::int
-) pg ON true`,
+  SELECT ${TOKEN_COLUMNS}, page.sort_key,
+    CASE WHEN t.kind = 'user' THEN COALESCE(u.name, t.subject_id) ELSE COALESCE(su.name, t.subject_id) END AS subject_name,
+    m.status AS m_status, m.epoch AS m_epoch, su.status AS su_status
+  FROM page JOIN ${s}.tokens t ON t.id = page.id
+  LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
+  LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
+  LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+) pg ON true
+ORDER BY pg.sort_key ${dir}, pg.id COLLATE "C" ${dir}`,
           ];
         }),
       ),
