@@ -441,8 +441,11 @@ ORDER BY t.created_at, t.seq`,
          WHEN t.kind = 'service_user' AND su.status IS DISTINCT FROM 'active' THEN 'subject_inactive'
          ELSE 'active' END) = ANY($4::text[])
     AND ($5::text IS NULL OR strpos(lower(t.name), lower($5::text)) > 0
-         OR strpos(lower(CASE WHEN t.kind = 'user' THEN COALESCE((SELECT u.name FROM ${s}.users u WHERE u.id = t.subject_id), t.subject_id)
-                              ELSE COALESCE(su.name, t.subject_id) END), lower($5::text)) > 0)
+         -- The owner's name: the organization's matching people found once (a hashed subplan), not a lookup per token.
+         OR (t.kind = 'user' AND t.subject_id IN (SELECT mm.user_id FROM ${s}.memberships mm JOIN ${s}.users u ON u.id = mm.user_id
+                                                  WHERE mm.org_id = $1 AND strpos(lower(u.name), lower($5::text)) > 0))
+         OR (t.kind = 'user' AND strpos(lower(t.subject_id), lower($5::text)) > 0 AND NOT EXISTS (SELECT 1 FROM ${s}.users u WHERE u.id = t.subject_id))
+         OR (t.kind = 'service_user' AND strpos(lower(COALESCE(su.name, t.subject_id)), lower($5::text)) > 0))
 ), page AS (
   SELECT f.id, f.sort_key FROM f WHERE $8::bigint IS NULL OR (f.sort_key, f.id COLLATE "C") ${op} ($8::bigint, $9::text COLLATE "C")
   ORDER BY f.sort_key ${dir}, f.id COLLATE "C" ${dir} LIMIT $10::int
