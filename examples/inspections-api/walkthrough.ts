@@ -219,8 +219,8 @@ async function visit(who: string, path: string, cookie: string | null) {
   for (const h of ["content-type", "location"]) if (res.headers.has(h)) say(`${h === "location" ? "Location" : "Content-Type"}: ${res.headers.get(h)}`);
   const text = await res.text();
   if ((res.headers.get("content-type") ?? "").includes("json")) {
-    const body = JSON.parse(text) as { tokens?: { owner: { name: string }; name: string; hint: string; status: string }[] };
-    const rows = body.tokens?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
+    const body = JSON.parse(text) as { items?: { owner: { name: string }; name: string; hint: string; status: string }[] };
+    const rows = body.items?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
     say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
   }
   return res;

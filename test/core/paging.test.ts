@@ -50,7 +50,9 @@ describe("paged token listings (R5, R10, R11)", () => {
   it("R11 status filters: every status but deleted by default; one, several or all on request; active by last use", async () => {
     const w = await world();
     const a = await w.userToken(w.users.ana.id, "acme", "a");
+    w.advance(1000);
     const b = await w.userToken(w.users.ana.id, "acme", "b");
+    w.advance(1000);
     const c = await w.userToken(w.users.ana.id, "acme", "c");
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: b.record.id, actorId: w.users.ana.id });
     await w.kw.tokens.delete({ orgId: "acme", tokenId: c.record.id, actorId: w.users.ada.id });

@@ -29,15 +29,15 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies versions 1 and 2, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1, 2 and 3, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
       const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1, 2]);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1, 2]);
+        expect(await s2.migrate()).toEqual([1, 2, 3]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
@@ -51,10 +51,11 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       expect(migrations("keyward").map((m) => [m.version, m.name])).toEqual([
         [1, "initial schema"],
         [2, "grantee indexes for list filters"],
+        [3, "indexes for paged listings"],
       ]);
     });
 
-    it("a schema at version 1 with data upgrades to version 2 (the grantee and site indexes), keeps its rows, and migration 2 can run twice", async () => {
+    it("a schema at version 1 with data upgrades to versions 2 and 3 (the grantee, site and listing indexes), keeps its rows, and migration 2 can run twice", async () => {
       const t = await fresh();
       const schema = freshSchema();
       try {
@@ -63,11 +64,11 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
         const v1 = postgresStore({ driver: t.raw, schema });
         await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
-        expect(await v1.migrate()).toEqual([2]);
+        expect(await v1.migrate()).toEqual([2, 3]);
         for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
         expect(await v1.migrate()).toEqual([]);
         const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
-        expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(["rules_type_grantee", "shares_type_grantee", "sites_path"]));
+        expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(["rules_type_grantee", "shares_type_grantee", "sites_path", "tokens_org_kind_created", "memberships_org_status"]));
         expect((await v1.listShares({ orgId: "acme", type: "inspection", id: "i_1" })).map((s) => s.id)).toEqual(["sh_1"]);
         await v1.close();
       } finally {
