@@ -594,17 +594,22 @@ describe.runIf(haveChromium)("accessibility and reflow of every page state (axe-
     await page.keyboard.press("Escape");
   }
 
-  it.each(VIEWPORTS)("at %i px, light and dark: every state has 0 serious or critical axe violations, and (390 px) nothing scrolls sideways", async (width) => {
-    const context = await browser.newContext({ viewport: { width, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
+  /** {@link walk} in a fresh context of this viewport; resolves to the page's script and console errors. */
+  async function walkIn(width: number, height: number, schemes: readonly ("light" | "dark")[]): Promise<string[]> {
+    const context = await browser.newContext({ viewport: { width, height }, permissions: ["clipboard-read", "clipboard-write"] });
     context.setDefaultTimeout(60_000);
     const page = await context.newPage();
     const errors = watchErrors(page);
     try {
-      await walk(page, width, SCHEMES);
+      await walk(page, width, schemes);
     } finally {
       await context.close();
     }
-    expect(errors).toEqual([]);
+    return errors;
+  }
+
+  it.each(VIEWPORTS)("at %i px, light and dark: every state has 0 serious or critical axe violations, and (390 px) nothing scrolls sideways", async (width) => {
+    expect(await walkIn(width, 900, SCHEMES)).toEqual([]);
     const states = Object.keys(found).filter((k) => k.startsWith(`${width} `));
     const bad = Object.fromEntries(states.filter((k) => found[k]!.length > 0).map((k) => [k, found[k]]));
     expect(bad).toEqual({});
@@ -613,14 +618,7 @@ describe.runIf(haveChromium)("accessibility and reflow of every page state (axe-
   });
 
   it("at 320 px nothing scrolls sideways in any state (WCAG 1.4.10 reflow)", async () => {
-    const context = await browser.newContext({ viewport: { width: 320, height: 720 }, permissions: ["clipboard-read", "clipboard-write"] });
-    context.setDefaultTimeout(60_000);
-    const page = await context.newPage();
-    try {
-      await walk(page, 320, []);
-    } finally {
-      await context.close();
-    }
+    expect(await walkIn(320, 720, [])).toEqual([]);
     const states = Object.keys(overflow).filter((k) => k.startsWith("320 "));
     expect(Object.fromEntries(states.filter((k) => overflow[k]! > 0).map((k) => [k, overflow[k]]))).toEqual({});
     expect(states.length).toBe(19);
