@@ -338,7 +338,7 @@ function needsPassword() {
 }
 /** Marks a field invalid and links it to its error message (aria-describedby), or clears both. */
 function invalid(input, on, errorId) {
-  const hint = input.dataset.hint || "";
+  // The field's own description (a hint), kept so that the error can be added and removed again.
   if (input.dataset.hint === undefined) input.dataset.hint = input.getAttribute("aria-describedby") || "";
   const base = input.dataset.hint;
   if (on) {
@@ -349,7 +349,6 @@ function invalid(input, on, errorId) {
     if (base) input.setAttribute("aria-describedby", base);
     else input.removeAttribute("aria-describedby");
   }
-  void hint;
 }
 function openGenerate(target, opener) {
   generateTarget = target;
