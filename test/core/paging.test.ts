@@ -123,6 +123,7 @@ describe("paged token listings (R5, R10, R11)", () => {
     const w = await world();
     const other = await w.kw.serviceUsers.create({ orgId: "acme", name: "Zap", permissionSetId: w.sets.bot.id, actorId: w.users.ada.id });
     await w.serviceToken(w.bot.id, "one");
+    w.advance(1000);
     await w.serviceToken(other.id, "two");
     const both = await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id, limit: 1 });
     expect(both).toMatchObject({ total: 2, items: [{ name: "one" }] });

@@ -616,6 +616,7 @@ describe("R11 revoke and delete", () => {
   it("R11 an administrator manages service users and their tokens: list, revoke, delete the service user", async () => {
     const w = await world();
     const a = await w.serviceToken(w.bot.id, "a");
+    w.advance(1000); // listings order by creation time, then by id
     const b = await w.serviceToken(w.bot.id, "b");
     expect((await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id })).items.map((t) => t.id)).toEqual([a.record.id, b.record.id]);
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: a.record.id, actorId: w.users.ada.id });
