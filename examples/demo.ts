@@ -129,7 +129,7 @@ await request("BI export", biToken.token, "templates.edit", safety);
 await request("BI export", biToken.token, "inspections.view", osloInspection);
 await attempt("BI export tries to log in with its token (R9)", () => kw.login(biToken.token));
 await attempt("Ada adds BI export to the Auditors group (R9)", () => kw.directory.addTo({ orgId: acme.id, subjectId: bi.id, groupId: auditors.id }));
-console.log(`  seats billed: ${await kw.directory.seatCount(acme.id)} (service users never count, R9) · user list: ${(await kw.directory.listMembers(acme.id)).map((m) => m.user.name).join(", ")}`);
+console.log(`  seats billed: ${await kw.directory.seatCount(acme.id)} (service users never count, R9) · user list: ${(await kw.directory.listMembers(acme.id)).items.map((m) => m.user.name).join(", ")}`);
 
 // ── across organizations ──────────────────────────────────────────────────────────────────────
 section("Globex shares one checklist with Acme; another stays private (R14)");
@@ -156,7 +156,7 @@ section("Ada rejoins as administrator and deletes Cleo's token (R11)");
 await kw.directory.addMember({ orgId: acme.id, userId: "u_ada", permissionSetId: admin.id });
 const cleo = await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "Zapier", password: "tr0ub4dor" });
 await request("Cleo", cleo.token, "inspections.edit", osloInspection);
-const listed = await kw.tokens.listOrganization({ orgId: acme.id, actorId: "u_ada" });
+const listed = (await kw.tokens.listOrganization({ orgId: acme.id, actorId: "u_ada" })).items;
 console.log(`  Ada sees ${listed.length} user tokens: ${listed.map((t) => `${t.subjectName}/"${t.name}" (${t.status})`).join(", ")}`);
 await kw.tokens.delete({ orgId: acme.id, tokenId: cleo.record.id, actorId: "u_ada" });
 await request("Cleo", cleo.token, "inspections.edit", osloInspection);
@@ -175,7 +175,7 @@ await request("BI export", biToken.token, "templates.view", safety);
 console.log(dim("  (service user tokens never expire from inactivity)"));
 
 section("Limits: 10 active user tokens per user per organization (R3)");
-const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).filter((t) => t.status === "active").length;
+const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).items.filter((t) => t.status === "active").length;
 for (let i = active + 1; i <= 10; i++) await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: `script ${i}`, password: "tr0ub4dor" });
 console.log(`  Cleo had ${active} active tokens and generates more up to 10`);
 await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: "tr0ub4dor" }));

@@ -44,8 +44,8 @@ export async function seededInspections(options: { clock?: () => number } = {}) 
  * await demo.close();
  * ```
  */
-export async function startManageServer(options: { port?: number; host?: string } = {}) {
-  const seeded = await seededInspections();
+export async function startManageServer(options: { port?: number; host?: string; clock?: () => number } = {}) {
+  const seeded = await seededInspections(options.clock ? { clock: options.clock } : {});
   const host = options.host ?? "127.0.0.1";
   const server: Server = createInspectionsApp(seeded.kw, seeded.db).listen(options.port ?? 0, host);
   await new Promise<void>((resolve, reject) => {

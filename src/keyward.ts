@@ -147,6 +147,8 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     managementRights: (input: { orgId: string; actorId: string }) => managementRights(ctx, input),
     /** The token prefixes in use (frozen): what a secret scanner's pattern needs (`tokenPattern(kw.prefixes)`). @example `tokenPattern(kw.prefixes)` */
     prefixes: ctx.prefixes,
+    /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
+    limits: Object.freeze({ ...ctx.limits }) as Readonly<{ userTokensPerUser: number; serviceTokensPerOrg: number }>,
     /** The store, for hosts that need it (migrations, closing): the one passed in `options.store`. */
     store: options.store,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */

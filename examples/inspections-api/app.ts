@@ -83,12 +83,12 @@ export function createInspectionsApp(kw: InspectionsKeyward, db: InspectionsDb, 
 
   // Organization-level actions: no item.
   app.get("/users", guard({ action: "users.manage" }), async (_req, res) => {
-    const members = await kw.directory.listMembers(decisionOf(res).orgId);
+    const members = (await kw.directory.listMembers(decisionOf(res).orgId)).items;
     res.json(members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status })));
   });
   app.get("/admin/tokens", guard({ action: "tokens.manage" }), async (_req, res) => {
     const { orgId, subject } = decisionOf(res);
-    const tokens = await kw.tokens.listOrganization({ orgId, actorId: subject.id });
+    const tokens = (await kw.tokens.listOrganization({ orgId, actorId: subject.id })).items;
     res.json(tokens.map((t) => ({ id: t.id, owner: t.subjectName, name: t.name, hint: t.hint, status: t.status })));
   });
   app.delete("/admin/tokens/:id", guard({ action: "tokens.manage" }), async (req, res, next) => {

@@ -73,6 +73,8 @@ export function inspectionsManagement(kw: InspectionsKeyward): InspectionsManage
   const sessions = new Map<string, ManagementSession>();
   const router = managementRouter(kw, {
     basePath: MANAGE_BASE_PATH,
+    // The signed-out page links here: the development sign-in's chooser.
+    signInUrl: `${MANAGE_BASE_PATH}/dev/login`,
     session: (request) => sessions.get(cookie(request.headers.get("cookie"), DEV_SESSION_COOKIE) ?? "") ?? null,
     permissionSets: (orgId) =>
       orgId === "acme"
@@ -92,6 +94,7 @@ export function inspectionsManagement(kw: InspectionsKeyward): InspectionsManage
       const url = new URL(request.url);
       if (url.pathname !== `${MANAGE_BASE_PATH}/dev/login`) return router.fetch(request);
       if (request.method !== "GET") return new Response("Use GET.", { status: 405, headers: { allow: "GET" } });
+      if (!url.searchParams.has("as")) return signInChooser();
       const who = PEOPLE[url.searchParams.get("as") as Person] as (typeof PEOPLE)[Person] | undefined;
       if (who === undefined || (await kw.store.getUser(who.userId)) === null) {
         return new Response(`Unknown person: use ?as=${Object.keys(PEOPLE).join(", ")}`, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
@@ -108,6 +111,26 @@ export function inspectionsManagement(kw: InspectionsKeyward): InspectionsManage
       });
     },
   };
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The development sign-in page: one link per person (no password asked: development only). */
+function signInChooser(): Response {
+  const items = Object.entries(PEOPLE)
+    .map(([key, p]) => `<li><a href="${MANAGE_BASE_PATH}/dev/login?as=${key}">Sign in as ${escapeHtml(p.name)}</a> — ${escapeHtml(p.role)}</li>`)
+    .join("\n");
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in (development)</title>
+<link rel="stylesheet" href="${MANAGE_BASE_PATH}/assets/manage.css"></head>
+<body><main><h1>Sign in (development)</h1><p>This example signs anyone in without a password. Choose who you are:</p><ul>${items}</ul></main></body></html>`;
+  return new Response(html, {
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    },
+  });
 }
 
 /**

@@ -203,7 +203,7 @@ note("service user tokens never expire from inactivity");
 await curl("BI export", "GET", "/templates/tpl_safety", bot);
 
 section("Limits: 10 active user tokens per user per organization (R3)");
-const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).filter((t) => t.status === "active").length;
+const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).items.filter((t) => t.status === "active").length;
 for (let i = active + 1; i <= 10; i++) secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: `script ${i}`, password: PASSWORDS.get("u_cleo")! })).token);
 note(`Cleo had ${active} active tokens and generates more up to 10`);
 await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: PASSWORDS.get("u_cleo")! }));
@@ -219,8 +219,8 @@ async function visit(who: string, path: string, cookie: string | null) {
   for (const h of ["content-type", "location"]) if (res.headers.has(h)) say(`${h === "location" ? "Location" : "Content-Type"}: ${res.headers.get(h)}`);
   const text = await res.text();
   if ((res.headers.get("content-type") ?? "").includes("json")) {
-    const body = JSON.parse(text) as { tokens?: { owner: { name: string }; name: string; hint: string; status: string }[] };
-    const rows = body.tokens?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
+    const body = JSON.parse(text) as { items?: { owner: { name: string }; name: string; hint: string; status: string }[] };
+    const rows = body.items?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
     say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
   }
   return res;

@@ -202,3 +202,27 @@ export function reactivateMembership(current: Membership, newEpoch: string): Mem
 export function leaveMembership(current: Membership): Membership {
   return { ...current, status: "left", groupIds: [], siteIds: [], seat: false };
 }
+
+/** How token listings may be ordered: by creation, last use, or inactivity deadline. */
+export type TokenSort = "created" | "last_used" | "expires";
+
+/** A sort key that no token reaches: service tokens never expire from inactivity, so they sort after every deadline. */
+export const NEVER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The number a listing sorts a token by (ties broken by the token id, in code-unit order):
+ * `created` its creation; `last_used` its last use, `-1` when never used; `expires` its last
+ * activity (R6: the inactivity deadline less the constant window), {@link NEVER} for service
+ * tokens. A SQL store mirrors this in its `ORDER BY`; the conformance suite checks it against
+ * this function.
+ *
+ * @example
+ * ```ts
+ * tokens.sort((a, b) => tokenSortKey(a, "expires") - tokenSortKey(b, "expires"))
+ * ```
+ */
+export function tokenSortKey(token: TokenRecord, sort: TokenSort): number {
+  if (sort === "created") return token.createdAt;
+  if (sort === "last_used") return token.lastUsedAt ?? -1;
+  return token.kind === "user" ? lastActivity(token) : NEVER;
+}

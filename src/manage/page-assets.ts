@@ -3,7 +3,8 @@
  * plain ES module with no imports; it talks only to the router's `/api` endpoints.
  *
  * The secret of a new token lives in one variable and one `<code>` element while its dialog is
- * open; closing the dialog (Done, Escape) empties both (R5).
+ * open; closing the dialog empties both (R5). Closing it before the token was copied asks first.
+ * Listings are filtered, searched, sorted and paged by the endpoints, never in the browser.
  * @module
  */
 
@@ -14,8 +15,11 @@ const BASE = body.dataset.base || "";
 const PAGE = body.dataset.page;
 const CSRF_HEADER = "x-keyward-csrf";
 const $ = (id) => document.getElementById(id);
-const state = { me: null, sets: new Map() };
+const state = { me: null, sets: new Map(), org: { cursors: [null], index: 0, nextCursor: null } };
 const openers = new WeakMap();
+const ORG_PAGE_SIZE = 25;
+const INACTIVE_PAGE_SIZE = 20;
+const SOON_MS = 7 * 86400000;
 
 class ApiError extends Error {
   constructor(problem, status) {
@@ -52,9 +56,41 @@ async function api(method, path, payload) {
   }
   return data;
 }
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s === "" ? "" : "?" + s;
+}
+
+// ── time that people read ─────────────────────────────────────────────────────────────────────
+const exactFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
+const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+function relative(ms) {
+  const abs = Math.abs(ms);
+  const units = [["year", 31536000000], ["month", 2592000000], ["day", 86400000], ["hour", 3600000], ["minute", 60000]];
+  for (const [unit, size] of units) if (abs >= size) return relativeFormat.format(Math.round(ms / size), unit);
+  return ms < 0 ? "just now" : "in less than a minute";
+}
+/** A <time> reading "2 days ago" / "in 29 days", the exact date on hover and for screen readers. */
+function timeElement(iso, soon) {
+  const t = document.createElement("time");
+  t.dateTime = iso;
+  const when = new Date(iso);
+  const exact = exactFormat.format(when);
+  t.title = exact;
+  t.className = "when" + (soon ? " soon" : "");
+  const shown = document.createElement("span");
+  shown.setAttribute("aria-hidden", "true");
+  shown.textContent = relative(when.getTime() - Date.now());
+  const spoken = document.createElement("span");
+  spoken.className = "visually-hidden";
+  spoken.textContent = relative(when.getTime() - Date.now()) + ", " + exact;
+  t.append(shown, spoken);
+  return t;
+}
 
 // ── small DOM helpers ─────────────────────────────────────────────────────────────────────────
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const STATUS = {
   active: "Active",
   revoked: "Revoked",
@@ -62,39 +98,73 @@ const STATUS = {
   expired: "Expired",
   subject_inactive: "Owner deactivated or left",
 };
+const STATUS_WORDS = {
+  active: "active",
+  "expired,subject_inactive": "expired",
+  revoked: "revoked",
+  deleted: "deleted",
+  "active,revoked,expired,subject_inactive": "",
+};
 
-function cell(content, header) {
+function cell(content, label, header) {
   const c = document.createElement(header ? "th" : "td");
-  if (header) c.scope = "row";
+  if (header) {
+    c.scope = "row";
+    c.setAttribute("role", "rowheader");
+  } else c.setAttribute("role", "cell");
+  if (label) c.dataset.label = label;
   if (typeof content === "string") c.textContent = content;
   else if (content) c.append(content);
   return c;
 }
-function timeCell(iso, empty) {
-  if (!iso) return cell(empty);
-  const t = document.createElement("time");
-  t.dateTime = iso;
-  t.textContent = dateFormat.format(new Date(iso));
-  return cell(t);
+function row(tokenId) {
+  const tr = document.createElement("tr");
+  tr.setAttribute("role", "row");
+  tr.dataset.tokenId = tokenId;
+  return tr;
+}
+function timeCell(iso, empty, label) {
+  return iso ? cell(timeElement(iso, false), label) : cell(empty, label);
+}
+function expiresCell(t) {
+  if (!t.expiresAt) return cell(t.status === "active" ? "Never" : "—", "Expires");
+  const soon = new Date(t.expiresAt).getTime() - Date.now() < SOON_MS;
+  const c = cell(timeElement(t.expiresAt, soon), "Expires");
+  if (soon) {
+    const note = document.createElement("span");
+    note.className = "soon-note";
+    note.textContent = " Expires soon";
+    c.append(note);
+  }
+  return c;
 }
 function code(text) {
   const c = document.createElement("code");
   c.textContent = text;
   return c;
 }
-function button(label, ariaLabel, className, onClick) {
+/** A button whose accessible name starts with its visible label (voice control: "click Revoke"). */
+function button(label, more, className, onClick) {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = label;
-  if (ariaLabel) b.setAttribute("aria-label", ariaLabel);
+  if (more) {
+    const extra = document.createElement("span");
+    extra.className = "visually-hidden";
+    extra.textContent = " " + more;
+    b.append(extra);
+  }
   if (className) b.className = className;
   b.addEventListener("click", () => run(() => onClick(b)));
   return b;
 }
 function announce(message) {
+  $("page-error").textContent = "";
   $("status").textContent = message;
 }
 function showError(target, err) {
+  // A later error replaces an earlier success message: never both at once.
+  $("status").textContent = "";
   target.textContent = err && err.message ? err.message : String(err);
 }
 async function run(task) {
@@ -107,8 +177,12 @@ async function run(task) {
   }
 }
 function signedOut() {
-  $("page-error").textContent = "You are not signed in. Sign in to manage API tokens.";
-  for (const s of document.querySelectorAll("main > :not(#status):not(#page-error)")) s.hidden = true;
+  $("status").textContent = "";
+  $("page-error").textContent = "";
+  $("content").hidden = true;
+  $("signed-out").hidden = false;
+  $("who").textContent = "";
+  $("admin-link").hidden = PAGE !== "admin";
 }
 
 // ── dialogs: focus goes in on open and back to the opener on close ───────────────────────────
@@ -116,16 +190,23 @@ function openDialog(dialog, opener) {
   openers.set(dialog, opener || document.activeElement);
   dialog.showModal();
 }
+function headingToFocus() {
+  const h = document.querySelector("main h1:not([hidden])");
+  return h;
+}
 for (const dialog of document.querySelectorAll("dialog")) {
   dialog.addEventListener("close", () => {
     const opener = openers.get(dialog);
     openers.delete(dialog);
     if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
-    else $("main").querySelector("h1").focus();
+    else {
+      const h = headingToFocus();
+      if (h) h.focus();
+    }
   });
   for (const b of dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => dialog.close());
 }
-$("main").querySelector("h1").tabIndex = -1;
+for (const h of document.querySelectorAll("main h1")) h.tabIndex = -1;
 
 function confirmAction(title, text, okLabel, opener) {
   return new Promise((resolve) => {
@@ -157,46 +238,92 @@ function confirmAction(title, text, okLabel, opener) {
   });
 }
 
-// ── the secret, shown once ────────────────────────────────────────────────────────────────────
+// ── the secret, shown once: never lost without a warning ──────────────────────────────────────
 let secret = null;
+let copied = false;
 const secretDialog = $("secret-dialog");
 const secretValue = $("secret-value");
+const copyButton = $("copy-secret");
 
 function showSecret(created, opener) {
   secret = created.token;
   created.token = null;
+  copied = false;
   secretValue.textContent = secret;
+  $("secret-name").textContent = "Name: " + created.record.name;
   $("copy-status").textContent = "";
+  copyButton.textContent = "Copy";
+  $("secret-confirm").hidden = true;
+  $("secret-actions").hidden = false;
   openDialog(secretDialog, opener);
-  $("copy-secret").focus();
+  copyButton.focus();
 }
-$("copy-secret").addEventListener("click", async () => {
+async function copySecret() {
   if (secret === null) return;
   try {
     await navigator.clipboard.writeText(secret);
+    copied = true;
+    copyButton.textContent = "Copied";
     $("copy-status").textContent = "Copied to the clipboard. Save it somewhere safe before you close this window.";
+    $("secret-confirm").hidden = true;
+    $("secret-actions").hidden = false;
   } catch {
     const range = document.createRange();
     range.selectNodeContents(secretValue);
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
+    // Selected, perhaps copied by hand: closing will not ask again.
+    copied = true;
     $("copy-status").textContent = "This browser blocked copying: the token is selected, press Ctrl+C (or Cmd+C) to copy it.";
   }
-});
+}
+copyButton.addEventListener("click", copySecret);
+// Clicking the token itself copies it, as the reference flow does.
+secretValue.addEventListener("click", copySecret);
+
 // Gone from the page and from this script's memory (R5): before the dialog hides, whichever way it closes.
 function forgetSecret() {
   secret = null;
+  copied = false;
   secretValue.textContent = "";
+  $("secret-name").textContent = "";
   $("copy-status").textContent = "";
+  copyButton.textContent = "Copy";
   const selection = window.getSelection();
   if (selection) selection.removeAllRanges();
 }
-$("secret-done").addEventListener("click", () => {
+/** Closing an uncopied secret asks first; closing a copied one (or confirming) forgets it. */
+function requestSecretClose() {
+  if (secret !== null && !copied && $("secret-confirm").hidden) {
+    $("secret-confirm").hidden = false;
+    $("secret-actions").hidden = true;
+    $("secret-back").focus();
+    return;
+  }
+  forgetSecret();
+  secretDialog.close();
+}
+$("secret-done").addEventListener("click", requestSecretClose);
+$("secret-discard").addEventListener("click", () => {
   forgetSecret();
   secretDialog.close();
 });
-secretDialog.addEventListener("cancel", forgetSecret);
+$("secret-back").addEventListener("click", () => {
+  $("secret-confirm").hidden = true;
+  $("secret-actions").hidden = false;
+  copyButton.focus();
+});
+secretDialog.addEventListener("cancel", (event) => {
+  // Escape: the same question as Done while the token is not copied; a second Escape goes back to it.
+  if (secret !== null && !copied) {
+    event.preventDefault();
+    if ($("secret-confirm").hidden) requestSecretClose();
+    else $("secret-back").click();
+    return;
+  }
+  forgetSecret();
+});
 secretDialog.addEventListener("close", forgetSecret);
 
 // ── generating a token (a user's own, or a service user's) ────────────────────────────────────
@@ -209,9 +336,19 @@ let generateTarget = null;
 function needsPassword() {
   return generateTarget !== null && generateTarget.kind === "user" && !state.me.organization.ssoOnly;
 }
-function invalid(input, on) {
-  if (on) input.setAttribute("aria-invalid", "true");
-  else input.removeAttribute("aria-invalid");
+/** Marks a field invalid and links it to its error message (aria-describedby), or clears both. */
+function invalid(input, on, errorId) {
+  // The field's own description (a hint), kept so that the error can be added and removed again.
+  if (input.dataset.hint === undefined) input.dataset.hint = input.getAttribute("aria-describedby") || "";
+  const base = input.dataset.hint;
+  if (on) {
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", (base + " " + errorId).trim());
+  } else {
+    input.removeAttribute("aria-invalid");
+    if (base) input.setAttribute("aria-describedby", base);
+    else input.removeAttribute("aria-describedby");
+  }
 }
 function openGenerate(target, opener) {
   generateTarget = target;
@@ -245,15 +382,15 @@ generateForm.addEventListener("submit", async (event) => {
   invalid(passwordInput, false);
   const name = nameInput.value.trim();
   if (name === "") {
-    error.textContent = "Enter a name for the token.";
-    invalid(nameInput, true);
+    showError(error, new Error("Enter a name for the token."));
+    invalid(nameInput, true, "generate-error");
     nameInput.focus();
     return;
   }
   const withPassword = needsPassword();
   if (withPassword && passwordInput.value === "") {
-    error.textContent = "Enter your password.";
-    invalid(passwordInput, true);
+    showError(error, new Error("Enter your password."));
+    invalid(passwordInput, true, "generate-error");
     passwordInput.focus();
     return;
   }
@@ -269,8 +406,8 @@ generateForm.addEventListener("submit", async (event) => {
     payload.password = null;
     const opener = openers.get(generateDialog);
     generateDialog.close();
-    showSecret(created, opener);
     announce("Token " + created.record.name + " generated.");
+    showSecret(created, opener);
     await (target.kind === "user" ? loadMine() : loadServiceUsers());
   } catch (err) {
     payload.password = null;
@@ -281,12 +418,12 @@ generateForm.addEventListener("submit", async (event) => {
       return;
     }
     showError(error, err);
-    if (err.field === "name") {
-      invalid(nameInput, true);
-      nameInput.focus();
-    } else if (err.field === "password" && withPassword) {
-      invalid(passwordInput, true);
+    if (err.field === "password" && withPassword) {
+      invalid(passwordInput, true, "generate-error");
       passwordInput.focus();
+    } else {
+      invalid(nameInput, true, "generate-error");
+      nameInput.focus();
     }
   } finally {
     submit.disabled = false;
@@ -295,33 +432,56 @@ generateForm.addEventListener("submit", async (event) => {
 });
 
 // ── "My API tokens" ───────────────────────────────────────────────────────────────────────────
-async function loadMine() {
-  const { tokens } = await api("GET", "/tokens");
-  const active = tokens.filter((t) => t.status === "active");
-  const inactive = tokens.filter((t) => t.status !== "active");
-  const tbody = $("my-tokens").querySelector("tbody");
-  tbody.replaceChildren(
-    ...active.map((t) => {
-      const tr = document.createElement("tr");
-      tr.dataset.tokenId = t.id;
-      const actions = cell(button("Revoke", "Revoke token " + t.name, "danger", (b) => revokeMine(t, b)));
-      tr.append(cell(t.name, true), cell(code(t.hint)), timeCell(t.createdAt), timeCell(t.lastUsedAt, "Never"), timeCell(t.expiresAt, "—"), actions);
-      return tr;
-    }),
+function myActiveRow(t) {
+  const tr = row(t.id);
+  tr.append(
+    cell(t.name, null, true),
+    cell(code(t.hint), "Token"),
+    timeCell(t.createdAt, "", "Created"),
+    timeCell(t.lastUsedAt, "Never", "Last used"),
+    expiresCell(t),
+    cell(button("Revoke", "token " + t.name, "danger", (b) => revokeMine(t, b)), null),
   );
-  $("my-tokens").hidden = active.length === 0;
-  $("my-empty").hidden = active.length !== 0;
-  $("my-inactive").hidden = inactive.length === 0;
-  $("my-inactive-tokens")
-    .querySelector("tbody")
-    .replaceChildren(
-      ...inactive.map((t) => {
-        const tr = document.createElement("tr");
-        tr.dataset.tokenId = t.id;
-        tr.append(cell(t.name, true), cell(code(t.hint)), timeCell(t.createdAt), timeCell(t.lastUsedAt, "Never"), cell(STATUS[t.status] || t.status));
-        return tr;
-      }),
-    );
+  return tr;
+}
+function myInactiveRow(t) {
+  const tr = row(t.id);
+  tr.append(cell(t.name, null, true), cell(code(t.hint), "Token"), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), cell(STATUS[t.status] || t.status, "Status"));
+  return tr;
+}
+const mine = { activeCursor: null, inactiveCursor: null };
+async function loadMine() {
+  const [active, inactive] = await Promise.all([
+    api("GET", "/tokens" + query({ status: "active", sort: "created", order: "desc", limit: 50 })),
+    api("GET", "/tokens" + query({ status: "revoked,expired,subject_inactive", sort: "created", order: "desc", limit: INACTIVE_PAGE_SIZE })),
+  ]);
+  $("my-tokens").querySelector("tbody").replaceChildren(...active.items.map(myActiveRow));
+  mine.activeCursor = active.nextCursor;
+  $("my-more").hidden = active.nextCursor === null;
+  const limit = state.me.limits && state.me.limits.userTokens;
+  $("my-count").textContent = limit ? active.total + " of " + limit + " active tokens" : active.total + " active token" + (active.total === 1 ? "" : "s");
+  $("my-count").classList.toggle("full", Boolean(limit) && active.total >= limit);
+  $("my-tokens").hidden = active.total === 0;
+  $("my-empty").hidden = active.total !== 0;
+  $("my-inactive").hidden = inactive.total === 0;
+  $("my-inactive-summary").textContent = "Revoked and expired tokens (" + inactive.total + ")";
+  $("my-inactive-tokens").querySelector("tbody").replaceChildren(...inactive.items.map(myInactiveRow));
+  mine.inactiveCursor = inactive.nextCursor;
+  $("my-inactive-more").hidden = inactive.nextCursor === null;
+}
+async function moreMine(which) {
+  const active = which === "active";
+  const cursor = active ? mine.activeCursor : mine.inactiveCursor;
+  if (cursor === null) return;
+  const page = await api(
+    "GET",
+    "/tokens" + query({ status: active ? "active" : "revoked,expired,subject_inactive", sort: "created", order: "desc", limit: active ? 50 : INACTIVE_PAGE_SIZE, cursor }),
+  );
+  const tbody = $(active ? "my-tokens" : "my-inactive-tokens").querySelector("tbody");
+  tbody.append(...page.items.map(active ? myActiveRow : myInactiveRow));
+  if (active) mine.activeCursor = page.nextCursor;
+  else mine.inactiveCursor = page.nextCursor;
+  $(active ? "my-more" : "my-inactive-more").hidden = page.nextCursor === null;
 }
 async function revokeMine(t, opener) {
   const ok = await confirmAction(
@@ -337,22 +497,83 @@ async function revokeMine(t, opener) {
   $("generate").focus();
 }
 
-// ── the administrator's "API tokens" ──────────────────────────────────────────────────────────
-async function loadOrgTokens() {
-  const { tokens } = await api("GET", "/organization/tokens");
+// ── the administrator's "API tokens": filtered, searched, sorted and paged by the server ─────
+function orgFilter() {
+  const [sort, order] = $("org-sort").value.split(":");
+  return { status: $("org-status").value, search: $("org-search").value.trim(), sort, order };
+}
+async function loadOrgTokens(reset) {
+  const org = state.org;
+  if (reset) {
+    org.cursors = [null];
+    org.index = 0;
+  }
+  const f = orgFilter();
+  const page = await api("GET", "/organization/tokens" + query({ ...f, limit: ORG_PAGE_SIZE, cursor: org.cursors[org.index] }));
+  // A deletion can empty the last page: step back to the one before.
+  if (page.items.length === 0 && org.index > 0) {
+    org.index--;
+    return loadOrgTokens(false);
+  }
+  org.nextCursor = page.nextCursor;
   $("org-tokens")
     .querySelector("tbody")
     .replaceChildren(
-      ...tokens.map((t) => {
-        const tr = document.createElement("tr");
-        tr.dataset.tokenId = t.id;
-        const del = button("Delete", "Delete token " + t.name + " of " + t.owner.name, "danger", (b) => deleteOrgToken(t, b));
-        tr.append(cell(t.name, true), cell(t.owner.name), cell(code(t.hint)), timeCell(t.createdAt), timeCell(t.lastUsedAt, "Never"), cell(STATUS[t.status] || t.status), cell(del));
+      ...page.items.map((t) => {
+        const tr = row(t.id);
+        const actions = t.status === "deleted" ? cell("", null) : cell(button("Delete", "token " + t.name + " of " + t.owner.name, "danger", (b) => deleteOrgToken(t, b)), null);
+        tr.append(
+          cell(t.name, null, true),
+          cell(t.owner.name, "Owner"),
+          cell(code(t.hint), "Token"),
+          timeCell(t.createdAt, "", "Created"),
+          timeCell(t.lastUsedAt, "Never", "Last used"),
+          expiresCell(t),
+          cell(STATUS[t.status] || t.status, "Status"),
+          actions,
+        );
         return tr;
       }),
     );
-  $("org-tokens").hidden = tokens.length === 0;
-  $("org-empty").hidden = tokens.length !== 0;
+  const words = STATUS_WORDS[f.status] === undefined ? "" : STATUS_WORDS[f.status];
+  const noun = (words ? words + " " : "") + "token" + (page.total === 1 ? "" : "s");
+  const from = org.index * ORG_PAGE_SIZE + 1;
+  const to = org.index * ORG_PAGE_SIZE + page.items.length;
+  $("org-count").textContent =
+    page.total === 0
+      ? "No " + (words ? words + " " : "") + "tokens" + (f.search ? " match “" + f.search + "”." : ".")
+      : (page.total > page.items.length ? "Showing " + from + "–" + to + " of " + page.total + " " : page.total + " ") + noun + (f.search ? " matching “" + f.search + "”" : "");
+  $("org-tokens").hidden = page.total === 0;
+  $("org-empty").hidden = true;
+  const pages = Math.max(1, Math.ceil(page.total / ORG_PAGE_SIZE));
+  $("org-pager").hidden = pages <= 1 && org.index === 0;
+  $("org-page").textContent = "Page " + (org.index + 1) + " of " + pages;
+  $("org-prev").disabled = org.index === 0;
+  $("org-next").disabled = page.nextCursor === null;
+}
+function wireOrgFilter() {
+  $("org-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    run(() => loadOrgTokens(true));
+  });
+  for (const id of ["org-status", "org-sort"]) $(id).addEventListener("change", () => run(() => loadOrgTokens(true)));
+  $("org-next").addEventListener("click", () =>
+    run(async () => {
+      if (state.org.nextCursor === null) return;
+      state.org.cursors[state.org.index + 1] = state.org.nextCursor;
+      state.org.index++;
+      await loadOrgTokens(false);
+      $("org-tokens-title").focus();
+    }),
+  );
+  $("org-prev").addEventListener("click", () =>
+    run(async () => {
+      if (state.org.index === 0) return;
+      state.org.index--;
+      await loadOrgTokens(false);
+      $("org-tokens-title").focus();
+    }),
+  );
 }
 async function deleteOrgToken(t, opener) {
   const ok = await confirmAction(
@@ -364,8 +585,7 @@ async function deleteOrgToken(t, opener) {
   if (!ok) return;
   await api("DELETE", "/organization/tokens/" + encodeURIComponent(t.id));
   announce("Token " + t.name + " of " + t.owner.name + " deleted.");
-  await loadOrgTokens();
-  $("org-tokens-title").tabIndex = -1;
+  await loadOrgTokens(false);
   $("org-tokens-title").focus();
 }
 
@@ -401,32 +621,50 @@ async function loadServiceUsers() {
       const actions = document.createElement("p");
       actions.className = "row-actions";
       actions.append(
-        button("Generate token", "Generate a token for " + su.name, "", (b) => openGenerate({ kind: "service", serviceUser: su }, b)),
-        button("Delete service user", "Delete service user " + su.name, "danger", (b) => deleteServiceUser(su, b)),
+        button("Generate token", "for " + su.name, "", (b) => openGenerate({ kind: "service", serviceUser: su }, b)),
+        button("Delete service user", su.name, "danger", (b) => deleteServiceUser(su, b)),
       );
       article.append(h, meta, actions);
       const tokens = su.tokens;
       if (tokens.length === 0) {
         const p = document.createElement("p");
         p.className = "hint";
-        p.textContent = "No tokens yet.";
+        p.textContent = "No active tokens.";
         article.append(p);
       } else {
         const table = document.createElement("table");
+        table.className = "cards";
+        table.setAttribute("role", "table");
         const caption = document.createElement("caption");
         caption.className = "visually-hidden";
-        caption.textContent = "Tokens of " + su.name;
+        caption.textContent = "Active tokens of " + su.name;
+        table.setAttribute("aria-label", caption.textContent);
         const head = document.createElement("thead");
-        head.innerHTML = '<tr><th scope="col">Name</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>';
+        head.setAttribute("role", "rowgroup");
+        const hr = document.createElement("tr");
+        hr.setAttribute("role", "row");
+        for (const label of ["Name", "Token", "Created", "Last used", ""]) {
+          const th = document.createElement("th");
+          th.scope = "col";
+          th.setAttribute("role", "columnheader");
+          if (label === "") {
+            const span = document.createElement("span");
+            span.className = "visually-hidden";
+            span.textContent = "Actions";
+            th.append(span);
+          } else th.textContent = label;
+          hr.append(th);
+        }
+        head.append(hr);
         const tbody = document.createElement("tbody");
+        tbody.setAttribute("role", "rowgroup");
         for (const t of tokens) {
-          const tr = document.createElement("tr");
-          tr.dataset.tokenId = t.id;
+          const tr = row(t.id);
           const buttons = document.createElement("span");
           buttons.className = "row-actions";
-          if (t.status === "active") buttons.append(button("Revoke", "Revoke token " + t.name, "secondary", (b) => endServiceToken(su, t, "revoke", b)));
-          buttons.append(button("Delete", "Delete token " + t.name, "danger", (b) => endServiceToken(su, t, "delete", b)));
-          tr.append(cell(t.name, true), cell(code(t.hint)), timeCell(t.createdAt), timeCell(t.lastUsedAt, "Never"), cell(STATUS[t.status] || t.status), cell(buttons));
+          buttons.append(button("Revoke", "token " + t.name, "secondary", (b) => endServiceToken(su, t, "revoke", b)));
+          buttons.append(button("Delete", "token " + t.name, "danger", (b) => endServiceToken(su, t, "delete", b)));
+          tr.append(cell(t.name, null, true), cell(code(t.hint), "Token"), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), cell(buttons, null));
           tbody.append(tr);
         }
         table.append(caption, head, tbody);
@@ -438,7 +676,7 @@ async function loadServiceUsers() {
   $("service-empty").hidden = serviceUsers.length !== 0;
 }
 async function deleteServiceUser(su, opener) {
-  const active = su.tokens.filter((t) => t.status === "active").length;
+  const active = su.tokens.length;
   const ok = await confirmAction(
     "Delete service user?",
     "Deleting " + su.name + " immediately stops its " + active + " active token" + (active === 1 ? "" : "s") + " from working.",
@@ -480,8 +718,8 @@ function wireServiceUserForm() {
       invalid(input, false);
       const name = input.value.trim();
       if (name === "") {
-        error.textContent = "Enter a name for the service user.";
-        invalid(input, true);
+        showError(error, new Error("Enter a name for the service user."));
+        invalid(input, true, "service-user-error");
         input.focus();
         return;
       }
@@ -494,10 +732,8 @@ function wireServiceUserForm() {
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) throw err;
         showError(error, err);
-        if (err.field === "name") {
-          invalid(input, true);
-          input.focus();
-        }
+        invalid(input, true, "service-user-error");
+        input.focus();
       }
     });
   });
@@ -517,14 +753,20 @@ async function init() {
   if (me.can.manageTokens || me.can.manageServiceUsers) $("admin-link").hidden = false;
   if (PAGE === "mine") {
     $("generate").addEventListener("click", (event) => openGenerate({ kind: "user" }, event.currentTarget));
+    $("my-more").addEventListener("click", () => run(() => moreMine("active")));
+    $("my-inactive-more").addEventListener("click", () => run(() => moreMine("inactive")));
     await loadMine();
   } else {
+    $("org-tokens-title").tabIndex = -1;
     if (me.can.manageTokens) {
       $("org-tokens-section").hidden = false;
-      await loadOrgTokens();
+      wireOrgFilter();
+      await loadOrgTokens(true);
     }
     if (me.can.manageServiceUsers) {
       $("service-users-section").hidden = false;
+      $("skip-service-users").hidden = !me.can.manageTokens;
+      $("service-users-title").tabIndex = -1;
       wireServiceUserForm();
       await loadSets();
       await loadServiceUsers();
@@ -547,55 +789,96 @@ export const PAGE_CSS = String.raw`:root {
   --panel: #f6f8fa;
   --line: #d0d7de;
   --accent: #0b57d0;
+  --on-accent: #ffffff;
   --danger: #b42318;
   --ok: #1a7f37;
+  --warn-fg: #6b4100;
+  --warn-bg: #fff5d6;
+  --warn-line: #d4a72c;
+  --soon: #a4320b;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   line-height: 1.5;
 }
 @media (prefers-color-scheme: dark) {
-  :root { --fg: #e6edf3; --muted: #9da7b3; --bg: #0d1117; --panel: #161b22; --line: #30363d; --accent: #7aa7ff; --danger: #ff7b72; --ok: #56d364; }
+  :root {
+    --fg: #e6edf3; --muted: #9da7b3; --bg: #0d1117; --panel: #161b22; --line: #30363d;
+    /* Dark text on the light-blue accent: 8:1, where white was 2.4:1. */
+    --accent: #7aa7ff; --on-accent: #0d1117;
+    --danger: #ff7b72; --ok: #56d364;
+    --warn-fg: #f2cc60; --warn-bg: #272115; --warn-line: #9e6a03; --soon: #ffa657;
+  }
 }
 * { box-sizing: border-box; }
-body { margin: 0; color: var(--fg); background: var(--bg); }
-.top { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; justify-content: space-between; padding: 0.75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--panel); }
-.top nav { display: flex; gap: 1.25rem; }
-.top a { color: var(--accent); text-decoration: none; font-weight: 600; }
+body { margin: 0; color: var(--fg); background: var(--bg); overflow-wrap: anywhere; }
+.top { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; align-items: center; justify-content: space-between; padding: 0.75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--panel); }
+.top nav { display: flex; flex-wrap: wrap; gap: 0.25rem 1.25rem; }
+.top .hint { margin: 0; }
+.top a, a { color: var(--accent); font-weight: 600; }
+.top a { text-decoration: none; }
 .top a[aria-current="page"] { color: var(--fg); text-decoration: underline; text-underline-offset: 0.3em; }
-main { max-width: 68rem; margin: 0 auto; padding: 1.5rem; }
+main { max-width: 72rem; margin: 0 auto; padding: 1.5rem; }
 h1 { margin: 0.5rem 0 0.75rem; font-size: 1.6rem; }
 h2 { font-size: 1.25rem; margin: 2rem 0 0.5rem; }
 h3 { margin: 0 0 0.25rem; font-size: 1.05rem; }
 .lead { color: var(--muted); max-width: 50rem; }
 .hint { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0; }
+.empty { color: var(--muted); margin: 1rem 0; }
+.count { font-weight: 600; margin: 0.5rem 0; }
+.count.full { color: var(--soon); }
+.bar { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem 1rem; margin: 1rem 0; }
 .error { color: var(--danger); font-weight: 600; margin: 0.5rem 0; }
-.error:empty, .status:empty { display: none; }
+.error:empty, .status:empty, .count:empty { display: none; }
 .status { color: var(--ok); font-weight: 600; margin: 0.5rem 0; }
+.warning { color: var(--warn-fg); background: var(--warn-bg); border: 1px solid var(--warn-line); border-left-width: 4px; border-radius: 6px; padding: 0.6rem 0.8rem; }
+.warning p { margin: 0 0 0.5rem; }
 table { width: 100%; border-collapse: collapse; margin: 0.75rem 0; }
 caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
 th, td { text-align: left; padding: 0.5rem 0.6rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
-thead th { font-size: 0.85rem; color: var(--muted); font-weight: 600; }
+thead th { font-size: 0.85rem; color: var(--muted); font-weight: 600; white-space: nowrap; }
 tbody th { font-weight: 600; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
-button { font: inherit; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; white-space: nowrap; }
+time, .when { white-space: nowrap; }
+.soon { color: var(--soon); font-weight: 600; }
+.soon-note { color: var(--soon); font-weight: 600; font-size: 0.85rem; white-space: nowrap; }
+button, a.button { font: inherit; display: inline-block; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; text-decoration: none; white-space: nowrap; }
 button.secondary { background: transparent; color: var(--accent); }
 button.danger { background: transparent; color: var(--danger); border-color: var(--danger); }
-button:disabled { opacity: 0.6; cursor: progress; }
+button:disabled { opacity: 0.6; cursor: not-allowed; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .row-actions { display: inline-flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 1rem 0; background: var(--panel); }
-form.inline { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 1rem; margin: 1rem 0; }
-form.inline .error { flex-basis: 100%; }
+form.toolbar { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.5rem 1rem; margin: 1rem 0; }
+form.toolbar .field { margin: 0; }
+form.toolbar .grow { flex: 1 1 14rem; }
+form.toolbar .error { flex-basis: 100%; }
+.pager { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem; margin: 0.75rem 0; }
 .field { display: flex; flex-direction: column; gap: 0.25rem; margin: 0.75rem 0; }
 .field[hidden] { display: none; }
 label { font-weight: 600; }
-input, select { font: inherit; padding: 0.45rem 0.6rem; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); min-width: 16rem; }
+input, select { font: inherit; padding: 0.45rem 0.6rem; border: 1px solid var(--muted); border-radius: 6px; background: var(--bg); color: var(--fg); width: 100%; max-width: 28rem; min-width: 0; }
+select { width: auto; max-width: 100%; }
 input[aria-invalid="true"] { border-color: var(--danger); outline-color: var(--danger); }
 dialog { border: 1px solid var(--line); border-radius: 10px; padding: 1.5rem; max-width: 36rem; width: calc(100% - 2rem); color: var(--fg); background: var(--bg); }
 dialog::backdrop { background: rgb(0 0 0 / 0.45); }
 dialog h2 { margin-top: 0; }
-dialog .actions { display: flex; justify-content: flex-end; gap: 0.75rem; margin-top: 1.25rem; }
-.secret { display: flex; gap: 0.75rem; align-items: center; padding: 0.75rem; border: 1px dashed var(--line); border-radius: 6px; background: var(--panel); }
-.secret code { flex: 1; word-break: break-all; user-select: all; }
+.token-name { font-weight: 600; }
+dialog .actions { display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 0.75rem; margin-top: 1.25rem; }
+.secret { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; padding: 0.75rem; border: 1px dashed var(--muted); border-radius: 6px; background: var(--panel); }
+.secret code { flex: 1 1 12rem; white-space: normal; word-break: break-all; user-select: all; cursor: copy; }
 .visually-hidden { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 [hidden] { display: none !important; }
+/* Narrow screens: every row becomes a card, nothing scrolls sideways (WCAG 1.4.10 reflow, down to 320 px). */
+@media (max-width: 47.99rem) {
+  main { padding: 1rem; }
+  .top { padding: 0.75rem 1rem; }
+  table.cards, table.cards tbody, table.cards tr, table.cards th, table.cards td { display: block; width: 100%; }
+  table.cards caption { display: block; }
+  table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.cards tr { border: 1px solid var(--line); border-radius: 8px; padding: 0.6rem 0.8rem; margin: 0 0 0.75rem; background: var(--panel); }
+  table.cards th, table.cards td { border: 0; padding: 0.15rem 0; }
+  table.cards tbody th { font-size: 1.05rem; }
+  table.cards td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-weight: 600; }
+  .card table.cards tr { background: var(--bg); }
+  dialog { padding: 1rem; }
+}
 `;

@@ -1,6 +1,11 @@
 /**
  * The two management pages: plain HTML, one small vanilla script and one stylesheet, served by
  * the router itself (no build step, no CDN, nothing fetched from elsewhere).
+ *
+ * Room is left for the token lifecycle flows (restricted tokens, absolute expiry, rotation,
+ * expiry warnings, the deactivation preview): every token row has an actions cell and a status
+ * cell that take more buttons and states, and the Expires column shows whichever deadline a
+ * token has.
  * @module
  */
 import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
@@ -19,7 +24,7 @@ export function pageAssets(): Record<string, { type: string; body: string }> {
 }
 
 const DIALOGS = `
-<dialog id="generate-dialog" aria-labelledby="generate-title">
+<dialog id="generate-dialog" aria-labelledby="generate-title" aria-describedby="generate-intro">
   <form id="generate-form" novalidate>
     <h2 id="generate-title">Generate API token</h2>
     <p id="generate-intro" class="hint"></p>
@@ -39,15 +44,23 @@ const DIALOGS = `
     </div>
   </form>
 </dialog>
-<dialog id="secret-dialog" aria-labelledby="secret-title" aria-describedby="secret-help">
+<dialog id="secret-dialog" aria-labelledby="secret-title" aria-describedby="secret-name secret-help">
   <h2 id="secret-title">Your new API token</h2>
-  <p id="secret-help">Copy the token now and save it somewhere safe. Once you close this window it cannot be shown again.</p>
+  <p id="secret-name" class="token-name"></p>
+  <p id="secret-help" class="warning"><span aria-hidden="true">⚠ </span><strong>Copy the token now.</strong> Save it somewhere safe: once you close this window it cannot be shown again.</p>
   <div class="secret">
-    <code id="secret-value" aria-label="The new API token"></code>
+    <code id="secret-value" title="Click to copy"></code>
     <button type="button" id="copy-secret">Copy</button>
   </div>
   <p id="copy-status" class="hint" role="status" aria-live="polite"></p>
-  <div class="actions">
+  <div id="secret-confirm" class="warning" role="alert" hidden>
+    <p id="secret-confirm-text"><strong>You have not copied the token.</strong> If you close this window now, it is lost and you will need to generate a new one.</p>
+    <div class="actions">
+      <button type="button" class="danger" id="secret-discard">Close without copying</button>
+      <button type="button" id="secret-back">Go back and copy</button>
+    </div>
+  </div>
+  <div class="actions" id="secret-actions">
     <button type="button" id="secret-done">Done</button>
   </div>
 </dialog>
@@ -60,45 +73,86 @@ const DIALOGS = `
   </div>
 </dialog>`;
 
+const TOKEN_HEAD = (cols: string[]) =>
+  `<thead role="rowgroup"><tr role="row">${cols.map((c) => (c === "" ? `<th scope="col" role="columnheader"><span class="visually-hidden">Actions</span></th>` : `<th scope="col" role="columnheader">${c}</th>`)).join("")}</tr></thead>`;
+
 const MINE = `
+<div id="content">
 <h1>My API tokens</h1>
 <p class="lead">User API tokens let an integration act as you, with your permissions, groups and sites in this
 organization. A token expires after 30 days without use; it stops working for good if you leave the
 organization or are deactivated.</p>
-<p><button type="button" id="generate">Generate API token</button></p>
-<table id="my-tokens">
-  <caption>Active tokens</caption>
-  <thead><tr><th scope="col">Name</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires if unused</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-  <tbody></tbody>
+<div class="bar">
+  <p id="my-count" class="count"></p>
+  <button type="button" id="generate">Generate API token</button>
+</div>
+<table id="my-tokens" class="cards" role="table" aria-labelledby="my-tokens-caption">
+  <caption id="my-tokens-caption">Active tokens</caption>
+  ${TOKEN_HEAD(["Name", "Token", "Created", "Last used", "Expires", ""])}
+  <tbody role="rowgroup"></tbody>
 </table>
-<p id="my-empty" class="hint" hidden>You have no active API tokens.</p>
+<p id="my-empty" class="empty" hidden>You have no active API tokens.</p>
+<p><button type="button" id="my-more" class="secondary" hidden>Show more active tokens</button></p>
 <details id="my-inactive" hidden>
-  <summary>Revoked and expired tokens</summary>
-  <table id="my-inactive-tokens">
-    <caption class="visually-hidden">Tokens that no longer work</caption>
-    <thead><tr><th scope="col">Name</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th></tr></thead>
-    <tbody></tbody>
+  <summary id="my-inactive-summary">Revoked and expired tokens</summary>
+  <table id="my-inactive-tokens" class="cards" role="table" aria-labelledby="my-inactive-summary">
+    ${TOKEN_HEAD(["Name", "Token", "Created", "Last used", "Status"])}
+    <tbody role="rowgroup"></tbody>
   </table>
-</details>`;
+  <p><button type="button" id="my-inactive-more" class="secondary" hidden>Show more revoked and expired tokens</button></p>
+</details>
+</div>`;
 
 const ADMIN = `
+<div id="content">
 <h1>API tokens</h1>
 <section aria-labelledby="org-tokens-title" id="org-tokens-section" hidden>
   <h2 id="org-tokens-title">User API tokens</h2>
   <p class="lead">Every user API token in this organization. Deleting a token immediately stops any integration that relies on it.</p>
-  <table id="org-tokens">
-    <caption class="visually-hidden">User API tokens of the organization</caption>
-    <thead><tr><th scope="col">Name</th><th scope="col">Owner</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-    <tbody></tbody>
+  <form id="org-filter" class="toolbar" role="search" aria-label="User API tokens" novalidate>
+    <div class="field">
+      <label for="org-status">Status</label>
+      <select id="org-status" name="status">
+        <option value="active" selected>Active</option>
+        <option value="expired,subject_inactive">Expired</option>
+        <option value="revoked">Revoked</option>
+        <option value="deleted">Deleted</option>
+        <option value="active,revoked,expired,subject_inactive">All but deleted</option>
+      </select>
+    </div>
+    <div class="field grow">
+      <label for="org-search">Search token or owner</label>
+      <input id="org-search" name="search" type="search" maxlength="200" autocomplete="off">
+    </div>
+    <div class="field">
+      <label for="org-sort">Sort by</label>
+      <select id="org-sort" name="sort">
+        <option value="created:desc" selected>Newest first</option>
+        <option value="created:asc">Oldest first</option>
+        <option value="last_used:desc">Recently used</option>
+        <option value="expires:asc">Expiring soonest</option>
+      </select>
+    </div>
+    <button type="submit" class="secondary">Search</button>
+  </form>
+  <p id="org-count" class="count" role="status" aria-live="polite"></p>
+  <table id="org-tokens" class="cards" role="table" aria-labelledby="org-tokens-title">
+    ${TOKEN_HEAD(["Name", "Owner", "Token", "Created", "Last used", "Expires", "Status", ""])}
+    <tbody role="rowgroup"></tbody>
   </table>
-  <p id="org-empty" class="hint" hidden>No user in this organization has an API token.</p>
+  <p id="org-empty" class="empty" hidden>No user API token matches.</p>
+  <nav id="org-pager" class="pager" aria-label="Pages of user API tokens" hidden>
+    <button type="button" id="org-prev" class="secondary">Previous page</button>
+    <span id="org-page" class="hint"></span>
+    <button type="button" id="org-next" class="secondary">Next page</button>
+  </nav>
 </section>
 <section aria-labelledby="service-users-title" id="service-users-section" hidden>
   <h2 id="service-users-title">Service users</h2>
   <p class="lead">Service users are not people: they cannot log in, have no groups or sites, and no change to any
   user changes what their tokens may do. Give them a permission set and share items with them.</p>
-  <form id="service-user-form" class="inline" novalidate>
-    <div class="field">
+  <form id="service-user-form" class="toolbar" novalidate>
+    <div class="field grow">
       <label for="service-user-name">Service user name</label>
       <input id="service-user-name" name="name" maxlength="200" autocomplete="off" required>
     </div>
@@ -110,12 +164,20 @@ const ADMIN = `
     <p id="service-user-error" class="error" role="alert"></p>
   </form>
   <div id="service-users"></div>
-  <p id="service-empty" class="hint" hidden>There are no service users yet.</p>
+  <p id="service-empty" class="empty" hidden>There are no service users yet.</p>
 </section>
-<p id="admin-none" hidden>You do not have the permission to manage this organization's API tokens.</p>`;
+<p id="admin-none" hidden>You do not have the permission to manage this organization's API tokens.</p>
+</div>`;
 
-/** Renders a page. `basePath` is where the router is mounted. */
-export function renderPage(page: "mine" | "admin", basePath: string): string {
+const SIGNED_OUT = (signIn: string | null) => `
+<section id="signed-out" aria-labelledby="signed-out-title" hidden>
+  <h1 id="signed-out-title">Sign in to manage API tokens</h1>
+  <p>You are not signed in, or your session has ended. API tokens belong to your account, so sign in first.</p>
+  ${signIn === null ? `<p>Sign in to this application, then come back to this page.</p>` : `<p><a class="button" id="sign-in" href="${signIn}">Sign in</a></p>`}
+</section>`;
+
+/** Renders a page. `basePath` is where the router is mounted; `signInUrl` where the signed-out page links to (none: a sentence). */
+export function renderPage(page: "mine" | "admin", basePath: string, signInUrl: string | null = null): string {
   const base = escape(basePath);
   const title = page === "mine" ? "My API tokens" : "API tokens";
   return `<!doctype html>
@@ -134,12 +196,14 @@ export function renderPage(page: "mine" | "admin", basePath: string): string {
   <nav aria-label="API tokens">
     <a href="${base}/"${page === "mine" ? ' aria-current="page"' : ""}>My API tokens</a>
     <a href="${base}/admin" id="admin-link"${page === "admin" ? ' aria-current="page"' : " hidden"}>Organization API tokens</a>
+    ${page === "admin" ? `<a href="#service-users-title" id="skip-service-users" hidden>Service users</a>` : ""}
   </nav>
   <p id="who" class="hint"></p>
 </header>
 <main id="main" aria-busy="true">
 <div id="status" class="status" role="status" aria-live="polite"></div>
 <div id="page-error" class="error" role="alert"></div>
+${SIGNED_OUT(signInUrl === null ? null : escape(signInUrl))}
 ${page === "mine" ? MINE : ADMIN}
 </main>
 ${DIALOGS}

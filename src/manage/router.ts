@@ -7,6 +7,8 @@ import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import type { TokenView } from "../core/types.js";
 import type { Keyward } from "../keyward.js";
+import type { Page } from "../service/paging.js";
+import { MAX_PAGE_SIZE } from "../service/paging.js";
 import { id, name, parseConfig, parseInput } from "../service/schemas.js";
 import { pageAssets, renderPage } from "./page.js";
 import { errorToProblem, problemResponse, type ManagementOperation } from "./problem.js";
@@ -17,8 +19,8 @@ export interface ManagementSession {
   userId: string;
 }
 
-/** What the router uses of a keyward instance (any instance, whatever its actions). */
-export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store" | "managementRights">;
+/** What the router uses of a keyward instance (any instance, whatever its actions). `limits` lets the page say "3 of 10 active tokens". */
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store" | "managementRights"> & Partial<Pick<Keyward, "limits">>;
 
 /** Options of {@link managementRouter}. */
 export interface ManagementOptions {
@@ -43,6 +45,8 @@ export interface ManagementOptions {
    * (403 `forbidden` naming `permissionSetId`).
    */
   permissionSets?: (orgId: string) => readonly { id: string; name: string }[] | Promise<readonly { id: string; name: string }[]>;
+  /** Where the pages send someone who is not signed in (a link on the signed-out page), e.g. `"/login?next=/settings/api-tokens"`. Default: none (the page says to sign in). */
+  signInUrl?: string;
   /** Serve the HTML pages and their assets. Default `true`; `false` serves the JSON endpoints only. */
   pages?: boolean;
   /** Called with unexpected errors (bugs, a throwing session hook) before a 500 is answered. Never given a secret. */
@@ -81,6 +85,7 @@ const optionsSchema = z.object({
   allowedOrigins: z.array(z.string().url()).optional(),
   permissionSets: z.custom<ManagementOptions["permissionSets"]>((f) => typeof f === "function").optional(),
   pages: z.boolean().optional(),
+  signInUrl: z.string().min(1).max(2000).regex(/^(\/(?!\/)|https?:\/\/)[^\s]*$/, "must be a path (/login) or an http(s) URL").optional(),
   onError: z.custom<ManagementOptions["onError"]>((f) => typeof f === "function").optional(),
   maxBodyBytes: z.number().int().min(64).max(1_048_576).optional(),
 });
@@ -141,6 +146,28 @@ export interface TokenJson {
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/**
+ * The listing options of a `GET` listing endpoint, from its query string: `limit`, `cursor`,
+ * `status` (one, comma-separated, or `all`), `search`, `sort`, `order`. Anything else in the
+ * query is ignored; a bad value is `invalid_input` naming the option (checked by the service).
+ */
+function listOptions(request: Request): Record<string, unknown> {
+  const q = new URL(request.url).searchParams;
+  const out: Record<string, unknown> = {};
+  for (const key of ["cursor", "search", "sort", "order"] as const) {
+    const v = q.get(key);
+    if (v !== null && v !== "") out[key] = v;
+  }
+  const limit = q.get("limit");
+  if (limit !== null && limit !== "") out.limit = /^\d{1,6}$/.test(limit) ? Number(limit) : limit;
+  const status = q.get("status");
+  if (status !== null && status !== "") out.status = status.includes(",") ? status.split(",") : status;
+  return out;
+}
+
+/** A page of tokens as the listing endpoints answer it. */
+const tokenPage = (page: Page<TokenView>) => ({ items: page.items.map(tokenJson), nextCursor: page.nextCursor, total: page.total });
 
 /**
  * The JSON form of a listed token: ISO dates and the owner; never the secret nor the digest (R5).
@@ -211,15 +238,15 @@ function normalizeBase(basePath: string | undefined): string {
  * | Method and path | What | Needs (R11) |
  * |---|---|---|
  * | `GET /api/me` | the caller, the organization (`ssoOnly`), what they may manage | a session |
- * | `GET /api/tokens` | my user tokens (name, hint, created, last used, inactivity expiry) | a session |
+ * | `GET /api/tokens` | a page of my user tokens (name, hint, created, last used, inactivity expiry): `{ items, nextCursor, total }`; query `limit`, `cursor`, `status`, `search`, `sort`, `order` | a session |
  * | `POST /api/tokens` `{ name, password? }` | generate one; `201 { token, record }`, the secret this once | the password unless SSO-only (R4) |
  * | `POST /api/tokens/:id/revoke` | revoke one of mine | it is mine |
- * | `GET /api/organization/tokens` | every user token of the organization, with its owner | `api_tokens:manage` |
+ * | `GET /api/organization/tokens` | a page of the organization's user tokens, with their owners (same query and answer) | `api_tokens:manage` |
  * | `DELETE /api/organization/tokens/:id` | delete any user token | `api_tokens:manage` |
- * | `GET /api/service-users` | service users, each with its tokens | `service_users:manage` |
+ * | `GET /api/service-users` | service users, each with its active tokens | `service_users:manage` |
  * | `POST /api/service-users` `{ name, permissionSetId? }` | create one | `service_users:manage` |
  * | `DELETE /api/service-users/:id` | delete one (its tokens stop working) | `service_users:manage` |
- * | `GET /api/service-users/:id/tokens` | its tokens | `service_users:manage` |
+ * | `GET /api/service-users/:id/tokens` | a page of its tokens (same query and answer) | `service_users:manage` |
  * | `POST /api/service-users/:id/tokens` `{ name }` | generate one; the secret this once | `service_users:manage` |
  * | `POST /api/service-users/:id/tokens/:tokenId/revoke` | revoke one | `service_users:manage` |
  * | `DELETE /api/service-users/:id/tokens/:tokenId` | delete one | `service_users:manage` |
@@ -296,15 +323,15 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
           user: { id: user.id, name: user.name },
           organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly },
           can: { manageTokens, manageServiceUsers },
+          limits: { userTokens: kw.limits?.userTokensPerUser ?? null },
         });
       },
     },
     {
       method: "GET",
       pattern: ["tokens"],
-      async handle({ session: s }) {
-        const mine = await kw.tokens.listMine({ orgId: s.orgId, userId: s.userId });
-        return json({ tokens: mine.map(tokenJson) });
+      async handle({ session: s, request }) {
+        return json(tokenPage(await kw.tokens.listMine({ ...listOptions(request), orgId: s.orgId, userId: s.userId })));
       },
     },
     {
@@ -329,9 +356,8 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     {
       method: "GET",
       pattern: ["organization", "tokens"],
-      async handle({ session: s }) {
-        const all = await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
-        return json({ tokens: all.map(tokenJson) });
+      async handle({ session: s, request }) {
+        return json(tokenPage(await kw.tokens.listOrganization({ ...listOptions(request), orgId: s.orgId, actorId: s.userId })));
       },
     },
     {
@@ -342,7 +368,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
         // This endpoint deletes user tokens; service tokens have their own, under their service user.
         // The permission is checked first (listOrganization needs it), so a non-administrator learns nothing.
         if (token !== null && token.kind !== "user") {
-          await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId });
+          await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId, limit: 1 });
           throw new KeywardError("not_found", "No such token.");
         }
         await kw.tokens.delete({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });
@@ -353,9 +379,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       method: "GET",
       pattern: ["service-users"],
       async handle({ session: s }) {
+        // Each service user with its active tokens (R3 bounds them); the others page through GET /api/service-users/:id/tokens.
         const [users, tokens] = await Promise.all([
           kw.serviceUsers.list({ orgId: s.orgId, actorId: s.userId }),
-          kw.tokens.listServiceTokens({ orgId: s.orgId, actorId: s.userId }),
+          kw.tokens.listServiceTokens({ orgId: s.orgId, actorId: s.userId, status: "active", limit: MAX_PAGE_SIZE }),
         ]);
         return json({
           serviceUsers: users.map((su) => ({
@@ -363,7 +390,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
             name: su.name,
             permissionSetId: su.permissionSetId,
             createdAt: iso(su.createdAt),
-            tokens: tokens.filter((t) => t.subjectId === su.id).map(tokenJson),
+            tokens: tokens.items.filter((t) => t.subjectId === su.id).map(tokenJson),
           })),
         });
       },
@@ -392,10 +419,9 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     {
       method: "GET",
       pattern: ["service-users", ":serviceUserId", "tokens"],
-      async handle({ session: s, params }) {
+      async handle({ session: s, params, request }) {
         await serviceUserOf(s, params.serviceUserId!);
-        const tokens = await kw.tokens.listServiceTokens({ orgId: s.orgId, actorId: s.userId });
-        return json({ tokens: tokens.filter((t) => t.subjectId === params.serviceUserId).map(tokenJson) });
+        return json(tokenPage(await kw.tokens.listServiceTokens({ ...listOptions(request), orgId: s.orgId, actorId: s.userId, serviceUserId: params.serviceUserId! })));
       },
     },
     {
@@ -527,7 +553,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       if (page === null) return problemResponse("not_found", "Not found.");
       if (method !== "GET" && method !== "HEAD") return problemResponse("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
       // The page itself holds no data: it fetches /api/me and redirects nothing. A missing session is shown by the script.
-      return new Response(method === "HEAD" ? null : renderPage(page, basePath), {
+      return new Response(method === "HEAD" ? null : renderPage(page, basePath, options.signInUrl ?? null), {
         headers: {
           "content-type": "text/html; charset=utf-8",
           "cache-control": "no-store",

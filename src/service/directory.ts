@@ -30,6 +30,7 @@ import type {
 import type { MemberEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { conditions, grantee as granteeSchema, id, itemKey, level, LIMITS, name, parseInput, permission } from "./schemas.js";
+import { DEFAULT_PAGE_SIZE, memberCursor, pageOptions, readMemberCursor, searchOf, statusesOf, statusOption, type Page } from "./paging.js";
 import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
 
 const orgSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
@@ -43,6 +44,8 @@ const memberFields = {
 };
 const memberSchema = z.object({ orgId: id, userId: id, ...memberFields }).strict();
 const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
+const MEMBER_STATUSES = ["active", "deactivated", "left"] as const;
+const listMembersSchema = z.object({ orgId: id, ...pageOptions, status: statusOption(MEMBER_STATUSES) }).strict();
 const permissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
 const permissionSetUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
 const groupSchema = z.object({ id: id.optional(), orgId: id, name }).strict();
@@ -217,14 +220,22 @@ export function directory(ctx: Context) {
       return changeMembership(v.orgId, v.userId, leaveMembership, { ifLeft: "keep" });
     },
     /**
-     * The organization's user list: its members (active and deactivated) with their names.
-     * Service users are never in it (R9).
-     * @example `const people = await kw.directory.listMembers(orgId)`
+     * The organization's user list, one page at a time: its members with their names, by name
+     * then user id. Service users are never in it (R9). Options: `limit` (default 50, at most
+     * 500), `cursor` (the previous page's `nextCursor`), `status` (`"active"`, `"deactivated"`,
+     * `"left"`, several, or `"all"`; default active and deactivated), `search` (part of the name
+     * or user id, any case). A bare organization id lists the first page with the defaults.
+     * @example `const { items, nextCursor, total } = await kw.directory.listMembers({ orgId, search: "ann" })`
      */
-    async listMembers(orgId: string): Promise<MemberEntry[]> {
-      const v = parseInput(id, orgId, "orgId");
-      const all = await call(() => store.listMembers(v));
-      return all.filter((e) => e.membership.status !== "left");
+    async listMembers(input: string | z.input<typeof listMembersSchema>): Promise<Page<MemberEntry>> {
+      const v = parseInput(listMembersSchema, typeof input === "string" ? { orgId: input } : input);
+      const limit = v.limit ?? DEFAULT_PAGE_SIZE;
+      const after = v.cursor === undefined || v.cursor === null ? null : readMemberCursor(v.cursor);
+      const statuses = statusesOf(v.status, MEMBER_STATUSES, ["active", "deactivated"]);
+      const page = await call(() => store.pageMembers({ orgId: v.orgId, statuses, search: searchOf(v.search), after, limit: limit + 1 }));
+      const items = page.entries.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: page.entries.length > limit && last !== undefined ? memberCursor(last.user.name, last.user.id) : null, total: page.total };
     },
     /**
      * Billable seats: active members holding a seat, each counted once however many tokens they

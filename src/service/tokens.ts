@@ -5,11 +5,12 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
-import { inactivityDeadline, isExpired, tokenStatus } from "../core/lifecycle.js";
+import { inactivityDeadline, isExpired, tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
 import type { KeywardEvent, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
+import { DEFAULT_PAGE_SIZE, pageOptions, readTokenCursor, searchOf, statusesOf, statusOption, tokenCursor, type Page } from "./paging.js";
 import { id, name, parseInput } from "./schemas.js";
 
 /** What a creation returns: the secret, shown this once (R5), and the public view. */
@@ -21,10 +22,21 @@ export interface CreatedToken {
 
 const createUserSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional() }).strict();
 const createServiceSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id }).strict();
-const listMineSchema = z.object({ orgId: id, userId: id }).strict();
-const adminSchema = z.object({ orgId: id, actorId: id }).strict();
+const TOKEN_STATUSES = ["active", "revoked", "expired", "subject_inactive", "deleted"] as const satisfies readonly TokenView["status"][];
+/** What a listing shows when no `status` is given: everything but deleted tokens. */
+const NOT_DELETED: readonly TokenView["status"][] = ["active", "revoked", "expired", "subject_inactive"];
+const tokenListOptions = {
+  ...pageOptions,
+  status: statusOption(TOKEN_STATUSES),
+  sort: z.enum(["created", "last_used", "expires"]).optional(),
+  order: z.enum(["asc", "desc"]).optional(),
+};
+const listMineSchema = z.object({ orgId: id, userId: id, ...tokenListOptions }).strict();
+const listOrganizationSchema = z.object({ orgId: id, actorId: id, ...tokenListOptions }).strict();
+const listServiceSchema = z.object({ orgId: id, actorId: id, serviceUserId: id.optional(), ...tokenListOptions }).strict();
 const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
 const sweepSchema = z.object({ orgId: id }).strict();
+const adminSchema = z.object({ orgId: id, actorId: id }).strict();
 
 /** The public view of a listed token (R5: no secret, no digest). */
 export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenView {
@@ -201,30 +213,62 @@ export async function createServiceToken(ctx: Context, input: z.input<typeof cre
   return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);
 }
 
-async function list(ctx: Context, filter: Parameters<Context["store"]["listTokens"]>[0]): Promise<TokenView[]> {
-  const entries = await ctx.call(() => ctx.store.listTokens(filter));
+/** The order a sort lists in when no `order` is given: oldest first, most recently used first, soonest to expire first. */
+const DEFAULT_ORDER: Record<TokenSort, "asc" | "desc"> = { created: "asc", last_used: "desc", expires: "asc" };
+
+/** The options of a token listing: `limit` (default 50, at most 500), `cursor`, `status`, `search`, `sort`, `order`. */
+export type TokenListOptions = Omit<z.input<typeof listMineSchema>, "orgId" | "userId">;
+
+async function list(
+  ctx: Context,
+  filter: { orgId: string; kind: SubjectKind; subjectId?: string },
+  options: z.output<typeof listServiceSchema> | z.output<typeof listMineSchema>,
+): Promise<Page<TokenView>> {
+  const sort = options.sort ?? "created";
+  const order = options.order ?? DEFAULT_ORDER[sort];
+  const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+  const after = options.cursor === undefined || options.cursor === null ? null : readTokenCursor(options.cursor, sort, order);
   const now = ctx.now();
-  return entries.filter((e) => e.token.deletedAt === null).map((e) => toView(ctx, e, now));
+  const query = {
+    ...filter,
+    statuses: statusesOf(options.status, TOKEN_STATUSES, NOT_DELETED),
+    search: searchOf(options.search),
+    sort,
+    order,
+    after,
+    // One more than asked: whether there is a next page, without a second query.
+    limit: limit + 1,
+    now,
+    inactivityMs: ctx.inactivityMs,
+  };
+  const page = await ctx.call(() => ctx.store.pageTokens(query));
+  const shown = page.entries.slice(0, limit);
+  const last = shown[shown.length - 1];
+  const nextCursor = page.entries.length > limit && last !== undefined ? tokenCursor({ sort, order, key: tokenSortKey(last.token, sort), id: last.token.id }) : null;
+  return { items: shown.map((e) => toView(ctx, e, now)), nextCursor, total: page.total };
 }
 
-/** A user's own tokens in one organization (R10, R11): what their settings page lists. Deleted tokens are not listed. */
-export async function listMine(ctx: Context, input: z.input<typeof listMineSchema>): Promise<TokenView[]> {
-  const { orgId, userId } = parseInput(listMineSchema, input);
-  return list(ctx, { orgId, kind: "user", subjectId: userId });
+/**
+ * A user's own tokens in one organization (R10, R11), one page at a time: what their settings
+ * page lists. Deleted tokens are listed only when `status` asks for them.
+ */
+export async function listMine(ctx: Context, input: z.input<typeof listMineSchema>): Promise<Page<TokenView>> {
+  const v = parseInput(listMineSchema, input);
+  return list(ctx, { orgId: v.orgId, kind: "user", subjectId: v.userId }, v);
 }
 
-/** Every user token of the organization, for an administrator (R11). */
-export async function listOrganization(ctx: Context, input: z.input<typeof adminSchema>): Promise<TokenView[]> {
-  const { orgId, actorId } = parseInput(adminSchema, input);
-  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageTokens);
-  return list(ctx, { orgId, kind: "user" });
+/** The user tokens of the organization, with their owners, one page at a time, for an administrator (R11). */
+export async function listOrganization(ctx: Context, input: z.input<typeof listOrganizationSchema>): Promise<Page<TokenView>> {
+  const v = parseInput(listOrganizationSchema, input);
+  await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageTokens);
+  return list(ctx, { orgId: v.orgId, kind: "user" }, v);
 }
 
-/** Every service user token of the organization, for whoever manages service users (R11). */
-export async function listServiceTokens(ctx: Context, input: z.input<typeof adminSchema>): Promise<TokenView[]> {
-  const { orgId, actorId } = parseInput(adminSchema, input);
-  await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
-  return list(ctx, { orgId, kind: "service_user" });
+/** The service user tokens of the organization (or of one service user), one page at a time, for whoever manages service users (R11). */
+export async function listServiceTokens(ctx: Context, input: z.input<typeof listServiceSchema>): Promise<Page<TokenView>> {
+  const v = parseInput(listServiceSchema, input);
+  await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+  return list(ctx, { orgId: v.orgId, kind: "service_user", ...(v.serviceUserId === undefined ? {} : { subjectId: v.serviceUserId }) }, v);
 }
 
 async function subjectOf(ctx: Context, token: TokenRecord): Promise<SubjectRef> {

@@ -10,7 +10,7 @@
  */
 import type { AccessInput } from "../core/access.js";
 import { SUBJECT_REF, subjectRef } from "../core/decide.js";
-import { isTokenActive, subjectState, type SubjectState } from "../core/lifecycle.js";
+import { isTokenActive, subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
   DecisionInput,
@@ -28,7 +28,8 @@ import type {
   User,
 } from "../core/types.js";
 import { withSync } from "./sync.js";
-import type { KeywardStore, MemberEntry, TokenListEntry } from "./types.js";
+import { comparePositions, compareText, keysetPage } from "./paging.js";
+import type { KeywardStore, MemberEntry, PagePosition, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 type SitePaths = Readonly<Record<string, readonly string[]>>;
@@ -458,6 +459,20 @@ export function memoryStore(): KeywardStore {
       }
       return out;
     },
+    async pageMembers(query) {
+      const statuses = new Set(query.statuses);
+      const needle = query.search === null ? null : query.search.toLowerCase();
+      const page = keysetPage<MemberEntry, { name: string; id: string }>(query.limit, (a, b) => compareText(a.name, b.name) || compareText(a.id, b.id), query.after);
+      let total = 0;
+      for (const m of memberships.get(query.orgId)?.values() ?? []) {
+        if (!statuses.has(m.status)) continue;
+        const user = users.get(m.userId) ?? { id: m.userId, name: m.userId };
+        if (needle !== null && !user.name.toLowerCase().includes(needle) && !m.userId.toLowerCase().includes(needle)) continue;
+        total++;
+        page.offer({ membership: m, user }, { name: user.name, id: m.userId });
+      }
+      return { entries: page.result(), total };
+    },
     async putPermissionSet(set) {
       storePermissionSet(set);
     },
@@ -584,6 +599,24 @@ export function memoryStore(): KeywardStore {
         out.push({ token: { ...t }, subjectName: subjectName(t), subject: stateOf(t) });
       }
       return out;
+    },
+    async pageTokens(query) {
+      const statuses = new Set(query.statuses);
+      const needle = query.search === null ? null : query.search.toLowerCase();
+      const sign = query.order === "asc" ? 1 : -1;
+      const page = keysetPage<TokenRecord, PagePosition>(query.limit, (a, b) => sign * comparePositions(a, b), query.after);
+      const source = query.kind === "user" && query.subjectId !== undefined ? tokensByOwner.get(`${query.orgId}\0u\0${query.subjectId}`) : tokensByOrg.get(query.orgId);
+      let total = 0;
+      for (const t of source ?? NONE) {
+        if (query.kind !== undefined && t.kind !== query.kind) continue;
+        if (query.subjectId !== undefined && t.subjectId !== query.subjectId) continue;
+        if (!statuses.has(tokenStatus(t, stateOf(t), query.now, query.inactivityMs))) continue;
+        if (needle !== null && !t.name.toLowerCase().includes(needle) && !subjectName(t).toLowerCase().includes(needle)) continue;
+        total++;
+        page.offer(t, { key: tokenSortKey(t, query.sort), id: t.id });
+      }
+      const entries = page.result().map((t): TokenListEntry => ({ token: { ...t }, subjectName: subjectName(t), subject: stateOf(t) }));
+      return { entries, total };
     },
     async revokeToken(tokenId, at, how, cause) {
       const t = tokens.get(tokenId);

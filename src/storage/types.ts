@@ -23,8 +23,10 @@ import type {
   Site,
   SubjectKind,
   TokenRecord,
+  TokenView,
   User,
 } from "../core/types.js";
+import type { TokenSort } from "../core/lifecycle.js";
 
 /** What a token insertion must respect (R3). `now` and `inactivityMs` define "active" (R6). */
 export interface TokenQuota {
@@ -70,6 +72,55 @@ export interface MemberEntry {
   user: User;
 }
 
+/** Where a page starts: strictly after this (sort key, id) pair in the listing's order. */
+export interface PagePosition {
+  key: number;
+  id: string;
+}
+
+/**
+ * One page of tokens (see {@link KeywardStore.pageTokens}). Statuses are `tokenStatus` at
+ * `now` with `inactivityMs` (R6, R7), as the listing shows them.
+ */
+export interface TokenPageQuery extends TokenFilter {
+  /** The statuses to list (at least one). */
+  statuses: readonly TokenView["status"][];
+  /** Case-insensitive substring of the token's name or of its subject's display name; `null`: no search. */
+  search: string | null;
+  sort: TokenSort;
+  order: "asc" | "desc";
+  /** Start strictly after this position (keyset), `null` for the first page. */
+  after: PagePosition | null;
+  /** At most this many entries (1 or more). */
+  limit: number;
+  now: number;
+  inactivityMs: number;
+}
+
+/** A page of tokens and how many match the query's filters (statuses, search) in all. */
+export interface TokenPage {
+  entries: TokenListEntry[];
+  total: number;
+}
+
+/** One page of an organization's members, ordered by the person's name, then user id (code-unit order). */
+export interface MemberPageQuery {
+  orgId: string;
+  /** The membership statuses to list (at least one). */
+  statuses: readonly Membership["status"][];
+  /** Case-insensitive substring of the person's name or user id; `null`: no search. */
+  search: string | null;
+  /** Start strictly after this (name, user id) pair, `null` for the first page. */
+  after: { name: string; id: string } | null;
+  limit: number;
+}
+
+/** A page of members and how many match the query's filters in all. */
+export interface MemberPage {
+  entries: MemberEntry[];
+  total: number;
+}
+
 /**
  * A storage adapter. Implementations: `memoryStore()` (`keyward/memory`), `postgresStore()`
  * (`keyward/postgres`), or a host's own, checked with the conformance suite (`keyward/testing`).
@@ -95,8 +146,14 @@ export interface KeywardStore {
     userId: string,
     update: (current: Membership | null) => Membership,
   ): Promise<Membership>;
-  /** Every membership of the organization (all statuses), with the person's record. */
+  /** Every membership of the organization (all statuses), with the person's record. For bookkeeping (seat counts); people see {@link pageMembers}. */
   listMembers(orgId: string): Promise<MemberEntry[]>;
+  /**
+   * One page of the organization's members matching the query, ordered by the person's name
+   * then user id (both in code-unit order, `COLLATE "C"` in SQL), and the number matching in
+   * all. A person without a record sorts and searches by the user id.
+   */
+  pageMembers(query: MemberPageQuery): Promise<MemberPage>;
 
   /** Inserts or replaces a permission set (`updatePermissionSet`; its id and organization never change). */
   putPermissionSet(set: PermissionSet): Promise<void>;
@@ -148,8 +205,18 @@ export interface KeywardStore {
    */
   insertToken(token: TokenRecord, quota: TokenQuota): Promise<InsertTokenResult>;
   getToken(tokenId: string): Promise<TokenRecord | null>;
-  /** Tokens matching the filter, oldest first, whatever their state. */
+  /** Tokens matching the filter, oldest first, whatever their state. For bookkeeping (expiry sweeps, events); listings shown to people use {@link pageTokens}. */
   listTokens(filter: TokenFilter): Promise<TokenListEntry[]>;
+  /**
+   * One page of the tokens matching the filter, the statuses and the search, in the order of
+   * `tokenSortKey(token, sort)` then token id (code-unit order), ascending or descending,
+   * starting strictly after `after`; and how many match in all (the position ignored). A token's
+   * status is `tokenStatus(token, subject, now, inactivityMs)` with the uses the store knows of
+   * merged in, exactly as {@link listTokens} would give it. SQL stores filter, count and sort in
+   * the database (keyset pagination, one round trip); the conformance suite checks the result
+   * against the core functions.
+   */
+  pageTokens(query: TokenPageQuery): Promise<TokenPage>;
   /**
    * Sets `revokedAt` (or `deletedAt` when `how` is `"delete"`) if the token is neither revoked
    * nor deleted yet; a revocation that changes the token also records `cause`, when

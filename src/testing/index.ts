@@ -18,9 +18,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
-import type { KeywardStore } from "../storage/types.js";
+import type { KeywardStore, MemberPageQuery, TokenListEntry, TokenPageQuery } from "../storage/types.js";
 import type { Membership, ServiceUser, Share, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
+import { tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
 
 /** Reads that bypass the adapter, so the suite checks what was really written. */
 export interface Backdoor {
@@ -361,6 +362,133 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           expect(row.expiredAt).toBe(T0 + 40 * DAY);
           expect([null, T0 + 5 * DAY]).toContain(row.lastUsedAt);
         }
+      });
+    });
+
+    describe("paged listings (pageTokens, pageMembers)", () => {
+      const STATUSES = ["active", "revoked", "deleted", "expired", "subject_inactive"] as const;
+      /** Tokens in every status, with names and owners to search, several sharing a creation time (ties by id). */
+      async function mixed(): Promise<{ now: number }> {
+        await store.putUser({ id: "u_3", name: "Cleo Zed" });
+        await store.updateMembership("org_a", "u_3", () => member("org_a", "u_3"));
+        const put = async (over: Partial<TokenRecord> & Pick<TokenRecord, "kind" | "subjectId">) => {
+          const t = tokenRecord({ orgId: "org_a", ...over });
+          expect((await store.insertToken(t, quota(100, t.createdAt))).ok).toBe(true);
+          return t;
+        };
+        const a = await put({ kind: "user", subjectId: "u_1", name: "Deploy bot", createdAt: T0 });
+        await put({ kind: "user", subjectId: "u_1", name: "laptop", createdAt: T0, lastUsedAt: T0 + 5 * DAY });
+        const r = await put({ kind: "user", subjectId: "u_2", name: "CI", createdAt: T0 + DAY });
+        const d = await put({ kind: "user", subjectId: "u_2", name: "old deploy", createdAt: T0 + DAY });
+        await put({ kind: "user", subjectId: "u_2", name: "idle", createdAt: T0 - WINDOW, lastUsedAt: null });
+        const x = await put({ kind: "user", subjectId: "u_3", name: "Zed's", createdAt: T0 + 2 * DAY, lastUsedAt: T0 + 3 * DAY });
+        await put({ kind: "service_user", subjectId: "svc_1", name: "nightly", createdAt: T0 + DAY, lastUsedAt: T0 + 2 * DAY });
+        await put({ kind: "service_user", subjectId: "svc_2", name: "export", createdAt: T0 });
+        await store.revokeToken(r.id, T0 + 2 * DAY, "revoke");
+        await store.revokeToken(d.id, T0 + 2 * DAY, "delete");
+        await store.markTokenExpired(a.id, T0 + 3 * DAY);
+        await store.recordTokenUse(x.id, T0 + 4 * DAY);
+        await store.updateMembership("org_a", "u_3", (m) => ({ ...m!, status: "deactivated" }));
+        await store.updateServiceUser("svc_2", (su) => ({ ...su!, status: "deleted" }));
+        await store.insertToken(tokenRecord({ kind: "user", orgId: "org_b", subjectId: "u_1" }), quota(100));
+        return { now: T0 + 6 * DAY };
+      }
+      /** The oracle: every token of the filter from listTokens, judged and ordered by the core functions. */
+      async function expected(q: TokenPageQuery): Promise<TokenListEntry[]> {
+        const all = await store.listTokens({ orgId: q.orgId, ...(q.kind ? { kind: q.kind } : {}), ...(q.subjectId ? { subjectId: q.subjectId } : {}) });
+        const needle = q.search?.toLowerCase() ?? null;
+        const sign = q.order === "asc" ? 1 : -1;
+        return all
+          .filter((e) => q.statuses.includes(tokenStatus(e.token, e.subject, q.now, q.inactivityMs)))
+          .filter((e) => needle === null || e.token.name.toLowerCase().includes(needle) || e.subjectName.toLowerCase().includes(needle))
+          .sort((a, b) => {
+            const ka = tokenSortKey(a.token, q.sort);
+            const kb = tokenSortKey(b.token, q.sort);
+            return sign * (ka !== kb ? (ka < kb ? -1 : 1) : a.token.id < b.token.id ? -1 : 1);
+          });
+      }
+      /** Walks every page of `q` with `limit`, checking the total on each. */
+      async function walk(q: Omit<TokenPageQuery, "after" | "limit">, limit: number): Promise<TokenListEntry[]> {
+        const seen: TokenListEntry[] = [];
+        let after: TokenPageQuery["after"] = null;
+        for (let i = 0; i < 50; i++) {
+          const page = await store.pageTokens({ ...q, after, limit });
+          expect(page.entries.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.entries);
+          if (page.entries.length < limit) return seen;
+          const last = page.entries[page.entries.length - 1]!.token;
+          after = { key: tokenSortKey(last, q.sort), id: last.id };
+        }
+        throw new Error("pageTokens never ended");
+      }
+
+      it("pageTokens filters by status exactly as tokenStatus, counts the matches, and pages in every sort and order without a gap or a repeat", async () => {
+        const { now } = await mixed();
+        const base = { orgId: "org_a", search: null, now, inactivityMs: WINDOW };
+        for (const statuses of [[...STATUSES], ["active", "subject_inactive"]] as TokenPageQuery["statuses"][]) {
+          for (const sort of ["created", "last_used", "expires"] as TokenSort[]) {
+            for (const order of ["asc", "desc"] as const) {
+              const q = { ...base, statuses, sort, order };
+              const want = await expected({ ...q, after: null, limit: 1000 });
+              const first = await store.pageTokens({ ...q, after: null, limit: 3 });
+              expect(first.total).toBe(want.length);
+              expect((await walk(q, 3)).map((e) => e.token.id)).toEqual(want.map((e) => e.token.id));
+            }
+          }
+        }
+        // Each status has its tokens (checked against the oracle), and the statuses partition the organization's tokens.
+        for (const st of STATUSES) {
+          const q = { ...base, statuses: [st], sort: "created" as const, order: "asc" as const, after: null, limit: 100 };
+          const got = (await store.pageTokens(q)).entries.map((e) => e.token.id);
+          expect(got.length).toBeGreaterThan(0);
+          expect(got).toEqual((await expected(q)).map((e) => e.token.id));
+        }
+        expect((await store.pageTokens({ ...base, statuses: [...STATUSES], sort: "created", order: "asc", after: null, limit: 100 })).total).toBe(8);
+      });
+
+      it("pageTokens narrows by kind and subject, searches token and owner names case-insensitively, and shows the subject's name and state", async () => {
+        const { now } = await mixed();
+        const q = { orgId: "org_a", statuses: [...STATUSES], now, inactivityMs: WINDOW, sort: "created" as const, order: "asc" as const, after: null, limit: 100 };
+        expect((await store.pageTokens({ ...q, search: "DEPLOY" })).entries.map((e) => e.token.name).sort()).toEqual(["Deploy bot", "old deploy"]);
+        expect((await store.pageTokens({ ...q, search: "zed" })).entries.map((e) => e.token.name)).toEqual(["Zed's"]);
+        expect((await store.pageTokens({ ...q, search: "service svc_1" })).entries.map((e) => e.token.name)).toEqual(["nightly"]);
+        expect((await store.pageTokens({ ...q, search: "nothing like it" }))).toEqual({ entries: [], total: 0 });
+        const mine = await store.pageTokens({ ...q, kind: "user", subjectId: "u_1", search: null });
+        expect(mine.total).toBe(2);
+        expect(mine.entries[0]).toMatchObject({ subjectName: "Ana", subject: { active: true, epoch: "ep1" } });
+        const svc = await store.pageTokens({ ...q, kind: "service_user", search: null });
+        expect(svc.entries.map((e) => e.token.kind)).toEqual(["service_user", "service_user"]);
+        for (const v of [q, { ...q, kind: "user" as const }]) {
+          const got = await store.pageTokens({ ...v, search: null });
+          expect(got.entries.map((e) => e.token.id)).toEqual((await expected({ ...v, search: null })).map((e) => e.token.id));
+        }
+        expect(await store.pageTokens({ ...q, orgId: "org_none", search: null })).toEqual({ entries: [], total: 0 });
+      });
+
+      it("pageMembers orders by name then id, filters by status, searches names and ids, counts, and pages without a gap", async () => {
+        await store.putUser({ id: "u_3", name: "Ana" });
+        await store.putUser({ id: "u_4", name: "bea" });
+        for (const u of ["u_3", "u_4", "u_5"]) await store.updateMembership("org_a", u, () => member("org_a", u));
+        await store.updateMembership("org_a", "u_2", (m) => ({ ...m!, status: "deactivated" }));
+        await store.updateMembership("org_a", "u_4", (m) => ({ ...m!, status: "left" }));
+        const q: MemberPageQuery = { orgId: "org_a", statuses: ["active", "deactivated", "left"], search: null, after: null, limit: 2 };
+        const ids: string[] = [];
+        let page = await store.pageMembers(q);
+        expect(page.total).toBe(5);
+        for (;;) {
+          ids.push(...page.entries.map((e) => e.membership.userId));
+          if (page.entries.length < 2) break;
+          const last = page.entries[page.entries.length - 1]!;
+          page = await store.pageMembers({ ...q, after: { name: last.user.name, id: last.user.id } });
+        }
+        // "Ana" (u_1, u_3), "Ben", "bea" (code-unit order: capitals first), then u_5 (no record: named by its id).
+        expect(ids).toEqual(["u_1", "u_3", "u_2", "u_4", "u_5"]);
+        const active = await store.pageMembers({ ...q, statuses: ["active"], limit: 10 });
+        expect(active.entries.map((e) => e.user.id)).toEqual(["u_1", "u_3", "u_5"]);
+        expect(active.entries[2]!.user).toEqual({ id: "u_5", name: "u_5" });
+        expect((await store.pageMembers({ ...q, search: "ANA", limit: 10 })).entries.map((e) => e.user.id)).toEqual(["u_1", "u_3"]);
+        expect((await store.pageMembers({ ...q, search: "u_2", limit: 10 })).total).toBe(1);
+        expect(await store.pageMembers({ ...q, orgId: "org_b" })).toEqual({ entries: [], total: 0 });
       });
     });
 

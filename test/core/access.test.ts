@@ -59,7 +59,7 @@ describe("R12 permissions", () => {
   it("R12 managing tokens is a permission like any other: granting it lets a user list the organization's tokens", async () => {
     const w = await world();
     await w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.viewer.id, permissions: ["inspections:view", "api_tokens:manage"] });
-    await expect(w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.bob.id })).resolves.toEqual([]);
+    await expect(w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.bob.id })).resolves.toEqual({ items: [], nextCursor: null, total: 0 });
   });
 
   it("R12 managing tokens is a permission like any other: withdrawing it forbids the next listing", async () => {

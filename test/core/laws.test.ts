@@ -190,7 +190,7 @@ async function applyUserChange(w: World, c: UserChange): Promise<void> {
         await w.userToken(c.userId);
         break;
       case "revokeOwn": {
-        const [first] = await w.kw.tokens.listMine({ orgId, userId: c.userId });
+        const [first] = (await w.kw.tokens.listMine({ orgId, userId: c.userId })).items;
         if (first) await w.kw.tokens.revoke({ orgId, tokenId: first.id, actorId: c.userId });
         break;
       }
@@ -267,8 +267,8 @@ describe("R8 no sequence of user changes alters a service token's decisions", ()
 async function activeCount(w: World, kind: "user" | "service", userId = "u_ana"): Promise<number> {
   const list =
     kind === "user"
-      ? await w.kw.tokens.listMine({ orgId: "acme", userId })
-      : await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: "u_ada" });
+      ? (await w.kw.tokens.listMine({ orgId: "acme", userId })).items
+      : (await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: "u_ada" })).items;
   return list.filter((t) => t.status === "active").length;
 }
 
@@ -596,7 +596,7 @@ describe("R3/R15 the one 'active' predicate", () => {
         for (const c of changes) await applyUserChange(w, c);
         for (const g of gaps) w.advance(g);
         for (const t of tokens) {
-          const [listed] = (await w.kw.tokens.listMine({ orgId: "acme", userId: t.record.subjectId })).filter((v) => v.id === t.record.id);
+          const [listed] = (await w.kw.tokens.listMine({ orgId: "acme", userId: t.record.subjectId })).items.filter((v) => v.id === t.record.id);
           const d = await w.kw.authorize(t.token, "reports.export");
           const passedTokenStage = d.allowed || d.reason === "permission_denied";
           expect(listed?.status === "active").toBe(passedTokenStage);

@@ -469,7 +469,7 @@ class ListTokens implements Cmd {
   async run(m: Model, r: Real) {
     const listed = new Map<string, string>();
     for (const [orgId, userId] of Object.values(MEMBERS)) {
-      for (const v of await r.kw.tokens.listMine({ orgId, userId })) listed.set(v.id, v.status);
+      for (const v of (await r.kw.tokens.listMine({ orgId, userId })).items) listed.set(v.id, v.status);
     }
     const svc = await r.kw.store.listTokens({ orgId: "acme", kind: "service_user" });
     const expected = new Map<string, string>();

@@ -83,7 +83,7 @@ describe("R3 limits", () => {
     const w = await world();
     for (let i = 0; i < 10; i++) await w.userToken(w.users.ana.id, "acme", `t${i}`);
     await caught(() => w.userToken(w.users.ana.id, "acme", "one too many"));
-    const mine = await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id });
+    const mine = (await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items;
     expect(mine).toHaveLength(10);
     expect(mine.map((t) => t.name)).not.toContain("one too many");
     expect(w.events.filter((e) => e.type === "token.created")).toHaveLength(10);
@@ -107,7 +107,7 @@ describe("R3 limits", () => {
     for (let i = 0; i < 10; i++) await w.serviceToken(w.bot.id, `bi${i}`);
     for (let i = 0; i < 10; i++) await w.serviceToken(other.id, `backup${i}`);
     expect(await caught(() => w.serviceToken(other.id, "21st"))).toMatchObject({ code: "token_limit_reached" });
-    expect(await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id })).toHaveLength(20);
+    expect((await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id })).items).toHaveLength(20);
   });
 
   it.each([
@@ -143,7 +143,7 @@ describe("R3 limits", () => {
     const results = await Promise.allSettled(Array.from({ length: 25 }, (_, i) => w.userToken(w.users.ana.id, "acme", `race${i}`)));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
     for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "token_limit_reached" });
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toHaveLength(10);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toHaveLength(10);
   });
 });
 
@@ -172,14 +172,14 @@ describe("R4 re-authentication", () => {
   ])("R4 %s creates nothing", async (_label, password) => {
     const w = await world();
     await caught(() => w.kw.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "x", ...(password === undefined ? {} : { password }) }));
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toEqual([]);
     expect(w.events.filter((e) => e.type === "token.created")).toEqual([]);
   });
 
   it("R4 a hook that throws fails with reauthentication_failed and creates nothing", async () => {
     const w = await world({ verifyPassword: () => { throw new Error("identity provider down"); } });
     expect(await caught(() => w.userToken(w.users.ana.id))).toMatchObject({ code: "reauthentication_failed" });
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toEqual([]);
   });
 
   it("R4 a hook answering a truthy non-boolean does not count as success", async () => {
@@ -192,7 +192,7 @@ describe("R4 re-authentication", () => {
     const w = await world();
     const noHook = createKeyward({ store: w.store, actions: {} });
     expect(await caught(() => noHook.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "x", password: PASSWORD }))).toMatchObject({ code: "invalid_config" });
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toEqual([]);
   });
 
   it("R4 an SSO-only organization asks no password: the hook is not called", async () => {
@@ -253,9 +253,9 @@ describe("R5 shown once", () => {
       seen.push(await w.kw.login(t).catch((e: unknown) => e));
       seen.push(await caught(() => w.kw.authorize(t, "inspections.view", { orgId: "acme", type: "inspection", id: "" })));
     }
-    seen.push(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id }));
-    seen.push(await w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.ada.id }));
-    seen.push(await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id }));
+    seen.push((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items);
+    seen.push((await w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.ada.id })).items);
+    seen.push((await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id })).items);
     seen.push(await w.store.listTokens({ orgId: "acme" }));
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: user.record.id, actorId: w.users.ana.id });
     w.advance(THIRTY_DAYS);
@@ -273,7 +273,7 @@ describe("R5 shown once", () => {
   it("R5 listings show a hint and the public id, never the secret or its digest", async () => {
     const w = await world();
     const { token, record } = await w.userToken(w.users.ana.id);
-    const [listed] = await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id });
+    const [listed] = (await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items;
     const stored = await w.store.getToken(record.id);
     expect(listed).toMatchObject({ id: record.id, hint: `kwu_…${token.slice(-4)}` });
     expect(Object.keys(listed ?? {})).not.toContain("hash");
@@ -427,7 +427,7 @@ describe("R7 user lifecycle", () => {
     await w.kw.directory.deactivateMember({ orgId: "acme", userId: w.users.ana.id });
     await w.kw.directory.reactivateMember({ orgId: "acme", userId: w.users.ana.id });
     await w.userToken(w.users.ana.id, "acme", "new");
-    const mine = await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id });
+    const mine = (await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items;
     expect(mine.find((t) => t.id === old.record.id)?.status).toBe("subject_inactive");
   });
 });
@@ -475,7 +475,7 @@ describe("R9 service users are not people", () => {
   it("R9 service users are not in the organization's user list", async () => {
     const w = await world();
     await w.serviceToken();
-    const ids = (await w.kw.directory.listMembers("acme")).map((m) => m.user.id);
+    const ids = (await w.kw.directory.listMembers("acme")).items.map((m) => m.user.id);
     expect(ids).toEqual(expect.arrayContaining(["u_ada", "u_ana", "u_bob", "u_carl"]));
     expect(ids).not.toContain(w.bot.id);
   });
@@ -510,9 +510,9 @@ describe("R10 user tokens are personal", () => {
   it("R10 a user token is listed in its user's own settings, and only there", async () => {
     const w = await world();
     const { record } = await w.userToken(w.users.ana.id);
-    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).map((t) => t.id)).toEqual([record.id]);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.bob.id })).toEqual([]);
-    expect(await w.kw.tokens.listMine({ orgId: "beta", userId: w.users.ana.id })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items.map((t) => t.id)).toEqual([record.id]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.bob.id })).items).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "beta", userId: w.users.ana.id })).items).toEqual([]);
   });
 
   it("R10 a user with three tokens counts as one seat", async () => {
@@ -560,7 +560,7 @@ describe("R11 revoke and delete", () => {
     const b = await w.userToken(w.users.bob.id);
     await w.userToken(w.users.ana.id, "beta");
     await w.serviceToken();
-    const all = await w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.ada.id });
+    const all = (await w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.ada.id })).items;
     expect(all.map((t) => t.id).sort()).toEqual([a.record.id, b.record.id].sort());
   });
 
@@ -569,8 +569,8 @@ describe("R11 revoke and delete", () => {
     const { token, record } = await w.userToken(w.users.ana.id);
     await w.kw.tokens.delete({ orgId: "acme", tokenId: record.id, actorId: w.users.ada.id });
     expect(await w.kw.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "token_revoked" });
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toEqual([]);
-    expect(await w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.ada.id })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toEqual([]);
+    expect((await w.kw.tokens.listOrganization({ orgId: "acme", actorId: w.users.ada.id })).items).toEqual([]);
   });
 
   it.each([
@@ -602,7 +602,7 @@ describe("R11 revoke and delete", () => {
     const { token, record } = await w.userToken(w.users.ana.id);
     expect(await caught(() => w.kw.tokens.delete({ orgId, tokenId: record.id, actorId: w.users.bea.id }))).toMatchObject({ code });
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toHaveLength(1);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toHaveLength(1);
   });
 
   it("R11 a deactivated administrator can no longer delete tokens", async () => {
@@ -616,8 +616,9 @@ describe("R11 revoke and delete", () => {
   it("R11 an administrator manages service users and their tokens: list, revoke, delete the service user", async () => {
     const w = await world();
     const a = await w.serviceToken(w.bot.id, "a");
+    w.advance(1000); // listings order by creation time, then by id
     const b = await w.serviceToken(w.bot.id, "b");
-    expect((await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id })).map((t) => t.id)).toEqual([a.record.id, b.record.id]);
+    expect((await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: w.users.ada.id })).items.map((t) => t.id)).toEqual([a.record.id, b.record.id]);
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: a.record.id, actorId: w.users.ada.id });
     expect((await w.kw.authorize(a.token, "reports.export")).reason).toBe("token_revoked");
     await w.kw.serviceUsers.remove({ orgId: "acme", id: w.bot.id, actorId: w.users.ada.id });

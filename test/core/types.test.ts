@@ -18,6 +18,7 @@ import {
   type Session,
   type SubjectRef,
   type TokenView,
+  type Page,
 } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
@@ -66,7 +67,7 @@ describe("types of the public API", () => {
     expectTypeOf<TokenView>().not.toHaveProperty("hash");
     expectTypeOf<TokenView>().not.toHaveProperty("token");
     expectTypeOf<TokenView>().not.toHaveProperty("secret");
-    expectTypeOf(kw.tokens.listMine).returns.resolves.toEqualTypeOf<TokenView[]>();
+    expectTypeOf(kw.tokens.listMine).returns.resolves.toEqualTypeOf<Page<TokenView>>();
   });
 
   it("R10 login yields a user session", () => {

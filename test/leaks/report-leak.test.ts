@@ -25,7 +25,7 @@ describe("tokens.reportLeak (R22)", () => {
     expect(result).toEqual({ outcome: "revoked", tokenId: record.id, orgId: "acme", subject: { kind: "user", id: "u_ana", name: "Ana Inspector" } });
     expect(await w.kw.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "token_revoked" });
     expect((await w.store.getToken(record.id))!.revokedCause).toBe("leaked");
-    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" }))[0]).toMatchObject({ status: "revoked", revokedCause: "leaked" });
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).items[0]).toMatchObject({ status: "revoked", revokedCause: "leaked" });
   });
 
   it("R22 R16 tells the owner: token.revoked (cause leaked, no actor) then token.leaked naming the token, its subject and where it was found", async () => {
@@ -56,7 +56,7 @@ describe("tokens.reportLeak (R22)", () => {
     ]);
     // The earlier revocation keeps its own (absent) cause.
     expect((await w.store.getToken(a.record.id))!.revokedCause ?? null).toBeNull();
-    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).find((t) => t.id === a.record.id)).not.toHaveProperty("revokedCause");
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).items.find((t) => t.id === a.record.id)).not.toHaveProperty("revokedCause");
   });
 
   it("R22 a second report of the same leak changes nothing", async () => {

@@ -101,7 +101,7 @@ describe.each(Object.entries(frameworks))("the management router mounted on %s, 
     const empty = await call("GET", "/api/tokens");
     expect(empty.status).toBe(200);
     expect(empty.res.headers.get("cache-control")).toBe("no-store");
-    expect(empty.json).toEqual({ tokens: [] });
+    expect(empty.json).toEqual({ items: [], nextCursor: null, total: 0 });
 
     const created = await generate();
     expect(created.status).toBe(201);
@@ -111,8 +111,8 @@ describe.each(Object.entries(frameworks))("the management router mounted on %s, 
     expect((await w.kw.authorize(secret, "reports.export")).allowed).toBe(true);
 
     const listed = await call("GET", "/api/tokens");
-    expect(listed.json!.tokens).toHaveLength(1);
-    expect(listed.json!.tokens[0].hint).toBe(`kwu_…${secret.slice(-4)}`);
+    expect(listed.json!.items).toHaveLength(1);
+    expect(listed.json!.items[0].hint).toBe(`kwu_…${secret.slice(-4)}`);
     expect(listed.text).not.toContain(secret);
   });
 
@@ -125,7 +125,7 @@ describe.each(Object.entries(frameworks))("the management router mounted on %s, 
     expect(broken.json).toMatchObject({ code: "invalid_input", field: "body" });
     const extra = await call("POST", "/api/tokens", { body: { name: "CI", password: PASSWORD, orgId: "beta" } });
     expect(extra.status).toBe(400);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).items).toEqual([]);
   });
 
   it("R10 revokes one of mine (204); the token is refused from then on", async () => {
@@ -140,7 +140,7 @@ describe.each(Object.entries(frameworks))("the management router mounted on %s, 
     const created = await generate("u_ana", "Zapier");
     const all = await call("GET", "/api/organization/tokens", { as: "u_ada" });
     expect(all.status).toBe(200);
-    expect(all.json!.tokens.map((t: { owner: { name: string } }) => t.owner.name)).toEqual(["Ana Inspector"]);
+    expect(all.json!.items.map((t: { owner: { name: string } }) => t.owner.name)).toEqual(["Ana Inspector"]);
     const deleted = await call("DELETE", `/api/organization/tokens/${created.json!.record.id}`, { as: "u_ada" });
     expect(deleted.status).toBe(204);
     expect((await w.kw.authorize(created.json!.token, "reports.export")).allowed).toBe(false);
@@ -159,7 +159,7 @@ describe.each(Object.entries(frameworks))("the management router mounted on %s, 
     const preflight = await call("OPTIONS", "/api/tokens", { headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
     expect(preflight.status).toBe(405);
     expect(preflight.res.headers.get("access-control-allow-origin")).toBeNull();
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).items).toEqual([]);
   });
 
   it("R11 a member without api_tokens:manage is refused (403 forbidden) and the token stays; no session is 401", async () => {
@@ -204,7 +204,7 @@ describe("keyward/express mountManagement after express.json()", () => {
     expect(((await created.json()) as { record: { name: string } }).record.name).toBe("after json()");
     const refused = await post({ name: "x", password: PASSWORD, userId: "u_ada" });
     expect(refused.status).toBe(400);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).toHaveLength(1);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ana" })).items).toHaveLength(1);
   });
 });
 

@@ -74,8 +74,8 @@ describe("my tokens (R10, R4, R5)", () => {
     const { status, json, res } = await call("GET", "/api/tokens");
     expect(status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(json!.tokens).toHaveLength(1);
-    const t = json!.tokens[0];
+    expect(json!.items).toHaveLength(1);
+    const t = json!.items[0];
     expect(t).toEqual({
       id: expect.stringMatching(/^tok_/),
       kind: "user",
@@ -111,7 +111,7 @@ describe("my tokens (R10, R4, R5)", () => {
     expect(status).toBe(403);
     expect(json).toMatchObject({ code: "reauthentication_failed", field: "password", status: 403 });
     expect(text).not.toContain("hunter2");
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 
   it("R4 an SSO-only organization generates without a password", async () => {
@@ -128,7 +128,7 @@ describe("my tokens (R10, R4, R5)", () => {
     expect(status).toBe(409);
     expect(json).toMatchObject({ code: "token_limit_reached", limit: 10 });
     expect(json!.detail).toMatch(/^You have reached the limit of 10 active tokens/);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toHaveLength(10);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toHaveLength(10);
   });
 
   it.each([
@@ -156,7 +156,7 @@ describe("my tokens (R10, R4, R5)", () => {
     expect(status).toBe(204);
     expect((await w.kw.authorize(token, "reports.export")).reason).toBe("token_revoked");
     const list = await call("GET", "/api/tokens");
-    expect(list.json!.tokens[0].status).toBe("revoked");
+    expect(list.json!.items[0].status).toBe("revoked");
   });
 
   it("R11 revoking somebody else's token answers 404 (nothing leaks) and leaves it working", async () => {
@@ -177,7 +177,7 @@ describe("the administrator's API tokens (R11)", () => {
     await w.userToken("u_bea", "beta", "beta's");
     const { status, json } = await call("GET", "/api/organization/tokens");
     expect(status).toBe(200);
-    const byName = Object.fromEntries(json!.tokens.map((t: any) => [t.name, t]));
+    const byName = Object.fromEntries(json!.items.map((t: any) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(["ada's", "ana's"]);
     expect(byName["ana's"].owner).toEqual({ id: "u_ana", name: "Ana Inspector" });
     expect(byName["ana's"].lastUsedAt).toBe(new Date(w.clock.now).toISOString());
@@ -188,7 +188,7 @@ describe("the administrator's API tokens (R11)", () => {
     const { status } = await call("DELETE", `/api/organization/tokens/${record.id}`);
     expect(status).toBe(204);
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(false);
-    expect((await call("GET", "/api/organization/tokens")).json!.tokens).toEqual([]);
+    expect((await call("GET", "/api/organization/tokens")).json!.items).toEqual([]);
   });
 
   it("R11 a service token cannot be deleted through the user-token endpoint (404)", async () => {
@@ -236,13 +236,13 @@ describe("service users and their tokens (R1, R3, R8, R11)", () => {
     expect((await w.kw.authorize(t1.json!.token, "reports.export")).allowed).toBe(true);
 
     const list = await call("GET", `/api/service-users/${suId}/tokens`);
-    expect(list.json!.tokens.map((t: any) => t.name).sort()).toEqual(["zap 1", "zap 2"]);
+    expect(list.json!.items.map((t: any) => t.name).sort()).toEqual(["zap 1", "zap 2"]);
     expect(list.text).not.toContain(t1.json!.token);
 
     expect((await call("POST", `/api/service-users/${suId}/tokens/${t1.json!.record.id}/revoke`)).status).toBe(204);
     expect((await w.kw.authorize(t1.json!.token, "reports.export")).reason).toBe("token_revoked");
     expect((await call("DELETE", `/api/service-users/${suId}/tokens/${t1.json!.record.id}`)).status).toBe(204);
-    expect((await call("GET", `/api/service-users/${suId}/tokens`)).json!.tokens.map((t: any) => t.name)).toEqual(["zap 2"]);
+    expect((await call("GET", `/api/service-users/${suId}/tokens`)).json!.items.map((t: any) => t.name)).toEqual(["zap 2"]);
 
     expect((await call("DELETE", `/api/service-users/${suId}`)).status).toBe(204);
     expect((await w.kw.authorize(t2.json!.token, "reports.export")).allowed).toBe(false);
@@ -322,7 +322,7 @@ describe("permission refusals (R11, R12)", () => {
       expect(status).toBe(401);
       expect(json!.code).toBe("session_required");
     }
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 });
 
@@ -341,7 +341,7 @@ describe("CSRF: state-changing requests must be same-origin JSON with the custom
     const r = await call("POST", "/api/tokens", { body, headers });
     expect(r.status).toBe(status);
     expect(r.json!.code).toBe(code);
-    expect(await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 
   it("refuses a cross-origin revoke and deletion too", async () => {
@@ -413,7 +413,7 @@ describe("failures and edges", () => {
     expect(r.status).toBe(500);
     expect((await r.json()).code).toBe("invalid_config");
     expect(errors).toHaveLength(1);
-    expect(await kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).toEqual([]);
+    expect((await kw.tokens.listMine({ orgId: "acme", userId: "u_ada" })).items).toEqual([]);
   });
 
   it("accepts any keyward instance, whatever its actions (types)", () => {
@@ -422,7 +422,7 @@ describe("failures and edges", () => {
   });
 
   it("a failing store answers 503 unavailable with Retry-After", async () => {
-    (w.store as { listTokens: unknown }).listTokens = () => Promise.reject(new Error("connection refused: password=secret"));
+    (w.store as { pageTokens: unknown }).pageTokens = () => Promise.reject(new Error("connection refused: password=secret"));
     const { res, json, text } = await call("GET", "/api/tokens");
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
@@ -542,5 +542,42 @@ describe("toNodeHandler", () => {
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
     const big = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}`, { method: "POST", body: "x".repeat(100) });
     expect(big.status).toBe(413);
+  });
+});
+
+describe("listings page through the query string (issue 11 finding 6)", () => {
+  it("R11 GET /api/organization/tokens takes limit, cursor, status, search, sort and order, and answers { items, nextCursor, total }", async () => {
+    for (const [user, name] of [["u_ana", "alpha"], ["u_ana", "beta"], ["u_bob", "gamma"]] as const) {
+      await w.kw.tokens.createUserToken({ orgId: "acme", userId: user, name, password: PASSWORD });
+      w.advance(1000);
+    }
+    const first = await call("GET", "/api/organization/tokens?limit=2&order=desc");
+    expect(first.status).toBe(200);
+    expect(first.json!.total).toBe(3);
+    expect(first.json!.items.map((t: { name: string }) => t.name)).toEqual(["gamma", "beta"]);
+    const second = await call("GET", `/api/organization/tokens?limit=2&order=desc&cursor=${first.json!.nextCursor}`);
+    expect(second.json).toMatchObject({ items: [{ name: "alpha" }], nextCursor: null, total: 3 });
+    const bob = await call("GET", `/api/organization/tokens?search=${encodeURIComponent(w.users.bob.name.toLowerCase())}`);
+    expect(bob.json!.items.map((t: { name: string }) => t.name)).toEqual(["gamma"]);
+    const revoked = await call("GET", "/api/organization/tokens?status=revoked,deleted");
+    expect(revoked.json).toEqual({ items: [], nextCursor: null, total: 0 });
+  });
+
+  it.each([
+    ["limit=0", "limit"],
+    ["limit=501", "limit"],
+    ["limit=ten", "limit"],
+    ["status=gone", "status"],
+    ["sort=name", "sort"],
+    ["cursor=%%%", "cursor"],
+  ])("a bad listing parameter (%s) is 400 invalid_input naming %s", async (q, field) => {
+    const { status, json } = await call("GET", `/api/tokens?${q}`);
+    expect(status).toBe(400);
+    expect(json!.code).toBe("invalid_input");
+    expect(String(json!.field)).toContain(field);
+  });
+
+  it("GET /api/me tells the page the R3 limit, so it can say \"3 of 10 active tokens\"", async () => {
+    expect((await call("GET", "/api/me")).json!.limits).toEqual({ userTokens: 10 });
   });
 });

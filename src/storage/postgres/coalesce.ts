@@ -28,6 +28,8 @@ export interface UseCoalescer {
   record(tokenId: string, at: number): Promise<void>;
   /** Writes what is due (`force`: everything kept), and waits for writes in flight when forced. */
   tick(force: boolean): Promise<void>;
+  /** The uses this process knows of and may not have written yet, as parallel arrays (for listings computed in SQL). */
+  known(): { ids: string[]; ats: number[] };
   /** Forgets a token (marked expired: its uses no longer matter). */
   forget(tokenId: string): void;
   /** Stops the timer (call `tick(true)` first to write what is kept). */
@@ -88,6 +90,18 @@ export function useCoalescer(driver: SqlDriver, q: Queries, windowMs: number, no
   (timer as { unref?: () => void } | undefined)?.unref?.();
 
   return {
+    known() {
+      const ids: string[] = [];
+      const ats: number[] = [];
+      for (const id of uses.keys()) {
+        const at = knownUse(id);
+        if (at !== null && Number.isFinite(at)) {
+          ids.push(id);
+          ats.push(at);
+        }
+      }
+      return { ids, ats };
+    },
     withUses(t) {
       if (t.expiredAt !== null) return t;
       const u = knownUse(t.id);

@@ -7,6 +7,7 @@
  * @module
  */
 import { KeywardError } from "../../core/errors.js";
+import { NEVER, type TokenSort } from "../../core/lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
@@ -235,6 +236,16 @@ export function migrations(schema: string): Migration[] {
 )`,
       ],
     },
+    {
+      version: 5,
+      name: "indexes for paged listings",
+      statements: [
+        // pageTokens: an organization's tokens of one kind, in creation order.
+        `CREATE INDEX IF NOT EXISTS tokens_org_kind_created ON ${s}.tokens (org_id, kind, created_at, id COLLATE "C")`,
+        // pageMembers: an organization's memberships by status.
+        `CREATE INDEX IF NOT EXISTS memberships_org_status ON ${s}.memberships (org_id, status)`,
+      ],
+    },
   ];
 }
 
@@ -279,6 +290,13 @@ const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint AS db_now
 /** The database's clock in epoch microseconds (leases and acknowledgements). */
 const CLOCK_US = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
 
+/** The sorts of token listings, each with its key mirroring `tokenSortKey` (over `x.lu`, the last use with this process's unwritten uses). */
+const TOKEN_SORTS: readonly TokenSort[] = ["created", "last_used", "expires"];
+const SORT_KEY: Record<TokenSort, string> = {
+  created: "t.created_at",
+  last_used: "COALESCE(x.lu, -1)",
+  expires: `CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) ELSE ${NEVER} END`,
+};
 const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at";
 /** The token and its subject (user + membership, or service user) with the permissions of its set, as read for a decision. */
 const SUBJECT_COLUMNS = `${TOKEN_COLUMNS},
@@ -337,6 +355,23 @@ SELECT ${notify("'user:' || id")} FROM w`,
     site_ids = EXCLUDED.site_ids, status = EXCLUDED.status, seat = EXCLUDED.seat, epoch = EXCLUDED.epoch
   RETURNING org_id, user_id)
 SELECT ${notify("'membership:' || org_id || ':' || user_id")} FROM w`,
+    /**
+     * One page of members (`pageMembers`) by name then user id (code-unit order) and the number
+     * matching in all: `$1` organization, `$2` statuses, `$3` search or null, `$4`/`$5` the
+     * (name, user id) to start after or nulls, `$6` the limit. One row with `total` and null
+     * member columns when the page is empty.
+     */
+    pageMembers: `WITH f AS (
+  SELECT m.org_id, m.user_id, m.permission_set_id, m.group_ids, m.site_ids, m.status, m.seat, m.epoch, COALESCE(u.name, m.user_id) AS user_name
+  FROM ${s}.memberships m LEFT JOIN ${s}.users u ON u.id = m.user_id
+  WHERE m.org_id = $1 AND m.status = ANY($2::text[])
+    AND ($3::text IS NULL OR strpos(lower(COALESCE(u.name, m.user_id)), lower($3::text)) > 0 OR strpos(lower(m.user_id), lower($3::text)) > 0)
+)
+SELECT c.total, pg.* FROM (SELECT count(*)::int AS total FROM f) c
+LEFT JOIN LATERAL (
+  SELECT * FROM f WHERE $4::text IS NULL OR (f.user_name COLLATE "C", f.user_id COLLATE "C") > ($4::text COLLATE "C", $5::text COLLATE "C")
+  ORDER BY f.user_name COLLATE "C", f.user_id COLLATE "C" LIMIT $6::int
+) pg ON true`,
     listMembers: `SELECT m.org_id, m.user_id, m.permission_set_id, m.group_ids, m.site_ids, m.status, m.seat, m.epoch, u.name AS user_name
 FROM ${s}.memberships m LEFT JOIN ${s}.users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.user_id`,
 
@@ -400,6 +435,62 @@ LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.us
 LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
 WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
 ORDER BY t.created_at, t.seq`,
+    /**
+     * One page of tokens (`pageTokens`), keyset-paged, and the number matching in all, in ONE
+     * statement; one text per sort and order ({@link TOKEN_SORTS}). `$1` organization, `$2`
+     * kind or null, `$3` subject or null, `$4` statuses, `$5` search or null, `$6` now, `$7`
+     * inactivity window, `$8`/`$9` the position to start after (or nulls), `$10` the limit,
+     * `$11`/`$12` the ids and times of uses this process knows but may not have written yet.
+     * The status mirrors `tokenStatus` and the sort key `tokenSortKey` (the conformance suite
+     * checks both against the core). One row with `total` and null token columns when the
+     * page is empty.
+     */
+    pageTokens: Object.fromEntries(
+      TOKEN_SORTS.flatMap((sort) =>
+        (["asc", "desc"] as const).map((order) => {
+          const op = order === "asc" ? ">" : "<";
+          const dir = order === "asc" ? "ASC" : "DESC";
+          return [
+            `${sort}:${order}`,
+            `WITH f AS MATERIALIZED (
+  SELECT t.id, ${SORT_KEY[sort]} AS sort_key
+  FROM ${s}.tokens t
+  LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
+  LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+  LEFT JOIN unnest($11::text[], $12::bigint[]) AS p(id, at) ON p.id = t.id
+  CROSS JOIN LATERAL (SELECT CASE WHEN t.expired_at IS NULL THEN GREATEST(t.last_used_at, p.at) ELSE t.last_used_at END AS lu) x
+  WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
+    AND (CASE WHEN t.deleted_at IS NOT NULL THEN 'deleted'
+         WHEN t.revoked_at IS NOT NULL THEN 'revoked'
+         WHEN t.expired_at IS NOT NULL OR (t.kind = 'user' AND $6::bigint >= GREATEST(t.created_at, x.lu) + $7::bigint) THEN 'expired'
+         WHEN t.kind = 'user' AND (m.status IS DISTINCT FROM 'active' OR m.epoch IS DISTINCT FROM t.epoch) THEN 'subject_inactive'
+         WHEN t.kind = 'service_user' AND su.status IS DISTINCT FROM 'active' THEN 'subject_inactive'
+         ELSE 'active' END) = ANY($4::text[])
+    AND ($5::text IS NULL OR strpos(lower(t.name), lower($5::text)) > 0
+         -- The owner's name: the organization's matching people found once (a hashed subplan), not a lookup per token.
+         OR (t.kind = 'user' AND t.subject_id IN (SELECT mm.user_id FROM ${s}.memberships mm JOIN ${s}.users u ON u.id = mm.user_id
+                                                  WHERE mm.org_id = $1 AND strpos(lower(u.name), lower($5::text)) > 0))
+         OR (t.kind = 'user' AND strpos(lower(t.subject_id), lower($5::text)) > 0 AND NOT EXISTS (SELECT 1 FROM ${s}.users u WHERE u.id = t.subject_id))
+         OR (t.kind = 'service_user' AND strpos(lower(COALESCE(su.name, t.subject_id)), lower($5::text)) > 0))
+), page AS (
+  SELECT f.id, f.sort_key FROM f WHERE $8::bigint IS NULL OR (f.sort_key, f.id COLLATE "C") ${op} ($8::bigint, $9::text COLLATE "C")
+  ORDER BY f.sort_key ${dir}, f.id COLLATE "C" ${dir} LIMIT $10::int
+)
+SELECT c.total, pg.* FROM (SELECT count(*)::int AS total FROM f) c
+LEFT JOIN LATERAL (
+  SELECT ${TOKEN_COLUMNS}, page.sort_key,
+    CASE WHEN t.kind = 'user' THEN COALESCE(u.name, t.subject_id) ELSE COALESCE(su.name, t.subject_id) END AS subject_name,
+    m.status AS m_status, m.epoch AS m_epoch, su.status AS su_status
+  FROM page JOIN ${s}.tokens t ON t.id = page.id
+  LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
+  LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
+  LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+) pg ON true
+ORDER BY pg.sort_key ${dir}, pg.id COLLATE "C" ${dir}`,
+          ];
+        }),
+      ),
+    ) as Record<`${TokenSort}:${"asc" | "desc"}`, string>,
     revokeToken: `WITH u AS (UPDATE ${s}.tokens SET revoked_at = $2, revoked_cause = $3 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     deleteToken: `WITH u AS (UPDATE ${s}.tokens SET deleted_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     markTokenExpired: `WITH u AS (UPDATE ${s}.tokens SET expired_at = $2 WHERE id = $1 AND expired_at IS NULL RETURNING id)

@@ -435,6 +435,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         return { membership, user: { id: membership.userId, name: r.user_name === null ? membership.userId : rows.str(r.user_name) } };
       }),
     ),
+    pageMembers: (query) => guard(async () => {
+      const found = await driver.query(q.pageMembers, [query.orgId, [...query.statuses], query.search, query.after?.name ?? null, query.after?.id ?? null, query.limit]);
+      const total = found.length === 0 ? 0 : Number(found[0]!.total);
+      const entries = found
+        .filter((r) => r.user_id !== null)
+        .map((r): MemberEntry => {
+          const membership = rows.membership(r);
+          return { membership, user: { id: membership.userId, name: rows.str(r.user_name) } };
+        });
+      return { entries, total };
+    }),
     putPermissionSet: (set) => guard(async () => wrote(void (await driver.query(q.putPermissionSet, params.permissionSet(set))))),
     insertPermissionSet: (set) => guard(async () => wrote((await driver.query(q.insertPermissionSet, params.permissionSet(set))).length > 0)),
     getPermissionSet: (id) => guard(async () => {
@@ -513,6 +524,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
       }),
     ),
+    pageTokens: (query) => guard(async () => {
+      // The uses this process knows of and may not have written yet: the status and sort see them as listTokens does.
+      const { ids, ats } = uses.known();
+      const found = await driver.query(q.pageTokens[`${query.sort}:${query.order}`], [
+        query.orgId, query.kind ?? null, query.subjectId ?? null, [...query.statuses], query.search, query.now, query.inactivityMs,
+        query.after?.key ?? null, query.after?.id ?? null, query.limit, ids, ats,
+      ]);
+      const total = found.length === 0 ? 0 : Number(found[0]!.total);
+      const entries = found
+        .filter((r) => r.id !== null)
+        .map((r): TokenListEntry => {
+          const token = withUses(rows.token(r));
+          return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
+        });
+      return { entries, total };
+    }),
     revokeToken: (tokenId, at, how, cause) =>
       guard(async () =>
         wrote(
