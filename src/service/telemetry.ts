@@ -69,7 +69,7 @@ const ERROR = 2 as const;
 const SPAN_NAMES = { authorize: "keyward.authorize", accessible: "keyward.accessible", login: "keyward.login" } as const;
 
 /** The store methods whose duration is a read's (`keyward.store.read.duration`). */
-const READS = /^(get|list|load)/;
+const READS = /^(get|list|load|page)/;
 
 /** Every method of a store: its own and, for a class instance, its prototypes'. */
 function methodNames(store: object): string[] {

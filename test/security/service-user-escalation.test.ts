@@ -54,7 +54,7 @@ describeStores("issue 11 #1 R11 a service-user manager cannot hand out permissio
     // "BI export" was created by the administrator with inspections and reports permissions
     const e = await caught(() => w.kw.tokens.createServiceToken({ orgId: "acme", serviceUserId: w.bot.id, name: "mine now", actorId: "u_sue" }));
     expect(e).toMatchObject({ code: "forbidden", field: "serviceUserId" });
-    expect(await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: "u_ada" })).toEqual([]);
+    expect((await w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: "u_ada" })).items).toEqual([]);
   });
 
   it("issue 11 #1 a set within the actor's permissions, or none, is accepted; the administrator may give any set", async () => {

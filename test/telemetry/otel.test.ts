@@ -216,7 +216,7 @@ describe("metrics", () => {
     const count = (method: string) => reads.filter((p) => p.attributes["keyward.store.method"] === method).reduce((n, p) => n + (p.value as Histogram).count, 0);
     expect(count("loadDecision")).toBe(2);
     expect(count("loadAccess")).toBe(1);
-    expect(count("listTokens")).toBe(1);
+    expect(count("pageTokens")).toBe(1);
     // Writes are not reads.
     expect(count("recordTokenUse")).toBe(0);
   });

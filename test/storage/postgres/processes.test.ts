@@ -124,7 +124,7 @@ describe.runIf(PG_URL !== undefined)("R11 with the cache on, three instances in 
     const stale = await rounds(50, async (i) => {
       const set = await w.kw.directory.createPermissionSet({ id: `ps_export_${i}`, orgId: "acme", name: `Export ${i}`, permissions: ["reports:export"] });
       const m = await member("perm", i, set.id);
-      return { token: m.token, action: "reports.export", change: () => a.call("directory.updatePermissionSet", { id: set.id, permissions: [] }) };
+      return { token: m.token, action: "reports.export", change: () => a.call("directory.updatePermissionSet", { orgId: "acme", id: set.id, permissions: [] }) };
     });
     expect(stale).toBe(0);
   });
@@ -134,7 +134,7 @@ describe.runIf(PG_URL !== undefined)("R11 with the cache on, three instances in 
     const stale = await rounds(50, async (i) => {
       const item = w.inspection(`i_unshare_${i}`);
       const share = await w.kw.directory.share({ item, grantee: { kind: "user", userId: w.users.bob.id }, level: "view" });
-      return { token: bob.token, action: "inspections.view", item, change: () => a.call("directory.unshare", share.id) };
+      return { token: bob.token, action: "inspections.view", item, change: () => a.call("directory.unshare", { orgId: item.orgId, id: share.id }) };
     });
     expect(stale).toBe(0);
   });
