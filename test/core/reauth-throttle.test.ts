@@ -63,7 +63,7 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     expect(refused.retryAfter).toBeGreaterThan(0);
     expect(refused.retryAfter).toBeLessThanOrEqual(15 * 60);
     expect(calls).toHaveLength(5);
-    expect(await kw.tokens.listMine({ orgId: "acme", userId: ana })).toEqual([]);
+    expect((await kw.tokens.listMine({ orgId: "acme", userId: ana })).items).toEqual([]);
   });
 
   it("R4 the count is per organization and user: another user, and the same user in another organization, are not throttled", async () => {
@@ -148,7 +148,7 @@ describe("R4 re-authentication is throttled per user and organization", () => {
       expect(e.cause).toBe(down);
     }
     expect(calls).toHaveLength(0);
-    expect(await kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).toEqual([]);
+    expect((await kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toEqual([]);
   });
 
   it("R4 SSO-only organizations ask no password and are never throttled", async () => {
