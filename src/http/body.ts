@@ -22,6 +22,18 @@ export async function collectBytes(source: AsyncIterable<Uint8Array | string>, m
     if (size > max) return "too_large";
     chunks.push(bytes);
   }
+  return concatBytes(chunks, size);
+}
+
+/**
+ * The chunks as one byte array of `size` bytes (their total length).
+ *
+ * @example
+ * ```ts
+ * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])], 3); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import type { TokenView } from "../core/types.js";
 import type { Keyward } from "../keyward.js";
+import { concatBytes } from "../http/body.js";
 import type { Page } from "../service/paging.js";
 import { MAX_PAGE_SIZE } from "../service/paging.js";
 import { id, name, parseConfig, parseInput } from "../service/schemas.js";
@@ -120,13 +121,7 @@ async function readLimited(body: ReadableStream<Uint8Array> | null, max: number)
   } finally {
     reader.releaseLock();
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 /** A token as the endpoints show it: ISO dates, the owner, never the secret nor the digest (R5). */
