@@ -1,39 +1,40 @@
 /**
- * Reading a request body with a size limit, from any async source of chunks (a Node request, a
- * Fetch body stream): shared by the `node:http` adapter and the leak report handler.
+ * Reading a request body with a size limit: shared by the management router and the leak report
+ * handler (the `node:http` adapter caps its own stream, see `bodyStream`).
  * @module
  */
+import { KeywardError } from "../core/errors.js";
 
 /**
- * Collects the chunks of `source` into one byte array, or `"too_large"` as soon as they pass
- * `max` bytes (the rest is not read; the source's iterator is closed).
+ * The bytes of a body stream, counted as they arrive: `"too_large"` as soon as they pass `max`
+ * (the reader is released, never drained: the rest is neither read nor buffered, and the socket
+ * is left for the answer). A stream that fails because a server adapter's own cap was passed (see
+ * `toNodeHandler`) counts as too large; any other read failure is `invalid_input` on `body`.
  *
  * @example
  * ```ts
- * const body = await collectBytes(req, 1_048_576); // Uint8Array | "too_large"
+ * const bytes = await readLimited(request.body, 16_384); // Uint8Array | "too_large"
  * ```
  */
-export async function collectBytes(source: AsyncIterable<Uint8Array | string>, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+export async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of source) {
-    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
-    size += bytes.byteLength;
-    if (size > max) return "too_large";
-    chunks.push(bytes);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) return "too_large";
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof KeywardError && e.message === "payload_too_large") return "too_large";
+    throw new KeywardError("invalid_input", "The request body could not be read.", { field: "body", cause: e });
+  } finally {
+    reader.releaseLock();
   }
-  return concatBytes(chunks, size);
-}
-
-/**
- * The chunks as one byte array of `size` bytes (their total length).
- *
- * @example
- * ```ts
- * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])], 3); // Uint8Array [1, 2, 3]
- * ```
- */
-export function concatBytes(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) {
@@ -41,30 +42,4 @@ export function concatBytes(chunks: readonly Uint8Array[], size: number): Uint8A
     at += c.byteLength;
   }
   return out;
-}
-
-/**
- * The chunks of a Fetch body stream as an async iterable; leaving the loop early cancels the
- * stream.
- *
- * @example
- * ```ts
- * const body = request.body === null ? new Uint8Array(0) : await collectBytes(streamChunks(request.body), max);
- * ```
- */
-export async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  let done = false;
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) {
-        done = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    if (!done) await reader.cancel().catch(() => {});
-  }
 }

@@ -18,7 +18,7 @@
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import { DEFAULT_PREFIXES, type TokenPrefixes } from "../core/token-format.js";
-import { collectBytes, streamChunks } from "../http/body.js";
+import { readLimited } from "../http/body.js";
 import { buildProblem, problemToResponse } from "../http/mapping.js";
 import type { LeakLocation } from "../core/types.js";
 import type { LeakResult } from "../service/leaks.js";
@@ -154,10 +154,10 @@ const reportSchema = z
   .max(100_000);
 
 /** Reads at most `max` bytes of a body; `"too_large"` past it (the declared length first). */
-function readLimited(request: Request, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+function readBody(request: Request, max: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (Number.isFinite(declared) && declared > max) return Promise.resolve("too_large");
-  return request.body === null ? Promise.resolve(new Uint8Array(0)) : collectBytes(streamChunks(request.body), max);
+  return readLimited(request.body, max);
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -293,7 +293,7 @@ export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): 
     if (request.method.toUpperCase() !== "POST") return problem("method_not_allowed", "Use POST.", { allow: "POST" });
     const keyId = request.headers.get("github-public-key-identifier");
     const signature = request.headers.get("github-public-key-signature");
-    const body = await readLimited(request, maxBody);
+    const body = await readBody(request, maxBody);
     if (body === "too_large") return problem("payload_too_large", `The request body exceeds ${maxBody} bytes.`, { connection: "close" });
     if (keyId === null || signature === null || keyId === "" || signature === "") {
       return problem("signature_required", "Send the report with the Github-Public-Key-Identifier and Github-Public-Key-Signature headers.");

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import type { TokenView } from "../core/types.js";
 import type { Keyward } from "../keyward.js";
-import { concatBytes } from "../http/body.js";
+import { readLimited } from "../http/body.js";
 import type { Page } from "../service/paging.js";
 import { MAX_PAGE_SIZE } from "../service/paging.js";
 import { id, name, parseConfig, parseInput } from "../service/schemas.js";
@@ -96,33 +96,6 @@ const createServiceUserSchema = z.object({ name, permissionSetId: id.nullable().
 const createServiceTokenSchema = z.object({ name }).strict();
 const emptySchema = z.object({}).strict();
 
-/**
- * The bytes of a body stream, counted as they arrive: `"too_large"` as soon as they pass `max`
- * (the reader is released, never drained: the rest is neither read nor buffered). A stream that
- * fails because a server adapter's own cap was passed (see `toNodeHandler`) counts as too large;
- * any other read failure is `invalid_input` on `body`.
- */
-async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | "too_large"> {
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) return "too_large";
-      chunks.push(value);
-    }
-  } catch (e) {
-    if (e instanceof KeywardError && e.message === "payload_too_large") return "too_large";
-    throw new KeywardError("invalid_input", "The request body could not be read.", { field: "body", cause: e });
-  } finally {
-    reader.releaseLock();
-  }
-  return concatBytes(chunks, size);
-}
 
 /** A token as the endpoints show it: ISO dates, the owner, never the secret nor the digest (R5). */
 export interface TokenJson {
