@@ -7,7 +7,7 @@
  * @module
  */
 import { checkToken, LEVEL_RANK, levelRank, refusal, ruleIncludes, ruleMatches, shareIncludes, subjectRef } from "./decide.js";
-import { KeywardError } from "./errors.js";
+import { fieldError, KeywardError } from "./errors.js";
 import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
 import { ACCESS_LEVELS } from "./types.js";
 import type {
@@ -84,7 +84,7 @@ export interface AllowedAccess {
 export type AccessDecision = AllowedAccess | DeniedDecision;
 
 function invalid(field: string, why: string): KeywardError {
-  return new KeywardError("invalid_input", `Invalid input at "${field}": ${why}.`, { field });
+  return fieldError("invalid_input", field, why);
 }
 
 function isStringArray(v: unknown): v is string[] {
