@@ -16,18 +16,7 @@ import type { RateLimitGate } from "../service/rate-gate.js";
 import { parseConfig } from "../service/schemas.js";
 
 /** The problem codes keyward's middleware sends. */
-const GUARD_PROBLEMS = [
-  "missing_credentials",
-  "invalid_request",
-  "invalid_token",
-  "rate_limited",
-  "permission_denied",
-  "access_denied",
-  "not_found",
-  "invalid_input",
-  "unavailable",
-  "internal_error",
-] as const satisfies readonly AnyProblemCode[];
+const GUARD_PROBLEMS = ["missing_credentials", "invalid_request", "invalid_token", "rate_limited", "permission_denied", "access_denied", "not_found", "invalid_input", "unavailable", "internal_error"] as const satisfies readonly AnyProblemCode[];
 
 /** The stable `code` of every problem body keyward's middleware sends. */
 export type ProblemCode = (typeof GUARD_PROBLEMS)[number];

@@ -91,17 +91,7 @@ export type LeakFeedback =
   | { token_hash: string; token_type: string; label: "true_positive" | "false_positive" };
 
 /** The handler's problem codes. */
-const LEAK_PROBLEM_CODES = [
-  "not_found",
-  "method_not_allowed",
-  "payload_too_large",
-  "invalid_input",
-  "signature_required",
-  "invalid_signature",
-  "unknown_key",
-  "unavailable",
-  "internal_error",
-] as const satisfies readonly AnyProblemCode[];
+const LEAK_PROBLEM_CODES = ["not_found", "method_not_allowed", "payload_too_large", "invalid_input", "signature_required", "invalid_signature", "unknown_key", "unavailable", "internal_error"] as const satisfies readonly AnyProblemCode[];
 
 /** A problem code of the leak handler. */
 export type LeakProblemCode = (typeof LEAK_PROBLEM_CODES)[number];

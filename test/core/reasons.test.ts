@@ -28,18 +28,8 @@ import { LEAK_PROBLEM_STATUS, type LeakProblemCode } from "../../src/leaks/index
 import { errorResponse, MANAGEMENT_STATUS, RETRY_AFTER_SECONDS, type ManagementProblemCode } from "../../src/manage/problem.js";
 
 const ALL_CODES = Object.keys(OUTCOMES) as KeywardErrorCode[];
-const GUARD_CODES: readonly ProblemCode[] = [
-  "missing_credentials",
-  "invalid_request",
-  "invalid_token",
-  "rate_limited",
-  "permission_denied",
-  "access_denied",
-  "not_found",
-  "invalid_input",
-  "unavailable",
-  "internal_error",
-];
+/** Every problem code the middleware sends (the `satisfies` fails to compile if one is missing or extra). */
+const GUARD_CODES = Object.keys({ missing_credentials: 1, invalid_request: 1, invalid_token: 1, rate_limited: 1, permission_denied: 1, access_denied: 1, not_found: 1, invalid_input: 1, unavailable: 1, internal_error: 1 } satisfies Record<ProblemCode, 1>) as ProblemCode[];
 const subject: SubjectRef = { kind: "user", id: "u_ana", name: "Ana" };
 const state: RateLimitState = { policy: "default", limit: 3, used: 4, remaining: 0, resetMs: 1_500, windowMs: 60_000 };
 
