@@ -15,9 +15,10 @@ import type {
   AccessRule,
   ActionDefinition,
   DecisionInput,
-  DeniedDecision,
   GranteeKind,
   ItemRef,
+  RateLimitedDenial,
+  RefusalDecision,
   Share,
   SubjectRef,
   RateLimitState,
@@ -81,7 +82,7 @@ export interface AllowedAccess {
  * that action (R15's token reasons, then `permission_denied`). Never `access_denied`: a subject
  * with no access gets an empty filter.
  */
-export type AccessDecision = AllowedAccess | DeniedDecision;
+export type AccessDecision = AllowedAccess | RefusalDecision | RateLimitedDenial;
 
 function invalid(field: string, why: string): KeywardError {
   return fieldError("invalid_input", field, why);

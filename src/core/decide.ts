@@ -10,7 +10,7 @@ import type {
   ActionDefinition,
   Decision,
   DecisionInput,
-  DeniedDecision,
+  RefusalDecision,
   Grantee,
   GrantRef,
   ItemRef,
@@ -250,7 +250,7 @@ export function refusal(
   definition: ActionDefinition | undefined,
   now: number,
   options: { inactivityMs: number },
-): DeniedDecision | null {
+): RefusalDecision | null {
   const { token } = input;
   const tokenReason = checkToken(input, now, options.inactivityMs);
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };

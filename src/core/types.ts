@@ -342,6 +342,18 @@ export interface AccessDenial extends DenialBase, KnownTokenFields {
  */
 export type DeniedDecision = UnknownTokenDenial | InvalidTokenDenial | RateLimitedDenial | PermissionDenial | AccessDenial;
 
+/**
+ * A denial of R15's first stages, the token and the permission: what `refusal()` answers, and,
+ * with `rate_limited`, every refusal of `accessible()` (a list filter is never `access_denied`:
+ * a subject with no access gets an empty filter).
+ *
+ * @example
+ * ```ts
+ * const r: RefusalDecision = { allowed: false, reason: "token_unknown", action: "inspections.view" };
+ * ```
+ */
+export type RefusalDecision = UnknownTokenDenial | InvalidTokenDenial | PermissionDenial;
+
 /** The answer of `authorize()`: a denial is data, never an exception (R15). */
 export type Decision = AllowedDecision | DeniedDecision;
 
