@@ -5,6 +5,7 @@
  */
 import { checkToken, decide, subjectRef } from "../core/decide.js";
 import { forbiddenError, KeywardError, storeFailure } from "../core/errors.js";
+import { passedTokenStage } from "../core/reasons.js";
 import type { Decision, DecisionInput, ItemRef, SubjectKind, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
 import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { Context } from "./context.js";
@@ -74,8 +75,7 @@ export function sameKind(ctx: Context, token: TokenRecord, presented: SubjectKin
 }
 
 /** Whether a decision's reason comes after R15's token stage (the token authenticated). Shared with `accessible()`. */
-export { passedTokenStage } from "../core/reasons.js";
-import { passedTokenStage } from "../core/reasons.js";
+export { passedTokenStage };
 
 /**
  * R21, shared with `accessible()`: with a rate limit, and only for a token that passes the token
