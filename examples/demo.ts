@@ -58,7 +58,7 @@ function why(d: Decision): string {
     case "subject_inactive":
       return "the user was deactivated or left; the token is dead for good";
     case "rate_limited":
-      return `over the rate limit: retry in ${Math.ceil((d.retryAfterMs ?? 0) / 1000)} s`;
+      return `over the rate limit: retry in ${Math.ceil(d.retryAfterMs / 1000)} s`;
     default:
       return d.reason;
   }

@@ -13,6 +13,7 @@ import { directory, serviceUsers } from "./service/directory.js";
 import { reportLeak, type LeakResult } from "./service/leaks.js";
 import type { TelemetryAttributes } from "./service/telemetry.js";
 import { isForbidden, KeywardError } from "./core/errors.js";
+import { DENIAL_REASONS, passedTokenStage } from "./core/reasons.js";
 import type { CreatedToken } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
 import { managementRights } from "./service/tokens.js";
@@ -186,7 +187,8 @@ function describeSession(s: Session): TelemetryAttributes {
   return { "keyward.outcome": "allowed", "keyward.reason": "allowed", "keyward.subject.kind": s.subject.kind, "keyward.token.id": s.tokenId, "keyward.org.id": s.orgId };
 }
 
-const LOGIN_DENIALS: ReadonlySet<string> = new Set(["token_malformed", "token_unknown", "token_revoked", "token_expired", "subject_inactive", "login_not_allowed"]);
+/** What login() refuses with: the token stage's reasons (from the table of outcomes) and `login_not_allowed`. */
+const LOGIN_DENIALS: ReadonlySet<string> = new Set([...DENIAL_REASONS.filter((r) => !passedTokenStage(r)), "login_not_allowed"]);
 
 /** login() throws its denials; they are decisions (outcome `denied`), not errors. */
 function loginDenial(e: unknown): TelemetryAttributes | null {

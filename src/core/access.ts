@@ -7,7 +7,7 @@
  * @module
  */
 import { checkToken, LEVEL_RANK, levelRank, refusal, ruleIncludes, ruleMatches, shareIncludes, subjectRef } from "./decide.js";
-import { KeywardError } from "./errors.js";
+import { fieldError, KeywardError } from "./errors.js";
 import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
 import { ACCESS_LEVELS } from "./types.js";
 import type {
@@ -15,9 +15,10 @@ import type {
   AccessRule,
   ActionDefinition,
   DecisionInput,
-  DeniedDecision,
   GranteeKind,
   ItemRef,
+  RateLimitedDenial,
+  RefusalDecision,
   Share,
   SubjectRef,
   RateLimitState,
@@ -81,10 +82,10 @@ export interface AllowedAccess {
  * that action (R15's token reasons, then `permission_denied`). Never `access_denied`: a subject
  * with no access gets an empty filter.
  */
-export type AccessDecision = AllowedAccess | DeniedDecision;
+export type AccessDecision = AllowedAccess | RefusalDecision | RateLimitedDenial;
 
 function invalid(field: string, why: string): KeywardError {
-  return new KeywardError("invalid_input", `Invalid input at "${field}": ${why}.`, { field });
+  return fieldError("invalid_input", field, why);
 }
 
 function isStringArray(v: unknown): v is string[] {

@@ -10,7 +10,7 @@ import type {
   ActionDefinition,
   Decision,
   DecisionInput,
-  DeniedDecision,
+  RefusalDecision,
   Grantee,
   GrantRef,
   ItemRef,
@@ -98,7 +98,7 @@ export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectR
  * checkToken(input, Date.now(), DEFAULT_INACTIVITY_MS) // null, or "token_expired", …
  * ```
  */
-export function checkToken(input: DecisionInput, now: number, inactivityMs: number): TokenDenialReason | null {
+export function checkToken(input: DecisionInput, now: number, inactivityMs: number): Exclude<TokenDenialReason, "token_malformed"> | null {
   const { token, subject } = input;
   if (token.revokedAt !== null || token.deletedAt !== null) return "token_revoked";
   if (isExpired(token, now, inactivityMs)) return "token_expired";
@@ -250,7 +250,7 @@ export function refusal(
   definition: ActionDefinition | undefined,
   now: number,
   options: { inactivityMs: number },
-): DeniedDecision | null {
+): RefusalDecision | null {
   const { token } = input;
   const tokenReason = checkToken(input, now, options.inactivityMs);
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };

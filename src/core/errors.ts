@@ -4,40 +4,10 @@
  * (decisions), not errors.
  * @module
  */
-import type { DenialReason } from "./types.js";
+import { ERROR_CODES, isDenialReason, type DenialReason, type KeywardErrorCode } from "./reasons.js";
+import type { DeniedDecision } from "./types.js";
 
-/**
- * Stable error codes, with the default message for each.
- *
- * @example
- * ```ts
- * ERROR_CODES.token_limit_reached // the default message
- * ```
- */
-export const ERROR_CODES = {
-  invalid_input: "The input is not valid.",
-  invalid_config: "The configuration is not valid.",
-  not_found: "Not found.",
-  already_exists: "It already exists.",
-  token_limit_reached: "The limit of active tokens is reached (R3). Revoke or delete one first.",
-  reauthentication_failed: "Re-authentication failed: the password is wrong or missing (R4).",
-  login_not_allowed: "Service user tokens cannot be used to log in (R9).",
-  service_user_not_allowed:
-    "Service users have no groups and no sites (R9): share items with them or name them in a rule.",
-  forbidden: "The acting user lacks the permission this needs (R11, R12).",
-  unavailable: "The token store is unavailable. Try again later.",
-  token_malformed: "The token is malformed.",
-  token_unknown: "The token is not known.",
-  token_revoked: "The token was revoked or deleted.",
-  token_expired: "The token has expired.",
-  subject_inactive: "The token's subject is no longer active.",
-  rate_limited: "Too many requests for this token's rate limit (R21). Retry after the window resets.",
-  permission_denied: "The token's subject lacks the permission for this action.",
-  access_denied: "The token's subject has no access to this item at the level the action needs.",
-} as const satisfies Record<string, string>;
-
-/** A stable error code. */
-export type KeywardErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES, type KeywardErrorCode } from "./reasons.js";
 
 /** Options of a {@link KeywardError}. */
 export interface KeywardErrorOptions {
@@ -52,9 +22,10 @@ export interface KeywardErrorOptions {
   visible?: boolean;
   /** For `token_limit_reached`: the limit that was reached (R3). */
   limit?: number;
-  /** For a throttled `reauthentication_failed`: seconds until another attempt is accepted (R4). */
-  retryAfter?: number;
-  /** For `rate_limited`: milliseconds until a request may succeed again (R21). */
+  /**
+   * Milliseconds until another attempt may succeed: for `rate_limited` (R21) and for a throttled
+   * `reauthentication_failed` (R4). An HTTP `Retry-After` is this in whole seconds, rounded up.
+   */
   retryAfterMs?: number;
 }
 
@@ -80,7 +51,6 @@ export class KeywardError extends Error {
   declare readonly item?: { orgId: string; type: string; id: string };
   declare readonly visible?: boolean;
   declare readonly limit?: number;
-  declare readonly retryAfter?: number;
   declare readonly retryAfterMs?: number;
 
   constructor(code: KeywardErrorCode, message?: string, options: KeywardErrorOptions = {}) {
@@ -91,7 +61,6 @@ export class KeywardError extends Error {
     if (options.item !== undefined) this.item = options.item;
     if (options.visible !== undefined) this.visible = options.visible;
     if (options.limit !== undefined) this.limit = options.limit;
-    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
@@ -124,19 +93,42 @@ export type ForbiddenError = KeywardError & { code: DenialReason; action: string
  * ```
  */
 export function isForbidden(e: unknown): e is ForbiddenError {
-  return e instanceof KeywardError && e.action !== undefined && DENIAL_CODES.has(e.code);
+  return e instanceof KeywardError && e.action !== undefined && isDenialReason(e.code);
 }
 
-const DENIAL_CODES: ReadonlySet<string> = new Set([
-  "token_malformed",
-  "token_unknown",
-  "token_revoked",
-  "token_expired",
-  "subject_inactive",
-  "rate_limited",
-  "permission_denied",
-  "access_denied",
-]);
+/**
+ * The error the throwing forms (`assertAuthorized()`, `assertAccessible()`) throw for a denied
+ * decision: its reason as the code, the action, the item when there was one, and what the
+ * decision's variant carries (`visible` of `access_denied`, `retryAfterMs` of `rate_limited`).
+ *
+ * @example
+ * ```ts
+ * const d = await kw.authorize(token, "inspections.edit", item);
+ * if (!d.allowed) throw forbiddenError(d, item);
+ * ```
+ */
+export function forbiddenError(decision: DeniedDecision, item?: { orgId: string; type: string; id: string } | null): ForbiddenError {
+  const options: KeywardErrorOptions = { action: decision.action };
+  if (item) options.item = { orgId: item.orgId, type: item.type, id: item.id };
+  if (decision.reason === "access_denied") options.visible = decision.visible;
+  if (decision.reason === "rate_limited") options.retryAfterMs = decision.retryAfterMs;
+  return new KeywardError(decision.reason, undefined, options) as ForbiddenError;
+}
+
+/**
+ * An `invalid_input` or `invalid_config` error about one field, worded the one way keyward words
+ * them: `Invalid input at "<field>": <why>.` / `Invalid configuration at "<field>": <why>.` (no
+ * field: no `at …`).
+ *
+ * @example
+ * ```ts
+ * throw fieldError("invalid_config", "rateLimit.by", "the key function must return a non-empty string");
+ * ```
+ */
+export function fieldError(code: "invalid_input" | "invalid_config", field: string, why: string, cause?: unknown): KeywardError {
+  const what = code === "invalid_input" ? "Invalid input" : "Invalid configuration";
+  return new KeywardError(code, `${what}${field ? ` at "${field}"` : ""}: ${why}.`, cause === undefined ? { field } : { field, cause });
+}
 
 /**
  * Wraps a storage failure so that it reaches the caller as `unavailable`, with the driver's

@@ -5,6 +5,7 @@
  * Rule numbers (R1…R16) refer to the rules listed in the README ("The rules keyward enforces").
  * @module
  */
+import type { DenialReason, TokenDenialReason } from "./reasons.js";
 
 /** Access levels of R13, ordered: each implies the ones before it. */
 export const ACCESS_LEVELS = ["view", "edit", "delete"] as const;
@@ -234,21 +235,7 @@ export interface GrantRef {
   crossOrg: boolean;
 }
 
-/** The reasons of R15, in the order they are checked. */
-export const DENIAL_REASONS = [
-  "token_malformed",
-  "token_unknown",
-  "token_revoked",
-  "token_expired",
-  "subject_inactive",
-  "rate_limited",
-  "permission_denied",
-  "access_denied",
-] as const;
-/** Why a decision was a denial (R15; `rate_limited` is R21's, between the token and the permission stages, only where a rate limit is configured). */
-export type DenialReason = (typeof DENIAL_REASONS)[number];
-/** Reasons that mean the token itself does not authenticate (HTTP 401). */
-export type TokenDenialReason = Exclude<DenialReason, "rate_limited" | "permission_denied" | "access_denied">;
+export { DENIAL_REASONS, type DenialReason, type TokenDenialReason } from "./reasons.js";
 
 /**
  * Where a request stands against a rate limit (R21), counted once, after the token stage: what
@@ -284,27 +271,88 @@ export interface AllowedDecision {
   rateLimit?: RateLimitState;
 }
 
-/** A denied decision (R15). */
-export interface DeniedDecision {
+/** What every denied decision has: the reason (R15) and the action asked for. */
+interface DenialBase {
   allowed: false;
   reason: DenialReason;
   action: string;
-  /** Present once the token is known (from `token_revoked` on). */
-  subject?: SubjectRef;
-  orgId?: string;
-  tokenId?: string;
-  /**
-   * For `access_denied` only: `true` when the subject can see the item but not at the level the
-   * action needs (HTTP 403), `false` when the item is not reachable at all (HTTP 404).
-   */
-  visible?: boolean;
+}
+
+/** What a denial names once the token is known (from `token_revoked` on): its subject, organization and id. */
+interface KnownTokenFields {
+  subject: SubjectRef;
+  orgId: string;
+  tokenId: string;
+}
+
+/** `token_malformed` or `token_unknown`: no token is known, so no subject is named. */
+export interface UnknownTokenDenial extends DenialBase {
+  reason: "token_malformed" | "token_unknown";
+  /** Never set: no token is known (declared so that a field every other decision has reads as `undefined`). */
+  subject?: undefined;
+  orgId?: undefined;
+  tokenId?: undefined;
+  rateLimit?: undefined;
+}
+
+/** The token is known but does not authenticate: revoked or deleted, expired (R6), or its subject inactive (R7). */
+export interface InvalidTokenDenial extends DenialBase, KnownTokenFields {
+  reason: Exclude<TokenDenialReason, UnknownTokenDenial["reason"]>;
+  /** Never set: a limit is counted only once the token passed its stage. */
+  rateLimit?: undefined;
+}
+
+/** R21: the token is past its rate limit. */
+export interface RateLimitedDenial extends DenialBase, KnownTokenFields {
+  reason: "rate_limited";
+  /** Milliseconds until a request may succeed again. */
+  retryAfterMs: number;
+  /** Where this token stands against the limit. */
+  rateLimit: RateLimitState;
+}
+
+/** The subject lacks the action's permission (R12), or the action is not one the host declared. */
+export interface PermissionDenial extends DenialBase, KnownTokenFields {
+  reason: "permission_denied";
   /** Set when the action is not one the host declared: a configuration error on the host's side. */
-  unknownAction?: boolean;
-  /** For `rate_limited` only: milliseconds until a request may succeed again (R21). */
-  retryAfterMs?: number;
-  /** Where this token stands against the configured rate limit (R21), once past the token stage; absent without a limit. */
+  unknownAction?: true;
+  /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
+
+/** The subject has no access to the item at the level the action needs (R13, R14). */
+export interface AccessDenial extends DenialBase, KnownTokenFields {
+  reason: "access_denied";
+  /**
+   * `true` when the subject can see the item but not at the level the action needs (HTTP 403),
+   * `false` when the item is not reachable at all (HTTP 404).
+   */
+  visible: boolean;
+  /** Where this token stands against the configured rate limit (R21); absent without a limit. */
+  rateLimit?: RateLimitState;
+}
+
+/**
+ * A denied decision (R15): a union on `reason`, each variant with only the fields it has.
+ *
+ * @example
+ * ```ts
+ * if (!d.allowed && d.reason === "rate_limited") retryIn(d.retryAfterMs);
+ * ```
+ */
+export type DeniedDecision = UnknownTokenDenial | InvalidTokenDenial | RateLimitedDenial | PermissionDenial | AccessDenial;
+
+/**
+ * A denial of R15's first stages, the token and the permission: what `refusal()` answers, and,
+ * with `rate_limited`, every refusal of `accessible()` (a list filter is never `access_denied`:
+ * a subject with no access gets an empty filter).
+ *
+ * @example
+ * ```ts
+ * const r: RefusalDecision = { allowed: false, reason: "token_unknown", action: "inspections.view" };
+ * ```
+ */
+export type RefusalDecision = UnknownTokenDenial | InvalidTokenDenial | PermissionDenial;
 
 /** The answer of `authorize()`: a denial is data, never an exception (R15). */
 export type Decision = AllowedDecision | DeniedDecision;

@@ -30,7 +30,7 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, max: 
       chunks.push(value);
     }
   } catch (e) {
-    if (e instanceof KeywardError && e.message === "payload_too_large") return "too_large";
+    if (e instanceof KeywardError && e.code === "payload_too_large") return "too_large";
     throw new KeywardError("invalid_input", "The request body could not be read.", { field: "body", cause: e });
   } finally {
     reader.releaseLock();

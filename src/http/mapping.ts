@@ -10,22 +10,16 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
+import { OUTCOMES, problemMeta, retryAfterSeconds, type AnyProblemCode, type Challenge } from "../core/reasons.js";
 import type { DeniedDecision, RateLimitState, TokenDenialReason } from "../core/types.js";
 import type { RateLimitGate } from "../service/rate-gate.js";
 import { parseConfig } from "../service/schemas.js";
 
+/** The problem codes keyward's middleware sends. */
+const GUARD_PROBLEMS = ["missing_credentials", "invalid_request", "invalid_token", "rate_limited", "permission_denied", "access_denied", "not_found", "invalid_input", "unavailable", "internal_error"] as const satisfies readonly AnyProblemCode[];
+
 /** The stable `code` of every problem body keyward's middleware sends. */
-export type ProblemCode =
-  | "missing_credentials"
-  | "invalid_request"
-  | "invalid_token"
-  | "rate_limited"
-  | "permission_denied"
-  | "access_denied"
-  | "not_found"
-  | "invalid_input"
-  | "unavailable"
-  | "internal_error";
+export type ProblemCode = (typeof GUARD_PROBLEMS)[number];
 
 /**
  * The members every keyward problem body has (RFC 9457 plus the stable `code`), whoever sends it:
@@ -180,54 +174,44 @@ export function resolveHttpOptions(options: unknown = {}, extra: z.ZodRawShape =
   };
 }
 
-const TITLES: Record<ProblemCode, [status: number, title: string, detail: string]> = {
-  missing_credentials: [401, "Authentication required", "Send an API token in the Authorization header: `Authorization: Bearer <token>`."],
-  invalid_request: [400, "Invalid request", "Send exactly one API token, once, in the Authorization header as `Bearer <token>`; never in the URL."],
-  invalid_token: [401, "Invalid token", "The API token is malformed, unknown, revoked or expired, or its subject is no longer active."],
-  rate_limited: [429, "Too many requests", "This token has used up its rate limit for now. Retry after the number of seconds in `Retry-After`."],
-  permission_denied: [403, "Permission denied", "The token's subject lacks the permission for this action."],
-  access_denied: [403, "Access denied", "The token's subject has no access to this item at the level this action needs."],
-  not_found: [404, "Not found", "No such item."],
-  invalid_input: [400, "Invalid input", "The item named by this request is not valid."],
-  unavailable: [503, "Service unavailable", "Authorization is temporarily unavailable. Try again later; the token may still be valid."],
-  internal_error: [500, "Internal error", "The request could not be authorized."],
+/** The fixed `detail` of each problem the middleware sends; status, title and headers come from the table of outcomes. */
+const DETAILS: Record<ProblemCode, string> = {
+  missing_credentials: "Send an API token in the Authorization header: `Authorization: Bearer <token>`.",
+  invalid_request: "Send exactly one API token, once, in the Authorization header as `Bearer <token>`; never in the URL.",
+  invalid_token: "The API token is malformed, unknown, revoked or expired, or its subject is no longer active.",
+  rate_limited: "This token has used up its rate limit for now. Retry after the number of seconds in `Retry-After`.",
+  permission_denied: "The token's subject lacks the permission for this action.",
+  access_denied: "The token's subject has no access to this item at the level this action needs.",
+  not_found: "No such item.",
+  invalid_input: "The item named by this request is not valid.",
+  unavailable: "Authorization is temporarily unavailable. Try again later; the token may still be valid.",
+  internal_error: "The request could not be authorized.",
 };
 
+/** The `WWW-Authenticate` of a challenge (RFC 6750 §3): no error code without credentials; the R15 reason as `error_description` only when the host exposes it. */
+function challengeHeader(realm: string, challenge: Challenge, reason: TokenDenialReason | undefined): string {
+  const head = `Bearer realm="${realm}"`;
+  if (challenge === "bearer") return head;
+  return `${head}, error="${challenge}"${reason ? `, error_description="${reason}"` : ""}`;
+}
+
 /**
- * Builds the problem for one code: status, `WWW-Authenticate` where RFC 6750 asks for it,
- * `Retry-After` for `unavailable`, and the fixed body.
+ * Builds the problem for one code: status, title and `WWW-Authenticate` from the table of
+ * outcomes, `Retry-After` where it applies (`unavailable`: the option's seconds; `rate_limited`:
+ * `retryAfterMs` in whole seconds), and the fixed body.
  *
  * @example
  * ```ts
  * problemFor("missing_credentials", opts) // { status: 401, headers: { "www-authenticate": 'Bearer realm="api"' }, body }
  * ```
  */
-export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterSeconds?: number } = {}): HttpProblem {
-  const [status, title, detail] = TITLES[code];
+export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterMs?: number } = {}): HttpProblem {
+  const { status, title, challenge, retryAfter } = problemMeta(code);
   const headers: Record<string, string> = {};
-  const realm = `Bearer realm="${opts.realm}"`;
-  switch (code) {
-    case "missing_credentials":
-      headers["www-authenticate"] = realm; // no error code without credentials (RFC 6750 §3)
-      break;
-    case "invalid_request":
-    case "invalid_token":
-      headers["www-authenticate"] = `${realm}, error="${code}"${code === "invalid_token" && extra.reason ? `, error_description="${extra.reason}"` : ""}`;
-      break;
-    case "permission_denied":
-    case "access_denied":
-      headers["www-authenticate"] = `${realm}, error="insufficient_scope"`;
-      break;
-    case "unavailable":
-      headers["retry-after"] = String(opts.retryAfterSeconds);
-      break;
-    case "rate_limited":
-      headers["retry-after"] = String(extra.retryAfterSeconds ?? 1);
-      break;
-    default:
-      break;
-  }
-  return buildProblem(code, status, title, detail, { reason: extra.reason, field: extra.field }, headers);
+  if (challenge !== undefined) headers["www-authenticate"] = challengeHeader(opts.realm, challenge, code === "invalid_token" ? extra.reason : undefined);
+  if (code === "unavailable") headers["retry-after"] = String(opts.retryAfterSeconds);
+  else if (retryAfter) headers["retry-after"] = String(retryAfterSeconds(extra.retryAfterMs ?? 0));
+  return buildProblem(code, status, title, DETAILS[code], { reason: extra.reason, field: extra.field }, headers);
 }
 
 /**
@@ -244,20 +228,14 @@ export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: 
 export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOptions): HttpProblem {
   switch (decision.reason) {
     case "rate_limited":
-      return problemFor("rate_limited", opts, { retryAfterSeconds: secondsUntil(decision.retryAfterMs ?? 1000) });
+      return problemFor(OUTCOMES.rate_limited.problem, opts, { retryAfterMs: decision.retryAfterMs });
     case "permission_denied":
-      return problemFor("permission_denied", opts);
+      return problemFor(OUTCOMES.permission_denied.problem, opts);
     case "access_denied":
-      if (decision.visible === true || opts.unreachableStatus === 403) return problemFor("access_denied", opts);
-      return problemFor("not_found", opts);
+      return decision.visible || opts.unreachableStatus === 403 ? problemFor(OUTCOMES.access_denied.problem, opts) : problemFor("not_found", opts);
     default:
-      return problemFor("invalid_token", opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
+      return problemFor(OUTCOMES[decision.reason].problem, opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
   }
-}
-
-/** Whole seconds until a time `ms` from now, at least 1 (a client retrying at 0 would only be refused again). */
-function secondsUntil(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});

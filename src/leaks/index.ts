@@ -16,11 +16,12 @@
  * @module
  */
 import { z } from "zod";
-import { KeywardError } from "../core/errors.js";
+import { fieldError } from "../core/errors.js";
+import { statusTable, type AnyProblemCode } from "../core/reasons.js";
 import { DEFAULT_PREFIXES, type TokenPrefixes } from "../core/token-format.js";
 import { readLimited } from "../http/body.js";
-import { buildProblem, problemToResponse } from "../http/mapping.js";
 import type { LeakLocation } from "../core/types.js";
+import { errorResponse, problemResponse } from "../manage/problem.js";
 import type { LeakResult } from "../service/leaks.js";
 import { parseConfig, parseInput } from "../service/schemas.js";
 import { importPublicKey, verifySignature } from "./signature.js";
@@ -89,37 +90,24 @@ export type LeakFeedback =
   | { token_raw: string; token_type: string; label: "true_positive" | "false_positive" }
   | { token_hash: string; token_type: string; label: "true_positive" | "false_positive" };
 
-/** The handler's own problem codes, with their status. */
-export const LEAK_PROBLEM_STATUS = {
-  not_found: 404,
-  method_not_allowed: 405,
-  payload_too_large: 413,
-  invalid_input: 400,
-  signature_required: 401,
-  invalid_signature: 401,
-  unknown_key: 401,
-  unavailable: 503,
-  internal_error: 500,
-} as const;
+/** The handler's problem codes. */
+const LEAK_PROBLEM_CODES = ["not_found", "method_not_allowed", "payload_too_large", "invalid_input", "signature_required", "invalid_signature", "unknown_key", "unavailable", "internal_error"] as const satisfies readonly AnyProblemCode[];
 
 /** A problem code of the leak handler. */
-export type LeakProblemCode = keyof typeof LEAK_PROBLEM_STATUS;
+export type LeakProblemCode = (typeof LEAK_PROBLEM_CODES)[number];
 
-const TITLES: Record<LeakProblemCode, string> = {
-  not_found: "Not found",
-  method_not_allowed: "Method not allowed",
-  payload_too_large: "Request too large",
-  invalid_input: "Invalid input",
-  signature_required: "Signature required",
-  invalid_signature: "Invalid signature",
-  unknown_key: "Unknown key",
-  unavailable: "Temporarily unavailable",
-  internal_error: "Internal error",
-};
+/**
+ * The handler's problem codes, with their status (from keyward's table of outcomes).
+ *
+ * @example
+ * ```ts
+ * LEAK_PROBLEM_STATUS.invalid_signature // 401
+ * ```
+ */
+export const LEAK_PROBLEM_STATUS: Readonly<Record<LeakProblemCode, number>> = statusTable(LEAK_PROBLEM_CODES);
 
 function problem(code: LeakProblemCode, detail: string, headers: Record<string, string> = {}): Response {
-  if (code === "unavailable") headers = { "retry-after": "5", ...headers };
-  return problemToResponse(buildProblem(code, LEAK_PROBLEM_STATUS[code], TITLES[code], detail, {}, headers));
+  return problemResponse(code, detail, { headers });
 }
 
 const optionsSchema = z.object({
@@ -271,7 +259,7 @@ export const DEFAULT_PREFIX_WARNING =
 export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): LeakReportHandler {
   parseConfig(optionsSchema, options);
   const fetchKeys = options.fetch ?? (globalThis.fetch as unknown as NonNullable<LeakReportOptions["fetch"]> | undefined);
-  if (fetchKeys === undefined) throw new KeywardError("invalid_config", "Invalid configuration at \"options.fetch\": this runtime has no global fetch; pass one.", { field: "options.fetch" });
+  if (fetchKeys === undefined) throw fieldError("invalid_config", "options.fetch", "this runtime has no global fetch; pass one");
   const basePath = normalizeBase(options.basePath);
   const maxBody = options.maxBodyBytes ?? 1_048_576;
   const feedback = options.feedback ?? "token_raw";
@@ -340,9 +328,7 @@ export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): 
       try {
         return await handle(request);
       } catch (e) {
-        options.onError?.(e, request);
-        if (e instanceof KeywardError && e.code === "unavailable") return problem("unavailable", "The token store is unavailable. Try again later.");
-        return problem("internal_error", "Something went wrong on the server.");
+        return errorResponse(e, (x) => options.onError?.(x, request));
       }
     },
   };

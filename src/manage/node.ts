@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { KeywardError } from "../core/errors.js";
+import { problemMeta } from "../core/reasons.js";
 import { buildProblem, type HttpProblem, type ProblemDocument } from "../http/mapping.js";
 
 /** Options of {@link toNodeHandler}. */
@@ -69,7 +70,7 @@ export function bodyStream(req: IncomingMessage, max: number): { stream: Readabl
           size += bytes.byteLength;
           if (size > max) {
             state.tooLarge = true;
-            controller.error(new KeywardError("invalid_input", "payload_too_large"));
+            controller.error(new KeywardError("payload_too_large"));
             return;
           }
           controller.enqueue(bytes);
@@ -132,10 +133,15 @@ export async function toRequest(req: IncomingMessage, options: NodeHandlerOption
   return buildRequest(req, bodyStream(req, options.maxBodyBytes ?? 1_048_576).stream, options);
 }
 
+function adapterProblem(code: "payload_too_large" | "internal_error", detail: string, headers?: Record<string, string>): HttpProblem<ProblemDocument> {
+  const { status, title } = problemMeta(code);
+  return buildProblem(code, status, title, detail, {}, headers);
+}
+
 /** The adapter's own answers: a body over `maxBodyBytes`, and a handler that threw. */
 const ADAPTER_PROBLEMS: Readonly<Record<"payload_too_large" | "internal_error", HttpProblem<ProblemDocument>>> = {
-  payload_too_large: buildProblem("payload_too_large", 413, "Request too large", "The request body is too large.", {}, { connection: "close" }),
-  internal_error: buildProblem("internal_error", 500, "Internal error", "Something went wrong on the server."),
+  payload_too_large: adapterProblem("payload_too_large", "The request body is too large.", { connection: "close" }),
+  internal_error: adapterProblem("internal_error", "Something went wrong on the server."),
 };
 
 function writeProblem(res: ServerResponse, problem: HttpProblem<ProblemDocument>): void {

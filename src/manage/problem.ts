@@ -4,17 +4,14 @@
  * @module
  */
 import { KeywardError, type KeywardErrorCode } from "../core/errors.js";
+import { ERROR_CODES, OUTCOMES, problemMeta, retryAfterSeconds, statusTable, type AnyProblemCode } from "../core/reasons.js";
 import { buildProblem, problemToResponse, type ProblemDocument } from "../http/mapping.js";
 
-/** Codes the management router adds to keyward's own (HTTP-level situations). */
-export type ManagementProblemCode =
-  | KeywardErrorCode
-  | "session_required"
-  | "csrf_rejected"
-  | "unsupported_media_type"
-  | "payload_too_large"
-  | "method_not_allowed"
-  | "internal_error";
+/** The HTTP-level answers of the management router, next to keyward's error codes. */
+const ROUTER_CODES = ["session_required", "csrf_rejected", "unsupported_media_type", "method_not_allowed", "internal_error"] as const satisfies readonly AnyProblemCode[];
+
+/** Codes the management router answers with: keyward's error codes and its HTTP-level situations. */
+export type ManagementProblemCode = KeywardErrorCode | (typeof ROUTER_CODES)[number];
 
 /** The body of every error response of the management router: keyward's problem shape (`keyward/fetch`'s `ProblemDocument`), with the router's codes. */
 export interface ManagementProblem extends ProblemDocument<ManagementProblemCode> {
@@ -22,60 +19,25 @@ export interface ManagementProblem extends ProblemDocument<ManagementProblemCode
   field?: string;
   /** For `token_limit_reached`: the limit (R3). */
   limit?: number;
+  /** For a throttled `reauthentication_failed`: milliseconds until another attempt is accepted (R4); `Retry-After` says it in seconds. */
+  retryAfterMs?: number;
 }
 
 /**
- * The HTTP status of each code. `token_limit_reached` is 409 (a conflict with the current
- * state, as in security.md REQ-H1); `reauthentication_failed` is 403, not 401: the session is
- * fine, only the password given for this one creation was not (a 401 would make clients log out).
+ * The HTTP status of each code, from keyward's table of outcomes: e.g. `token_limit_reached` is
+ * 409 (a conflict with the current state); `reauthentication_failed` is 403, not 401: the
+ * session is fine, only the password given for this one creation was not (a 401 would make
+ * clients log out).
  *
  * @example
  * ```ts
  * MANAGEMENT_STATUS.token_limit_reached // 409
  * ```
  */
-export const MANAGEMENT_STATUS: Readonly<Record<ManagementProblemCode, number>> = {
-  invalid_input: 400,
-  invalid_config: 500,
-  not_found: 404,
-  already_exists: 409,
-  token_limit_reached: 409,
-  reauthentication_failed: 403,
-  login_not_allowed: 403,
-  service_user_not_allowed: 422,
-  forbidden: 403,
-  unavailable: 503,
-  token_malformed: 400,
-  token_unknown: 404,
-  token_revoked: 409,
-  token_expired: 409,
-  subject_inactive: 403,
-  rate_limited: 429,
-  permission_denied: 403,
-  access_denied: 403,
-  session_required: 401,
-  csrf_rejected: 403,
-  unsupported_media_type: 415,
-  payload_too_large: 413,
-  method_not_allowed: 405,
-  internal_error: 500,
-};
-
-const TITLES: Partial<Record<ManagementProblemCode, string>> = {
-  invalid_input: "Invalid input",
-  not_found: "Not found",
-  already_exists: "Already exists",
-  token_limit_reached: "Token limit reached",
-  reauthentication_failed: "Password required",
-  forbidden: "Not allowed",
-  unavailable: "Temporarily unavailable",
-  session_required: "Sign-in required",
-  csrf_rejected: "Cross-site request refused",
-  unsupported_media_type: "Unsupported media type",
-  payload_too_large: "Request too large",
-  method_not_allowed: "Method not allowed",
-  internal_error: "Internal error",
-};
+export const MANAGEMENT_STATUS: Readonly<Record<ManagementProblemCode, number>> = statusTable<ManagementProblemCode>([
+  ...(Object.keys(ERROR_CODES) as KeywardErrorCode[]),
+  ...ROUTER_CODES,
+]);
 
 /**
  * Seconds a client should wait after a 503 `unavailable` (the `Retry-After` header).
@@ -89,19 +51,26 @@ export const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Builds a problem+json response through the shared builder of `src/http` (the same body shape
- * and headers as the middleware's), with the router's status table, `charset=utf-8`, `nosniff`,
- * and `Retry-After` on `unavailable`. `Cache-Control: no-store` on every one.
+ * and headers as the middleware's), with the status and title of keyward's table of outcomes,
+ * `charset=utf-8`, `nosniff`, and `Retry-After` on `unavailable` (or from `retryAfterMs`).
+ * `Cache-Control: no-store` on every one. The management router and the leak handler answer
+ * through it.
+ *
+ * @example
+ * ```ts
+ * problemResponse("method_not_allowed", "Use POST.", { headers: { allow: "POST" } }) // 405
+ * ```
  */
-export function problemResponse(code: ManagementProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfter?: number; headers?: Record<string, string> } = {}): Response {
+export function problemResponse(code: AnyProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfterMs?: number; headers?: Record<string, string> } = {}): Response {
   const headers: Record<string, string> = {
     "content-type": "application/problem+json; charset=utf-8",
     "x-content-type-options": "nosniff",
     ...extra.headers,
   };
   if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
-  const title = TITLES[code] ?? code.replace(/_/g, " ");
-  if (extra.retryAfter !== undefined) headers["retry-after"] = String(extra.retryAfter);
-  return problemToResponse(buildProblem(code, MANAGEMENT_STATUS[code], title, detail, { field: extra.field, limit: extra.limit, retryAfter: extra.retryAfter }, headers));
+  if (extra.retryAfterMs !== undefined) headers["retry-after"] = String(retryAfterSeconds(extra.retryAfterMs));
+  const { status, title } = problemMeta(code);
+  return problemToResponse(buildProblem(code, status, title, detail, { field: extra.field, limit: extra.limit, retryAfterMs: extra.retryAfterMs }, headers));
 }
 
 /** What the endpoint was doing, to word the message a person reads. */
@@ -123,8 +92,8 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
     }
     case "reauthentication_failed":
       // Throttled (R4): too many wrong passwords; the password was not checked.
-      if (e.retryAfter !== undefined) {
-        return problemResponse("reauthentication_failed", `Too many wrong passwords. Try again in ${e.retryAfter} seconds.`, { field: "password", retryAfter: e.retryAfter });
+      if (e.retryAfterMs !== undefined) {
+        return problemResponse("reauthentication_failed", `Too many wrong passwords. Try again in ${retryAfterSeconds(e.retryAfterMs)} seconds.`, { field: "password", retryAfterMs: e.retryAfterMs });
       }
       return problemResponse("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
     case "invalid_config":
@@ -139,4 +108,25 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
     default:
       return problemResponse(e.code, e.message, e.field === undefined ? {} : { field: e.field });
   }
+}
+
+/**
+ * The answer of a handler (the management router, the leak handler) for an error it caught:
+ * keyward's own errors through {@link errorToProblem}, anything else a generic 500
+ * `internal_error` that says nothing of the cause. `report` sees every error answered with a 5xx
+ * (a host's bug, its configuration, a store failure), for the host's logs.
+ *
+ * @example
+ * ```ts
+ * try { return await handle(request); }
+ * catch (e) { return errorResponse(e, (x) => options.onError?.(x, request)); }
+ * ```
+ */
+export function errorResponse(e: unknown, report: (error: unknown) => void, operation: ManagementOperation = "other"): Response {
+  if (!(e instanceof KeywardError)) {
+    report(e);
+    return problemResponse("internal_error", "Something went wrong on the server.");
+  }
+  if (OUTCOMES[e.code].status >= 500) report(e);
+  return errorToProblem(e, operation);
 }

@@ -12,7 +12,7 @@ import type { Page } from "../service/paging.js";
 import { MAX_PAGE_SIZE } from "../service/paging.js";
 import { id, name, parseConfig, parseInput } from "../service/schemas.js";
 import { pageAssets, renderPage } from "./page.js";
-import { errorToProblem, problemResponse, type ManagementOperation } from "./problem.js";
+import { errorResponse, problemResponse, type ManagementOperation } from "./problem.js";
 
 /** Who is calling, as the host's session says. */
 export interface ManagementSession {
@@ -472,9 +472,9 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
    */
   async function readBody(request: Request): Promise<unknown> {
     const declared = Number(request.headers.get("content-length") ?? "0");
-    if (declared > maxBody) throw new KeywardError("invalid_input", "payload_too_large");
+    if (declared > maxBody) throw new KeywardError("payload_too_large");
     const bytes = await readLimited(request.body, maxBody);
-    if (bytes === "too_large") throw new KeywardError("invalid_input", "payload_too_large");
+    if (bytes === "too_large") throw new KeywardError("payload_too_large");
     const text = new TextDecoder().decode(bytes);
     if (text.trim() === "") return {};
     try {
@@ -553,7 +553,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
         body = await readBody(request);
       } catch (e) {
         // The unread rest of the body stays on the connection: it cannot carry another request.
-        if (e instanceof KeywardError && e.message === "payload_too_large") {
+        if (e instanceof KeywardError && e.code === "payload_too_large") {
           return problemResponse("payload_too_large", `The request body exceeds ${maxBody} bytes.`, { headers: { connection: "close" } });
         }
         throw e;
@@ -562,11 +562,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     try {
       return await hit.route.handle({ request, session: s, params: hit.params, body });
     } catch (e) {
-      if (e instanceof KeywardError) {
-        if (e.code === "invalid_config") options.onError?.(e, request);
-        return errorToProblem(e, hit.route.operation);
-      }
-      throw e;
+      return errorResponse(e, (x) => options.onError?.(x, request), hit.route.operation);
     }
   }
 
@@ -576,12 +572,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       try {
         return await handle(request);
       } catch (e) {
-        if (e instanceof KeywardError) {
-          if (e.code === "invalid_config") options.onError?.(e, request);
-          return errorToProblem(e);
-        }
-        options.onError?.(e, request);
-        return problemResponse("internal_error", "Something went wrong on the server.");
+        return errorResponse(e, (x) => options.onError?.(x, request));
       }
     },
   };

@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { z } from "zod";
-import { KeywardError } from "../core/errors.js";
+import { fieldError, KeywardError } from "../core/errors.js";
 import type { RateLimitState } from "../core/types.js";
 import type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "../service/rate-gate.js";
 import { parseConfig } from "../service/schemas.js";
@@ -338,7 +338,7 @@ function keyFor(by: RateLimitOptions["by"], ctx: RateLimitContext): string {
       return `o:${ctx.orgId}`;
     default:
       key = by(ctx);
-      if (typeof key !== "string" || key.length === 0) throw new KeywardError("invalid_config", "Invalid configuration at \"rateLimit.by\": the key function must return a non-empty string.", { field: "rateLimit.by" });
+      if (typeof key !== "string" || key.length === 0) throw fieldError("invalid_config", "rateLimit.by", "the key function must return a non-empty string");
       key = `k:${key}`;
   }
   const k = key as string;
@@ -348,7 +348,7 @@ function keyFor(by: RateLimitOptions["by"], ctx: RateLimitContext): string {
 function intFor(value: PerRequest<number>, ctx: RateLimitContext, field: "limit" | "cost", min: number): number {
   const n = typeof value === "function" ? value(ctx) : value;
   if (!Number.isInteger(n) || n < min || n > 1_000_000_000) {
-    throw new KeywardError("invalid_config", `Invalid configuration at "rateLimit.${field}": expected an integer from ${min} to 1000000000 for action "${ctx.action}".`, { field: `rateLimit.${field}` });
+    throw fieldError("invalid_config", `rateLimit.${field}`, `expected an integer from ${min} to 1000000000 for action "${ctx.action}"`);
   }
   return n;
 }

@@ -6,11 +6,12 @@
  */
 import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
-import { KeywardError, storeFailure } from "../core/errors.js";
+import { forbiddenError, KeywardError, storeFailure } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
 import type { DecisionInput, TokenDenialReason, TokenView } from "../core/types.js";
 import { limitStage, passedTokenStage, recordExpiry, recordUse, sameKind, type AuthorizeOptions } from "./authorize.js";
 import type { Context } from "./context.js";
+import { withRateLimit } from "./rate-gate.js";
 import { id, parseInput } from "./schemas.js";
 import { requirePermission, toView } from "./tokens.js";
 
@@ -56,7 +57,7 @@ export async function accessible(
     if (stage?.limited) result = stage.limited;
     else {
       result = decideAccess(input, action, definition, type, now, { inactivityMs: ctx.inactivityMs });
-      if (stage) result = { ...result, rateLimit: stage.state };
+      if (stage) result = withRateLimit(result, stage.state);
     }
     if (passedTokenStage(result.reason)) recordUse(ctx, input, now);
     else await recordExpiry(ctx, input, result.reason as TokenDenialReason, now);
@@ -86,7 +87,7 @@ export async function assertAccessible(
 ): Promise<AllowedAccess> {
   const result = await accessible(ctx, rawToken, action, itemType, options);
   if (result.allowed) return result;
-  throw new KeywardError(result.reason, undefined, { action, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) });
+  throw forbiddenError(result);
 }
 
 const reachSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();

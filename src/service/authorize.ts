@@ -4,11 +4,12 @@
  * @module
  */
 import { checkToken, decide, subjectRef } from "../core/decide.js";
-import { KeywardError, storeFailure } from "../core/errors.js";
+import { forbiddenError, KeywardError, storeFailure } from "../core/errors.js";
+import { passedTokenStage } from "../core/reasons.js";
 import type { Decision, DecisionInput, ItemRef, SubjectKind, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
 import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { Context } from "./context.js";
-import { rateStage, type RateLimitGate, type RateStageOutcome } from "./rate-gate.js";
+import { rateStage, withRateLimit, type RateLimitGate, type RateStageOutcome } from "./rate-gate.js";
 import { checkItem } from "./schemas.js";
 
 /** Options of one `authorize()` call. */
@@ -74,9 +75,7 @@ export function sameKind(ctx: Context, token: TokenRecord, presented: SubjectKin
 }
 
 /** Whether a decision's reason comes after R15's token stage (the token authenticated). Shared with `accessible()`. */
-export function passedTokenStage(reason: Decision["reason"]): reason is "allowed" | "rate_limited" | "permission_denied" | "access_denied" {
-  return reason === "allowed" || reason === "rate_limited" || reason === "permission_denied" || reason === "access_denied";
-}
+export { passedTokenStage };
 
 /**
  * R21, shared with `accessible()`: with a rate limit, and only for a token that passes the token
@@ -156,7 +155,7 @@ export async function authorize(
     if (stage?.limited) decision = stage.limited;
     else {
       decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
-      if (stage) decision = { ...decision, rateLimit: stage.state };
+      if (stage) decision = withRateLimit(decision, stage.state);
     }
     if (passedTokenStage(decision.reason)) recordUse(ctx, loaded, now);
     else await recordExpiry(ctx, loaded, decision.reason as TokenDenialReason, now);
@@ -187,12 +186,7 @@ export async function assertAuthorized(
 ): Promise<Extract<Decision, { allowed: true }>> {
   const d = await authorize(ctx, rawToken, action, item, options);
   if (d.allowed) return d;
-  throw new KeywardError(d.reason, undefined, {
-    action,
-    ...(item ? { item: itemKey(item) } : {}),
-    ...(d.visible === undefined ? {} : { visible: d.visible }),
-    ...(d.retryAfterMs === undefined ? {} : { retryAfterMs: d.retryAfterMs }),
-  });
+  throw forbiddenError(d, item);
 }
 
 /**

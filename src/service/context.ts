@@ -41,7 +41,7 @@ export interface KeywardOptions<A extends string = string> {
   permissions?: { manageTokens?: string; manageServiceUsers?: string };
   /**
    * R4: wrong passwords allowed per organization and user before `createUserToken` refuses
-   * without asking `verifyPassword` (`reauthentication_failed` with `retryAfter`). Default
+   * without asking `verifyPassword` (`reauthentication_failed` with `retryAfterMs`). Default
    * `{ attempts: 5, windowMs: 900_000 }` in this process; `{ limiter }` takes a rate-limiter-flexible
    * limiter of yours (its `points` and `duration`), e.g. a `RateLimiterPostgres` shared by every
    * instance; `false` turns it off.

@@ -9,8 +9,9 @@
  * @module
  */
 import { KeywardError } from "../core/errors.js";
-import type { DecisionInput, DeniedDecision, RateLimitState, SubjectRef } from "../core/types.js";
+import type { DecisionInput, RateLimitedDenial, RateLimitState, SubjectRef } from "../core/types.js";
 import { subjectRef } from "../core/decide.js";
+import { passedTokenStage, type DenialReason } from "../core/reasons.js";
 import type { Context } from "./context.js";
 
 /** What a rate limiter knows of a request: everything the token stage established, before any permission or access check. */
@@ -50,7 +51,20 @@ export interface RateLimitGate {
 }
 
 /** The outcome of the stage: a refusal (`rate_limited`), or the state to put on the decision the later stages make. */
-export type RateStageOutcome = { limited: DeniedDecision; state: RateLimitState } | { limited: null; state: RateLimitState };
+export type RateStageOutcome = { limited: RateLimitedDenial; state: RateLimitState } | { limited: null; state: RateLimitState };
+
+/**
+ * A decision made after the rate-limit stage, with the state of the limit on it (R21). A denial
+ * of the token stage is returned as is: a limit is counted only once the token passed its stage.
+ *
+ * @example
+ * ```ts
+ * if (stage) decision = withRateLimit(decision, stage.state);
+ * ```
+ */
+export function withRateLimit<D extends { reason: DenialReason | "allowed" }>(decision: D, state: RateLimitState): D {
+  return passedTokenStage(decision.reason) ? { ...decision, rateLimit: state } : decision;
+}
 
 /** The name or code of an error, for an event: never its message (a driver's message may hold a connection string). */
 function errorName(e: unknown): string {

@@ -3,7 +3,7 @@
  * @module
  */
 import { z } from "zod";
-import { KeywardError } from "../core/errors.js";
+import { fieldError, KeywardError } from "../core/errors.js";
 import type { ItemRef } from "../core/types.js";
 
 /**
@@ -95,32 +95,29 @@ export const grantee = z.discriminatedUnion("kind", [
 
 export const itemKey = z.object({ orgId: id, type: id, id });
 
-/** Parses `input` with `schema`, or throws `invalid_input` naming the first offending field. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, root = ""): z.output<S> {
+/** Parses `input` with `schema`, or throws `code` naming the first offending field (under `root`). */
+function parseOr<S extends z.ZodType>(code: "invalid_input" | "invalid_config", schema: S, input: unknown, root: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = [root, ...(issue?.path ?? []).map(String)].filter((p) => p !== "").join(".");
-  throw new KeywardError("invalid_input", `Invalid input${path ? ` at "${path}"` : ""}: ${issue?.message ?? "invalid"}.`, {
-    field: path || root,
-    cause: result.error,
-  });
+  throw fieldError(code, path, issue?.message ?? "invalid", result.error);
+}
+
+/** Parses `input` with `schema`, or throws `invalid_input` naming the first offending field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, root = ""): z.output<S> {
+  return parseOr("invalid_input", schema, input, root);
 }
 
 /** {@link parseInput} for options checked once at start-up (root `"options"` unless named): throws `invalid_config` naming the first offending field. */
 export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, root = "options"): z.output<S> {
-  try {
-    return parseInput(schema, input, root);
-  } catch (e) {
-    const err = e as KeywardError;
-    throw new KeywardError("invalid_config", err.message.replace("Invalid input", "Invalid configuration"), { field: err.field, cause: err.cause });
-  }
+  return parseOr("invalid_config", schema, input, root);
 }
 
 const MAX_ID = 200;
 
 function badItem(field: string, why: string): KeywardError {
-  return new KeywardError("invalid_input", `Invalid input at "${field}": ${why}.`, { field });
+  return fieldError("invalid_input", field, why);
 }
 
 function isId(v: unknown): v is string {

@@ -2,7 +2,7 @@
  * R4's re-authentication, throttled per organization and user: wrong passwords are counted in a
  * rate-limiter-flexible limiter (`RateLimiterMemory` by default, or the host's own, e.g.
  * `RateLimiterPostgres` / `RateLimiterRedis`, so the count holds across instances). Past the
- * limit an attempt is refused (`reauthentication_failed` with `retryAfter`) before the host's
+ * limit an attempt is refused (`reauthentication_failed` with `retryAfterMs`) before the host's
  * `verifyPassword` is asked; a success deletes the count; a failing limiter store refuses
  * (`unavailable`), never lets attempts through. The attempts of one user in one organization run
  * one at a time in each process, so a burst of parallel guesses cannot pass the count together.
@@ -11,6 +11,7 @@
 import RateLimiterMemory from "rate-limiter-flexible/lib/RateLimiterMemory.js";
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
+import { retryAfterSeconds } from "../core/reasons.js";
 
 /**
  * The part of a rate-limiter-flexible limiter the throttle uses (any of its limiters has it:
@@ -63,7 +64,7 @@ export const reauthThrottleSchema = z
 export interface ReauthThrottle {
   /**
    * Runs one password check of `userId` in `orgId` under the throttle: refused past the limit
-   * (`reauthentication_failed` with `retryAfter`, seconds) without calling `verify`; a wrong
+   * (`reauthentication_failed` with `retryAfterMs`) without calling `verify`; a wrong
    * password (or a throwing `verify`) is counted, a right one deletes the count. `unavailable`
    * when the limiter's store fails (fail closed).
    */
@@ -117,8 +118,8 @@ export function reauthThrottle(option: ReauthThrottleOption | undefined): Reauth
           throw unavailable(e);
         }
         if (count !== null && count.consumedPoints >= limiter.points) {
-          const retryAfter = Math.max(1, Math.ceil(count.msBeforeNext / 1000));
-          throw new KeywardError("reauthentication_failed", `Too many wrong passwords: try again in ${retryAfter} seconds (R4).`, { retryAfter });
+          const retryAfterMs = Math.max(1, count.msBeforeNext);
+          throw new KeywardError("reauthentication_failed", `Too many wrong passwords: try again in ${retryAfterSeconds(retryAfterMs)} seconds.`, { retryAfterMs });
         }
         let ok: boolean;
         try {

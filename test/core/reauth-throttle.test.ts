@@ -1,7 +1,7 @@
 /**
  * R4 re-authentication, throttled per user and organization (issue 11, finding 8): after
  * `attempts` wrong passwords in `windowMs` (default 5 in 15 minutes), creating a user token is
- * refused with `reauthentication_failed` and `retryAfter` WITHOUT asking the host's
+ * refused with `reauthentication_failed` and `retryAfterMs` WITHOUT asking the host's
  * `verifyPassword`; a success starts the count again; a failing limiter store refuses
  * (`unavailable`), never lets attempts through unthrottled. Built on rate-limiter-flexible:
  * `RateLimiterMemory` by default, or the host's own limiter (shared by instances).
@@ -45,13 +45,13 @@ async function expectHeldAcross(w: World, a: ReturnType<typeof withThrottle>, b:
   await attempt(a.kw, ana, "wrong");
   const refused = (await attempt(b.kw, ana, PASSWORD)) as KeywardError;
   expect(refused.code).toBe("reauthentication_failed");
-  expect(refused.retryAfter).toBeGreaterThan(0);
-  expect(refused.retryAfter).toBeLessThanOrEqual(600);
+  expect(refused.retryAfterMs).toBeGreaterThan(0);
+  expect(refused.retryAfterMs).toBeLessThanOrEqual(600_000);
   expect(a.calls.length + b.calls.length).toBe(3);
 }
 
 describe("R4 re-authentication is throttled per user and organization", () => {
-  it("R4 by default, after 5 wrong passwords the 6th attempt is refused with retryAfter without calling verifyPassword — even with the right password", async () => {
+  it("R4 by default, after 5 wrong passwords the 6th attempt is refused with retryAfterMs without calling verifyPassword — even with the right password", async () => {
     const w = await world();
     const { kw, calls } = withThrottle(w);
     const ana = w.users.ana.id;
@@ -60,8 +60,8 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     const refused = (await attempt(kw, ana, PASSWORD)) as KeywardError;
     expect(refused).toBeInstanceOf(KeywardError);
     expect(refused.code).toBe("reauthentication_failed");
-    expect(refused.retryAfter).toBeGreaterThan(0);
-    expect(refused.retryAfter).toBeLessThanOrEqual(15 * 60);
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(15 * 60_000);
     expect(calls).toHaveLength(5);
     expect((await kw.tokens.listMine({ orgId: "acme", userId: ana })).items).toEqual([]);
   });
@@ -86,7 +86,7 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     await kw.tokens.createUserToken({ orgId: "acme", userId: ana, name: "CI", password: PASSWORD });
     for (let i = 0; i < 5; i++) expect(await attempt(kw, ana, "wrong")).toMatchObject({ code: "reauthentication_failed" });
     expect(calls).toHaveLength(10);
-    expect(((await attempt(kw, ana, PASSWORD)) as KeywardError).retryAfter).toBeGreaterThan(0);
+    expect(((await attempt(kw, ana, PASSWORD)) as KeywardError).retryAfterMs).toBeGreaterThan(0);
     expect(calls).toHaveLength(10);
   });
 
@@ -104,7 +104,7 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => attempt(kw, w.users.ana.id, "wrong")));
     expect(calls).toHaveLength(5);
     expect(results.every((e) => (e as KeywardError).code === "reauthentication_failed")).toBe(true);
-    expect(results.filter((e) => (e as KeywardError).retryAfter !== undefined)).toHaveLength(20 - calls.length);
+    expect(results.filter((e) => (e as KeywardError).retryAfterMs !== undefined)).toHaveLength(20 - calls.length);
   });
 
   it("R4 the window passes: attempts are allowed again (rate-limiter-flexible's clock, faked)", async () => {
@@ -115,8 +115,8 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     await attempt(kw, ana, "wrong");
     await attempt(kw, ana, "wrong");
     const refused = (await attempt(kw, ana, PASSWORD)) as KeywardError;
-    expect(refused.retryAfter).toBeGreaterThan(0);
-    expect(refused.retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
     expect(calls).toHaveLength(2);
     vi.advanceTimersByTime(60_001);
     expect((await kw.tokens.createUserToken({ orgId: "acme", userId: ana, name: "CI", password: PASSWORD })).token).toMatch(/^kwu_/);
@@ -169,7 +169,7 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     expect(e.field).toBe(field);
   });
 
-  it("R4 the management router answers a throttled attempt 403 reauthentication_failed with retryAfter in the body and a Retry-After header", async () => {
+  it("R4 the management router answers a throttled attempt 403 reauthentication_failed with retryAfterMs in the body and a Retry-After header in whole seconds", async () => {
     const w = await world();
     const { kw } = withThrottle(w, { attempts: 1, windowMs: 120_000 });
     const router = managementRouter(kw, { session: () => ({ orgId: "acme", userId: w.users.ana.id }) });
@@ -180,11 +180,11 @@ describe("R4 re-authentication is throttled per user and organization", () => {
     expect(first.headers.get("retry-after")).toBeNull();
     const second = await post(PASSWORD);
     expect(second.status).toBe(403);
-    const body = (await second.json()) as { code: string; field: string; retryAfter: number };
+    const body = (await second.json()) as { code: string; field: string; retryAfterMs: number };
     expect(body).toMatchObject({ code: "reauthentication_failed", field: "password" });
-    expect(body.retryAfter).toBeGreaterThan(0);
-    expect(body.retryAfter).toBeLessThanOrEqual(120);
-    expect(second.headers.get("retry-after")).toBe(String(body.retryAfter));
+    expect(body.retryAfterMs).toBeGreaterThan(0);
+    expect(body.retryAfterMs).toBeLessThanOrEqual(120_000);
+    expect(second.headers.get("retry-after")).toBe(String(Math.ceil(body.retryAfterMs / 1000)));
   });
 });
 

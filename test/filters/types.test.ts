@@ -8,7 +8,8 @@ import {
   type AccessDecision,
   type AccessFilter,
   type AllowedAccess,
-  type DeniedDecision,
+  type RateLimitedDenial,
+  type RefusalDecision,
   type ItemRef,
   type KeywardStore,
   type SqlCondition,
@@ -33,7 +34,9 @@ describe("types of the list-filter API", () => {
     const narrow = (a: AccessDecision) => {
       if (a.allowed) expectTypeOf(a.filter).toEqualTypeOf<AccessFilter>();
       else {
-        expectTypeOf(a).toEqualTypeOf<DeniedDecision>();
+        expectTypeOf(a).toEqualTypeOf<RefusalDecision | RateLimitedDenial>();
+        // @ts-expect-error a list filter is never access_denied
+        void (a.reason === "access_denied");
         // @ts-expect-error a refusal has no filter
         void a.filter;
       }

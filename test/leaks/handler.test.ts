@@ -12,7 +12,7 @@ import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createKeyward, generateToken, type KeywardEvent } from "../../src/index.js";
+import { createKeyward, generateToken, KeywardError, type KeywardEvent } from "../../src/index.js";
 import { DEFAULT_PREFIX_WARNING, derToRaw, fromBase64, leakReportHandler, type LeakReportOptions } from "../../src/leaks/index.js";
 import { memoryStore } from "../../src/memory.js";
 import { mountManagement as mountExpress } from "../../src/middleware/express.js";
@@ -289,6 +289,21 @@ describe("the leak report handler (R22, GitHub secret scanning)", () => {
     const res = await handler({ onError: (e) => errors.push(e) }, createKeyward({ store, actions: ACTIONS })).fetch(signedRequest(JSON.stringify([entry(token)]), current));
     expect(res.status).toBe(503);
     expect(errors).toHaveLength(1);
+  });
+
+  it.each([
+    [new KeywardError("invalid_input", 'Invalid input at "source": too long.', { field: "source" }), 400, "invalid_input", 0],
+    [new KeywardError("invalid_config"), 500, "invalid_config", 1],
+    [new TypeError("postgres://user:secret@db"), 500, "internal_error", 1],
+  ])("an error while handling is answered as the management router answers it (%s → %i), reported to onError only when a 5xx", async (error, status, code, reported) => {
+    const errors: unknown[] = [];
+    const kw = { prefixes: { user: "acmeu", service_user: "acmes" }, tokens: { reportLeak: () => Promise.reject(error) } };
+    const res = await handler({ onError: (e) => errors.push(e) }, kw).fetch(signedRequest(JSON.stringify([entry("acmeu_x")]), current));
+    expect(res.status).toBe(status);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ code, status });
+    expect(text).not.toContain("secret");
+    expect(errors).toHaveLength(reported);
   });
 
   it("warns at start-up with the default prefixes kwu/kws, and not with the host's own", () => {

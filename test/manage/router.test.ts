@@ -421,13 +421,22 @@ describe("failures and edges", () => {
     expectTypeOf(managementRouter(w.kw, { session: () => null }).fetch).returns.resolves.toEqualTypeOf<Response>();
   });
 
-  it("a failing store answers 503 unavailable with Retry-After", async () => {
+  it("a failing store answers 503 unavailable with Retry-After, reported to onError (every 5xx is)", async () => {
     (w.store as { pageTokens: unknown }).pageTokens = () => Promise.reject(new Error("connection refused: password=secret"));
     const { res, json, text } = await call("GET", "/api/tokens");
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
     expect(json!.code).toBe("unavailable");
     expect(text).not.toContain("connection refused");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "unavailable" });
+  });
+
+  it("a caller's error (4xx) is not reported to onError", async () => {
+    expect((await call("DELETE", "/api/organization/tokens/tok_nope")).status).toBe(404);
+    expect((await call("DELETE", "/api/organization/tokens/tok_nope", { as: "u_ana" })).status).toBe(403);
+    expect((await call("POST", "/api/tokens", { raw: "{" })).status).toBe(400);
+    expect(errors).toEqual([]);
   });
 
   it("a throwing session hook is a 500 internal_error with a generic message, reported to onError", async () => {

@@ -55,8 +55,8 @@ describe("R21 rate limits in the pipeline", () => {
     expect(ds[2]!.rateLimit).toMatchObject({ used: 3, remaining: 0 });
     const limited = ds[3]!;
     expect(limited).toMatchObject({ allowed: false, reason: "rate_limited", subject: { id: "u_ana" }, orgId: "acme", rateLimit: { used: 4, remaining: 0 } });
-    expect(limited.allowed ? 0 : limited.retryAfterMs).toBeGreaterThan(0);
-    expect(limited.allowed ? 0 : limited.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(limited.reason === "rate_limited" ? limited.retryAfterMs : 0).toBeGreaterThan(0);
+    expect(limited.reason === "rate_limited" ? limited.retryAfterMs : 0).toBeLessThanOrEqual(60_000);
   });
 
   it("R21 a valid token probing forbidden actions and unreachable items is counted (before the permission and access stages)", async () => {
