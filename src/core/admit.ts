@@ -9,7 +9,14 @@
 import { isTokenActive, type SubjectState } from "./lifecycle.js";
 import type { TokenRecord } from "./types.js";
 
-/** What a token insertion must respect (R3). `now` and `inactivityMs` define "active" (R6). */
+/**
+ * What a token insertion must respect (R3). `now` and `inactivityMs` define "active" (R6).
+ *
+ * @example
+ * ```ts
+ * const quota: TokenQuota = { max: 10, now: Date.now(), inactivityMs: 30 * DAY, storeClock: true };
+ * ```
+ */
 export interface TokenQuota {
   /** Maximum number of active tokens of the quota owner, the new one included. */
   max: number;
@@ -23,13 +30,27 @@ export interface TokenQuota {
   storeClock?: boolean;
 }
 
-/** One token of a quota owner, with the state of its subject, as the store read them. */
+/**
+ * One token of a quota owner, with the state of its subject, as the store read them.
+ *
+ * @example
+ * ```ts
+ * const owned: OwnedToken = { token, subject: { active: true, epoch: "ep1" } };
+ * ```
+ */
 export interface OwnedToken {
   token: TokenRecord;
   subject: SubjectState;
 }
 
-/** What a store reads under the quota owner's lock and hands to the admission rule. */
+/**
+ * What a store reads under the quota owner's lock and hands to the admission rule.
+ *
+ * @example
+ * ```ts
+ * const owner: QuotaOwnerState = { subject: { active: true, epoch: "ep1" }, tokens: [], now: null };
+ * ```
+ */
 export interface QuotaOwnerState {
   /** The new token's subject: active, and (user tokens) its membership's current epoch. A missing subject is `{ active: false, epoch: null }`. */
   subject: SubjectState;
@@ -43,14 +64,28 @@ export interface QuotaOwnerState {
   now: number | null;
 }
 
-/** The outcome of an admission, and of `insertToken`. */
+/**
+ * The outcome of an admission, and of `insertToken`.
+ *
+ * @example
+ * ```ts
+ * if (!(await store.insertToken(record, rule)).ok) throw new Error("refused");
+ * ```
+ */
 export type Admission =
   | { ok: true }
   | { ok: false; reason: "limit_reached" }
   /** The subject is not active, or (user tokens) its membership epoch is not the token's. */
   | { ok: false; reason: "subject_inactive" };
 
-/** The rule a store runs under the quota owner's lock: pure, given the token and the owner's state. */
+/**
+ * The rule a store runs under the quota owner's lock: pure, given the token and the owner's state.
+ *
+ * @example
+ * ```ts
+ * const rule: AdmissionRule = (token, owner) => admitToken(token, owner, quota);
+ * ```
+ */
 export type AdmissionRule = (token: TokenRecord, owner: QuotaOwnerState) => Admission;
 
 /**

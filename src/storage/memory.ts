@@ -140,7 +140,14 @@ function nested<V>(outer: Map<string, Map<string, V>>, a: string): Map<string, V
   return inner;
 }
 
-/** Options of {@link memoryStore}. */
+/**
+ * Options of {@link memoryStore}.
+ *
+ * @example
+ * ```ts
+ * let backdoor!: StoreBackdoor; const store = memoryStore({ backdoor: (b) => (backdoor = b) });
+ * ```
+ */
 export interface MemoryStoreOptions {
   /**
    * For the conformance suite (`keyward/testing`): receives, once, reads that bypass the store's

@@ -3,9 +3,15 @@
  * `null` or `[]`, never an exception; a failure of the store itself throws (and keyward turns it
  * into `unavailable`, failing closed).
  *
- * Rules live in `src/core`, not here: a store keeps data, answers the one read a decision needs,
- * and makes the few writes that must be atomic atomic. The conformance suite in `keyward/testing`
- * checks any implementation against this contract.
+ * Rules live in `src/core`, not here: a store keeps data, answers the two reads (one for a
+ * decision, one for a list filter), and makes the few writes that must be atomic atomic, running
+ * the rule it is given where a rule decides the write (token admission, under the quota owner's
+ * lock). The contract comes in parts — {@link DirectoryStore}, {@link TokenStore},
+ * {@link DecisionReads}, {@link StoreLifecycle} — and `KeywardStore` is their intersection; each
+ * atomic operation states its concurrency contract. Speed-ups (a read cache, coalesced last
+ * uses) are layers over any store (`keyward/layers`). The conformance suite in `keyward/testing`
+ * checks any implementation against this contract, reading writes back through a raw back door
+ * ({@link StoreBackdoor}).
  * @module
  */
 import type { AccessInput } from "../core/access.js";
@@ -30,7 +36,14 @@ import type { TokenSort } from "../core/lifecycle.js";
 import type { Admission, AdmissionRule } from "../core/admit.js";
 
 export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState, TokenQuota } from "../core/admit.js";
-/** The outcome of {@link TokenStore.insertToken} (the rule's {@link Admission}). */
+/**
+ * The outcome of {@link TokenStore.insertToken} (the rule's {@link Admission}).
+ *
+ * @example
+ * ```ts
+ * const result: InsertTokenResult = await store.insertToken(record, admission(quota));
+ * ```
+ */
 export type InsertTokenResult = Admission;
 
 /** A token together with what its status depends on, for listings. */
@@ -115,6 +128,11 @@ export interface MemberPage {
  * The directory part of the store contract: organizations, people and their memberships,
  * permission sets, groups, sites, service users, shares and access rules. Atomic operations
  * state their concurrency contract; the others are single writes or reads.
+ *
+ * @example
+ * ```ts
+ * const directory: DirectoryStore = memoryStore();
+ * ```
  */
 export interface DirectoryStore {
   /** Inserts or replaces an organization. */
@@ -187,7 +205,14 @@ export interface DirectoryStore {
   deleteRule(orgId: string, ruleId: string): Promise<boolean>;
 }
 
-/** The token part of the store contract: insertion under the admission rule, listings, revocation and the R6 bookkeeping. */
+/**
+ * The token part of the store contract: insertion under the admission rule, listings, revocation and the R6 bookkeeping.
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenStore = memoryStore();
+ * ```
+ */
 export interface TokenStore {
   /**
    * Inserts `token` if, and only if, `admit` admits it. Under the quota owner's lock (the
@@ -254,6 +279,11 @@ export interface TokenStore {
  * The two reads of the store contract: one call (one round trip for SQL stores) for one
  * decision, one for one list filter. Everything `authorize()` and `accessible()` read goes
  * through these two, which is what the `cachedReads` layer caches.
+ *
+ * @example
+ * ```ts
+ * const input = await (store satisfies DecisionReads).loadDecision(digest, item);
+ * ```
  */
 export interface DecisionReads {
   /**
@@ -291,7 +321,14 @@ export interface DecisionReads {
   loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null>;
 }
 
-/** Clock and shutdown: what `createKeyward` and the host call around the other parts. */
+/**
+ * Clock and shutdown: what `createKeyward` and the host call around the other parts.
+ *
+ * @example
+ * ```ts
+ * await store.close();
+ * ```
+ */
 export interface StoreLifecycle {
   /**
    * Optional: called by `createKeyward` when it is given a `clock` (tests), so that a store

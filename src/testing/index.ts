@@ -24,7 +24,14 @@ import { KeywardError } from "../core/errors.js";
 import { tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
 import { admission, type QuotaOwnerState } from "../core/admit.js";
 
-/** Reads that bypass the adapter, so the suite checks what was really written (required). */
+/**
+ * Reads that bypass the adapter, so the suite checks what was really written (required).
+ *
+ * @example
+ * ```ts
+ * const backdoor: Backdoor = { readToken, readMembership, readServiceUser, dump };
+ * ```
+ */
 export type Backdoor = StoreBackdoor;
 
 /** What the suite needs for each test: a fresh, empty store. */

@@ -10,7 +10,14 @@ import type { KeywardStore } from "../types.js";
 import { afterChanges } from "./changes.js";
 import type { CacheStatus, InvalidationSource } from "./invalidation.js";
 
-/** Options of {@link cachedReads}. */
+/**
+ * Options of {@link cachedReads}.
+ *
+ * @example
+ * ```ts
+ * const options: CachedReadsOptions = { invalidation: inProcessInvalidation().source(), ttlMs: 1000, maxEntries: 5000 };
+ * ```
+ */
 export interface CachedReadsOptions {
   /** Where changes are learnt of and waited for. */
   invalidation: InvalidationSource;
@@ -26,7 +33,14 @@ export interface CachedReadsOptions {
   now?: () => number | null;
 }
 
-/** A store with a read cache: the contract plus the cache's status and counts. */
+/**
+ * A store with a read cache: the contract plus the cache's status and counts.
+ *
+ * @example
+ * ```ts
+ * const store: CachedStore = cachedReads(memoryStore(), options); store.cacheStats(); // { hits: 0, misses: 0 }
+ * ```
+ */
 export interface CachedStore extends KeywardStore {
   /** `up` while entries may be served; `connecting`/`down` while every read is fresh. */
   cacheStatus(): CacheStatus;

@@ -7,7 +7,14 @@ import { storeFailure } from "../../core/errors.js";
 import type { KeywardStore } from "../types.js";
 import { CHANGE_METHODS, forward } from "./forward.js";
 
-/** What {@link afterChanges} runs. */
+/**
+ * What {@link afterChanges} runs.
+ *
+ * @example
+ * ```ts
+ * const hooks: ChangeHooks = { changed: async () => {}, expired: () => cache.clear() };
+ * ```
+ */
 export interface ChangeHooks {
   /** After each change resolved in the store: resolves once the change may be reported (a rejection is reported as `unavailable`). */
   changed(): Promise<void>;

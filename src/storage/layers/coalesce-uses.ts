@@ -10,7 +10,14 @@ import type { TokenRecord } from "../../core/types.js";
 import type { KeywardStore, TokenListEntry } from "../types.js";
 import { forward } from "./forward.js";
 
-/** Options of {@link coalesceUses}. */
+/**
+ * Options of {@link coalesceUses}.
+ *
+ * @example
+ * ```ts
+ * const options: CoalesceUsesOptions = { windowMs: 60_000, now: Date.now };
+ * ```
+ */
 export interface CoalesceUsesOptions {
   /** At most one write per token per window (ms); `0` writes every use. */
   windowMs: number;
@@ -18,7 +25,14 @@ export interface CoalesceUsesOptions {
   now?: () => number;
 }
 
-/** A store with coalesced last uses. */
+/**
+ * A store with coalesced last uses.
+ *
+ * @example
+ * ```ts
+ * const store: CoalescedStore = coalesceUses(memoryStore(), options); await store.flushTokenUses();
+ * ```
+ */
 export interface CoalescedStore extends KeywardStore {
   /** Writes every use kept in process now (also done within the window, and by `close()`). */
   flushTokenUses(): Promise<void>;

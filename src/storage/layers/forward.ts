@@ -6,17 +6,38 @@
  */
 import type { DecisionReads, DirectoryStore, KeywardStore, TokenStore } from "../types.js";
 
-/** The methods of {@link DirectoryStore}, checked complete by the type below. */
+/**
+ * The methods of {@link DirectoryStore}, checked complete by the type below.
+ *
+ * @example
+ * ```ts
+ * DIRECTORY_METHODS.length // 23
+ * ```
+ */
 export const DIRECTORY_METHODS = [
   "putOrganization", "getOrganization", "putUser", "getUser", "getMembership", "updateMembership", "listMembers", "pageMembers",
   "putPermissionSet", "insertPermissionSet", "getPermissionSet", "putGroup", "getGroup", "putSite", "getSite",
   "getServiceUser", "updateServiceUser", "listServiceUsers", "putShare", "deleteShare", "listShares", "putRule", "deleteRule",
 ] as const satisfies readonly (keyof DirectoryStore)[];
-/** The methods of {@link TokenStore}. */
+/**
+ * The methods of {@link TokenStore}.
+ *
+ * @example
+ * ```ts
+ * TOKEN_METHODS.includes("insertToken") // true
+ * ```
+ */
 export const TOKEN_METHODS = [
   "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "markTokenExpired", "recordTokenUse",
 ] as const satisfies readonly (keyof TokenStore)[];
-/** The methods of {@link DecisionReads}. */
+/**
+ * The methods of {@link DecisionReads}.
+ *
+ * @example
+ * ```ts
+ * READ_METHODS // ["loadDecision", "loadAccess"]
+ * ```
+ */
 export const READ_METHODS = ["loadDecision", "loadAccess"] as const satisfies readonly (keyof DecisionReads)[];
 
 /** `true` when every method of a part is listed (a compile error names the one missing). */
@@ -34,6 +55,11 @@ void complete;
  * read by decisions; a new token is never cached (a miss is not cached); an expiry mark is
  * seen by every instance by itself (same clock, same last use); a use is merged in by the
  * coalescing layer.
+ *
+ * @example
+ * ```ts
+ * CHANGE_METHODS.includes("revokeToken") // true: a cache drops its entries after it
+ * ```
  */
 export const CHANGE_METHODS = [
   "putOrganization", "putUser", "updateMembership", "putPermissionSet", "insertPermissionSet", "putSite",

@@ -6,7 +6,14 @@
  * @module
  */
 
-/** State of a read cache: `up` serves cached entries; `connecting`/`down` bypass them; `off` without a cache. */
+/**
+ * State of a read cache: `up` serves cached entries; `connecting`/`down` bypass them; `off` without a cache.
+ *
+ * @example
+ * ```ts
+ * if (store.cacheStatus() !== "up") log.warn("reads are fresh: the cache is bypassed");
+ * ```
+ */
 export type CacheStatus = "off" | "connecting" | "up" | "down";
 
 /**
@@ -38,7 +45,14 @@ export interface InvalidationSource {
   close(): Promise<void>;
 }
 
-/** Caches of one process that invalidate one another (see {@link inProcessInvalidation}). */
+/**
+ * Caches of one process that invalidate one another (see {@link inProcessInvalidation}).
+ *
+ * @example
+ * ```ts
+ * const group: InProcessInvalidation = inProcessInvalidation();
+ * ```
+ */
 export interface InProcessInvalidation {
   /** A source for one cache: a change through any cache of this group drops the entries of all of them before it resolves. */
   source(): InvalidationSource;

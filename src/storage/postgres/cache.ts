@@ -25,7 +25,14 @@ export function peersAcknowledged(driver: SqlDriver, q: Queries, maxWaitMs: numb
   return () => awaitAcknowledged(driver, q, null, maxWaitMs);
 }
 
-/** Options of {@link leasedInvalidation}. */
+/**
+ * Options of {@link leasedInvalidation}.
+ *
+ * @example
+ * ```ts
+ * const o: LeasedInvalidationOptions = { driver, q, channel: channelName("keyward"), leaseMs: 3000, applicationName: "keyward-cache" };
+ * ```
+ */
 export interface LeasedInvalidationOptions {
   driver: SqlDriver;
   q: Queries;
