@@ -792,6 +792,23 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await target.backdoor.readServiceUser("svc_3")).toEqual(su);
         expect(await target.backdoor.readServiceUser("nope")).toBeNull();
       });
+
+      it("directory writes are in the raw dump after a put, and a deleted share or rule is gone from it", async () => {
+        const item = { orgId: "org_a", type: "inspection", id: "i_dump" };
+        const grantee = { kind: "user", userId: "u_1" } as const;
+        await store.putGroup({ id: "g_dump", orgId: "org_a", name: "Dumped group" });
+        await store.putSite({ id: "s_dump", orgId: "org_a", name: "Dumped site", parentId: null, path: ["s_dump"] });
+        await store.insertPermissionSet({ id: "ps_dump", orgId: "org_a", name: "Dumped set", permissions: ["x:y"] });
+        await store.putShare({ id: "sh_dump", item, grantee, level: "view", createdAt: T0 });
+        await store.putRule({ id: "r_dump", orgId: "org_a", itemType: "inspection", conditions: {}, grantee, level: "view", createdAt: T0 });
+        const before = await target.backdoor.dump();
+        for (const id of ["g_dump", "s_dump", "ps_dump", "sh_dump", "r_dump", "i_dump"]) expect(before).toContain(id);
+        expect(await store.deleteShare("org_a", "sh_dump")).toBe(true);
+        expect(await store.deleteRule("org_a", "r_dump")).toBe(true);
+        const after = await target.backdoor.dump();
+        for (const id of ["sh_dump", "r_dump"]) expect(after).not.toContain(id);
+        for (const id of ["g_dump", "s_dump", "ps_dump"]) expect(after).toContain(id);
+      });
     });
     // ── end store-layers ───────────────────────────────────────────────────────────────────
 
