@@ -60,8 +60,10 @@ export interface InProcessInvalidation {
 
 /**
  * Invalidation inside one process: every cache made with a source of this group is dropped,
- * synchronously, by a change through any of them. Always `up`. For the memory store (one
- * process by nature) or a host's own store whose every writer is in this process.
+ * synchronously, by a change through any of them. Always `up` (until closed). For the memory
+ * store (one process by nature) or a host's own store, when every write goes through a cache of
+ * this group: a write made around them (to the store below, or from another process) is not
+ * seen until an entry's `ttlMs` runs out.
  *
  * @example
  * ```ts
