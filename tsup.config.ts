@@ -13,6 +13,7 @@ export const entries = {
   postgres: "src/postgres.ts",
   ratelimit: "src/ratelimit/index.ts",
   leaks: "src/leaks/index.ts",
+  layers: "src/layers.ts",
 };
 
 export default defineConfig({

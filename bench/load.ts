@@ -5,6 +5,7 @@
  * @module
  */
 import { createKeyward, type KeywardStore } from "../src/index.js";
+import { admission } from "../src/core/admit.js";
 import { memoryStore } from "../src/memory.js";
 import type { Scenario } from "./scenario.js";
 
@@ -18,7 +19,7 @@ export async function loadMemory(s: Scenario): Promise<KeywardStore> {
   // Members active first, so their tokens can be inserted; deactivations come after (R7).
   for (const m of s.memberships) await store.updateMembership(m.orgId, m.userId, () => ({ ...m, status: "active" }));
   for (const su of s.serviceUsers) await store.updateServiceUser(su.id, () => su);
-  const quota = { max: 1_000_000_000, now: s.now, inactivityMs: s.inactivityMs };
+  const quota = admission({ max: 1_000_000_000, now: s.now, inactivityMs: s.inactivityMs });
   for (const { record } of s.tokens) {
     const r = await store.insertToken(record, quota);
     if (!r.ok) throw new Error(`insertToken refused ${record.id}: ${r.reason}`);

@@ -18,6 +18,7 @@ import pg from "pg";
 import { chromium } from "playwright-core";
 import { createKeyward, type KeywardStore, type TokenRecord } from "../src/index.js";
 import { managementRouter, toNodeHandler } from "../src/manage/index.js";
+import { admission } from "../src/core/admit.js";
 import { memoryStore } from "../src/memory.js";
 import { pgDriver, postgresStore } from "../src/postgres.js";
 
@@ -64,7 +65,7 @@ async function populateMemory(store: KeywardStore) {
     await store.updateMembership("acme", `u${u}`, () => ({ orgId: "acme", userId: `u${u}`, permissionSetId: u === 0 ? "ps_admin" : "ps_member", groupIds: [], siteIds: [], status: "active", seat: true, epoch: "ep1" }));
     for (let i = 0; i < PER_MEMBER; i++) {
       const t = tokenOf(u, i);
-      await store.insertToken(t, { max: 1000, now: t.createdAt, inactivityMs: 30 * DAY });
+      await store.insertToken(t, admission({ max: 1000, now: t.createdAt, inactivityMs: 30 * DAY }));
     }
   }
 }

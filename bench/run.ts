@@ -11,6 +11,7 @@
 import { createHash, hash as oneShot } from "node:crypto";
 import os from "node:os";
 import { decide, tokenHasher, tokenParser, type DecisionInput, type KeywardStore } from "../src/index.js";
+import { admission } from "../src/core/admit.js";
 import { memoryStore } from "../src/memory.js";
 import { caslEngine } from "./engines/casl.js";
 import { casbinEngine } from "./engines/casbin.js";
@@ -309,7 +310,7 @@ async function memoryRound(M: number): Promise<[number, number]> {
   }
   const hash = tokenHasher();
   const secrets = Array.from({ length: M }, () => generateToken("user"));
-  const quota = { max: 10, now: 1_000, inactivityMs: 1_000_000 };
+  const quota = admission({ max: 10, now: 1_000, inactivityMs: 1_000_000 });
   gc!();
   gc!();
   const before = process.memoryUsage().heapUsed;

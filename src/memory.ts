@@ -6,4 +6,4 @@
  * ```
  * @module
  */
-export { memoryStore } from "./storage/memory.js";
+export { memoryStore, type MemoryStoreOptions } from "./storage/memory.js";

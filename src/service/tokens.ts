@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { admission } from "../core/admit.js";
 import { KeywardError } from "../core/errors.js";
 import { inactivityDeadline, isExpired, tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
@@ -151,7 +152,7 @@ async function insert(
     deletedAt: null,
     expiredAt: null,
   };
-  const result = await ctx.call(() => ctx.store.insertToken(record, { max, now, inactivityMs: ctx.inactivityMs, storeClock: !ctx.clockInjected }));
+  const result = await ctx.call(() => ctx.store.insertToken(record, admission({ max, now, inactivityMs: ctx.inactivityMs, storeClock: !ctx.clockInjected })));
   if (!result.ok) {
     if (result.reason === "limit_reached") {
       throw new KeywardError(

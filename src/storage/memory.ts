@@ -10,7 +10,7 @@
  */
 import type { AccessInput } from "../core/access.js";
 import { SUBJECT_REF, subjectRef } from "../core/decide.js";
-import { isTokenActive, subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
+import { subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
   DecisionInput,
@@ -29,7 +29,7 @@ import type {
 } from "../core/types.js";
 import { withSync } from "./sync.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
-import type { KeywardStore, MemberEntry, PagePosition, TokenListEntry } from "./types.js";
+import type { KeywardStore, MemberEntry, PagePosition, StoreBackdoor, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 type SitePaths = Readonly<Record<string, readonly string[]>>;
@@ -141,6 +141,33 @@ function nested<V>(outer: Map<string, Map<string, V>>, a: string): Map<string, V
 }
 
 /**
+ * Options of {@link memoryStore}.
+ *
+ * @example
+ * ```ts
+ * let backdoor!: StoreBackdoor; const store = memoryStore({ backdoor: (b) => (backdoor = b) });
+ * ```
+ */
+export interface MemoryStoreOptions {
+  /**
+   * For the conformance suite (`keyward/testing`): receives, once, reads that bypass the store's
+   * own (copies of the records as stored).
+   */
+  backdoor?: (backdoor: StoreBackdoor) => void;
+}
+
+/** A deep copy of a stored record (so a back-door read never shares state with the store), or `null`. */
+function copyOf<T>(value: T | undefined): T | null {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/** `t` with a use the caller knows of merged in (the later of the two; never on a token marked expired). */
+function withKnownUse(t: TokenRecord, known: ReadonlyMap<string, number> | undefined): TokenRecord {
+  const at = known?.get(t.id);
+  return at === undefined || t.expiredAt !== null || (t.lastUsedAt !== null && t.lastUsedAt >= at) ? t : { ...t, lastUsedAt: at };
+}
+
+/**
  * Creates an in-memory store.
  *
  * @example
@@ -150,7 +177,7 @@ function nested<V>(outer: Map<string, Map<string, V>>, a: string): Map<string, V
  * const kw = createKeyward({ store: memoryStore(), actions });
  * ```
  */
-export function memoryStore(): KeywardStore {
+export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   const orgs = new Map<string, Organization>();
   const users = new Map<string, User>();
   /** orgId → userId → membership */
@@ -427,6 +454,13 @@ export function memoryStore(): KeywardStore {
     return { token, subject, shares: shareList, rules: ruleList, sitePaths: shareList.length === 0 ? rulePaths : withSharePaths(rulePaths, shareList) };
   }
 
+  options.backdoor?.({
+    readToken: async (tokenId) => copyOf(tokens.get(tokenId)),
+    readMembership: async (orgId, userId) => copyOf(memberships.get(orgId)?.get(userId)),
+    readServiceUser: async (id) => copyOf(serviceUsers.get(id)),
+    dump: async () => JSON.stringify([orgs, users, memberships, permissionSets, groups, sites, serviceUsers, shares, rules, tokens].map((m) => [...m.entries()])),
+  });
+
   return {
     async putOrganization(org) {
       orgs.set(org.id, Object.freeze({ ...org }));
@@ -564,17 +598,12 @@ export function memoryStore(): KeywardStore {
       return true;
     },
 
-    async insertToken(token, quota) {
-      const state = stateOf(token);
-      if (!state.active || (token.kind === "user" && token.epoch !== state.epoch)) {
-        return { ok: false, reason: "subject_inactive" };
-      }
-      let active = 0;
+    async insertToken(token, admit) {
+      // Synchronous from the read to the insert: nothing else runs in between (the owner's lock).
       const owner = ownerKey(token);
-      for (const t of tokensByOwner.get(owner) ?? NONE) {
-        if (isTokenActive(t, stateOf(t), quota.now, quota.inactivityMs)) active++;
-      }
-      if (active >= quota.max) return { ok: false, reason: "limit_reached" };
+      const owned = (tokensByOwner.get(owner) ?? NONE).map((t) => ({ token: { ...t }, subject: stateOf(t) }));
+      const admitted = admit({ ...token }, { subject: stateOf(token), tokens: owned, now: null });
+      if (!admitted.ok) return admitted;
       const record = { ...token };
       tokens.set(record.id, record);
       lastLoaded = null;
@@ -585,7 +614,7 @@ export function memoryStore(): KeywardStore {
       const mine = tokensByOwner.get(owner);
       if (mine === undefined) tokensByOwner.set(owner, [record]);
       else mine.push(record);
-      return { ok: true };
+      return admitted;
     },
     async getToken(tokenId) {
       const t = tokens.get(tokenId);
@@ -607,7 +636,8 @@ export function memoryStore(): KeywardStore {
       const page = keysetPage<TokenRecord, PagePosition>(query.limit, (a, b) => sign * comparePositions(a, b), query.after);
       const source = query.kind === "user" && query.subjectId !== undefined ? tokensByOwner.get(`${query.orgId}\0u\0${query.subjectId}`) : tokensByOrg.get(query.orgId);
       let total = 0;
-      for (const t of source ?? NONE) {
+      for (const stored of source ?? NONE) {
+        const t = withKnownUse(stored, query.knownUses);
         if (query.kind !== undefined && t.kind !== query.kind) continue;
         if (query.subjectId !== undefined && t.subjectId !== query.subjectId) continue;
         if (!statuses.has(tokenStatus(t, stateOf(t), query.now, query.inactivityMs))) continue;

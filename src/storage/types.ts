@@ -3,9 +3,15 @@
  * `null` or `[]`, never an exception; a failure of the store itself throws (and keyward turns it
  * into `unavailable`, failing closed).
  *
- * Rules live in `src/core`, not here: a store keeps data, answers the one read a decision needs,
- * and makes the few writes that must be atomic atomic. The conformance suite in `keyward/testing`
- * checks any implementation against this contract.
+ * Rules live in `src/core`, not here: a store keeps data, answers the two reads (one for a
+ * decision, one for a list filter), and makes the few writes that must be atomic atomic, running
+ * the rule it is given where a rule decides the write (token admission, under the quota owner's
+ * lock). The contract comes in parts — {@link DirectoryStore}, {@link TokenStore},
+ * {@link DecisionReads}, {@link StoreLifecycle} — and `KeywardStore` is their intersection; each
+ * atomic operation states its concurrency contract. Speed-ups (a read cache, coalesced last
+ * uses) are layers over any store (`keyward/layers`). The conformance suite in `keyward/testing`
+ * checks any implementation against this contract, reading writes back through a raw back door
+ * ({@link StoreBackdoor}).
  * @module
  */
 import type { AccessInput } from "../core/access.js";
@@ -27,27 +33,18 @@ import type {
   User,
 } from "../core/types.js";
 import type { TokenSort } from "../core/lifecycle.js";
+import type { Admission, AdmissionRule } from "../core/admit.js";
 
-/** What a token insertion must respect (R3). `now` and `inactivityMs` define "active" (R6). */
-export interface TokenQuota {
-  /** Maximum number of active tokens of the quota owner, the new one included. */
-  max: number;
-  now: number;
-  inactivityMs: number;
-  /**
-   * Count at the store's own time instead of `now`, when it has one (PostgreSQL: the database's
-   * clock, read under the quota owner's lock), so that every instance counts on one clock. Set by
-   * keyward unless it was given a `clock`.
-   */
-  storeClock?: boolean;
-}
-
-/** The outcome of {@link KeywardStore.insertToken}. */
-export type InsertTokenResult =
-  | { ok: true }
-  | { ok: false; reason: "limit_reached" }
-  /** The subject is not active, or (user tokens) its membership epoch is not the token's. */
-  | { ok: false; reason: "subject_inactive" };
+export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState, TokenQuota } from "../core/admit.js";
+/**
+ * The outcome of {@link TokenStore.insertToken} (the rule's {@link Admission}).
+ *
+ * @example
+ * ```ts
+ * const result: InsertTokenResult = await store.insertToken(record, admission(quota));
+ * ```
+ */
+export type InsertTokenResult = Admission;
 
 /** A token together with what its status depends on, for listings. */
 export interface TokenListEntry {
@@ -79,7 +76,7 @@ export interface PagePosition {
 }
 
 /**
- * One page of tokens (see {@link KeywardStore.pageTokens}). Statuses are `tokenStatus` at
+ * One page of tokens (see {@link TokenStore.pageTokens}). Statuses are `tokenStatus` at
  * `now` with `inactivityMs` (R6, R7), as the listing shows them.
  */
 export interface TokenPageQuery extends TokenFilter {
@@ -95,6 +92,12 @@ export interface TokenPageQuery extends TokenFilter {
   limit: number;
   now: number;
   inactivityMs: number;
+  /**
+   * Last uses the caller knows of that the store may not have written yet (token id → time; a
+   * last-use coalescing layer passes its own): the status, the search and the sort treat each
+   * as if recorded (the later of the two), and the entries show it. Absent: none.
+   */
+  knownUses?: ReadonlyMap<string, number>;
 }
 
 /** A page of tokens and how many match the query's filters (statuses, search) in all. */
@@ -122,11 +125,16 @@ export interface MemberPage {
 }
 
 /**
- * A storage adapter. Implementations: `memoryStore()` (`keyward/memory`), `postgresStore()`
- * (`keyward/postgres`), or a host's own, checked with the conformance suite (`keyward/testing`).
+ * The directory part of the store contract: organizations, people and their memberships,
+ * permission sets, groups, sites, service users, shares and access rules. Atomic operations
+ * state their concurrency contract; the others are single writes or reads.
+ *
+ * @example
+ * ```ts
+ * const directory: DirectoryStore = memoryStore();
+ * ```
  */
-export interface KeywardStore {
-  // ── directory ───────────────────────────────────────────────────────────────────────────
+export interface DirectoryStore {
   /** Inserts or replaces an organization. */
   putOrganization(org: Organization): Promise<void>;
   getOrganization(orgId: string): Promise<Organization | null>;
@@ -137,16 +145,19 @@ export interface KeywardStore {
   getMembership(orgId: string, userId: string): Promise<Membership | null>;
   /**
    * Atomically reads the membership of `userId` in `orgId` (or `null`), passes it to `update`,
-   * and stores what it returns. Concurrent callers on the same membership are serialized: each
-   * `update` sees the result of the previous one (no lost update). `update` is pure and may
-   * throw to abort, in which case nothing is written and the error propagates.
+   * and stores what it returns. `update` is pure and may throw to abort, in which case nothing
+   * is written and the error propagates.
+   *
+   * Concurrency: callers on one membership are serialized, each `update` seeing the result of
+   * the previous one: of N racing updates none is lost. It is the lock {@link TokenStore.insertToken}
+   * takes for a user token, so a deactivation and a creation never interleave.
    */
   updateMembership(
     orgId: string,
     userId: string,
     update: (current: Membership | null) => Membership,
   ): Promise<Membership>;
-  /** Every membership of the organization (all statuses), with the person's record. For bookkeeping (seat counts); people see {@link pageMembers}. */
+  /** Every membership of the organization (all statuses), with the person's record. For bookkeeping (seat counts); people see {@link DirectoryStore.pageMembers}. */
   listMembers(orgId: string): Promise<MemberEntry[]>;
   /**
    * One page of the organization's members matching the query, ordered by the person's name
@@ -159,51 +170,64 @@ export interface KeywardStore {
   putPermissionSet(set: PermissionSet): Promise<void>;
   /**
    * Inserts a permission set unless one with its id exists, in any organization; resolves to
-   * whether it inserted. Atomic: of concurrent callers with one id, exactly one gets `true`, and
-   * `false` writes nothing (ids are never taken over across organizations).
+   * whether it inserted (ids are never taken over across organizations).
+   *
+   * Concurrency: of N racing callers with one id exactly one gets `true`; the others write
+   * nothing.
    */
   insertPermissionSet(set: PermissionSet): Promise<boolean>;
   getPermissionSet(id: string): Promise<PermissionSet | null>;
-  /** Inserts a group unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link insertPermissionSet}. */
+  /** Inserts a group unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link DirectoryStore.insertPermissionSet}. */
   putGroup(group: Group): Promise<boolean>;
   getGroup(id: string): Promise<Group | null>;
-  /** Inserts a site unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link insertPermissionSet}. A site's parent and path never change. */
+  /** Inserts a site unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link DirectoryStore.insertPermissionSet}. A site's parent and path never change. */
   putSite(site: Site): Promise<boolean>;
   getSite(id: string): Promise<Site | null>;
 
   getServiceUser(id: string): Promise<ServiceUser | null>;
   /**
    * Atomically reads the service user `id` (or `null`), passes it to `update`, stores the
-   * result. Same serialization contract as {@link updateMembership}.
+   * result. Same serialization contract as {@link DirectoryStore.updateMembership}.
    */
   updateServiceUser(id: string, update: (current: ServiceUser | null) => ServiceUser): Promise<ServiceUser>;
   /** Every service user of the organization, deleted ones included. */
   listServiceUsers(orgId: string): Promise<ServiceUser[]>;
 
-  /** Inserts a share unless one with its id exists (on any item); whether it inserted. Atomic, as {@link insertPermissionSet}. */
+  /** Inserts a share unless one with its id exists (on any item); whether it inserted. Atomic, as {@link DirectoryStore.insertPermissionSet}. */
   putShare(share: Share): Promise<boolean>;
   /** Deletes a share of an item of `orgId`; `false` if there was none (or it is on another organization's item). */
   deleteShare(orgId: string, shareId: string): Promise<boolean>;
   /** The shares of one item. */
   listShares(item: { orgId: string; type: string; id: string }): Promise<Share[]>;
-  /** Inserts an access rule unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link insertPermissionSet}. */
+  /** Inserts an access rule unless one with its id exists (in any organization); whether it inserted. Atomic, as {@link DirectoryStore.insertPermissionSet}. */
   putRule(rule: AccessRule): Promise<boolean>;
   /** Deletes an access rule of `orgId`; `false` if there was none (or it is another organization's). */
   deleteRule(orgId: string, ruleId: string): Promise<boolean>;
+}
 
-  // ── tokens ──────────────────────────────────────────────────────────────────────────────
+/**
+ * The token part of the store contract: insertion under the admission rule, listings, revocation and the R6 bookkeeping.
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenStore = memoryStore();
+ * ```
+ */
+export interface TokenStore {
   /**
-   * Inserts `token` if, and only if, its quota owner stays within `quota.max` active tokens
-   * (R3), and its subject is active (for a user token: its membership is active and has the
-   * token's epoch). The quota owner is the (organization, user) pair for user tokens and the
-   * organization for service tokens (all its service users together).
+   * Inserts `token` if, and only if, `admit` admits it. Under the quota owner's lock (the
+   * (organization, user) pair for user tokens: the membership; the organization for service
+   * tokens, all its service users together), the store reads the token's subject state, the
+   * owner's tokens with their subjects' states and its own time (`null` without a clock), calls
+   * `admit` once with them, and inserts only on `{ ok: true }`; it resolves to what `admit`
+   * returned. keyward passes `admission(limits)` (R3, R7); `admit` is pure.
    *
-   * Atomic: "active" is counted with exactly the predicate of `isTokenActive` at `quota.now`,
-   * and of N concurrent callers that would each take the last free slot, exactly one succeeds;
-   * the others get `limit_reached` and write nothing. A caller racing a revocation succeeds only
-   * if the revocation committed first.
+   * Concurrency: callers for one quota owner are serialized, each `admit` seeing every token
+   * inserted before it, so of N racing callers past the limit, none succeeds, and of N racing
+   * for the last free slot exactly one does; the others write nothing. A caller racing a
+   * revocation, deactivation or departure sees it only if it committed first.
    */
-  insertToken(token: TokenRecord, quota: TokenQuota): Promise<InsertTokenResult>;
+  insertToken(token: TokenRecord, admit: AdmissionRule): Promise<Admission>;
   getToken(tokenId: string): Promise<TokenRecord | null>;
   /** Tokens matching the filter, oldest first, whatever their state. For bookkeeping (expiry sweeps, events); listings shown to people use {@link pageTokens}. */
   listTokens(filter: TokenFilter): Promise<TokenListEntry[]>;
@@ -221,8 +245,10 @@ export interface KeywardStore {
    * Sets `revokedAt` (or `deletedAt` when `how` is `"delete"`) if the token is neither revoked
    * nor deleted yet; a revocation that changes the token also records `cause`, when
    * given, as its `revokedCause` (R22). Returns the token after the call and whether this call
-   * changed it: of two concurrent revocations exactly one reports `changed: true` (and only its
-   * cause is recorded). `null` if there is no such token.
+   * changed it. `null` if there is no such token.
+   *
+   * Concurrency: of N racing revocations of one token exactly one reports `changed: true`, and
+   * only its cause is recorded.
    */
   revokeToken(
     tokenId: string,
@@ -233,22 +259,38 @@ export interface KeywardStore {
   /**
    * Records that the token was seen expired at `at` (sets `expiredAt` if unset). Returns whether
    * this call set it, so that the expiry event is emitted once.
+   *
+   * Concurrency: of N racing callers for one token exactly one gets `true`.
    */
   markTokenExpired(tokenId: string, at: number): Promise<boolean>;
   /**
    * Records a successful authentication at `at` (R6). The stored last use only ever grows
    * (`max`), and a token already marked expired is never touched. A store may coalesce these
-   * writes (at most one per token per window, default 10 minutes); then {@link loadDecision}
-   * must still account for uses it has not written yet, so a token never expires late.
+   * writes (at most one per token per window, default 10 minutes; see the `coalesceUses`
+   * layer); then the reads must still account for uses it has not written yet, so a token never
+   * expires late.
+   *
+   * Concurrency: racing uses of one token leave the largest `at` stored (never a smaller one).
    */
   recordTokenUse(tokenId: string, at: number): Promise<void>;
+}
 
-  // ── the read for one decision ───────────────────────────────────────────────────────────
+/**
+ * The two reads of the store contract: one call (one round trip for SQL stores) for one
+ * decision, one for one list filter. Everything `authorize()` and `accessible()` read goes
+ * through these two, which is what the `cachedReads` layer caches.
+ *
+ * @example
+ * ```ts
+ * const input = await (store satisfies DecisionReads).loadDecision(digest, item);
+ * ```
+ */
+export interface DecisionReads {
   /**
    * Everything a decision needs, in one call (one round trip for SQL stores): the token with
    * this digest, its subject (membership or service user, and permissions), and — when `item`
    * is given — the item's shares whose grantee could include the subject, in the item's order
-   * (the grantees of {@link loadAccess}: the user, its groups, a site of its membership or one
+   * (the grantees of {@link DecisionReads.loadAccess}: the user, its groups, a site of its membership or one
    * below it, its organization; or the service user, its organization including service users;
    * a store may leave out group and site shares of another organization's item, R14), the rules
    * of the item's organization for its type, and the paths of the sites those name. Never the
@@ -262,7 +304,7 @@ export interface KeywardStore {
   /**
    * Everything a list filter (`accessible()`, `tokens.reach()`) needs for one item type, in one
    * call (one round trip for SQL stores): the token with this digest and its subject, exactly as
-   * {@link loadDecision} returns them, and every share and access rule of `query.itemType` —
+   * {@link DecisionReads.loadDecision} returns them, and every share and access rule of `query.itemType` —
    * on any item, of any organization (R14) — whose grantee is one of:
    * - user token: `user` = the token's user; `group` ∈ the groups of the user's membership in the
    *   token's organization; `site` = a site of that membership or any site below one (a site
@@ -277,7 +319,17 @@ export interface KeywardStore {
    * index shares and rules by grantee and item type.
    */
   loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null>;
+}
 
+/**
+ * Clock and shutdown: what `createKeyward` and the host call around the other parts.
+ *
+ * @example
+ * ```ts
+ * await store.close();
+ * ```
+ */
+export interface StoreLifecycle {
   /**
    * Optional: called by `createKeyward` when it is given a `clock` (tests), so that a store
    * with a clock of its own (PostgreSQL: the database's) uses that one instead, for limits and
@@ -287,4 +339,38 @@ export interface KeywardStore {
 
   /** Releases connections, listeners and timers. */
   close(): Promise<void>;
+}
+
+/**
+ * A storage adapter: the intersection of its parts. Implementations: `memoryStore()`
+ * (`keyward/memory`), `postgresStore()` (`keyward/postgres`), or a host's own, checked with the
+ * conformance suite (`keyward/testing`); layers (`cachedReads`, `coalesceUses`) take one and
+ * return one.
+ *
+ * @example
+ * ```ts
+ * const store: KeywardStore = coalesceUses(memoryStore(), { windowMs: 60_000, now: Date.now });
+ * ```
+ */
+export type KeywardStore = DirectoryStore & TokenStore & DecisionReads & StoreLifecycle;
+
+/**
+ * Reads that bypass a store, for the conformance suite: what was really written, never through
+ * the store's own reads. Required by `describeStoreConformance`; `memoryStore({ backdoor })`
+ * and the PostgreSQL tests' raw queries provide one.
+ *
+ * @example
+ * ```ts
+ * const backdoor: StoreBackdoor = { readToken: (id) => rawTokenRow(id), readMembership, readServiceUser, dump };
+ * ```
+ */
+export interface StoreBackdoor {
+  /** The stored token row, read directly (not through `getToken`). */
+  readToken(tokenId: string): Promise<TokenRecord | null>;
+  /** The stored membership row, read directly. */
+  readMembership(orgId: string, userId: string): Promise<Membership | null>;
+  /** The stored service user row, read directly. */
+  readServiceUser(id: string): Promise<ServiceUser | null>;
+  /** Everything the store holds, as text (to prove no secret is ever stored, R5). */
+  dump(): Promise<string>;
 }

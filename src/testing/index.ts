@@ -2,8 +2,8 @@
  * `keyward/testing`: the storage conformance suite. Any adapter — keyward's own or a host's —
  * runs the same tests to show it keeps the contract of `KeywardStore` and so the rules.
  *
- * Requires vitest (an optional peer dependency). Writes are checked with back-door reads where
- * the adapter provides them (raw queries that bypass the adapter's own reads).
+ * Requires vitest (an optional peer dependency). Every target provides a back door (raw reads that
+ * bypass the adapter's own), and writes are checked with it.
  *
  * @example
  * ```ts
@@ -11,34 +11,34 @@
  * import { describeStoreConformance } from "keyward/testing";
  * describeStoreConformance("my store", async () => {
  *   const store = await myStore();
- *   return { store, backdoor: { readToken: (id) => rawRead(id), dump: () => rawDump() }, cleanup: () => store.close() };
+ *   return { store, backdoor: { readToken, readMembership, readServiceUser, dump }, cleanup: () => store.close() };
  * });
  * ```
  * @module
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
-import type { KeywardStore, MemberPageQuery, TokenListEntry, TokenPageQuery } from "../storage/types.js";
+import type { KeywardStore, MemberPageQuery, StoreBackdoor, TokenListEntry, TokenPageQuery } from "../storage/types.js";
 import type { Membership, ServiceUser, Share, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
 import { tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
+import { admission, type QuotaOwnerState } from "../core/admit.js";
 
-/** Reads that bypass the adapter, so the suite checks what was really written. */
-export interface Backdoor {
-  /** The stored token row, read directly (not through `getToken`). */
-  readToken(tokenId: string): Promise<TokenRecord | null>;
-  /** Everything the store holds, as text (to prove no secret is ever stored, R5). */
-  dump(): Promise<string>;
-  /** Optional: the stored membership row, read directly. */
-  readMembership?(orgId: string, userId: string): Promise<Membership | null>;
-  /** Optional: the stored service user row, read directly. */
-  readServiceUser?(id: string): Promise<ServiceUser | null>;
-}
+/**
+ * Reads that bypass the adapter, so the suite checks what was really written (required).
+ *
+ * @example
+ * ```ts
+ * const backdoor: Backdoor = { readToken, readMembership, readServiceUser, dump };
+ * ```
+ */
+export type Backdoor = StoreBackdoor;
 
 /** What the suite needs for each test: a fresh, empty store. */
 export interface ConformanceTarget {
   store: KeywardStore;
-  backdoor?: Backdoor;
+  /** Raw reads of what the store wrote (required: every write is checked with them, never with the store's own reads). */
+  backdoor: Backdoor;
   /** Called after each test (close connections, drop schemas). */
   cleanup?: () => Promise<void>;
 }
@@ -87,7 +87,8 @@ async function seed(store: KeywardStore): Promise<void> {
   await store.updateServiceUser("svc_2", () => serviceUser("org_a", "svc_2"));
 }
 
-const quota = (max: number, now = T0) => ({ max, now, inactivityMs: WINDOW });
+/** The admission rule keyward passes (R3, R7) with these limits. */
+const quota = (max: number, now = T0) => admission({ max, now, inactivityMs: WINDOW });
 
 /** Groups g_1, g_2 and sites s_r › s_1 › s_2 and s_x in org_a; u_1 is in group g_1 and site s_1. */
 async function seedGroupsAndSites(store: KeywardStore): Promise<void> {
@@ -106,7 +107,10 @@ async function seedGroupsAndSites(store: KeywardStore): Promise<void> {
  *
  * @example
  * ```ts
- * describeStoreConformance("memory", async () => ({ store: memoryStore() }));
+ * describeStoreConformance("memory", async () => {
+ *   let backdoor!: StoreBackdoor;
+ *   return { store: memoryStore({ backdoor: (b) => (backdoor = b) }), backdoor };
+ * });
  * ```
  */
 export function describeStoreConformance(name: string, make: () => Promise<ConformanceTarget>): void {
@@ -151,17 +155,17 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         );
         const m = await store.getMembership("org_a", "u_1");
         expect([...m!.groupIds].sort()).toEqual([...ids].sort());
-        if (target.backdoor?.readMembership) expect([...(await target.backdoor.readMembership("org_a", "u_1"))!.groupIds].sort()).toEqual([...ids].sort());
+        expect([...(await target.backdoor.readMembership("org_a", "u_1"))!.groupIds].sort()).toEqual([...ids].sort());
       });
 
       it("updateMembership writes nothing when the update throws, and rethrows the error", async () => {
         const boom = new KeywardError("not_found");
         await expect(store.updateMembership("org_a", "u_1", () => { throw boom; })).rejects.toBe(boom);
         expect(await store.getMembership("org_a", "u_1")).toEqual(member("org_a", "u_1"));
-        if (target.backdoor?.readMembership) expect(await target.backdoor.readMembership("org_a", "u_1")).toEqual(member("org_a", "u_1"));
+        expect(await target.backdoor.readMembership("org_a", "u_1")).toEqual(member("org_a", "u_1"));
         await expect(store.updateMembership("org_a", "u_new", () => { throw boom; })).rejects.toBe(boom);
         expect(await store.getMembership("org_a", "u_new")).toBeNull();
-        if (target.backdoor?.readMembership) expect(await target.backdoor.readMembership("org_a", "u_new")).toBeNull();
+        expect(await target.backdoor.readMembership("org_a", "u_new")).toBeNull();
       });
 
       it("updateServiceUser creates, updates, and aborts cleanly on a throw", async () => {
@@ -169,7 +173,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(su.name).toBe("Renamed");
         await expect(store.updateServiceUser("svc_1", () => { throw new KeywardError("not_found"); })).rejects.toBeInstanceOf(KeywardError);
         expect((await store.getServiceUser("svc_1"))!.name).toBe("Renamed");
-        if (target.backdoor?.readServiceUser) expect(await target.backdoor.readServiceUser("svc_1")).toEqual(su);
+        expect(await target.backdoor.readServiceUser("svc_1")).toEqual(su);
         expect((await store.listServiceUsers("org_a")).map((s) => s.id).sort()).toEqual(["svc_1", "svc_2"]);
         expect(await store.listServiceUsers("org_b")).toEqual([]);
       });
@@ -247,7 +251,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         const extra = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         expect(await store.insertToken(extra, quota(3))).toEqual({ ok: false, reason: "limit_reached" });
         expect(await store.getToken(extra.id)).toBeNull();
-        if (target.backdoor) expect(await target.backdoor.readToken(extra.id)).toBeNull();
+        expect(await target.backdoor.readToken(extra.id)).toBeNull();
         // Another user of the same organization has a quota of their own.
         expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2", epoch: "ep1" }), quota(3))).toEqual({ ok: true });
       });
@@ -314,11 +318,11 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.insertToken(t, quota(10));
         const results = await Promise.all([1, 2, 3, 4].map((i) => store.revokeToken(t.id, T0 + i, "revoke")));
         expect(results.filter((r) => r!.changed)).toHaveLength(1);
-        const stored = target.backdoor ? await target.backdoor.readToken(t.id) : await store.getToken(t.id);
+        const stored = await target.backdoor.readToken(t.id);
         expect(stored!.revokedAt).not.toBeNull();
         expect((await store.revokeToken(t.id, T0 + 9, "delete"))!.changed).toBe(true);
         expect((await store.revokeToken(t.id, T0 + 10, "delete"))!.changed).toBe(false);
-        const after = target.backdoor ? await target.backdoor.readToken(t.id) : await store.getToken(t.id);
+        const after = await target.backdoor.readToken(t.id);
         expect(after!.deletedAt).toBe(T0 + 9);
         expect(await store.revokeToken("nope", T0, "revoke")).toBeNull();
       });
@@ -331,7 +335,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.revokeToken(plain.id, T0 + 1, "revoke");
         // Already revoked: a later leaked report changes nothing, not even the cause.
         expect(await store.revokeToken(plain.id, T0 + 2, "revoke", "leaked")).toMatchObject({ changed: false, token: { revokedAt: T0 + 1 } });
-        const read = (id: string) => (target.backdoor ? target.backdoor.readToken(id) : store.getToken(id));
+        const read = (id: string) => target.backdoor.readToken(id);
         expect((await read(leaked.id))!.revokedCause).toBe("leaked");
         expect((await read(plain.id))!.revokedCause ?? null).toBeNull();
         expect((await store.getToken(leaked.id))!.revokedCause).toBe("leaked");
@@ -342,7 +346,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.insertToken(t, quota(10));
         const first = await Promise.all([store.markTokenExpired(t.id, T0 + WINDOW), store.markTokenExpired(t.id, T0 + WINDOW + 1)]);
         expect(first.filter(Boolean)).toHaveLength(1);
-        if (target.backdoor) expect([T0 + WINDOW, T0 + WINDOW + 1]).toContain((await target.backdoor.readToken(t.id))!.expiredAt);
+        expect([T0 + WINDOW, T0 + WINDOW + 1]).toContain((await target.backdoor.readToken(t.id))!.expiredAt);
         expect(await store.markTokenExpired("nope", T0)).toBe(false);
       });
 
@@ -353,15 +357,13 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         await store.recordTokenUse(t.id, T0 + 2 * DAY);
         expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + 5 * DAY);
         // What is stored never goes back (a store may coalesce, so it may not be written yet).
-        if (target.backdoor) expect([null, T0 + 5 * DAY]).toContain((await target.backdoor.readToken(t.id))!.lastUsedAt);
+        expect([null, T0 + 5 * DAY]).toContain((await target.backdoor.readToken(t.id))!.lastUsedAt);
         await store.markTokenExpired(t.id, T0 + 40 * DAY);
         await store.recordTokenUse(t.id, T0 + 41 * DAY);
         expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + 5 * DAY);
-        if (target.backdoor) {
-          const row = (await target.backdoor.readToken(t.id))!;
-          expect(row.expiredAt).toBe(T0 + 40 * DAY);
-          expect([null, T0 + 5 * DAY]).toContain(row.lastUsedAt);
-        }
+        const row = (await target.backdoor.readToken(t.id))!;
+        expect(row.expiredAt).toBe(T0 + 40 * DAY);
+        expect([null, T0 + 5 * DAY]).toContain(row.lastUsedAt);
       });
     });
 
@@ -707,6 +709,109 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       });
     });
 
+    // ── store-layers: writes read back through the back door, and the admission callback ──────
+    describe("writes, read back through the back door (not the store's own reads)", () => {
+      it("R3 R7 insertToken writes exactly the token admitted, and nothing when refused", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", lastUsedAt: T0 + 1 });
+        expect(await store.insertToken(t, quota(1))).toEqual({ ok: true });
+        expect(await target.backdoor.readToken(t.id)).toEqual(t);
+        const refused = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        expect(await store.insertToken(refused, quota(1))).toEqual({ ok: false, reason: "limit_reached" });
+        const stale = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2", epoch: "old" });
+        expect(await store.insertToken(stale, quota(10))).toEqual({ ok: false, reason: "subject_inactive" });
+        expect(await target.backdoor.readToken(refused.id)).toBeNull();
+        expect(await target.backdoor.readToken(stale.id)).toBeNull();
+      });
+
+      it("R3 insertToken runs the admission rule once, under the lock, with the subject and the owner's tokens, and returns its answer", async () => {
+        const first = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(first, quota(10));
+        await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" }), quota(10));
+        const next = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const seen: { token: TokenRecord; owner: QuotaOwnerState }[] = [];
+        const result = await store.insertToken(next, (token, owner) => {
+          seen.push({ token, owner });
+          return { ok: false, reason: "limit_reached" };
+        });
+        expect(result).toEqual({ ok: false, reason: "limit_reached" });
+        expect(seen).toHaveLength(1);
+        expect(seen[0]!.token.id).toBe(next.id);
+        expect(seen[0]!.owner.subject).toEqual({ active: true, epoch: "ep1" });
+        // Only the owner's tokens (u_1 in org_a), each with its subject's state; a store may add its own time.
+        expect(seen[0]!.owner.tokens.map((c) => [c.token.id, c.subject])).toEqual([[first.id, { active: true, epoch: "ep1" }]]);
+        expect(seen[0]!.owner.now === null || Number.isFinite(seen[0]!.owner.now)).toBe(true);
+        expect(await target.backdoor.readToken(next.id)).toBeNull();
+        // A service token's owner is the organization: every service user's tokens, with their own states.
+        const s1 = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        await store.insertToken(s1, quota(10));
+        await store.updateServiceUser("svc_1", (su) => ({ ...su!, status: "deleted" }));
+        const owners: QuotaOwnerState[] = [];
+        await store.insertToken(tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_2" }), (_t, owner) => {
+          owners.push(owner);
+          return { ok: true };
+        });
+        expect(owners[0]!.subject).toEqual({ active: true, epoch: null });
+        expect(owners[0]!.tokens.map((c) => [c.token.id, c.subject])).toEqual([[s1.id, { active: false, epoch: null }]]);
+      });
+
+      it("R3 of N racing insertions past the limit none succeeds, and the back door holds exactly the limit", async () => {
+        const first = Array.from({ length: 3 }, () => tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }));
+        for (const t of first) await store.insertToken(t, quota(3));
+        const racing = Array.from({ length: 10 }, () => tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }));
+        const results = await Promise.all(racing.map((t) => store.insertToken(t, quota(3))));
+        expect(results.filter((r) => r.ok)).toHaveLength(0);
+        for (const t of racing) expect(await target.backdoor.readToken(t.id)).toBeNull();
+        for (const t of first) expect(await target.backdoor.readToken(t.id)).toEqual(t);
+      });
+
+      it("R7 a deactivation racing creations: every token written has the epoch its membership had when it was admitted", async () => {
+        const racing = Array.from({ length: 6 }, () => tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }));
+        const [results] = await Promise.all([
+          Promise.all(racing.map((t) => store.insertToken(t, quota(100)))),
+          store.updateMembership("org_a", "u_1", (m) => ({ ...m!, status: "deactivated" })),
+        ]);
+        for (const [i, t] of racing.entries()) {
+          expect(await target.backdoor.readToken(t.id)).toEqual(results[i]!.ok ? t : null);
+        }
+        expect((await target.backdoor.readMembership("org_a", "u_1"))!.status).toBe("deactivated");
+        expect(await store.insertToken(tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" }), quota(100))).toEqual({ ok: false, reason: "subject_inactive" });
+      });
+
+      it("revocation, deletion, expiry and memberships are written as returned", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const revoked = await store.revokeToken(t.id, T0 + 7, "revoke", "leaked");
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ ...t, revokedAt: T0 + 7, revokedCause: "leaked" });
+        expect(revoked!.token).toMatchObject({ revokedAt: T0 + 7, revokedCause: "leaked" });
+        await store.revokeToken(t.id, T0 + 8, "delete");
+        await store.markTokenExpired(t.id, T0 + 9);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ revokedAt: T0 + 7, deletedAt: T0 + 8, expiredAt: T0 + 9 });
+        const m = await store.updateMembership("org_a", "u_2", (cur) => ({ ...cur!, groupIds: ["g_9"], seat: false }));
+        expect(await target.backdoor.readMembership("org_a", "u_2")).toEqual(m);
+        const su = await store.updateServiceUser("svc_3", () => serviceUser("org_b", "svc_3"));
+        expect(await target.backdoor.readServiceUser("svc_3")).toEqual(su);
+        expect(await target.backdoor.readServiceUser("nope")).toBeNull();
+      });
+
+      it("directory writes are in the raw dump after a put, and a deleted share or rule is gone from it", async () => {
+        const item = { orgId: "org_a", type: "inspection", id: "i_dump" };
+        const grantee = { kind: "user", userId: "u_1" } as const;
+        await store.putGroup({ id: "g_dump", orgId: "org_a", name: "Dumped group" });
+        await store.putSite({ id: "s_dump", orgId: "org_a", name: "Dumped site", parentId: null, path: ["s_dump"] });
+        await store.insertPermissionSet({ id: "ps_dump", orgId: "org_a", name: "Dumped set", permissions: ["x:y"] });
+        await store.putShare({ id: "sh_dump", item, grantee, level: "view", createdAt: T0 });
+        await store.putRule({ id: "r_dump", orgId: "org_a", itemType: "inspection", conditions: {}, grantee, level: "view", createdAt: T0 });
+        const before = await target.backdoor.dump();
+        for (const id of ["g_dump", "s_dump", "ps_dump", "sh_dump", "r_dump", "i_dump"]) expect(before).toContain(id);
+        expect(await store.deleteShare("org_a", "sh_dump")).toBe(true);
+        expect(await store.deleteRule("org_a", "r_dump")).toBe(true);
+        const after = await target.backdoor.dump();
+        for (const id of ["sh_dump", "r_dump"]) expect(after).not.toContain(id);
+        for (const id of ["g_dump", "s_dump", "ps_dump"]) expect(after).toContain(id);
+      });
+    });
+    // ── end store-layers ───────────────────────────────────────────────────────────────────
+
     describe("through keyward", () => {
       it("R5 R11 R15 the secret is never stored; revocation is written and refuses the next request", async () => {
         let now = T0;
@@ -723,13 +828,11 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         now += 1000;
         await kw.tokens.revoke({ orgId: "org_a", tokenId: record.id, actorId: "u_1" });
         expect(await kw.authorize(token, "inspections.view", item)).toMatchObject({ allowed: false, reason: "token_revoked" });
-        if (target.backdoor) {
-          const row = await target.backdoor.readToken(record.id);
-          expect(row!.revokedAt).toBe(T0 + 1000);
-          expect(row!.hash).not.toContain(token);
-          expect(await target.backdoor.dump()).not.toContain(token);
-          expect(await target.backdoor.dump()).not.toContain(token.slice(4, 40));
-        }
+        const row = await target.backdoor.readToken(record.id);
+        expect(row!.revokedAt).toBe(T0 + 1000);
+        expect(row!.hash).not.toContain(token);
+        expect(await target.backdoor.dump()).not.toContain(token);
+        expect(await target.backdoor.dump()).not.toContain(token.slice(4, 40));
       });
     });
   });

@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateToken, KeywardError, MAX_TOKEN_LENGTH, tokenHasher, tokenParser, type KeywardStore } from "../../src/index.js";
+import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 import { ACTIONS, caught, spyStore, THIRTY_DAYS, world } from "./fixture.js";
 
@@ -157,7 +158,7 @@ describe("R15 a token whose prefix names the other kind than its record", () => 
         deletedAt: null,
         expiredAt: null,
       },
-      { max: 20, now, inactivityMs: THIRTY_DAYS },
+      admission({ max: 20, now, inactivityMs: THIRTY_DAYS }),
     );
     expect(inserted).toEqual({ ok: true });
     expect(await w.kw.authorize(forged, "reports.export")).toEqual({ allowed: false, reason: "token_unknown", action: "reports.export" });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createKeyward, decide, generateToken, tokenHasher, type KeywardStore, type Membership, type TokenRecord } from "../../src/index.js";
+import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 
 const T0 = 1_000;
@@ -44,7 +45,7 @@ async function setUp() {
   await store.putUser({ id: "u_1", name: "Ann" });
   await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Set", permissions: ["inspections:view"] });
   await store.updateMembership("org_a", "u_1", () => member());
-  expect(await store.insertToken(token(), quota)).toEqual({ ok: true });
+  expect(await store.insertToken(token(), admission(quota))).toEqual({ ok: true });
   return store;
 }
 
@@ -97,7 +98,7 @@ describe("memory store: derived data is never stale", () => {
     await store.putPermissionSet({ id: "ps_2", orgId: "org_a", name: "Two", permissions: ["a:two"] });
     const su = { id: "svc_1", orgId: "org_a", name: "Bot", permissionSetId: "ps_1", status: "active" as const, createdBy: null, createdAt: T0 };
     await store.updateServiceUser("svc_1", () => su);
-    await store.insertToken(token({ kind: "service_user", subjectId: "svc_1", epoch: null, hash: "digest_s" }), quota);
+    await store.insertToken(token({ kind: "service_user", subjectId: "svc_1", epoch: null, hash: "digest_s" }), admission(quota));
     expect((await store.loadDecision("digest_s", null))!.subject.permissions).toEqual(["a:one"]);
     await store.updateServiceUser("svc_1", (cur) => ({ ...cur!, permissionSetId: "ps_2" }));
     expect((await store.loadDecision("digest_s", null))!.subject.permissions).toEqual(["a:two"]);
@@ -169,7 +170,7 @@ describe("memory store: derived data is never stale", () => {
     await inner.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Set", permissions: ["reports:export"] });
     await inner.updateMembership("org_a", "u_1", () => member());
     const raw = generateToken("user");
-    expect(await inner.insertToken(token({ hash: tokenHasher()(raw) }), quota)).toEqual({ ok: true });
+    expect(await inner.insertToken(token({ hash: tokenHasher()(raw) }), admission(quota))).toEqual({ ok: true });
     const kw = createKeyward({ store: wrapped, actions: { "reports.export": { permission: "reports:export" } }, clock: () => T0 + 5 });
     expect((await kw.authorize(raw, "reports.export")).allowed).toBe(true);
     expect(calls).toEqual(["loadDecision", "recordTokenUse"]);

@@ -6,6 +6,7 @@
  * another organization exists). Work is counted, never timed (timings: `bench/share-index.ts`).
  */
 import { describe, expect, it } from "vitest";
+import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 import type { DecisionInput, ItemRef, Share } from "../../src/core/types.js";
 import type { KeywardStore } from "../../src/storage/types.js";
@@ -83,7 +84,7 @@ describe("memory store: shares indexed by grantee", () => {
     await store.updateMembership("beta", "u_ana", () => ({ orgId: "beta", userId: "u_ana", permissionSetId: null, groupIds: ["g_1"], siteIds: ["s_r"], status: "active", seat: true, epoch: "e1" }));
     await store.insertToken(
       { id: "t_1", kind: "user", orgId: "beta", subjectId: "u_ana", name: "t", hash: "digest_1", hint: "kwu_…abcd", epoch: "e1", createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: null, deletedAt: null, expiredAt: null },
-      { max: 10, now: T0, inactivityMs: 30 * 86_400_000 },
+      admission({ max: 10, now: T0, inactivityMs: 30 * 86_400_000 }),
     );
     for (let i = 0; i < 500; i++) {
       await store.putShare({ id: `sh_u${i}`, item, grantee: { kind: "user", userId: `u_${i}` }, level: "view", createdAt: T0 });

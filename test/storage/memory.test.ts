@@ -1,4 +1,7 @@
 import { memoryStore } from "../../src/memory.js";
-import { describeStoreConformance } from "../../src/testing/index.js";
+import { describeStoreConformance, type Backdoor } from "../../src/testing/index.js";
 
-describeStoreConformance("memory", async () => ({ store: memoryStore() }));
+describeStoreConformance("memory", async () => {
+  let backdoor!: Backdoor;
+  return { store: memoryStore({ backdoor: (b) => (backdoor = b) }), backdoor };
+});

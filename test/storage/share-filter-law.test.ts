@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { decide } from "../../src/core/decide.js";
 import type { AccessLevel, ActionDefinition, DecisionInput, Grantee, ItemRef } from "../../src/core/types.js";
+import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 import type { KeywardStore } from "../../src/storage/types.js";
 import { pgliteStore, type TestStore } from "./postgres/support.js";
@@ -88,7 +89,7 @@ async function build(store: KeywardStore, d: Infer<typeof directory>): Promise<v
   for (const t of TOKENS) {
     const r = await store.insertToken(
       { id: `t_${t.hash}`, kind: t.kind, orgId: t.orgId, subjectId: t.subjectId, name: "t", hash: t.hash, hint: "…", epoch: t.kind === "user" ? "e1" : null, createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: null, deletedAt: null, expiredAt: null },
-      { max: 10, now: T0, inactivityMs: WINDOW },
+      admission({ max: 10, now: T0, inactivityMs: WINDOW }),
     );
     // An inactive member's token cannot be created: the decision is then about an unknown digest.
     if (!r.ok && r.reason !== "subject_inactive") throw new Error(r.reason);

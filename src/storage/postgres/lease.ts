@@ -29,8 +29,9 @@ import type { SqlDriver, Subscription } from "./driver.js";
 import type { Queries, Row } from "./sql.js";
 import { rows, statementName } from "./sql.js";
 
-/** State of the decision cache: `up` serves cached entries; `connecting`/`down` bypass them; `off` without a cache. */
-export type CacheStatus = "off" | "connecting" | "up" | "down";
+import type { CacheStatus } from "../layers/invalidation.js";
+
+export type { CacheStatus };
 
 /**
  * After a change committed: resolves once every live lease other than `selfId` has

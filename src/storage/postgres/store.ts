@@ -8,15 +8,18 @@
  *   instance. `loadAccess` reads shares and rules through the grantee-key indexes of migration 2.
  * - Limits (R3) hold under concurrent creation on several instances: `insertToken` locks the
  *   quota owner's row (the membership for user tokens, the organization for service tokens),
- *   reads the candidate tokens under the lock, counts them with `isTokenActive` itself, inserts,
- *   commits.
- * - Last use (R6) is coalesced: at most one write per token per window (default and maximum 10
- *   minutes) from each instance; uses not yet written are kept in process and merged into every
- *   read, and flushed within the window. The write merges with `GREATEST` and never touches a
- *   token marked expired.
- * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`, for `loadDecision` and `loadAccess`)
- *   that keeps R11: it serves entries only under a lease renewed through its LISTEN connection,
- *   and every change resolves only once each live lease acknowledged it (cache.ts, lease.ts).
+ *   reads the subject and the owner's tokens under the lock with the database's time, runs the
+ *   admission rule it was given, inserts only if admitted, commits.
+ * - Last use (R6) is coalesced by the `coalesceUses` layer: at most one write per token per
+ *   window (default and maximum 10 minutes) from each instance. The write merges with `GREATEST`
+ *   and never touches a token marked expired.
+ * - An optional decision cache (`cache: { ttlMs ≤ 5000 }`): the `cachedReads` layer over the
+ *   leased LISTEN/NOTIFY source (cache.ts, lease.ts), which keeps R11: entries are served only
+ *   under a lease renewed through the LISTEN connection, and every change resolves only once
+ *   each live lease acknowledged it. Without it, a change still waits for the instances that cache.
+ *
+ * The store is composed: `coalesceUses(cachedReads(base) or afterChanges(base))`, where the base
+ * only stores and reads.
  * - Time: expiry decisions, limit counts and last-use writes use the database's clock, read in
  *   the same statement (`db_now`); a clock given to `useClock()` (tests) replaces it.
  * - Every failure of the driver reaches the caller as `KeywardError("unavailable")` with the
@@ -24,12 +27,15 @@
  * @module
  */
 import { KeywardError, storeFailure } from "../../core/errors.js";
-import { isTokenActive, type SubjectState } from "../../core/lifecycle.js";
+import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
-import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
+import type { OwnedToken } from "../../core/admit.js";
+import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
-import { freshReads, leasedCache, MAX_WAIT_LEASES, type ReadLayer } from "./cache.js";
-import { useCoalescer } from "./coalesce.js";
+import { cachedReads } from "../layers/cached-reads.js";
+import { afterChanges } from "../layers/changes.js";
+import { coalesceUses } from "../layers/coalesce-uses.js";
+import { leasedInvalidation, MAX_WAIT_LEASES, peersAcknowledged } from "./cache.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
 import type { CacheStatus } from "./lease.js";
 import { bootstrapStatements, channelName, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row } from "./sql.js";
@@ -262,30 +268,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return t;
   };
 
-  // ── R6: coalesced last use ──
-  const uses = useCoalescer(driver, q, windowMs, storeNow);
-  const withUses = uses.withUses;
-
-  // ── the read layer: fresh, or the leased cache; every change goes through `wrote` ──
-  const layer: ReadLayer =
-    cacheTtl === undefined
-      ? freshReads(driver, q, MAX_WAIT_LEASES * MAX_LEASE_MS)
-      : leasedCache({
-          driver,
-          q,
-          channel: channelName(schema),
-          ttlMs: cacheTtl,
-          maxEntries,
-          leaseMs,
-          applicationName: options.cache?.applicationName ?? "keyward-cache",
-          ...(options.onCacheStatus ? { onStatus: options.onCacheStatus } : {}),
-        });
-  /** After a change committed: resolves once no instance can still serve what it invalidated (R11). */
-  const wrote = async <T>(v: T): Promise<T> => {
-    await layer.changed();
-    return v;
-  };
-
   // ── reads ──
   function decisionFromRow(r: Row, item: ItemRef | null): DecisionInput {
     const token = rows.token(r);
@@ -360,19 +342,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     };
   }
 
-  /**
-   * Through the read layer. Correct for both reads: every write that can change either of them
-   * (tokens, memberships, users, service users, permission sets, sites, shares, rules; groups
-   * are not read) notifies. The time of a cached entry is the store's now, not the time it was read.
-   */
-  async function through<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
-    const d = await layer.read(key, read);
-    if (d === null) return null;
-    const token = withUses(d.token);
-    const now = injected === null && d.now !== undefined ? storeNow() : d.now;
-    return token === d.token && now === d.now ? d : { ...d, token, ...(now === undefined ? {} : { now }) };
-  }
-
   const subjectStateOfRow = (r: Row, kind: string): SubjectState =>
     kind === "user"
       ? { active: r.m_status === "active", epoch: rows.strOrNull(r.m_epoch) }
@@ -394,22 +363,18 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return found[0] === undefined ? null : map(found[0]);
   }
 
-  const store: PostgresStore = {
-    schema,
-    migrate: () => migrate({ driver }, { schema }),
-    flushTokenUses: () => uses.tick(true),
-    cacheStatus: () => layer.status(),
+  /** Only stores and reads: no coalescing, no cache, no waiting for other instances (the layers add those). */
+  const base: KeywardStore = {
     useClock(clock) {
       injected = clock;
     },
-    cacheStats: () => layer.stats(),
 
-    putOrganization: (org) => guard(async () => wrote(void (await driver.query(q.putOrganization, params.organization(org))))),
+    putOrganization: (org) => guard(async () => void (await driver.query(q.putOrganization, params.organization(org)))),
     getOrganization: (orgId) => guard(async () => {
       const r = (await driver.query(q.getOrganization, [orgId]))[0];
       return r === undefined ? null : rows.organization(r);
     }),
-    putUser: (user) => guard(async () => wrote(void (await driver.query(q.putUser, params.user(user))))),
+    putUser: (user) => guard(async () => void (await driver.query(q.putUser, params.user(user)))),
     getUser: (userId) => guard(async () => {
       const r = (await driver.query(q.getUser, [userId]))[0];
       return r === undefined ? null : rows.user(r);
@@ -420,14 +385,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }),
     updateMembership: (orgId, userId, update) =>
       updating(async (own) =>
-        wrote(
-          await driver.transaction(async (tx) => {
-            const current = await lockedUpdate(tx, q.lockMembership, [orgId, userId], `${schema}:membership:${orgId}:${userId}`, rows.membership);
-            const next = own(() => update(current));
-            await tx.query(q.putMembership, params.membership(next));
-            return { ...next, groupIds: [...next.groupIds], siteIds: [...next.siteIds] };
-          }),
-        ),
+        driver.transaction(async (tx) => {
+          const current = await lockedUpdate(tx, q.lockMembership, [orgId, userId], `${schema}:membership:${orgId}:${userId}`, rows.membership);
+          const next = own(() => update(current));
+          await tx.query(q.putMembership, params.membership(next));
+          return { ...next, groupIds: [...next.groupIds], siteIds: [...next.siteIds] };
+      }),
       ),
     listMembers: (orgId) => guard(async () =>
       (await driver.query(q.listMembers, [orgId])).map((r): MemberEntry => {
@@ -446,8 +409,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         });
       return { entries, total };
     }),
-    putPermissionSet: (set) => guard(async () => wrote(void (await driver.query(q.putPermissionSet, params.permissionSet(set))))),
-    insertPermissionSet: (set) => guard(async () => wrote((await driver.query(q.insertPermissionSet, params.permissionSet(set))).length > 0)),
+    putPermissionSet: (set) => guard(async () => void (await driver.query(q.putPermissionSet, params.permissionSet(set)))),
+    insertPermissionSet: (set) => guard(async () => (await driver.query(q.insertPermissionSet, params.permissionSet(set))).length > 0),
     getPermissionSet: (id) => guard(async () => {
       const r = (await driver.query(q.getPermissionSet, [id]))[0];
       return r === undefined ? null : rows.permissionSet(r);
@@ -457,7 +420,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const r = (await driver.query(q.getGroup, [id]))[0];
       return r === undefined ? null : rows.group(r);
     }),
-    putSite: (site) => guard(async () => wrote((await driver.query(q.putSite, params.site(site))).length > 0)),
+    putSite: (site) => guard(async () => (await driver.query(q.putSite, params.site(site))).length > 0),
     getSite: (id) => guard(async () => {
       const r = (await driver.query(q.getSite, [id]))[0];
       return r === undefined ? null : rows.site(r);
@@ -468,120 +431,127 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }),
     updateServiceUser: (id, update) =>
       updating(async (own) =>
-        wrote(
-          await driver.transaction(async (tx) => {
-            const current = await lockedUpdate(tx, q.lockServiceUser, [id], `${schema}:service_user:${id}`, rows.serviceUser);
-            const next = own(() => update(current));
-            await tx.query(q.putServiceUser, params.serviceUser(next));
-            return { ...next };
-          }),
-        ),
+        driver.transaction(async (tx) => {
+          const current = await lockedUpdate(tx, q.lockServiceUser, [id], `${schema}:service_user:${id}`, rows.serviceUser);
+          const next = own(() => update(current));
+          await tx.query(q.putServiceUser, params.serviceUser(next));
+          return { ...next };
+      }),
       ),
     listServiceUsers: (orgId) => guard(async () => (await driver.query(q.listServiceUsers, [orgId])).map(rows.serviceUser)),
-    putShare: (share) => guard(async () => wrote((await driver.query(q.putShare, params.share(share))).length > 0)),
-    deleteShare: (orgId, shareId) => guard(async () => wrote((await driver.query(q.deleteShare, [orgId, shareId])).length > 0)),
+    putShare: (share) => guard(async () => (await driver.query(q.putShare, params.share(share))).length > 0),
+    deleteShare: (orgId, shareId) => guard(async () => (await driver.query(q.deleteShare, [orgId, shareId])).length > 0),
     listShares: (item) => guard(async () => (await driver.query(q.listShares, [item.orgId, item.type, item.id])).map(rows.share)),
-    putRule: (rule) => guard(async () => wrote((await driver.query(q.putRule, params.rule(rule))).length > 0)),
-    deleteRule: (orgId, ruleId) => guard(async () => wrote((await driver.query(q.deleteRule, [orgId, ruleId])).length > 0)),
+    putRule: (rule) => guard(async () => (await driver.query(q.putRule, params.rule(rule))).length > 0),
+    deleteRule: (orgId, ruleId) => guard(async () => (await driver.query(q.deleteRule, [orgId, ruleId])).length > 0),
 
-    insertToken: (token, quota) =>
-      guard(() =>
+    insertToken: (token, admit) =>
+      updating((own) =>
         driver.transaction(async (tx) => {
-          let candidates: { token: TokenRecord; state: SubjectState }[];
-          /** R3 counts on the database's clock read under the lock when asked (`storeClock`), else at `quota.now`. */
-          let now: number;
+          /** The subject's state, and the database's time read under the lock (the injected clock's, in tests). */
+          let subject: SubjectState;
+          let at: unknown;
+          let owned: OwnedToken[];
           if (token.kind === "user") {
             // The quota owner is the membership row: lock it (also serializes with deactivation).
             const m = (await tx.query(q.lockMembership, [token.orgId, token.subjectId]))[0];
-            const state: SubjectState = m === undefined ? { active: false, epoch: null } : { active: m.status === "active", epoch: rows.str(m.epoch) };
-            if (!state.active || token.epoch !== state.epoch) return { ok: false, reason: "subject_inactive" } as const;
-            now = quota.storeClock === true && injected === null ? learnt(m!.db_now) : quota.now;
-            candidates = (await tx.query(q.userQuotaTokens, [token.orgId, token.subjectId])).map((r) => ({ token: rows.token(r), state }));
+            subject = m === undefined ? { active: false, epoch: null } : { active: m.status === "active", epoch: rows.str(m.epoch) };
+            at = m?.db_now;
+            owned = (await tx.query(q.userQuotaTokens, [token.orgId, token.subjectId])).map((r) => ({ token: rows.token(r), subject }));
           } else {
             // The quota owner is the organization row (all its service users together).
             const org = await tx.query(q.lockOrganization, [token.orgId]);
             if (org.length === 0) await tx.query(q.lockKey, [`${schema}:service_quota:${token.orgId}`]);
             const su = (await tx.query(q.shareServiceUser, [token.subjectId]))[0];
-            if (su === undefined || su.status !== "active") return { ok: false, reason: "subject_inactive" } as const;
-            now = quota.storeClock === true && injected === null ? learnt(su.db_now) : quota.now;
-            candidates = (await tx.query(q.serviceQuotaTokens, [token.orgId])).map((r) => ({ token: rows.token(r), state: subjectStateOfRow(r, "service_user") }));
+            subject = { active: su !== undefined && su.status === "active", epoch: null };
+            at = su?.db_now;
+            owned = (await tx.query(q.serviceQuotaTokens, [token.orgId])).map((r) => ({ token: rows.token(r), subject: subjectStateOfRow(r, "service_user") }));
           }
-          // Exactly the predicate authorize() uses (R3 = R15's token stage), with this process's unwritten uses merged in.
-          let active = 0;
-          for (const c of candidates) if (isTokenActive(withUses(c.token), c.state, now, quota.inactivityMs)) active++;
-          if (active >= quota.max) return { ok: false, reason: "limit_reached" } as const;
-          await tx.query(q.insertToken, params.token(token));
-          return { ok: true } as const;
+          const now = injected !== null ? injected() : at === undefined || at === null ? null : learnt(at);
+          const admitted = own(() => admit(token, { subject, tokens: owned, now }));
+          if (admitted.ok) await tx.query(q.insertToken, params.token(token));
+          return admitted;
         }),
       ),
     getToken: (tokenId) => guard(async () => {
       const r = (await driver.query(q.getToken, [tokenId]))[0];
-      return r === undefined ? null : withUses(rows.token(r));
+      return r === undefined ? null : rows.token(r);
     }),
     listTokens: (filter) => guard(async () =>
       (await driver.query(q.listTokens, [filter.orgId, filter.kind ?? null, filter.subjectId ?? null])).map((r): TokenListEntry => {
-        const token = withUses(rows.token(r));
+        const token = rows.token(r);
         return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
       }),
     ),
     pageTokens: (query) => guard(async () => {
-      // The uses this process knows of and may not have written yet: the status and sort see them as listTokens does.
-      const { ids, ats } = uses.known();
+      // The uses the caller knows of (the coalescing layer's): the status and sort see them as if written.
+      const known = query.knownUses ?? new Map<string, number>();
       const found = await driver.query(q.pageTokens[`${query.sort}:${query.order}`], [
         query.orgId, query.kind ?? null, query.subjectId ?? null, [...query.statuses], query.search, query.now, query.inactivityMs,
-        query.after?.key ?? null, query.after?.id ?? null, query.limit, ids, ats,
+        query.after?.key ?? null, query.after?.id ?? null, query.limit, [...known.keys()], [...known.values()],
       ]);
       const total = found.length === 0 ? 0 : Number(found[0]!.total);
       const entries = found
         .filter((r) => r.id !== null)
         .map((r): TokenListEntry => {
-          const token = withUses(rows.token(r));
+          const token = rows.token(r);
           return { token, subjectName: rows.str(r.subject_name), subject: subjectStateOfRow(r, token.kind) };
         });
       return { entries, total };
     }),
     revokeToken: (tokenId, at, how, cause) =>
-      guard(async () =>
-        wrote(
-          await driver.transaction(async (tx) => {
-            const r = (await tx.query(q.lockToken, [tokenId]))[0];
-            if (r === undefined) return null;
-            const token = rows.token(r);
-            const changed = how === "delete" ? token.deletedAt === null : token.deletedAt === null && token.revokedAt === null;
-            if (!changed) return { token: withUses(token), changed };
-            if (how === "delete") await tx.query(q.deleteToken, [tokenId, at]);
-            else await tx.query(q.revokeToken, [tokenId, at, cause ?? null]);
-            const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at, ...(cause === undefined ? {} : { revokedCause: cause }) };
-            return { token: withUses(next), changed };
-          }),
-        ),
-      ),
-    markTokenExpired: (tokenId, at) =>
-      guard(async () => {
-        const changed = (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0;
-        uses.forget(tokenId);
-        // Every instance sees the expiry by itself (same clock, same last use): no waiting.
-        layer.dropLocal();
-        return changed;
-      }),
-    recordTokenUse: (tokenId, at) => guard(() => uses.record(tokenId, at)),
-
-    loadDecision: (tokenHash, item) =>
       guard(() =>
-        through(item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`, () => freshDecision(tokenHash, item)),
+        driver.transaction(async (tx) => {
+          const r = (await tx.query(q.lockToken, [tokenId]))[0];
+          if (r === undefined) return null;
+          const token = rows.token(r);
+          const changed = how === "delete" ? token.deletedAt === null : token.deletedAt === null && token.revokedAt === null;
+          if (!changed) return { token, changed };
+          if (how === "delete") await tx.query(q.deleteToken, [tokenId, at]);
+          else await tx.query(q.revokeToken, [tokenId, at, cause ?? null]);
+          const next = how === "delete" ? { ...token, deletedAt: at } : { ...token, revokedAt: at, ...(cause === undefined ? {} : { revokedCause: cause }) };
+          return { token: next, changed };
+        }),
       ),
-    // The key's \x01 keeps list-filter entries apart from decision entries (whose separator is \0).
-    loadAccess: (tokenHash, query) => guard(() => through(`${tokenHash}\x01${query.itemType}`, () => freshAccess(tokenHash, query.itemType))),
+    markTokenExpired: (tokenId, at) => guard(async () => (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0),
+    recordTokenUse: (tokenId, at) => guard(async () => void (await driver.query(q.recordTokenUse, [tokenId, at]))),
+
+    loadDecision: (tokenHash, item) => guard(() => freshDecision(tokenHash, item)),
+    loadAccess: (tokenHash, query) => guard(() => freshAccess(tokenHash, query.itemType)),
 
     async close() {
-      uses.stop();
-      try {
-        await uses.tick(true);
-        await layer.close();
-      } finally {
-        if (options.closeDriver === true) await driver.close?.();
-      }
+      if (options.closeDriver === true) await driver.close?.();
     },
   };
-  return store;
+
+  // ── the layers: the read cache (or, without one, waiting for the instances that cache), then R6 coalescing ──
+  const cached =
+    cacheTtl === undefined
+      ? null
+      : cachedReads(base, {
+          invalidation: leasedInvalidation({
+            driver,
+            q,
+            channel: channelName(schema),
+            leaseMs,
+            applicationName: options.cache?.applicationName ?? "keyward-cache",
+            ...(options.onCacheStatus ? { onStatus: options.onCacheStatus } : {}),
+          }),
+          ttlMs: cacheTtl,
+          maxEntries,
+          // A cached entry is judged at the store's time now, not at the time it was read.
+          now: () => (injected === null ? storeNow() : null),
+        });
+  const reads = cached ?? afterChanges(base, { changed: peersAcknowledged(driver, q, MAX_WAIT_LEASES * MAX_LEASE_MS) });
+  const layered = coalesceUses(reads, { windowMs, now: storeNow });
+  return {
+    ...layered,
+    schema,
+    migrate: () => migrate({ driver }, { schema }),
+    cacheStatus: () => cached?.cacheStatus() ?? "off",
+    cacheStats: () => cached?.cacheStats() ?? { hits: 0, misses: 0 },
+    useClock(clock) {
+      injected = clock;
+    },
+  };
 }

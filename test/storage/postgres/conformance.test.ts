@@ -7,6 +7,12 @@ describeStoreConformance("postgres (PGlite)", async () => {
   return { store: t.store, backdoor: t.backdoor, cleanup: t.cleanup };
 });
 
+// The same store composed with its read-cache layer (the leased LISTEN/NOTIFY source) and a short coalescing window.
+describeStoreConformance("postgres (PGlite) with the read cache", async () => {
+  const t = await pgliteStore({ cache: { ttlMs: 5000 }, lastUseWindowMs: 60_000 });
+  return { store: t.store, backdoor: t.backdoor, cleanup: t.cleanup };
+});
+
 describe.runIf(PG_URL !== undefined)("on the PostgreSQL server", () => {
   describeStoreConformance("postgres (pg Pool)", async () => {
     const t = await serverStore();

@@ -1,11 +1,12 @@
 /**
- * REQ-L4: the PostgreSQL store's limit counts with exactly the predicate authorize() uses. For
+ * R3: the PostgreSQL store's limit counts with exactly the predicate authorize() uses. For
  * random token histories (revoked, deleted, marked expired, idle, of an old epoch, of a deleted
  * service user), the number of free slots `insertToken` sees equals the limit minus the tokens
  * that `isTokenActive` calls active — on PGlite, one schema per property run.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admission } from "../../../src/core/admit.js";
 import { isTokenActive } from "../../../src/core/lifecycle.js";
 import type { TokenRecord } from "../../../src/core/types.js";
 import { params, queries } from "../../../src/storage/postgres/sql.js";
@@ -29,7 +30,7 @@ const tokenArb = (kind: "user" | "service_user") =>
     expiredAt: fc.option(fc.constant(T0 - DAY), { nil: null, freq: 5 }),
   });
 
-describe("R3 REQ-L4 the store's limit counts exactly the tokens isTokenActive calls active", () => {
+describe("R3 the store's limit counts exactly the tokens isTokenActive calls active", () => {
   let t: TestStore;
   let n = 0;
   beforeAll(async () => {
@@ -61,8 +62,8 @@ describe("R3 REQ-L4 the store's limit counts exactly the tokens isTokenActive ca
           n++;
           return { id: `tok_${n}`, kind, orgId: "org_a", subjectId: kind === "user" ? "u_1" : "svc_1", name: "new", hash: `h_${n}`, hint: "…", epoch: kind === "user" ? "ep1" : null, createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: null, deletedAt: null, expiredAt: null };
         };
-        if (active > 0) expect(await t.store.insertToken(fresh(), { max: active, now: T0, inactivityMs })).toEqual({ ok: false, reason: "limit_reached" });
-        expect(await t.store.insertToken(fresh(), { max: active + 1, now: T0, inactivityMs })).toEqual({ ok: true });
+        if (active > 0) expect(await t.store.insertToken(fresh(), admission({ max: active, now: T0, inactivityMs }))).toEqual({ ok: false, reason: "limit_reached" });
+        expect(await t.store.insertToken(fresh(), admission({ max: active + 1, now: T0, inactivityMs }))).toEqual({ ok: true });
       }),
       { numRuns: 40 },
     );

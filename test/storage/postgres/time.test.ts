@@ -6,10 +6,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createKeyward } from "../../../src/index.js";
 import { pgliteDriver, postgresStore, type PostgresStore } from "../../../src/postgres.js";
-import { useCoalescer } from "../../../src/storage/postgres/coalesce.js";
-import { queries } from "../../../src/storage/postgres/sql.js";
+import { coalesceUses } from "../../../src/storage/layers/coalesce-uses.js";
 import { ACTIONS, caught, DAY, PASSWORD, THIRTY_DAYS, world } from "../../core/fixture.js";
-import { IN_CI, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
+import { eventually, IN_CI, PG_URL, pgliteStore, serverStore, sharedPglite, type TestStore } from "./support.js";
 
 if (PG_URL === undefined && IN_CI) {
   it("has KEYWARD_PG_URL set, so the database-clock and statement-timeout suites run", () => {
@@ -93,17 +92,20 @@ describe("R6 coalesced last uses follow the store's clock (an injected one in te
       const w = await world({ store: t.store });
       const { record } = await w.userToken(w.users.ana.id);
       let now = w.clock.now;
-      const uses = useCoalescer(pgliteDriver(db), queries(t.schema), 600_000, () => now);
+      // The layer over a store of the same schema that writes every use it is given; its timer under test control.
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      const uses = coalesceUses(postgresStore({ pglite: db, schema: t.schema, lastUseWindowMs: 0 }), { windowMs: 600_000, now: () => now });
       try {
-        await uses.record(record.id, now); // written at once
-        await uses.record(record.id, now + 60_000); // kept: within the window
-        await uses.tick(false);
+        await uses.recordTokenUse(record.id, now); // written at once
+        await uses.recordTokenUse(record.id, now + 60_000); // kept: within the window
+        await vi.advanceTimersByTimeAsync(60_000); // a tick of the layer's timer: nothing is due on its clock
         expect((await t.backdoor.readToken(record.id))!.lastUsedAt).toBe(now);
         now += 600_000; // the clock moves ten minutes; no wall time passes
-        await uses.tick(false);
-        expect((await t.backdoor.readToken(record.id))!.lastUsedAt).toBe(w.clock.now + 60_000);
+        await vi.advanceTimersByTimeAsync(60_000);
+        await eventually(async () => (await t.backdoor.readToken(record.id))!.lastUsedAt === w.clock.now + 60_000, 5_000, "the kept use written by the timer");
       } finally {
-        uses.stop();
+        vi.useRealTimers();
+        await uses.close();
       }
     } finally {
       await t.cleanup();
