@@ -52,7 +52,7 @@ function unnamed(inner: SqlDriver): SqlDriver {
   return { ...inner, query: (text, params) => inner.query(text, params) };
 }
 
-async function seed(pool: pg.Pool, schema: string, tokens: number) {
+export async function seed(pool: pg.Pool, schema: string, tokens: number) {
   const store = postgresStore({ pool, schema });
   await store.migrate();
   const kw = createKeyward({ store, actions, verifyPassword: () => true });
