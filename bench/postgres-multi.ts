@@ -1,14 +1,16 @@
 /**
  * Many instances, one PostgreSQL (run by bench/postgres.ts on the server):
  * - fresh reads as a ratio to a `SELECT 1` round trip on the same pool, with 1, 4 and 16
- *   concurrent callers: the store's decision read unnamed (planned on every call, as before) and
- *   as a named prepared statement, and the whole `authorize()`; at 10,000 tokens and 30,000
- *   shares, and with KW_BENCH_BIG=1 also at 1,000,000 tokens and 3,000,000 shares (seeded in SQL
- *   with generate_series: about a minute);
- * - `EXPLAIN (ANALYZE)` of the decision read: planning and execution time, unnamed vs prepared;
+ *   concurrent callers (p50 and p99): the store's decision read (`loadDecision`, a named
+ *   prepared statement), its list read (`loadAccess`) and the whole `authorize()`; at 10,000
+ *   tokens and 30,000 shares, and with KW_BENCH_BIG=1 also at 1,000,000 tokens and 3,000,000
+ *   shares (seeded in SQL with generate_series: about a minute);
+ * - `EXPLAIN (ANALYZE, BUFFERS)` of the decision read: planning and execution time and shared
+ *   buffers hit, unnamed (planned on every call) vs prepared;
  * - the added latency of a change with 1, 4 and 16 caching instances (in-process stores, each
  *   with its own pool and listener), and the heartbeat writes per instance per minute.
  */
+import { loadavg } from "node:os";
 import pg from "pg";
 import { createKeyward } from "../src/index.js";
 import { tokenHasher } from "../src/core/secret.js";
@@ -29,8 +31,8 @@ export function table(title: string, head: string[], rows: string[]): void {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-/** p50 (ms) of `f` called by `callers` concurrent loops for ROW_MS. */
-async function p50(callers: number, f: (i: number) => Promise<unknown>): Promise<number> {
+/** p50 and p99 (ms) of `f` called by `callers` concurrent loops for ROW_MS. */
+async function percentiles(callers: number, f: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
   const latencies: number[] = [];
   let n = 0;
   const end = performance.now() + ROW_MS;
@@ -44,15 +46,10 @@ async function p50(callers: number, f: (i: number) => Promise<unknown>): Promise
     }),
   );
   latencies.sort((a, b) => a - b);
-  return pct(latencies, 50);
+  return { p50: pct(latencies, 50), p99: pct(latencies, 99) };
 }
 
-/** The same driver with statement names dropped: every call is the unnamed statement, planned again. */
-function unnamed(inner: SqlDriver): SqlDriver {
-  return { ...inner, query: (text, params) => inner.query(text, params) };
-}
-
-async function seed(pool: pg.Pool, schema: string, tokens: number) {
+export async function seed(pool: pg.Pool, schema: string, tokens: number) {
   const store = postgresStore({ pool, schema });
   await store.migrate();
   const kw = createKeyward({ store, actions, verifyPassword: () => true });
@@ -88,23 +85,23 @@ async function explain(pool: pg.Pool, schema: string, hash: string, item: { orgI
   const text = queries(schema).loadDecision;
   const values = [hash, item.orgId, item.type, item.id];
   const times = (plan: unknown) => {
-    const p = (plan as { "QUERY PLAN": { "Planning Time": number; "Execution Time": number }[] }[])[0]!["QUERY PLAN"][0]!;
-    return { planning: p["Planning Time"], execution: p["Execution Time"] };
+    const p = (plan as { "QUERY PLAN": { "Planning Time": number; "Execution Time": number; Plan: { "Shared Hit Blocks": number } }[] }[])[0]!["QUERY PLAN"][0]!;
+    return { planning: p["Planning Time"], execution: p["Execution Time"], buffers: p.Plan["Shared Hit Blocks"] };
   };
   const client = await pool.connect();
   try {
     const before = [];
-    for (let i = 0; i < 5; i++) before.push(times((await client.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values })).rows));
+    for (let i = 0; i < 5; i++) before.push(times((await client.query({ text: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`, values })).rows));
     const lit = values.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
     await client.query(`PREPARE kw_bench_decision(text, text, text, text) AS ${text}`);
     for (let i = 0; i < 6; i++) await client.query(`EXECUTE kw_bench_decision(${lit})`);
     const after = [];
-    for (let i = 0; i < 5; i++) after.push(times((await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kw_bench_decision(${lit})`)).rows));
+    for (let i = 0; i < 5; i++) after.push(times((await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE kw_bench_decision(${lit})`)).rows));
     await client.query("DEALLOCATE kw_bench_decision");
     const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     return {
       before: { planning: med(before.map((x) => x.planning)), execution: med(before.map((x) => x.execution)) },
-      after: { planning: med(after.map((x) => x.planning)), execution: med(after.map((x) => x.execution)) },
+      after: { planning: med(after.map((x) => x.planning)), execution: med(after.map((x) => x.execution)), buffers: med(after.map((x) => x.buffers)) },
     };
   } finally {
     client.release();
@@ -121,40 +118,40 @@ export async function freshVsSelect1(url: string): Promise<void> {
     try {
       const data = await seed(pool, schema, size);
       const named = postgresStore({ driver: pgDriver(pool), schema });
-      const plain = postgresStore({ driver: unnamed(pgDriver(pool)), schema });
       const kw = createKeyward({ store: named, actions });
-      const read = (store: PostgresStore) => (i: number) => store.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
+      const decision = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
+      const list = (i: number) => named.loadAccess(data.hashes[i % SAMPLE]!, { itemType: "inspection" });
       // Warm: every connection prepares, the plan cache settles.
-      for (let i = 0; i < 200; i++) await Promise.all([read(named)(i), read(plain)(i)]);
+      for (let i = 0; i < 200; i++) await Promise.all([decision(i), list(i), pool.query("SELECT 1")]);
       for (const callers of [1, 4, 16]) {
-        const one = await p50(callers, () => pool.query("SELECT 1"));
-        const before = await p50(callers, read(plain));
-        const after = await p50(callers, read(named));
-        const whole = await p50(callers, (i) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE]));
-        const one2 = await p50(callers, () => pool.query("SELECT 1"));
-        const base = (one + one2) / 2;
-        const r = (x: number) => `${x.toFixed(3)} (${(x / base).toFixed(1)}×)`;
-        rows.push(`| ${size.toLocaleString("en")} / ${(3 * size).toLocaleString("en")} | ${callers} | ${base.toFixed(3)} | ${r(before)} | ${r(after)} | ${r(whole)} |`);
+        // SELECT 1 before and after the reads, averaged: the machine's load moves between cells.
+        const one = await percentiles(callers, () => pool.query("SELECT 1"));
+        const read = await percentiles(callers, decision);
+        const listed = await percentiles(callers, list);
+        const whole = await percentiles(callers, (i) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE]));
+        const one2 = await percentiles(callers, () => pool.query("SELECT 1"));
+        const base = { p50: (one.p50 + one2.p50) / 2, p99: (one.p99 + one2.p99) / 2 };
+        const r = (x: { p50: number; p99: number }) => `${x.p50.toFixed(3)} / ${x.p99.toFixed(3)} (**${(x.p50 / base.p50).toFixed(1)}×**)`;
+        rows.push(`| ${size.toLocaleString("en")} / ${(3 * size).toLocaleString("en")} | ${callers} | ${base.p50.toFixed(3)} / ${base.p99.toFixed(3)} | ${r(read)} | ${r(listed)} | ${r(whole)} |`);
       }
       const e = await explain(pool, schema, data.hashes[0]!, data.items[0]!);
       plans.push(
-        `| ${size.toLocaleString("en")} | ${e.before.planning.toFixed(3)} | ${e.before.execution.toFixed(3)} | ${e.after.planning.toFixed(3)} | ${e.after.execution.toFixed(3)} | ${data.seedSeconds.toFixed(1)} s |`,
+        `| ${size.toLocaleString("en")} | ${e.before.planning.toFixed(3)} | ${e.before.execution.toFixed(3)} | ${e.after.planning.toFixed(3)} | ${e.after.execution.toFixed(3)} | ${e.after.buffers} | ${data.seedSeconds.toFixed(1)} s |`,
       );
       await named.close();
-      await plain.close();
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pool.end();
     }
   }
   table(
-    `Fresh reads against a SELECT 1 round trip on the same pool (p50 ms, ratio to SELECT 1), ${ROW_MS} ms per cell:`,
-    ["tokens / shares", "callers>", "SELECT 1>", "decision read, unnamed (before)>", "decision read, prepared>", "authorize(), prepared>"],
+    `Fresh reads against a SELECT 1 round trip on the same pool (p50 / p99 ms, ratio of the p50s to SELECT 1's), ${ROW_MS} ms per cell, load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end:`,
+    ["tokens / shares", "callers>", "SELECT 1>", "decision read (loadDecision)>", "list read (loadAccess)>", "authorize()>"],
     rows,
   );
   table(
-    "EXPLAIN (ANALYZE) of the decision read (median of 5, ms):",
-    ["tokens>", "unnamed: planning>", "unnamed: execution>", "prepared: planning>", "prepared: execution>", "seeding in SQL>"],
+    "EXPLAIN (ANALYZE, BUFFERS) of the decision read (median of 5, ms; shared buffers hit):",
+    ["tokens>", "unnamed: planning>", "unnamed: execution>", "prepared: planning>", "prepared: execution>", "prepared: buffers>", "seeding in SQL>"],
     plans,
   );
 }

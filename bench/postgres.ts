@@ -5,8 +5,9 @@
  * writes per 10,000 authorizations of one token. Prints a markdown table. Not a test: run by
  * hand (`npm run bench:postgres`); takes a few minutes. On the server it then runs
  * bench/postgres-multi.ts: fresh reads as a ratio to `SELECT 1` (1/4/16 callers, 10,000 tokens;
- * also 1,000,000 tokens and 3,000,000 shares with KW_BENCH_BIG=1), EXPLAIN (ANALYZE) of the
+ * also 1,000,000 tokens and 3,000,000 shares with KW_BENCH_BIG=1), EXPLAIN (ANALYZE, BUFFERS) of the
  * decision read unnamed vs prepared, and the added latency of a change with 1/4/16 caching instances.
+ * KW_BENCH_ONLY=fresh runs only the fresh reads against SELECT 1 and the EXPLAIN.
  *
  * Data: 1 organization, 200 users (one token each, in one of 20 groups), 1,000 items each
  * shared with one group, one rule per site; calls rotate over tokens and over items their group
@@ -150,7 +151,9 @@ if (URL !== undefined) {
 
 const lines: string[] = [];
 const single: string[] = [];
-for (const b of backends) {
+/** KW_BENCH_ONLY=fresh: only the server's fresh reads against SELECT 1 (bench/postgres-multi.ts), not the table by store nor the change latency. */
+const ONLY_FRESH = process.env.KW_BENCH_ONLY === "fresh" && URL !== undefined;
+for (const b of ONLY_FRESH ? [] : backends) {
   for (const cache of b.cacheable ? [false, true] : [false]) {
     const c: Counter = { statements: 0, reads: 0, useWrites: 0 };
     const { store, close } = await b.make(cache, c);
@@ -188,17 +191,17 @@ for (const b of backends) {
 }
 await pglite?.close();
 
-table(
+if (!ONLY_FRESH) table(
   `authorize() by store — node ${process.version}, ${USERS} users/tokens, ${ITEMS} items, ${ROW_MS} ms per row${URL ? "" : " (no KEYWARD_PG_URL: server rows omitted)"}`,
   ["store", "reads", "callers>", "p50 ms>", "p99 ms>", "authorize/s>", "round trips per decision (read + use write)>", "allowed>"],
   lines,
 );
-table(
+if (!ONLY_FRESH) table(
   "Last-use writes for 10,000 authorizations of one token (real clock, 8 callers, default 10-minute window):",
   ["store", "reads", "authorizations", "UPDATEs of last_used_at>"],
   single,
 );
 if (URL !== undefined) {
   await freshVsSelect1(URL);
-  await changeLatency(URL);
+  if (!ONLY_FRESH) await changeLatency(URL);
 }

@@ -286,7 +286,8 @@ export function migrationSql(options: { schema?: string } = {}): string {
 // ── queries ──────────────────────────────────────────────────────────────────────────────────
 
 /** The database's clock in epoch milliseconds, read in the statement that makes a decision (DESIGN: one clock for every instance). */
-const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint AS db_now";
+const DB_NOW_EXPR = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+const DB_NOW = `${DB_NOW_EXPR} AS db_now`;
 /** The database's clock in epoch microseconds (leases and acknowledgements). */
 const CLOCK_US = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
 
@@ -298,14 +299,27 @@ const SORT_KEY: Record<TokenSort, string> = {
   expires: `CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) ELSE ${NEVER} END`,
 };
 const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at";
-/** The token and its subject (user + membership, or service user) with the permissions of its set, as read for a decision. */
-const SUBJECT_COLUMNS = `${TOKEN_COLUMNS},
-  u.name AS user_name,
-  m.user_id AS m_user_id, m.permission_set_id AS m_permission_set_id, m.group_ids AS m_group_ids, m.site_ids AS m_site_ids,
-  m.status AS m_status, m.seat AS m_seat, m.epoch AS m_epoch,
-  su.id AS su_id, su.org_id AS su_org_id, su.name AS su_name, su.permission_set_id AS su_permission_set_id,
-  su.status AS su_status, su.created_by AS su_created_by, su.created_at AS su_created_at,
-  p.permissions AS permissions`;
+/**
+ * The columns of a decision read, in order: the token ({@link TOKEN_COLUMNS}), its subject (user
+ * + membership, or service user) and the permissions of its set. The reads return them as the
+ * elements of ONE `json` array (one column, one row), which {@link decisionRow} and
+ * {@link accessRow} expand back into a {@link Row} with these names: a statement of 40 columns
+ * costs the server and the driver more per call (row description, one value per column) than
+ * its whole execution.
+ */
+const SUBJECT_FIELDS = [
+  ["id", "t.id"], ["kind", "t.kind"], ["org_id", "t.org_id"], ["subject_id", "t.subject_id"], ["name", "t.name"], ["hash", "t.hash"],
+  ["hint", "t.hint"], ["epoch", "t.epoch"], ["created_at", "t.created_at"], ["created_by", "t.created_by"], ["last_used_at", "t.last_used_at"],
+  ["revoked_at", "t.revoked_at"], ["revoked_cause", "t.revoked_cause"], ["deleted_at", "t.deleted_at"], ["expired_at", "t.expired_at"],
+  ["user_name", "u.name"],
+  ["m_user_id", "m.user_id"], ["m_permission_set_id", "m.permission_set_id"], ["m_group_ids", "m.group_ids"], ["m_site_ids", "m.site_ids"],
+  ["m_status", "m.status"], ["m_seat", "m.seat"], ["m_epoch", "m.epoch"],
+  ["su_id", "su.id"], ["su_org_id", "su.org_id"], ["su_name", "su.name"], ["su_permission_set_id", "su.permission_set_id"],
+  ["su_status", "su.status"], ["su_created_by", "su.created_by"], ["su_created_at", "su.created_at"],
+  ["permissions", "p.permissions"],
+] as const;
+/** The elements of a grant (share or rule) in a read's `json` array; see {@link expandGrants}. */
+const GRANT_FIELDS = "g.seq, g.id, g.grantee, g.level, g.created_at, g.conditions, st.path";
 
 /**
  * Every statement of the store for one schema. `$n` parameters only: values are never
@@ -316,21 +330,23 @@ const SUBJECT_COLUMNS = `${TOKEN_COLUMNS},
 export function queries(schema: string) {
   const s = `"${checkSchemaName(schema)}"`;
   const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
-  /** The token by digest with its subject: the joins shared by `loadDecision` and `loadAccess` (columns: {@link SUBJECT_COLUMNS}). */
-  /** The `rules` (JSON, in insertion order) and `site_paths` columns of a read, over its CTEs of shares and rules: shared by `loadDecision` and `loadAccess`. */
-  const rulesAndSitePaths = (sharesCte: string, rulesCte: string) => `(SELECT COALESCE(json_agg(json_build_object('id', x.id, 'orgId', x.org_id, 'itemType', x.item_type, 'conditions', x.conditions,
-       'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
-     FROM ${rulesCte} x) AS rules,
-  (SELECT COALESCE(json_object_agg(st.id, st.path), '{}'::json) FROM ${s}.sites st
-     WHERE st.id IN (SELECT x.grantee->>'siteId' FROM ${sharesCte} x WHERE x.grantee->>'kind' = 'site'
-                     UNION SELECT x.grantee->>'siteId' FROM ${rulesCte} x WHERE x.grantee->>'kind' = 'site')) AS site_paths`;
+  /**
+   * The token by digest `$1` with its subject: the joins shared by `loadDecision` and `loadAccess`.
+   * Each subject table is looked up with a key that is NULL for the other kind of token, so a
+   * user token never descends the service users' index (nor a service token the users').
+   */
   const subjectFrom = `FROM ${s}.tokens t
-LEFT JOIN ${s}.users u ON t.kind = 'user' AND u.id = t.subject_id
-LEFT JOIN ${s}.memberships m ON t.kind = 'user' AND m.org_id = t.org_id AND m.user_id = t.subject_id
-LEFT JOIN ${s}.service_users su ON t.kind = 'service_user' AND su.id = t.subject_id
+LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
+LEFT JOIN ${s}.memberships m ON m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
+LEFT JOIN ${s}.service_users su ON su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)
 LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
-  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
+  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)
+WHERE t.hash = $1`;
+  /** The subject's elements of a read's array, then the database's clock. */
+  const subjectArray = `${SUBJECT_FIELDS.map(([, e]) => e).join(", ")},\n  ${DB_NOW_EXPR}`;
+  /** The path of the site a grant (`g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
+  const grantSite = `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN g.grantee->>'kind' = 'site' THEN g.grantee->>'siteId' END)`;
   return {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
@@ -527,75 +543,63 @@ FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
 WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
 
     /**
-     * The read for one decision, in ONE statement: the token by digest, its subject (user +
-     * membership, or service user), the permissions of the subject's set, and — when `$4` (the
+     * The read for one decision, in ONE statement returning one row of one `json` array (see
+     * {@link decisionRow}): the token by digest, its subject (user + membership, or service
+     * user), the permissions of the subject's set, the database's clock, and — when `$4` (the
      * item id) is not null — the item's shares whose grantee could include the subject (the
      * grantee keys of `loadAccess`; groups and sites only on an item of the token's own
-     * organization, R14), the rules of its organization for its type, and the paths of the sites
-     * those name. The item's other shares are never returned, so a decision's work does not
-     * depend on them (R15: a denial never tells whether another organization's item exists).
+     * organization, R14) and the rules of its organization for its type, each with the path of
+     * the site it names. One aggregate over both (an index scan of `shares_item` and one of
+     * `rules_org_type`), unordered: the mapper puts them back in insertion order. The item's other
+     * shares are never returned, so a decision's work does not depend on them (R15: a denial
+     * never tells whether another organization's item exists). No row when no token has the digest.
      */
-    loadDecision: `WITH tok AS (
-  SELECT ${SUBJECT_COLUMNS}
-  ${subjectFrom}
-  WHERE t.hash = $1
-), item_shares AS (
-  SELECT sh.id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh CROSS JOIN tok
-  WHERE $4::text IS NOT NULL AND sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
-    AND (CASE sh.grantee->>'kind'
-      WHEN 'user' THEN tok.kind = 'user' AND sh.grantee->>'userId' = tok.subject_id
-      WHEN 'service_user' THEN tok.kind = 'service_user' AND sh.grantee->>'serviceUserId' = tok.subject_id
-      WHEN 'organization' THEN sh.grantee->>'orgId' = tok.org_id AND (tok.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
-      WHEN 'group' THEN tok.kind = 'user' AND $2::text = tok.org_id AND sh.grantee->>'groupId' = ANY (tok.m_group_ids)
-      WHEN 'site' THEN tok.kind = 'user' AND $2::text = tok.org_id
-        AND EXISTS (SELECT 1 FROM ${s}.sites st WHERE st.id = sh.grantee->>'siteId' AND st.path && tok.m_site_ids)
+    loadDecision: `SELECT json_build_array(${subjectArray},
+  CASE WHEN $4::text IS NOT NULL THEN (
+    SELECT json_agg(json_build_array(${GRANT_FIELDS}))
+    FROM (SELECT sh.seq, sh.id, sh.grantee, sh.level, sh.created_at, NULL::jsonb AS conditions FROM ${s}.shares sh
+            WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
+          UNION ALL
+          SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions FROM ${s}.rules r
+            WHERE r.org_id = $2::text AND r.item_type = $3::text) g
+    ${grantSite}
+    -- Every rule; a share only when its grantee could include the subject.
+    WHERE g.conditions IS NOT NULL OR (CASE g.grantee->>'kind'
+      WHEN 'user' THEN t.kind = 'user' AND g.grantee->>'userId' = t.subject_id
+      WHEN 'service_user' THEN t.kind = 'service_user' AND g.grantee->>'serviceUserId' = t.subject_id
+      WHEN 'organization' THEN g.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR g.grantee->>'includeServiceUsers' = 'true')
+      WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND g.grantee->>'groupId' = ANY (m.group_ids)
+      WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
       ELSE false END)
-), item_rules AS (
-  SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
-  WHERE $4::text IS NOT NULL AND r.org_id = $2::text AND r.item_type = $3::text
-)
-SELECT tok.*, ${DB_NOW},
-  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'grantee', x.grantee, 'level', x.level, 'createdAt', x.created_at) ORDER BY x.seq), '[]'::json)
-     FROM item_shares x) AS shares,
-  ${rulesAndSitePaths("item_shares", "item_rules")}
-FROM tok`,
+  ) END) AS item_shares_and_rules
+${subjectFrom}`,
 
     /**
-     * The read for one list filter, in ONE statement: the token and its subject exactly as
-     * `loadDecision` reads them (`tok`), the grantee keys that can include the subject (`keys`:
-     * user token — the user, its organization with either `includeServiceUsers`, the groups of
-     * its membership, every site whose path contains a member site; service-user token — the
-     * service user, its organization including service users), then every share and rule of item
-     * type `$2` whose grantee key is one of those — an index scan of `shares_type_grantee` /
-     * `rules_type_grantee` (migration 2), never a scan of all shares — and the paths of the
-     * sites they name. No row when no token has the digest `$1`.
+     * The read for one list filter, in ONE statement returning one row of one `json` array (see
+     * {@link accessRow}): the token and its subject exactly as `loadDecision` reads them, the
+     * database's clock, then every share and rule of item type `$2` whose grantee key is one of
+     * the subject's (`k.keys`: user token — the user, its organization with either
+     * `includeServiceUsers`, the groups of its membership, every site whose path contains a
+     * member site; service-user token — the service user, its organization including service
+     * users) — an index scan of `shares_type_grantee` / `rules_type_grantee` (migration 2), never
+     * a scan of all shares — each with the path of the site it names. No row when no token has
+     * the digest `$1`.
      */
-    loadAccess: `WITH tok AS (
-  SELECT ${SUBJECT_COLUMNS}
-  ${subjectFrom}
-  WHERE t.hash = $1
-), keys AS (
-  SELECT array_agg(k.key) AS keys FROM (
-    SELECT 'u:' || tok.subject_id AS key FROM tok WHERE tok.kind = 'user'
-    UNION ALL SELECT 'o:' || tok.org_id FROM tok WHERE tok.kind = 'user'
-    UNION ALL SELECT 'O:' || tok.org_id FROM tok
-    UNION ALL SELECT 's:' || tok.subject_id FROM tok WHERE tok.kind = 'service_user'
-    UNION ALL SELECT 'g:' || g.id FROM tok CROSS JOIN LATERAL unnest(tok.m_group_ids) AS g(id) WHERE tok.kind = 'user'
-    UNION ALL SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && (SELECT tok.m_site_ids FROM tok WHERE tok.kind = 'user')
-  ) k
-), access_shares AS (
-  SELECT sh.id, sh.item_org_id, sh.item_type, sh.item_id, sh.grantee, sh.level, sh.created_at, sh.seq FROM ${s}.shares sh
-  WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY ((SELECT keys.keys FROM keys)::text[])
-), access_rules AS (
-  SELECT r.id, r.org_id, r.item_type, r.conditions, r.grantee, r.level, r.created_at, r.seq FROM ${s}.rules r
-  WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY ((SELECT keys.keys FROM keys)::text[])
-)
-SELECT tok.*, ${DB_NOW},
-  (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'item_org_id', x.item_org_id, 'item_type', x.item_type, 'item_id', x.item_id,
-       'grantee', x.grantee, 'level', x.level, 'created_at', x.created_at) ORDER BY x.seq), '[]'::json)
-     FROM access_shares x) AS shares,
-  ${rulesAndSitePaths("access_shares", "access_rules")}
-FROM tok`,
+    loadAccess: `SELECT json_build_array(${subjectArray},
+  (SELECT json_agg(json_build_array(${GRANT_FIELDS}, g.org_id, g.item_id))
+   FROM (SELECT sh.seq, sh.id, sh.grantee, sh.level, sh.created_at, NULL::jsonb AS conditions, sh.item_org_id AS org_id, sh.item_id FROM ${s}.shares sh
+           WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)
+         UNION ALL
+         SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions, r.org_id, NULL FROM ${s}.rules r
+           WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys)) g
+   ${grantSite})) AS access_shares_and_rules
+${subjectFrom.replace(/\nWHERE /, `
+CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
+    THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
+      || ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid)
+      || ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids)
+    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k
+WHERE `)}`,
   };
 }
 
@@ -622,6 +626,74 @@ function strings(v: unknown): string[] {
 }
 function json<T>(v: unknown): T {
   return (typeof v === "string" ? JSON.parse(v) : v) as T;
+}
+
+/** A grant as the reads return it: seq, id, grantee, level, created_at, conditions (NULL for a share), the named site's path, then (`loadAccess` only) the owner organization and the item id. */
+type GrantTuple = [number, string, Grantee, AccessLevel, number, AccessRule["conditions"] | null, string[] | null, string?, string?];
+
+/** The shares and rules of a read's aggregate, each in insertion order (`seq`), and the paths of the sites they name. */
+function expandGrants(list: unknown): { shares: GrantTuple[]; rules: GrantTuple[]; sitePaths: Record<string, string[]> } {
+  const shares: GrantTuple[] = [];
+  const rules: GrantTuple[] = [];
+  const sitePaths: Record<string, string[]> = {};
+  for (const g of json<GrantTuple[] | null>(list) ?? []) {
+    (g[5] === null ? shares : rules).push(g);
+    if (g[6] !== null && g[2].kind === "site") sitePaths[g[2].siteId] = g[6];
+  }
+  const bySeq = (a: GrantTuple, b: GrantTuple) => num(a[0]) - num(b[0]);
+  return { shares: shares.sort(bySeq), rules: rules.sort(bySeq), sitePaths };
+}
+
+/** The subject's columns of a read's array, by name (the first elements, then the database's clock as `db_now`). */
+function subjectRow(a: readonly unknown[]): Row {
+  const r: Row = {};
+  for (let i = 0; i < SUBJECT_FIELDS.length; i++) r[SUBJECT_FIELDS[i]![0]] = a[i];
+  r.db_now = a[SUBJECT_FIELDS.length];
+  return r;
+}
+
+/**
+ * The row of `loadDecision` (its one `json` column `item_shares_and_rules`) as named columns:
+ * the token's, `user_name`, `m_*`, `su_*`, `permissions` and `db_now` as before; `shares`
+ * (`{ id, grantee, level, createdAt }`) and `rules` (`{ id, orgId, itemType, conditions,
+ * grantee, level, createdAt }`) each in insertion order; `site_paths` (site id → path).
+ *
+ * @example
+ * ```ts
+ * const [r] = await driver.query(q.loadDecision, [hash, item.orgId, item.type, item.id]);
+ * const row = decisionRow(r!.item_shares_and_rules, item); // row.m_status, row.shares, row.site_paths…
+ * ```
+ */
+export function decisionRow(d: unknown, item: { orgId: string; type: string } | null): Row {
+  const a = json<unknown[]>(d);
+  const r = subjectRow(a);
+  const g = expandGrants(item === null ? null : a[SUBJECT_FIELDS.length + 1]);
+  r.shares = g.shares.map((x) => ({ id: x[1], grantee: x[2], level: x[3], createdAt: x[4] }));
+  r.rules = g.rules.map((x) => ({ id: x[1], orgId: item!.orgId, itemType: item!.type, conditions: x[5], grantee: x[2], level: x[3], createdAt: x[4] }));
+  r.site_paths = g.sitePaths;
+  return r;
+}
+
+/**
+ * The row of `loadAccess` (its one `json` column `access_shares_and_rules`) as named columns:
+ * the subject's as in {@link decisionRow}; `shares` as share rows (`id`, `item_org_id`,
+ * `item_type`, `item_id`, `grantee`, `level`, `created_at`) and `rules` as in
+ * {@link decisionRow}, each in insertion order; `site_paths`.
+ *
+ * @example
+ * ```ts
+ * const [r] = await driver.query(q.loadAccess, [hash, "inspection"]);
+ * const row = accessRow(r!.access_shares_and_rules, "inspection"); // row.shares.map(rows.share)
+ * ```
+ */
+export function accessRow(d: unknown, itemType: string): Row {
+  const a = json<unknown[]>(d);
+  const r = subjectRow(a);
+  const g = expandGrants(a[SUBJECT_FIELDS.length + 1]);
+  r.shares = g.shares.map((x) => ({ id: x[1], item_org_id: x[7], item_type: itemType, item_id: x[8], grantee: x[2], level: x[3], created_at: x[4] }));
+  r.rules = g.rules.map((x) => ({ id: x[1], orgId: x[7], itemType, conditions: x[5], grantee: x[2], level: x[3], createdAt: x[4] }));
+  r.site_paths = g.sitePaths;
+  return r;
 }
 
 /** Row mappers: one per record type, the inverse of the parameter lists of the writes. */

@@ -38,7 +38,7 @@ import { coalesceUses } from "../layers/coalesce-uses.js";
 import { leasedInvalidation, MAX_WAIT_LEASES, peersAcknowledged } from "./cache.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
 import type { CacheStatus } from "./lease.js";
-import { bootstrapStatements, channelName, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row } from "./sql.js";
+import { accessRow, bootstrapStatements, channelName, decisionRow, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row } from "./sql.js";
 
 export type { CacheStatus } from "./lease.js";
 
@@ -325,12 +325,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
     const result = await driver.query(q.loadDecision, [tokenHash, item?.orgId ?? null, item?.type ?? null, item?.id ?? null], names.loadDecision);
     const r = result[0];
-    return r === undefined ? null : decisionFromRow(r, item);
+    return r === undefined ? null : decisionFromRow(decisionRow(r.item_shares_and_rules, item), item);
   }
 
   async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
-    const r = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
-    if (r === undefined) return null;
+    const found = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
+    if (found === undefined) return null;
+    const r = accessRow(found.access_shares_and_rules, itemType);
     const { token, subject, now } = decisionFromRow(r, null);
     return {
       ...(now === undefined ? {} : { now }),
