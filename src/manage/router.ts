@@ -64,6 +64,9 @@ export interface ManagementRouter {
   readonly basePath: string;
 }
 
+/** What a framework's `mountManagement()` mounts: a management router (or any Fetch handler with a mount path). */
+export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
+
 /**
  * The header every state-changing request must carry (with any value). A browser cannot set it
  * on a cross-site form post, and a cross-origin `fetch` that sets it needs a CORS pre-flight,
