@@ -14,7 +14,7 @@ import { reportLeak, type LeakResult } from "./service/leaks.js";
 import type { TelemetryAttributes } from "./service/telemetry.js";
 import type { CreatedToken } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
-import { managementRights } from "./service/tokens.js";
+import { managementProfile, managementRights, tokenBelongsTo, type TokenBelongsToInput } from "./service/management.js";
 
 /**
  * Creates a keyward instance over a store.
@@ -107,6 +107,12 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        * (service tokens). Works before the token is first used and after; changes nothing.
        * @example `const { actions, itemTypes } = await kw.tokens.reach({ orgId, tokenId, actorId: admin })`
        */
+      /**
+       * Whether a token id names a token of the organization, of this kind (and subject), that is
+       * not deleted. Reads only; no permission is checked (a host-side check, like `directory`).
+       * @example `if (!(await kw.tokens.belongsTo({ orgId, tokenId, kind: "service_user", subjectId: botId }))) return notFound()`
+       */
+      belongsTo: (input: TokenBelongsToInput): Promise<boolean> => tokenBelongsTo(ctx, input),
       reach: audited(ctx, "tokens.reach", (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input)),
       /**
        * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
@@ -127,6 +133,12 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * @example `const { manageTokens } = await kw.managementRights({ orgId, actorId: userId })`
      */
     managementRights: (input: { orgId: string; actorId: string }) => managementRights(ctx, input),
+    /**
+     * The signed-in user, their organization and their management rights, for a management page
+     * (`not_found` when either does not exist); refuses nothing.
+     * @example `const { user, organization, can } = await kw.managementProfile({ orgId, actorId: userId })`
+     */
+    managementProfile: (input: { orgId: string; actorId: string }) => managementProfile(ctx, input),
     /** The token prefixes in use (frozen): what a secret scanner's pattern needs (`tokenPattern(kw.prefixes)`). @example `tokenPattern(kw.prefixes)` */
     prefixes: ctx.prefixes,
     /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
