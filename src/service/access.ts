@@ -10,7 +10,7 @@ import { KeywardError } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
 import type { ActionDefinition, DecisionInput, TokenView } from "../core/types.js";
 import type { Context } from "./context.js";
-import { describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
+import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
 import { id, parseInput } from "./schemas.js";
 import { requirePermission, toView } from "./tokens.js";
 
@@ -24,16 +24,7 @@ const ACCESSIBLE: Operation<AccessCall, AccessInput, AccessDecision> = {
   decide: (input, now, c, ctx) => decideAccess(input, c.action, c.definition, c.itemType, now, ctx),
   notFound: (reason, c) => ({ allowed: false, reason, action: c.action }),
   itemType: (c) => c.itemType,
-  event: (result, now, _input, c) => ({
-    type: "authorization",
-    at: now,
-    outcome: result.allowed ? "allowed" : "denied",
-    reason: result.reason,
-    action: c.action,
-    itemType: c.itemType,
-    ...(result.tokenId === undefined ? {} : { tokenId: result.tokenId, orgId: result.orgId!, subject: result.subject! }),
-    ...(c.options?.request ? { request: c.options.request } : {}),
-  }),
+  event: (result, now, _input, c) => authorizationEvent(result, now, c, { itemType: c.itemType }),
 };
 
 /**

@@ -7,7 +7,7 @@
 import { checkToken, decide, subjectRef } from "../core/decide.js";
 import { KeywardError } from "../core/errors.js";
 import type { ActionDefinition, Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
-import { describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation, type Verdict } from "./pipeline.js";
+import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation, type Verdict } from "./pipeline.js";
 import type { Context } from "./context.js";
 import { checkItem } from "./schemas.js";
 
@@ -35,17 +35,7 @@ const AUTHORIZE: Operation<AuthorizeCall, DecisionInput, Decision> = {
   decide: (input, now, c, ctx) => decide(input, c.action, c.definition, c.item, now, ctx),
   notFound: (reason, c) => ({ allowed: false, reason, action: c.action }),
   itemType: (c) => c.item?.type ?? null,
-  event: (d, now, _input, c) => ({
-    type: "authorization",
-    at: now,
-    outcome: d.allowed ? "allowed" : "denied",
-    reason: d.reason,
-    action: c.action,
-    ...(c.item === null ? {} : { item: itemKey(c.item) }),
-    ...(d.tokenId === undefined ? {} : { tokenId: d.tokenId, orgId: d.orgId!, subject: d.subject! }),
-    ...(d.allowed && d.grant ? { grant: d.grant } : {}),
-    ...(c.options?.request ? { request: c.options.request } : {}),
-  }),
+  event: (d, now, _input, c) => authorizationEvent(d, now, c, c.item === null ? {} : { item: itemKey(c.item) }),
 };
 
 /**

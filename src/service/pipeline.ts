@@ -14,7 +14,8 @@
  */
 import { checkToken, subjectRef } from "../core/decide.js";
 import { KeywardError } from "../core/errors.js";
-import type { DecisionInput, KeywardEvent, RateLimitState, SubjectRef, TokenDenialReason } from "../core/types.js";
+import type { AccessDecision } from "../core/access.js";
+import type { Decision, DecisionInput, KeywardEvent, RateLimitState, SubjectRef, TokenDenialReason } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { rateStage, type RateLimitGate } from "./rate-gate.js";
@@ -135,6 +136,29 @@ async function recordExpiry(ctx: Context, input: DecisionInput, now: number): Pr
   if (first) {
     ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: subjectRef(input.subject, token), tokenName: token.name, cause: "inactivity" });
   }
+}
+
+/**
+ * The `authorization` event (R16) of `authorize()` and `accessible()`: `target` names the item
+ * (`{ item }`) or the item type listed (`{ itemType }`).
+ *
+ * @example
+ * ```ts
+ * ctx.emit(authorizationEvent(decision, now, call, { itemType: "inspection" }));
+ * ```
+ */
+export function authorizationEvent(d: Decision | AccessDecision, now: number, call: Call, target: { item?: { orgId: string; type: string; id: string }; itemType?: string }): KeywardEvent {
+  return {
+    type: "authorization",
+    at: now,
+    outcome: d.allowed ? "allowed" : "denied",
+    reason: d.reason,
+    action: call.action,
+    ...target,
+    ...(d.tokenId === undefined ? {} : { tokenId: d.tokenId, orgId: d.orgId!, subject: d.subject! }),
+    ...(d.allowed && "grant" in d && d.grant ? { grant: d.grant } : {}),
+    ...(call.options?.request ? { request: call.options.request } : {}),
+  };
 }
 
 // ── telemetry: a layer around the whole call (validation included) ──

@@ -4,19 +4,14 @@
  * bindings (R12, R15, R21); the shipped bindings share one `MountableRouter`.
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { createKeyward, type AllowedAccess, type AllowedDecision, type DeniedDecision } from "../../src/index.js";
-import { memoryStore } from "../../src/memory.js";
+import type { AllowedAccess, AllowedDecision, DeniedDecision } from "../../src/index.js";
 import type { MountableRouter as ExpressMountable } from "../../src/middleware/express.js";
 import type { MountableRouter as FastifyMountable } from "../../src/middleware/fastify.js";
 import { guardRunner, type Granted, type HttpProblem } from "../../src/middleware/fetch.js";
 import type { MountableRouter as HonoMountable } from "../../src/middleware/hono.js";
 import type { MountableRouter } from "../../src/manage/router.js";
 import { rateLimit } from "../../src/ratelimit/index.js";
-
-const ACTIONS = {
-  "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" },
-  "reports.export": { permission: "reports:export" },
-} as const;
+import { world as fixtureWorld, type Action } from "../core/fixture.js";
 
 /** A made-up framework: a request with a header map, a target and params; the binding writes into a reply object. */
 interface TinyRequest {
@@ -34,16 +29,13 @@ interface TinyReply {
 }
 
 async function world(options: object = {}) {
-  const kw = createKeyward({ store: memoryStore(), actions: ACTIONS, verifyPassword: () => true });
-  const d = kw.directory;
-  await d.createOrganization({ id: "acme", name: "Acme" });
-  const set = await d.createPermissionSet({ id: "ps", orgId: "acme", name: "Inspector", permissions: ["inspections:view"] });
-  await d.upsertUser({ id: "u_ana", name: "Ana" });
-  await d.addMember({ orgId: "acme", userId: "u_ana", permissionSetId: set.id });
-  await d.share({ item: { orgId: "acme", type: "inspection", id: "i1" }, grantee: { kind: "user", userId: "u_ana" }, level: "view" });
-  const { token } = await kw.tokens.createUserToken({ orgId: "acme", userId: "u_ana", name: "t", password: "x" });
+  const w = await fixtureWorld();
+  await w.kw.directory.share({ item: w.inspection("i1"), grantee: { kind: "user", userId: w.users.ana.id }, level: "view" });
+  const { token } = await w.userToken(w.users.ana.id);
+  const viewer = (await w.userToken(w.users.bob.id)).token;
+  const kw = w.kw;
   // The whole binding: request in, allow, deny.
-  const guards = guardRunner<keyof typeof ACTIONS, [TinyRequest, TinyReply], TinyReply, TinyRequest>(kw, options, {
+  const guards = guardRunner<Action, [TinyRequest, TinyReply], TinyReply, TinyRequest>(kw, options, {
     read: (req) => ({ authorization: req.headers.authorization, method: req.verb, url: req.target, params: req.params, raw: req }),
     allow: (granted, headers, req, reply) => {
       req.granted = granted;
@@ -56,7 +48,7 @@ async function world(options: object = {}) {
     const req: TinyRequest = { headers: authorization === undefined ? {} : { authorization }, verb: "GET", target, params };
     return run(req, { status: 200, headers: {}, body: "" }).then((reply) => ({ req, reply }));
   };
-  return { kw, token, guards, send };
+  return { kw, token, viewer, guards, send, ana: w.users.ana };
 }
 
 describe("a new framework binding is three functions (guardRunner)", () => {
@@ -65,7 +57,7 @@ describe("a new framework binding is three functions (guardRunner)", () => {
     const guard = w.guards.item({ action: "inspections.view", item: { orgId: "acme" } });
     const { req, reply } = await w.send(guard, "/inspections/i1", `Bearer ${w.token}`, { id: "i1" });
     expect(reply.status).toBe(200);
-    expect((req.granted as AllowedDecision).subject).toEqual({ kind: "user", id: "u_ana", name: "Ana" });
+    expect((req.granted as AllowedDecision).subject).toEqual({ kind: "user", id: w.ana.id, name: w.ana.name });
   });
 
   it("R15 denies through deny(): 401 without a token, 404 for an item out of reach, with the denial", async () => {
@@ -86,7 +78,7 @@ describe("a new framework binding is three functions (guardRunner)", () => {
     const access = req.granted as AllowedAccess;
     expect(access.filter.matches({ orgId: "acme", type: "inspection", id: "i1" })).toBe(true);
     expect(access.filter.matches({ orgId: "acme", type: "inspection", id: "i2" })).toBe(false);
-    expect((await w.send(w.guards.item({ action: "reports.export" }), "/reports", `Bearer ${w.token}`)).reply.status).toBe(403);
+    expect((await w.send(w.guards.item({ action: "reports.export" }), "/reports", `Bearer ${w.viewer}`)).reply.status).toBe(403);
   });
 
   it("R21 the rate limit of the options applies: allow() gets the headers, deny() the 429", async () => {
