@@ -257,7 +257,10 @@ export async function runListGuard(
   }
 }
 
-/** What a binding reads of one request: the `Authorization` values, the method, the URL (path and query, or absolute), the route parameters, and the framework's own request for a loader. */
+/**
+ * What a binding reads of one request: the `Authorization` values, the method, the URL (path and query, or absolute), the route parameters, and the framework's own request for a loader.
+ * @example `const r: BoundRequest<Request> = { authorization: request.headers.get("authorization"), method: request.method, url: request.url, params: {}, raw: request }`
+ */
 export interface BoundRequest<Raw> {
   /** Every `Authorization` value (Node `rawHeaders`, see `authorizationValues`), or the joined value (Fetch `Headers`). */
   authorization: string | readonly string[] | null | undefined;
@@ -269,13 +272,25 @@ export interface BoundRequest<Raw> {
   raw: Raw;
 }
 
-/** What a guard lets through: the allowed decision (an item guard) or the allowed access with its filter (a list guard). */
+/**
+ * What a guard lets through: the allowed decision (an item guard) or the allowed access with its filter (a list guard).
+ * @example `const rows = "filter" in granted ? all.filter(granted.filter.matches) : all`
+ */
 export type Granted = AllowedDecision | AllowedAccess;
 
 /**
  * A framework binding: three small functions the one guard runner calls. `Args` are the
  * framework's middleware arguments (`(req, res, next)`, `(c, next)`, …), `Out` what its
  * middleware returns.
+ *
+ * @example
+ * ```ts
+ * const binding: Binding<[Request], Response | null, Request> = {
+ *   read: (request) => ({ authorization: request.headers.get("authorization"), method: request.method, url: request.url, params: {}, raw: request }),
+ *   allow: () => null,
+ *   deny: (problem) => problemResponse(problem),
+ * };
+ * ```
  */
 export interface Binding<Args extends unknown[], Out, Raw> {
   /** Request in: headers, URL and route parameters. */
@@ -286,7 +301,10 @@ export interface Binding<Args extends unknown[], Out, Raw> {
   deny(problem: HttpProblem, decision: DeniedDecision | undefined, ...args: Args): Out | Promise<Out>;
 }
 
-/** The guards of one binding: `item(spec)` for a route acting on one item (or an organization-level action), `list(spec)` for a list route. */
+/**
+ * The guards of one binding: `item(spec)` for a route acting on one item (or an organization-level action), `list(spec)` for a list route.
+ * @example `app.get("/inspections", guards.list({ action: "inspections.view" }), handler)`
+ */
 export interface GuardRunner<A extends string, Args extends unknown[], Out, Raw> {
   /** Validates the spec now (`invalid_config`) and returns the route's middleware. */
   item(spec: GuardSpec<A, Raw>): (...args: Args) => Promise<Out>;

@@ -64,7 +64,10 @@ export interface ManagementRouter {
   readonly basePath: string;
 }
 
-/** What a framework's `mountManagement()` mounts: a management router (or any Fetch handler with a mount path). */
+/**
+ * What a framework's `mountManagement()` mounts: a management router (or any Fetch handler with a mount path).
+ * @example `const mounted: MountableRouter = { basePath: "/settings/api-tokens", fetch: (request) => router.fetch(request) }`
+ */
 export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
 
 /**

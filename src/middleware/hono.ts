@@ -66,7 +66,7 @@ export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: Http
       for (const [name, value] of Object.entries(headers)) c.header(name, value);
       return undefined;
     },
-    deny: async (problem) => problemResponse(problem),
+    deny: (problem) => problemResponse(problem),
   });
   const guard = (spec: HonoGuardSpec<A>) => guards.item(spec) as MiddlewareHandler<KeywardEnv>;
   guard.list = (spec: ListGuardSpec<A>) => guards.list(spec) as MiddlewareHandler<KeywardListEnv>;

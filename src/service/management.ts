@@ -11,13 +11,19 @@ import type { SubjectKind } from "../core/types.js";
 import type { Context } from "./context.js";
 import { id, parseInput } from "./schemas.js";
 
-/** The management permissions an actor holds in an organization (R11, R12). */
+/**
+ * The management permissions an actor holds in an organization.
+ * @example `const { manageTokens }: ManagementRights = await kw.managementRights({ orgId, actorId })`
+ */
 export interface ManagementRights {
   manageTokens: boolean;
   manageServiceUsers: boolean;
 }
 
-/** Who is signed in to a management page, and what they may manage there. */
+/**
+ * Who is signed in to a management page, and what they may manage there.
+ * @example `const { user, organization, can }: ManagementProfile = await kw.managementProfile({ orgId, actorId })`
+ */
 export interface ManagementProfile {
   user: { id: string; name: string };
   organization: { id: string; name: string; ssoOnly: boolean };
@@ -35,7 +41,7 @@ async function heldPermissions(ctx: Context, orgId: string, actorId: string): Pr
 }
 
 /**
- * The management permissions an actor holds in an organization (R11, R12), refusing nothing:
+ * The management permissions an actor holds in an organization, refusing nothing:
  * what a page may offer them.
  *
  * @example
@@ -67,7 +73,10 @@ export async function managementProfile(ctx: Context, input: z.input<typeof acto
 
 const belongsSchema = z.object({ orgId: id, tokenId: id, kind: z.enum(["user", "service_user"]), subjectId: id.optional() }).strict();
 
-/** The input of {@link tokenBelongsTo}. */
+/**
+ * The input of {@link tokenBelongsTo}.
+ * @example `const input: TokenBelongsToInput = { orgId: "acme", tokenId, kind: "service_user", subjectId: "svc_bi" }`
+ */
 export interface TokenBelongsToInput {
   orgId: string;
   tokenId: string;

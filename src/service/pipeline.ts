@@ -21,7 +21,10 @@ import type { Context } from "./context.js";
 import { rateStage, type RateLimitGate } from "./rate-gate.js";
 import type { TelemetryAttributes } from "./telemetry.js";
 
-/** Options of one `authorize()` or `accessible()` call. */
+/**
+ * Options of one `authorize()` or `accessible()` call.
+ * @example `await kw.authorize(token, "reports.export", null, { request: { method: "GET", path: "/reports" }, rateLimit: limit })`
+ */
 export interface AuthorizeOptions {
   /** Request details for the activity event (set by the middleware). */
   request?: { method: string; path: string };
@@ -33,10 +36,16 @@ export interface AuthorizeOptions {
   rateLimit?: RateLimitGate;
 }
 
-/** The answer for a token the pipeline could not find: not well formed (no read), or no token of that kind has its digest. */
+/**
+ * The answer for a token the pipeline could not find: not well formed (no read), or no token of that kind has its digest.
+ * @example `const reason: NotFound = "token_malformed"`
+ */
 export type NotFound = "token_malformed" | "token_unknown";
 
-/** What every result of the pipeline has: the reason (`allowed` or why not), and the rate-limit state once counted. */
+/**
+ * What every result of the pipeline has: the reason (`allowed` or why not), and the rate-limit state once counted.
+ * @example `const v: Verdict = { allowed: false, reason: "token_unknown" }`
+ */
 export interface Verdict {
   allowed: boolean;
   reason: string;
@@ -47,6 +56,17 @@ export interface Verdict {
  * What one operation plugs into the pipeline. `C` is the call's own arguments (validated), `I`
  * what its one read returns, `R` its result. The functions are called once per call, in the
  * pipeline's order; keep them free of I/O other than the read.
+ *
+ * @example
+ * ```ts
+ * const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
+ *   read: (store, digest) => store.loadDecision(digest, null),
+ *   decide: (input, now, _call, ctx) => ({ allowed: checkToken(input, now, ctx.inactivityMs) === null, reason: "allowed" }),
+ *   notFound: (reason) => ({ allowed: false, reason }),
+ *   itemType: () => null,
+ *   event: (v, now) => ({ type: "login", at: now, outcome: v.allowed ? "allowed" : "denied", reason: v.reason }),
+ * };
+ * ```
  */
 export interface Operation<C extends Call, I extends DecisionInput, R extends Verdict> {
   /** Step 3: the one read for a digest (`null`: no token has it). */
@@ -61,7 +81,10 @@ export interface Operation<C extends Call, I extends DecisionInput, R extends Ve
   itemType(call: C): string | null;
 }
 
-/** What every call hands the pipeline: its action and its options (the rate limit, the request for the event). */
+/**
+ * What every call hands the pipeline: its action and its options (the rate limit, the request for the event).
+ * @example `const call: Call = { action: "reports.export", options: { request: { method: "GET", path: "/reports" } } }`
+ */
 export interface Call {
   action: string;
   options: AuthorizeOptions | undefined;
