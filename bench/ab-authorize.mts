@@ -9,32 +9,15 @@
  * Sizes as `bench/authorize.ts` (1000 users/tokens, 10000 shared items, a rule per site).
  */
 import { fileURLToPath } from "node:url";
+import { BENCH_ACTIONS, populate } from "./authorize-world.js";
 
 if (process.env.BASE === undefined) throw new Error("Set BASE to the root of the checkout to compare with.");
 const roots = { base: `${process.env.BASE}/src`, new: fileURLToPath(new URL("../src", import.meta.url)) } as const;
 async function setup(root: string) {
   const { createKeyward } = await import(`${root}/index.ts`);
   const { memoryStore } = await import(`${root}/memory.ts`);
-  const USERS = 1000, ITEMS = 10_000;
-  const actions = { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } as const;
-  const kw = createKeyward({ store: memoryStore(), actions, verifyPassword: () => true });
-  const org = await kw.directory.createOrganization({ id: "acme", name: "Acme" });
-  const set = await kw.directory.createPermissionSet({ orgId: org.id, name: "I", permissions: ["inspections:view", "inspections:edit"] });
-  const groups = await Promise.all(Array.from({ length: 50 }, (_, i) => kw.directory.createGroup({ orgId: org.id, name: `g${i}` })));
-  const sites = await Promise.all(Array.from({ length: 20 }, (_, i) => kw.directory.createSite({ orgId: org.id, name: `s${i}` })));
-  const tokens: string[] = [];
-  for (let u = 0; u < USERS; u++) {
-    await kw.directory.upsertUser({ id: `u${u}`, name: `User ${u}` });
-    await kw.directory.addMember({ orgId: org.id, userId: `u${u}`, permissionSetId: set.id, groupIds: [groups[u % 50]!.id], siteIds: [sites[u % 20]!.id] });
-    tokens.push((await kw.tokens.createUserToken({ orgId: org.id, userId: `u${u}`, name: "b", password: "x" })).token);
-  }
-  const items: { orgId: string; type: string; id: string; attributes: { siteId: string } }[] = [];
-  for (let i = 0; i < ITEMS; i++) {
-    const item = { orgId: org.id, type: "inspection", id: `i${i}`, attributes: { siteId: sites[i % 20]!.id } };
-    await kw.directory.share({ item, grantee: { kind: "group", groupId: groups[i % 50]!.id }, level: "edit" });
-    items.push(item);
-  }
-  for (const s of sites) await kw.directory.addRule({ orgId: org.id, itemType: "inspection", conditions: { siteId: [s.id] }, grantee: { kind: "site", siteId: s.id }, level: "view" });
+  const kw = createKeyward({ store: memoryStore(), actions: BENCH_ACTIONS, verifyPassword: () => true });
+  const { tokens, items } = await populate(kw, 1000, 10_000);
   return { kw, tokens, items };
 }
 const worlds = { base: await setup(roots.base), new: await setup(roots.new) };
