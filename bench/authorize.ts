@@ -8,29 +8,14 @@
  */
 import { createKeyward, decide, tokenHasher, tokenParser } from "../src/index.js";
 import { memoryStore } from "../src/memory.js";
+import { BENCH_ACTIONS, populate } from "./authorize-world.js";
 
 const USERS = Number(process.env.USERS ?? 1000);
 const ITEMS = Number(process.env.ITEMS ?? 10_000);
 const store = memoryStore();
-const actions = { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } as const;
+const actions = BENCH_ACTIONS;
 const kw = createKeyward({ store, actions, verifyPassword: () => true });
-const org = await kw.directory.createOrganization({ id: "acme", name: "Acme" });
-const set = await kw.directory.createPermissionSet({ orgId: org.id, name: "Inspector", permissions: ["inspections:view", "inspections:edit"] });
-const groups = await Promise.all(Array.from({ length: 50 }, (_, i) => kw.directory.createGroup({ orgId: org.id, name: `g${i}` })));
-const sites = await Promise.all(Array.from({ length: 20 }, (_, i) => kw.directory.createSite({ orgId: org.id, name: `s${i}` })));
-const tokens: string[] = [];
-for (let u = 0; u < USERS; u++) {
-  await kw.directory.upsertUser({ id: `u${u}`, name: `User ${u}` });
-  await kw.directory.addMember({ orgId: org.id, userId: `u${u}`, permissionSetId: set.id, groupIds: [groups[u % 50]!.id], siteIds: [sites[u % 20]!.id] });
-  tokens.push((await kw.tokens.createUserToken({ orgId: org.id, userId: `u${u}`, name: "bench", password: "x" })).token);
-}
-const items: { orgId: string; type: string; id: string; attributes: { siteId: string } }[] = [];
-for (let i = 0; i < ITEMS; i++) {
-  const item = { orgId: org.id, type: "inspection", id: `i${i}`, attributes: { siteId: sites[i % 20]!.id } };
-  await kw.directory.share({ item, grantee: { kind: "group", groupId: groups[i % 50]!.id }, level: "edit" });
-  items.push(item);
-}
-for (const s of sites) await kw.directory.addRule({ orgId: org.id, itemType: "inspection", conditions: { siteId: [s.id] }, grantee: { kind: "site", siteId: s.id }, level: "view" });
+const { tokens, items } = await populate(kw, USERS, ITEMS);
 
 const Q = 200_000;
 const parse = tokenParser();

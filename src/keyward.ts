@@ -12,11 +12,9 @@ import { audited, createContext, type Context, type KeywardOptions } from "./ser
 import { directory, serviceUsers } from "./service/directory.js";
 import { reportLeak, type LeakResult } from "./service/leaks.js";
 import type { TelemetryAttributes } from "./service/telemetry.js";
-import { isForbidden, KeywardError } from "./core/errors.js";
-import { DENIAL_REASONS, passedTokenStage } from "./core/reasons.js";
 import type { CreatedToken } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
-import { managementRights } from "./service/tokens.js";
+import { managementProfile, managementRights, tokenBelongsTo, type TokenBelongsToInput } from "./service/management.js";
 
 /**
  * Creates a keyward instance over a store.
@@ -51,20 +49,13 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * or action) or `unavailable` (the store failed): never an allow on failure.
      * @example `const d = await kw.authorize(token, "inspections.edit", { orgId, type: "inspection", id })`
      */
-    authorize:
-      t === null
-        ? (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> => authorize(ctx, token, action, item, opts)
-        : (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> =>
-            t.decision("authorize", decisionAttributes(action, item?.type), () => authorize(ctx, token, action, item, opts), describeDecision),
+    authorize: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions): Promise<Decision> => authorize(ctx, token, action, item, opts),
     /**
      * The throwing form of {@link authorize}: resolves to the allowed decision or throws a
      * `KeywardError` whose code is the denial's reason, carrying the action and item.
      * @example `const { subject } = await kw.assertAuthorized(token, "templates.view", item)`
      */
-    assertAuthorized: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions) =>
-      t === null
-        ? assertAuthorized(ctx, token, action, item, opts)
-        : t.decision("authorize", decisionAttributes(action, item?.type), () => assertAuthorized(ctx, token, action, item, opts), describeDecision, forbiddenDenial),
+    assertAuthorized: (token: unknown, action: A, item?: ItemRef | null, opts?: AuthorizeOptions) => assertAuthorized(ctx, token, action, item, opts),
     /**
      * What can this token reach? The filter of the items of `itemType` its subject may act on
      * with `action` (an item action on that type), or the same refusal `authorize()` gives the
@@ -78,29 +69,19 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * const visible = inspections.filter(access.filter.matches);
      * ```
      */
-    accessible:
-      t === null
-        ? (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> => accessible(ctx, token, action, itemType, opts)
-        : (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> =>
-            t.decision("accessible", decisionAttributes(action, itemType), () => accessible(ctx, token, action, itemType, opts), describeDecision),
+    accessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AccessDecision> => accessible(ctx, token, action, itemType, opts),
     /**
      * The throwing form of {@link accessible}: resolves to the allowed answer (with its filter) or
      * throws a `KeywardError` whose code is the refusal's reason, carrying the action.
      * @example `const { filter } = await kw.assertAccessible(token, "inspections.view", "inspection")`
      */
-    assertAccessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AllowedAccess> =>
-      t === null
-        ? assertAccessible(ctx, token, action, itemType, opts)
-        : t.decision("accessible", decisionAttributes(action, itemType), () => assertAccessible(ctx, token, action, itemType, opts), describeDecision, forbiddenDenial),
+    assertAccessible: (token: unknown, action: A, itemType: string, opts?: AuthorizeOptions): Promise<AllowedAccess> => assertAccessible(ctx, token, action, itemType, opts),
     /**
      * Logs in with a user token (R10). A service user token throws `login_not_allowed` (R9); a
      * token that does not authenticate throws with its reason as the code.
      * @example `const session = await kw.login(token) // { subject, orgId, tokenId }`
      */
-    login:
-      t === null
-        ? (token: unknown): Promise<Session> => login(ctx, token)
-        : (token: unknown): Promise<Session> => t.decision("login", { "keyward.action": "login" }, () => login(ctx, token), describeSession, loginDenial),
+    login: (token: unknown): Promise<Session> => login(ctx, token),
     /** Token management (R3–R11). */
     tokens: {
       /** Creates a user token for a member; checks the password unless the organization is SSO-only (R3, R4, R5). The secret is returned once. @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
@@ -126,6 +107,12 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        * (service tokens). Works before the token is first used and after; changes nothing.
        * @example `const { actions, itemTypes } = await kw.tokens.reach({ orgId, tokenId, actorId: admin })`
        */
+      /**
+       * Whether a token id names a token of the organization, of this kind (and subject), that is
+       * not deleted. Reads only; no permission is checked (a host-side check, like `directory`).
+       * @example `if (!(await kw.tokens.belongsTo({ orgId, tokenId, kind: "service_user", subjectId: botId }))) return notFound()`
+       */
+      belongsTo: (input: TokenBelongsToInput): Promise<boolean> => tokenBelongsTo(ctx, input),
       reach: audited(ctx, "tokens.reach", (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input)),
       /**
        * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
@@ -146,6 +133,12 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * @example `const { manageTokens } = await kw.managementRights({ orgId, actorId: userId })`
      */
     managementRights: (input: { orgId: string; actorId: string }) => managementRights(ctx, input),
+    /**
+     * The signed-in user, their organization and their management rights, for a management page
+     * (`not_found` when either does not exist); refuses nothing.
+     * @example `const { user, organization, can } = await kw.managementProfile({ orgId, actorId: userId })`
+     */
+    managementProfile: (input: { orgId: string; actorId: string }) => managementProfile(ctx, input),
     /** The token prefixes in use (frozen): what a secret scanner's pattern needs (`tokenPattern(kw.prefixes)`). @example `tokenPattern(kw.prefixes)` */
     prefixes: ctx.prefixes,
     /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
@@ -170,35 +163,6 @@ function auditedServiceUsers(ctx: Context) {
 }
 
 // ── what telemetry says about a call (never the secret, never the digest) ──
-
-function decisionAttributes(action: string, itemType: string | undefined): TelemetryAttributes {
-  return itemType === undefined || typeof itemType !== "string" ? { "keyward.action": String(action) } : { "keyward.action": String(action), "keyward.item.type": itemType };
-}
-
-function describeDecision(d: Decision | AccessDecision): TelemetryAttributes {
-  const a: TelemetryAttributes = { "keyward.outcome": d.allowed ? "allowed" : "denied", "keyward.reason": d.reason };
-  if (d.subject !== undefined) a["keyward.subject.kind"] = d.subject.kind;
-  if (d.tokenId !== undefined) a["keyward.token.id"] = d.tokenId;
-  if (d.orgId !== undefined) a["keyward.org.id"] = d.orgId;
-  return a;
-}
-
-function describeSession(s: Session): TelemetryAttributes {
-  return { "keyward.outcome": "allowed", "keyward.reason": "allowed", "keyward.subject.kind": s.subject.kind, "keyward.token.id": s.tokenId, "keyward.org.id": s.orgId };
-}
-
-/** What login() refuses with: the token stage's reasons (from the table of outcomes) and `login_not_allowed`. */
-const LOGIN_DENIALS: ReadonlySet<string> = new Set([...DENIAL_REASONS.filter((r) => !passedTokenStage(r)), "login_not_allowed"]);
-
-/** login() throws its denials; they are decisions (outcome `denied`), not errors. */
-function loginDenial(e: unknown): TelemetryAttributes | null {
-  return e instanceof KeywardError && LOGIN_DENIALS.has(e.code) ? { "keyward.outcome": "denied", "keyward.reason": e.code } : null;
-}
-
-/** The throwing forms (`assertAuthorized`, `assertAccessible`) throw their denials: decisions, not errors. */
-function forbiddenDenial(e: unknown): TelemetryAttributes | null {
-  return isForbidden(e) ? { "keyward.outcome": "denied", "keyward.reason": e.code } : null;
-}
 
 function describeCreated(c: CreatedToken): TelemetryAttributes {
   return { "keyward.subject.kind": c.record.kind, "keyward.token.id": c.record.id, "keyward.org.id": c.record.orgId };

@@ -10,7 +10,7 @@ import type { AccessDecision, AllowedAccess } from "../core/access.js";
 import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
 import { parseConfig } from "../service/schemas.js";
-import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, rateLimitHeaders, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
@@ -255,6 +255,105 @@ export async function runListGuard(
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
   }
+}
+
+/**
+ * What a binding reads of one request: the `Authorization` values, the method, the URL (path and query, or absolute), the route parameters, and the framework's own request for a loader.
+ * @example `const r: BoundRequest<Request> = { authorization: request.headers.get("authorization"), method: request.method, url: request.url, params: {}, raw: request }`
+ */
+export interface BoundRequest<Raw> {
+  /** Every `Authorization` value (Node `rawHeaders`, see `authorizationValues`), or the joined value (Fetch `Headers`). */
+  authorization: string | readonly string[] | null | undefined;
+  method: string;
+  /** The request target (`/path?query`) or an absolute URL. */
+  url: string;
+  params: Readonly<Record<string, string | undefined>> | undefined;
+  /** What a loader of this framework receives. */
+  raw: Raw;
+}
+
+/**
+ * What a guard lets through: the allowed decision (an item guard) or the allowed access with its filter (a list guard).
+ * @example `const rows = "filter" in granted ? all.filter(granted.filter.matches) : all`
+ */
+export type Granted = AllowedDecision | AllowedAccess;
+
+/**
+ * A framework binding: three small functions the one guard runner calls. `Args` are the
+ * framework's middleware arguments (`(req, res, next)`, `(c, next)`, …), `Out` what its
+ * middleware returns.
+ *
+ * @example
+ * ```ts
+ * const binding: Binding<[Request], Response | null, Request> = {
+ *   read: (request) => ({ authorization: request.headers.get("authorization"), method: request.method, url: request.url, params: {}, raw: request }),
+ *   allow: () => null,
+ *   deny: (problem) => problemResponse(problem),
+ * };
+ * ```
+ */
+export interface Binding<Args extends unknown[], Out, Raw> {
+  /** Request in: headers, URL and route parameters. */
+  read(...args: Args): BoundRequest<Raw>;
+  /** Allow: attach what was granted to the framework's request (and the rate-limit headers, R21, to its response), then go on. */
+  allow(granted: Granted, headers: Readonly<Record<string, string>>, ...args: Args): Out | Promise<Out>;
+  /** Deny: write the problem response (`decision` is the denial, when one was made). */
+  deny(problem: HttpProblem, decision: DeniedDecision | undefined, ...args: Args): Out | Promise<Out>;
+}
+
+/**
+ * The guards of one binding: `item(spec)` for a route acting on one item (or an organization-level action), `list(spec)` for a list route.
+ * @example `app.get("/inspections", guards.list({ action: "inspections.view" }), handler)`
+ */
+export interface GuardRunner<A extends string, Args extends unknown[], Out, Raw> {
+  /** Validates the spec now (`invalid_config`) and returns the route's middleware. */
+  item(spec: GuardSpec<A, Raw>): (...args: Args) => Promise<Out>;
+  /** Validates the list spec now (`invalid_config`) and returns the list route's middleware: one `accessible()` call. */
+  list(spec: ListGuardSpec<A>): (...args: Args) => Promise<Out>;
+}
+
+const NO_PARAMS: Readonly<Record<string, string | undefined>> = Object.freeze({});
+
+/**
+ * The one guard runner: a framework binding gives it how to read a request, how to allow and how
+ * to deny; it validates the options once, each spec when its route is declared, and runs
+ * {@link runGuard} or {@link runListGuard} for each request. A new framework is these three
+ * functions.
+ *
+ * @example
+ * ```ts
+ * const guards = guardRunner(kw, options, {
+ *   read: (req: Req) => ({ authorization: req.headers.authorization, method: req.method, url: req.url, params: req.params, raw: req }),
+ *   allow: (granted, headers, req: Req) => { req.keyward = granted; },
+ *   deny: (problem, _decision, req: Req) => req.reply(problem.status, problem.headers, JSON.stringify(problem.body)),
+ * });
+ * router.get("/reports", guards.item({ action: "reports.export" }), handler);
+ * ```
+ */
+export function guardRunner<A extends string, Args extends unknown[], Out, Raw>(kw: GuardKeyward<A>, options: unknown, binding: Binding<Args, Out, Raw>): GuardRunner<A, Args, Out, Raw> {
+  const opts = resolveHttpOptions(options);
+  const { read, allow, deny } = binding;
+  const any = kw as GuardKeyward;
+  return {
+    item(spec) {
+      const guard = resolveGuard(kw, spec);
+      return async (...args): Promise<Out> => {
+        const r = read(...args);
+        const { path, search } = splitUrl(r.url);
+        const result = await runGuard(any, guard, opts, { authorization: r.authorization, method: r.method, path, search, params: r.params ?? NO_PARAMS, raw: r.raw });
+        return (result.ok ? allow(result.decision, result.headers, ...args) : deny(result.problem, result.decision, ...args));
+      };
+    },
+    list(spec) {
+      const guard = resolveListGuard(kw, spec);
+      return async (...args): Promise<Out> => {
+        const r = read(...args);
+        const { path, search } = splitUrl(r.url);
+        const result = await runListGuard(any, guard, opts, { authorization: r.authorization, method: r.method, path, search });
+        return (result.ok ? allow(result.access, result.headers, ...args) : deny(result.problem, result.decision, ...args));
+      };
+    },
+  };
 }
 
 /**

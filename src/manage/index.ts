@@ -24,6 +24,7 @@ export {
   type ManagementRouter,
   type ManagementSession,
   type ManagedKeyward,
+  type MountableRouter,
   type TokenJson,
 } from "./router.js";
 export { MANAGEMENT_STATUS, RETRY_AFTER_SECONDS, type ManagementProblem, type ManagementProblemCode } from "./problem.js";

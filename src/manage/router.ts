@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { KeywardError, storeFailure } from "../core/errors.js";
+import { KeywardError } from "../core/errors.js";
 import type { TokenView } from "../core/types.js";
 import type { Keyward } from "../keyward.js";
 import { readLimited } from "../http/body.js";
@@ -21,7 +21,7 @@ export interface ManagementSession {
 }
 
 /** What the router uses of a keyward instance (any instance, whatever its actions). `limits` lets the page say "3 of 10 active tokens". */
-export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store" | "managementRights"> & Partial<Pick<Keyward, "limits">>;
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "managementRights" | "managementProfile"> & Partial<Pick<Keyward, "limits">>;
 
 /** Options of {@link managementRouter}. */
 export interface ManagementOptions {
@@ -63,6 +63,12 @@ export interface ManagementRouter {
   /** The normalized mount path (no trailing slash). */
   readonly basePath: string;
 }
+
+/**
+ * What a framework's `mountManagement()` mounts: a management router (or any Fetch handler with a mount path).
+ * @example `const mounted: MountableRouter = { basePath: "/settings/api-tokens", fetch: (request) => router.fetch(request) }`
+ */
+export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
 
 /**
  * The header every state-changing request must carry (with any value). A browser cannot set it
@@ -246,14 +252,6 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
   const pages = options.pages ?? true;
   const assets = pageAssets();
 
-  async function store<T>(f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (e) {
-      throw storeFailure(e);
-    }
-  }
-
   async function hasPermission(s: ManagementSession, permission: "manageTokens" | "manageServiceUsers"): Promise<boolean> {
     // The service's own check, so that the page shows exactly what the endpoints allow; asking is no refused call (no event).
     return (await kw.managementRights({ orgId: s.orgId, actorId: s.userId }))[permission];
@@ -273,10 +271,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
 
   async function serviceTokenOf(s: ManagementSession, serviceUserId: string, tokenId: string): Promise<void> {
     await serviceUserOf(s, serviceUserId);
-    const token = await store(() => kw.store.getToken(tokenId));
-    if (token === null || token.orgId !== s.orgId || token.kind !== "service_user" || token.subjectId !== serviceUserId || token.deletedAt !== null) {
-      throw new KeywardError("not_found", "No such token.");
-    }
+    if (!(await kw.tokens.belongsTo({ orgId: s.orgId, tokenId, kind: "service_user", subjectId: serviceUserId }))) throw new KeywardError("not_found", "No such token.");
   }
 
   const routes: Route[] = [
@@ -284,15 +279,8 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       method: "GET",
       pattern: ["me"],
       async handle({ session: s }) {
-        const [org, user] = await store(() => Promise.all([kw.store.getOrganization(s.orgId), kw.store.getUser(s.userId)]));
-        if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");
-        const { manageTokens, manageServiceUsers } = await kw.managementRights({ orgId: s.orgId, actorId: s.userId });
-        return json({
-          user: { id: user.id, name: user.name },
-          organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly },
-          can: { manageTokens, manageServiceUsers },
-          limits: { userTokens: kw.limits?.userTokensPerUser ?? null },
-        });
+        const { user, organization, can } = await kw.managementProfile({ orgId: s.orgId, actorId: s.userId });
+        return json({ user, organization, can, limits: { userTokens: kw.limits?.userTokensPerUser ?? null } });
       },
     },
     {
@@ -332,11 +320,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       method: "DELETE",
       pattern: ["organization", "tokens", ":tokenId"],
       async handle({ session: s, params }) {
-        const token = await store(() => kw.store.getToken(params.tokenId!));
         // This endpoint deletes user tokens; service tokens have their own, under their service user.
-        // The permission is checked first (listOrganization needs it), so a non-administrator learns nothing.
-        if (token !== null && token.kind !== "user") {
-          await kw.tokens.listOrganization({ orgId: s.orgId, actorId: s.userId, limit: 1 });
+        // The permission is checked first, so a non-administrator learns nothing.
+        if (await kw.tokens.belongsTo({ orgId: s.orgId, tokenId: params.tokenId!, kind: "service_user" })) {
+          if (!(await hasPermission(s, "manageTokens"))) throw new KeywardError("forbidden");
           throw new KeywardError("not_found", "No such token.");
         }
         await kw.tokens.delete({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId });

@@ -10,10 +10,12 @@ import type { ParamsDictionary, Query as ParsedQs } from "express-serve-static-c
 import { KeywardError } from "../core/errors.js";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
-import { authorizationValues, resolveHttpOptions, splitUrl, type HttpOptions, type HttpProblem } from "../http/mapping.js";
+import { guardRunner, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { authorizationValues, type HttpOptions, type HttpProblem } from "../http/mapping.js";
 import { serveNode, type NodeHandlerOptions } from "../manage/node.js";
-import type { ManagementRouter } from "../manage/router.js";
+import type { MountableRouter } from "../manage/router.js";
+
+export type { MountableRouter } from "../manage/router.js";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -47,10 +49,6 @@ export interface KeywardExpressGuard<A extends string> {
   list(spec: ListGuardSpec<A>): RequestHandler<ParamsDictionary, any, any, ParsedQs, KeywardListLocals & Record<string, any>>;
 }
 
-function send(res: Response, problem: HttpProblem): void {
-  res.status(problem.status).set(problem.headers).send(JSON.stringify(problem.body));
-}
-
 /**
  * Creates keyward's Express guard factory. Options are validated once (`invalid_config`); each
  * spec is validated when the route is declared.
@@ -68,41 +66,26 @@ function send(res: Response, problem: HttpProblem): void {
  * ```
  */
 export function keywardExpress<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardExpressGuard<A> {
-  const opts = resolveHttpOptions(options);
-  const keywardGuard = function keywardGuard(spec: ExpressGuardSpec<A>) {
-    const guard = resolveGuard(kw, spec);
-    return function keywardExpressGuard(req: Request, res: Response, next: NextFunction): void {
-      const { path, search } = splitUrl(req.originalUrl ?? req.url);
-      runGuard(kw as GuardKeyward, guard, opts, {
-        authorization: authorizationValues(req.rawHeaders),
-        method: req.method,
-        path,
-        search,
-        params: (req.params ?? {}) as Record<string, string | undefined>,
-        raw: { req, res },
-      }).then((r) => {
-        if (r.ok) {
-          res.set(r.headers);
-          res.locals.keyward = r.decision;
-          next();
-        } else send(res, r.problem);
-      }, next);
-    } as unknown as ReturnType<KeywardExpressGuard<A>>;
-  };
-  keywardGuard.list = function keywardListGuard(spec: ListGuardSpec<A>) {
-    const guard = resolveListGuard(kw, spec);
-    return function keywardExpressListGuard(req: Request, res: Response, next: NextFunction): void {
-      const { path, search } = splitUrl(req.originalUrl ?? req.url);
-      runListGuard(kw as GuardKeyward, guard, opts, { authorization: authorizationValues(req.rawHeaders), method: req.method, path, search }).then((r) => {
-        if (r.ok) {
-          res.set(r.headers);
-          res.locals.keyward = r.access;
-          next();
-        } else send(res, r.problem);
-      }, next);
-    } as unknown as ReturnType<KeywardExpressGuard<A>["list"]>;
-  };
-  return keywardGuard;
+  const guards = guardRunner(kw, options, {
+    read: (req: Request, res: Response, _next: NextFunction) => ({
+      authorization: authorizationValues(req.rawHeaders),
+      method: req.method,
+      url: req.originalUrl ?? req.url,
+      params: req.params as Record<string, string | undefined>,
+      raw: { req, res },
+    }),
+    allow(granted, headers, _req, res, next): void {
+      res.set(headers);
+      res.locals.keyward = granted as AllowedDecision;
+      next();
+    },
+    deny: (problem: HttpProblem, _decision, _req, res): void => void res.status(problem.status).set(problem.headers).send(JSON.stringify(problem.body)),
+  });
+  // Express 4 does not wait for a returned promise: a failure goes to `next`.
+  const handler = (run: (req: Request, res: Response, next: NextFunction) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => void run(req, res, next).catch(next);
+  const guard = (spec: ExpressGuardSpec<A>) => handler(guards.item(spec)) as unknown as ReturnType<KeywardExpressGuard<A>>;
+  guard.list = (spec: ListGuardSpec<A>) => handler(guards.list(spec)) as unknown as ReturnType<KeywardExpressGuard<A>["list"]>;
+  return guard;
 }
 
 /**
@@ -133,9 +116,6 @@ export function accessOf(res: Response): AllowedAccess {
   if (d === undefined || typeof d.filter?.matches !== "function") throw new KeywardError("invalid_config", "No keyward list filter on this response: is the route guarded with guard.list()?");
   return d as AllowedAccess;
 }
-
-/** What {@link mountManagement} mounts: a management router of `keyward/manage` (or any Fetch handler with a mount path). */
-export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
 
 /** Options of {@link managementMiddleware} and {@link mountManagement}. */
 export type ExpressManagementOptions = NodeHandlerOptions;

@@ -10,10 +10,12 @@ import type { FastifyInstance, FastifyPluginOptions, FastifyReply, FastifyReques
 import type { AllowedAccess } from "../core/access.js";
 import { KeywardError } from "../core/errors.js";
 import type { AllowedDecision } from "../core/types.js";
-import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
-import { authorizationValues, resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+import { guardRunner, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { authorizationValues, type HttpOptions } from "../http/mapping.js";
 import { bodyStream, buildRequest } from "../manage/node.js";
-import type { ManagementRouter } from "../manage/router.js";
+import type { MountableRouter } from "../manage/router.js";
+
+export type { MountableRouter } from "../manage/router.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -54,45 +56,28 @@ export interface KeywardFastifyPlugin<A extends string> {
  * ```
  */
 export function keywardFastify<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardFastifyPlugin<A> {
-  const opts = resolveHttpOptions(options);
+  const guards = guardRunner<A, [FastifyRequest, FastifyReply], FastifyReply | undefined, FastifyRequest>(kw, options, {
+    read: (request) => ({
+      authorization: authorizationValues(request.raw.rawHeaders),
+      method: request.method,
+      url: request.url,
+      params: request.params as Record<string, string | undefined>,
+      raw: request,
+    }),
+    allow(granted, headers, request, reply) {
+      void reply.headers(headers);
+      request.keyward = granted as AllowedDecision;
+      return undefined;
+    },
+    deny: (problem, _decision, _request, reply) => reply.code(problem.status).headers(problem.headers).send(JSON.stringify(problem.body)),
+  });
   const plugin = async function keywardPlugin(instance: FastifyInstance): Promise<void> {
     if (!instance.hasRequestDecorator("keyward")) instance.decorateRequest("keyward", null);
   } as unknown as KeywardFastifyPlugin<A>;
   // What fastify-plugin does: the decoration escapes the plugin's encapsulation context.
   Object.assign(plugin, { [Symbol.for("skip-override")]: true, [Symbol.for("fastify.display-name")]: "keyward" });
-  plugin.guard = (spec) => {
-    const guard = resolveGuard(kw, spec);
-    return async function keywardPreHandler(request, reply) {
-      const { path, search } = splitUrl(request.url);
-      const r = await runGuard(kw as GuardKeyward, guard, opts, {
-        authorization: authorizationValues(request.raw.rawHeaders),
-        method: request.method,
-        path,
-        search,
-        params: (request.params ?? {}) as Record<string, string | undefined>,
-        raw: request,
-      });
-      if (r.ok) {
-        void reply.headers(r.headers);
-        request.keyward = r.decision;
-        return undefined;
-      }
-      return reply.code(r.problem.status).headers(r.problem.headers).send(JSON.stringify(r.problem.body));
-    };
-  };
-  plugin.list = (spec) => {
-    const guard = resolveListGuard(kw, spec);
-    return async function keywardListPreHandler(request, reply) {
-      const { path, search } = splitUrl(request.url);
-      const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: authorizationValues(request.raw.rawHeaders), method: request.method, path, search });
-      if (r.ok) {
-        void reply.headers(r.headers);
-        request.keyward = r.access;
-        return undefined;
-      }
-      return reply.code(r.problem.status).headers(r.problem.headers).send(JSON.stringify(r.problem.body));
-    };
-  };
+  plugin.guard = guards.item;
+  plugin.list = guards.list;
   return plugin;
 }
 
@@ -110,9 +95,6 @@ export function accessOf(request: FastifyRequest): AllowedAccess {
   if (d === null || typeof d.filter?.matches !== "function") throw new KeywardError("invalid_config", "No keyward list filter on this request: is the route guarded with keyward.list()?");
   return d as AllowedAccess;
 }
-
-/** What {@link managementPlugin} mounts: a management router of `keyward/manage` (or any Fetch handler with a mount path). */
-export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
 
 /** Options of {@link managementPlugin} and {@link mountManagement}. */
 export interface FastifyManagementOptions {

@@ -6,12 +6,27 @@
  */
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision, DeniedDecision } from "../core/types.js";
-import { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec, type ResolvedListGuard } from "../http/guard.js";
-import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+import { guardRunner, problemResponse, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import type { HttpOptions } from "../http/mapping.js";
 
 export * from "../http/mapping.js";
-export { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
-export type { GuardKeyward, GuardSpec, GuardRequest, GuardResult, ItemFromParams, ItemLoader, ListGuardResult, ListGuardSpec, ResolvedGuard, ResolvedListGuard } from "../http/guard.js";
+export { guardRunner, problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
+export type {
+  Binding,
+  BoundRequest,
+  Granted,
+  GuardKeyward,
+  GuardRequest,
+  GuardResult,
+  GuardRunner,
+  GuardSpec,
+  ItemFromParams,
+  ItemLoader,
+  ListGuardResult,
+  ListGuardSpec,
+  ResolvedGuard,
+  ResolvedListGuard,
+} from "../http/guard.js";
 
 /** Route parameters a Fetch handler's router found (a Fetch `Request` has none of its own). */
 export type FetchParams = Readonly<Record<string, string | undefined>>;
@@ -84,45 +99,30 @@ export interface KeywardFetch<A extends string> {
  * ```
  */
 export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardFetch<A> {
-  const opts = resolveHttpOptions(options);
-  const specs = new WeakMap<object, ReturnType<typeof resolveGuard<A, { request: Request; params: FetchParams }>>>();
-  const resolved = (spec: FetchGuardSpec<A>) => {
-    let g = specs.get(spec);
-    if (g === undefined) specs.set(spec, (g = resolveGuard(kw, { action: spec.action, ...(spec.item === undefined ? {} : { item: spec.item }) })));
-    return g;
+  const guards = guardRunner<A, [Request, FetchParams], FetchCheck | FetchListCheck, { request: Request; params: FetchParams }>(kw, options, {
+    read: (request, params) => ({ authorization: request.headers.get("authorization"), method: request.method, url: request.url, params, raw: { request, params } }),
+    allow: (granted, headers) => ("filter" in granted ? { ok: true, access: granted, headers } : { ok: true, decision: granted, headers }),
+    deny: (problem, decision) => (decision === undefined ? { ok: false, response: problemResponse(problem) } : { ok: false, response: problemResponse(problem), decision }),
+  });
+  type Check = (request: Request, params: FetchParams) => Promise<FetchCheck | FetchListCheck>;
+  // Each spec is validated the first time it is seen, then its guard is reused (one cache per kind: a spec may serve both).
+  const memo = <S extends object>(make: (spec: S) => Check) => {
+    const seen = new WeakMap<S, Check>();
+    return (spec: S): Check => {
+      let g = seen.get(spec);
+      if (g === undefined) seen.set(spec, (g = make(spec)));
+      return g;
+    };
   };
-  async function check(request: Request, spec: FetchGuardSpec<A>, params: FetchParams = {}): Promise<FetchCheck> {
-    const guard = resolved(spec);
-    const { path, search } = splitUrl(request.url);
-    const r = await runGuard(kw as GuardKeyward, guard, opts, {
-      authorization: request.headers.get("authorization"),
-      method: request.method,
-      path,
-      search,
-      params,
-      raw: { request, params },
-    });
-    if (r.ok) return r;
-    return r.decision === undefined ? { ok: false, response: problemResponse(r.problem) } : { ok: false, response: problemResponse(r.problem), decision: r.decision };
-  }
-  const lists = new WeakMap<object, ResolvedListGuard>();
-  const resolvedList = (spec: ListGuardSpec<A>) => {
-    let g = lists.get(spec);
-    if (g === undefined) lists.set(spec, (g = resolveListGuard(kw, spec)));
-    return g;
-  };
-  async function checkList(request: Request, spec: ListGuardSpec<A>): Promise<FetchListCheck> {
-    const guard = resolvedList(spec);
-    const { path, search } = splitUrl(request.url);
-    const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: request.headers.get("authorization"), method: request.method, path, search });
-    if (r.ok) return r;
-    return r.decision === undefined ? { ok: false, response: problemResponse(r.problem) } : { ok: false, response: problemResponse(r.problem), decision: r.decision };
-  }
+  const item = memo((s: FetchGuardSpec<A>) => guards.item({ action: s.action, ...(s.item === undefined ? {} : { item: s.item }) }));
+  const list = memo((s: ListGuardSpec<A>) => guards.list(s));
+  const check = (request: Request, spec: FetchGuardSpec<A>, params: FetchParams = {}) => item(spec)(request, params) as Promise<FetchCheck>;
+  const checkList = (request: Request, spec: ListGuardSpec<A>) => list(spec)(request, {}) as Promise<FetchListCheck>;
   return {
     check,
     checkList,
     protectList(spec, handler) {
-      resolvedList(spec); // validate now, at declaration
+      list(spec); // validate now, at declaration
       return async function keywardProtectedList(request, ctx) {
         const r = await checkList(request, spec);
         return r.ok ? withHeaders(await handler(request, r.access, ctx), r.headers) : r.response;
@@ -130,8 +130,8 @@ export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: Htt
     },
     protect(spec, handler) {
       const { params: pick, ...rest } = spec;
-      resolved(rest); // validate now, at declaration
       const guardSpec = rest as FetchGuardSpec<A>;
+      item(guardSpec); // validate now, at declaration
       return async function keywardProtected(request, ctx) {
         const r = await check(request, guardSpec, pick ? pick(request, ctx) : {});
         return r.ok ? withHeaders(await handler(request, r.decision, ctx), r.headers) : r.response;

@@ -5,12 +5,14 @@
  * `mountManagement()` serves the management router of `keyward/manage` in a Hono app.
  * @module
  */
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Context, Hono, MiddlewareHandler, Next } from "hono";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
-import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
-import type { ManagementRouter } from "../manage/router.js";
+import { guardRunner, problemResponse, type Granted, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import type { HttpOptions } from "../http/mapping.js";
+import type { MountableRouter } from "../manage/router.js";
+
+export type { MountableRouter } from "../manage/router.js";
 
 /** The variables a keyward guard sets. */
 export interface KeywardVariables {
@@ -56,43 +58,25 @@ export interface KeywardHonoGuard<A extends string> {
  * ```
  */
 export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardHonoGuard<A> {
-  const opts = resolveHttpOptions(options);
-  const keywardGuard = function keywardGuard(spec: HonoGuardSpec<A>): MiddlewareHandler<KeywardEnv> {
-    const guard = resolveGuard(kw, spec as GuardSpec<A, Context>);
-    return async function keywardHonoGuard(c, next) {
-      const { path, search } = splitUrl(c.req.url);
-      const r = await runGuard(kw as GuardKeyward, guard, opts, {
-        authorization: c.req.header("authorization"),
-        method: c.req.method,
-        path,
-        search,
-        params: c.req.param() as Record<string, string | undefined>,
-        raw: c as Context,
-      });
-      if (!r.ok) return problemResponse(r.problem);
-      c.set("keyward", r.decision);
+  const guards = guardRunner(kw, options, {
+    read: (c: Context<GrantedEnv>, _next: Next) => ({ authorization: c.req.header("authorization"), method: c.req.method, url: c.req.url, params: c.req.param(), raw: c as Context }),
+    async allow(granted, headers, c, next): Promise<Response | undefined> {
+      c.set("keyward", granted);
       await next();
-      for (const [name, value] of Object.entries(r.headers)) c.header(name, value);
+      for (const [name, value] of Object.entries(headers)) c.header(name, value);
       return undefined;
-    };
-  };
-  keywardGuard.list = function keywardListGuard(spec: ListGuardSpec<A>): MiddlewareHandler<KeywardListEnv> {
-    const guard = resolveListGuard(kw, spec);
-    return async function keywardHonoListGuard(c, next) {
-      const { path, search } = splitUrl(c.req.url);
-      const r = await runListGuard(kw as GuardKeyward, guard, opts, { authorization: c.req.header("authorization"), method: c.req.method, path, search });
-      if (!r.ok) return problemResponse(r.problem);
-      c.set("keyward", r.access);
-      await next();
-      for (const [name, value] of Object.entries(r.headers)) c.header(name, value);
-      return undefined;
-    };
-  };
-  return keywardGuard;
+    },
+    deny: (problem) => problemResponse(problem),
+  });
+  const guard = (spec: HonoGuardSpec<A>) => guards.item(spec) as MiddlewareHandler<KeywardEnv>;
+  guard.list = (spec: ListGuardSpec<A>) => guards.list(spec) as MiddlewareHandler<KeywardListEnv>;
+  return guard;
 }
 
-/** What {@link mountManagement} mounts: a management router of `keyward/manage` (or any Fetch handler with a mount path). */
-export type MountableRouter = Pick<ManagementRouter, "fetch" | "basePath">;
+/** The environment the runner sets: either guard's variable. */
+interface GrantedEnv {
+  Variables: { keyward: Granted };
+}
 
 /**
  * Mounts a management router (`keyward/manage`) on a Hono app at its `basePath`: every method

@@ -6,85 +6,49 @@
  */
 import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
-import { forbiddenError, KeywardError, storeFailure } from "../core/errors.js";
+import { forbiddenError, KeywardError } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
-import type { DecisionInput, TokenDenialReason, TokenView } from "../core/types.js";
-import { limitStage, passedTokenStage, recordExpiry, recordUse, sameKind, type AuthorizeOptions } from "./authorize.js";
+import type { ActionDefinition, DecisionInput, TokenView } from "../core/types.js";
 import type { Context } from "./context.js";
-import { withRateLimit } from "./rate-gate.js";
+import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
 import { id, parseInput } from "./schemas.js";
 import { requirePermission, toView } from "./tokens.js";
+
+interface AccessCall extends Call {
+  itemType: string;
+  definition: ActionDefinition | undefined;
+}
+
+const ACCESSIBLE: Operation<AccessCall, AccessInput, AccessDecision> = {
+  read: (store, digest, c) => store.loadAccess(digest, { itemType: c.itemType }),
+  decide: (input, now, c, ctx) => decideAccess(input, c.action, c.definition, c.itemType, now, ctx),
+  notFound: (reason, c) => ({ allowed: false, reason, action: c.action }),
+  itemType: (c) => c.itemType,
+  event: (result, now, _input, c) => authorizationEvent(result, now, c, { itemType: c.itemType }),
+};
 
 /**
  * `accessible(token, action, itemType)` (R12–R15): the filter of the items of `itemType` the
  * token's subject may act on with `action`, or the refusal `authorize()` gives that token for
- * that action. Records the use (R6) and emits an `authorization` event (R16) like `authorize()`.
- * Throws only for misuse (`invalid_input`) or a failing store (`unavailable`).
+ * that action. The same pipeline as `authorize()`: it records the use (R6) and emits an
+ * `authorization` event (R16). Throws only for misuse (`invalid_input`) or a failing store
+ * (`unavailable`).
  */
-export async function accessible(
-  ctx: Context,
-  rawToken: unknown,
-  action: string,
-  itemType: string,
-  options?: AuthorizeOptions,
-): Promise<AccessDecision> {
-  if (typeof action !== "string") throw new KeywardError("invalid_input", 'Invalid input at "action": expected a string.', { field: "action" });
+export function accessible(ctx: Context, rawToken: unknown, action: string, itemType: string, options?: AuthorizeOptions): Promise<AccessDecision> {
+  return observed(ctx, "accessible", action, itemType, () => accessibleNow(ctx, rawToken, action, itemType, options), describeDecision);
+}
+
+async function accessibleNow(ctx: Context, rawToken: unknown, action: string, itemType: string, options: AuthorizeOptions | undefined): Promise<AccessDecision> {
+  if (typeof action !== "string") throw misuse("action", "expected a string");
   const type = parseInput(id, itemType, "itemType");
   const definition = ctx.actions.get(action);
-  if (definition !== undefined && definition.access === undefined) {
-    throw new KeywardError("invalid_input", `Invalid input at "action": "${action}" is an organization-level action; a list filter needs an item action.`, { field: "action" });
-  }
-  if (definition !== undefined && definition.item !== type) {
-    throw new KeywardError("invalid_input", `Invalid input at "itemType": action "${action}" acts on items of type "${definition.item}".`, { field: "itemType" });
-  }
-  let result: AccessDecision;
-  const kind = ctx.parse(rawToken);
-  let input: AccessInput | null = null;
-  if (kind !== null) {
-    try {
-      input = await ctx.store.loadAccess(ctx.hash(rawToken as string), { itemType: type });
-    } catch (e) {
-      throw storeFailure(e);
-    }
-  }
-  const now = ctx.now(input?.now);
-  if (kind === null) result = { allowed: false, reason: "token_malformed", action };
-  // A record of the other kind under this digest is an integrity failure: an event, and unknown, as in authorize().
-  else if (input === null || !sameKind(ctx, input.token, kind)) result = { allowed: false, reason: "token_unknown", action };
-  else {
-    const limit = limitStage(ctx, options, input, action, type, now);
-    const stage = limit === null ? null : await limit;
-    if (stage?.limited) result = stage.limited;
-    else {
-      result = decideAccess(input, action, definition, type, now, { inactivityMs: ctx.inactivityMs });
-      if (stage) result = withRateLimit(result, stage.state);
-    }
-    if (passedTokenStage(result.reason)) recordUse(ctx, input, now);
-    else await recordExpiry(ctx, input, result.reason as TokenDenialReason, now);
-  }
-  if (ctx.hasSink) {
-    ctx.emit({
-      type: "authorization",
-      at: now,
-      outcome: result.allowed ? "allowed" : "denied",
-      reason: result.reason,
-      action,
-      itemType: type,
-      ...(result.tokenId === undefined ? {} : { tokenId: result.tokenId, orgId: result.orgId!, subject: result.subject! }),
-      ...(options?.request ? { request: options.request } : {}),
-    });
-  }
-  return result;
+  if (definition !== undefined && definition.access === undefined) throw misuse("action", `"${action}" is an organization-level action; a list filter needs an item action`);
+  if (definition !== undefined && definition.item !== type) throw misuse("itemType", `action "${action}" acts on items of type "${definition.item}"`);
+  return runPipeline(ctx, ACCESSIBLE, rawToken, { action, options, itemType: type, definition });
 }
 
 /** The throwing form of {@link accessible}: the allowed answer, or a forbidden `KeywardError` whose code is the reason. */
-export async function assertAccessible(
-  ctx: Context,
-  rawToken: unknown,
-  action: string,
-  itemType: string,
-  options?: AuthorizeOptions,
-): Promise<AllowedAccess> {
+export async function assertAccessible(ctx: Context, rawToken: unknown, action: string, itemType: string, options?: AuthorizeOptions): Promise<AllowedAccess> {
   const result = await accessible(ctx, rawToken, action, itemType, options);
   if (result.allowed) return result;
   throw forbiddenError(result);

@@ -1,28 +1,17 @@
 /**
- * The hot path: parse, hash, one store read, the pure decision, then the coalesced use record
- * and the activity event. No rule lives here: the rules are in `src/core`.
+ * `authorize()` and `login()`: what they plug into the one pipeline (`pipeline.ts`), which parses,
+ * hashes, reads once, decides, records the use and emits. No rule lives here: the rules are in
+ * `src/core`.
  * @module
  */
 import { checkToken, decide, subjectRef } from "../core/decide.js";
-import { forbiddenError, KeywardError, storeFailure } from "../core/errors.js";
-import { passedTokenStage } from "../core/reasons.js";
-import type { Decision, DecisionInput, ItemRef, SubjectKind, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
-import { SYNC, type MaybeSync } from "../storage/sync.js";
+import { forbiddenError, KeywardError } from "../core/errors.js";
+import type { ActionDefinition, Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
+import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation, type Verdict } from "./pipeline.js";
 import type { Context } from "./context.js";
-import { rateStage, withRateLimit, type RateLimitGate, type RateStageOutcome } from "./rate-gate.js";
 import { checkItem } from "./schemas.js";
 
-/** Options of one `authorize()` call. */
-export interface AuthorizeOptions {
-  /** Request details for the activity event (set by the middleware). */
-  request?: { method: string; path: string };
-  /**
-   * R21: a rate limit to count this call against, once, after the token stage and before the
-   * permission and access stages (`rateLimit()` of `keyward/ratelimit`; the middleware passes
-   * its `rateLimit` option). A token that does not authenticate touches no counter.
-   */
-  rateLimit?: RateLimitGate;
-}
+export type { AuthorizeOptions } from "./pipeline.js";
 
 /** An authenticated session from a user token (R10). */
 export interface Session {
@@ -35,158 +24,75 @@ function itemKey(item: ItemRef): { orgId: string; type: string; id: string } {
   return { orgId: item.orgId, type: item.type, id: item.id };
 }
 
-type Loaded = DecisionInput | "token_malformed" | "token_unknown";
-
-/**
- * Reads the decision input for a raw token (`token_malformed` without a store read, `token_unknown`
- * when no token of that kind has the digest). Synchronous when the store's method has a
- * synchronous twin (the memory store's own): then no promise is made; otherwise a promise.
- * A failure of the store becomes `unavailable` either way.
- */
-function load(ctx: Context, raw: unknown, item: ItemRef | null): Loaded | Promise<Loaded> {
-  const kind = ctx.parse(raw);
-  if (kind === null) return "token_malformed";
-  // A record of the other kind under this digest is an integrity failure: an event, and unknown.
-  const known = (input: DecisionInput | null): Loaded => (input === null || !sameKind(ctx, input.token, kind) ? "token_unknown" : input);
-  let pending: Promise<DecisionInput | null>;
-  try {
-    const digest = ctx.hash(raw as string);
-    const sync = (ctx.store.loadDecision as MaybeSync<[string, ItemRef | null], DecisionInput | null>)[SYNC];
-    if (sync !== undefined) return known(sync(digest, item));
-    pending = ctx.store.loadDecision(digest, item);
-  } catch (e) {
-    throw storeFailure(e);
-  }
-  return Promise.resolve(pending).then(known, (e: unknown) => {
-    throw storeFailure(e);
-  });
+interface AuthorizeCall extends Call {
+  item: ItemRef | null;
+  definition: ActionDefinition | undefined;
 }
 
-const ignore = () => {};
-
-/**
- * Whether the stored token has the kind its prefix names. If not, emits `token.integrity` (the
- * caller then answers `token_unknown`). Shared with `accessible()`.
- */
-export function sameKind(ctx: Context, token: TokenRecord, presented: SubjectKind): boolean {
-  if (token.kind === presented) return true;
-  ctx.emit({ type: "token.integrity", at: ctx.now(), tokenId: token.id, orgId: token.orgId, presentedKind: presented, storedKind: token.kind });
-  return false;
-}
-
-/** Whether a decision's reason comes after R15's token stage (the token authenticated). Shared with `accessible()`. */
-export { passedTokenStage };
-
-/**
- * R21, shared with `accessible()`: with a rate limit, and only for a token that passes the token
- * stage (checked by the core's own `checkToken`), count the call once before the later stages.
- * `null` when there is no limit or the token fails its stage (it costs nothing).
- */
-export function limitStage(ctx: Context, options: AuthorizeOptions | undefined, input: DecisionInput, action: string, itemType: string | null, now: number): Promise<RateStageOutcome> | null {
-  const gate = options?.rateLimit;
-  if (gate === undefined || checkToken(input, now, ctx.inactivityMs) !== null) return null;
-  return rateStage(ctx, gate, input, action, itemType, options?.request);
-}
-
-/** After a successful token stage: record the use (R6), without waiting. Shared with `accessible()`. A failed touch never changes the decision (it can only make the token expire early). */
-export function recordUse(ctx: Context, input: DecisionInput, now: number): void {
-  try {
-    const sync = (ctx.store.recordTokenUse as MaybeSync<[string, number], void>)[SYNC];
-    if (sync !== undefined) sync(input.token.id, now);
-    else ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
-  } catch {
-    // A store that throws synchronously instead of rejecting: the same as a failed touch.
-  }
-}
-
-/** After a failed token stage: record a newly seen expiry once and emit its event (R6, R16). Shared with `accessible()`. */
-export async function recordExpiry(ctx: Context, input: DecisionInput, reason: TokenDenialReason, now: number): Promise<void> {
-  const { token } = input;
-  if (reason === "token_expired" && token.expiredAt === null) {
-    let first = false;
-    try {
-      first = await ctx.store.markTokenExpired(token.id, now);
-    } catch {
-      return;
-    }
-    if (first) {
-      ctx.emit({
-        type: "token.expired",
-        at: now,
-        tokenId: token.id,
-        orgId: token.orgId,
-        subject: subjectRef(input.subject, token),
-        tokenName: token.name,
-        cause: "inactivity",
-      });
-    }
-  }
-}
+const AUTHORIZE: Operation<AuthorizeCall, DecisionInput, Decision> = {
+  // Only an item action reads the item's shares and rules.
+  read: (store, digest, c) => store.loadDecision(digest, c.definition?.access === undefined ? null : c.item),
+  decide: (input, now, c, ctx) => decide(input, c.action, c.definition, c.item, now, ctx),
+  notFound: (reason, c) => ({ allowed: false, reason, action: c.action }),
+  itemType: (c) => c.item?.type ?? null,
+  event: (d, now, _input, c) => authorizationEvent(d, now, c, c.item === null ? {} : { item: itemKey(c.item) }),
+};
 
 /**
  * `authorize(token, action, item?)` (R12–R15). Resolves to a decision; throws only for invalid
  * input (`invalid_input`) or a failing store (`unavailable`), never allowing on failure.
  */
-export async function authorize(
-  ctx: Context,
-  rawToken: unknown,
-  action: string,
-  item?: ItemRef | null,
-  options?: AuthorizeOptions,
-): Promise<Decision> {
-  if (typeof action !== "string") throw new KeywardError("invalid_input", 'Invalid input at "action": expected a string.', { field: "action" });
+export function authorize(ctx: Context, rawToken: unknown, action: string, item?: ItemRef | null, options?: AuthorizeOptions): Promise<Decision> {
+  return observed(ctx, "authorize", action, item?.type, () => authorizeNow(ctx, rawToken, action, item, options), describeDecision);
+}
+
+async function authorizeNow(ctx: Context, rawToken: unknown, action: string, item: ItemRef | null | undefined, options: AuthorizeOptions | undefined): Promise<Decision> {
+  if (typeof action !== "string") throw misuse("action", "expected a string");
   const checked = item === undefined || item === null ? null : checkItem(item);
   const definition = ctx.actions.get(action);
-  if (definition?.access !== undefined && checked === null) {
-    throw new KeywardError("invalid_input", `Invalid input at "item": action "${action}" acts on an item of type "${definition.item}".`, { field: "item" });
+  if (definition?.access !== undefined && checked === null) throw misuse("item", `action "${action}" acts on an item of type "${definition.item}"`);
+  if (definition?.access !== undefined && checked !== null && checked.type !== definition.item) {
+    throw misuse("item.type", `action "${action}" acts on items of type "${definition.item}"`);
   }
-  if (definition !== undefined && definition.access !== undefined && checked !== null && checked.type !== definition.item) {
-    throw new KeywardError("invalid_input", `Invalid input at "item.type": action "${action}" acts on items of type "${definition.item}".`, { field: "item.type" });
-  }
-  const read = load(ctx, rawToken, definition?.access === undefined ? null : checked);
-  const loaded = typeof read === "string" || !(read instanceof Promise) ? read : await read;
-  const now = ctx.now(typeof loaded === "string" ? undefined : loaded.now);
-  let decision: Decision;
-  if (typeof loaded === "string") {
-    decision = { allowed: false, reason: loaded, action };
-  } else {
-    const limit = limitStage(ctx, options, loaded, action, checked?.type ?? null, now);
-    const stage = limit === null ? null : await limit;
-    if (stage?.limited) decision = stage.limited;
-    else {
-      decision = decide(loaded, action, definition, checked, now, { inactivityMs: ctx.inactivityMs });
-      if (stage) decision = withRateLimit(decision, stage.state);
-    }
-    if (passedTokenStage(decision.reason)) recordUse(ctx, loaded, now);
-    else await recordExpiry(ctx, loaded, decision.reason as TokenDenialReason, now);
-  }
-  if (ctx.hasSink) {
-    ctx.emit({
-      type: "authorization",
-      at: now,
-      outcome: decision.allowed ? "allowed" : "denied",
-      reason: decision.reason,
-      action,
-      ...(checked === null ? {} : { item: itemKey(checked) }),
-      ...(decision.tokenId === undefined ? {} : { tokenId: decision.tokenId, orgId: decision.orgId!, subject: decision.subject! }),
-      ...(decision.allowed && decision.grant ? { grant: decision.grant } : {}),
-      ...(options?.request ? { request: options.request } : {}),
-    });
-  }
-  return decision;
+  return runPipeline(ctx, AUTHORIZE, rawToken, { action, options, item: checked, definition });
 }
 
 /** The throwing form: resolves to the allowed decision, or throws a forbidden {@link KeywardError}. */
-export async function assertAuthorized(
-  ctx: Context,
-  rawToken: unknown,
-  action: string,
-  item?: ItemRef | null,
-  options?: AuthorizeOptions,
-): Promise<Extract<Decision, { allowed: true }>> {
+export async function assertAuthorized(ctx: Context, rawToken: unknown, action: string, item?: ItemRef | null, options?: AuthorizeOptions): Promise<Extract<Decision, { allowed: true }>> {
   const d = await authorize(ctx, rawToken, action, item, options);
   if (d.allowed) return d;
   throw forbiddenError(d, item);
+}
+
+/** What `login()` decides: the session, or why not. */
+interface LoginVerdict extends Verdict {
+  reason: TokenDenialReason | "login_not_allowed" | "allowed";
+  token?: TokenRecord;
+  subject?: SubjectRef;
+}
+
+const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
+  read: (store, digest) => store.loadDecision(digest, null),
+  decide(input, now, _c, ctx) {
+    const reason = checkToken(input, now, ctx.inactivityMs) ?? (input.token.kind === "service_user" ? "login_not_allowed" : "allowed");
+    return { allowed: reason === "allowed", reason, token: input.token, subject: subjectRef(input.subject, input.token) };
+  },
+  notFound: (reason) => ({ allowed: false, reason }),
+  itemType: () => null,
+  event: (v, now) => ({
+    type: "login",
+    at: now,
+    outcome: v.allowed ? "allowed" : "denied",
+    reason: v.reason,
+    ...(v.token && v.subject ? { tokenId: v.token.id, orgId: v.token.orgId, subject: v.subject } : {}),
+  }),
+};
+
+const LOGIN_CALL: Call = { action: "login", options: undefined };
+
+/** A login's span: the subject only for a session (a refusal names the reason alone). */
+function describeLogin(v: LoginVerdict): ReturnType<typeof describeDecision> {
+  return v.allowed ? describeDecision({ allowed: true, reason: v.reason, subject: v.subject, tokenId: v.token?.id, orgId: v.token?.orgId }) : describeDecision({ allowed: false, reason: v.reason });
 }
 
 /**
@@ -194,29 +100,7 @@ export async function assertAuthorized(
  * Throws a {@link KeywardError} whose code is the reason when the token does not authenticate.
  */
 export async function login(ctx: Context, rawToken: unknown): Promise<Session> {
-  const loaded = await load(ctx, rawToken, null);
-  const now = ctx.now(typeof loaded === "string" ? undefined : loaded.now);
-  let reason: string;
-  let subject: SubjectRef | undefined;
-  if (typeof loaded === "string") {
-    reason = loaded;
-  } else {
-    const tokenReason = checkToken(loaded, now, ctx.inactivityMs);
-    if (tokenReason === null) recordUse(ctx, loaded, now);
-    else await recordExpiry(ctx, loaded, tokenReason, now);
-    subject = subjectRef(loaded.subject, loaded.token);
-    reason = tokenReason ?? (loaded.token.kind === "service_user" ? "login_not_allowed" : "allowed");
-  }
-  const token = typeof loaded === "string" ? undefined : loaded.token;
-  ctx.emit({
-    type: "login",
-    at: now,
-    outcome: reason === "allowed" ? "allowed" : "denied",
-    reason,
-    ...(token && subject ? { tokenId: token.id, orgId: token.orgId, subject } : {}),
-  });
-  if (reason !== "allowed" || token === undefined || subject === undefined) {
-    throw new KeywardError(reason as TokenDenialReason | "login_not_allowed");
-  }
-  return { subject: subject as Session["subject"], orgId: token.orgId, tokenId: token.id };
+  const v = await observed(ctx, "login", "login", undefined, () => runPipeline(ctx, LOGIN, rawToken, LOGIN_CALL), describeLogin);
+  if (!v.allowed || v.token === undefined || v.subject === undefined) throw new KeywardError(v.reason as TokenDenialReason | "login_not_allowed");
+  return { subject: v.subject as Session["subject"], orgId: v.token.orgId, tokenId: v.token.id };
 }

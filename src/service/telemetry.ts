@@ -10,7 +10,6 @@
  * @module
  */
 import { KeywardError } from "../core/errors.js";
-import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { KeywardStore } from "../storage/types.js";
 
 /** An attribute value keyward sets. */
@@ -56,8 +55,8 @@ type Describe<R> = (result: R) => TelemetryAttributes;
 
 /** The instruments, built once. Internal. */
 export interface Telemetry {
-  /** A decision (`authorize`, `accessible`, `login`): a span, the decisions counter, the duration histogram. */
-  decision<R>(operation: "authorize" | "accessible" | "login", attributes: TelemetryAttributes, run: () => Promise<R>, describe: Describe<R>, denial?: (e: unknown) => TelemetryAttributes | null): Promise<R>;
+  /** A decision (`authorize`, `accessible`, `login`): a span, the decisions counter, the duration histogram. A denial is a result, never thrown. */
+  decision<R>(operation: "authorize" | "accessible" | "login", attributes: TelemetryAttributes, run: () => Promise<R>, describe: Describe<R>): Promise<R>;
   /** A token mutation: a span; an error thrown is recorded on it with status ERROR. */
   mutation<R>(operation: string, attributes: TelemetryAttributes, run: () => Promise<R>, describe?: Describe<R>): Promise<R>;
   /** The store with its reads timed (`keyward.store.read.duration`), or the store itself without a meter. */
@@ -135,16 +134,11 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
   }
 
   return {
-    decision(operation, attributes, run, describe, denial) {
+    decision(operation, attributes, run, describe) {
       const start = decisionDuration === undefined ? 0 : now();
       return spanned(SPAN_NAMES[operation], attributes, run, (span, ok, value) => {
-        let summary: TelemetryAttributes;
-        if (ok) summary = describe(value as Parameters<typeof describe>[0]);
-        else {
-          // login() throws its denials: they are decisions, not errors.
-          summary = denial?.(value) ?? markError(span, value);
-        }
-        if (span !== null && summary["keyward.outcome"] !== "error") span.setAttributes(summary);
+        const summary = ok ? describe(value as Parameters<typeof describe>[0]) : markError(span, value);
+        if (span !== null && ok) span.setAttributes(summary);
         const outcome = summary["keyward.outcome"]!;
         decisions?.add(1, { "keyward.operation": operation, "keyward.outcome": outcome, "keyward.reason": summary["keyward.reason"]! });
         decisionDuration?.record((now() - start) / 1000, { "keyward.operation": operation, "keyward.outcome": outcome });
@@ -166,11 +160,8 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
       const timed: Record<string, unknown> = {};
       for (const method of methodNames(store)) {
         const f = (store as unknown as Record<string, unknown>)[method] as (...args: unknown[]) => Promise<unknown>;
-        const sync = (f as MaybeSync<unknown[], unknown>)[SYNC];
         if (!READS.test(method)) {
-          const bound = f.bind(store);
-          if (sync !== undefined) Object.defineProperty(bound, SYNC, { value: sync });
-          timed[method] = bound;
+          timed[method] = f.bind(store);
           continue;
         }
         const read = (...args: unknown[]): Promise<unknown> => {
@@ -193,22 +184,6 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
             },
           );
         };
-        // Keep the memory store's synchronous twin (timed too), so the decision stays synchronous.
-        if (sync !== undefined) {
-          Object.defineProperty(read, SYNC, {
-            value: (...args: unknown[]) => {
-              const start = now();
-              let outcome = "error";
-              try {
-                const r = sync(...args);
-                outcome = "ok";
-                return r;
-              } finally {
-                record(method, start, outcome);
-              }
-            },
-          });
-        }
         timed[method] = read;
       }
       const counting = store as Partial<CacheCounting>;

@@ -72,21 +72,6 @@ export async function requirePermission(ctx: Context, orgId: string, actorId: st
   return set.permissions;
 }
 
-/** The management permissions an actor holds in an organization (R11, R12), refusing nothing. */
-export async function managementRights(ctx: Context, input: { orgId: string; actorId: string }): Promise<{ manageTokens: boolean; manageServiceUsers: boolean }> {
-  const { orgId, actorId } = parseInput(adminSchema, input);
-  const held = async (permission: string) =>
-    requirePermission(ctx, orgId, actorId, permission).then(
-      () => true,
-      (e: unknown) => {
-        if (e instanceof KeywardError && e.code === "forbidden") return false;
-        throw e;
-      },
-    );
-  const [manageTokens, manageServiceUsers] = await Promise.all([held(ctx.permissions.manageTokens), held(ctx.permissions.manageServiceUsers)]);
-  return { manageTokens, manageServiceUsers };
-}
-
 /**
  * Throws `forbidden` naming `field` unless the permission set `setId` (of `orgId`; `null` is no
  * permission at all) holds nothing beyond `held`: a manager hands out only what they hold

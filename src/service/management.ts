@@ -1,0 +1,101 @@
+/**
+ * What a management page needs to know about its caller and the tokens it names, asked of the
+ * service rather than of the store: who is signed in, which management permissions they hold
+ * (answered as booleans, nothing refused) and whether a token id names a live token of an
+ * organization and subject.
+ * @module
+ */
+import { z } from "zod";
+import { KeywardError } from "../core/errors.js";
+import type { SubjectKind } from "../core/types.js";
+import type { Context } from "./context.js";
+import { id, parseInput } from "./schemas.js";
+
+/**
+ * The management permissions an actor holds in an organization.
+ * @example `const { manageTokens }: ManagementRights = await kw.managementRights({ orgId, actorId })`
+ */
+export interface ManagementRights {
+  manageTokens: boolean;
+  manageServiceUsers: boolean;
+}
+
+/**
+ * Who is signed in to a management page, and what they may manage there.
+ * @example `const { user, organization, can }: ManagementProfile = await kw.managementProfile({ orgId, actorId })`
+ */
+export interface ManagementProfile {
+  user: { id: string; name: string };
+  organization: { id: string; name: string; ssoOnly: boolean };
+  can: ManagementRights;
+}
+
+const actorSchema = z.object({ orgId: id, actorId: id }).strict();
+
+/** The permissions an actor holds in an organization: none unless an active member with a permission set of that organization. */
+async function heldPermissions(ctx: Context, orgId: string, actorId: string): Promise<readonly string[]> {
+  const m = await ctx.call(() => ctx.store.getMembership(orgId, actorId));
+  if (m === null || m.status !== "active" || m.permissionSetId === null) return [];
+  const set = await ctx.call(() => ctx.store.getPermissionSet(m.permissionSetId!));
+  return set === null || set.orgId !== orgId ? [] : set.permissions;
+}
+
+/**
+ * The management permissions an actor holds in an organization, refusing nothing:
+ * what a page may offer them.
+ *
+ * @example
+ * ```ts
+ * const { manageTokens } = await managementRights(ctx, { orgId: "acme", actorId: "u_ada" });
+ * ```
+ */
+export async function managementRights(ctx: Context, input: z.input<typeof actorSchema>): Promise<ManagementRights> {
+  const { orgId, actorId } = parseInput(actorSchema, input);
+  const held = await heldPermissions(ctx, orgId, actorId);
+  return { manageTokens: held.includes(ctx.permissions.manageTokens), manageServiceUsers: held.includes(ctx.permissions.manageServiceUsers) };
+}
+
+/**
+ * The signed-in user, their organization and their management rights, for a management page.
+ * `not_found` when the organization or the user does not exist.
+ *
+ * @example
+ * ```ts
+ * const { user, organization, can } = await managementProfile(ctx, { orgId: "acme", actorId: "u_ada" });
+ * ```
+ */
+export async function managementProfile(ctx: Context, input: z.input<typeof actorSchema>): Promise<ManagementProfile> {
+  const { orgId, actorId } = parseInput(actorSchema, input);
+  const [org, user, can] = await Promise.all([ctx.call(() => ctx.store.getOrganization(orgId)), ctx.call(() => ctx.store.getUser(actorId)), managementRights(ctx, { orgId, actorId })]);
+  if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");
+  return { user: { id: user.id, name: user.name }, organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly }, can };
+}
+
+const belongsSchema = z.object({ orgId: id, tokenId: id, kind: z.enum(["user", "service_user"]), subjectId: id.optional() }).strict();
+
+/**
+ * The input of {@link tokenBelongsTo}.
+ * @example `const input: TokenBelongsToInput = { orgId: "acme", tokenId, kind: "service_user", subjectId: "svc_bi" }`
+ */
+export interface TokenBelongsToInput {
+  orgId: string;
+  tokenId: string;
+  kind: SubjectKind;
+  /** The user or service user the token must belong to; any when omitted. */
+  subjectId?: string;
+}
+
+/**
+ * Whether `tokenId` names a token of `orgId` of this kind (and subject) that is not deleted:
+ * what a management route checks before acting on a token its path names.
+ *
+ * @example
+ * ```ts
+ * if (!(await tokenBelongsTo(ctx, { orgId, tokenId, kind: "service_user", subjectId: botId }))) throw new KeywardError("not_found");
+ * ```
+ */
+export async function tokenBelongsTo(ctx: Context, input: TokenBelongsToInput): Promise<boolean> {
+  const { orgId, tokenId, kind, subjectId } = parseInput(belongsSchema, input);
+  const token = await ctx.call(() => ctx.store.getToken(tokenId));
+  return token !== null && token.orgId === orgId && token.kind === kind && (subjectId === undefined || token.subjectId === subjectId) && token.deletedAt === null;
+}

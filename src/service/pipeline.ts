@@ -1,0 +1,238 @@
+/**
+ * The one pipeline of `authorize()`, `accessible()` and `login()`:
+ *
+ * 1. parse + checksum (no store read when it fails),
+ * 2. digest,
+ * 3. ONE store read (a failing store is `unavailable`: fail closed),
+ * 4. decide (the pure core; the rate-limit gate first, where the call has one),
+ * 5. record the use, or a newly seen expiry,
+ * 6. emit the activity event; the telemetry span and metrics wrap the whole call.
+ *
+ * An operation plugs in only what differs: its read, its decision and its event. No rule lives
+ * here: the rules are in `src/core`.
+ * @module
+ */
+import { checkToken, subjectRef } from "../core/decide.js";
+import { fieldError, type KeywardError } from "../core/errors.js";
+import { passedTokenStage } from "../core/reasons.js";
+import type { AccessDecision } from "../core/access.js";
+import type { Decision, DecisionInput, KeywardEvent, RateLimitState, SubjectRef } from "../core/types.js";
+import type { KeywardStore } from "../storage/types.js";
+import type { Context } from "./context.js";
+import { rateStage, withRateLimit, type RateLimitGate } from "./rate-gate.js";
+import type { TelemetryAttributes } from "./telemetry.js";
+
+/**
+ * Options of one `authorize()` or `accessible()` call.
+ * @example `await kw.authorize(token, "reports.export", null, { request: { method: "GET", path: "/reports" }, rateLimit: limit })`
+ */
+export interface AuthorizeOptions {
+  /** Request details for the activity event (set by the middleware). */
+  request?: { method: string; path: string };
+  /**
+   * R21: a rate limit to count this call against, once, after the token stage and before the
+   * permission and access stages (`rateLimit()` of `keyward/ratelimit`; the middleware passes
+   * its `rateLimit` option). A token that does not authenticate touches no counter.
+   */
+  rateLimit?: RateLimitGate;
+}
+
+/**
+ * The answer for a token the pipeline could not find: not well formed (no read), or no token of that kind has its digest.
+ * @example `const reason: NotFound = "token_malformed"`
+ */
+export type NotFound = "token_malformed" | "token_unknown";
+
+/**
+ * What every result of the pipeline has: the reason (`allowed` or why not), and the rate-limit state once counted.
+ * @example `const v: Verdict = { allowed: false, reason: "token_unknown" }`
+ */
+export interface Verdict {
+  allowed: boolean;
+  reason: string;
+  rateLimit?: RateLimitState;
+}
+
+/**
+ * What one operation plugs into the pipeline. `C` is the call's own arguments (validated), `I`
+ * what its one read returns, `R` its result. The functions are called once per call, in the
+ * pipeline's order; keep them free of I/O other than the read.
+ *
+ * @example
+ * ```ts
+ * const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
+ *   read: (store, digest) => store.loadDecision(digest, null),
+ *   decide: (input, now, _call, ctx) => ({ allowed: checkToken(input, now, ctx.inactivityMs) === null, reason: "allowed" }),
+ *   notFound: (reason) => ({ allowed: false, reason }),
+ *   itemType: () => null,
+ *   event: (v, now) => ({ type: "login", at: now, outcome: v.allowed ? "allowed" : "denied", reason: v.reason }),
+ * };
+ * ```
+ */
+export interface Operation<C extends Call, I extends DecisionInput, R extends Verdict> {
+  /** Step 3: the one read for a digest (`null`: no token has it). */
+  read(store: KeywardStore, digest: string, call: C): Promise<I | null>;
+  /** Step 4: the decision for a token that was found, at `now` (the pure core). */
+  decide(input: I, now: number, call: C, ctx: Context): R;
+  /** The result for a token that was not found (or not well formed). */
+  notFound(reason: NotFound, call: C): R;
+  /** Step 6: the activity event (only built when the host has an event sink). */
+  event(result: R, now: number, input: I | null, call: C): KeywardEvent;
+  /** R21: the item type the call names, for the rate limiter (`null` for an organization-level action). */
+  itemType(call: C): string | null;
+}
+
+/**
+ * What every call hands the pipeline: its action and its options (the rate limit, the request for the event).
+ * @example `const call: Call = { action: "reports.export", options: { request: { method: "GET", path: "/reports" } } }`
+ */
+export interface Call {
+  action: string;
+  options: AuthorizeOptions | undefined;
+}
+
+const ignore = () => {};
+
+/**
+ * Runs one call through the pipeline. Throws only for a failing store (`unavailable`, with the
+ * store's error as `cause`) or a failing rate limiter; a denial is a result.
+ *
+ * @example
+ * ```ts
+ * const decision = await runPipeline(ctx, AUTHORIZE, rawToken, { action, item, definition, options });
+ * ```
+ */
+export async function runPipeline<C extends Call, I extends DecisionInput, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, raw: unknown, call: C): Promise<R> {
+  // 1. parse + checksum: a token that is not well formed costs no read.
+  const kind = ctx.parse(raw);
+  let input: I | null = null;
+  if (kind !== null) {
+    // 2. digest and 3. the ONE read, failing closed.
+    input = await ctx.call(() => op.read(ctx.store, ctx.hash(raw as string), call));
+    if (input !== null && input.token.kind !== kind) {
+      // A record of the other kind under this digest is an integrity failure: an event, and unknown.
+      const { token } = input;
+      ctx.emit({ type: "token.integrity", at: ctx.now(), tokenId: token.id, orgId: token.orgId, presentedKind: kind, storedKind: token.kind });
+      input = null;
+    }
+  }
+  const now = ctx.now(input?.now);
+  let result: R;
+  if (input === null) result = op.notFound(kind === null ? "token_malformed" : "token_unknown", call);
+  else {
+    // 4. the rate-limit gate (R21) where the call has one, then the decision.
+    const gate = call.options?.rateLimit;
+    if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) {
+      const stage = await rateStage(ctx, gate, input, call.action, op.itemType(call), call.options?.request);
+      result = stage.limited === null ? (withRateLimit(op.decide(input, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
+    } else result = op.decide(input, now, call, ctx);
+    // 5. record the use, or a newly seen expiry.
+    if (passedTokenStage(result.reason as never)) recordUse(ctx, input, now);
+    else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
+  }
+  // 6. emit.
+  if (ctx.hasSink) ctx.emit(op.event(result, now, input, call));
+  return result;
+}
+
+/** Records the use (R6) without waiting. A failed touch never changes the decision (it can only make the token expire early). */
+function recordUse(ctx: Context, input: DecisionInput, now: number): void {
+  try {
+    ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
+  } catch {
+    // A store that throws synchronously instead of rejecting: the same as a failed touch.
+  }
+}
+
+/** Records a newly seen inactivity expiry once and emits its event (R6, R16). */
+async function recordExpiry(ctx: Context, input: DecisionInput, now: number): Promise<void> {
+  const { token } = input;
+  if (token.expiredAt !== null) return;
+  let first = false;
+  try {
+    first = await ctx.store.markTokenExpired(token.id, now);
+  } catch {
+    return;
+  }
+  if (first) {
+    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: subjectRef(input.subject, token), tokenName: token.name, cause: "inactivity" });
+  }
+}
+
+/**
+ * The `authorization` event (R16) of `authorize()` and `accessible()`: `target` names the item
+ * (`{ item }`) or the item type listed (`{ itemType }`).
+ *
+ * @example
+ * ```ts
+ * ctx.emit(authorizationEvent(decision, now, call, { itemType: "inspection" }));
+ * ```
+ */
+export function authorizationEvent(d: Decision | AccessDecision, now: number, call: Call, target: { item?: { orgId: string; type: string; id: string }; itemType?: string }): KeywardEvent {
+  return {
+    type: "authorization",
+    at: now,
+    outcome: d.allowed ? "allowed" : "denied",
+    reason: d.reason,
+    action: call.action,
+    ...target,
+    ...(d.tokenId === undefined ? {} : { tokenId: d.tokenId, orgId: d.orgId!, subject: d.subject! }),
+    ...(d.allowed && "grant" in d && d.grant ? { grant: d.grant } : {}),
+    ...(call.options?.request ? { request: call.options.request } : {}),
+  };
+}
+
+// ── telemetry: a layer around the whole call (validation included) ──
+
+/** What a result says to telemetry: never the secret, never the digest. */
+interface Described {
+  allowed: boolean;
+  reason: string;
+  subject?: SubjectRef | undefined;
+  tokenId?: string | undefined;
+  orgId?: string | undefined;
+}
+
+/** The span's and the metrics' attributes of a finished decision. */
+export function describeDecision(d: Described): TelemetryAttributes {
+  const a: TelemetryAttributes = { "keyward.outcome": d.allowed ? "allowed" : "denied", "keyward.reason": d.reason };
+  if (d.subject !== undefined) a["keyward.subject.kind"] = d.subject.kind;
+  if (d.tokenId !== undefined) a["keyward.token.id"] = d.tokenId;
+  if (d.orgId !== undefined) a["keyward.org.id"] = d.orgId;
+  return a;
+}
+
+/**
+ * Runs a decision call under telemetry (a span, the decisions counter and the duration
+ * histogram) when the instance has it; otherwise runs it as is.
+ *
+ * @example
+ * ```ts
+ * return observed(ctx, "authorize", action, item?.type, () => runPipeline(ctx, AUTHORIZE, raw, call), describeDecision);
+ * ```
+ */
+export function observed<R>(
+  ctx: Context,
+  operation: "authorize" | "accessible" | "login",
+  action: string,
+  itemType: string | undefined,
+  run: () => Promise<R>,
+  describe: (result: R) => TelemetryAttributes,
+): Promise<R> {
+  const t = ctx.telemetry;
+  if (t === null) return run();
+  const attributes: TelemetryAttributes = typeof itemType !== "string" ? { "keyward.action": String(action) } : { "keyward.action": String(action), "keyward.item.type": itemType };
+  return t.decision(operation, attributes, run, describe);
+}
+
+/**
+ * The misuse of a call: `invalid_input` naming the field.
+ *
+ * @example
+ * ```ts
+ * if (typeof action !== "string") throw misuse("action", "expected a string");
+ * ```
+ */
+export function misuse(field: string, message: string): KeywardError {
+  return fieldError("invalid_input", field, message);
+}

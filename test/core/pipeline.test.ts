@@ -1,0 +1,84 @@
+/**
+ * One pipeline serves `authorize()`, `accessible()` and `login()`: the same token costs the same
+ * store work and gets the same token-stage answer from each (R6, R10, R15, R16).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { generateToken, type KeywardStore } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
+import { spyStore, THIRTY_DAYS, world } from "./fixture.js";
+
+/** A world whose store records the calls made after set-up; tokens of every kind of fate. */
+async function spied() {
+  const spy = spyStore(memoryStore());
+  const w = await world({ store: spy.store });
+  const live = (await w.userToken(w.users.ana.id)).token;
+  const revoked = await w.userToken(w.users.bob.id);
+  await w.kw.tokens.revoke({ orgId: "acme", tokenId: revoked.record.id, actorId: w.users.bob.id });
+  spy.calls.length = 0;
+  w.events.length = 0;
+  return { ...w, calls: spy.calls, live, revoked: revoked.token };
+}
+
+type World = Awaited<ReturnType<typeof spied>>;
+
+/** The three operations, each answering with the reason its token got. */
+const operations = {
+  authorize: async (w: World, token: unknown) => (await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).reason,
+  accessible: async (w: World, token: unknown) => (await w.kw.accessible(token, "inspections.view", "inspection")).reason,
+  login: (w: World, token: unknown) =>
+    w.kw.login(token).then(
+      () => "allowed",
+      (e: { code: string }) => e.code,
+    ),
+} as const;
+
+const READS = new Set<keyof KeywardStore>(["loadDecision", "loadAccess"]);
+const reads = (calls: string[]) => calls.filter((c) => READS.has(c as keyof KeywardStore)).length;
+
+describe("one pipeline for authorize(), accessible() and login()", () => {
+  it.each(Object.keys(operations) as (keyof typeof operations)[])("R15 %s: anything that is not a well-formed token costs no store read", async (name) => {
+    const w = await spied();
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string(), fc.anything()), async (token) => {
+        w.calls.length = 0;
+        expect(await operations[name](w, token)).toBe("token_malformed");
+        expect(w.calls).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it.each(Object.keys(operations) as (keyof typeof operations)[])("R15 %s: a well-formed token costs exactly one store read", async (name) => {
+    const w = await spied();
+    for (const token of [w.live, w.revoked, generateToken("user"), generateToken("service_user")]) {
+      w.calls.length = 0;
+      await operations[name](w, token);
+      expect(reads(w.calls)).toBe(1);
+    }
+  });
+
+  it("R6 R15 R16 the token stage answers alike in all three: unknown, revoked, expired (recorded once, one event)", async () => {
+    const w = await spied();
+    for (const op of Object.values(operations)) {
+      expect(await op(w, generateToken("user"))).toBe("token_unknown");
+      expect(await op(w, w.revoked)).toBe("token_revoked");
+    }
+    w.advance(THIRTY_DAYS + 1);
+    w.events.length = 0;
+    const expired = await Promise.all(Object.values(operations).map((op) => op(w, w.live)));
+    expect(expired).toEqual(["token_expired", "token_expired", "token_expired"]);
+    expect(w.events.filter((e) => e.type === "token.expired")).toHaveLength(1);
+    expect(w.events.filter((e) => e.type === "authorization" || e.type === "login").map((e) => e.type).sort()).toEqual(["authorization", "authorization", "login"]);
+  });
+
+  it("R6 a use is recorded by each of the three, so each one keeps the token alive", async () => {
+    const w = await spied();
+    for (const op of Object.values(operations)) {
+      w.advance(THIRTY_DAYS - 1);
+      expect(["allowed", "access_denied"]).toContain(await op(w, w.live));
+    }
+    w.advance(THIRTY_DAYS - 1);
+    expect(await operations.login(w, w.live)).toBe("allowed");
+  });
+});
