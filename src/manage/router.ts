@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import type { TokenView } from "../core/types.js";
-import type { Keyward } from "../keyward.js";
+import { storeOf, type Keyward } from "../keyward.js";
 import { readLimited } from "../http/body.js";
 import type { Page } from "../service/paging.js";
 import { MAX_PAGE_SIZE } from "../service/paging.js";
@@ -21,7 +21,7 @@ export interface ManagementSession {
 }
 
 /** What the router uses of a keyward instance (any instance, whatever its actions). `limits` lets the page say "3 of 10 active tokens". */
-export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "store" | "managementRights"> & Partial<Pick<Keyward, "limits">>;
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "managementRights"> & Partial<Pick<Keyward, "limits">>;
 
 /** Options of {@link managementRouter}. */
 export interface ManagementOptions {
@@ -273,7 +273,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
 
   async function serviceTokenOf(s: ManagementSession, serviceUserId: string, tokenId: string): Promise<void> {
     await serviceUserOf(s, serviceUserId);
-    const token = await store(() => kw.store.getToken(tokenId));
+    const token = await store(() => storeOf(kw).getToken(tokenId));
     if (token === null || token.orgId !== s.orgId || token.kind !== "service_user" || token.subjectId !== serviceUserId || token.deletedAt !== null) {
       throw new KeywardError("not_found", "No such token.");
     }
@@ -284,7 +284,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       method: "GET",
       pattern: ["me"],
       async handle({ session: s }) {
-        const [org, user] = await store(() => Promise.all([kw.store.getOrganization(s.orgId), kw.store.getUser(s.userId)]));
+        const [org, user] = await store(() => Promise.all([storeOf(kw).getOrganization(s.orgId), storeOf(kw).getUser(s.userId)]));
         if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");
         const { manageTokens, manageServiceUsers } = await kw.managementRights({ orgId: s.orgId, actorId: s.userId });
         return json({
@@ -332,7 +332,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       method: "DELETE",
       pattern: ["organization", "tokens", ":tokenId"],
       async handle({ session: s, params }) {
-        const token = await store(() => kw.store.getToken(params.tokenId!));
+        const token = await store(() => storeOf(kw).getToken(params.tokenId!));
         // This endpoint deletes user tokens; service tokens have their own, under their service user.
         // The permission is checked first (listOrganization needs it), so a non-administrator learns nothing.
         if (token !== null && token.kind !== "user") {
