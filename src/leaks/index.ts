@@ -19,7 +19,7 @@ import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import { DEFAULT_PREFIXES, type TokenPrefixes } from "../core/token-format.js";
 import { readLimited } from "../http/body.js";
-import { buildProblem, problemToResponse } from "../http/mapping.js";
+import { buildProblem, problemResponse } from "../http/mapping.js";
 import type { ReportLeakInput } from "../service/inputs.js";
 import type { LeakResult } from "../service/leaks.js";
 import { parseConfig, parseInput } from "../service/schemas.js";
@@ -119,7 +119,7 @@ const TITLES: Record<LeakProblemCode, string> = {
 
 function problem(code: LeakProblemCode, detail: string, headers: Record<string, string> = {}): Response {
   if (code === "unavailable") headers = { "retry-after": "5", ...headers };
-  return problemToResponse(buildProblem(code, LEAK_PROBLEM_STATUS[code], TITLES[code], detail, {}, headers));
+  return problemResponse(buildProblem(code, LEAK_PROBLEM_STATUS[code], TITLES[code], detail, {}, headers));
 }
 
 const optionsSchema = z.object({

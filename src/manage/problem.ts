@@ -4,7 +4,7 @@
  * @module
  */
 import { KeywardError, type KeywardErrorCode } from "../core/errors.js";
-import { buildProblem, problemToResponse, type ProblemDocument } from "../http/mapping.js";
+import { buildProblem, problemResponse, type ProblemDocument } from "../http/mapping.js";
 
 /** Codes the management router adds to keyward's own (HTTP-level situations). */
 export type ManagementProblemCode =
@@ -92,7 +92,7 @@ export const RETRY_AFTER_SECONDS = 5;
  * and headers as the middleware's), with the router's status table, `charset=utf-8`, `nosniff`,
  * and `Retry-After` on `unavailable`. `Cache-Control: no-store` on every one.
  */
-export function problemResponse(code: ManagementProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfter?: number; headers?: Record<string, string> } = {}): Response {
+export function managementProblem(code: ManagementProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfter?: number; headers?: Record<string, string> } = {}): Response {
   const headers: Record<string, string> = {
     "content-type": "application/problem+json; charset=utf-8",
     "x-content-type-options": "nosniff",
@@ -101,7 +101,7 @@ export function problemResponse(code: ManagementProblemCode, detail: string, ext
   if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
   const title = TITLES[code] ?? code.replace(/_/g, " ");
   if (extra.retryAfter !== undefined) headers["retry-after"] = String(extra.retryAfter);
-  return problemToResponse(buildProblem(code, MANAGEMENT_STATUS[code], title, detail, { field: extra.field, limit: extra.limit, retryAfter: extra.retryAfter }, headers));
+  return problemResponse(buildProblem(code, MANAGEMENT_STATUS[code], title, detail, { field: extra.field, limit: extra.limit, retryAfter: extra.retryAfter }, headers));
 }
 
 /** What the endpoint was doing, to word the message a person reads. */
@@ -119,24 +119,24 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
         operation === "create_service_token"
           ? `This organization has reached the limit of ${n ?? "its"} active service user tokens. Revoke or delete one you no longer use, then generate a new one.`
           : `You have reached the limit of ${n ?? "your"} active tokens in this organization. Revoke a token you no longer use, then generate a new one.`;
-      return problemResponse("token_limit_reached", detail, n === undefined ? {} : { limit: n });
+      return managementProblem("token_limit_reached", detail, n === undefined ? {} : { limit: n });
     }
     case "reauthentication_failed":
       // Throttled (R4): too many wrong passwords; the password was not checked.
       if (e.retryAfter !== undefined) {
-        return problemResponse("reauthentication_failed", `Too many wrong passwords. Try again in ${e.retryAfter} seconds.`, { field: "password", retryAfter: e.retryAfter });
+        return managementProblem("reauthentication_failed", `Too many wrong passwords. Try again in ${e.retryAfter} seconds.`, { field: "password", retryAfter: e.retryAfter });
       }
-      return problemResponse("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
+      return managementProblem("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
     case "invalid_config":
       // The host's configuration, not the caller's fault: do not describe it to the caller.
-      return problemResponse("invalid_config", "The server is not configured for this operation.");
+      return managementProblem("invalid_config", "The server is not configured for this operation.");
     case "unavailable":
-      return problemResponse("unavailable", "The token store is unavailable. Try again in a few seconds.");
+      return managementProblem("unavailable", "The token store is unavailable. Try again in a few seconds.");
     case "forbidden":
       return e.field === undefined
-        ? problemResponse("forbidden", "You do not have the permission this needs. Ask an administrator of your organization.")
-        : problemResponse("forbidden", "You cannot give permissions you do not hold yourself.", { field: e.field });
+        ? managementProblem("forbidden", "You do not have the permission this needs. Ask an administrator of your organization.")
+        : managementProblem("forbidden", "You cannot give permissions you do not hold yourself.", { field: e.field });
     default:
-      return problemResponse(e.code, e.message, e.field === undefined ? {} : { field: e.field });
+      return managementProblem(e.code, e.message, e.field === undefined ? {} : { field: e.field });
   }
 }

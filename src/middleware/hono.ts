@@ -8,8 +8,8 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
-import { resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
+import { resolveGuard, resolveListGuard, runGuard, runListGuard, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { problemResponse, resolveHttpOptions, splitUrl, type HttpOptions } from "../http/mapping.js";
 import type { ManagementRouter } from "../manage/router.js";
 
 /** The variables a keyward guard sets. */
