@@ -98,6 +98,7 @@ export const grantee = z.discriminatedUnion("kind", [
 export const itemKey = z.object({ orgId: id, type: id, id });
 
 // ── the schemas of the instance's calls; each one's input is the named type of `inputs.ts` (a type test checks it) ──
+// Internal: no schema is exported from a package entry. Use: `const v = parseInput(memberRefSchema, input)`.
 
 const MEMBER_STATUSES = ["active", "deactivated", "left"] as const;
 const TOKEN_STATUSES = ["active", "revoked", "expired", "subject_inactive", "deleted"] as const;
