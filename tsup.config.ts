@@ -3,6 +3,7 @@ import { defineConfig } from "tsup";
 /** One entry per public subpath; package.json "exports" mirrors this list. */
 export const entries = {
   index: "src/index.ts",
+  core: "src/core.ts",
   memory: "src/memory.ts",
   testing: "src/testing/index.ts",
   manage: "src/manage/index.ts",

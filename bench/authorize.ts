@@ -6,7 +6,8 @@
  * Sizes: 1 organization, USERS users (each with one token), ITEMS items each shared with one
  * group of 50, and a rule per site; queries rotate over tokens and items.
  */
-import { createKeyward, decide, tokenHasher, tokenParser } from "../src/index.js";
+import { createKeyward } from "../src/index.js";
+import { decide, tokenHasher, tokenParser } from "../src/core.js";
 import { memoryStore } from "../src/memory.js";
 import { BENCH_ACTIONS, populate } from "./authorize-world.js";
 

@@ -3,7 +3,7 @@
  * (then `node bench/top.mjs CPU.*.cpuprofile`). `BENCH_PROFILE=decide|authorize` picks the loop.
  * @module
  */
-import { decide, tokenHasher } from "../src/index.js";
+import { decide, tokenHasher } from "../src/core.js";
 import { keywardOn, loadMemory } from "./load.js";
 import { generateScenario } from "./scenario.js";
 

@@ -10,7 +10,8 @@
  */
 import { createHash, hash as oneShot } from "node:crypto";
 import os from "node:os";
-import { decide, tokenHasher, tokenParser, type DecisionInput, type KeywardStore } from "../src/index.js";
+import { type DecisionInput, type KeywardStore } from "../src/index.js";
+import { decide, tokenHasher, tokenParser } from "../src/core.js";
 import { admission } from "../src/core/admit.js";
 import { memoryStore } from "../src/memory.js";
 import { caslEngine } from "./engines/casl.js";
@@ -301,7 +302,7 @@ const parse = tokenParser();
 
 /** One memory round: bytes per token and per share added to a fresh store. */
 async function memoryRound(M: number): Promise<[number, number]> {
-  const { generateToken, tokenHint } = await import("../src/index.js");
+  const { generateToken, tokenHint } = await import("../src/core.js");
   const store = memoryStore();
   await store.putOrganization({ id: "org", name: "Org", ssoOnly: false });
   await store.putPermissionSet({ id: "ps", orgId: "org", name: "Set", permissions: ["a:b"] });

@@ -7,7 +7,7 @@
  * decision depends on the seeded data alone, so every run asks the same questions.
  * @module
  */
-import { generateToken, tokenHasher, tokenHint } from "../src/index.js";
+import { generateToken, tokenHasher, tokenHint } from "../src/core.js";
 import type {
   AccessLevel,
   AccessRule,

@@ -129,7 +129,7 @@ await request("BI export", biToken.token, "templates.edit", safety);
 await request("BI export", biToken.token, "inspections.view", osloInspection);
 await attempt("BI export tries to log in with its token (R9)", () => kw.login(biToken.token));
 await attempt("Ada adds BI export to the Auditors group (R9)", () => kw.directory.addTo({ orgId: acme.id, subjectId: bi.id, groupId: auditors.id }));
-console.log(`  seats billed: ${await kw.directory.seatCount(acme.id)} (service users never count, R9) · user list: ${(await kw.directory.listMembers(acme.id)).items.map((m) => m.user.name).join(", ")}`);
+console.log(`  seats billed: ${await kw.directory.seatCount({ orgId: acme.id })} (service users never count, R9) · user list: ${(await kw.directory.listMembers({ orgId: acme.id })).items.map((m) => m.user.name).join(", ")}`);
 
 // ── across organizations ──────────────────────────────────────────────────────────────────────
 section("Globex shares one checklist with Acme; another stays private (R14)");

@@ -68,9 +68,9 @@ const forged = await fetch(url, { method: "POST", headers: { "content-type": "ap
 console.log(`a report whose body was altered → ${forged.status}`);
 
 // ── any other scanner: reportLeak() ──
-const r = await kw.tokens.reportLeak(second.token, { source: "internal-log-scanner", url: "https://logs.example.com/q/981" });
+const r = await kw.tokens.reportLeak({ secret: second.token, found: { source: "internal-log-scanner", url: "https://logs.example.com/q/981" } });
 console.log(`reportLeak(second token) → ${r.outcome} (${r.tokenId}, ${r.subject?.name})`);
-console.log(`reportLeak("hello") → ${(await kw.tokens.reportLeak("hello", { source: "internal-log-scanner", url: "" })).outcome}`);
+console.log(`reportLeak("hello") → ${(await kw.tokens.reportLeak({ secret: "hello", found: { source: "internal-log-scanner", url: "" } })).outcome}`);
 server.close();
 
 // ── what OpenTelemetry recorded ──

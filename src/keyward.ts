@@ -5,16 +5,33 @@
  * @module
  */
 import type { AccessDecision, AllowedAccess } from "./core/access.js";
-import type { ActionDefinition, Decision, ItemRef, LeakLocation } from "./core/types.js";
+import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
 import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { audited, createContext, type Context, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
 import { reportLeak, type LeakResult } from "./service/leaks.js";
 import type { TelemetryAttributes } from "./service/telemetry.js";
+import { isForbidden, KeywardError } from "./core/errors.js";
+import type {
+  ActorInput,
+  CreateServiceTokenInput,
+  CreateUserTokenInput,
+  KeywardLimits,
+  ListMyTokensInput,
+  ListOrganizationTokensInput,
+  ListServiceTokensInput,
+  ManagementRights,
+  ReportLeakInput,
+  SweepExpiredInput,
+  TokenActionInput,
+} from "./service/inputs.js";
+import type { Page } from "./service/paging.js";
+import type { KeywardStore } from "./storage/types.js";
+import type { TokenView } from "./core/types.js";
 import type { CreatedToken } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
-import { managementProfile, managementRights, tokenBelongsTo, type TokenBelongsToInput } from "./service/management.js";
+import { managementProfile, managementRights, tokenBelongsTo, type ManagementProfile, type TokenBelongsToInput } from "./service/management.js";
 
 /**
  * Creates a keyward instance over a store.
@@ -42,7 +59,7 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
   /** A token mutation, in a span when there is a tracer. */
   const traced = <R>(operation: string, attributes: TelemetryAttributes, run: () => Promise<R>, describe?: (r: R) => TelemetryAttributes): Promise<R> =>
     t === null ? run() : t.mutation(operation, attributes, run, describe);
-  return {
+  const kw = {
     /**
      * May this token perform this action on this item? Resolves to a {@link Decision} whose
      * reason is one of R15's, checked in order. Throws only `invalid_input` (a malformed item
@@ -85,21 +102,21 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     /** Token management (R3–R11). */
     tokens: {
       /** Creates a user token for a member; checks the password unless the organization is SSO-only (R3, R4, R5). The secret is returned once. @example `const { token, record } = await kw.tokens.createUserToken({ orgId, userId, name: "CI", password })` */
-      createUserToken: audited(ctx, "tokens.createUserToken", (input: Parameters<typeof tokens.createUserToken>[1]) => traced("createUserToken", {}, () => tokens.createUserToken(ctx, input), describeCreated)),
+      createUserToken: audited(ctx, "tokens.createUserToken", (input: CreateUserTokenInput): Promise<CreatedToken> => traced("createUserToken", {}, () => tokens.createUserToken(ctx, input), describeCreated)),
       /** Creates a service user token; the actor needs `service_users:manage` (R3, R8, R11). @example `const { token } = await kw.tokens.createServiceToken({ orgId, serviceUserId, name: "BI", actorId: admin })` */
-      createServiceToken: audited(ctx, "tokens.createServiceToken", (input: Parameters<typeof tokens.createServiceToken>[1]) => traced("createServiceToken", {}, () => tokens.createServiceToken(ctx, input), describeCreated)),
+      createServiceToken: audited(ctx, "tokens.createServiceToken", (input: CreateServiceTokenInput): Promise<CreatedToken> => traced("createServiceToken", {}, () => tokens.createServiceToken(ctx, input), describeCreated)),
       /** A user's own tokens in one organization, without secrets (R5, R10). @example `const mine = await kw.tokens.listMine({ orgId, userId })` */
-      listMine: (input: Parameters<typeof tokens.listMine>[1]) => tokens.listMine(ctx, input),
+      listMine: (input: ListMyTokensInput): Promise<Page<TokenView>> => tokens.listMine(ctx, input),
       /** Every user token of the organization; the actor needs `api_tokens:manage` (R11). @example `const all = await kw.tokens.listOrganization({ orgId, actorId: admin })` */
-      listOrganization: audited(ctx, "tokens.listOrganization", (input: Parameters<typeof tokens.listOrganization>[1]) => tokens.listOrganization(ctx, input)),
+      listOrganization: audited(ctx, "tokens.listOrganization", (input: ListOrganizationTokensInput): Promise<Page<TokenView>> => tokens.listOrganization(ctx, input)),
       /** Every service user token of the organization; the actor needs `service_users:manage` (R11). @example `const bots = await kw.tokens.listServiceTokens({ orgId, actorId: admin })` */
-      listServiceTokens: audited(ctx, "tokens.listServiceTokens", (input: Parameters<typeof tokens.listServiceTokens>[1]) => tokens.listServiceTokens(ctx, input)),
+      listServiceTokens: audited(ctx, "tokens.listServiceTokens", (input: ListServiceTokensInput): Promise<Page<TokenView>> => tokens.listServiceTokens(ctx, input)),
       /** Revokes a token: a user their own, a service-user manager a service token (R11). Effective for the next request. @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
-      revoke: audited(ctx, "tokens.revoke", (input: Parameters<typeof tokens.revoke>[1]) => traced("revoke", tokenIdOf(input), () => tokens.revoke(ctx, input))),
+      revoke: audited(ctx, "tokens.revoke", (input: TokenActionInput): Promise<void> => traced("revoke", tokenIdOf(input), () => tokens.revoke(ctx, input))),
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
-      delete: audited(ctx, "tokens.delete", (input: Parameters<typeof tokens.deleteToken>[1]) => traced("delete", tokenIdOf(input), () => tokens.deleteToken(ctx, input))),
+      delete: audited(ctx, "tokens.delete", (input: TokenActionInput): Promise<void> => traced("delete", tokenIdOf(input), () => tokens.deleteToken(ctx, input))),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
-      sweepExpired: (input: Parameters<typeof tokens.sweepExpired>[1]) => traced("sweepExpired", {}, () => tokens.sweepExpired(ctx, input), (n) => ({ "keyward.tokens.count": n })),
+      sweepExpired: (input: SweepExpiredInput): Promise<number> => traced("sweepExpired", {}, () => tokens.sweepExpired(ctx, input), (n) => ({ "keyward.tokens.count": n })),
       /**
        * Everything a token can reach, without its secret: its subject, whether it works, its
        * permissions and actions, and per item type the shares and rules it can use (R11–R14).
@@ -113,15 +130,15 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        * @example `if (!(await kw.tokens.belongsTo({ orgId, tokenId, kind: "service_user", subjectId: botId }))) return notFound()`
        */
       belongsTo: (input: TokenBelongsToInput): Promise<boolean> => tokenBelongsTo(ctx, input),
-      reach: audited(ctx, "tokens.reach", (input: Parameters<typeof reach>[1]): Promise<TokenReach> => reach(ctx, input)),
+            reach: audited(ctx, "tokens.reach", (input: TokenActionInput): Promise<TokenReach> => reach(ctx, input)),
       /**
        * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
        * cause `leaked` and `token.revoked` + `token.leaked` events tell its owner; a string that
        * is not a well-formed token with a valid checksum is discarded without a store read
        * (`outcome: "malformed"`, not an error). Never returns or emits the secret.
-       * @example `const { outcome } = await kw.tokens.reportLeak(found, { source: "pastebin-scanner", url: "https://…" })`
+       * @example `const { outcome } = await kw.tokens.reportLeak({ secret: found, found: { source: "pastebin-scanner", url: "https://…" } })`
        */
-      reportLeak: (secret: unknown, found: LeakLocation): Promise<LeakResult> => traced("reportLeak", {}, () => reportLeak(ctx, secret, found), describeLeak),
+      reportLeak: (input: ReportLeakInput): Promise<LeakResult> => traced("reportLeak", {}, () => reportLeak(ctx, input), describeLeak),
     },
     /** The directory: organizations, users, memberships, permission sets, groups, sites, shares, rules. */
     directory: directory(ctx),
@@ -132,24 +149,34 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
      * `management.refused` event): what a page may offer them (R11, R12).
      * @example `const { manageTokens } = await kw.managementRights({ orgId, actorId: userId })`
      */
-    managementRights: (input: { orgId: string; actorId: string }) => managementRights(ctx, input),
+    managementRights: (input: ActorInput): Promise<ManagementRights> => managementRights(ctx, input),
     /**
      * The signed-in user, their organization and their management rights, for a management page
      * (`not_found` when either does not exist); refuses nothing.
      * @example `const { user, organization, can } = await kw.managementProfile({ orgId, actorId: userId })`
      */
-    managementProfile: (input: { orgId: string; actorId: string }) => managementProfile(ctx, input),
+    managementProfile: (input: ActorInput): Promise<ManagementProfile> => managementProfile(ctx, input),
     /** The token prefixes in use (frozen): what a secret scanner's pattern needs (`tokenPattern(kw.prefixes)`). @example `tokenPattern(kw.prefixes)` */
     prefixes: ctx.prefixes,
     /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
-    limits: Object.freeze({ ...ctx.limits }) as Readonly<{ userTokensPerUser: number; serviceTokensPerOrg: number }>,
-    /** The store, for hosts that need it (migrations, closing): the one passed in `options.store`. */
-    store: options.store,
+    limits: Object.freeze({ ...ctx.limits }) as Readonly<KeywardLimits>,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */
     actions: ctx.actions as ReadonlyMap<A, Readonly<ActionDefinition>>,
-    /** Closes the store. @example `await kw.close()` */
-    close: () => options.store.close(),
+    /**
+     * Brings the store's schema up to date, for a store that has one (`postgresStore()`): resolves
+     * to the migrations it applied, `[]` when there was nothing to do or the store keeps no
+     * schema (`memoryStore()`). Safe to run from several processes at once. A failure rejects with
+     * the store's own error (a migration is an operator's task: the cause matters).
+     * @example `await kw.migrate() // [1, 2, 3, 4, 5] on a fresh database, [] afterwards`
+     */
+    migrate: async (): Promise<number[]> => {
+      const store = options.store as KeywardStore & { migrate?: () => Promise<readonly number[]> };
+      return typeof store.migrate === "function" ? [...(await store.migrate())] : [];
+    },
+    /** Closes the store (its connections, its listeners). @example `await kw.close()` */
+    close: (): Promise<void> => options.store.close(),
   };
+  return kw;
 }
 
 function auditedServiceUsers(ctx: Context) {

@@ -83,7 +83,7 @@ export function createInspectionsApp(kw: InspectionsKeyward, db: InspectionsDb, 
 
   // Organization-level actions: no item.
   app.get("/users", guard({ action: "users.manage" }), async (_req, res) => {
-    const members = (await kw.directory.listMembers(decisionOf(res).orgId)).items;
+    const members = (await kw.directory.listMembers({ orgId: decisionOf(res).orgId })).items;
     res.json(members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status })));
   });
   app.get("/admin/tokens", guard({ action: "tokens.manage" }), async (_req, res) => {

@@ -39,7 +39,7 @@ export async function createInspectionsFastify(kw: InspectionsKeyward, db: Inspe
     return reply.code(a.status).headers(a.headers).send(JSON.stringify(a.body));
   });
   app.get("/users", { preHandler: keyward.guard({ action: "users.manage" }) }, async (request) => {
-    const members = (await kw.directory.listMembers(request.keyward!.orgId)).items;
+    const members = (await kw.directory.listMembers({ orgId: request.keyward!.orgId })).items;
     return members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status }));
   });
   return app;

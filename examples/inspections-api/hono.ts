@@ -34,7 +34,7 @@ export function createInspectionsHono(kw: InspectionsKeyward, db: InspectionsDb)
     return new Response(JSON.stringify(a.body), { status: a.status, headers: a.headers });
   });
   app.get("/users", guard({ action: "users.manage" }), async (c) => {
-    const members = (await kw.directory.listMembers(c.var.keyward.orgId)).items;
+    const members = (await kw.directory.listMembers({ orgId: c.var.keyward.orgId })).items;
     return c.json(members.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status })));
   });
   return app;

@@ -96,7 +96,7 @@ export function inspectionsManagement(kw: InspectionsKeyward): InspectionsManage
       if (request.method !== "GET") return new Response("Use GET.", { status: 405, headers: { allow: "GET" } });
       if (!url.searchParams.has("as")) return signInChooser();
       const who = PEOPLE[url.searchParams.get("as") as Person] as (typeof PEOPLE)[Person] | undefined;
-      if (who === undefined || (await kw.store.getUser(who.userId)) === null) {
+      if (who === undefined || (await kw.directory.getUser({ id: who.userId })) === null) {
         return new Response(`Unknown person: use ?as=${Object.keys(PEOPLE).join(", ")}`, { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
       }
       const sid = crypto.randomUUID();

@@ -9,7 +9,8 @@
  */
 import { pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { createKeyward, tokenHint, type AccessFilter, type FilterColumns } from "../../src/index.js";
+import { createKeyward, type AccessFilter, type FilterColumns } from "../../src/index.js";
+import { tokenHint } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { ACTIONS, PASSWORDS, seedInspections, visibleRows, type InspectionsDb, type Row } from "./seed.js";
 

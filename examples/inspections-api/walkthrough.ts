@@ -13,7 +13,8 @@
  * `PORT` (8787), with the story's state, to click through the pages; otherwise the demo exits.
  */
 import type { AddressInfo } from "node:net";
-import { createKeyward, KeywardError, tokenHint, type KeywardEvent } from "../../src/index.js";
+import { createKeyward, KeywardError, type KeywardEvent } from "../../src/index.js";
+import { tokenHint } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { describeManagePages } from "../manage-server.js";
 import { createInspectionsApp } from "./app.js";
@@ -149,7 +150,7 @@ await curl("BI export", "GET", "/inspections/insp_1042", bot);
 await curl("BI export logs in (R9)", "POST", "/session", bot);
 await curl("Ben logs in (R10)", "POST", "/session", ben);
 await attempt("Ada adds BI export to the Auditors group (R9)", () => kw.directory.addTo({ orgId: acme.id, subjectId: bi.id, groupId: auditors.id }));
-note(`seats billed: ${await kw.directory.seatCount(acme.id)} (service users never count, R9)`);
+note(`seats billed: ${await kw.directory.seatCount({ orgId: acme.id })} (service users never count, R9)`);
 
 section("Globex shares one checklist with Acme; another stays private (R14)");
 await curl("Ben", "GET", "/templates/tpl_partner_checklist", ben);

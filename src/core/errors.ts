@@ -11,7 +11,7 @@ export { ERROR_CODES, type KeywardErrorCode } from "./reasons.js";
 
 /** Options of a {@link KeywardError}. */
 export interface KeywardErrorOptions {
-  /** The underlying error (a driver error, a zod error…). */
+  /** The underlying error (a driver error, a validation error…). */
   cause?: unknown;
   /** For `invalid_input`: the path of the offending field, e.g. `"item.id"`. */
   field?: string;

@@ -10,7 +10,7 @@ import type { AccessDecision, AllowedAccess } from "../core/access.js";
 import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
 import { parseConfig } from "../service/schemas.js";
-import { decisionProblem, errorProblem, extractBearer, problemFor, problemToResponse, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+import { decisionProblem, errorProblem, extractBearer, problemFor, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
@@ -354,16 +354,4 @@ export function guardRunner<A extends string, Args extends unknown[], Out, Raw>(
       };
     },
   };
-}
-
-/**
- * A Web `Response` for a problem (Fetch API, Hono).
- *
- * @example
- * ```ts
- * if (!r.ok) return problemResponse(r.problem);
- * ```
- */
-export function problemResponse(problem: HttpProblem): Response {
-  return problemToResponse(problem);
 }

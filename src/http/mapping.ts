@@ -83,10 +83,10 @@ export function buildProblem<C extends string, X extends object = Record<never, 
  *
  * @example
  * ```ts
- * return problemToResponse(problemFor("not_found", opts));
+ * return problemResponse(problemFor("not_found", opts));
  * ```
  */
-export function problemToResponse(problem: HttpProblem<ProblemDocument>): Response {
+export function problemResponse(problem: HttpProblem<ProblemDocument>): Response {
   return new Response(JSON.stringify(problem.body), { status: problem.status, headers: problem.headers });
 }
 

@@ -20,8 +20,8 @@ import { fieldError } from "../core/errors.js";
 import { statusTable, type AnyProblemCode } from "../core/reasons.js";
 import { DEFAULT_PREFIXES, type TokenPrefixes } from "../core/token-format.js";
 import { readLimited } from "../http/body.js";
-import type { LeakLocation } from "../core/types.js";
-import { errorResponse, problemResponse } from "../manage/problem.js";
+import { errorResponse, managementProblem } from "../manage/problem.js";
+import type { ReportLeakInput } from "../service/inputs.js";
 import type { LeakResult } from "../service/leaks.js";
 import { parseConfig, parseInput } from "../service/schemas.js";
 import { importPublicKey, verifySignature } from "./signature.js";
@@ -40,7 +40,7 @@ export const GITHUB_SECRET_SCANNING_KEYS_URL = "https://api.github.com/meta/publ
 
 /** What the handler uses of a keyward instance. */
 export interface LeakKeyward {
-  tokens: { reportLeak(secret: unknown, found: LeakLocation): Promise<LeakResult> };
+  tokens: { reportLeak(input: ReportLeakInput): Promise<LeakResult> };
   /** The token prefixes in use (for the start-up warning about the defaults). */
   prefixes: Readonly<TokenPrefixes>;
 }
@@ -107,7 +107,7 @@ export type LeakProblemCode = (typeof LEAK_PROBLEM_CODES)[number];
 export const LEAK_PROBLEM_STATUS: Readonly<Record<LeakProblemCode, number>> = statusTable(LEAK_PROBLEM_CODES);
 
 function problem(code: LeakProblemCode, detail: string, headers: Record<string, string> = {}): Response {
-  return problemResponse(code, detail, { headers });
+  return managementProblem(code, detail, { headers });
 }
 
 const optionsSchema = z.object({
@@ -304,7 +304,7 @@ export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): 
       if (r === undefined) {
         // What reportLeak() accepts: a source of 1–200 characters, a URL of at most 2048 (longer ones cut, not refused).
         const found = { source: e.source === undefined || e.source === "" ? "unknown" : e.source, url: (e.url ?? "").slice(0, 2048) };
-        r = kw.tokens.reportLeak(e.token, found);
+        r = kw.tokens.reportLeak({ secret: e.token, found });
         done.set(e.token, r);
       }
       results.push(await r);

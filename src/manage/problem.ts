@@ -5,7 +5,7 @@
  */
 import { KeywardError, type KeywardErrorCode } from "../core/errors.js";
 import { ERROR_CODES, OUTCOMES, problemMeta, retryAfterSeconds, statusTable, type AnyProblemCode } from "../core/reasons.js";
-import { buildProblem, problemToResponse, type ProblemDocument } from "../http/mapping.js";
+import { buildProblem, problemResponse, type ProblemDocument } from "../http/mapping.js";
 
 /** The HTTP-level answers of the management router, next to keyward's error codes. */
 const ROUTER_CODES = ["session_required", "csrf_rejected", "unsupported_media_type", "method_not_allowed", "internal_error"] as const satisfies readonly AnyProblemCode[];
@@ -58,10 +58,10 @@ export const RETRY_AFTER_SECONDS = 5;
  *
  * @example
  * ```ts
- * problemResponse("method_not_allowed", "Use POST.", { headers: { allow: "POST" } }) // 405
+ * managementProblem("method_not_allowed", "Use POST.", { headers: { allow: "POST" } }) // 405
  * ```
  */
-export function problemResponse(code: AnyProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfterMs?: number; headers?: Record<string, string> } = {}): Response {
+export function managementProblem(code: AnyProblemCode, detail: string, extra: { field?: string; limit?: number; retryAfterMs?: number; headers?: Record<string, string> } = {}): Response {
   const headers: Record<string, string> = {
     "content-type": "application/problem+json; charset=utf-8",
     "x-content-type-options": "nosniff",
@@ -70,7 +70,7 @@ export function problemResponse(code: AnyProblemCode, detail: string, extra: { f
   if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
   if (extra.retryAfterMs !== undefined) headers["retry-after"] = String(retryAfterSeconds(extra.retryAfterMs));
   const { status, title } = problemMeta(code);
-  return problemToResponse(buildProblem(code, status, title, detail, { field: extra.field, limit: extra.limit, retryAfterMs: extra.retryAfterMs }, headers));
+  return problemResponse(buildProblem(code, status, title, detail, { field: extra.field, limit: extra.limit, retryAfterMs: extra.retryAfterMs }, headers));
 }
 
 /** What the endpoint was doing, to word the message a person reads. */
@@ -88,25 +88,25 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
         operation === "create_service_token"
           ? `This organization has reached the limit of ${n ?? "its"} active service user tokens. Revoke or delete one you no longer use, then generate a new one.`
           : `You have reached the limit of ${n ?? "your"} active tokens in this organization. Revoke a token you no longer use, then generate a new one.`;
-      return problemResponse("token_limit_reached", detail, n === undefined ? {} : { limit: n });
+      return managementProblem("token_limit_reached", detail, n === undefined ? {} : { limit: n });
     }
     case "reauthentication_failed":
       // Throttled (R4): too many wrong passwords; the password was not checked.
       if (e.retryAfterMs !== undefined) {
-        return problemResponse("reauthentication_failed", `Too many wrong passwords. Try again in ${retryAfterSeconds(e.retryAfterMs)} seconds.`, { field: "password", retryAfterMs: e.retryAfterMs });
+        return managementProblem("reauthentication_failed", `Too many wrong passwords. Try again in ${retryAfterSeconds(e.retryAfterMs)} seconds.`, { field: "password", retryAfterMs: e.retryAfterMs });
       }
-      return problemResponse("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
+      return managementProblem("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
     case "invalid_config":
       // The host's configuration, not the caller's fault: do not describe it to the caller.
-      return problemResponse("invalid_config", "The server is not configured for this operation.");
+      return managementProblem("invalid_config", "The server is not configured for this operation.");
     case "unavailable":
-      return problemResponse("unavailable", "The token store is unavailable. Try again in a few seconds.");
+      return managementProblem("unavailable", "The token store is unavailable. Try again in a few seconds.");
     case "forbidden":
       return e.field === undefined
-        ? problemResponse("forbidden", "You do not have the permission this needs. Ask an administrator of your organization.")
-        : problemResponse("forbidden", "You cannot give permissions you do not hold yourself.", { field: e.field });
+        ? managementProblem("forbidden", "You do not have the permission this needs. Ask an administrator of your organization.")
+        : managementProblem("forbidden", "You cannot give permissions you do not hold yourself.", { field: e.field });
     default:
-      return problemResponse(e.code, e.message, e.field === undefined ? {} : { field: e.field });
+      return managementProblem(e.code, e.message, e.field === undefined ? {} : { field: e.field });
   }
 }
 
@@ -125,7 +125,7 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
 export function errorResponse(e: unknown, report: (error: unknown) => void, operation: ManagementOperation = "other"): Response {
   if (!(e instanceof KeywardError)) {
     report(e);
-    return problemResponse("internal_error", "Something went wrong on the server.");
+    return managementProblem("internal_error", "Something went wrong on the server.");
   }
   if (OUTCOMES[e.code].status >= 500) report(e);
   return errorToProblem(e, operation);

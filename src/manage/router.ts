@@ -12,7 +12,7 @@ import type { Page } from "../service/paging.js";
 import { MAX_PAGE_SIZE } from "../service/paging.js";
 import { id, name, parseConfig, parseInput } from "../service/schemas.js";
 import { pageAssets, renderPage } from "./page.js";
-import { errorResponse, problemResponse, type ManagementOperation } from "./problem.js";
+import { errorResponse, managementProblem, type ManagementOperation } from "./problem.js";
 
 /** Who is calling, as the host's session says. */
 export interface ManagementSession {
@@ -483,30 +483,30 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path !== basePath && !path.startsWith(`${basePath}/`)) return problemResponse("not_found", "Not found.");
+    if (path !== basePath && !path.startsWith(`${basePath}/`)) return managementProblem("not_found", "Not found.");
     const rest = path.slice(basePath.length);
     const segments = rest.split("/").filter((x) => x !== "");
     let decoded: string[];
     try {
       decoded = segments.map((x) => decodeURIComponent(x));
     } catch {
-      return problemResponse("not_found", "Not found.");
+      return managementProblem("not_found", "Not found.");
     }
     const method = request.method.toUpperCase();
 
     if (decoded[0] !== "api") {
-      if (!pages) return problemResponse("not_found", "Not found.");
+      if (!pages) return managementProblem("not_found", "Not found.");
       if (decoded[0] === "assets" && decoded.length === 2) {
         const asset = assets[decoded[1]!];
-        if (asset === undefined) return problemResponse("not_found", "Not found.");
-        if (method !== "GET" && method !== "HEAD") return problemResponse("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
+        if (asset === undefined) return managementProblem("not_found", "Not found.");
+        if (method !== "GET" && method !== "HEAD") return managementProblem("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
         return new Response(method === "HEAD" ? null : asset.body, {
           headers: { "content-type": asset.type, "cache-control": "no-cache", ...SECURITY_HEADERS },
         });
       }
       const page = decoded.length === 0 ? "mine" : decoded.length === 1 && decoded[0] === "admin" ? "admin" : null;
-      if (page === null) return problemResponse("not_found", "Not found.");
-      if (method !== "GET" && method !== "HEAD") return problemResponse("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
+      if (page === null) return managementProblem("not_found", "Not found.");
+      if (method !== "GET" && method !== "HEAD") return managementProblem("method_not_allowed", "Use GET.", { headers: { allow: "GET, HEAD" } });
       // The page itself holds no data: it fetches /api/me and redirects nothing. A missing session is shown by the script.
       return new Response(method === "HEAD" ? null : renderPage(page, basePath, options.signInUrl ?? null), {
         headers: {
@@ -521,19 +521,19 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
     }
 
     const candidates = match(decoded.slice(1));
-    if (candidates.length === 0) return problemResponse("not_found", "Not found.");
+    if (candidates.length === 0) return managementProblem("not_found", "Not found.");
     const hit = candidates.find((c) => c.route.method === method || (method === "HEAD" && c.route.method === "GET"));
     if (hit === undefined) {
       const allow = [...new Set(candidates.map((c) => c.route.method))].join(", ");
-      return problemResponse("method_not_allowed", `Use ${allow}.`, { headers: { allow } });
+      return managementProblem("method_not_allowed", `Use ${allow}.`, { headers: { allow } });
     }
     if (UNSAFE.has(method)) {
       const refusal = csrfRefusal(request);
-      if (refusal === "unsupported_media_type") return problemResponse("unsupported_media_type", "Send the request body as application/json.");
-      if (refusal !== null) return problemResponse("csrf_rejected", refusal);
+      if (refusal === "unsupported_media_type") return managementProblem("unsupported_media_type", "Send the request body as application/json.");
+      if (refusal !== null) return managementProblem("csrf_rejected", refusal);
     }
     const s = await session(request);
-    if (s === null) return problemResponse("session_required", "Sign in to manage API tokens.");
+    if (s === null) return managementProblem("session_required", "Sign in to manage API tokens.");
     let body: unknown = {};
     if (UNSAFE.has(method)) {
       try {
@@ -541,7 +541,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       } catch (e) {
         // The unread rest of the body stays on the connection: it cannot carry another request.
         if (e instanceof KeywardError && e.code === "payload_too_large") {
-          return problemResponse("payload_too_large", `The request body exceeds ${maxBody} bytes.`, { headers: { connection: "close" } });
+          return managementProblem("payload_too_large", `The request body exceeds ${maxBody} bytes.`, { headers: { connection: "close" } });
         }
         throw e;
       }

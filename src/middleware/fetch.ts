@@ -6,11 +6,28 @@
  */
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision, DeniedDecision } from "../core/types.js";
-import { guardRunner, problemResponse, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
-import type { HttpOptions } from "../http/mapping.js";
+import { guardRunner, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { problemResponse, resolveHttpOptions as resolveOptions, type HttpOptions, type ResolvedHttpOptions } from "../http/mapping.js";
 
-export * from "../http/mapping.js";
-export { guardRunner, problemResponse, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
+export {
+  authorizationValues,
+  buildProblem,
+  decisionProblem,
+  errorProblem,
+  extractBearer,
+  problemFor,
+  problemResponse,
+  rateLimitHeaders,
+  splitUrl,
+  type BearerResult,
+  type HttpOptions,
+  type HttpProblem,
+  type ProblemBody,
+  type ProblemCode,
+  type ProblemDocument,
+  type ResolvedHttpOptions,
+} from "../http/mapping.js";
+export { guardRunner, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
 export type {
   Binding,
   BoundRequest,
@@ -27,6 +44,17 @@ export type {
   ResolvedGuard,
   ResolvedListGuard,
 } from "../http/guard.js";
+
+/**
+ * Validates the middleware options once and applies their defaults (a binding's first step);
+ * throws `invalid_config` naming the field.
+ *
+ * @example
+ * ```ts
+ * const opts = resolveHttpOptions({ realm: "inspections", unreachableStatus: 404 });
+ * ```
+ */
+export const resolveHttpOptions: (options?: HttpOptions) => ResolvedHttpOptions = (options) => resolveOptions(options);
 
 /** Route parameters a Fetch handler's router found (a Fetch `Request` has none of its own). */
 export type FetchParams = Readonly<Record<string, string | undefined>>;

@@ -8,8 +8,8 @@
 import type { Context, Hono, MiddlewareHandler, Next } from "hono";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { guardRunner, problemResponse, type Granted, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
-import type { HttpOptions } from "../http/mapping.js";
+import { guardRunner, type Granted, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { problemResponse, type HttpOptions } from "../http/mapping.js";
 import type { MountableRouter } from "../manage/router.js";
 
 export type { MountableRouter } from "../manage/router.js";

@@ -5,7 +5,6 @@
  * the permission (R11).
  * @module
  */
-import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import {
   deactivateMembership,
@@ -29,44 +28,57 @@ import type {
 } from "../core/types.js";
 import type { MemberEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
-import { conditions, grantee as granteeSchema, id, itemKey, level, LIMITS, name, parseInput, permission } from "./schemas.js";
+import type {
+  ActorInput,
+  AddRuleInput,
+  CreateGroupInput,
+  CreateOrganizationInput,
+  CreatePermissionSetInput,
+  CreateServiceUserInput,
+  CreateSiteInput,
+  IdInput,
+  ItemKey,
+  ListMembersInput,
+  MemberInput,
+  MemberRef,
+  OrgObjectRef,
+  PlacementInput,
+  SeatCountInput,
+  ServiceUserRef,
+  ShareInput,
+  UpdateOrganizationInput,
+  UpdatePermissionSetInput,
+  UpdateServiceUserInput,
+  UpsertUserInput,
+} from "./inputs.js";
+import {
+  actorSchema,
+  addRuleSchema,
+  createGroupSchema,
+  createOrganizationSchema,
+  createPermissionSetSchema,
+  createServiceUserSchema,
+  createSiteSchema,
+  idSchema,
+  itemKey,
+  LIMITS,
+  listMembersSchema,
+  memberRefSchema,
+  memberSchema,
+  memberStatuses,
+  orgObjectRefSchema,
+  parseInput,
+  placementSchema,
+  seatCountSchema,
+  serviceUserRefSchema,
+  shareSchema,
+  updateOrganizationSchema,
+  updatePermissionSetSchema,
+  updateServiceUserSchema,
+  upsertUserSchema,
+} from "./schemas.js";
 import { DEFAULT_PAGE_SIZE, memberCursor, pageOptions, readMemberCursor, searchOf, statusesOf, statusOption, type Page } from "./paging.js";
 import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
-
-const orgSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
-const orgUpdateSchema = z.object({ id, name: name.optional(), ssoOnly: z.boolean().optional() }).strict();
-const userSchema = z.object({ id: id.optional(), name }).strict();
-const memberFields = {
-  permissionSetId: id.nullable().optional(),
-  groupIds: z.array(id).max(1000).optional(),
-  siteIds: z.array(id).max(1000).optional(),
-  seat: z.boolean().optional(),
-};
-const memberSchema = z.object({ orgId: id, userId: id, ...memberFields }).strict();
-const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
-const MEMBER_STATUSES = ["active", "deactivated", "left"] as const;
-const listMembersSchema = z.object({ orgId: id, ...pageOptions, status: statusOption(MEMBER_STATUSES) }).strict();
-const permissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
-const permissionSetUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
-const groupSchema = z.object({ id: id.optional(), orgId: id, name }).strict();
-const siteSchema = z.object({ id: id.optional(), orgId: id, name, parentId: id.nullable().optional() }).strict();
-const placementSchema = z.object({ orgId: id, subjectId: id, groupId: id.optional(), siteId: id.optional() }).strict();
-const serviceUserSchema = z.object({ id: id.optional(), orgId: id, name, permissionSetId: id.nullable().optional(), actorId: id }).strict();
-const serviceUserUpdateSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
-const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
-const shareSchema = z.object({ id: id.optional(), item: itemKey, grantee: granteeSchema, level }).strict();
-/** A directory object named by its organization and id (`unshare`, `removeRule`). */
-const objectRefSchema = z.object({ orgId: id, id }).strict();
-const ruleSchema = z
-  .object({
-    id: id.optional(),
-    orgId: id,
-    itemType: id,
-    conditions: conditions.optional(),
-    grantee: granteeSchema,
-    level,
-  })
-  .strict();
 
 /** The `directory` part of a keyward instance. */
 export function directory(ctx: Context) {
@@ -153,34 +165,50 @@ export function directory(ctx: Context) {
      * then asks no password (R4).
      * @example `const org = await kw.directory.createOrganization({ name: "Acme", ssoOnly: false })`
      */
-    async createOrganization(input: z.input<typeof orgSchema>): Promise<Organization> {
-      const v = parseInput(orgSchema, input);
+    async createOrganization(input: CreateOrganizationInput): Promise<Organization> {
+      const v = parseInput(createOrganizationSchema, input);
       const org: Organization = { id: v.id ?? ctx.newId("org"), name: v.name, ssoOnly: v.ssoOnly };
       if (v.id !== undefined && (await call(() => store.getOrganization(org.id))) !== null) throw new KeywardError("already_exists", "That organization exists already.", { field: "id" });
       await call(() => store.putOrganization(org));
       return org;
     },
     /** Updates an organization's name or SSO-only flag. @example `await kw.directory.updateOrganization({ id: org.id, ssoOnly: true })` */
-    async updateOrganization(input: z.input<typeof orgUpdateSchema>): Promise<Organization> {
-      const v = parseInput(orgUpdateSchema, input);
+    async updateOrganization(input: UpdateOrganizationInput): Promise<Organization> {
+      const v = parseInput(updateOrganizationSchema, input);
       const org = await mustOrg(v.id, "id");
       const next: Organization = { ...org, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.ssoOnly !== undefined ? { ssoOnly: v.ssoOnly } : {}) };
       await call(() => store.putOrganization(next));
       return next;
     },
     /** Creates or renames a person (R1). @example `const ana = await kw.directory.upsertUser({ id: "u_ana", name: "Ana Silva" })` */
-    async upsertUser(input: z.input<typeof userSchema>): Promise<User> {
-      const v = parseInput(userSchema, input);
+    async upsertUser(input: UpsertUserInput): Promise<User> {
+      const v = parseInput(upsertUserSchema, input);
       const user: User = { id: v.id ?? ctx.newId("usr"), name: v.name };
       await call(() => store.putUser(user));
       return user;
+    },
+    /**
+     * An organization by id, or `null` if there is none.
+     * @example `const org = await kw.directory.getOrganization({ id: "acme" })`
+     */
+    async getOrganization(input: IdInput): Promise<Organization | null> {
+      const v = parseInput(idSchema, input);
+      return call(() => store.getOrganization(v.id));
+    },
+    /**
+     * A person by id, or `null` if there is none (a service user is not a person: `null`).
+     * @example `if ((await kw.directory.getUser({ id: session.userId })) === null) return signIn()`
+     */
+    async getUser(input: IdInput): Promise<User | null> {
+      const v = parseInput(idSchema, input);
+      return call(() => store.getUser(v.id));
     },
     /**
      * Adds a user to an organization, or re-adds one who left or was deactivated — with a new
      * epoch, so their old tokens stay dead (R7). For an active member, updates the given fields.
      * @example `await kw.directory.addMember({ orgId, userId, permissionSetId: inspectors.id, groupIds: [g.id] })`
      */
-    async addMember(input: z.input<typeof memberSchema>): Promise<Membership> {
+    async addMember(input: MemberInput): Promise<Membership> {
       const v = parseInput(memberSchema, input);
       await mustOrg(v.orgId);
       if ((await call(() => store.getUser(v.userId))) === null) throw new KeywardError("not_found", "No such user.", { field: "userId" });
@@ -196,7 +224,7 @@ export function directory(ctx: Context) {
      * request (R12, R13).
      * @example `await kw.directory.updateMember({ orgId, userId, permissionSetId: viewers.id })`
      */
-    async updateMember(input: z.input<typeof memberSchema>): Promise<Membership> {
+    async updateMember(input: MemberInput): Promise<Membership> {
       const v = parseInput(memberSchema, input);
       await checkPermissionSet(v.orgId, v.permissionSetId, "permissionSetId");
       await checkGroups(v.orgId, v.groupIds, "groupIds");
@@ -204,18 +232,18 @@ export function directory(ctx: Context) {
       return changeMembership(v.orgId, v.userId, (m) => updateMembershipFields(m, v));
     },
     /** Deactivates a member: their user tokens stop working at once and for good (R7). @example `await kw.directory.deactivateMember({ orgId, userId })` */
-    async deactivateMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
+    async deactivateMember(input: MemberRef): Promise<Membership> {
       const v = parseInput(memberRefSchema, input);
       return changeMembership(v.orgId, v.userId, deactivateMembership);
     },
     /** Reactivates a member. Their old tokens stay dead (R7); they create new ones. @example `await kw.directory.reactivateMember({ orgId, userId })` */
-    async reactivateMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
+    async reactivateMember(input: MemberRef): Promise<Membership> {
       const v = parseInput(memberRefSchema, input);
       const epoch = ctx.newId("ep");
       return changeMembership(v.orgId, v.userId, (m) => reactivateMembership(m, epoch));
     },
     /** Removes a member from the organization: their user tokens die for good (R7). @example `await kw.directory.removeMember({ orgId, userId })` */
-    async removeMember(input: z.input<typeof memberRefSchema>): Promise<Membership> {
+    async removeMember(input: MemberRef): Promise<Membership> {
       const v = parseInput(memberRefSchema, input);
       return changeMembership(v.orgId, v.userId, leaveMembership, { ifLeft: "keep" });
     },
@@ -224,14 +252,14 @@ export function directory(ctx: Context) {
      * then user id. Service users are never in it (R9). Options: `limit` (default 50, at most
      * 500), `cursor` (the previous page's `nextCursor`), `status` (`"active"`, `"deactivated"`,
      * `"left"`, several, or `"all"`; default active and deactivated), `search` (part of the name
-     * or user id, any case). A bare organization id lists the first page with the defaults.
+     * or user id, any case).
      * @example `const { items, nextCursor, total } = await kw.directory.listMembers({ orgId, search: "ann" })`
      */
-    async listMembers(input: string | z.input<typeof listMembersSchema>): Promise<Page<MemberEntry>> {
-      const v = parseInput(listMembersSchema, typeof input === "string" ? { orgId: input } : input);
+    async listMembers(input: ListMembersInput): Promise<Page<MemberEntry>> {
+      const v = parseInput(listMembersSchema, input);
       const limit = v.limit ?? DEFAULT_PAGE_SIZE;
       const after = v.cursor === undefined || v.cursor === null ? null : readMemberCursor(v.cursor);
-      const statuses = statusesOf(v.status, MEMBER_STATUSES, ["active", "deactivated"]);
+      const statuses = statusesOf(v.status, memberStatuses, ["active", "deactivated"]);
       const page = await call(() => store.pageMembers({ orgId: v.orgId, statuses, search: searchOf(v.search), after, limit: limit + 1 }));
       const items = page.entries.slice(0, limit);
       const last = items[items.length - 1];
@@ -240,24 +268,24 @@ export function directory(ctx: Context) {
     /**
      * Billable seats: active members holding a seat, each counted once however many tokens they
      * hold (R10); service users never count (R9).
-     * @example `const seats = await kw.directory.seatCount(orgId)`
+     * @example `const seats = await kw.directory.seatCount({ orgId })`
      */
-    async seatCount(orgId: string): Promise<number> {
-      const v = parseInput(id, orgId, "orgId");
-      const all = await call(() => store.listMembers(v));
+    async seatCount(input: SeatCountInput): Promise<number> {
+      const { orgId } = parseInput(seatCountSchema, input);
+      const all = await call(() => store.listMembers(orgId));
       return all.filter((e) => e.membership.status === "active" && e.membership.seat).length;
     },
     /** Creates a permission set (R12). @example `await kw.directory.createPermissionSet({ orgId, name: "Inspector", permissions: ["inspections:view"] })` */
-    async createPermissionSet(input: z.input<typeof permissionSetSchema>): Promise<PermissionSet> {
-      const v = parseInput(permissionSetSchema, input);
+    async createPermissionSet(input: CreatePermissionSetInput): Promise<PermissionSet> {
+      const v = parseInput(createPermissionSetSchema, input);
       await mustOrg(v.orgId);
       const set: PermissionSet = { id: v.id ?? ctx.newId("ps"), orgId: v.orgId, name: v.name, permissions: [...new Set(v.permissions)] };
       mustBeNew(await call(() => store.insertPermissionSet(set)), "permission set");
       return set;
     },
     /** Changes a permission set: every subject holding it sees the change on its next request (R12). @example `await kw.directory.updatePermissionSet({ orgId, id: set.id, permissions: [] })` */
-    async updatePermissionSet(input: z.input<typeof permissionSetUpdateSchema>): Promise<PermissionSet> {
-      const v = parseInput(permissionSetUpdateSchema, input);
+    async updatePermissionSet(input: UpdatePermissionSetInput): Promise<PermissionSet> {
+      const v = parseInput(updatePermissionSetSchema, input);
       const set = await call(() => store.getPermissionSet(v.id));
       if (set === null || set.orgId !== v.orgId) throw new KeywardError("not_found", "No such permission set in this organization.", { field: "id" });
       const next: PermissionSet = { ...set, ...(v.name !== undefined ? { name: v.name } : {}), ...(v.permissions !== undefined ? { permissions: [...new Set(v.permissions)] } : {}) };
@@ -265,8 +293,8 @@ export function directory(ctx: Context) {
       return next;
     },
     /** Creates a group (R13). @example `const g = await kw.directory.createGroup({ orgId, name: "Auditors" })` */
-    async createGroup(input: z.input<typeof groupSchema>): Promise<Group> {
-      const v = parseInput(groupSchema, input);
+    async createGroup(input: CreateGroupInput): Promise<Group> {
+      const v = parseInput(createGroupSchema, input);
       await mustOrg(v.orgId);
       const group: Group = { id: v.id ?? ctx.newId("grp"), orgId: v.orgId, name: v.name };
       mustBeNew(await call(() => store.putGroup(group)), "group");
@@ -277,8 +305,8 @@ export function directory(ctx: Context) {
      * covers every site below it (R13).
      * @example `const north = await kw.directory.createSite({ orgId, name: "North", parentId: region.id })`
      */
-    async createSite(input: z.input<typeof siteSchema>): Promise<Site> {
-      const v = parseInput(siteSchema, input);
+    async createSite(input: CreateSiteInput): Promise<Site> {
+      const v = parseInput(createSiteSchema, input);
       await mustOrg(v.orgId);
       let path: string[] = [];
       if (v.parentId) {
@@ -297,7 +325,7 @@ export function directory(ctx: Context) {
      * join either: `service_user_not_allowed` (R9).
      * @example `await kw.directory.addTo({ orgId, subjectId: userId, groupId })`
      */
-    async addTo(input: z.input<typeof placementSchema>): Promise<Membership> {
+    async addTo(input: PlacementInput): Promise<Membership> {
       const v = parseInput(placementSchema, input);
       await refuseServiceUser(v.subjectId);
       if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
@@ -310,7 +338,7 @@ export function directory(ctx: Context) {
       }));
     },
     /** Removes a member from a group or a site; takes effect on the next request. @example `await kw.directory.removeFrom({ orgId, subjectId: userId, siteId })` */
-    async removeFrom(input: z.input<typeof placementSchema>): Promise<Membership> {
+    async removeFrom(input: PlacementInput): Promise<Membership> {
       const v = parseInput(placementSchema, input);
       await refuseServiceUser(v.subjectId);
       if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
@@ -327,7 +355,7 @@ export function directory(ctx: Context) {
      * (or one of its users or service users) as the grantee (R14).
      * @example `await kw.directory.share({ item: { orgId, type: "template", id: "tpl_1" }, grantee: { kind: "group", groupId }, level: "edit" })`
      */
-    async share(input: z.input<typeof shareSchema>): Promise<Share> {
+    async share(input: ShareInput): Promise<Share> {
       const v = parseInput(shareSchema, input);
       await mustOrg(v.item.orgId, "item.orgId");
       await checkGrantee(v.grantee, v.item.orgId);
@@ -340,12 +368,12 @@ export function directory(ctx: Context) {
      * there was none, or it is on another organization's item.
      * @example `await kw.directory.unshare({ orgId, id: share.id })`
      */
-    async unshare(input: z.input<typeof objectRefSchema>): Promise<boolean> {
-      const v = parseInput(objectRefSchema, input);
+    async unshare(input: OrgObjectRef): Promise<boolean> {
+      const v = parseInput(orgObjectRefSchema, input);
       return call(() => store.deleteShare(v.orgId, v.id));
     },
     /** The shares of one item. @example `await kw.directory.listShares({ orgId, type: "template", id: "tpl_1" })` */
-    async listShares(item: z.input<typeof itemKey>): Promise<Share[]> {
+    async listShares(item: ItemKey): Promise<Share[]> {
       const v = parseInput(itemKey, item, "item");
       return call(() => store.listShares(v));
     },
@@ -354,8 +382,8 @@ export function directory(ctx: Context) {
      * condition are accessible to the grantee at the level (R13).
      * @example `await kw.directory.addRule({ orgId, itemType: "inspection", conditions: { siteId: [north.id] }, grantee: { kind: "site", siteId: north.id }, level: "view" })`
      */
-    async addRule(input: z.input<typeof ruleSchema>): Promise<AccessRule> {
-      const v = parseInput(ruleSchema, input);
+    async addRule(input: AddRuleInput): Promise<AccessRule> {
+      const v = parseInput(addRuleSchema, input);
       await mustOrg(v.orgId);
       await checkGrantee(v.grantee, v.orgId);
       const rule: AccessRule = { id: v.id ?? ctx.newId("rul"), orgId: v.orgId, itemType: v.itemType, conditions: v.conditions ?? {}, grantee: v.grantee, level: v.level, createdAt: ctx.now() };
@@ -367,8 +395,8 @@ export function directory(ctx: Context) {
      * none, or it is another organization's.
      * @example `await kw.directory.removeRule({ orgId, id: rule.id })`
      */
-    async removeRule(input: z.input<typeof objectRefSchema>): Promise<boolean> {
-      const v = parseInput(objectRefSchema, input);
+    async removeRule(input: OrgObjectRef): Promise<boolean> {
+      const v = parseInput(orgObjectRefSchema, input);
       return call(() => store.deleteRule(v.orgId, v.id));
     },
   };
@@ -383,8 +411,8 @@ export function serviceUsers(ctx: Context) {
      * set and with the shares and rules that name it; no change to any user affects them.
      * @example `const bot = await kw.serviceUsers.create({ orgId, name: "BI export", permissionSetId: readers.id, actorId: admin.id })`
      */
-    async create(input: z.input<typeof serviceUserSchema>): Promise<ServiceUser> {
-      const v = parseInput(serviceUserSchema, input);
+    async create(input: CreateServiceUserInput): Promise<ServiceUser> {
+      const v = parseInput(createServiceUserSchema, input);
       const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
       // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
       await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
@@ -398,8 +426,8 @@ export function serviceUsers(ctx: Context) {
       );
     },
     /** Renames a service user or changes its permission set (R12). @example `await kw.serviceUsers.update({ orgId, id: bot.id, permissionSetId: writers.id, actorId })` */
-    async update(input: z.input<typeof serviceUserUpdateSchema>): Promise<ServiceUser> {
-      const v = parseInput(serviceUserUpdateSchema, input);
+    async update(input: UpdateServiceUserInput): Promise<ServiceUser> {
+      const v = parseInput(updateServiceUserSchema, input);
       const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
       // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
       await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
@@ -411,7 +439,7 @@ export function serviceUsers(ctx: Context) {
       );
     },
     /** Deletes a service user: its tokens stop working at once (R11). @example `await kw.serviceUsers.remove({ orgId, id: bot.id, actorId })` */
-    async remove(input: z.input<typeof serviceUserRefSchema>): Promise<void> {
+    async remove(input: ServiceUserRef): Promise<void> {
       const v = parseInput(serviceUserRefSchema, input);
       await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
       await call(() =>
@@ -426,8 +454,8 @@ export function serviceUsers(ctx: Context) {
       }
     },
     /** The organization's active service users. @example `const bots = await kw.serviceUsers.list({ orgId, actorId })` */
-    async list(input: { orgId: string; actorId: string }): Promise<ServiceUser[]> {
-      const v = parseInput(z.object({ orgId: id, actorId: id }).strict(), input);
+    async list(input: ActorInput): Promise<ServiceUser[]> {
+      const v = parseInput(actorSchema, input);
       await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
       const all = await call(() => store.listServiceUsers(v.orgId));
       return all.filter((s) => s.status === "active");

@@ -4,11 +4,11 @@
  * a valid checksum is discarded before any store read.
  * @module
  */
-import { z } from "zod";
 import { subjectRef } from "../core/decide.js";
-import type { LeakLocation, SubjectRef } from "../core/types.js";
+import type { SubjectRef } from "../core/types.js";
 import type { Context } from "./context.js";
-import { parseInput } from "./schemas.js";
+import type { ReportLeakInput } from "./inputs.js";
+import { parseInput, reportLeakSchema } from "./schemas.js";
 import { tokenEvent } from "./tokens.js";
 
 /**
@@ -30,31 +30,24 @@ export interface LeakResult {
   subject?: SubjectRef;
 }
 
-const locationSchema = z
-  .object({
-    source: z.string().min(1).max(200),
-    url: z.string().max(2048),
-  })
-  .strict();
-
 /**
  * Reports a leaked secret (R22). Resolves to what it did; a malformed string is not an error (a
  * scanner's false match is expected). Throws only `invalid_input` (a bad `found`) or
  * `unavailable` (the store failed; nothing was revoked then, or the revocation is complete: a
  * retry is safe and reports `already_revoked`).
  */
-export async function reportLeak(ctx: Context, secret: unknown, found: LeakLocation): Promise<LeakResult> {
-  const where = parseInput(locationSchema, found, "found");
+export async function reportLeak(ctx: Context, input: ReportLeakInput): Promise<LeakResult> {
+  const { secret, found: where } = parseInput(reportLeakSchema, input);
   const kind = ctx.parse(secret);
   if (kind === null) return { outcome: "malformed" };
-  const input = await ctx.call(() => ctx.store.loadDecision(ctx.hash(secret as string), null));
+  const loaded = await ctx.call(() => ctx.store.loadDecision(ctx.hash(secret as string), null));
   // A record of the other kind under this digest is an integrity failure: unknown, as in authorize().
-  if (input === null || input.token.kind !== kind) return { outcome: "unknown" };
+  if (loaded === null || loaded.token.kind !== kind) return { outcome: "unknown" };
   const now = ctx.now();
-  const result = await ctx.call(() => ctx.store.revokeToken(input.token.id, now, "revoke", "leaked"));
+  const result = await ctx.call(() => ctx.store.revokeToken(loaded.token.id, now, "revoke", "leaked"));
   if (result === null) return { outcome: "unknown" };
   const { token, changed } = result;
-  const subject = subjectRef(input.subject, token);
+  const subject = subjectRef(loaded.subject, token);
   if (changed) ctx.emit(tokenEvent("token.revoked", token, subject, now, null, "leaked"));
   ctx.emit({
     type: "token.leaked",

@@ -9,16 +9,10 @@ import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import type { SubjectKind } from "../core/types.js";
 import type { Context } from "./context.js";
-import { id, parseInput } from "./schemas.js";
+import type { ActorInput, ManagementRights } from "./inputs.js";
+import { actorSchema, id, parseInput } from "./schemas.js";
 
-/**
- * The management permissions an actor holds in an organization.
- * @example `const { manageTokens }: ManagementRights = await kw.managementRights({ orgId, actorId })`
- */
-export interface ManagementRights {
-  manageTokens: boolean;
-  manageServiceUsers: boolean;
-}
+export type { ManagementRights } from "./inputs.js";
 
 /**
  * Who is signed in to a management page, and what they may manage there.
@@ -29,8 +23,6 @@ export interface ManagementProfile {
   organization: { id: string; name: string; ssoOnly: boolean };
   can: ManagementRights;
 }
-
-const actorSchema = z.object({ orgId: id, actorId: id }).strict();
 
 /** The permissions an actor holds in an organization: none unless an active member with a permission set of that organization. */
 async function heldPermissions(ctx: Context, orgId: string, actorId: string): Promise<readonly string[]> {
@@ -49,7 +41,7 @@ async function heldPermissions(ctx: Context, orgId: string, actorId: string): Pr
  * const { manageTokens } = await managementRights(ctx, { orgId: "acme", actorId: "u_ada" });
  * ```
  */
-export async function managementRights(ctx: Context, input: z.input<typeof actorSchema>): Promise<ManagementRights> {
+export async function managementRights(ctx: Context, input: ActorInput): Promise<ManagementRights> {
   const { orgId, actorId } = parseInput(actorSchema, input);
   const held = await heldPermissions(ctx, orgId, actorId);
   return { manageTokens: held.includes(ctx.permissions.manageTokens), manageServiceUsers: held.includes(ctx.permissions.manageServiceUsers) };
@@ -64,7 +56,7 @@ export async function managementRights(ctx: Context, input: z.input<typeof actor
  * const { user, organization, can } = await managementProfile(ctx, { orgId: "acme", actorId: "u_ada" });
  * ```
  */
-export async function managementProfile(ctx: Context, input: z.input<typeof actorSchema>): Promise<ManagementProfile> {
+export async function managementProfile(ctx: Context, input: ActorInput): Promise<ManagementProfile> {
   const { orgId, actorId } = parseInput(actorSchema, input);
   const [org, user, can] = await Promise.all([ctx.call(() => ctx.store.getOrganization(orgId)), ctx.call(() => ctx.store.getUser(actorId)), managementRights(ctx, { orgId, actorId })]);
   if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");

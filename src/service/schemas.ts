@@ -4,7 +4,9 @@
  */
 import { z } from "zod";
 import { fieldError, KeywardError } from "../core/errors.js";
-import type { ItemRef } from "../core/types.js";
+import type { TokenStatus } from "../core/lifecycle.js";
+import type { ItemRef, MembershipStatus } from "../core/types.js";
+import { pageOptions, statusOption } from "./paging.js";
 
 /**
  * Size limits of directory objects (issue 11 #6): beyond them a call is `invalid_input` naming
@@ -94,6 +96,77 @@ export const grantee = z.discriminatedUnion("kind", [
 ]);
 
 export const itemKey = z.object({ orgId: id, type: id, id });
+
+// ── the schemas of the instance's calls; each one's input is the named type of `inputs.ts` (a type test checks it) ──
+// Internal: no schema is exported from a package entry. Use: `const v = parseInput(memberRefSchema, input)`.
+
+const MEMBER_STATUSES = ["active", "deactivated", "left"] as const;
+const TOKEN_STATUSES = ["active", "revoked", "expired", "subject_inactive", "deleted"] as const;
+/** The statuses a member listing filters on. */
+export const memberStatuses: readonly MembershipStatus[] = MEMBER_STATUSES;
+/** The statuses a token listing filters on. */
+export const tokenStatuses: readonly TokenStatus[] = TOKEN_STATUSES;
+
+const tokenListOptions = {
+  ...pageOptions,
+  status: statusOption(TOKEN_STATUSES),
+  sort: z.enum(["created", "last_used", "expires"]).optional(),
+  order: z.enum(["asc", "desc"]).optional(),
+};
+
+export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional() }).strict();
+export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id }).strict();
+export const listMyTokensSchema = z.object({ orgId: id, userId: id, ...tokenListOptions }).strict();
+export const listOrganizationTokensSchema = z.object({ orgId: id, actorId: id, ...tokenListOptions }).strict();
+export const listServiceTokensSchema = z.object({ orgId: id, actorId: id, serviceUserId: id.optional(), ...tokenListOptions }).strict();
+export const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
+export const sweepExpiredSchema = z.object({ orgId: id }).strict();
+export const actorSchema = z.object({ orgId: id, actorId: id }).strict();
+/** Where a leaked secret was found (R22); the secret itself is checked by the token parser. */
+export const leakLocationSchema = z.object({ source: z.string().min(1).max(200), url: z.string().max(2048) }).strict();
+/** A leak report: any `secret` is accepted here (one that is not a token is answered `malformed`, not refused). */
+export const reportLeakSchema = z.object({ secret: z.unknown(), found: leakLocationSchema }).strict();
+
+export const createOrganizationSchema = z.object({ id: id.optional(), name, ssoOnly: z.boolean().default(false) }).strict();
+export const updateOrganizationSchema = z.object({ id, name: name.optional(), ssoOnly: z.boolean().optional() }).strict();
+export const upsertUserSchema = z.object({ id: id.optional(), name }).strict();
+export const idSchema = z.object({ id }).strict();
+export const memberSchema = z
+  .object({
+    orgId: id,
+    userId: id,
+    permissionSetId: id.nullable().optional(),
+    groupIds: z.array(id).max(1000).optional(),
+    siteIds: z.array(id).max(1000).optional(),
+    seat: z.boolean().optional(),
+  })
+  .strict();
+export const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
+export const listMembersSchema = z.object({ orgId: id, ...pageOptions, status: statusOption(MEMBER_STATUSES) }).strict();
+export const seatCountSchema = z.object({ orgId: id }).strict();
+export const createPermissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
+export const updatePermissionSetSchema = z.object({ orgId: id, id, name: name.optional(), permissions: z.array(permission).max(1000).optional() }).strict();
+export const createGroupSchema = z.object({ id: id.optional(), orgId: id, name }).strict();
+export const createSiteSchema = z.object({ id: id.optional(), orgId: id, name, parentId: id.nullable().optional() }).strict();
+export const placementSchema = z.object({ orgId: id, subjectId: id, groupId: id.optional(), siteId: id.optional() }).strict();
+export const shareSchema = z.object({ id: id.optional(), item: itemKey, grantee, level }).strict();
+/** A directory object named by its organization and id (`unshare`, `removeRule`). */
+export const orgObjectRefSchema = z.object({ orgId: id, id }).strict();
+export const addRuleSchema = z
+  .object({
+    id: id.optional(),
+    orgId: id,
+    itemType: id,
+    conditions: conditions.optional(),
+    grantee,
+    level,
+  })
+  .strict();
+
+export const createServiceUserSchema = z.object({ id: id.optional(), orgId: id, name, permissionSetId: id.nullable().optional(), actorId: id }).strict();
+export const updateServiceUserSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
+export const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
+
 
 /** Parses `input` with `schema`, or throws `code` naming the first offending field (under `root`). */
 function parseOr<S extends z.ZodType>(code: "invalid_input" | "invalid_config", schema: S, input: unknown, root: string): z.output<S> {

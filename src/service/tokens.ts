@@ -3,16 +3,38 @@
  * secrets, revocation and deletion.
  * @module
  */
-import { z } from "zod";
 import { admission } from "../core/admit.js";
 import { KeywardError } from "../core/errors.js";
-import { inactivityDeadline, isExpired, tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
+import { inactivityDeadline, isExpired, tokenSortKey, tokenStatus, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
 import type { KeywardEvent, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { DEFAULT_PAGE_SIZE, pageOptions, readTokenCursor, searchOf, statusesOf, statusOption, tokenCursor, type Page } from "./paging.js";
-import { id, name, parseInput } from "./schemas.js";
+import type {
+  ActorInput,
+  CreateServiceTokenInput,
+  CreateUserTokenInput,
+  ListMyTokensInput,
+  ListOrganizationTokensInput,
+  ListServiceTokensInput,
+  ManagementRights,
+  SweepExpiredInput,
+  TokenActionInput,
+  TokenListOptions,
+} from "./inputs.js";
+import {
+  actorSchema,
+  createServiceTokenSchema,
+  createUserTokenSchema,
+  listMyTokensSchema,
+  listOrganizationTokensSchema,
+  listServiceTokensSchema,
+  parseInput,
+  sweepExpiredSchema,
+  tokenActionSchema,
+  tokenStatuses,
+} from "./schemas.js";
 
 /** What a creation returns: the secret, shown this once (R5), and the public view. */
 export interface CreatedToken {
@@ -21,23 +43,8 @@ export interface CreatedToken {
   record: TokenView;
 }
 
-const createUserSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional() }).strict();
-const createServiceSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id }).strict();
-const TOKEN_STATUSES = ["active", "revoked", "expired", "subject_inactive", "deleted"] as const satisfies readonly TokenView["status"][];
 /** What a listing shows when no `status` is given: everything but deleted tokens. */
-const NOT_DELETED: readonly TokenView["status"][] = ["active", "revoked", "expired", "subject_inactive"];
-const tokenListOptions = {
-  ...pageOptions,
-  status: statusOption(TOKEN_STATUSES),
-  sort: z.enum(["created", "last_used", "expires"]).optional(),
-  order: z.enum(["asc", "desc"]).optional(),
-};
-const listMineSchema = z.object({ orgId: id, userId: id, ...tokenListOptions }).strict();
-const listOrganizationSchema = z.object({ orgId: id, actorId: id, ...tokenListOptions }).strict();
-const listServiceSchema = z.object({ orgId: id, actorId: id, serviceUserId: id.optional(), ...tokenListOptions }).strict();
-const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
-const sweepSchema = z.object({ orgId: id }).strict();
-const adminSchema = z.object({ orgId: id, actorId: id }).strict();
+const NOT_DELETED: readonly TokenStatus[] = ["active", "revoked", "expired", "subject_inactive"];
 
 /** The public view of a listed token (R5: no secret, no digest). */
 export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenView {
@@ -156,8 +163,8 @@ async function insert(
 }
 
 /** Creates a user token (R3, R4, R5, R10). */
-export async function createUserToken(ctx: Context, input: z.input<typeof createUserSchema>): Promise<CreatedToken> {
-  const { orgId, userId, name: tokenName, password } = parseInput(createUserSchema, input);
+export async function createUserToken(ctx: Context, input: CreateUserTokenInput): Promise<CreatedToken> {
+  const { orgId, userId, name: tokenName, password } = parseInput(createUserTokenSchema, input);
   const org = await ctx.call(() => ctx.store.getOrganization(orgId));
   if (org === null) throw new KeywardError("not_found", "No such organization.");
   const [user, membership] = await ctx.call(() => Promise.all([ctx.store.getUser(userId), ctx.store.getMembership(orgId, userId)]));
@@ -188,8 +195,8 @@ export async function createUserToken(ctx: Context, input: z.input<typeof create
 }
 
 /** Creates a service user token (R3, R5, R8, R11). The actor needs the service-user management permission. */
-export async function createServiceToken(ctx: Context, input: z.input<typeof createServiceSchema>): Promise<CreatedToken> {
-  const { orgId, serviceUserId, name: tokenName, actorId } = parseInput(createServiceSchema, input);
+export async function createServiceToken(ctx: Context, input: CreateServiceTokenInput): Promise<CreatedToken> {
+  const { orgId, serviceUserId, name: tokenName, actorId } = parseInput(createServiceTokenSchema, input);
   const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
   const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
   if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
@@ -202,13 +209,10 @@ export async function createServiceToken(ctx: Context, input: z.input<typeof cre
 /** The order a sort lists in when no `order` is given: oldest first, most recently used first, soonest to expire first. */
 const DEFAULT_ORDER: Record<TokenSort, "asc" | "desc"> = { created: "asc", last_used: "desc", expires: "asc" };
 
-/** The options of a token listing: `limit` (default 50, at most 500), `cursor`, `status`, `search`, `sort`, `order`. */
-export type TokenListOptions = Omit<z.input<typeof listMineSchema>, "orgId" | "userId">;
-
 async function list(
   ctx: Context,
   filter: { orgId: string; kind: SubjectKind; subjectId?: string },
-  options: z.output<typeof listServiceSchema> | z.output<typeof listMineSchema>,
+  options: TokenListOptions,
 ): Promise<Page<TokenView>> {
   const sort = options.sort ?? "created";
   const order = options.order ?? DEFAULT_ORDER[sort];
@@ -217,7 +221,7 @@ async function list(
   const now = ctx.now();
   const query = {
     ...filter,
-    statuses: statusesOf(options.status, TOKEN_STATUSES, NOT_DELETED),
+    statuses: statusesOf(options.status, tokenStatuses, NOT_DELETED),
     search: searchOf(options.search),
     sort,
     order,
@@ -238,21 +242,21 @@ async function list(
  * A user's own tokens in one organization (R10, R11), one page at a time: what their settings
  * page lists. Deleted tokens are listed only when `status` asks for them.
  */
-export async function listMine(ctx: Context, input: z.input<typeof listMineSchema>): Promise<Page<TokenView>> {
-  const v = parseInput(listMineSchema, input);
+export async function listMine(ctx: Context, input: ListMyTokensInput): Promise<Page<TokenView>> {
+  const v = parseInput(listMyTokensSchema, input);
   return list(ctx, { orgId: v.orgId, kind: "user", subjectId: v.userId }, v);
 }
 
 /** The user tokens of the organization, with their owners, one page at a time, for an administrator (R11). */
-export async function listOrganization(ctx: Context, input: z.input<typeof listOrganizationSchema>): Promise<Page<TokenView>> {
-  const v = parseInput(listOrganizationSchema, input);
+export async function listOrganization(ctx: Context, input: ListOrganizationTokensInput): Promise<Page<TokenView>> {
+  const v = parseInput(listOrganizationTokensSchema, input);
   await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageTokens);
   return list(ctx, { orgId: v.orgId, kind: "user" }, v);
 }
 
 /** The service user tokens of the organization (or of one service user), one page at a time, for whoever manages service users (R11). */
-export async function listServiceTokens(ctx: Context, input: z.input<typeof listServiceSchema>): Promise<Page<TokenView>> {
-  const v = parseInput(listServiceSchema, input);
+export async function listServiceTokens(ctx: Context, input: ListServiceTokensInput): Promise<Page<TokenView>> {
+  const v = parseInput(listServiceTokensSchema, input);
   await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
   return list(ctx, { orgId: v.orgId, kind: "service_user", ...(v.serviceUserId === undefined ? {} : { subjectId: v.serviceUserId }) }, v);
 }
@@ -279,7 +283,7 @@ async function endToken(ctx: Context, token: TokenRecord, actorId: string, how: 
  * Revokes a token (R11). A user revokes their own user tokens; service user tokens are revoked
  * by whoever manages service users. Takes effect for the next request. Idempotent.
  */
-export async function revoke(ctx: Context, input: z.input<typeof tokenActionSchema>): Promise<void> {
+export async function revoke(ctx: Context, input: TokenActionInput): Promise<void> {
   const { orgId, tokenId, actorId } = parseInput(tokenActionSchema, input);
   const token = await ctx.call(() => ctx.store.getToken(tokenId));
   // Not found, another organization's, or not the actor's: the same answer, so nothing leaks.
@@ -303,7 +307,7 @@ export async function revoke(ctx: Context, input: z.input<typeof tokenActionSche
  * management permission) or any service user token (with the service-user management permission).
  * Takes effect for the next request; the token no longer appears in listings.
  */
-export async function deleteToken(ctx: Context, input: z.input<typeof tokenActionSchema>): Promise<void> {
+export async function deleteToken(ctx: Context, input: TokenActionInput): Promise<void> {
   const { orgId, tokenId, actorId } = parseInput(tokenActionSchema, input);
   const token = await ctx.call(() => ctx.store.getToken(tokenId));
   const permission = token?.kind === "service_user" ? ctx.permissions.manageServiceUsers : ctx.permissions.manageTokens;
@@ -330,8 +334,8 @@ export function emitSubjectExpiry(ctx: Context, entries: TokenListEntry[], befor
  * presented after expiring are recorded by `authorize()` itself; run this periodically (say,
  * hourly) so that tokens nobody uses again get their event too. Returns how many it recorded.
  */
-export async function sweepExpired(ctx: Context, input: z.input<typeof sweepSchema>): Promise<number> {
-  const { orgId } = parseInput(sweepSchema, input);
+export async function sweepExpired(ctx: Context, input: SweepExpiredInput): Promise<number> {
+  const { orgId } = parseInput(sweepExpiredSchema, input);
   const entries = await ctx.call(() => ctx.store.listTokens({ orgId, kind: "user" }));
   const now = ctx.now();
   let recorded = 0;

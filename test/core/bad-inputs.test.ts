@@ -4,7 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { generateToken, KeywardError, MAX_TOKEN_LENGTH, tokenHasher, tokenParser, type KeywardStore } from "../../src/index.js";
+import { KeywardError, MAX_TOKEN_LENGTH, type KeywardStore } from "../../src/index.js";
+import { generateToken, tokenHasher, tokenParser } from "../../src/core.js";
 import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 import { ACTIONS, caught, spyStore, THIRTY_DAYS, world } from "./fixture.js";

@@ -4,21 +4,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  bestGrant,
-  decide,
-  isExpired,
-  LEVEL_RANK,
-  type AccessLevel,
-  type AccessRule,
-  type ActionDefinition,
-  type DecisionInput,
-  type Grantee,
-  type ItemRef,
-  type KeywardStore,
-  type Share,
-  type TokenRecord,
-} from "../../src/index.js";
+import { type AccessLevel, type AccessRule, type ActionDefinition, type DecisionInput, type Grantee, type ItemRef, type KeywardStore, type Share, type TokenRecord } from "../../src/index.js";
+import { decide, isExpired } from "../../src/core.js";
+import { bestGrant, LEVEL_RANK } from "../../src/core/decide.js";
 import { memoryStore } from "../../src/memory.js";
 import { DAY, THIRTY_DAYS, T0, world, type World } from "./fixture.js";
 

@@ -47,7 +47,7 @@ describe("R7 a user who left is not a member", () => {
     const err = await w.kw.directory[method]({ orgId: "acme", userId: w.users.ana.id }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeywardError);
     expect((err as KeywardError).code).toBe("not_found");
-    const listed = (await w.kw.directory.listMembers("acme")).items.map((m) => m.user.id);
+    const listed = (await w.kw.directory.listMembers({ orgId: "acme" })).items.map((m) => m.user.id);
     expect(listed).not.toContain(w.users.ana.id);
   });
 

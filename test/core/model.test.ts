@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createKeyward, KeywardError, type Decision, type Keyward } from "../../src/index.js";
+import { createKeyward, KeywardError, type Decision, type Keyward, type KeywardStore } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
 const DAY = 86_400_000;
@@ -99,6 +99,8 @@ interface Model {
 }
 interface Real {
   kw: Keyward<keyof typeof ACTIONS>;
+  /** The store the instance was created with: the test reads it raw (the instance has no `store`). */
+  store: KeywardStore;
   clock: { now: number };
 }
 
@@ -120,8 +122,9 @@ function initialModel(): Model {
 
 async function initialReal(): Promise<Real> {
   const clock = { now: T0 };
+  const store = memoryStore();
   const kw = createKeyward({
-    store: memoryStore(),
+    store,
     actions: ACTIONS,
     clock: () => clock.now,
     verifyPassword: () => true,
@@ -139,7 +142,7 @@ async function initialReal(): Promise<Real> {
   await d.addMember({ orgId: "acme", userId: "u_ana", permissionSetId: "worker", groupIds: ["g_acme"] });
   await d.addMember({ orgId: "beta", userId: "u_ana", permissionSetId: "betaWorker", groupIds: ["g_beta"] });
   await kw.serviceUsers.create({ id: SERVICE_USER, orgId: "acme", name: "Bot", permissionSetId: "worker", actorId: "u_ada" });
-  return { kw, clock };
+  return { kw, store, clock };
 }
 
 // The rules, in the model's own plain words.
@@ -471,7 +474,7 @@ class ListTokens implements Cmd {
     for (const [orgId, userId] of Object.values(MEMBERS)) {
       for (const v of (await r.kw.tokens.listMine({ orgId, userId })).items) listed.set(v.id, v.status);
     }
-    const svc = await r.kw.store.listTokens({ orgId: "acme", kind: "service_user" });
+    const svc = await r.store.listTokens({ orgId: "acme", kind: "service_user" });
     const expected = new Map<string, string>();
     for (const t of m.tokens) if (!t.deleted && t.kind === "user") expected.set(t.id, status(m, t));
     expect(listed).toEqual(expected);

@@ -44,7 +44,7 @@ describe("paged token listings (R5, R10, R11)", () => {
     const page = await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id, limit: 1 });
     const text = JSON.stringify(page);
     expect(text).not.toContain(token);
-    expect(text).not.toContain(w.kw.store === w.store ? token.slice(-12) : "");
+    expect(text).not.toContain(token.slice(-12));
   });
 
   it("R11 status filters: every status but deleted by default; one, several or all on request; active by last use", async () => {
@@ -142,11 +142,11 @@ describe("paged member listing (R9)", () => {
     expect(names).toEqual([...names].sort());
     expect(everyone.totals.every((t) => t === names.length)).toBe(true);
     expect(names).not.toContain(w.bot.name);
-    expect((await w.kw.directory.listMembers("acme")).items.map((m) => m.user.name)).toEqual(names);
+    expect((await w.kw.directory.listMembers({ orgId: "acme" })).items.map((m) => m.user.name)).toEqual(names);
     const hit = await w.kw.directory.listMembers({ orgId: "acme", search: w.users.ana.name.slice(0, 3).toLowerCase() });
     expect(hit.items.map((m) => m.user.id)).toContain(w.users.ana.id);
     await w.kw.directory.removeMember({ orgId: "acme", userId: w.users.bob.id });
-    expect((await w.kw.directory.listMembers("acme")).items.map((m) => m.user.id)).not.toContain(w.users.bob.id);
+    expect((await w.kw.directory.listMembers({ orgId: "acme" })).items.map((m) => m.user.id)).not.toContain(w.users.bob.id);
     expect((await w.kw.directory.listMembers({ orgId: "acme", status: "left" })).items.map((m) => m.user.id)).toEqual([w.users.bob.id]);
     expect(await caught(() => w.kw.directory.listMembers({ orgId: "acme", limit: 501 }))).toMatchObject({ code: "invalid_input" });
   });

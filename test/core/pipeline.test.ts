@@ -4,7 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { generateToken, type KeywardStore } from "../../src/index.js";
+import type { KeywardStore } from "../../src/index.js";
+import { generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { spyStore, THIRTY_DAYS, world } from "./fixture.js";
 

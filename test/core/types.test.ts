@@ -99,7 +99,7 @@ describe("types of the public API", () => {
     expectTypeOf(kw.tokens.reportLeak).returns.resolves.toEqualTypeOf<LeakResult>();
     expectTypeOf<LeakResult["outcome"]>().toEqualTypeOf<"revoked" | "already_revoked" | "unknown" | "malformed">();
     // @ts-expect-error the location is { source, url }
-    void (() => kw.tokens.reportLeak("x", { source: "s" }));
+    void (() => kw.tokens.reportLeak({ secret: "x", found: { source: "s" } }));
   });
 
   it("the memory store is a KeywardStore", () => {

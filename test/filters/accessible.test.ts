@@ -5,7 +5,8 @@
  * the "BI export" service user.
  */
 import { describe, expect, it } from "vitest";
-import { accessFilter, generateToken, isForbidden, KeywardError, type AccessDecision, type AccessFilter, type DenialReason, type ItemRef } from "../../src/index.js";
+import { isForbidden, KeywardError, type AccessDecision, type AccessFilter, type DenialReason, type ItemRef } from "../../src/index.js";
+import { accessFilter, generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { caught, DAY, spyStore, THIRTY_DAYS, world, type World } from "../core/fixture.js";
 

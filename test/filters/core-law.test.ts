@@ -6,19 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  decide,
-  decideAccess,
-  type AccessInput,
-  type AccessRule,
-  type ActionDefinition,
-  type DecisionInput,
-  type Grantee,
-  type ItemRef,
-  type LoadedSubject,
-  type Share,
-  type TokenRecord,
-} from "../../src/index.js";
+import { type AccessRule, type ActionDefinition, type DecisionInput, type Grantee, type ItemRef, type LoadedSubject, type Share, type TokenRecord } from "../../src/index.js";
+import { decide, decideAccess, type AccessInput } from "../../src/core.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const WINDOW = 30 * 86_400_000;

@@ -11,15 +11,8 @@
 import fc from "fast-check";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  accessFilter,
-  createKeyward,
-  generateToken,
-  type AccessLevel,
-  type Grantee,
-  type ItemRef,
-  type KeywardStore,
-} from "../../src/index.js";
+import { createKeyward, type AccessLevel, type Grantee, type ItemRef, type KeywardStore } from "../../src/index.js";
+import { accessFilter, generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { pgDriver, pgliteDriver, postgresStore, type SqlDriver } from "../../src/postgres.js";
 import { freshSchema, IN_CI, newPool, PG_URL, sharedPglite } from "../storage/postgres/support.js";

@@ -4,7 +4,8 @@
  * what it selects.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { accessFilter, filterToSql, KeywardError, type AccessFilterData, type ItemRef } from "../../src/index.js";
+import { KeywardError, type AccessFilterData, type ItemRef } from "../../src/index.js";
+import { accessFilter, filterToSql } from "../../src/core.js";
 import { COLUMNS, openItemsDb, type ItemsDb } from "./items-db.js";
 
 const EVIL = `x'); DROP TABLE items; --`;

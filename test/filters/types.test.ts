@@ -15,7 +15,7 @@ import {
   type SqlCondition,
   type TokenReach,
 } from "../../src/index.js";
-import type { AccessInput } from "../../src/index.js";
+import type { AccessInput } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 
 const kw = createKeyward({

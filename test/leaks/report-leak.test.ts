@@ -1,11 +1,12 @@
 /**
- * R22 through `kw.tokens.reportLeak(secret, found)`: a real token is revoked at once with the
+ * R22 through `kw.tokens.reportLeak({ secret: secret, found: found })`: a real token is revoked at once with the
  * cause `leaked` and its owner is told by events; a string that is not a well-formed token with
  * a valid checksum is discarded without a store read.
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { createKeyward, generateToken, tokenParser, type KeywardEvent } from "../../src/index.js";
+import { createKeyward, type KeywardEvent } from "../../src/index.js";
+import { generateToken, tokenParser } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { ACTIONS, caught, spyStore, world } from "../core/fixture.js";
 import { PG_URL, pgliteStore, serverStore, type TestStore } from "../storage/postgres/support.js";
@@ -20,7 +21,7 @@ describe("tokens.reportLeak (R22)", () => {
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
     w.events.length = 0;
 
-    const result = await w.kw.tokens.reportLeak(token, FOUND);
+    const result = await w.kw.tokens.reportLeak({ secret: token, found: FOUND });
 
     expect(result).toEqual({ outcome: "revoked", tokenId: record.id, orgId: "acme", subject: { kind: "user", id: "u_ana", name: "Ana Inspector" } });
     expect(await w.kw.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "token_revoked" });
@@ -32,7 +33,7 @@ describe("tokens.reportLeak (R22)", () => {
     const w = await world();
     const { token, record } = await w.serviceToken();
     w.events.length = 0;
-    await w.kw.tokens.reportLeak(token, FOUND);
+    await w.kw.tokens.reportLeak({ secret: token, found: FOUND });
     const subject = { kind: "service_user", id: "svc_bi", name: "BI export" };
     expect(w.events).toEqual([
       { type: "token.revoked", at: w.clock.now, tokenId: record.id, orgId: "acme", subject, tokenName: "nightly export", actorId: null, cause: "leaked" },
@@ -48,8 +49,8 @@ describe("tokens.reportLeak (R22)", () => {
     await w.kw.tokens.revoke({ orgId: "acme", tokenId: a.record.id, actorId: "u_ana" });
     await w.kw.tokens.delete({ orgId: "acme", tokenId: b.record.id, actorId: "u_ada" });
     w.events.length = 0;
-    expect(await w.kw.tokens.reportLeak(a.token, FOUND)).toMatchObject({ outcome: "already_revoked", tokenId: a.record.id });
-    expect(await w.kw.tokens.reportLeak(b.token, FOUND)).toMatchObject({ outcome: "already_revoked", tokenId: b.record.id });
+    expect(await w.kw.tokens.reportLeak({ secret: a.token, found: FOUND })).toMatchObject({ outcome: "already_revoked", tokenId: a.record.id });
+    expect(await w.kw.tokens.reportLeak({ secret: b.token, found: FOUND })).toMatchObject({ outcome: "already_revoked", tokenId: b.record.id });
     expect(w.events.map((e) => [e.type, (e as { revoked?: boolean }).revoked])).toEqual([
       ["token.leaked", false],
       ["token.leaked", false],
@@ -62,15 +63,15 @@ describe("tokens.reportLeak (R22)", () => {
   it("R22 a second report of the same leak changes nothing", async () => {
     const w = await world();
     const { token } = await w.userToken(w.users.ana.id);
-    expect((await w.kw.tokens.reportLeak(token, FOUND)).outcome).toBe("revoked");
-    expect((await w.kw.tokens.reportLeak(token, FOUND)).outcome).toBe("already_revoked");
+    expect((await w.kw.tokens.reportLeak({ secret: token, found: FOUND })).outcome).toBe("revoked");
+    expect((await w.kw.tokens.reportLeak({ secret: token, found: FOUND })).outcome).toBe("already_revoked");
   });
 
   it("R22 a well-formed token no record has is unknown, after exactly one store read", async () => {
     const inner = memoryStore();
     const { store, calls } = spyStore(inner);
     const kw = createKeyward({ store, actions: ACTIONS });
-    expect(await kw.tokens.reportLeak(generateToken("user"), FOUND)).toEqual({ outcome: "unknown" });
+    expect(await kw.tokens.reportLeak({ secret: generateToken("user"), found: FOUND })).toEqual({ outcome: "unknown" });
     expect(calls).toEqual(["loadDecision"]);
   });
 
@@ -82,7 +83,8 @@ describe("tokens.reportLeak (R22)", () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string(), mutated, fc.constant(real.slice(0, -1)), fc.constant(`${real}0`), fc.anything()), async (s) => {
         fc.pre(parse(s) === null);
-        expect(await kw.tokens.reportLeak(s, FOUND)).toEqual({ outcome: "malformed" });
+        // Not only strings: whatever a caller passes at run time, a non-token is malformed, never an error.
+        expect(await kw.tokens.reportLeak({ secret: s as string, found: FOUND })).toEqual({ outcome: "malformed" });
       }),
       { numRuns: 300 },
     );
@@ -92,14 +94,14 @@ describe("tokens.reportLeak (R22)", () => {
   it("R22 a token of another deployment's prefixes is malformed here (no store read)", async () => {
     const { store, calls } = spyStore(memoryStore());
     const kw = createKeyward({ store, actions: ACTIONS, prefixes: { user: "acmeu", service_user: "acmes" } });
-    expect(await kw.tokens.reportLeak(generateToken("user"), FOUND)).toEqual({ outcome: "malformed" });
+    expect(await kw.tokens.reportLeak({ secret: generateToken("user"), found: FOUND })).toEqual({ outcome: "malformed" });
     expect(calls).toEqual([]);
   });
 
   it("rejects a bad location with invalid_input, before anything else", async () => {
     const w = await world();
     const { token } = await w.userToken(w.users.ana.id);
-    const e = await caught(() => w.kw.tokens.reportLeak(token, { source: "", url: "" }));
+    const e = await caught(() => w.kw.tokens.reportLeak({ secret: token, found: { source: "", url: "" } }));
     expect(e).toMatchObject({ code: "invalid_input", field: "found.source" });
     expect(await w.kw.authorize(token, "reports.export")).toMatchObject({ allowed: true });
   });
@@ -109,7 +111,7 @@ describe("tokens.reportLeak (R22)", () => {
     const { token } = await w.userToken(w.users.ana.id);
     const { store } = spyStore(w.store, { revokeToken: () => Promise.reject(new Error("connection reset")) });
     const kw = createKeyward({ store, actions: ACTIONS });
-    expect(await caught(() => kw.tokens.reportLeak(token, FOUND))).toMatchObject({ code: "unavailable" });
+    expect(await caught(() => kw.tokens.reportLeak({ secret: token, found: FOUND }))).toMatchObject({ code: "unavailable" });
   });
 
   it("events never carry the secret or its digest", async () => {
@@ -118,7 +120,7 @@ describe("tokens.reportLeak (R22)", () => {
     const w = await world({ store });
     const kw = createKeyward({ store, actions: ACTIONS, onEvent: (e) => events.push(e) });
     const { token, record } = await w.userToken(w.users.ana.id);
-    await kw.tokens.reportLeak(token, FOUND);
+    await kw.tokens.reportLeak({ secret: token, found: FOUND });
     const digest = (await store.getToken(record.id))!.hash;
     expect(events.length).toBe(2);
     expect(JSON.stringify(events)).not.toContain(token);
@@ -140,10 +142,10 @@ describe.each([
     t = await make();
     const w = await world({ store: t.store });
     const { token, record } = await w.userToken(w.users.ana.id);
-    expect(await w.kw.tokens.reportLeak(token, FOUND)).toMatchObject({ outcome: "revoked", tokenId: record.id });
+    expect(await w.kw.tokens.reportLeak({ secret: token, found: FOUND })).toMatchObject({ outcome: "revoked", tokenId: record.id });
     expect((await t.backdoor.readToken(record.id))!.revokedCause).toBe("leaked");
     const other = createKeyward({ store: t.store, actions: ACTIONS });
     expect(await other.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "token_revoked" });
-    expect(await w.kw.tokens.reportLeak(token, FOUND)).toMatchObject({ outcome: "already_revoked" });
+    expect(await w.kw.tokens.reportLeak({ secret: token, found: FOUND })).toMatchObject({ outcome: "already_revoked" });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Frameworks (and OpenTelemetry) are optional peer dependencies: `import "keyward"` (and `keyward/memory`,
+ * Frameworks (and OpenTelemetry) are optional peer dependencies: `import "keyward"` (and `keyward/core`, `keyward/memory`,
  * `keyward/fetch`, `keyward/manage`, `keyward/leaks`) must pull none of them. Checked on the source module graph, and on the built
  * files when they exist (CI builds before it tests, so there they must exist).
  */
@@ -38,7 +38,7 @@ function graph(entry: string): { files: string[]; bare: Set<string> } {
 }
 
 describe("importing keyward pulls no framework (optional peer dependencies)", () => {
-  it.each(["src/index.ts", "src/memory.ts", "src/middleware/fetch.ts", "src/manage/index.ts", "src/leaks/index.ts"])("the source graph of %s imports no framework", (entry) => {
+  it.each(["src/index.ts", "src/core.ts", "src/memory.ts", "src/middleware/fetch.ts", "src/manage/index.ts", "src/leaks/index.ts"])("the source graph of %s imports no framework", (entry) => {
     const { files, bare } = graph(join(root, entry));
     expect(files.length).toBeGreaterThan(3);
     expect([...bare].filter((s) => FRAMEWORKS.test(s))).toEqual([]);
@@ -57,7 +57,7 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
 
   const built = existsSync(join(root, "dist/index.js"));
   it.runIf(built || process.env.CI !== undefined)("the built dist/index.js and dist/index.cjs (with their chunks) import no framework", () => {
-    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/memory.js", "dist/fetch.js", "dist/manage.js", "dist/manage.cjs", "dist/leaks.js", "dist/leaks.cjs"]) {
+    for (const entry of ["dist/index.js", "dist/index.cjs", "dist/core.js", "dist/core.cjs", "dist/memory.js", "dist/fetch.js", "dist/manage.js", "dist/manage.cjs", "dist/leaks.js", "dist/leaks.cjs"]) {
       expect(existsSync(join(root, entry)), `${entry} must exist (npm run build)`).toBe(true);
       const { files, bare } = graph(join(root, entry));
       expect(files.length, `${entry} and its chunks`).toBeGreaterThan(1);
@@ -70,7 +70,7 @@ describe("importing keyward pulls no framework (optional peer dependencies)", ()
   // Redis limiters) and the Redis clients are reached only through keyward/ratelimit.
   const LIMITER = /^(rate-limiter-flexible|ioredis|redis)(\/.*)?$/;
   const THROTTLE = "rate-limiter-flexible/lib/RateLimiterMemory.js";
-  it.each(["src/index.ts", "src/memory.ts", "src/postgres.ts", "src/middleware/fetch.ts", "src/middleware/express.ts", "src/middleware/fastify.ts", "src/middleware/hono.ts", "src/manage/index.ts"])(
+  it.each(["src/index.ts", "src/core.ts", "src/memory.ts", "src/postgres.ts", "src/middleware/fetch.ts", "src/middleware/express.ts", "src/middleware/fastify.ts", "src/middleware/hono.ts", "src/manage/index.ts"])(
     "R21 the source graph of %s imports no rate limiter (only keyward/ratelimit does)",
     (entry) => {
       const { bare } = graph(join(root, entry));

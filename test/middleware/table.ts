@@ -6,7 +6,8 @@
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateToken, type ItemRef, type KeywardEvent, type KeywardStore } from "../../src/index.js";
+import { type ItemRef, type KeywardEvent, type KeywardStore } from "../../src/index.js";
+import { generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { DAY, world } from "../core/fixture.js";
 import { REALM, type AppDeps, type Running } from "./apps.js";

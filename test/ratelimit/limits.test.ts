@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { describe, expect, it } from "vitest";
-import { generateToken, KeywardError, type KeywardEvent } from "../../src/index.js";
+import { KeywardError, type KeywardEvent } from "../../src/index.js";
+import { generateToken } from "../../src/core.js";
 import { memoryLimiterStore, rateLimit, type LimiterStore, type RateLimitOptions } from "../../src/ratelimit/index.js";
 import { caught, DAY, world, type World } from "../core/fixture.js";
 

@@ -4,7 +4,8 @@
  * is seen by the very next read, as R7, R12 and R13 require.
  */
 import { describe, expect, it } from "vitest";
-import { createKeyward, decide, generateToken, tokenHasher, type KeywardStore, type Membership, type TokenRecord } from "../../src/index.js";
+import { createKeyward, type KeywardStore, type Membership, type TokenRecord } from "../../src/index.js";
+import { decide, generateToken, tokenHasher } from "../../src/core.js";
 import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 

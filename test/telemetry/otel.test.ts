@@ -109,7 +109,7 @@ describe("spans", () => {
     const s = await t.kw.tokens.createServiceToken({ orgId: "acme", serviceUserId: "svc_bi", name: "bot", actorId: "u_ada" });
     await t.kw.tokens.revoke({ orgId: "acme", tokenId: a.record.id, actorId: "u_ana" });
     await t.kw.tokens.delete({ orgId: "acme", tokenId: b.record.id, actorId: "u_ada" });
-    await t.kw.tokens.reportLeak(c.token, { source: "content", url: "https://example.com/x" });
+    await t.kw.tokens.reportLeak({ secret: c.token, found: { source: "content", url: "https://example.com/x" } });
     await t.kw.tokens.sweepExpired({ orgId: "acme" });
     const summary = t.spans().filter((x) => x.name.startsWith("keyward.tokens.")).map((x) => [x.name, x.attributes["keyward.outcome"], x.attributes["keyward.token.id"], x.attributes["keyward.subject.kind"]]);
     expect(summary).toEqual([
@@ -164,7 +164,7 @@ describe("spans", () => {
     await t.kw.authorize(token, "reports.export");
     await t.kw.accessible(token, "inspections.view", "inspection");
     await t.kw.login(token);
-    await t.kw.tokens.reportLeak(token, { source: "content", url: "" });
+    await t.kw.tokens.reportLeak({ secret: token, found: { source: "content", url: "" } });
     await t.kw.authorize(token, "reports.export");
     await caught(() => t.kw.login(token));
     const spans = t.spans();
