@@ -141,6 +141,9 @@ export async function authorize(
   if (definition?.access !== undefined && checked === null) {
     throw new KeywardError("invalid_input", `Invalid input at "item": action "${action}" acts on an item of type "${definition.item}".`, { field: "item" });
   }
+  if (definition !== undefined && definition.access === undefined && checked !== null) {
+    throw new KeywardError("invalid_input", `Invalid input at "item": action "${action}" is an organization-level action and takes no item.`, { field: "item" });
+  }
   if (definition !== undefined && definition.access !== undefined && checked !== null && checked.type !== definition.item) {
     throw new KeywardError("invalid_input", `Invalid input at "item.type": action "${action}" acts on items of type "${definition.item}".`, { field: "item.type" });
   }

@@ -118,7 +118,7 @@ export function reauthThrottle(option: ReauthThrottleOption | undefined): Reauth
         }
         if (count !== null && count.consumedPoints >= limiter.points) {
           const retryAfter = Math.max(1, Math.ceil(count.msBeforeNext / 1000));
-          throw new KeywardError("reauthentication_failed", `Too many wrong passwords: try again in ${retryAfter} seconds (R4).`, { retryAfter });
+          throw new KeywardError("reauthentication_failed", `Too many wrong passwords: try again in ${retryAfter} seconds.`, { retryAfter });
         }
         let ok: boolean;
         try {

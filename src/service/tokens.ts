@@ -157,8 +157,8 @@ async function insert(
       throw new KeywardError(
         "token_limit_reached",
         kind === "user"
-          ? `This user already has ${max} active API tokens in this organization (R3). Revoke one first.`
-          : `This organization already has ${max} active service user tokens (R3). Revoke one first.`,
+          ? `This user already has ${max} active API tokens in this organization. Revoke one first.`
+          : `This organization already has ${max} active service user tokens. Revoke one first.`,
         { limit: max },
       );
     }
@@ -180,7 +180,7 @@ export async function createUserToken(ctx: Context, input: z.input<typeof create
   }
   if (!org.ssoOnly) {
     if (ctx.verifyPassword === undefined) {
-      throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only (R4).", { field: "options.verifyPassword" });
+      throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only.", { field: "options.verifyPassword" });
     }
     let ok = false;
     if (typeof password === "string" && password.length > 0) {
@@ -189,7 +189,8 @@ export async function createUserToken(ctx: Context, input: z.input<typeof create
         try {
           return (await verify(userId, password)) === true;
         } catch (e) {
-          throw new KeywardError("reauthentication_failed", undefined, { cause: e });
+          // A failing hook is not a wrong password: the check could not be made (fail closed).
+          throw new KeywardError("unavailable", "The password could not be checked: the token was not created.", { cause: e });
         }
       };
       // R4's throttle: past the failures allowed, refused without asking the hook.
