@@ -433,7 +433,7 @@ export type KeywardEvent =
     }
   | {
       /**
-       * A token whose stored kind differs from the kind its prefix names (issue 11 #7): the store
+       * A token whose stored kind differs from the kind its prefix names: the store
        * was written by something other than keyward, or tampered with. The request is denied as
        * `token_unknown`. Names the stored token, never the secret.
        */
@@ -448,7 +448,7 @@ export type KeywardEvent =
     }
   | {
       /**
-       * A management call refused with `forbidden`, `not_found` or `invalid_input` (issue 11 #7):
+       * A management call refused with `forbidden`, `not_found` or `invalid_input`:
        * who tried what. Never the input itself (no password, no token).
        */
       type: "management.refused";

@@ -26,7 +26,7 @@ export interface ManagementProblem extends ProblemDocument<ManagementProblemCode
 
 /**
  * The HTTP status of each code. `token_limit_reached` is 409 (a conflict with the current
- * state, as in security.md REQ-H1); `reauthentication_failed` is 403, not 401: the session is
+ * state, as in the middleware's mapping); `reauthentication_failed` is 403, not 401: the session is
  * fine, only the password given for this one creation was not (a 401 would make clients log out).
  *
  * @example

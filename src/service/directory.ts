@@ -95,7 +95,7 @@ export function directory(ctx: Context) {
       if (site === null || site.orgId !== orgId) throw new KeywardError("not_found", `No such site in this organization: ${s}.`, { field });
     }
   }
-  /** A create* whose id is taken, in this organization or another, changes nothing: `already_exists` (issue 11 #3). */
+  /** A create* whose id is taken, in this organization or another, changes nothing: `already_exists`. */
   function mustBeNew(inserted: boolean, what: string): void {
     if (!inserted) throw new KeywardError("already_exists", `That ${what} id is taken.`, { field: "id" });
   }
@@ -386,7 +386,7 @@ export function serviceUsers(ctx: Context) {
     async create(input: z.input<typeof serviceUserSchema>): Promise<ServiceUser> {
       const v = parseInput(serviceUserSchema, input);
       const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      // The set must be of the organization and hold nothing the actor lacks.
       await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       const suId = v.id ?? ctx.newId("svc");
       if (v.id !== undefined && ((await call(() => store.getUser(suId))) !== null)) throw new KeywardError("already_exists", "A user has that id.", { field: "id" });
@@ -401,7 +401,7 @@ export function serviceUsers(ctx: Context) {
     async update(input: z.input<typeof serviceUserUpdateSchema>): Promise<ServiceUser> {
       const v = parseInput(serviceUserUpdateSchema, input);
       const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      // The set must be of the organization and hold nothing the actor lacks.
       await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       return call(() =>
         store.updateServiceUser(v.id, (current) => {

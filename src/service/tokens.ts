@@ -89,7 +89,7 @@ export async function managementRights(ctx: Context, input: { orgId: string; act
 /**
  * Throws `forbidden` naming `field` unless the permission set `setId` (of `orgId`; `null` is no
  * permission at all) holds nothing beyond `held`: a manager hands out only what they hold
- * themselves (issue 11 #1). A set of another organization, or none, is `not_found`.
+ * themselves. A set of another organization, or none, is `not_found`.
  */
 export async function requireWithin(ctx: Context, orgId: string, setId: string | null, held: readonly string[], field: string): Promise<void> {
   if (setId === null) return;
@@ -208,7 +208,7 @@ export async function createServiceToken(ctx: Context, input: z.input<typeof cre
   const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
   const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
   if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
-  // A token acts with its service user's permissions: minting one hands them out (issue 11 #1).
+  // A token acts with its service user's permissions: minting one hands them out.
   await requireWithin(ctx, orgId, su.permissionSetId, held, "serviceUserId");
   const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
   return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);

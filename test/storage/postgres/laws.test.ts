@@ -1,5 +1,5 @@
 /**
- * REQ-L4: the PostgreSQL store's limit counts with exactly the predicate authorize() uses. For
+ * R3: the PostgreSQL store's limit counts with exactly the predicate authorize() uses. For
  * random token histories (revoked, deleted, marked expired, idle, of an old epoch, of a deleted
  * service user), the number of free slots `insertToken` sees equals the limit minus the tokens
  * that `isTokenActive` calls active — on PGlite, one schema per property run.
@@ -29,7 +29,7 @@ const tokenArb = (kind: "user" | "service_user") =>
     expiredAt: fc.option(fc.constant(T0 - DAY), { nil: null, freq: 5 }),
   });
 
-describe("R3 REQ-L4 the store's limit counts exactly the tokens isTokenActive calls active", () => {
+describe("R3 the store's limit counts exactly the tokens isTokenActive calls active", () => {
   let t: TestStore;
   let n = 0;
   beforeAll(async () => {
