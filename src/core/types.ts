@@ -375,9 +375,11 @@ export interface TokenEventFields {
 
 /** Activity events (R16). Every event names the subject and the token id, never the secret. */
 export type KeywardEvent =
+  | (TokenEventFields & { type: "token.created" })
+  | (TokenEventFields & { type: "token.deleted" })
   | (TokenEventFields & {
-      type: "token.created" | "token.deleted" | "token.expired";
-      /** For `token.expired`: inactivity (R6), or the subject's deactivation or departure (R7). */
+      type: "token.expired";
+      /** Inactivity (R6), or the subject's deactivation or departure (R7). */
       cause?: "inactivity" | "subject_inactive";
     })
   | (TokenEventFields & {

@@ -180,7 +180,7 @@ describe("R4 re-authentication", () => {
     ["throws", () => { throw new Error("identity provider down"); }],
     ["rejects", () => Promise.reject(new Error("identity provider down"))],
   ])("R4 a hook that %s is unavailable (the password could not be checked, not a wrong one), with its error as cause, and creates nothing", async (_label, hook) => {
-    const w = await world({ verifyPassword: hook as () => boolean });
+    const w = await world({ verifyPassword: hook as unknown as () => boolean });
     const e = await caught(() => w.userToken(w.users.ana.id));
     expect(e).toBeInstanceOf(KeywardError);
     expect(e).toMatchObject({ code: "unavailable" });
