@@ -92,10 +92,12 @@ export function asModule(e: DocExample): string {
   const rest: string[] = [];
   let inImport = false;
   for (const line of e.code.split("\n")) {
-    if (inImport || /^import\s/.test(line) || (rest.length === 0 && /^\s*(\/\/.*)?$/.test(line))) {
+    if (inImport || /^import\s/.test(line)) {
       imports.push(line);
+      // A multi-line import goes on until its `from "…"` (or a `;`).
       inImport = !/;\s*(\/\/.*)?$/.test(line) && !/from\s+["'][^"']+["']/.test(line);
-    } else rest.push(line.replace(/^export default /, "const __default = "));
+    } else if (rest.length === 0 && /^\s*(\/\/.*)?$/.test(line)) imports.push(line);
+    else rest.push(line.replace(/^export default /, "const __default = "));
   }
   return [...imports, e.prelude, "export async function __example() {", ...rest, "}", ""].join("\n");
 }
