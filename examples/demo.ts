@@ -1,5 +1,5 @@
 /**
- * The seed documents' story, played on the in-memory store: an organization with users, groups
+ * The story of both token kinds, played on the in-memory store: an organization with users, groups
  * and sites; a service user; both token kinds; shares within and across organizations; a
  * deactivation; an administrator's deletion; inactivity expiry under an injected clock.
  *

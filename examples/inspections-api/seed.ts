@@ -1,7 +1,7 @@
 /**
  * The inspections platform of the example: its actions (keyward's vocabulary), its own data
  * (templates, inspections, assets: keyward never stores items, only shares and rules about them),
- * and a seed of the directory that tells the seed documents' story: an organization with users,
+ * and a seed of the directory that tells the story of both token kinds: an organization with users,
  * groups and sites, a partner organization, a service user.
  */
 import type { AccessFilter, ItemRef, Keyward } from "../../src/index.js";

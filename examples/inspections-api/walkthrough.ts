@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the seed documents' story, played over real HTTP against the Express
+ * `npm run demo`: the story of both token kinds, played over real HTTP against the Express
  * inspections API on the embedded memory store. Each request and response is printed as a
  * terminal session would show it; tokens appear only as their hint (`kwu_…abcd`), never in full.
  *

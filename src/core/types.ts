@@ -423,9 +423,11 @@ export interface TokenEventFields {
 
 /** Activity events (R16). Every event names the subject and the token id, never the secret. */
 export type KeywardEvent =
+  | (TokenEventFields & { type: "token.created" })
+  | (TokenEventFields & { type: "token.deleted" })
   | (TokenEventFields & {
-      type: "token.created" | "token.deleted" | "token.expired";
-      /** For `token.expired`: inactivity (R6), or the subject's deactivation or departure (R7). */
+      type: "token.expired";
+      /** Inactivity (R6), or the subject's deactivation or departure (R7). */
       cause?: "inactivity" | "subject_inactive";
     })
   | (TokenEventFields & {
@@ -481,7 +483,7 @@ export type KeywardEvent =
     }
   | {
       /**
-       * A token whose stored kind differs from the kind its prefix names (issue 11 #7): the store
+       * A token whose stored kind differs from the kind its prefix names: the store
        * was written by something other than keyward, or tampered with. The request is denied as
        * `token_unknown`. Names the stored token, never the secret.
        */
@@ -496,7 +498,7 @@ export type KeywardEvent =
     }
   | {
       /**
-       * A management call refused with `forbidden`, `not_found` or `invalid_input` (issue 11 #7):
+       * A management call refused with `forbidden`, `not_found` or `invalid_input`:
        * who tried what. Never the input itself (no password, no token).
        */
       type: "management.refused";

@@ -1,6 +1,6 @@
 /**
- * The one mapping of decisions and errors to HTTP that every middleware shares (DESIGN.md "HTTP
- * mapping", research/security.md REQ-H1): bearer extraction per RFC 6750, `WWW-Authenticate`,
+ * The one mapping of decisions and errors to HTTP that every middleware shares (the table in
+ * the README's "Middleware" section): bearer extraction per RFC 6750, `WWW-Authenticate`,
  * RFC 9457 `application/problem+json` bodies with a stable `code`.
  *
  * Framework-free and Web-API-only: the per-framework files (`keyward/express`, `keyward/fastify`,
@@ -215,7 +215,7 @@ export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: 
 }
 
 /**
- * The HTTP answer for a denied decision (R15 → REQ-H1):
+ * The HTTP answer for a denied decision (R15's reasons → status):
  * token reasons → 401 `invalid_token`; `permission_denied` → 403; `access_denied` → 403 when the
  * item is visible at a lower level, else 404 `not_found` (or 403 with `unreachableStatus: 403`).
  *
@@ -352,7 +352,7 @@ export function extractBearer(authorization: string | readonly string[] | null |
 
 /**
  * Every value of the `Authorization` header in Node's `rawHeaders` (Node's `headers` keep only
- * the first of two, security.md §6 row 6).
+ * the first of two, so two headers could hide one).
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
- * The management router: JSON endpoints and two small pages for the flows of the seed documents
- * (R3–R11), on the Fetch API only (`Request` → `Response`), so any server can mount it.
+ * The management router: JSON endpoints and two small pages for the token flows (*My API tokens*
+ * and the administrator's *API tokens*, R3–R11), on the Fetch API only (`Request` → `Response`), so any server can mount it.
  * @module
  */
 import { z } from "zod";
@@ -355,7 +355,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       pattern: ["service-users"],
       async handle({ session: s, body }) {
         const v = parseInput(createServiceUserSchema, body);
-        // Only a set the page offers (issue 11 #1); keyward itself then refuses one beyond the caller's own permissions (403).
+        // Only a set the page offers; keyward itself then refuses one beyond the caller's own permissions (403).
         if (v.permissionSetId != null && !(await offeredSets(s.orgId)).some((p) => p.id === v.permissionSetId)) {
           throw new KeywardError("invalid_input", "Choose one of the permission sets offered.", { field: "permissionSetId" });
         }

@@ -54,6 +54,9 @@ async function authorizeNow(ctx: Context, rawToken: unknown, action: string, ite
   if (definition?.access !== undefined && checked !== null && checked.type !== definition.item) {
     throw misuse("item.type", `action "${action}" acts on items of type "${definition.item}"`);
   }
+  if (definition !== undefined && definition.access === undefined && checked !== null) {
+    throw misuse("item", `action "${action}" is an organization-level action and takes no item`);
+  }
   return runPipeline(ctx, AUTHORIZE, rawToken, { action, options, item: checked, definition });
 }
 

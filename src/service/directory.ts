@@ -107,7 +107,7 @@ export function directory(ctx: Context) {
       if (site === null || site.orgId !== orgId) throw new KeywardError("not_found", `No such site in this organization: ${s}.`, { field });
     }
   }
-  /** A create* whose id is taken, in this organization or another, changes nothing: `already_exists` (issue 11 #3). */
+  /** A create* whose id is taken, in this organization or another, changes nothing: `already_exists`. */
   function mustBeNew(inserted: boolean, what: string): void {
     if (!inserted) throw new KeywardError("already_exists", `That ${what} id is taken.`, { field: "id" });
   }
@@ -414,7 +414,7 @@ export function serviceUsers(ctx: Context) {
     async create(input: CreateServiceUserInput): Promise<ServiceUser> {
       const v = parseInput(createServiceUserSchema, input);
       const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      // The set must be of the organization and hold nothing the actor lacks.
       await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       const suId = v.id ?? ctx.newId("svc");
       if (v.id !== undefined && ((await call(() => store.getUser(suId))) !== null)) throw new KeywardError("already_exists", "A user has that id.", { field: "id" });
@@ -429,7 +429,7 @@ export function serviceUsers(ctx: Context) {
     async update(input: UpdateServiceUserInput): Promise<ServiceUser> {
       const v = parseInput(updateServiceUserSchema, input);
       const held = await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      // The set must be of the organization and hold nothing the actor lacks (issue 11 #1).
+      // The set must be of the organization and hold nothing the actor lacks.
       await requireWithin(ctx, v.orgId, v.permissionSetId ?? null, held, "permissionSetId");
       return call(() =>
         store.updateServiceUser(v.id, (current) => {

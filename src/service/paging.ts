@@ -1,5 +1,5 @@
 /**
- * Paged listings (issue 11 finding 6): the options every listing takes (`limit`, an opaque
+ * Paged listings: the options every listing takes (`limit`, an opaque
  * `cursor`, a status filter, a search) and the `{ items, nextCursor, total }` it returns.
  * @module
  */

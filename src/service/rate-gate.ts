@@ -99,7 +99,7 @@ export async function rateStage(
   } catch (e) {
     if (e instanceof KeywardError && e.code !== "unavailable") throw e; // a host's bug in a limit or key function: a 500, not a store failure
     failed("fail_closed", e);
-    throw new KeywardError("unavailable", "The rate limiter's store is unavailable (R21). Try again later.", { cause: e instanceof KeywardError ? (e.cause ?? e) : e });
+    throw new KeywardError("unavailable", "The rate limiter's store is unavailable. Try again later.", { cause: e instanceof KeywardError ? (e.cause ?? e) : e });
   }
   if (verdict.storeError !== undefined) failed("insurance", verdict.storeError);
   const { state } = verdict;

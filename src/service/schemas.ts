@@ -9,7 +9,7 @@ import type { ItemRef, MembershipStatus } from "../core/types.js";
 import { pageOptions, statusOption } from "./paging.js";
 
 /**
- * Size limits of directory objects (issue 11 #6): beyond them a call is `invalid_input` naming
+ * Size limits of directory objects: beyond them a call is `invalid_input` naming
  * the field. Documented in the README's table of limits.
  */
 export const LIMITS = {
@@ -34,7 +34,7 @@ export const name = z.string().trim().min(1).max(LIMITS.name).regex(/^[^\p{Cc}]+
 /**
  * An attribute name in a rule's condition: an identifier (`siteId`, `template_id`) that is not a
  * property every object has (`__proto__`, `constructor`, `toString`…), nor `prototype`: such a
- * key is dropped or misread by plain objects, and a dropped condition widens a rule (issue 11 #2).
+ * key is dropped or misread by plain objects, and a dropped condition widens a rule.
  */
 export const attributeName = z
   .string()

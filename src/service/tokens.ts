@@ -82,7 +82,7 @@ export async function requirePermission(ctx: Context, orgId: string, actorId: st
 /**
  * Throws `forbidden` naming `field` unless the permission set `setId` (of `orgId`; `null` is no
  * permission at all) holds nothing beyond `held`: a manager hands out only what they hold
- * themselves (issue 11 #1). A set of another organization, or none, is `not_found`.
+ * themselves. A set of another organization, or none, is `not_found`.
  */
 export async function requireWithin(ctx: Context, orgId: string, setId: string | null, held: readonly string[], field: string): Promise<void> {
   if (setId === null) return;
@@ -150,8 +150,8 @@ async function insert(
       throw new KeywardError(
         "token_limit_reached",
         kind === "user"
-          ? `This user already has ${max} active API tokens in this organization (R3). Revoke one first.`
-          : `This organization already has ${max} active service user tokens (R3). Revoke one first.`,
+          ? `This user already has ${max} active API tokens in this organization. Revoke one first.`
+          : `This organization already has ${max} active service user tokens. Revoke one first.`,
         { limit: max },
       );
     }
@@ -173,7 +173,7 @@ export async function createUserToken(ctx: Context, input: CreateUserTokenInput)
   }
   if (!org.ssoOnly) {
     if (ctx.verifyPassword === undefined) {
-      throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only (R4).", { field: "options.verifyPassword" });
+      throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only.", { field: "options.verifyPassword" });
     }
     let ok = false;
     if (typeof password === "string" && password.length > 0) {
@@ -182,7 +182,8 @@ export async function createUserToken(ctx: Context, input: CreateUserTokenInput)
         try {
           return (await verify(userId, password)) === true;
         } catch (e) {
-          throw new KeywardError("reauthentication_failed", undefined, { cause: e });
+          // A failing hook is not a wrong password: the check could not be made (fail closed).
+          throw new KeywardError("unavailable", "The password could not be checked: the token was not created.", { cause: e });
         }
       };
       // R4's throttle: past the failures allowed, refused without asking the hook.
@@ -200,7 +201,7 @@ export async function createServiceToken(ctx: Context, input: CreateServiceToken
   const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
   const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
   if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
-  // A token acts with its service user's permissions: minting one hands them out (issue 11 #1).
+  // A token acts with its service user's permissions: minting one hands them out.
   await requireWithin(ctx, orgId, su.permissionSetId, held, "serviceUserId");
   const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
   return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);

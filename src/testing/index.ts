@@ -198,7 +198,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await store.deleteRule("org_a", "r_1")).toBe(false);
       });
 
-      it("issue 11 #3 an id is never taken over: a second put of a group, site, permission set, share or rule under a used id (any organization) returns false and changes nothing", async () => {
+      it("R2 an id is never taken over: a second put of a group, site, permission set, share or rule under a used id (any organization) returns false and changes nothing", async () => {
         const item = { orgId: "org_a", type: "inspection", id: "i_1" };
         const grantee = { kind: "user", userId: "u_1" } as const;
         expect(await store.putGroup({ id: "g_x", orgId: "org_a", name: "A" })).toBe(true);
@@ -222,7 +222,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect((await store.loadDecision(t.hash, { ...item, orgId: "org_b", type: "template" }))!.rules).toEqual([]);
       });
 
-      it("issue 11 #3 of concurrent creations under one id exactly one succeeds", async () => {
+      it("R2 of concurrent creations under one id exactly one succeeds", async () => {
         const grantee = { kind: "user", userId: "u_1" } as const;
         const results = await Promise.all(
           Array.from({ length: 8 }, (_, i) => store.putShare({ id: "sh_race", item: { orgId: i % 2 === 0 ? "org_a" : "org_b", type: "inspection", id: `i_${i}` }, grantee, level: "view", createdAt: T0 })),
@@ -232,7 +232,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(groups.filter((r) => r)).toHaveLength(1);
       });
 
-      it("issue 11 #3 deleteShare and deleteRule remove only an object of the organization named", async () => {
+      it("R2 deleteShare and deleteRule remove only an object of the organization named", async () => {
         const item = { orgId: "org_a", type: "inspection", id: "i_1" };
         const grantee = { kind: "user", userId: "u_1" } as const;
         await store.putShare({ id: "sh_1", item, grantee, level: "view", createdAt: T0 });

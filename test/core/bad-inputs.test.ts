@@ -1,5 +1,5 @@
 /**
- * Bad inputs and faults (research/security.md §6): each gives a denial or a KeywardError with a
+ * Bad inputs and faults: each gives a denial or a KeywardError with a
  * stable code — never an allow, never a bare Error. R5, R15 and the fail-closed rule.
  */
 import fc from "fast-check";
@@ -228,6 +228,27 @@ describe("R15 items of the wrong shape are invalid_input naming the field", () =
     expect(e).toBeInstanceOf(KeywardError);
     expect(e).toMatchObject({ code: "invalid_input", field });
     expect((e as Error).message).toContain(field);
+  });
+
+  it.each([
+    ["a valid item", { orgId: "acme", type: "inspection", id: "insp_1" }],
+    ["an item of any type", { orgId: "beta", type: "report", id: "r_1" }],
+  ])("R12 an organization-level action given %s is invalid_input at item (a programming error, never silently ignored), before any store read", async (_label, item) => {
+    const w = await spiedWorld();
+    const eventsBefore = w.events.length;
+    const e = await caught(() => w.kw.authorize(w.token, "reports.export", item));
+    expect(e).toBeInstanceOf(KeywardError);
+    expect(e).toMatchObject({ code: "invalid_input", field: "item" });
+    expect(w.calls).toEqual([]);
+    expect(w.events.length).toBe(eventsBefore);
+    const thrown = await caught(() => w.kw.assertAuthorized(w.token, "reports.export", item));
+    expect(thrown).toMatchObject({ code: "invalid_input", field: "item" });
+  });
+
+  it("R12 an organization-level action without an item (undefined or null) is decided as before", async () => {
+    const w = await spiedWorld();
+    expect(await w.kw.authorize(w.token, "reports.export")).toMatchObject({ allowed: true });
+    expect(await w.kw.authorize(w.token, "reports.export", null)).toMatchObject({ allowed: true });
   });
 
   it("R15 an item with a __proto__ key of its own is judged on its real fields only (denied without a share)", async () => {

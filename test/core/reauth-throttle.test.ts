@@ -51,6 +51,27 @@ async function expectHeldAcross(w: World, a: ReturnType<typeof withThrottle>, b:
 }
 
 describe("R4 re-authentication is throttled per user and organization", () => {
+  it("R4 a failing hook is unavailable each time, never reauthentication_failed, yet each attempt counts: past the limit the throttle refuses without asking it", async () => {
+    const w = await world();
+    let calls = 0;
+    const kw = createKeyward({
+      store: w.store,
+      actions: ACTIONS,
+      clock: () => w.clock.now,
+      verifyPassword: () => {
+        calls++;
+        throw new Error("identity provider down");
+      },
+      reauthThrottle: { attempts: 2, windowMs: 60_000 },
+    });
+    const ana = w.users.ana.id;
+    expect(await attempt(kw, ana, PASSWORD)).toMatchObject({ code: "unavailable" });
+    expect(await attempt(kw, ana, PASSWORD)).toMatchObject({ code: "unavailable" });
+    expect(calls).toBe(2);
+    expect(await attempt(kw, ana, PASSWORD)).toMatchObject({ code: "reauthentication_failed" });
+    expect(calls).toBe(2);
+  });
+
   it("R4 by default, after 5 wrong passwords the 6th attempt is refused with retryAfterMs without calling verifyPassword — even with the right password", async () => {
     const w = await world();
     const { kw, calls } = withThrottle(w);

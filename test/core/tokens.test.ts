@@ -177,10 +177,17 @@ describe("R4 re-authentication", () => {
     expect(w.events.filter((e) => e.type === "token.created")).toEqual([]);
   });
 
-  it("R4 a hook that throws fails with reauthentication_failed and creates nothing", async () => {
-    const w = await world({ verifyPassword: () => { throw new Error("identity provider down"); } });
-    expect(await caught(() => w.userToken(w.users.ana.id))).toMatchObject({ code: "reauthentication_failed" });
+  it.each([
+    ["throws", () => { throw new Error("identity provider down"); }],
+    ["rejects", () => Promise.reject(new Error("identity provider down"))],
+  ])("R4 a hook that %s is unavailable (the password could not be checked, not a wrong one), with its error as cause, and creates nothing", async (_label, hook) => {
+    const w = await world({ verifyPassword: hook as unknown as () => boolean });
+    const e = await caught(() => w.userToken(w.users.ana.id));
+    expect(e).toBeInstanceOf(KeywardError);
+    expect(e).toMatchObject({ code: "unavailable" });
+    expect(((e as KeywardError).cause as Error).message).toBe("identity provider down");
     expect((await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items).toEqual([]);
+    expect(w.events.filter((ev) => ev.type === "token.created")).toEqual([]);
   });
 
   it("R4 a hook answering a truthy non-boolean does not count as success", async () => {

@@ -202,7 +202,7 @@ describe("accessible(): misuse, failures and records", () => {
     expect(e).toMatchObject({ code: "invalid_input", field });
   });
 
-  it("a malformed token costs no store read (security.md REQ-F3)", async () => {
+  it("a malformed token costs no store read", async () => {
     const spy = spyStore(memoryStore());
     const w = await world({ store: spy.store });
     spy.calls.length = 0;

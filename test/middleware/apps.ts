@@ -88,7 +88,7 @@ export function startExpress({ kw, inspections }: AppDeps): Promise<Running> {
 
 export async function startFastify({ kw, inspections }: AppDeps): Promise<Running> {
   // Fastify answers 414 itself for a parameter over 100 characters; raised here so the table
-  // exercises keyward's own check of the item (#25).
+  // exercises keyward's own check of the item.
   const app = Fastify({ maxParamLength: 1000 });
   const keyward = keywardFastify(kw, OPTIONS);
   const strict = keywardFastify(kw, STRICT);

@@ -34,7 +34,7 @@ describe("extractBearer (RFC 6750 §2.1)", () => {
     );
   });
 
-  it("two or more Authorization values are always invalid_request, whatever they hold (#6)", () => {
+  it("two or more Authorization values are always invalid_request, whatever they hold", () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(b64token.map((t) => `Bearer ${t}`), fc.string()), { minLength: 2, maxLength: 4 }), (values) => {
         expect(extractBearer(values, "")).toEqual({ ok: false, code: "invalid_request" });
@@ -42,7 +42,7 @@ describe("extractBearer (RFC 6750 §2.1)", () => {
     );
   });
 
-  it("an access_token in the query string is always invalid_request, with or without a header, and never returned (#7)", () => {
+  it("an access_token in the query string is always invalid_request, with or without a header, and never returned", () => {
     fc.assert(
       fc.property(fc.option(b64token.map((t) => `Bearer ${t}`), { nil: undefined }), b64token, fc.string({ unit: fc.constantFrom("a", "b", "=", "&"), maxLength: 8 }), (header, token, noise) => {
         const r = extractBearer(header, `?${noise}&access_token=${encodeURIComponent(token)}`);
@@ -51,7 +51,7 @@ describe("extractBearer (RFC 6750 §2.1)", () => {
     );
   });
 
-  it("other schemes are no bearer credentials (#4); nothing at all is missing_credentials (#1)", () => {
+  it("other schemes are no bearer credentials; nothing at all is missing_credentials", () => {
     expect(extractBearer(undefined)).toEqual({ ok: false, code: "missing_credentials" });
     expect(extractBearer([])).toEqual({ ok: false, code: "missing_credentials" });
     expect(extractBearer("Basic YWRhOnNlY3JldA==")).toEqual({ ok: false, code: "missing_credentials" });

@@ -1,6 +1,6 @@
 /**
- * Cache leases: how a change waits until no instance can still serve what it invalidates (R11,
- * DESIGN "Consistency across instances").
+ * Cache leases: how a change waits until no instance can still serve what it invalidates (R11;
+ * the README's "Deploying with PostgreSQL").
  *
  * Protocol (every time is the database's clock, in microseconds):
  * - A caching instance LISTENs on the schema's channel on a dedicated connection and sends its

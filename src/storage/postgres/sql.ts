@@ -285,7 +285,7 @@ export function migrationSql(options: { schema?: string } = {}): string {
 
 // ── queries ──────────────────────────────────────────────────────────────────────────────────
 
-/** The database's clock in epoch milliseconds, read in the statement that makes a decision (DESIGN: one clock for every instance). */
+/** The database's clock in epoch milliseconds, read in the statement that makes a decision (one clock for every instance). */
 const DB_NOW_EXPR = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 const DB_NOW = `${DB_NOW_EXPR} AS db_now`;
 /** The database's clock in epoch microseconds (leases and acknowledgements). */

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store: one schema for a real server (`pg`) and for embedded PGlite.
  *
- * Guarantees (DESIGN "Consistency across instances"):
+ * Guarantees (README, "Deploying with PostgreSQL"):
  * - Fresh reads by default: every `loadDecision` (and every `loadAccess`, the read of a list
  *   filter) is one statement against the database, so a revocation, deletion, deactivation or
  *   permission removal that resolved on any instance refuses the next `authorize()` on every
@@ -52,7 +52,7 @@ export type { CacheStatus } from "./lease.js";
  */
 export const MAX_LAST_USE_WINDOW_MS = 10 * 60 * 1000;
 /**
- * 5 seconds: the largest staleness bound the decision cache accepts (DESIGN).
+ * 5 seconds: the largest staleness bound the decision cache accepts.
  *
  * @example
  * ```ts

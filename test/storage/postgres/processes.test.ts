@@ -148,7 +148,7 @@ describe.runIf(PG_URL !== undefined)("R11 with the cache on, three instances in 
     expect(stale).toBe(0);
   });
 
-  it("R11 REQ-C4 listener killed: 0 stale allows in 100 rounds of 'kill B's listener (pg_terminate_backend, found by its application_name) → revoke on A → B authorizes at once'", async () => {
+  it("R11 listener killed: 0 stale allows in 100 rounds of 'kill B's listener (pg_terminate_backend, found by its application_name) → revoke on A → B authorizes at once'", async () => {
     let stale = 0;
     const transitions = (await b.op<Status>("status")).transitions;
     for (let i = 0; i < 100; i++) {

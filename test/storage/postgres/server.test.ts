@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store on a real server (KEYWARD_PG_URL), where several connections and several
- * instances exist: consistency across instances (REQ-C1/C2), the opt-in cache and its listener
- * (REQ-C3/C4), limits under races (R3, REQ-L1), faults that fail closed (security.md §6 #31–#36).
+ * instances exist: consistency across instances (R11), the opt-in cache and its listener
+ * (R11), limits under races (R3), faults that fail closed (lost connections, exhausted pools, timeouts).
  * Without a URL these suites cannot run (PGlite has one connection); under CI that fails loudly.
  */
 import pg from "pg";
@@ -50,7 +50,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
     await env?.close();
   });
 
-  it("REQ-C1 R11 after a revocation resolves on one instance, the next authorize() on the other is refused: 200 of 200 times", async () => {
+  it("R11 after a revocation resolves on one instance, the next authorize() on the other is refused: 200 of 200 times", async () => {
     env = await twoInstances();
     const { w, kwA, kwB } = env;
     let refused = 0;
@@ -63,7 +63,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
     expect(refused).toBe(200);
   });
 
-  it("REQ-C1 R7 R11 R12 R13 an admin deletion, a deactivation, a departure, a permission removal and an unshare on one instance refuse the next authorize() on the other", async () => {
+  it("R7 R11 R12 R13 an admin deletion, a deactivation, a departure, a permission removal and an unshare on one instance refuse the next authorize() on the other", async () => {
     env = await twoInstances();
     const { w, kwA, kwB } = env;
     const item = w.inspection("i_42");
@@ -101,7 +101,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
     expect(await kwB.authorize(svc.token, "reports.export")).toMatchObject({ allowed: false, reason: "subject_inactive" });
   });
 
-  it("REQ-C1 R13 R14 a share, an unshare and a group change on one instance show in the next accessible() on the other", async () => {
+  it("R13 R14 a share, an unshare and a group change on one instance show in the next accessible() on the other", async () => {
     env = await twoInstances();
     const { w, kwA, kwB } = env;
     const { token } = await w.userToken(w.users.ana.id);
@@ -122,7 +122,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
   });
 
   describe("the opt-in decision cache", () => {
-    it("REQ-C3 a repeated decision makes no round trip; a revocation on another instance is seen through NOTIFY well before the staleness bound", async () => {
+    it("R11 a repeated decision makes no round trip; a revocation on another instance is seen through NOTIFY well before the staleness bound", async () => {
       env = await twoInstances({ cache: { ttlMs: 5000 } });
       const { w, kwA, kwB, storeB, driverB } = env;
       await eventually(() => (storeB as PostgresStore).cacheStatus() === "up", 5000, "the listener");
@@ -137,7 +137,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       await eventually(async () => (await kwB.authorize(token, "reports.export")).reason === "token_revoked", 2000, "the invalidation");
     });
 
-    it("REQ-C3 R13 a cached list filter makes no round trip; an unshare on another instance is seen through NOTIFY well before the staleness bound", async () => {
+    it("R11 R13 a cached list filter makes no round trip; an unshare on another instance is seen through NOTIFY well before the staleness bound", async () => {
       env = await twoInstances({ cache: { ttlMs: 5000 } });
       const { w, kwA, kwB, storeB, driverB } = env;
       await eventually(() => storeB.cacheStatus() === "up", 5000, "the listener");
@@ -157,7 +157,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       await eventually(async () => (await ids()).length === 0, 2000, "the invalidation");
     });
 
-    it("REQ-C3 a write on the same instance drops its cache at once", async () => {
+    it("R11 a write on the same instance drops its cache at once", async () => {
       env = await twoInstances({ cache: { ttlMs: 5000 } });
       const { w, kwB, storeB } = env;
       await eventually(() => storeB.cacheStatus() === "up", 5000, "the listener");
@@ -167,7 +167,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       expect(await kwB.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "token_revoked" });
     });
 
-    it("REQ-C4 when the listener's backend is killed (pg_terminate_backend) the cache is flushed and bypassed: a change made meanwhile is seen at once; caching resumes after reconnecting", async () => {
+    it("R11 when the listener's backend is killed (pg_terminate_backend) the cache is flushed and bypassed: a change made meanwhile is seen at once; caching resumes after reconnecting", async () => {
       // B's driver lets the first LISTEN through and holds any re-LISTEN until released, so the change lands while B is without a listener.
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
@@ -330,7 +330,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     };
   }
 
-  it("§6 #31 a connection lost in the middle of authorize() (backend killed) rejects with unavailable and the driver's error as cause, never an allow", async () => {
+  it("a connection lost in the middle of authorize() (backend killed) rejects with unavailable and the driver's error as cause, never an allow", async () => {
     s = await serverStore();
     w = await world({ store: s.store });
     kw = w.kw;
@@ -359,7 +359,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     expect((await kw.authorize(token, "reports.export")).allowed).toBe(true);
   });
 
-  it("§6 #32 an exhausted pool (connectionTimeoutMillis) rejects authorize() with unavailable, never an allow", async () => {
+  it("an exhausted pool (connectionTimeoutMillis) rejects authorize() with unavailable, never an allow", async () => {
     s = await serverStore({ pool: { max: 1, connectionTimeoutMillis: 200 } });
     w = await world({ store: s.store });
     const { token } = await w.userToken(w.users.ana.id);
@@ -375,7 +375,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
   });
 
-  it("§6 #32 #33 a statement timeout rejects authorize() with unavailable; a creation that times out leaves no row", async () => {
+  it("a statement timeout rejects authorize() with unavailable; a creation that times out leaves no row", async () => {
     s = await serverStore({ statementTimeoutMs: 300 });
     w = await world({ store: s.store });
     const { token } = await w.userToken(w.users.ana.id);
@@ -397,7 +397,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(true);
   });
 
-  it("§6 #33 a creation whose backend is killed before commit leaves no row", async () => {
+  it("a creation whose backend is killed before commit leaves no row", async () => {
     s = await serverStore();
     w = await world({ store: s.store });
     const before = await s.backdoor.count("tokens");

@@ -383,7 +383,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
 });
 
 describe("the opt-in cache on PGlite", () => {
-  it("REQ-C3 LISTEN/NOTIFY works in-process too: a revocation through another store on the same database invalidates the cached decision", async () => {
+  it("R11 LISTEN/NOTIFY works in-process too: a revocation through another store on the same database invalidates the cached decision", async () => {
     const t = await pgliteStore();
     try {
       const w = await world({ store: t.store });
@@ -402,7 +402,7 @@ describe("the opt-in cache on PGlite", () => {
 });
 
 describe("the opt-in cache and list filters on PGlite", () => {
-  it("REQ-C3 R13 loadAccess is cached, and a share, a rule or a membership change through another store on the same database invalidates it", async () => {
+  it("R11 R13 loadAccess is cached, and a share, a rule or a membership change through another store on the same database invalidates it", async () => {
     const t = await pgliteStore();
     try {
       const w = await world({ store: t.store });
@@ -435,7 +435,7 @@ describe("the opt-in cache and list filters on PGlite", () => {
 });
 
 describe("the PGlite driver's timeout", () => {
-  it("§6 #32 #33 a transaction that outlives statementTimeoutMs rejects at once and is rolled back, never committed later", async () => {
+  it("a transaction that outlives statementTimeoutMs rejects at once and is rolled back, never committed later", async () => {
     const db = await sharedPglite();
     const schema = freshSchema();
     await db.query(`CREATE SCHEMA "${schema}"`);

@@ -114,7 +114,7 @@ describe("R6 coalesced last uses follow the store's clock (an injected one in te
 });
 
 describe.runIf(PG_URL !== undefined)("statementTimeoutMs on the server", () => {
-  it("§6 #32 the server cancels a statement that waits past the timeout: once the caller got unavailable, no backend of the store is still waiting on the lock", async () => {
+  it("the server cancels a statement that waits past the timeout: once the caller got unavailable, no backend of the store is still waiting on the lock", async () => {
     const s = await serverStore({ statementTimeoutMs: 300, pool: { max: 6 } });
     try {
       const w = await world({ store: s.store });
