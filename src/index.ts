@@ -20,8 +20,8 @@ export type { TelemetryOptions, TelemetryTracer, TelemetryMeter, TelemetrySpan, 
 export type { CreatedToken, TokenListOptions } from "./service/tokens.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, type Page } from "./service/paging.js";
 export { KeywardError, ERROR_CODES, isForbidden, storeFailure, type KeywardErrorCode, type ForbiddenError } from "./core/errors.js";
-export { decide, checkToken, bestGrant, granteeIncludes, ruleMatches, LEVEL_RANK } from "./core/decide.js";
-export { refusal, shareIncludes, ruleIncludes } from "./core/decide.js";
+export { decide, checkToken, ruleMatches, LEVEL_RANK } from "./core/decide.js";
+export { refusal } from "./core/decide.js";
 export {
   decideAccess,
   accessFilter,

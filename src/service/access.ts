@@ -8,7 +8,7 @@ import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
-import type { DecisionInput, TokenDenialReason, TokenView } from "../core/types.js";
+import type { LoadedToken, TokenDenialReason, TokenView } from "../core/types.js";
 import { limitStage, passedTokenStage, recordExpiry, recordUse, sameKind, type AuthorizeOptions } from "./authorize.js";
 import type { Context } from "./context.js";
 import { id, parseInput } from "./schemas.js";
@@ -114,7 +114,7 @@ export async function reach(ctx: Context, input: z.input<typeof reachSchema>): P
   if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
   const types = [...new Set([...ctx.actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))];
   const inputs = new Map<string, AccessInput>();
-  let base: DecisionInput | null = null;
+  let base: LoadedToken | null = null;
   for (const itemType of types) {
     const loaded = await ctx.call(() => ctx.store.loadAccess(token.hash, { itemType }));
     if (loaded === null) throw new KeywardError("not_found", "No such token.");

@@ -3,10 +3,9 @@
  * and the activity event. No rule lives here: the rules are in `src/core`.
  * @module
  */
-import { checkToken, decide, subjectRef } from "../core/decide.js";
+import { checkToken, decide } from "../core/decide.js";
 import { KeywardError, storeFailure } from "../core/errors.js";
-import type { Decision, DecisionInput, ItemRef, SubjectKind, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
-import { SYNC, type MaybeSync } from "../storage/sync.js";
+import type { Decision, DecisionInput, ItemRef, LoadedToken, SubjectKind, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
 import type { Context } from "./context.js";
 import { rateStage, type RateLimitGate, type RateStageOutcome } from "./rate-gate.js";
 import { checkItem } from "./schemas.js";
@@ -38,27 +37,19 @@ type Loaded = DecisionInput | "token_malformed" | "token_unknown";
 
 /**
  * Reads the decision input for a raw token (`token_malformed` without a store read, `token_unknown`
- * when no token of that kind has the digest). Synchronous when the store's method has a
- * synchronous twin (the memory store's own): then no promise is made; otherwise a promise.
- * A failure of the store becomes `unavailable` either way.
+ * when no token of that kind has the digest). A failure of the store becomes `unavailable`.
  */
-function load(ctx: Context, raw: unknown, item: ItemRef | null): Loaded | Promise<Loaded> {
+async function load(ctx: Context, raw: unknown, item: ItemRef | null): Promise<Loaded> {
   const kind = ctx.parse(raw);
   if (kind === null) return "token_malformed";
-  // A record of the other kind under this digest is an integrity failure: an event, and unknown.
-  const known = (input: DecisionInput | null): Loaded => (input === null || !sameKind(ctx, input.token, kind) ? "token_unknown" : input);
-  let pending: Promise<DecisionInput | null>;
+  let input: DecisionInput | null;
   try {
-    const digest = ctx.hash(raw as string);
-    const sync = (ctx.store.loadDecision as MaybeSync<[string, ItemRef | null], DecisionInput | null>)[SYNC];
-    if (sync !== undefined) return known(sync(digest, item));
-    pending = ctx.store.loadDecision(digest, item);
+    input = await ctx.store.loadDecision(ctx.hash(raw as string), item);
   } catch (e) {
     throw storeFailure(e);
   }
-  return Promise.resolve(pending).then(known, (e: unknown) => {
-    throw storeFailure(e);
-  });
+  // A record of the other kind under this digest is an integrity failure: an event, and unknown.
+  return input === null || !sameKind(ctx, input.token, kind) ? "token_unknown" : input;
 }
 
 const ignore = () => {};
@@ -83,25 +74,23 @@ export function passedTokenStage(reason: Decision["reason"]): reason is "allowed
  * stage (checked by the core's own `checkToken`), count the call once before the later stages.
  * `null` when there is no limit or the token fails its stage (it costs nothing).
  */
-export function limitStage(ctx: Context, options: AuthorizeOptions | undefined, input: DecisionInput, action: string, itemType: string | null, now: number): Promise<RateStageOutcome> | null {
+export function limitStage(ctx: Context, options: AuthorizeOptions | undefined, input: LoadedToken, action: string, itemType: string | null, now: number): Promise<RateStageOutcome> | null {
   const gate = options?.rateLimit;
   if (gate === undefined || checkToken(input, now, ctx.inactivityMs) !== null) return null;
   return rateStage(ctx, gate, input, action, itemType, options?.request);
 }
 
 /** After a successful token stage: record the use (R6), without waiting. Shared with `accessible()`. A failed touch never changes the decision (it can only make the token expire early). */
-export function recordUse(ctx: Context, input: DecisionInput, now: number): void {
+export function recordUse(ctx: Context, input: LoadedToken, now: number): void {
   try {
-    const sync = (ctx.store.recordTokenUse as MaybeSync<[string, number], void>)[SYNC];
-    if (sync !== undefined) sync(input.token.id, now);
-    else ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
+    ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
   } catch {
     // A store that throws synchronously instead of rejecting: the same as a failed touch.
   }
 }
 
 /** After a failed token stage: record a newly seen expiry once and emit its event (R6, R16). Shared with `accessible()`. */
-export async function recordExpiry(ctx: Context, input: DecisionInput, reason: TokenDenialReason, now: number): Promise<void> {
+export async function recordExpiry(ctx: Context, input: LoadedToken, reason: TokenDenialReason, now: number): Promise<void> {
   const { token } = input;
   if (reason === "token_expired" && token.expiredAt === null) {
     let first = false;
@@ -116,7 +105,7 @@ export async function recordExpiry(ctx: Context, input: DecisionInput, reason: T
         at: now,
         tokenId: token.id,
         orgId: token.orgId,
-        subject: subjectRef(input.subject, token),
+        subject: input.compiled.ref,
         tokenName: token.name,
         cause: "inactivity",
       });
@@ -144,8 +133,7 @@ export async function authorize(
   if (definition !== undefined && definition.access !== undefined && checked !== null && checked.type !== definition.item) {
     throw new KeywardError("invalid_input", `Invalid input at "item.type": action "${action}" acts on items of type "${definition.item}".`, { field: "item.type" });
   }
-  const read = load(ctx, rawToken, definition?.access === undefined ? null : checked);
-  const loaded = typeof read === "string" || !(read instanceof Promise) ? read : await read;
+  const loaded = await load(ctx, rawToken, definition?.access === undefined ? null : checked);
   const now = ctx.now(typeof loaded === "string" ? undefined : loaded.now);
   let decision: Decision;
   if (typeof loaded === "string") {
@@ -210,7 +198,7 @@ export async function login(ctx: Context, rawToken: unknown): Promise<Session> {
     const tokenReason = checkToken(loaded, now, ctx.inactivityMs);
     if (tokenReason === null) recordUse(ctx, loaded, now);
     else await recordExpiry(ctx, loaded, tokenReason, now);
-    subject = subjectRef(loaded.subject, loaded.token);
+    subject = loaded.compiled.ref;
     reason = tokenReason ?? (loaded.token.kind === "service_user" ? "login_not_allowed" : "allowed");
   }
   const token = typeof loaded === "string" ? undefined : loaded.token;

@@ -10,7 +10,6 @@
  * @module
  */
 import { KeywardError } from "../core/errors.js";
-import { SYNC, type MaybeSync } from "../storage/sync.js";
 import type { KeywardStore } from "../storage/types.js";
 
 /** An attribute value keyward sets. */
@@ -166,11 +165,8 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
       const timed: Record<string, unknown> = {};
       for (const method of methodNames(store)) {
         const f = (store as unknown as Record<string, unknown>)[method] as (...args: unknown[]) => Promise<unknown>;
-        const sync = (f as MaybeSync<unknown[], unknown>)[SYNC];
         if (!READS.test(method)) {
-          const bound = f.bind(store);
-          if (sync !== undefined) Object.defineProperty(bound, SYNC, { value: sync });
-          timed[method] = bound;
+          timed[method] = f.bind(store);
           continue;
         }
         const read = (...args: unknown[]): Promise<unknown> => {
@@ -193,22 +189,6 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
             },
           );
         };
-        // Keep the memory store's synchronous twin (timed too), so the decision stays synchronous.
-        if (sync !== undefined) {
-          Object.defineProperty(read, SYNC, {
-            value: (...args: unknown[]) => {
-              const start = now();
-              let outcome = "error";
-              try {
-                const r = sync(...args);
-                outcome = "ok";
-                return r;
-              } finally {
-                record(method, start, outcome);
-              }
-            },
-          });
-        }
         timed[method] = read;
       }
       const counting = store as Partial<CacheCounting>;

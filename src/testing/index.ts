@@ -19,8 +19,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
 import type { KeywardStore, MemberPageQuery, TokenListEntry, TokenPageQuery } from "../storage/types.js";
-import type { Membership, ServiceUser, Share, TokenRecord } from "../core/types.js";
+import type { DecisionInput, Membership, ServiceUser, Share, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
+import { grantsOf, grantsUnder } from "../core/compile.js";
 import { tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
 
 /** Reads that bypass the adapter, so the suite checks what was really written. */
@@ -214,8 +215,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await store.putRule({ id: "r_1", orgId: "org_b", itemType: "template", conditions: {}, grantee, level: "view", createdAt: T0 })).toBe(false);
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
-        expect((await store.loadDecision(t.hash, item))!.rules.map((r) => r.id)).toEqual(["r_1"]);
-        expect((await store.loadDecision(t.hash, { ...item, orgId: "org_b", type: "template" }))!.rules).toEqual([]);
+        expect(grantsOf((await store.loadDecision(t.hash, item))!.rules).map((r) => r.id)).toEqual(["r_1"]);
+        expect(grantsOf((await store.loadDecision(t.hash, { ...item, orgId: "org_b", type: "template" }))!.rules)).toEqual([]);
       });
 
       it("issue 11 #3 of concurrent creations under one id exactly one succeeds", async () => {
@@ -506,8 +507,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect([...input!.subject.permissions].sort()).toEqual(["inspections:edit", "inspections:view"]);
         await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Inspector", permissions: ["inspections:view"] });
         expect((await store.loadDecision(t.hash, null))!.subject.permissions).toEqual(["inspections:view"]);
-        expect(input!.shares).toEqual([]);
-        expect(input!.rules).toEqual([]);
+        expect(grantsOf(input!.shares)).toEqual([]);
+        expect(grantsOf(input!.rules)).toEqual([]);
       });
 
       it("R8 returns a service token's service user and its own permission set", async () => {
@@ -535,14 +536,15 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
         const input = await store.loadDecision(t.hash, { ...item, attributes: { siteId: "s_1" } });
-        expect(input!.shares.map((s) => s.id)).toEqual(["sh_1"]);
-        expect(input!.shares[0]).toMatchObject({ item, grantee: { kind: "site", siteId: "s_1" }, level: "view" });
-        expect(input!.rules.map((r) => r.id)).toEqual(["r_1"]);
-        expect(input!.rules[0]).toMatchObject({ conditions: { siteId: ["s_1"] }, level: "edit" });
-        expect(input!.sitePaths).toEqual({ s_1: ["s_r", "s_1"] });
+        // What the decision reads: the grants under the subject's keys (s_r covers s_1 through its path).
+        const shares = grantsUnder(input!.shares, input!.compiled, false);
+        expect(shares.map((s) => s.id)).toEqual(["sh_1"]);
+        expect(shares[0]).toMatchObject({ source: "share", orgId: "org_a", itemType: "inspection", itemId: "i_1", rank: 1, ref: { via: "site", level: "view", crossOrg: false } });
+        expect(grantsOf(input!.rules).map((r) => r.id)).toEqual(["r_1"]);
+        expect(grantsOf(input!.rules)[0]).toMatchObject({ conditions: { siteId: ["s_1"] }, rank: 2, ref: { level: "edit" } });
         const none = await store.loadDecision(t.hash, null);
-        expect(none!.shares).toEqual([]);
-        expect(none!.rules).toEqual([]);
+        expect(grantsOf(none!.shares)).toEqual([]);
+        expect(grantsOf(none!.rules)).toEqual([]);
       });
     });
 
@@ -576,40 +578,40 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         for (const [id, on, grantee] of shares) await store.putShare({ id, item: on, grantee, level: "view", createdAt: T0 });
       }
       const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+      /** The shares a decision on `on` reads for the input's subject (those under its grantee keys), in order. */
+      const read = (input: DecisionInput | null, on: { orgId: string }) => grantsUnder(input!.shares, input!.compiled, on.orgId !== input!.token.orgId);
 
       it("R13 R15 a user token gets the item's shares naming the user, its groups, its sites or sites below them, its organization — no other", async () => {
         await seedShares();
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
         const input = await store.loadDecision(t.hash, item);
-        expect(ids(input!.shares)).toEqual(["sh_group", "sh_org", "sh_org_svc", "sh_site", "sh_site_below", "sh_user"]);
-        expect(input!.sitePaths).toMatchObject({ s_1: ["s_r", "s_1"], s_2: ["s_r", "s_1", "s_2"] });
+        expect(ids(read(input, item))).toEqual(["sh_group", "sh_org", "sh_org_svc", "sh_site", "sh_site_below", "sh_user"]);
         // In the item's order (the first of two equal grants is the one a decision names).
-        expect(input!.shares.map((s) => s.id)).toEqual(["sh_user", "sh_group", "sh_site", "sh_site_below", "sh_org", "sh_org_svc"]);
+        expect(read(input, item).map((s) => s.id)).toEqual(["sh_user", "sh_group", "sh_site", "sh_site_below", "sh_org", "sh_org_svc"]);
       });
 
       it("R9 R13 a service user token gets only the shares naming it or its organization including service users", async () => {
         await seedShares();
         const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
         await store.insertToken(t, quota(10));
-        expect(ids((await store.loadDecision(t.hash, item))!.shares)).toEqual(["sh_org_svc", "sh_svc"]);
+        expect(ids(read(await store.loadDecision(t.hash, item), item))).toEqual(["sh_org_svc", "sh_svc"]);
       });
 
       it("R14 R15 on another organization's item, only its shares with the subject or the token's organization: none at all when it has none, as when it does not exist", async () => {
         await seedShares();
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
-        expect(ids((await store.loadDecision(t.hash, foreign))!.shares)).toEqual(["sh_foreign_org_a", "sh_foreign_user"]);
+        expect(ids(read(await store.loadDecision(t.hash, foreign), foreign))).toEqual(["sh_foreign_org_a", "sh_foreign_user"]);
         const u2 = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" });
         await store.insertToken(u2, quota(10));
         await store.deleteShare(foreign.orgId, "sh_foreign_org_a");
         const existing = await store.loadDecision(u2.hash, foreign);
         const missing = await store.loadDecision(u2.hash, { ...foreign, id: "i_no_such_item" });
-        expect(ids(existing!.shares)).toEqual(["sh_foreign_other_user"]);
+        expect(ids(read(existing, foreign))).toEqual(["sh_foreign_other_user"]);
         await store.deleteShare(foreign.orgId, "sh_foreign_other_user");
-        expect((await store.loadDecision(u2.hash, foreign))!.shares).toEqual([]);
-        expect(missing!.shares).toEqual([]);
-        expect((await store.loadDecision(u2.hash, foreign))!.sitePaths).toEqual(missing!.sitePaths);
+        expect(read(await store.loadDecision(u2.hash, foreign), foreign)).toEqual([]);
+        expect(read(missing, foreign)).toEqual([]);
       });
     });
 
@@ -654,6 +656,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         }
       }
       const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+      /** The shares a decision on `on` reads for the input's subject (those under its grantee keys), in order. */
+      const read = (input: DecisionInput | null, on: { orgId: string }) => grantsUnder(input!.shares, input!.compiled, on.orgId !== input!.token.orgId);
 
       it("is null for an unknown digest", async () => {
         expect(await store.loadAccess("no-such-digest", { itemType: "inspection" })).toBeNull();

@@ -5,14 +5,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  bestGrant,
-  decide,
+  decide as decideCompiled,
   isExpired,
   LEVEL_RANK,
   type AccessLevel,
   type AccessRule,
   type ActionDefinition,
-  type DecisionInput,
+  type Decision,
   type Grantee,
   type ItemRef,
   type KeywardStore,
@@ -20,6 +19,16 @@ import {
   type TokenRecord,
 } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
+import { compileDecision, type LoadedDecision as DecisionInput } from "../../src/core/compile.js";
+import { bestGrant as bestCompiled } from "../../src/core/decide.js";
+
+/** The decision on records: compiled first (what a store hands to `decide()`). */
+const decide = (input: DecisionInput, action: string, def: ActionDefinition | undefined, item: ItemRef | null, now: number, options: { inactivityMs: number }): Decision =>
+  decideCompiled(compileDecision(input), action, def, item, now, options);
+const bestGrant = (input: DecisionInput, item: ItemRef) => {
+  const g = bestCompiled(compileDecision(input), item);
+  return g === null ? null : g.ref;
+};
 import { DAY, THIRTY_DAYS, T0, world, type World } from "./fixture.js";
 
 const RUNS = { numRuns: 60 };

@@ -26,7 +26,8 @@
 import { KeywardError, storeFailure } from "../../core/errors.js";
 import { isTokenActive, type SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
-import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
+import { compileSubject, noGrants } from "../../core/compile.js";
+import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { freshReads, leasedCache, MAX_WAIT_LEASES, type ReadLayer } from "./cache.js";
 import { useCoalescer } from "./coalesce.js";
@@ -328,16 +329,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
     const now = r.db_now === undefined ? undefined : learnt(r.db_now);
     const at = now === undefined ? {} : { now };
-    if (item === null) return { token, subject, shares: [], rules: [], sitePaths: {}, ...at };
-    const key = { orgId: item.orgId, type: item.type, id: item.id };
-    return {
-      ...at,
-      token,
-      subject,
-      shares: rows.json<Parameters<typeof rows.decisionShare>[0][]>(r.shares).map((j) => rows.decisionShare(j, key)),
-      rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
-      sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
-    };
+    const compiled = compileSubject({ token, subject });
+    if (item === null) return { token, subject, compiled, shares: noGrants(), rules: noGrants(), ...at };
+    return { ...at, token, subject, compiled, ...rows.decisionGrants(r, { orgId: item.orgId, type: item.type, id: item.id }) };
   }
 
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
@@ -349,11 +343,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
     const r = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
     if (r === undefined) return null;
-    const { token, subject, now } = decisionFromRow(r, null);
+    const { token, subject, compiled, now } = decisionFromRow(r, null);
     return {
       ...(now === undefined ? {} : { now }),
       token,
       subject,
+      compiled,
       shares: rows.json<Row[]>(r.shares).map(rows.share),
       rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
       sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
@@ -365,7 +360,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
    * (tokens, memberships, users, service users, permission sets, sites, shares, rules; groups
    * are not read) notifies. The time of a cached entry is the store's now, not the time it was read.
    */
-  async function through<T extends DecisionInput>(key: string, read: () => Promise<T | null>): Promise<T | null> {
+  async function through<T extends LoadedToken>(key: string, read: () => Promise<T | null>): Promise<T | null> {
     const d = await layer.read(key, read);
     if (d === null) return null;
     const token = withUses(d.token);
