@@ -89,6 +89,7 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
   return Object.freeze({
     kind: subject.kind,
     orgId: token.orgId,
+    subjectId: token.subjectId,
     ref: Object.freeze(subjectRef(subject, token)),
     permissions: new Set(subject.permissions),
     active,

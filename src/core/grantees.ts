@@ -116,9 +116,9 @@ export function subjectKeys(loaded: { token: TokenRecord; subject: LoadedSubject
 export function granteeIncludes(s: CompiledSubject, g: Grantee, path: readonly string[] | undefined, crossOrg: boolean): boolean {
   switch (g.kind) {
     case "user":
-      return s.kind === "user" && g.userId === s.ref.id;
+      return s.kind === "user" && g.userId === s.subjectId;
     case "service_user":
-      return s.kind === "service_user" && g.serviceUserId === s.ref.id;
+      return s.kind === "service_user" && g.serviceUserId === s.subjectId;
     case "organization":
       return g.orgId === s.orgId && (s.kind === "user" || g.includeServiceUsers);
     case "group":

@@ -349,6 +349,8 @@ export interface CompiledSubject {
   readonly kind: SubjectKind;
   /** The token's organization. */
   readonly orgId: string;
+  /** The token's subject id: the user's or the service user's. */
+  readonly subjectId: string;
   /** The subject as decisions name it (frozen, shared by every decision). */
   readonly ref: SubjectRef;
   /** The permissions of its permission set (R12). */
