@@ -25,7 +25,7 @@ const grantee: fc.Arbitrary<Grantee> = fc.oneof(
   fc.record({ kind: fc.constant("organization" as const), orgId: fc.constantFrom("A", "B"), includeServiceUsers: fc.boolean() }),
 );
 // Mostly real levels, sometimes a corrupt one (grants nothing).
-const level = fc.oneof({ weight: 9, arbitrary: fc.constantFrom<AccessLevel>("view", "edit", "delete") }, { weight: 1, arbitrary: fc.constantFrom("admin", "", "VIEW") as fc.Arbitrary<AccessLevel> });
+const level = fc.oneof({ weight: 9, arbitrary: fc.constantFrom<AccessLevel>("view", "edit", "delete") }, { weight: 1, arbitrary: fc.constantFrom("admin", "", "VIEW") as unknown as fc.Arbitrary<AccessLevel> });
 const itemKey = fc.record({ orgId: fc.constantFrom("A", "B"), type: fc.constantFrom("inspection", "template"), id: fc.constantFrom("i1", "i2") });
 const share = fc.record({ id: fc.constantFrom("sh1", "sh2", "sh3", "sh4", "sh5", "sh6"), item: itemKey, grantee, level, createdAt: fc.constant(T0) });
 const rule = fc.record({
