@@ -55,7 +55,7 @@ export function pathsFrom(paths: Readonly<Record<string, readonly string[]>>): S
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
-const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>() });
+const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), keys: Object.freeze([]), lists: Object.freeze([]) });
 
 /**
  * The subject as decisions name it (R15, R16): the user's name, or the service user's (its id
@@ -96,6 +96,8 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
     epoch: m === null ? null : m.epoch,
     keys: Object.freeze([...across, ...local]),
     acrossCount: across.length,
+    keySet: new Set([...across, ...local]),
+    acrossKeySet: new Set(across),
     groups: m === null || m.groupIds.length === 0 ? EMPTY_SET : new Set(m.groupIds),
     sites: m === null || m.siteIds.length === 0 ? EMPTY_SET : new Set(m.siteIds),
   });
@@ -156,7 +158,7 @@ function push(byKey: Map<string, CompiledGrant[]>, key: string, grant: CompiledG
 function frozenIndex(byKey: Map<string, CompiledGrant[]>): GrantIndex {
   if (byKey.size === 0) return NO_GRANTS;
   for (const list of byKey.values()) Object.freeze(list);
-  return Object.freeze({ byKey });
+  return Object.freeze({ byKey, keys: Object.freeze([...byKey.keys()]), lists: Object.freeze([...byKey.values()]) });
 }
 
 /**

@@ -112,14 +112,18 @@ function covers(g: CompiledGrant, item: ItemRef): boolean {
  * ```
  */
 export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number): CompiledGrant | null {
-  const byKey = index.byKey;
-  if (byKey.size === 0) return null;
   const keys = subject.keys;
   const n = crossOrg ? subject.acrossCount : keys.length;
+  // Whichever side is smaller: the index's keys (each tested against the subject's set) or the
+  // subject's keys (each looked up in the index). Either way at most `n` tests, whatever the
+  // number of the item's grants.
+  const walkIndex = index.keys.length < n;
+  const m = walkIndex ? index.keys.length : n;
+  const mine = crossOrg ? subject.acrossKeySet : subject.keySet;
   let best: CompiledGrant | null = null;
   let bestRank = above;
-  for (let i = 0; i < n; i++) {
-    const list = byKey.get(keys[i]!);
+  for (let i = 0; i < m; i++) {
+    const list = walkIndex ? (mine.has(index.keys[i]!) ? index.lists[i] : undefined) : index.byKey.get(keys[i]!);
     if (list === undefined) continue;
     for (let j = 0; j < list.length; j++) {
       const g = list[j]!;

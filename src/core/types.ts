@@ -363,6 +363,10 @@ export interface CompiledSubject {
   readonly keys: readonly string[];
   /** How many of `keys` hold across organizations (R14): on another organization's item only these count. */
   readonly acrossCount: number;
+  /** `keys` as a set. */
+  readonly keySet: ReadonlySet<string>;
+  /** The first `acrossCount` keys as a set. */
+  readonly acrossKeySet: ReadonlySet<string>;
   /** The groups of its membership (users; empty otherwise). */
   readonly groups: ReadonlySet<string>;
   /** The sites of its membership (users; empty otherwise). */
@@ -393,6 +397,9 @@ export interface CompiledGrant {
 /** Compiled grants by grantee key (`indexGrants`): a grant is listed under each of its `grantKeys`. Immutable. */
 export interface GrantIndex {
   readonly byKey: ReadonlyMap<string, readonly CompiledGrant[]>;
+  /** The keys of `byKey`, and their grant lists, as parallel arrays (to walk an index smaller than the subject's keys). */
+  readonly keys: readonly string[];
+  readonly lists: readonly (readonly CompiledGrant[])[];
 }
 
 /**
