@@ -79,7 +79,7 @@ export async function reach(ctx: Context, input: z.input<typeof reachSchema>): P
   if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
   const types = [...new Set([...ctx.actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))];
   const inputs = new Map<string, AccessInput>();
-  let base: DecisionInput | null = null;
+  let base: LoadedToken | null = null;
   for (const itemType of types) {
     const loaded = await ctx.call(() => ctx.store.loadAccess(token.hash, { itemType }));
     if (loaded === null) throw new KeywardError("not_found", "No such token.");
