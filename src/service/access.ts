@@ -8,7 +8,7 @@ import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
 import { forbiddenError, KeywardError } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
-import type { ActionDefinition, DecisionInput, TokenView } from "../core/types.js";
+import type { ActionDefinition, DecisionInput, LoadedToken, TokenView } from "../core/types.js";
 import type { Context } from "./context.js";
 import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
 import { id, parseInput } from "./schemas.js";

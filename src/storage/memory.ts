@@ -67,7 +67,7 @@ interface ItemShares {
 
 /**
  * A token under its digest. `token` is the store's own record (writes change it in place);
- * `snapshot` the frozen copy reads hand out, remade when the record changed. The loaded and
+ * `snapshot` the read-only view reads hand out (made once). The loaded and
  * compiled subject are cached until a write they depend on (`at`).
  */
 interface TokenSlot {
@@ -78,15 +78,40 @@ interface TokenSlot {
   at: number;
 }
 
-/** Whether a frozen snapshot still shows the record (the fields writes change). */
-function current(snapshot: TokenRecord, t: TokenRecord): boolean {
-  return (
-    snapshot.lastUsedAt === t.lastUsedAt &&
-    snapshot.revokedAt === t.revokedAt &&
-    snapshot.deletedAt === t.deletedAt &&
-    snapshot.expiredAt === t.expiredAt &&
-    snapshot.revokedCause === t.revokedCause
-  );
+/**
+ * A frozen view of a slot's token: the fixed fields copied, the fields writes change (last use,
+ * revocation, deletion, expiry) read through to the store's record. Enumerable, so a spread copies
+ * their values; made once per token, so a read copies nothing.
+ */
+function readOnlyToken(slot: { token: TokenRecord }): TokenRecord {
+  const t = slot.token;
+  return Object.freeze({
+    id: t.id,
+    kind: t.kind,
+    orgId: t.orgId,
+    subjectId: t.subjectId,
+    name: t.name,
+    hash: t.hash,
+    hint: t.hint,
+    epoch: t.epoch,
+    createdAt: t.createdAt,
+    createdBy: t.createdBy,
+    get lastUsedAt() {
+      return slot.token.lastUsedAt;
+    },
+    get revokedAt() {
+      return slot.token.revokedAt;
+    },
+    get revokedCause() {
+      return slot.token.revokedCause;
+    },
+    get deletedAt() {
+      return slot.token.deletedAt;
+    },
+    get expiredAt() {
+      return slot.token.expiredAt;
+    },
+  });
 }
 
 /** Adds (or, with `remove`, deletes) `value` under `key` in a map of id-keyed maps. */
@@ -286,11 +311,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     return slot.compiled;
   }
 
-  /** The frozen snapshot of a slot's token: the caller cannot change the store through it. */
+  /**
+   * The read-only view of a slot's token that reads hand out: made once per token, frozen, its
+   * changing fields (last use, revocation, deletion, expiry) read through to the store's record.
+   * The caller cannot change the store through it, and no copy is made per read.
+   */
   function snapshotOf(slot: TokenSlot): TokenRecord {
-    const s = slot.snapshot;
-    if (s !== null && current(s, slot.token)) return s;
-    return (slot.snapshot = Object.freeze({ ...slot.token }));
+    return slot.snapshot ?? (slot.snapshot = readOnlyToken(slot));
   }
 
   function stateOf(token: TokenRecord): SubjectState {

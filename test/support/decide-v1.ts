@@ -233,7 +233,7 @@ export function refusal(
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
   // The subject is named only in a refusal: when both stages pass, the caller names it once.
   if (tokenReason !== null) {
-    return { allowed: false, reason: tokenReason, action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
+    return { allowed: false, reason: tokenReason as "token_revoked" | "token_expired" | "subject_inactive", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
   }
   if (definition === undefined) {
     return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, unknownAction: true };
