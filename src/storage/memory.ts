@@ -67,7 +67,7 @@ interface ItemShares {
 
 /**
  * A token under its digest. `token` is the store's own record (writes change it in place);
- * `snapshot` the read-only view reads hand out (made once). The loaded and
+ * `snapshot` the frozen copy reads hand out, remade when the record changed. The loaded and
  * compiled subject are cached until a write they depend on (`at`).
  */
 interface TokenSlot {
@@ -78,13 +78,22 @@ interface TokenSlot {
   at: number;
 }
 
+/** Whether a frozen snapshot still shows the record (the fields writes change). */
+function current(snapshot: TokenRecord, t: TokenRecord): boolean {
+  return (
+    snapshot.lastUsedAt === t.lastUsedAt &&
+    snapshot.revokedAt === t.revokedAt &&
+    snapshot.deletedAt === t.deletedAt &&
+    snapshot.expiredAt === t.expiredAt &&
+    snapshot.revokedCause === t.revokedCause
+  );
+}
+
 /**
- * A frozen view of a slot's token: the fixed fields copied, the fields writes change (last use,
- * revocation, deletion, expiry) read through to the store's record. Enumerable, so a spread copies
- * their values; made once per token, so a read copies nothing.
+ * A frozen copy of a token record, its fields always in one order: every snapshot has the same
+ * shape, so the code that reads them (the decision) stays monomorphic.
  */
-function readOnlyToken(slot: { token: TokenRecord }): TokenRecord {
-  const t = slot.token;
+function frozenToken(t: TokenRecord): TokenRecord {
   return Object.freeze({
     id: t.id,
     kind: t.kind,
@@ -96,21 +105,11 @@ function readOnlyToken(slot: { token: TokenRecord }): TokenRecord {
     epoch: t.epoch,
     createdAt: t.createdAt,
     createdBy: t.createdBy,
-    get lastUsedAt() {
-      return slot.token.lastUsedAt;
-    },
-    get revokedAt() {
-      return slot.token.revokedAt;
-    },
-    get revokedCause() {
-      return slot.token.revokedCause;
-    },
-    get deletedAt() {
-      return slot.token.deletedAt;
-    },
-    get expiredAt() {
-      return slot.token.expiredAt;
-    },
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
+    revokedCause: t.revokedCause,
+    deletedAt: t.deletedAt,
+    expiredAt: t.expiredAt,
   });
 }
 
@@ -311,13 +310,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     return slot.compiled;
   }
 
-  /**
-   * The read-only view of a slot's token that reads hand out: made once per token, frozen, its
-   * changing fields (last use, revocation, deletion, expiry) read through to the store's record.
-   * The caller cannot change the store through it, and no copy is made per read.
-   */
+  /** The frozen snapshot of a slot's token: the caller cannot change the store through it. Remade only when a write changed the record. */
   function snapshotOf(slot: TokenSlot): TokenRecord {
-    return slot.snapshot ?? (slot.snapshot = readOnlyToken(slot));
+    const s = slot.snapshot;
+    if (s !== null && current(s, slot.token)) return s;
+    return (slot.snapshot = frozenToken(slot.token));
   }
 
   function stateOf(token: TokenRecord): SubjectState {

@@ -110,12 +110,9 @@ describe("memory store: derived data is never stale", () => {
       (input.token as { revokedAt: number | null }).revokedAt = null;
       (input.token as { lastUsedAt: number | null }).lastUsedAt = T0 + 999;
     }).toThrow(TypeError);
-    // The failed writes changed nothing; a write through the store is seen through the read-only view (no copy per read).
-    expect((await store.getToken(input.token.id))!.lastUsedAt).toBe(before);
-    expect((await store.getToken(input.token.id))!.revokedAt).toBeNull();
+    // The store's own record changes under a write; the snapshot handed out before does not.
     await store.recordTokenUse(input.token.id, T0 + 5);
-    expect(input.token.lastUsedAt).toBe(T0 + 5);
-    expect({ ...input.token }.lastUsedAt).toBe(T0 + 5);
+    expect(input.token.lastUsedAt).toBe(before);
     expect((await store.loadDecision("digest_1", item))!.token.lastUsedAt).toBe(T0 + 5);
     expect((await store.getToken(input.token.id))!.lastUsedAt).toBe(T0 + 5);
   });
