@@ -119,3 +119,68 @@ export function table(results: Result[]): string {
 }
 
 export { fmt };
+
+/** What one call costs beyond time: heap bytes allocated per call and the share of time spent in garbage collection. */
+export interface Cost {
+  name: string;
+  /** Median over batches of (heap used after − before) / calls, in a batch that ran no collection. */
+  bytesPerCall: number;
+  /** Time in GC entries (`perf_hooks`) ÷ wall time, over a pass of `gcCalls` calls. */
+  gcShare: number;
+  /** Collections in that pass. */
+  collections: number;
+}
+
+const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 30));
+
+/**
+ * Bytes per call and GC share (needs `--expose-gc`; without it, bytes are `NaN`). Bytes: after a
+ * forced full collection the young generation is empty, so a batch of calls small enough to fit
+ * in it allocates without a collection: the growth of `heapUsed` is what it allocated. A batch
+ * during which a `gc` entry was observed is discarded. GC share: the sum of the `gc` entries'
+ * durations over a long pass, divided by the pass's wall time.
+ */
+export async function cost(x: Subject, options: { batch?: number; batches?: number; gcCalls: number }): Promise<Cost> {
+  const { PerformanceObserver } = await import("node:perf_hooks");
+  let collections = 0;
+  let gcMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      collections++;
+      gcMs += e.duration;
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  const force = (globalThis as { gc?: () => void }).gc;
+  const batch = options.batch ?? 1000;
+  const samples: number[] = [];
+  for (let b = 0; b < (options.batches ?? 15); b++) {
+    if (force === undefined) break;
+    force();
+    await flush();
+    const seen = collections;
+    const before = process.memoryUsage().heapUsed;
+    if (x.async) for (let i = 0; i < batch; i++) await x.run((b * batch + i) % x.n);
+    else for (let i = 0; i < batch; i++) x.run((b * batch + i) % x.n);
+    const after = process.memoryUsage().heapUsed;
+    await flush();
+    if (collections === seen) samples.push((after - before) / batch);
+  }
+  await flush();
+  collections = 0;
+  gcMs = 0;
+  const t0 = performance.now();
+  if (x.async) for (let i = 0; i < options.gcCalls; i++) await x.run(i % x.n);
+  else for (let i = 0; i < options.gcCalls; i++) x.run(i % x.n);
+  const wall = performance.now() - t0;
+  await flush();
+  observer.disconnect();
+  return { name: x.name, bytesPerCall: samples.length === 0 ? Number.NaN : median(samples), gcShare: gcMs / wall, collections };
+}
+
+/** A Markdown table of costs. */
+export function costTable(costs: Cost[]): string {
+  const lines = ["| engine | bytes allocated per call (median) | GC share of time | collections |", "|---|---:|---:|---:|"];
+  for (const c of costs) lines.push(`| ${c.name} | ${Number.isNaN(c.bytesPerCall) ? "—" : Math.round(c.bytesPerCall).toLocaleString("en")} | ${(c.gcShare * 100).toFixed(1)}% | ${c.collections.toLocaleString("en")} |`);
+  return lines.join("\n");
+}

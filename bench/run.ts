@@ -18,7 +18,7 @@ import { caslEngine } from "./engines/casl.js";
 import { casbinEngine } from "./engines/casbin.js";
 import { handWritten } from "./engines/handwritten.js";
 import { keywardOn, loadMemory } from "./load.js";
-import { fmt, measure, median, table, type Result, type Subject } from "./measure.js";
+import { cost, costTable, fmt, measure, median, table, type Cost, type Result, type Subject } from "./measure.js";
 import { generateScenario, MAIN_SIZE, type Scenario } from "./scenario.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -164,6 +164,10 @@ async function main() {
   out();
   out(table(rows));
   out();
+  out(`### Allocation and garbage collection (${fmt(s.tokens.length)} tokens)`);
+  out();
+  out(costTable(await costs(subjects, expected)));
+  out();
   if (casbinPolicies) {
     const [slow] = await measure([{ name: "Casbin, shares as policies (first 10 queries)", n: 10, run: (i) => casbinPolicies.allowed(tokenIds[i]!, q[i]!.action, q[i]!.item) }], { rounds: 2, targetMs: 1, latencyCalls: 10 });
     out("Casbin with one policy per share and level instead of role links (the matcher runs against every share policy on every request), same run, 2 rounds of 8 calls:");
@@ -268,10 +272,45 @@ async function growth() {
     );
     const [a, b, c, d] = r as [Result, Result, Result, Result];
     growthRatios.push({ size, pure: ratio(a, b), full: ratio(c, d) });
+    const gsubjects: Subject[] = [
+      { name: "keyward decide()", n: gn, run: (i) => decide(gin[i]!, gq[i]!.action, gs.actions[gq[i]!.action], gq[i]!.item, gs.now, { inactivityMs: gs.inactivityMs }) },
+      { name: "keyward authorize()", n: gn, async: true, run: (i) => gkw.authorize(p.raw[i], gq[i]!.action, gq[i]!.item) },
+      { name: "best full path", n: gn, run: (i) => { const id = ghw.byDigest.get(oneShot("sha256", p.raw[i]!, "base64url")); return id !== undefined && ghw.allowed(id, gq[i]!.action, gq[i]!.item); } },
+    ];
+    growthCosts.push({ size: gs.tokens.length, latency: [a, c, d], costs: await costs(gsubjects, e.expected) });
     out(`| ${fmt(gs.tokens.length)} | ${fmt(gs.items.length)} | ${fmt(gs.shares.length)} | ${setup} | 0 | ${fmt(a.perSecond)} | ${fmt(b.perSecond)} | ${x(ratio(a, b))} | ${fmt(c.perSecond)} | ${fmt(d.perSecond)} | ${x(ratio(c, d))} |`);
   }
   out();
+  out("Per call at each size (p50/p99 from the latency pass of the table above; bytes and GC share as in the decisions section):");
+  out();
+  out("| tokens | engine | p50 µs | p99 µs | p99 / p50 | bytes per call (allowed) | GC share |");
+  out("|---:|---|---:|---:|---:|---:|---:|");
+  for (const g of growthCosts) {
+    for (const [k, r] of g.latency.entries()) {
+      const c = g.costs.find((x) => x.name.endsWith("(allowed)") && x.name.startsWith(["keyward decide()", "keyward authorize()", "best full path"][k]!))!;
+      out(`| ${fmt(g.size)} | ${c.name.replace(" (allowed)", "")} | ${r.p50us.toFixed(2)} | ${r.p99us.toFixed(2)} | ${(r.p99us / r.p50us).toFixed(1)} | ${Math.round(c.bytesPerCall)} | ${(c.gcShare * 100).toFixed(1)}% |`);
+    }
+  }
+  out();
   return growthRatios;
+}
+
+const growthCosts: { size: number; latency: Result[]; costs: Cost[] }[] = [];
+
+/**
+ * Bytes per call and GC share of the keyward engines and their references: over the allowed
+ * queries only (the target is stated per allowed call), and over all queries.
+ */
+async function costs(subjects: Subject[], expected: boolean[]): Promise<Cost[]> {
+  const allowed = expected.flatMap((ok, i) => (ok ? [i] : []));
+  const out: Cost[] = [];
+  for (const x of subjects) {
+    if (/Casbin|CASL/.test(x.name)) continue;
+    const only: Subject = { ...x, name: `${x.name} (allowed)`, n: allowed.length, run: (i) => x.run(allowed[i % allowed.length]!) };
+    out.push(await cost(only, { gcCalls: 200_000 }));
+    out.push(await cost({ ...x, name: `${x.name} (all queries)` }, { gcCalls: 200_000 }));
+  }
+  return out;
 }
 
 async function memory() {

@@ -14,7 +14,8 @@
  * @module
  */
 export { decide } from "./core/decide.js";
-export { decideAccess, accessFilter, describeReach, type AccessInput } from "./core/access.js";
+export { decideAccess, accessFilter, describeReach, compileAccess, type AccessInput } from "./core/access.js";
+export { compileDecision, compileSubject, compileShares, compileRules, noGrants, type LoadedDecision } from "./core/compile.js";
 export { filterToSql } from "./core/filter-sql.js";
 export {
   isTokenActive,

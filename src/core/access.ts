@@ -2,11 +2,13 @@
  * "What can this token reach?": list filters (R13, R14) and the administrator's review of a
  * token, as pure functions of what the store loaded and an explicit `now`. They decide through
  * the same functions as `decide()` — {@link refusal} for the token and permission stages,
- * {@link shareIncludes} / {@link ruleIncludes} for grantees, {@link ruleMatches} for conditions,
- * {@link LEVEL_RANK} for levels — so a filter and `authorize()` cannot drift apart.
+ * {@link granteeIncludes} for grantees, {@link ruleMatches} for conditions, {@link levelRank} for
+ * levels — so a filter and `authorize()` cannot drift apart.
  * @module
  */
-import { checkToken, LEVEL_RANK, levelRank, refusal, ruleIncludes, ruleMatches, shareIncludes, subjectRef } from "./decide.js";
+import { compileSubject, levelRank, type LoadedDecision } from "./compile.js";
+import { checkToken, LEVEL_RANK, refusal, ruleMatches } from "./decide.js";
+import { granteeIncludes } from "./grantees.js";
 import { fieldError, KeywardError } from "./errors.js";
 import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
 import { ACCESS_LEVELS } from "./types.js";
@@ -14,7 +16,8 @@ import type {
   AccessLevel,
   AccessRule,
   ActionDefinition,
-  DecisionInput,
+  CompiledSubject,
+  Grantee,
   GranteeKind,
   ItemRef,
   RateLimitedDenial,
@@ -31,11 +34,32 @@ import type {
  * access rule of one item type whose grantee could include the subject, with the paths of the
  * sites they name.
  */
-export interface AccessInput extends DecisionInput {
+export interface AccessInput extends LoadedDecision {
   /** Shares of the item type, on any item of any organization, whose grantee could include the subject. */
   shares: readonly Share[];
   /** Access rules of the item type, of any organization, whose grantee could include the subject. */
   rules: readonly AccessRule[];
+  /** The subject compiled (`compileSubject`): what the stages and the grantee match read. */
+  compiled: CompiledSubject;
+}
+
+/**
+ * Compiles what a store loaded for a list filter: the records with their compiled subject.
+ *
+ * @example
+ * ```ts
+ * const input = compileAccess({ token, subject, shares, rules, sitePaths });
+ * ```
+ */
+export function compileAccess(loaded: LoadedDecision): AccessInput {
+  return { ...loaded, compiled: compileSubject(loaded) };
+}
+
+/** Whether a share's or rule's grantee includes the input's subject (R13, R14), the site's path read from the input. */
+function includes(input: AccessInput, grantee: Grantee, crossOrg: boolean): boolean {
+  const paths = input.sitePaths;
+  const path = grantee.kind === "site" && Object.prototype.hasOwnProperty.call(paths, grantee.siteId) ? paths[grantee.siteId] : undefined;
+  return granteeIncludes(input.compiled, grantee, path, crossOrg);
 }
 
 /**
@@ -183,15 +207,19 @@ export function decideAccess(
   const need = LEVEL_RANK[level!];
   const { token } = input;
   const shared = new Map<string, Set<string>>();
-  for (const share of input.shares) {
-    if (share.item.type !== itemType || levelRank(share.level) < need || !shareIncludes(input, share)) continue;
+  const shares = input.shares;
+  for (let i = 0; i < shares.length; i++) {
+    const share = shares[i]!;
+    if (share.item.type !== itemType || levelRank(share.level) < need || !includes(input, share.grantee, share.item.orgId !== token.orgId)) continue;
     let ids = shared.get(share.item.orgId);
     if (ids === undefined) shared.set(share.item.orgId, (ids = new Set()));
     ids.add(share.item.id);
   }
   const rules: AccessFilterData["rules"] = [];
-  for (const rule of input.rules) {
-    if (rule.itemType !== itemType || levelRank(rule.level) < need || !ruleIncludes(input, rule)) continue;
+  const ruleList = input.rules;
+  for (let i = 0; i < ruleList.length; i++) {
+    const rule = ruleList[i]!;
+    if (rule.itemType !== itemType || levelRank(rule.level) < need || !includes(input, rule.grantee, rule.orgId !== token.orgId)) continue;
     rules.push({ id: rule.id, orgId: rule.orgId, conditions: Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]])) });
   }
   rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -201,7 +229,7 @@ export function decideAccess(
     shared: [...shared.keys()].sort().map((orgId) => ({ orgId, ids: [...shared.get(orgId)!].sort() })),
     rules,
   });
-  return { allowed: true, reason: "allowed", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, filter };
+  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter };
 }
 
 /** One grant a token can use (`tokens.reach`): a share or an access rule that includes its subject. */
@@ -259,12 +287,12 @@ export interface Reach {
  */
 export function describeReach(
   inputs: ReadonlyMap<string, AccessInput>,
-  base: DecisionInput,
+  base: { token: AccessInput["token"]; subject: AccessInput["subject"]; compiled: CompiledSubject },
   actions: ReadonlyMap<string, ActionDefinition>,
   now: number,
   options: { inactivityMs: number },
 ): Reach {
-  const subject = subjectRef(base.subject, base.token);
+  const subject = base.compiled.ref;
   const reason = checkToken(base, now, options.inactivityMs);
   const types = [...new Set([...actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))].sort();
   if (reason !== null) {
@@ -278,12 +306,12 @@ export function describeReach(
     const input = inputs.get(itemType);
     const grants: ReachGrant[] = [];
     for (const share of input?.shares ?? []) {
-      if (share.item.type !== itemType || !shareIncludes(input!, share)) continue;
+      if (share.item.type !== itemType || !includes(input!, share.grantee, share.item.orgId !== base.token.orgId)) continue;
       const crossOrg = share.item.orgId !== base.token.orgId;
       grants.push({ source: "share", id: share.id, via: share.grantee.kind, level: share.level, orgId: share.item.orgId, crossOrg, item: { ...share.item }, actions: enabled(share.level) });
     }
     for (const rule of input?.rules ?? []) {
-      if (rule.itemType !== itemType || !ruleIncludes(input!, rule)) continue;
+      if (rule.itemType !== itemType || !includes(input!, rule.grantee, rule.orgId !== base.token.orgId)) continue;
       const conditions = Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]]));
       grants.push({ source: "rule", id: rule.id, via: rule.grantee.kind, level: rule.level, orgId: rule.orgId, crossOrg: rule.orgId !== base.token.orgId, conditions, actions: enabled(rule.level) });
     }

@@ -3,23 +3,25 @@
  * No I/O, no clock, no store: property tests call it directly.
  * @module
  */
+import { levelRank } from "./compile.js";
 import { isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
   ActionDefinition,
+  CompiledGrant,
+  CompiledSubject,
   Decision,
   DecisionInput,
   RefusalDecision,
-  Grantee,
   GrantRef,
+  GrantIndex,
   ItemRef,
-  LoadedSubject,
-  Share,
-  SubjectRef,
   TokenDenialReason,
   TokenRecord,
 } from "./types.js";
+
+export { levelRank, subjectRef } from "./compile.js";
 
 /**
  * Numeric rank of each access level: a grant at a rank covers every lower rank (R13).
@@ -30,62 +32,24 @@ import type {
  * ```
  */
 export const LEVEL_RANK: Readonly<Record<AccessLevel, number>> = { view: 1, edit: 2, delete: 3 };
-const MAX_RANK = 3;
 
 /**
- * {@link LEVEL_RANK} of a level without a keyed lookup (the hot loops compare interned strings),
- * and 0 for anything that is not a level — a corrupt stored level grants nothing (fail closed).
- * `decide()` and the list filters rank through it.
+ * `permissions.includes(permission)` (R12), for a permission list as records hold it (decisions
+ * read the compiled subject's `Set`).
  *
  * @example
  * ```ts
- * levelRank("edit") // 2
- * ```
- */
-export function levelRank(level: AccessLevel): number {
-  return level === "view" ? 1 : level === "edit" ? 2 : level === "delete" ? 3 : 0;
-}
-
-const permissionSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-
-/**
- * `permissions.includes(permission)` (R12). For a frozen list of 8 or more (the memory store
- * freezes its permission sets) through a `Set` built once per list: a frozen list cannot change
- * under its cached `Set`.
- *
- * @example
- * ```ts
- * hasPermission(Object.freeze(["inspections:view"]), "inspections:view") // true
+ * hasPermission(["inspections:view"], "inspections:view") // true
  * ```
  */
 export function hasPermission(permissions: readonly string[], permission: string): boolean {
-  if (permissions.length < 8 || !Object.isFrozen(permissions)) return permissions.includes(permission);
-  let set = permissionSets.get(permissions);
-  if (set === undefined) permissionSets.set(permissions, (set = new Set(permissions)));
-  return set.has(permission);
+  return permissions.includes(permission);
 }
 
-/**
- * Internal (not exported from the package): the key of a loaded subject's precomputed, frozen
- * {@link subjectRef}, set (not enumerable, so a spread copy does not carry it) by a store that
- * caches one loaded subject per token. `Symbol.for`: the same in every bundle.
- */
-export const SUBJECT_REF: unique symbol = Symbol.for("keyward.subjectRef") as never;
-
-/**
- * The subject of a loaded decision input, as decisions and events name it (R15, R16).
- *
- * @example
- * ```ts
- * subjectRef(input.subject, input.token) // { kind: "user", id: "u_ben", name: "Ben Berg" }
- * ```
- */
-export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectRef {
-  // A store that caches its loaded subjects per token (the memory store) attaches the frozen ref once.
-  const cached = (subject as { [SUBJECT_REF]?: SubjectRef })[SUBJECT_REF];
-  if (cached !== undefined) return cached;
-  if (subject.kind === "user") return { kind: "user", id: subject.user.id, name: subject.user.name };
-  return { kind: "service_user", id: token.subjectId, name: subject.serviceUser?.name ?? token.subjectId };
+/** What the token stage reads: the token and its compiled subject. */
+export interface TokenStageInput {
+  token: TokenRecord;
+  compiled: CompiledSubject;
 }
 
 /**
@@ -98,53 +62,12 @@ export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectR
  * checkToken(input, Date.now(), DEFAULT_INACTIVITY_MS) // null, or "token_expired", …
  * ```
  */
-export function checkToken(input: DecisionInput, now: number, inactivityMs: number): Exclude<TokenDenialReason, "token_malformed"> | null {
-  const { token, subject } = input;
+export function checkToken(input: TokenStageInput, now: number, inactivityMs: number): Exclude<TokenDenialReason, "token_malformed"> | null {
+  const { token, compiled } = input;
   if (token.revokedAt !== null || token.deletedAt !== null) return "token_revoked";
   if (isExpired(token, now, inactivityMs)) return "token_expired";
-  if (subject.kind !== token.kind) return "token_unknown";
-  // `subjectState` inlined (this runs on every decision): active, and for users the token's epoch.
-  if (subject.kind === "user") {
-    const m = subject.membership;
-    return m === null || m.status !== "active" || token.epoch !== m.epoch ? "subject_inactive" : null;
-  }
-  return subject.serviceUser !== null && subject.serviceUser.status === "active" ? null : "subject_inactive";
-}
-
-/**
- * Whether a grantee includes the token's subject (R13, R14).
- * Groups and sites include users only, and only within the item's own organization; a share from
- * another organization must name the token's organization or the subject itself (R14).
- *
- * @example
- * ```ts
- * granteeIncludes({ kind: "group", groupId: "g_1" }, input, false)
- * ```
- */
-export function granteeIncludes(
-  grantee: Grantee,
-  input: DecisionInput,
-  crossOrg: boolean,
-): boolean {
-  const { subject, token } = input;
-  switch (grantee.kind) {
-    case "user":
-      return subject.kind === "user" && grantee.userId === token.subjectId;
-    case "service_user":
-      return subject.kind === "service_user" && grantee.serviceUserId === token.subjectId;
-    case "organization":
-      return grantee.orgId === token.orgId && (subject.kind === "user" || grantee.includeServiceUsers);
-    case "group":
-      return !crossOrg && subject.kind === "user" && subject.membership !== null && subject.membership.groupIds.includes(grantee.groupId);
-    case "site": {
-      if (crossOrg || subject.kind !== "user" || subject.membership === null) return false;
-      const path = input.sitePaths[grantee.siteId];
-      if (path === undefined) return false;
-      const mine = subject.membership.siteIds;
-      for (let i = 0; i < path.length; i++) if (mine.includes(path[i]!)) return true;
-      return false;
-    }
-  }
+  if (compiled.kind !== token.kind) return "token_unknown";
+  return !compiled.active || (token.kind === "user" && token.epoch !== compiled.epoch) ? "subject_inactive" : null;
 }
 
 /**
@@ -165,72 +88,69 @@ export function ruleMatches(rule: Pick<AccessRule, "orgId" | "itemType" | "condi
 }
 
 /**
- * Whether a share includes the token's subject (R13, R14), whatever item it is on: its grantee,
- * judged as cross-organization when the shared item's owner is not the token's organization.
- * `bestGrant` (one item) and `decideAccess` (a list filter) both decide through it.
- *
- * @example
- * ```ts
- * shareIncludes(input, share) // true when the share gives the subject something
- * ```
+ * Whether a compiled grant covers the item: a share is on it, a rule is of its organization and
+ * type and its conditions hold ({@link ruleMatches}).
  */
-export function shareIncludes(input: DecisionInput, share: Share): boolean {
-  return granteeIncludes(share.grantee, input, share.item.orgId !== input.token.orgId);
+function covers(g: CompiledGrant, item: ItemRef): boolean {
+  if (g.orgId !== item.orgId || g.itemType !== item.type) return false;
+  if (g.conditions === null) return g.itemId === item.id;
+  for (const key in g.conditions) {
+    const value = item.attributes?.[key];
+    if (value === undefined || !g.conditions[key]!.includes(value)) return false;
+  }
+  return true;
 }
 
 /**
- * Whether an access rule includes the token's subject (R13, R14): its grantee, judged as
- * cross-organization when the rule's organization is not the token's. Whether it covers an item
- * is {@link ruleMatches}.
+ * The strongest grant of `index` under the subject's keys that covers the item and ranks above
+ * `above`, the first (lowest order) of equal rank; `null` when none does. Reads only the grants
+ * under the subject's keys (on another organization's item only the keys that hold across
+ * organizations, R14): its work never depends on the item's other grants. Allocates nothing.
  *
  * @example
  * ```ts
- * ruleIncludes(input, rule) && ruleMatches(rule, item)
+ * strongestGrant(input.shares, input.compiled, item, false, 0)?.rank // 2
  * ```
  */
-export function ruleIncludes(input: DecisionInput, rule: AccessRule): boolean {
-  return granteeIncludes(rule.grantee, input, rule.orgId !== input.token.orgId);
+export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number): CompiledGrant | null {
+  const keys = subject.keys;
+  const n = crossOrg ? subject.acrossCount : keys.length;
+  // Whichever side is smaller: the index's keys (each tested against the subject's set) or the
+  // subject's keys (each looked up in the index). Either way at most `n` tests, whatever the
+  // number of the item's grants.
+  const walkIndex = index.keys.length < n;
+  const m = walkIndex ? index.keys.length : n;
+  const mine = crossOrg ? subject.acrossKeySet : subject.keySet;
+  let best: CompiledGrant | null = null;
+  let bestRank = above;
+  for (let i = 0; i < m; i++) {
+    const list = walkIndex ? (mine.has(index.keys[i]!) ? index.lists[i] : undefined) : index.byKey.get(keys[i]!);
+    if (list === undefined) continue;
+    for (let j = 0; j < list.length; j++) {
+      const g = list[j]!;
+      if (g.rank < bestRank || (g.rank === bestRank && (best === null || g.order >= best.order))) continue;
+      if (!covers(g, item)) continue;
+      best = g;
+      bestRank = g.rank;
+    }
+  }
+  return best;
 }
 
 /**
  * The strongest grant that includes the subject on this item, from its shares and the rules that
- * match it, or `null` when none does (R13, R14).
+ * match it, or `null` when none does (R13, R14): of equal levels the first share, and a rule only
+ * when it ranks strictly higher than every share. Allocates nothing.
  *
  * @example
  * ```ts
- * bestGrant(input, item)?.level // "edit"
+ * bestGrant(input, item)?.rank // 2: edit
  * ```
  */
-export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null {
+export function bestGrant(input: DecisionInput, item: ItemRef): CompiledGrant | null {
   const crossOrg = item.orgId !== input.token.orgId;
-  // The first share (then rule) of the highest rank wins; nothing outranks `delete`, so stop there.
-  let bestShare: Share | null = null;
-  let bestRule: AccessRule | null = null;
-  let bestRank = 0;
-  const shares = input.shares;
-  for (let i = 0; i < shares.length && bestRank < MAX_RANK; i++) {
-    const share = shares[i]!;
-    const rank = levelRank(share.level);
-    if (rank <= bestRank) continue;
-    // The grantee first: most shares do not include the subject, and then the item key is not compared.
-    if (!shareIncludes(input, share)) continue;
-    const key = share.item;
-    if (key.id !== item.id || key.type !== item.type || key.orgId !== item.orgId) continue;
-    bestShare = share;
-    bestRank = rank;
-  }
-  const rules = input.rules;
-  for (let i = 0; i < rules.length && bestRank < MAX_RANK; i++) {
-    const rule = rules[i]!;
-    const rank = levelRank(rule.level);
-    if (rank <= bestRank) continue;
-    if (!ruleMatches(rule, item) || !ruleIncludes(input, rule)) continue;
-    bestRule = rule;
-    bestRank = rank;
-  }
-  if (bestRule !== null) return { source: "rule", id: bestRule.id, via: bestRule.grantee.kind, level: bestRule.level, crossOrg };
-  if (bestShare !== null) return { source: "share", id: bestShare.id, via: bestShare.grantee.kind, level: bestShare.level, crossOrg };
-  return null;
+  const share = strongestGrant(input.shares, input.compiled, item, crossOrg, 0);
+  return strongestGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank) ?? share;
 }
 
 /**
@@ -245,7 +165,7 @@ export function bestGrant(input: DecisionInput, item: ItemRef): GrantRef | null 
  * ```
  */
 export function refusal(
-  input: DecisionInput,
+  input: TokenStageInput,
   action: string,
   definition: ActionDefinition | undefined,
   now: number,
@@ -256,13 +176,13 @@ export function refusal(
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
   // The subject is named only in a refusal: when both stages pass, the caller names it once.
   if (tokenReason !== null) {
-    return { allowed: false, reason: tokenReason, action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
+    return { allowed: false, reason: tokenReason, action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id };
   }
   if (definition === undefined) {
-    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, unknownAction: true };
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, unknownAction: true };
   }
-  if (!hasPermission(input.subject.permissions, definition.permission)) {
-    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
+  if (!input.compiled.permissions.has(definition.permission)) {
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id };
   }
   return null;
 }
@@ -293,12 +213,12 @@ export function decide(
   if (denied !== null) return denied;
   // refusal() returned null, so the action is declared.
   const def = definition as ActionDefinition;
-  const subject = subjectRef(input.subject, token);
+  const subject = input.compiled.ref;
   if (def.access === undefined) {
     return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
   }
-  const grant = item === null || item.type !== def.item ? null : bestGrant(input, item);
-  if (grant === null || levelRank(grant.level) < levelRank(def.access)) {
+  const found = item === null || item.type !== def.item ? null : bestGrant(input, item);
+  if (found === null || found.rank < levelRank(def.access)) {
     return {
       allowed: false,
       reason: "access_denied",
@@ -306,8 +226,9 @@ export function decide(
       subject,
       orgId: token.orgId,
       tokenId: token.id,
-      visible: grant !== null,
+      visible: found !== null,
     };
   }
+  const grant = found.orgId === token.orgId ? found.ref : found.crossRef;
   return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant };
 }

@@ -387,21 +387,85 @@ export type LoadedSubject =
     };
 
 /**
- * Everything one decision needs, read from the store in one call (one SQL round trip):
- * the token, its subject, and the shares and rules that could apply to the item.
+ * A token's subject compiled once for many decisions (`compileSubject`): what the token stage,
+ * the permission stage and the grantee match read, with nothing left to compute per call. A
+ * store may keep it (until a write it depends on: membership, permission set, user, service user,
+ * site); it is immutable.
+ */
+export interface CompiledSubject {
+  /** The loaded subject's kind (a token of the other kind is `token_unknown`). */
+  readonly kind: SubjectKind;
+  /** The token's organization. */
+  readonly orgId: string;
+  /** The token's subject id: the user's or the service user's. */
+  readonly subjectId: string;
+  /** The subject as decisions name it (frozen, shared by every decision). */
+  readonly ref: SubjectRef;
+  /** The permissions of its permission set (R12). */
+  readonly permissions: ReadonlySet<string>;
+  /** Active: a user's membership is active, a service user is not deleted (R7). */
+  readonly active: boolean;
+  /** A user's membership epoch (`null` without a membership, and for service users): a user token of another epoch is dead (R7). */
+  readonly epoch: string | null;
+  /** Its grantee keys (`subjectKeys`): first those that hold across organizations, then the local ones (groups, sites). */
+  readonly keys: readonly string[];
+  /** How many of `keys` hold across organizations (R14): on another organization's item only these count. */
+  readonly acrossCount: number;
+  /** `keys` as a set. */
+  readonly keySet: ReadonlySet<string>;
+  /** The first `acrossCount` keys as a set. */
+  readonly acrossKeySet: ReadonlySet<string>;
+  /** The groups of its membership (users; empty otherwise). */
+  readonly groups: ReadonlySet<string>;
+  /** The sites of its membership (users; empty otherwise). */
+  readonly sites: ReadonlySet<string>;
+}
+
+/** A share or an access rule compiled for decisions (`compileShare`, `compileRule`). Immutable. */
+export interface CompiledGrant {
+  readonly source: "share" | "rule";
+  readonly id: string;
+  /** The level as a small integer: 1 view, 2 edit, 3 delete (R13). */
+  readonly rank: number;
+  /** Position among the grants of its kind: of equal levels the first one names the grant. */
+  readonly order: number;
+  /** The organization of the shared item, or of the rule. */
+  readonly orgId: string;
+  readonly itemType: string;
+  /** A share's item id; `null` for a rule. */
+  readonly itemId: string | null;
+  /** A rule's conditions; `null` for a share. */
+  readonly conditions: Readonly<Record<string, readonly string[]>> | null;
+  /** What a decision names for it on an item of the token's own organization (frozen). */
+  readonly ref: GrantRef;
+  /** The same on another organization's item (`crossOrg: true`, frozen). */
+  readonly crossRef: GrantRef;
+}
+
+/** Compiled grants by grantee key (`indexGrants`): a grant is listed under each of its `grantKeys`. Immutable. */
+export interface GrantIndex {
+  readonly byKey: ReadonlyMap<string, readonly CompiledGrant[]>;
+  /** The keys of `byKey`, and their grant lists, as parallel arrays (to walk an index smaller than the subject's keys). */
+  readonly keys: readonly string[];
+  readonly lists: readonly (readonly CompiledGrant[])[];
+}
+
+/**
+ * Everything one decision needs, read from the store in one call (one SQL round trip), compiled:
+ * the token, its subject (as loaded and compiled), and the grants that could apply to the item,
+ * indexed by grantee key. `decide()` reads only the grants under the subject's keys, so its work
+ * never depends on the item's other grants.
  */
 export interface DecisionInput {
+  /** The token (an immutable snapshot). */
   token: TokenRecord;
+  /** The subject as loaded (for events and reviews); decisions read {@link compiled}. */
   subject: LoadedSubject;
-  /** Shares on the item (any grantee). Empty when there is no item. */
-  shares: readonly Share[];
-  /** Access rules of the item's owner organization for its type. Empty when there is no item. */
-  rules: readonly AccessRule[];
-  /**
-   * For every site named by a share or rule above, the site's path (root … site). Needed to tell
-   * whether membership of a site higher up covers it (R13).
-   */
-  sitePaths: Readonly<Record<string, readonly string[]>>;
+  compiled: CompiledSubject;
+  /** The item's shares (those whose grantee could include the subject, or more). Empty without an item. */
+  shares: GrantIndex;
+  /** The access rules of the item's organization for its type. Empty without an item. */
+  rules: GrantIndex;
   /**
    * The store's time of this read, in epoch milliseconds, when the store has a clock of its own
    * (PostgreSQL: the database's, read in the same statement). The decision is made at this time
@@ -409,6 +473,9 @@ export interface DecisionInput {
    */
   now?: number;
 }
+
+/** What names the token and its subject in a decision's or a list filter's input: what every stage after the read needs. */
+export type LoadedToken = Pick<DecisionInput, "token" | "subject" | "compiled" | "now">;
 
 /** The fields every token lifecycle event has (R16). */
 export interface TokenEventFields {

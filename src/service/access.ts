@@ -8,7 +8,7 @@ import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
 import { forbiddenError, KeywardError } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
-import type { ActionDefinition, DecisionInput, TokenView } from "../core/types.js";
+import type { ActionDefinition, DecisionInput, LoadedToken, TokenView } from "../core/types.js";
 import type { Context } from "./context.js";
 import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
 import { id, parseInput } from "./schemas.js";
@@ -79,7 +79,7 @@ export async function reach(ctx: Context, input: z.input<typeof reachSchema>): P
   if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
   const types = [...new Set([...ctx.actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))];
   const inputs = new Map<string, AccessInput>();
-  let base: DecisionInput | null = null;
+  let base: LoadedToken | null = null;
   for (const itemType of types) {
     const loaded = await ctx.call(() => ctx.store.loadAccess(token.hash, { itemType }));
     if (loaded === null) throw new KeywardError("not_found", "No such token.");

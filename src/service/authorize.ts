@@ -4,7 +4,7 @@
  * `src/core`.
  * @module
  */
-import { checkToken, decide, subjectRef } from "../core/decide.js";
+import { checkToken, decide } from "../core/decide.js";
 import { forbiddenError, KeywardError } from "../core/errors.js";
 import type { ActionDefinition, Decision, DecisionInput, ItemRef, SubjectRef, TokenDenialReason, TokenRecord } from "../core/types.js";
 import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation, type Verdict } from "./pipeline.js";
@@ -78,7 +78,7 @@ const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
   read: (store, digest) => store.loadDecision(digest, null),
   decide(input, now, _c, ctx) {
     const reason = checkToken(input, now, ctx.inactivityMs) ?? (input.token.kind === "service_user" ? "login_not_allowed" : "allowed");
-    return { allowed: reason === "allowed", reason, token: input.token, subject: subjectRef(input.subject, input.token) };
+    return { allowed: reason === "allowed", reason, token: input.token, subject: input.compiled.ref };
   },
   notFound: (reason) => ({ allowed: false, reason }),
   itemType: () => null,

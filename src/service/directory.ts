@@ -115,6 +115,15 @@ export function directory(ctx: Context) {
     const su = await call(() => store.getServiceUser(subjectId));
     if (su !== null) throw new KeywardError("service_user_not_allowed", undefined, { field: "subjectId" });
   }
+  /** The validated placement of `addTo`/`removeFrom`: a user (not a service user, R9), exactly one existing group or site of the organization. */
+  async function placement(input: PlacementInput) {
+    const v = parseInput(placementSchema, input);
+    await refuseServiceUser(v.subjectId);
+    if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
+    if (v.groupId) await checkGroups(v.orgId, [v.groupId], "groupId");
+    if (v.siteId) await checkSites(v.orgId, [v.siteId], "siteId");
+    return v;
+  }
   async function checkGrantee(g: Grantee, ownerOrg: string): Promise<void> {
     switch (g.kind) {
       case "user":
@@ -326,11 +335,7 @@ export function directory(ctx: Context) {
      * @example `await kw.directory.addTo({ orgId, subjectId: userId, groupId })`
      */
     async addTo(input: PlacementInput): Promise<Membership> {
-      const v = parseInput(placementSchema, input);
-      await refuseServiceUser(v.subjectId);
-      if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
-      if (v.groupId) await checkGroups(v.orgId, [v.groupId], "groupId");
-      if (v.siteId) await checkSites(v.orgId, [v.siteId], "siteId");
+      const v = await placement(input);
       return changeMembership(v.orgId, v.subjectId, (m) => ({
         ...m,
         groupIds: v.groupId && !m.groupIds.includes(v.groupId) ? [...m.groupIds, v.groupId] : m.groupIds,
@@ -339,11 +344,7 @@ export function directory(ctx: Context) {
     },
     /** Removes a member from a group or a site; takes effect on the next request. @example `await kw.directory.removeFrom({ orgId, subjectId: userId, siteId })` */
     async removeFrom(input: PlacementInput): Promise<Membership> {
-      const v = parseInput(placementSchema, input);
-      await refuseServiceUser(v.subjectId);
-      if ((v.groupId === undefined) === (v.siteId === undefined)) throw new KeywardError("invalid_input", "Give exactly one of groupId and siteId.", { field: "groupId" });
-      if (v.groupId) await checkGroups(v.orgId, [v.groupId], "groupId");
-      if (v.siteId) await checkSites(v.orgId, [v.siteId], "siteId");
+      const v = await placement(input);
       return changeMembership(v.orgId, v.subjectId, (m) => ({
         ...m,
         groupIds: m.groupIds.filter((g) => g !== v.groupId),

@@ -4,7 +4,6 @@
  * a valid checksum is discarded before any store read.
  * @module
  */
-import { subjectRef } from "../core/decide.js";
 import type { SubjectRef } from "../core/types.js";
 import type { Context } from "./context.js";
 import type { ReportLeakInput } from "./inputs.js";
@@ -47,7 +46,7 @@ export async function reportLeak(ctx: Context, input: ReportLeakInput): Promise<
   const result = await ctx.call(() => ctx.store.revokeToken(loaded.token.id, now, "revoke", "leaked"));
   if (result === null) return { outcome: "unknown" };
   const { token, changed } = result;
-  const subject = subjectRef(loaded.subject, token);
+  const subject = loaded.compiled.ref;
   if (changed) ctx.emit(tokenEvent("token.revoked", token, subject, now, null, "leaked"));
   ctx.emit({
     type: "token.leaked",

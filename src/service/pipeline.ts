@@ -12,11 +12,11 @@
  * here: the rules are in `src/core`.
  * @module
  */
-import { checkToken, subjectRef } from "../core/decide.js";
+import { checkToken } from "../core/decide.js";
 import { fieldError, type KeywardError } from "../core/errors.js";
 import { passedTokenStage } from "../core/reasons.js";
 import type { AccessDecision } from "../core/access.js";
-import type { Decision, DecisionInput, KeywardEvent, RateLimitState, SubjectRef } from "../core/types.js";
+import type { Decision, KeywardEvent, LoadedToken, RateLimitState, SubjectRef } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { rateStage, withRateLimit, type RateLimitGate } from "./rate-gate.js";
@@ -69,7 +69,7 @@ export interface Verdict {
  * };
  * ```
  */
-export interface Operation<C extends Call, I extends DecisionInput, R extends Verdict> {
+export interface Operation<C extends Call, I extends LoadedToken, R extends Verdict> {
   /** Step 3: the one read for a digest (`null`: no token has it). */
   read(store: KeywardStore, digest: string, call: C): Promise<I | null>;
   /** Step 4: the decision for a token that was found, at `now` (the pure core). */
@@ -102,7 +102,7 @@ const ignore = () => {};
  * const decision = await runPipeline(ctx, AUTHORIZE, rawToken, { action, item, definition, options });
  * ```
  */
-export async function runPipeline<C extends Call, I extends DecisionInput, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, raw: unknown, call: C): Promise<R> {
+export async function runPipeline<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, raw: unknown, call: C): Promise<R> {
   // 1. parse + checksum: a token that is not well formed costs no read.
   const kind = ctx.parse(raw);
   let input: I | null = null;
@@ -136,7 +136,7 @@ export async function runPipeline<C extends Call, I extends DecisionInput, R ext
 }
 
 /** Records the use (R6) without waiting. A failed touch never changes the decision (it can only make the token expire early). */
-function recordUse(ctx: Context, input: DecisionInput, now: number): void {
+function recordUse(ctx: Context, input: LoadedToken, now: number): void {
   try {
     ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
   } catch {
@@ -145,7 +145,7 @@ function recordUse(ctx: Context, input: DecisionInput, now: number): void {
 }
 
 /** Records a newly seen inactivity expiry once and emits its event (R6, R16). */
-async function recordExpiry(ctx: Context, input: DecisionInput, now: number): Promise<void> {
+async function recordExpiry(ctx: Context, input: LoadedToken, now: number): Promise<void> {
   const { token } = input;
   if (token.expiredAt !== null) return;
   let first = false;
@@ -155,7 +155,7 @@ async function recordExpiry(ctx: Context, input: DecisionInput, now: number): Pr
     return;
   }
   if (first) {
-    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: subjectRef(input.subject, token), tokenName: token.name, cause: "inactivity" });
+    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: input.compiled.ref, tokenName: token.name, cause: "inactivity" });
   }
 }
 

@@ -9,8 +9,7 @@
  * @module
  */
 import { KeywardError } from "../core/errors.js";
-import type { DecisionInput, RateLimitedDenial, RateLimitState, SubjectRef } from "../core/types.js";
-import { subjectRef } from "../core/decide.js";
+import type { LoadedToken, RateLimitedDenial, RateLimitState, SubjectRef } from "../core/types.js";
 import { passedTokenStage, type DenialReason } from "../core/reasons.js";
 import type { Context } from "./context.js";
 
@@ -84,12 +83,12 @@ function errorName(e: unknown): string {
 export async function rateStage(
   ctx: Context,
   gate: RateLimitGate,
-  input: DecisionInput,
+  input: LoadedToken,
   action: string,
   itemType: string | null,
   request: { method: string; path: string } | undefined,
 ): Promise<RateStageOutcome> {
-  const subject = subjectRef(input.subject, input.token);
+  const subject = input.compiled.ref;
   const { id: tokenId, orgId } = input.token;
   const failed = (fallback: "fail_closed" | "insurance", e: unknown) =>
     ctx.emit({ type: "rate_limit.store_failed", at: ctx.now(), fallback, policy: gate.name, action, tokenId, orgId, subject, error: errorName(e) });

@@ -9,12 +9,15 @@
  * @module
  */
 import type { AccessInput } from "../core/access.js";
-import { SUBJECT_REF, subjectRef } from "../core/decide.js";
-import { subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
+import { compileRules, compileShares, compileSubject, noGrants } from "../core/compile.js";
+import { granteeKey } from "../core/grantees.js";
+import { isTokenActive, subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
+  CompiledSubject,
   DecisionInput,
   Grantee,
+  GrantIndex,
   Group,
   ItemRef,
   LoadedSubject,
@@ -27,99 +30,87 @@ import type {
   TokenRecord,
   User,
 } from "../core/types.js";
-import { withSync } from "./sync.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
 import type { KeywardStore, MemberEntry, PagePosition, StoreBackdoor, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
-type SitePaths = Readonly<Record<string, readonly string[]>>;
-const NO_PATHS: SitePaths = Object.freeze({});
 
 /**
- * The rules of one item type (copy-on-write: replaced on every write, never mutated), with the
- * paths of the sites their grantees name, cached for reads: valid while the rules it was
- * computed with are the current ones and no site was added since (`at`).
+ * The rules of one item type (copy-on-write: replaced on every write, never mutated), with their
+ * compiled grant index cached for reads: valid while no site was added since (`at`).
  */
 interface Entry<T> {
   list: readonly T[];
-  paths: SitePaths | null;
-  rules: readonly AccessRule[] | null;
+  grants: GrantIndex | null;
   at: number;
 }
 
 function entry<T>(list: readonly T[]): Entry<T> {
-  return { list, paths: null, rules: null, at: -1 };
+  return { list, grants: null, at: -1 };
 }
 
 /**
- * The shares of one item, indexed by grantee: every share in put order (`listShares`), and the
- * same objects under their grantee, so that a decision reads only the shares whose grantee could
- * include its subject (never the item's other shares). Mutated in place: a put or a delete is
- * O(1), never a copy of the item's list.
+ * The shares of one item: every share in put order (`listShares`), and their compiled grant
+ * index by grantee key (built on the first decision read after a change: a put, a delete, a new
+ * site), which a decision reads only under its subject's keys. A put or a delete is O(1), never a
+ * copy of the item's list.
  */
 interface ItemShares {
   /** The item key its shares share (one frozen object). */
   item: Readonly<{ orgId: string; type: string; id: string }>;
-  /** share id → share, in put order (a share put again moves to the end) */
+  /** share id → share, in put order */
   all: Map<string, Share>;
-  /** {@link granteeKey} of a user, service user or organization grantee → share id → share */
-  byGrantee: Map<string, Map<string, Share>>;
-  /** group id → share id → share */
-  byGroup: Map<string, Map<string, Share>>;
-  /** site id → share id → share */
-  bySite: Map<string, Map<string, Share>>;
+  grants: GrantIndex | null;
+  /** `sitesVersion` when `grants` was built */
+  at: number;
 }
 
 /**
- * The grantee keys that can include a token's subject (R13, R14), as the share indexes are
- * keyed: its user or service user and its organization (`base`), and for a user the groups of
- * its membership and every site at or below one of its sites (`covered`). Cached in the token's
- * slot until a write it depends on (`at`, `sitesAt`).
+ * A token under its digest. `token` is the store's own record (writes change it in place);
+ * `snapshot` the frozen copy reads hand out, remade when the record changed. The loaded and
+ * compiled subject are cached until a write they depend on (`at`).
  */
-interface SubjectKeys {
-  base: readonly string[];
-  groups: ReadonlySet<string>;
-  covered: ReadonlySet<string>;
-  at: number;
-  sitesAt: number;
-}
-
-/** A token under its digest, with its loaded subject and grantee keys cached until a write they depend on (`at`). */
 interface TokenSlot {
   token: TokenRecord;
+  snapshot: TokenRecord | null;
   subject: LoadedSubject | null;
+  compiled: CompiledSubject | null;
   at: number;
-  keys: SubjectKeys | null;
 }
 
-const NO_KEYS: ReadonlySet<string> = new Set();
-/** The index of an item without shares. */
-const NO_SHARES: ItemShares = Object.freeze({ item: Object.freeze({ orgId: "", type: "", id: "" }), all: new Map(), byGrantee: new Map(), byGroup: new Map(), bySite: new Map() });
-
-/** `found` with the shares of `bucket` appended (a new array the first time). */
-function collect(found: Share[] | null, bucket: Map<string, Share>): Share[] {
-  const out = found ?? [];
-  for (const share of bucket.values()) out.push(share);
-  return out;
+/** Whether a frozen snapshot still shows the record (the fields writes change). */
+function current(snapshot: TokenRecord, t: TokenRecord): boolean {
+  return (
+    snapshot.lastUsedAt === t.lastUsedAt &&
+    snapshot.revokedAt === t.revokedAt &&
+    snapshot.deletedAt === t.deletedAt &&
+    snapshot.expiredAt === t.expiredAt &&
+    snapshot.revokedCause === t.revokedCause
+  );
 }
 
 /**
- * Index key of a grantee, as `loadAccess` looks it up. Organization grantees that include
- * service users get a key of their own, so a service user's read finds only those.
+ * A frozen copy of a token record, its fields always in one order: every snapshot has the same
+ * shape, so the code that reads them (the decision) stays monomorphic.
  */
-function granteeKey(g: Share["grantee"]): string {
-  switch (g.kind) {
-    case "user":
-      return `u\0${g.userId}`;
-    case "service_user":
-      return `s\0${g.serviceUserId}`;
-    case "group":
-      return `g\0${g.groupId}`;
-    case "site":
-      return `t\0${g.siteId}`;
-    case "organization":
-      return `${g.includeServiceUsers ? "O" : "o"}\0${g.orgId}`;
-  }
+function frozenToken(t: TokenRecord): TokenRecord {
+  return Object.freeze({
+    id: t.id,
+    kind: t.kind,
+    orgId: t.orgId,
+    subjectId: t.subjectId,
+    name: t.name,
+    hash: t.hash,
+    hint: t.hint,
+    epoch: t.epoch,
+    createdAt: t.createdAt,
+    createdBy: t.createdBy,
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
+    revokedCause: t.revokedCause,
+    deletedAt: t.deletedAt,
+    expiredAt: t.expiredAt,
+  });
 }
 
 /** Adds (or, with `remove`, deletes) `value` under `key` in a map of id-keyed maps. */
@@ -189,9 +180,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   const shares = new Map<string, Share>();
   /** item orgId → item type → item id → its shares by grantee */
   const sharesByItem = new Map<string, Map<string, Map<string, ItemShares>>>();
-  /** The order of shares (a share put again comes last): a decision names the first of equal grants. */
-  const shareSeq = new WeakMap<Share, number>();
-  let nextSeq = 0;
   const rules = new Map<string, AccessRule>();
   /** orgId → item type → rules */
   const rulesByType = new Map<string, Map<string, Entry<AccessRule>>>();
@@ -201,7 +189,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   const rulesByGrantee = new Map<string, Map<string, AccessRule>>();
   /** site id → the site and every site below it */
   const sitesUnder = new Map<string, Set<string>>();
-  /** Bumped when a site is added: cached site paths are recomputed. */
+  /** Bumped when a site is added: cached grant indexes are rebuilt. */
   let sitesVersion = 0;
   const tokens = new Map<string, TokenRecord>();
   /** digest → the token, with its loaded subject cached until a write it depends on (`at`) */
@@ -241,46 +229,35 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     };
   }
 
-  /** The paths of the sites named by these shares and rules (R13), as `loadDecision` returns them. */
-  function pathsOf(shareList: readonly Share[], ruleList: readonly AccessRule[]): SitePaths {
-    let paths: Record<string, readonly string[]> | null = null;
-    for (let i = 0; i < shareList.length + ruleList.length; i++) {
-      const g = i < shareList.length ? shareList[i]!.grantee : ruleList[i - shareList.length]!.grantee;
-      const site = g.kind === "site" ? sites.get(g.siteId) : undefined;
-      if (site === undefined) continue;
-      // A dictionary (null prototype): site ids as keys would otherwise give every item its own hidden class.
-      if (paths === null) paths = Object.create(null) as Record<string, readonly string[]>;
-      paths[site.id] = site.path;
-    }
-    return paths === null ? NO_PATHS : Object.freeze(paths);
-  }
+  /** A site's path (root … site), or `undefined` when there is no such site. */
+  const pathOf = (siteId: string): readonly string[] | undefined => sites.get(siteId)?.path;
 
-  /** The cached site paths of a rule list, recomputed when the list changed or a site was added. */
-  function cachedPaths(e: Entry<AccessRule>, ruleList: readonly AccessRule[]): SitePaths {
-    if (e.paths === null || e.rules !== ruleList || e.at !== sitesVersion) {
-      e.paths = pathsOf(NONE, ruleList);
-      e.rules = ruleList;
+  /** The compiled grants of a rule list, rebuilt when the list changed or a site was added. */
+  function ruleGrants(e: Entry<AccessRule>): GrantIndex {
+    if (e.grants === null || e.at !== sitesVersion) {
+      e.grants = compileRules(e.list, pathOf);
       e.at = sitesVersion;
     }
-    return e.paths;
+    return e.grants;
+  }
+
+  /** The compiled grants of an item's shares, rebuilt after a put, a delete or a new site. */
+  function shareGrants(e: ItemShares): GrantIndex {
+    if (e.grants === null || e.at !== sitesVersion) {
+      e.grants = compileShares([...e.all.values()], pathOf);
+      e.at = sitesVersion;
+    }
+    return e.grants;
   }
 
   function itemShares(item: { orgId: string; type: string; id: string }): ItemShares | undefined {
     return sharesByItem.get(item.orgId)?.get(item.type)?.get(item.id);
   }
 
-  /** The bucket of an item's shares that holds shares with this grantee. */
-  function bucketOf(entry: ItemShares, g: Grantee): [Map<string, Map<string, Share>>, string] {
-    return g.kind === "group" ? [entry.byGroup, g.groupId] : g.kind === "site" ? [entry.bySite, g.siteId] : [entry.byGrantee, granteeKey(g)];
-  }
-
   /** Adds a share (frozen, on `entry`'s item key) at the end of its item's shares: O(1). */
   function listShare(entry: ItemShares, share: Share): void {
     entry.all.set(share.id, share);
-    const [buckets, key] = bucketOf(entry, share.grantee);
-    let bucket = buckets.get(key);
-    if (bucket === undefined) buckets.set(key, (bucket = new Map()));
-    bucket.set(share.id, share);
+    entry.grants = null;
   }
 
   /** Removes a share from its item's shares: O(1) (the caller keeps `shares` and the grantee index right). */
@@ -289,90 +266,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     const entry = byId?.get(share.item.id);
     if (entry === undefined) return;
     entry.all.delete(share.id);
-    const [buckets, key] = bucketOf(entry, share.grantee);
-    const bucket = buckets.get(key);
-    bucket?.delete(share.id);
-    if (bucket?.size === 0) buckets.delete(key);
+    entry.grants = null;
     if (entry.all.size === 0) byId!.delete(share.item.id);
-  }
-
-  /** The grantee keys of a token's subject, cached in its slot (see {@link SubjectKeys}). */
-  function subjectKeys(slot: TokenSlot, subject: LoadedSubject): SubjectKeys {
-    const cached = slot.keys;
-    if (cached !== null && cached.at === subjectsVersion && cached.sitesAt === sitesVersion) return cached;
-    const token = slot.token;
-    let keys: SubjectKeys;
-    if (subject.kind === "user") {
-      const m = subject.membership;
-      const covered = new Set<string>();
-      for (const site of m?.siteIds ?? NONE) for (const below of sitesUnder.get(site) ?? NONE) covered.add(below);
-      keys = {
-        base: [`u\0${token.subjectId}`, `o\0${token.orgId}`, `O\0${token.orgId}`],
-        groups: m === null || m.groupIds.length === 0 ? NO_KEYS : new Set(m.groupIds),
-        covered: covered.size === 0 ? NO_KEYS : covered,
-        at: subjectsVersion,
-        sitesAt: sitesVersion,
-      };
-    } else {
-      keys = { base: [`s\0${token.subjectId}`, `O\0${token.orgId}`], groups: NO_KEYS, covered: NO_KEYS, at: subjectsVersion, sitesAt: sitesVersion };
-    }
-    slot.keys = keys;
-    return keys;
-  }
-
-  /**
-   * The shares of one item whose grantee could include the subject (R13, R14), in the item's
-   * order: looked up by the subject's keys — a few map reads, whatever the number of the item's
-   * other shares. Groups and sites never include anyone across organizations, so an item of
-   * another organization costs three lookups, shared with the subject or not, existing or not.
-   */
-  function sharesFor(entry: ItemShares, keys: SubjectKeys, crossOrg: boolean): readonly Share[] {
-    let found: Share[] | null = null;
-    let buckets = 0;
-    for (const key of keys.base) {
-      const bucket = entry.byGrantee.get(key);
-      if (bucket === undefined) continue;
-      found = collect(found, bucket);
-      buckets++;
-    }
-    if (!crossOrg) {
-      // Whichever side is smaller: the subject's groups (sites) or the item's.
-      for (let i = 0; i < 2; i++) {
-        const wanted = i === 0 ? keys.groups : keys.covered;
-        const byId = i === 0 ? entry.byGroup : entry.bySite;
-        if (wanted.size === 0 || byId.size === 0) continue;
-        if (wanted.size <= byId.size) {
-          for (const id of wanted) {
-            const bucket = byId.get(id);
-            if (bucket === undefined) continue;
-            found = collect(found, bucket);
-            buckets++;
-          }
-        } else {
-          for (const [id, bucket] of byId) {
-            if (!wanted.has(id)) continue;
-            found = collect(found, bucket);
-            buckets++;
-          }
-        }
-      }
-    }
-    if (found === null) return NONE;
-    if (buckets > 1) found.sort((a, b) => shareSeq.get(a)! - shareSeq.get(b)!);
-    return found;
-  }
-
-  /** The rules' site paths with those of the site shares found, or the rules' own when there are none. */
-  function withSharePaths(rulePaths: SitePaths, found: readonly Share[]): SitePaths {
-    let paths: Record<string, readonly string[]> | null = null;
-    for (const share of found) {
-      const g = share.grantee;
-      const site = g.kind === "site" ? sites.get(g.siteId) : undefined;
-      if (site === undefined) continue;
-      if (paths === null) paths = Object.assign(Object.create(null) as Record<string, readonly string[]>, rulePaths);
-      paths[site.id] = site.path;
-    }
-    return paths === null ? rulePaths : Object.freeze(paths);
   }
 
   /** Removes a rule from its organization's list for its item type. */
@@ -382,7 +277,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   }
 
   /** A frozen copy of a loaded subject with its records allocated together (read faster than scattered ones). */
-  function packSubject(subject: LoadedSubject, token: TokenRecord): LoadedSubject {
+  function packSubject(subject: LoadedSubject): LoadedSubject {
     let packed: LoadedSubject;
     if (subject.kind === "service_user") packed = { ...subject };
     else {
@@ -393,8 +288,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
         membership: m === null ? null : Object.freeze({ ...m, groupIds: Object.freeze([...m.groupIds]) as string[], siteIds: Object.freeze([...m.siteIds]) as string[] }),
       };
     }
-    // The subject as decisions name it, built once per loaded subject (this slot's token) instead of per decision.
-    Object.defineProperty(packed, SUBJECT_REF, { value: Object.freeze(subjectRef(packed, token)) });
     return Object.freeze(packed);
   }
 
@@ -407,13 +300,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     return frozen;
   }
 
-  /** The loaded subject of a token, cached in its slot until a write it depends on. */
-  function cachedSubject(slot: TokenSlot): LoadedSubject {
-    if (slot.subject === null || slot.at !== subjectsVersion) {
-      slot.subject = packSubject(loadSubject(slot.token), slot.token);
-      slot.at = subjectsVersion;
+  /** The loaded and compiled subject of a token, cached in its slot until a write it depends on (a site too: keys). */
+  function cachedSubject(slot: TokenSlot): CompiledSubject {
+    if (slot.compiled === null || slot.at !== subjectsVersion + sitesVersion * 0x100000000) {
+      slot.subject = packSubject(loadSubject(slot.token));
+      slot.compiled = compileSubject({ token: slot.token, subject: slot.subject });
+      slot.at = subjectsVersion + sitesVersion * 0x100000000;
     }
-    return slot.subject;
+    return slot.compiled;
+  }
+
+  /** The frozen snapshot of a slot's token: the caller cannot change the store through it. Remade only when a write changed the record. */
+  function snapshotOf(slot: TokenSlot): TokenRecord {
+    const s = slot.snapshot;
+    if (s !== null && current(s, slot.token)) return s;
+    return (slot.snapshot = frozenToken(slot.token));
   }
 
   function stateOf(token: TokenRecord): SubjectState {
@@ -437,21 +338,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     subjectsVersion++;
   }
 
-  /** `loadDecision`, synchronously: `authorize()` calls it directly (see `storage/sync.ts`). */
+  /**
+   * The read for one decision: the token's snapshot, its subject (loaded and compiled, cached),
+   * and the compiled grants of the item's shares and of its organization's rules for its type
+   * (cached). Nothing is copied or filtered per call: `decide()` looks grants up by the subject's
+   * keys, so an item with many shares and a missing item cost the same.
+   */
   function loadDecisionNow(tokenHash: string, item: ItemRef | null): DecisionInput | null {
     const slot = tokensByHash.get(tokenHash);
     if (slot === undefined) return null;
-    const token = slot.token;
-    lastLoaded = token;
-    const subject = cachedSubject(slot);
-    if (item === null) return { token, subject, shares: NONE, rules: NONE, sitePaths: NO_PATHS };
+    lastLoaded = slot.token;
+    const compiled = cachedSubject(slot);
+    const token = snapshotOf(slot);
+    if (item === null) return { token, subject: slot.subject!, compiled, shares: noGrants(), rules: noGrants() };
     const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
-    const ruleList = ruleEntry?.list ?? NONE;
-    const rulePaths = ruleEntry !== undefined ? cachedPaths(ruleEntry, ruleList) : NO_PATHS;
-    // Only the shares whose grantee could include the subject: a decision never reads the others.
-    // An item without shares takes the same path (over an empty index), so the two cost the same.
-    const shareList = sharesFor(itemShares(item) ?? NO_SHARES, subjectKeys(slot, subject), item.orgId !== token.orgId);
-    return { token, subject, shares: shareList, rules: ruleList, sitePaths: shareList.length === 0 ? rulePaths : withSharePaths(rulePaths, shareList) };
+    const itemEntry = itemShares(item);
+    return {
+      token,
+      subject: slot.subject!,
+      compiled,
+      shares: itemEntry === undefined ? noGrants() : shareGrants(itemEntry),
+      rules: ruleEntry === undefined ? noGrants() : ruleGrants(ruleEntry),
+    };
   }
 
   options.backdoor?.({
@@ -559,12 +467,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       let entry = byId.get(share.item.id);
       if (entry === undefined) {
         const item = Object.freeze({ orgId: share.item.orgId, type: share.item.type, id: share.item.id });
-        byId.set(item.id, (entry = { item, all: new Map(), byGrantee: new Map(), byGroup: new Map(), bySite: new Map() }));
+        byId.set(item.id, (entry = { item, all: new Map(), grants: null, at: -1 }));
       }
       // The shares of one item share one frozen item key, and equal grantees one frozen grantee.
       const frozen: Share = Object.freeze({ ...share, item: entry.item, grantee: internGrantee(share.grantee) });
       shares.set(frozen.id, frozen);
-      shareSeq.set(frozen, nextSeq++);
       listShare(entry, frozen);
       index(sharesByGrantee, `${frozen.item.type}\0${granteeKey(frozen.grantee)}`, frozen);
       return true;
@@ -607,7 +514,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const record = { ...token };
       tokens.set(record.id, record);
       lastLoaded = null;
-      tokensByHash.set(record.hash, { token: record, subject: null, at: -1, keys: null });
+      tokensByHash.set(record.hash, { token: record, snapshot: null, subject: null, compiled: null, at: -1 });
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
@@ -667,19 +574,30 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       t.expiredAt = at;
       return true;
     },
-    recordTokenUse: withSync(async (tokenId: string, at: number) => recordTokenUseNow(tokenId, at), recordTokenUseNow),
-    loadDecision: withSync(async (tokenHash: string, item: ItemRef | null) => loadDecisionNow(tokenHash, item), loadDecisionNow),
+    async recordTokenUse(tokenId: string, at: number) {
+      recordTokenUseNow(tokenId, at);
+    },
+    async loadDecision(tokenHash: string, item: ItemRef | null) {
+      return loadDecisionNow(tokenHash, item);
+    },
 
     async loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null> {
       const slot = tokensByHash.get(tokenHash);
       if (slot === undefined) return null;
-      const token = slot.token;
-      lastLoaded = token;
-      const subject = cachedSubject(slot);
-      const subjectKeysNow = subjectKeys(slot, subject);
-      const keys = [...subjectKeysNow.base];
-      for (const g of subjectKeysNow.groups) keys.push(`g\0${g}`);
-      for (const s of subjectKeysNow.covered) keys.push(`t\0${s}`);
+      lastLoaded = slot.token;
+      const compiled = cachedSubject(slot);
+      const token = snapshotOf(slot);
+      // The subject's grantee keys (the core's); a member site's key stands for it and every site below it (R13).
+      const keys: string[] = [];
+      const seen = new Set<string>();
+      for (const key of compiled.keys) {
+        if (!key.startsWith("t\0")) keys.push(key);
+        else for (const below of sitesUnder.get(key.slice(2)) ?? NONE) {
+          if (seen.has(below)) continue;
+          seen.add(below);
+          keys.push(`t\0${below}`);
+        }
+      }
       const found: Share[] = [];
       const foundRules: AccessRule[] = [];
       const sitePaths: Record<string, readonly string[]> = {};
@@ -694,7 +612,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
           if (site !== undefined) sitePaths[site.id] = site.path;
         }
       }
-      return { token, subject, shares: found, rules: foundRules, sitePaths };
+      return { token, subject: slot.subject!, compiled, shares: found, rules: foundRules, sitePaths };
     },
 
     async close() {},

@@ -19,8 +19,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
 import type { KeywardStore, MemberPageQuery, StoreBackdoor, TokenListEntry, TokenPageQuery } from "../storage/types.js";
-import type { Membership, ServiceUser, Share, TokenRecord } from "../core/types.js";
+import type { AccessRule, ActionDefinition, DecisionInput, Grantee, Membership, ServiceUser, Share, Site, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
+import { compileDecision, grantsOf, grantsUnder } from "../core/compile.js";
+import { decide } from "../core/decide.js";
+import { granteeIncludes } from "../core/grantees.js";
 import { tokenSortKey, tokenStatus, type TokenSort } from "../core/lifecycle.js";
 import { admission, type QuotaOwnerState } from "../core/admit.js";
 
@@ -99,6 +102,95 @@ async function seedGroupsAndSites(store: KeywardStore): Promise<void> {
   await store.putSite({ id: "s_2", orgId: "org_a", name: "Site", parentId: "s_1", path: ["s_r", "s_1", "s_2"] });
   await store.putSite({ id: "s_x", orgId: "org_a", name: "Elsewhere", parentId: null, path: ["s_x"] });
   await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: ["g_1"], siteIds: ["s_1"] }));
+}
+
+
+// ── The decision read against the core's grantee rule (random directories) ─────────────────────
+// The store's `loadDecision` may mirror the grantee rule (R13, R14) in its own terms (SQL, an
+// index); the core's `granteeIncludes` is the oracle. Directories come from a seeded generator
+// (no test dependency beyond vitest), so a failure names its seed.
+
+/** A small seeded generator (mulberry32): the same seed, the same directory. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const RANDOM_SITES: Site[] = [
+  { id: "rs_r", orgId: "org_a", name: "Region", parentId: null, path: ["rs_r"] },
+  { id: "rs_a", orgId: "org_a", name: "Area", parentId: "rs_r", path: ["rs_r", "rs_a"] },
+  { id: "rs_1", orgId: "org_a", name: "Site 1", parentId: "rs_a", path: ["rs_r", "rs_a", "rs_1"] },
+  { id: "rs_2", orgId: "org_a", name: "Site 2", parentId: "rs_a", path: ["rs_r", "rs_a", "rs_2"] },
+  { id: "rs_b", orgId: "org_b", name: "B region", parentId: null, path: ["rs_b"] },
+];
+const RANDOM_ITEMS = [
+  { orgId: "org_a", type: "inspection", id: "ri_1" },
+  { orgId: "org_a", type: "inspection", id: "ri_2" },
+  { orgId: "org_a", type: "template", id: "ri_1" },
+  { orgId: "org_b", type: "inspection", id: "ri_9" },
+];
+const RANDOM_ACTIONS: Record<string, ActionDefinition> = {
+  "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" },
+  "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" },
+  "templates.view": { permission: "inspections:view", access: "view", item: "template" },
+};
+
+/** Seeds a random directory on top of {@link seed}: memberships, sites, service users, shares and rules; returns one token per subject. */
+async function seedRandomDirectory(store: KeywardStore, seedValue: number): Promise<{ tokens: TokenRecord[]; rules: AccessRule[] }> {
+  const rnd = seededRandom(seedValue);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const some = <T>(xs: readonly T[]): T[] => xs.filter(() => rnd() < 0.4);
+  for (const site of RANDOM_SITES) await store.putSite(site);
+  await store.putGroup({ id: "rg_1", orgId: "org_a", name: "One" });
+  await store.putGroup({ id: "rg_2", orgId: "org_a", name: "Two" });
+  const tokens: TokenRecord[] = [];
+  for (const userId of ["ru_1", "ru_2", "ru_3"]) {
+    await store.putUser({ id: userId, name: `User ${userId}` });
+    await store.updateMembership("org_a", userId, () => member("org_a", userId, { groupIds: some(["rg_1", "rg_2"]), siteIds: some(["rs_r", "rs_a", "rs_1", "rs_2"]) }));
+    tokens.push(tokenRecord({ kind: "user", orgId: "org_a", subjectId: userId }));
+  }
+  for (const id of ["rsvc_1", "rsvc_2"]) {
+    await store.updateServiceUser(id, () => serviceUser("org_a", id));
+    tokens.push(tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: id }));
+  }
+  for (const t of tokens) await store.insertToken(t, quota(10));
+  const grantees: Grantee[] = [
+    { kind: "user", userId: "ru_1" },
+    { kind: "user", userId: "ru_2" },
+    { kind: "service_user", serviceUserId: "rsvc_1" },
+    { kind: "group", groupId: "rg_1" },
+    { kind: "group", groupId: "rg_2" },
+    ...RANDOM_SITES.map((x): Grantee => ({ kind: "site", siteId: x.id })),
+    { kind: "site", siteId: "rs_unknown" },
+    { kind: "organization", orgId: "org_a", includeServiceUsers: false },
+    { kind: "organization", orgId: "org_a", includeServiceUsers: true },
+    { kind: "organization", orgId: "org_b", includeServiceUsers: true },
+  ];
+  const levels = ["view", "edit", "delete"] as const;
+  for (let i = 0; i < 24; i++) {
+    await store.putShare({ id: `rsh_${seedValue}_${i}`, item: pick(RANDOM_ITEMS), grantee: pick(grantees), level: pick(levels), createdAt: T0 });
+  }
+  const rules: AccessRule[] = [];
+  for (let i = 0; i < 4; i++) {
+    const rule: AccessRule = {
+      id: `rr_${seedValue}_${i}`,
+      orgId: pick(["org_a", "org_b"]),
+      itemType: pick(["inspection", "template"]),
+      conditions: rnd() < 0.5 ? {} : { siteId: some(["x", "y"]).concat("z") },
+      grantee: pick(grantees),
+      level: pick(levels),
+      createdAt: T0,
+    };
+    await store.putRule(rule);
+    rules.push(rule);
+  }
+  return { tokens, rules };
 }
 
 /**
@@ -218,8 +310,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await store.putRule({ id: "r_1", orgId: "org_b", itemType: "template", conditions: {}, grantee, level: "view", createdAt: T0 })).toBe(false);
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
-        expect((await store.loadDecision(t.hash, item))!.rules.map((r) => r.id)).toEqual(["r_1"]);
-        expect((await store.loadDecision(t.hash, { ...item, orgId: "org_b", type: "template" }))!.rules).toEqual([]);
+        expect(grantsOf((await store.loadDecision(t.hash, item))!.rules).map((r) => r.id)).toEqual(["r_1"]);
+        expect(grantsOf((await store.loadDecision(t.hash, { ...item, orgId: "org_b", type: "template" }))!.rules)).toEqual([]);
       });
 
       it("R2 of concurrent creations under one id exactly one succeeds", async () => {
@@ -508,8 +600,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect([...input!.subject.permissions].sort()).toEqual(["inspections:edit", "inspections:view"]);
         await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Inspector", permissions: ["inspections:view"] });
         expect((await store.loadDecision(t.hash, null))!.subject.permissions).toEqual(["inspections:view"]);
-        expect(input!.shares).toEqual([]);
-        expect(input!.rules).toEqual([]);
+        expect(grantsOf(input!.shares)).toEqual([]);
+        expect(grantsOf(input!.rules)).toEqual([]);
       });
 
       it("R8 returns a service token's service user and its own permission set", async () => {
@@ -537,14 +629,15 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
         const input = await store.loadDecision(t.hash, { ...item, attributes: { siteId: "s_1" } });
-        expect(input!.shares.map((s) => s.id)).toEqual(["sh_1"]);
-        expect(input!.shares[0]).toMatchObject({ item, grantee: { kind: "site", siteId: "s_1" }, level: "view" });
-        expect(input!.rules.map((r) => r.id)).toEqual(["r_1"]);
-        expect(input!.rules[0]).toMatchObject({ conditions: { siteId: ["s_1"] }, level: "edit" });
-        expect(input!.sitePaths).toEqual({ s_1: ["s_r", "s_1"] });
+        // What the decision reads: the grants under the subject's keys (s_r covers s_1 through its path).
+        const shares = grantsUnder(input!.shares, input!.compiled, false);
+        expect(shares.map((s) => s.id)).toEqual(["sh_1"]);
+        expect(shares[0]).toMatchObject({ source: "share", orgId: "org_a", itemType: "inspection", itemId: "i_1", rank: 1, ref: { via: "site", level: "view", crossOrg: false } });
+        expect(grantsOf(input!.rules).map((r) => r.id)).toEqual(["r_1"]);
+        expect(grantsOf(input!.rules)[0]).toMatchObject({ conditions: { siteId: ["s_1"] }, rank: 2, ref: { level: "edit" } });
         const none = await store.loadDecision(t.hash, null);
-        expect(none!.shares).toEqual([]);
-        expect(none!.rules).toEqual([]);
+        expect(grantsOf(none!.shares)).toEqual([]);
+        expect(grantsOf(none!.rules)).toEqual([]);
       });
     });
 
@@ -578,40 +671,65 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         for (const [id, on, grantee] of shares) await store.putShare({ id, item: on, grantee, level: "view", createdAt: T0 });
       }
       const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+      /** The shares a decision on `on` reads for the input's subject (those under its grantee keys), in order. */
+      const read = (input: DecisionInput | null, on: { orgId: string }) => grantsUnder(input!.shares, input!.compiled, on.orgId !== input!.token.orgId);
 
       it("R13 R15 a user token gets the item's shares naming the user, its groups, its sites or sites below them, its organization — no other", async () => {
         await seedShares();
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
         const input = await store.loadDecision(t.hash, item);
-        expect(ids(input!.shares)).toEqual(["sh_group", "sh_org", "sh_org_svc", "sh_site", "sh_site_below", "sh_user"]);
-        expect(input!.sitePaths).toMatchObject({ s_1: ["s_r", "s_1"], s_2: ["s_r", "s_1", "s_2"] });
+        expect(ids(read(input, item))).toEqual(["sh_group", "sh_org", "sh_org_svc", "sh_site", "sh_site_below", "sh_user"]);
         // In the item's order (the first of two equal grants is the one a decision names).
-        expect(input!.shares.map((s) => s.id)).toEqual(["sh_user", "sh_group", "sh_site", "sh_site_below", "sh_org", "sh_org_svc"]);
+        expect(read(input, item).map((s) => s.id)).toEqual(["sh_user", "sh_group", "sh_site", "sh_site_below", "sh_org", "sh_org_svc"]);
       });
 
       it("R9 R13 a service user token gets only the shares naming it or its organization including service users", async () => {
         await seedShares();
         const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
         await store.insertToken(t, quota(10));
-        expect(ids((await store.loadDecision(t.hash, item))!.shares)).toEqual(["sh_org_svc", "sh_svc"]);
+        expect(ids(read(await store.loadDecision(t.hash, item), item))).toEqual(["sh_org_svc", "sh_svc"]);
       });
 
       it("R14 R15 on another organization's item, only its shares with the subject or the token's organization: none at all when it has none, as when it does not exist", async () => {
         await seedShares();
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
-        expect(ids((await store.loadDecision(t.hash, foreign))!.shares)).toEqual(["sh_foreign_org_a", "sh_foreign_user"]);
+        expect(ids(read(await store.loadDecision(t.hash, foreign), foreign))).toEqual(["sh_foreign_org_a", "sh_foreign_user"]);
         const u2 = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" });
         await store.insertToken(u2, quota(10));
         await store.deleteShare(foreign.orgId, "sh_foreign_org_a");
         const existing = await store.loadDecision(u2.hash, foreign);
         const missing = await store.loadDecision(u2.hash, { ...foreign, id: "i_no_such_item" });
-        expect(ids(existing!.shares)).toEqual(["sh_foreign_other_user"]);
+        expect(ids(read(existing, foreign))).toEqual(["sh_foreign_other_user"]);
         await store.deleteShare(foreign.orgId, "sh_foreign_other_user");
-        expect((await store.loadDecision(u2.hash, foreign))!.shares).toEqual([]);
-        expect(missing!.shares).toEqual([]);
-        expect((await store.loadDecision(u2.hash, foreign))!.sitePaths).toEqual(missing!.sitePaths);
+        expect(read(await store.loadDecision(u2.hash, foreign), foreign)).toEqual([]);
+        expect(read(missing, foreign)).toEqual([]);
+      });
+    });
+
+    describe("the decision read against the core's grantee rule (random directories)", () => {
+      const paths = Object.fromEntries(RANDOM_SITES.map((x) => [x.id, x.path]));
+      it.each([1, 2, 3])("R13 R14 R15 (seed %i) the shares and rules a decision reads are exactly those the core's granteeIncludes selects, and every decision equals the core's over the item's full lists", async (seedValue) => {
+        const { tokens, rules } = await seedRandomDirectory(store, seedValue);
+        for (const item of RANDOM_ITEMS) {
+          const listed = await store.listShares(item);
+          const itemRules = rules.filter((r) => r.orgId === item.orgId && r.itemType === item.type);
+          for (const t of tokens) {
+            const at = { ...item, attributes: { siteId: "z" } };
+            const input = await store.loadDecision(t.hash, at);
+            expect(input).not.toBeNull();
+            const crossOrg = item.orgId !== t.orgId;
+            const included = listed.filter((sh) => granteeIncludes(input!.compiled, sh.grantee, sh.grantee.kind === "site" ? paths[sh.grantee.siteId] : undefined, crossOrg));
+            expect(grantsUnder(input!.shares, input!.compiled, crossOrg).map((g) => g.id), `${t.subjectId} on ${item.orgId}/${item.type}/${item.id}`).toEqual(included.map((sh) => sh.id));
+            const ruleHits = itemRules.filter((r) => granteeIncludes(input!.compiled, r.grantee, r.grantee.kind === "site" ? paths[r.grantee.siteId] : undefined, crossOrg));
+            expect(grantsUnder(input!.rules, input!.compiled, crossOrg).map((g) => g.id)).toEqual(ruleHits.map((r) => r.id));
+            const oracle = compileDecision({ token: input!.token, subject: input!.subject, shares: listed, rules: itemRules, sitePaths: paths });
+            for (const [action, definition] of Object.entries(RANDOM_ACTIONS)) {
+              expect(decide(input!, action, definition, at, T0 + 1, { inactivityMs: WINDOW })).toEqual(decide(oracle, action, definition, at, T0 + 1, { inactivityMs: WINDOW }));
+            }
+          }
+        }
       });
     });
 
@@ -656,6 +774,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         }
       }
       const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+      /** The shares a decision on `on` reads for the input's subject (those under its grantee keys), in order. */
+      const read = (input: DecisionInput | null, on: { orgId: string }) => grantsUnder(input!.shares, input!.compiled, on.orgId !== input!.token.orgId);
 
       it("is null for an unknown digest", async () => {
         expect(await store.loadAccess("no-such-digest", { itemType: "inspection" })).toBeNull();

@@ -4,10 +4,20 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AccessLevel, type AccessRule, type ActionDefinition, type DecisionInput, type Grantee, type ItemRef, type KeywardStore, type Share, type TokenRecord } from "../../src/index.js";
-import { decide, isExpired } from "../../src/core.js";
-import { bestGrant, LEVEL_RANK } from "../../src/core/decide.js";
+import type { AccessLevel, AccessRule, ActionDefinition, Decision, Grantee, ItemRef, KeywardStore, Share, TokenRecord } from "../../src/index.js";
+import { decide as decideCompiled, isExpired } from "../../src/core.js";
+import { LEVEL_RANK } from "../../src/core/decide.js";
 import { memoryStore } from "../../src/memory.js";
+import { compileDecision, type LoadedDecision as DecisionInput } from "../../src/core/compile.js";
+import { bestGrant as bestCompiled } from "../../src/core/decide.js";
+
+/** The decision on records: compiled first (what a store hands to `decide()`). */
+const decide = (input: DecisionInput, action: string, def: ActionDefinition | undefined, item: ItemRef | null, now: number, options: { inactivityMs: number }): Decision =>
+  decideCompiled(compileDecision(input), action, def, item, now, options);
+const bestGrant = (input: DecisionInput, item: ItemRef) => {
+  const g = bestCompiled(compileDecision(input), item);
+  return g === null ? null : g.ref;
+};
 import { DAY, THIRTY_DAYS, T0, world, type World } from "./fixture.js";
 
 const RUNS = { numRuns: 60 };

@@ -6,8 +6,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AccessRule, type ActionDefinition, type DecisionInput, type Grantee, type ItemRef, type LoadedSubject, type Share, type TokenRecord } from "../../src/index.js";
+import type { AccessRule, ActionDefinition, Grantee, ItemRef, LoadedSubject, Share, TokenRecord } from "../../src/index.js";
 import { decide, decideAccess, type AccessInput } from "../../src/core.js";
+import { compileAccess } from "../../src/core/access.js";
+import { compileDecision, type LoadedDecision } from "../../src/core/compile.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const WINDOW = 30 * 86_400_000;
@@ -54,7 +56,7 @@ const subject = fc.oneof(
 
 type Subject = typeof subject extends fc.Arbitrary<infer S> ? S : never;
 
-function inputOf(s: Subject, tokenOrg: string, revoked: boolean): Omit<DecisionInput, "shares" | "rules" | "sitePaths"> {
+function inputOf(s: Subject, tokenOrg: string, revoked: boolean): Pick<LoadedDecision, "token" | "subject"> {
   const token: TokenRecord = {
     id: "tok", kind: s.kind, orgId: tokenOrg, subjectId: s.id, name: "t", hash: "h", hint: "x", epoch: s.kind === "user" ? "e1" : null,
     createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: revoked ? T0 : null, deletedAt: null, expiredAt: null,
@@ -78,16 +80,16 @@ describe("the core law (no store)", () => {
         subject, org, fc.boolean(), fc.array(share, { maxLength: 12 }), fc.array(rule, { maxLength: 6 }), fc.array(item, { minLength: 1, maxLength: 8 }), fc.constantFrom(...Object.keys(ACTIONS)),
         (s, tokenOrg, revoked, shares, rules, items, action) => {
           const base = inputOf(s, tokenOrg, revoked);
-          const input: AccessInput = { ...base, shares, rules, sitePaths: PATHS };
+          const input: AccessInput = compileAccess({ ...base, shares, rules, sitePaths: PATHS });
           const access = decideAccess(input, action, ACTIONS[action], "inspection", T0 + 1, { inactivityMs: WINDOW });
           for (const it of items) {
-            const forItem: DecisionInput = {
+            const forItem: LoadedDecision = {
               ...base,
               shares: shares.filter((sh) => sh.item.orgId === it.orgId && sh.item.type === it.type && sh.item.id === it.id),
               rules: rules.filter((r) => r.orgId === it.orgId && r.itemType === it.type),
               sitePaths: PATHS,
             };
-            const d = decide(forItem, action, ACTIONS[action], it, T0 + 1, { inactivityMs: WINDOW });
+            const d = decide(compileDecision(forItem), action, ACTIONS[action], it, T0 + 1, { inactivityMs: WINDOW });
             if (access.allowed) expect(access.filter.matches(it)).toBe(d.allowed);
             else expect(d).toEqual(access);
           }

@@ -8,6 +8,7 @@ import { createKeyward, type KeywardStore, type Membership, type TokenRecord } f
 import { decide, generateToken, tokenHasher } from "../../src/core.js";
 import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
+import { compileSubject, grantsOf, grantsUnder } from "../../src/core/compile.js";
 
 const T0 = 1_000;
 const quota = { max: 10, now: T0, inactivityMs: 1_000_000 };
@@ -78,7 +79,7 @@ describe("memory store: derived data is never stale", () => {
     expect(subject.kind === "user" && subject.user.name).toBe("Ann Berg");
   });
 
-  it("R15 R16 decisions name the subject from the cached ref: renamed on the next load, recomputed for a copied subject, never shared mutable", async () => {
+  it("R15 R16 decisions name the subject from the compiled subject: renamed on the next load, recompiled for another subject, never shared mutable", async () => {
     const store = await setUp();
     const action = { permission: "inspections:view" };
     const first = (await store.loadDecision("digest_1", null))!;
@@ -88,9 +89,32 @@ describe("memory store: derived data is never stale", () => {
     await store.putUser({ id: "u_1", name: "Ann Berg" });
     const second = (await store.loadDecision("digest_1", null))!;
     expect(decide(second, "x", action, null, T0 + 1, { inactivityMs: quota.inactivityMs }).subject).toEqual({ kind: "user", id: "u_1", name: "Ann Berg" });
-    // A spread copy of the loaded subject with another user does not carry the cached ref (it is not enumerable).
-    const copied = { ...second, subject: { ...second.subject, user: { id: "u_1", name: "Someone Else" } } };
+    // Decisions read the compiled subject, an explicit value: another subject is named once compiled.
+    const other = { ...second.subject, user: { id: "u_1", name: "Someone Else" } };
+    const copied = { ...second, subject: other, compiled: compileSubject({ token: second.token, subject: other }) };
     expect(decide(copied, "x", action, null, T0 + 1, { inactivityMs: quota.inactivityMs }).subject).toEqual({ kind: "user", id: "u_1", name: "Someone Else" });
+  });
+
+  it("R5 R15 loadDecision hands out values the caller cannot use to change the store: frozen token, subject, compiled subject and grants", async () => {
+    const store = await setUp();
+    await store.putShare({ id: "sh_1", item, grantee: { kind: "user", userId: "u_1" }, level: "view", createdAt: T0 });
+    const input = (await store.loadDecision("digest_1", item))!;
+    const before = input.token.lastUsedAt;
+    expect(Object.isFrozen(input.token)).toBe(true);
+    expect(Object.isFrozen(input.subject)).toBe(true);
+    expect(input.subject.kind === "user" && Object.isFrozen(input.subject.membership)).toBe(true);
+    expect(Object.isFrozen(input.compiled)).toBe(true);
+    expect(Object.isFrozen(input.compiled.ref)).toBe(true);
+    for (const g of grantsOf(input.shares)) expect(Object.isFrozen(g) && Object.isFrozen(g.ref)).toBe(true);
+    expect(() => {
+      (input.token as { revokedAt: number | null }).revokedAt = null;
+      (input.token as { lastUsedAt: number | null }).lastUsedAt = T0 + 999;
+    }).toThrow(TypeError);
+    // The store's own record changes under a write; the snapshot handed out before does not.
+    await store.recordTokenUse(input.token.id, T0 + 5);
+    expect(input.token.lastUsedAt).toBe(before);
+    expect((await store.loadDecision("digest_1", item))!.token.lastUsedAt).toBe(T0 + 5);
+    expect((await store.getToken(input.token.id))!.lastUsedAt).toBe(T0 + 5);
   });
 
   it("R12 a service user's new permission set applies to the next load", async () => {
@@ -105,22 +129,29 @@ describe("memory store: derived data is never stale", () => {
     expect((await store.loadDecision("digest_s", null))!.subject.permissions).toEqual(["a:two"]);
   });
 
-  it("R13 site paths follow shares and rules added or deleted after a load, and sites added after a share", async () => {
+  it("R13 site grants follow shares and rules added or deleted after a load, and sites added after a share", async () => {
     const store = await setUp();
     // A member of s_1: the share naming s_1 can include them (loadDecision hands on no other share).
     await store.updateMembership("org_a", "u_1", () => member({ siteIds: ["s_1"] }));
     await store.putShare({ id: "sh_1", item, grantee: { kind: "site", siteId: "s_1" }, level: "view", createdAt: T0 });
-    // The site does not exist yet: no path.
-    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({});
+    const read = async () => {
+      const input = (await store.loadDecision("digest_1", item))!;
+      return { shares: grantsUnder(input.shares, input.compiled, false).map((g) => g.id), rules: grantsOf(input.rules).map((g) => g.id), ruleHits: grantsUnder(input.rules, input.compiled, false).map((g) => g.id) };
+    };
+    // The site does not exist yet: no path, so the share includes no one.
+    expect(await read()).toEqual({ shares: [], rules: [], ruleHits: [] });
     await store.putSite({ id: "s_r", orgId: "org_a", name: "North", parentId: null, path: ["s_r"] });
     await store.putSite({ id: "s_1", orgId: "org_a", name: "Oslo", parentId: "s_r", path: ["s_r", "s_1"] });
-    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_1: ["s_r", "s_1"] });
+    expect(await read()).toEqual({ shares: ["sh_1"], rules: [], ruleHits: [] });
+    // A rule naming the region above s_1 does not include a member of s_1 (membership covers the sites below, not above).
     await store.putRule({ id: "r_1", orgId: "org_a", itemType: "inspection", conditions: {}, grantee: { kind: "site", siteId: "s_r" }, level: "view", createdAt: T0 });
-    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_1: ["s_r", "s_1"], s_r: ["s_r"] });
+    expect(await read()).toEqual({ shares: ["sh_1"], rules: ["r_1"], ruleHits: [] });
+    await store.updateMembership("org_a", "u_1", () => member({ siteIds: ["s_r"] }));
+    expect(await read()).toEqual({ shares: ["sh_1"], rules: ["r_1"], ruleHits: ["r_1"] });
     expect(await store.deleteShare("org_a", "sh_1")).toBe(true);
-    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({ s_r: ["s_r"] });
+    expect(await read()).toEqual({ shares: [], rules: ["r_1"], ruleHits: ["r_1"] });
     expect(await store.deleteRule("org_a", "r_1")).toBe(true);
-    expect((await store.loadDecision("digest_1", item))!.sitePaths).toEqual({});
+    expect(await read()).toEqual({ shares: [], rules: [], ruleHits: [] });
   });
 
   it("R13 shares of one item keep their own grantees and levels when they share storage", async () => {
@@ -156,10 +187,11 @@ describe("memory store: derived data is never stale", () => {
     for (const s of reached) expect(listed).toContain(s);
     expect(await store.deleteShare("org_a", "sh_1")).toBe(true);
     expect(await ids()).toEqual(["sh_2:delete"]);
-    expect((await store.loadDecision("digest_1", item))!.shares.map((s) => s.id)).toEqual(["sh_2"]);
+    const input = (await store.loadDecision("digest_1", item))!;
+    expect(grantsUnder(input.shares, input.compiled, false).map((s) => s.id)).toEqual(["sh_2"]);
   });
 
-  it("R6 R15 authorize() calls a loadDecision or recordTokenUse replaced on a copy of the store (the memory store's synchronous twins are used only for its own methods)", async () => {
+  it("R6 R15 authorize() calls a loadDecision or recordTokenUse replaced on a copy of the store (it has no hidden fast path of its own)", async () => {
     const inner = memoryStore();
     const calls: string[] = [];
     const wrapped: KeywardStore = {

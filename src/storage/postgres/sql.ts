@@ -6,12 +6,14 @@
  * grantees and rule conditions as `jsonb`; id lists as `text[]`.
  * @module
  */
+import { compileRules, compileShares, pathsFrom } from "../../core/compile.js";
 import { KeywardError } from "../../core/errors.js";
 import { NEVER, type TokenSort } from "../../core/lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
   Grantee,
+  GrantIndex,
   Group,
   Membership,
   MembershipStatus,
@@ -747,14 +749,18 @@ export const rows = {
     deletedAt: numOrNull(r.deleted_at),
     expiredAt: numOrNull(r.expired_at),
   }),
-  /** A share as aggregated by `loadDecision` (JSON), with the item it was read for. */
-  decisionShare: (j: { id: string; grantee: Grantee; level: AccessLevel; createdAt: number }, item: Share["item"]): Share => ({
-    id: j.id,
-    item,
-    grantee: j.grantee,
-    level: j.level,
-    createdAt: num(j.createdAt),
-  }),
+  /**
+   * The compiled grants of a `loadDecision` row: its shares (all on `item`) and rules indexed by
+   * grantee key, with levels as small integers, compiled straight from the aggregated JSON
+   * (`shares`, `rules`, `site_paths`) — no `Share` or `AccessRule` records in between.
+   */
+  decisionGrants: (r: Row, item: Share["item"]): { shares: GrantIndex; rules: GrantIndex } => {
+    const pathOf = pathsFrom(json<Record<string, string[]>>(r.site_paths));
+    return {
+      shares: compileShares(json<{ id: string; grantee: Grantee; level: string }[]>(r.shares), pathOf, item),
+      rules: compileRules(json<{ id: string; orgId: string; itemType: string; conditions: AccessRule["conditions"]; grantee: Grantee; level: string }[]>(r.rules), pathOf),
+    };
+  },
   decisionRule: (j: {
     id: string;
     orgId: string;

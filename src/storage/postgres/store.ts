@@ -30,7 +30,8 @@ import { KeywardError, storeFailure } from "../../core/errors.js";
 import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { OwnedToken } from "../../core/admit.js";
-import type { DecisionInput, ItemRef, LoadedSubject, Membership, ServiceUser } from "../../core/types.js";
+import { compileSubject, noGrants } from "../../core/compile.js";
+import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
@@ -310,16 +311,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
     const now = r.db_now === undefined ? undefined : learnt(r.db_now);
     const at = now === undefined ? {} : { now };
-    if (item === null) return { token, subject, shares: [], rules: [], sitePaths: {}, ...at };
-    const key = { orgId: item.orgId, type: item.type, id: item.id };
-    return {
-      ...at,
-      token,
-      subject,
-      shares: rows.json<Parameters<typeof rows.decisionShare>[0][]>(r.shares).map((j) => rows.decisionShare(j, key)),
-      rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
-      sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
-    };
+    const compiled = compileSubject({ token, subject });
+    if (item === null) return { token, subject, compiled, shares: noGrants(), rules: noGrants(), ...at };
+    return { ...at, token, subject, compiled, ...rows.decisionGrants(r, { orgId: item.orgId, type: item.type, id: item.id }) };
   }
 
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
@@ -332,11 +326,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     const found = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
     if (found === undefined) return null;
     const r = accessRow(found.access_shares_and_rules, itemType);
-    const { token, subject, now } = decisionFromRow(r, null);
+    const { token, subject, compiled, now } = decisionFromRow(r, null);
     return {
       ...(now === undefined ? {} : { now }),
       token,
       subject,
+      compiled,
       shares: rows.json<Row[]>(r.shares).map(rows.share),
       rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
       sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
