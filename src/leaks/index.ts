@@ -20,7 +20,7 @@ import { fieldError } from "../core/errors.js";
 import { statusTable, type AnyProblemCode } from "../core/reasons.js";
 import { DEFAULT_PREFIXES, type TokenPrefixes } from "../core/token-format.js";
 import { readLimited } from "../http/body.js";
-import { errorResponse, managementProblem } from "../manage/problem.js";
+import { answering, managementProblem } from "../manage/problem.js";
 import type { ReportLeakInput } from "../service/inputs.js";
 import type { LeakResult } from "../service/leaks.js";
 import { parseConfig, parseInput } from "../service/schemas.js";
@@ -324,12 +324,6 @@ export function leakReportHandler(kw: LeakKeyward, options: LeakReportOptions): 
 
   return {
     basePath,
-    async fetch(request: Request): Promise<Response> {
-      try {
-        return await handle(request);
-      } catch (e) {
-        return errorResponse(e, (x) => options.onError?.(x, request));
-      }
-    },
+    fetch: answering(handle, options.onError),
   };
 }

@@ -111,6 +111,25 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
 }
 
 /**
+ * A handler's `fetch` (the management router, the leak handler): `handle(request)`, with any
+ * error it throws answered by {@link errorResponse} and reported to `onError` when it is a 5xx.
+ *
+ * @example
+ * ```ts
+ * return { basePath, fetch: answering(handle, options.onError) };
+ * ```
+ */
+export function answering(handle: (request: Request) => Promise<Response>, onError: ((error: unknown, request: Request) => void) | undefined): (request: Request) => Promise<Response> {
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (e) {
+      return errorResponse(e, (x) => onError?.(x, request));
+    }
+  };
+}
+
+/**
  * The answer of a handler (the management router, the leak handler) for an error it caught:
  * keyward's own errors through {@link errorToProblem}, anything else a generic 500
  * `internal_error` that says nothing of the cause. `report` sees every error answered with a 5xx

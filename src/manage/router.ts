@@ -12,7 +12,7 @@ import type { Page } from "../service/paging.js";
 import { MAX_PAGE_SIZE } from "../service/paging.js";
 import { id, name, parseConfig, parseInput } from "../service/schemas.js";
 import { pageAssets, renderPage } from "./page.js";
-import { errorResponse, managementProblem, type ManagementOperation } from "./problem.js";
+import { answering, errorResponse, managementProblem, type ManagementOperation } from "./problem.js";
 
 /** Who is calling, as the host's session says. */
 export interface ManagementSession {
@@ -555,12 +555,6 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
 
   return {
     basePath,
-    async fetch(request: Request): Promise<Response> {
-      try {
-        return await handle(request);
-      } catch (e) {
-        return errorResponse(e, (x) => options.onError?.(x, request));
-      }
-    },
+    fetch: answering(handle, options.onError),
   };
 }
