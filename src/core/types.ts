@@ -20,6 +20,8 @@ export interface Organization {
   id: string;
   name: string;
   ssoOnly: boolean;
+  /** R19: the organization's token lifetime policy; `null` (or absent): none. */
+  tokenPolicy?: TokenPolicy | null;
 }
 
 /** A person (R1). A user can belong to several organizations, with one {@link Membership} in each. */
@@ -178,6 +180,67 @@ export interface TokenRecord {
   deletedAt: number | null;
   /** When expiry was first observed and recorded; once set, the token is expired for good (R6). */
   expiredAt: number | null;
+  /**
+   * R17: what the token may do, at most, of what its subject may do now. `null` (or absent): a
+   * full-access token, everything its subject can do.
+   */
+  restriction?: TokenRestriction | null;
+  /** R19: the expiry date chosen at creation (epoch ms); `null` (or absent): none. */
+  expiresAt?: number | null;
+  /** R19: the end of the lifetime the organization's policy allows it (creation + maximum, or later for tokens that existed before a tightening); `null` (or absent): none. */
+  policyExpiresAt?: number | null;
+  /** R18: the digest of the secret before the last rotation, valid until {@link TokenRecord.previousHashUntil}; `null` (or absent): none. */
+  previousHash?: string | null;
+  /** R18: when the previous secret stops working (epoch ms); `null` when there is no previous secret. */
+  previousHashUntil?: number | null;
+  /** R18: when the secret was last rotated; `null` (or absent): never. */
+  rotatedAt?: number | null;
+  /** R20: the expiry deadline the last warning was sent for; a warning is due again when the deadline moves. */
+  warnedDeadline?: number | null;
+  /** R20: the smallest threshold (ms before {@link TokenRecord.warnedDeadline}) already warned for. */
+  warnedThresholdMs?: number | null;
+  /** Opt-in: the last few distinct clients that used the token, most recent first. Absent or empty when not tracked. */
+  clients?: readonly TokenClient[] | null;
+}
+
+/**
+ * R17: a restriction a token carries. Every part is optional; each given part narrows the token.
+ * It is intersected with the subject's *current* permissions and access on every request, so a
+ * restricted token never does more than its subject could.
+ */
+export interface TokenRestriction {
+  /** Only these permissions (each must be held by the subject when the token is created). */
+  permissions?: readonly string[];
+  /** At most this access level on any item. */
+  maxLevel?: "view" | "edit";
+  /** Only items of these types. */
+  itemTypes?: readonly string[];
+  /** Only access received through these groups (user tokens). */
+  groupIds?: readonly string[];
+  /** Only access received through these sites, or sites below them (user tokens). */
+  siteIds?: readonly string[];
+  /** Only these items (whatever grants access to them). */
+  items?: readonly { orgId: string; type: string; id: string }[];
+}
+
+/** A client seen using a token (opt-in tracking): the address and user agent the host reported. */
+export interface TokenClient {
+  ip: string | null;
+  userAgent: string | null;
+  /** The last time this client was seen (within the last-use window). */
+  lastSeenAt: number;
+}
+
+/**
+ * R19: an organization's token lifetime policy. Every part is optional; absent means no limit.
+ */
+export interface TokenPolicy {
+  /** The longest lifetime a token of each kind may have, in milliseconds from its creation. */
+  maxLifetimeMs?: { user?: number | null; service_user?: number | null };
+  /** Whether a token must be created with an expiry date (`expiresAt`). */
+  requireExpiry?: boolean;
+  /** Whether members may create user tokens at all (default `true`). */
+  userTokens?: boolean;
 }
 
 /** Why a token was revoked, recorded with the revocation: `"leaked"` = a leak report (R22). */

@@ -143,6 +143,15 @@ async function insert(
     revokedAt: null,
     deletedAt: null,
     expiredAt: null,
+    restriction: null,
+    expiresAt: null,
+    policyExpiresAt: null,
+    previousHash: null,
+    previousHashUntil: null,
+    rotatedAt: null,
+    warnedDeadline: null,
+    warnedThresholdMs: null,
+    clients: null,
   };
   const result = await ctx.call(() => ctx.store.insertToken(record, admission({ max, now, inactivityMs: ctx.inactivityMs, storeClock: !ctx.clockInjected })));
   if (!result.ok) {

@@ -110,6 +110,15 @@ function frozenToken(t: TokenRecord): TokenRecord {
     revokedCause: t.revokedCause,
     deletedAt: t.deletedAt,
     expiredAt: t.expiredAt,
+    restriction: t.restriction ?? null,
+    expiresAt: t.expiresAt ?? null,
+    policyExpiresAt: t.policyExpiresAt ?? null,
+    previousHash: t.previousHash ?? null,
+    previousHashUntil: t.previousHashUntil ?? null,
+    rotatedAt: t.rotatedAt ?? null,
+    warnedDeadline: t.warnedDeadline ?? null,
+    warnedThresholdMs: t.warnedThresholdMs ?? null,
+    clients: t.clients ?? null,
   });
 }
 

@@ -65,6 +65,15 @@ function tokenRecord(over: Partial<TokenRecord> & Pick<TokenRecord, "orgId" | "s
     revokedAt: null,
     deletedAt: null,
     expiredAt: null,
+    restriction: null,
+    expiresAt: null,
+    policyExpiresAt: null,
+    previousHash: null,
+    previousHashUntil: null,
+    rotatedAt: null,
+    warnedDeadline: null,
+    warnedThresholdMs: null,
+    clients: null,
     ...over,
   };
 }

@@ -24,7 +24,10 @@ import type {
   Share,
   Site,
   SubjectKind,
+  TokenClient,
+  TokenPolicy,
   TokenRecord,
+  TokenRestriction,
   User,
 } from "../../core/types.js";
 
@@ -248,6 +251,29 @@ export function migrations(schema: string): Migration[] {
         `CREATE INDEX IF NOT EXISTS memberships_org_status ON ${s}.memberships (org_id, status)`,
       ],
     },
+    {
+      version: 6,
+      name: "token lifecycle: restriction, expiry, rotation, warnings, clients, policy",
+      statements: [
+        // R17: the token's restriction (JSON), NULL for a full-access token.
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS restriction jsonb`,
+        // R19: the chosen expiry date, and the end of the lifetime the organization's policy allows.
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS expires_at bigint`,
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS policy_expires_at bigint`,
+        // R18: the secret before the last rotation and until when it works.
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS previous_hash text`,
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS previous_hash_until bigint`,
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS rotated_at bigint`,
+        `CREATE UNIQUE INDEX IF NOT EXISTS tokens_previous_hash ON ${s}.tokens (previous_hash) WHERE previous_hash IS NOT NULL`,
+        // R20: the deadline last warned for, and the smallest threshold warned.
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS warned_deadline bigint`,
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS warned_threshold_ms bigint`,
+        // Opt-in: the last few distinct clients (JSON array).
+        `ALTER TABLE ${s}.tokens ADD COLUMN IF NOT EXISTS clients jsonb`,
+        // R19: the organization's token lifetime policy (JSON), NULL for none.
+        `ALTER TABLE ${s}.organizations ADD COLUMN IF NOT EXISTS token_policy jsonb`,
+      ],
+    },
   ];
 }
 
@@ -300,7 +326,9 @@ const SORT_KEY: Record<TokenSort, string> = {
   last_used: "COALESCE(x.lu, -1)",
   expires: `CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) ELSE ${NEVER} END`,
 };
-const TOKEN_COLUMNS = "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at";
+const TOKEN_COLUMNS =
+  "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at, " +
+  "t.restriction, t.expires_at, t.policy_expires_at, t.previous_hash, t.previous_hash_until, t.rotated_at, t.warned_deadline, t.warned_threshold_ms, t.clients";
 /**
  * The columns of a decision read, in order: the token ({@link TOKEN_COLUMNS}), its subject (user
  * + membership, or service user) and the permissions of its set. The reads return them as the
@@ -313,6 +341,9 @@ const SUBJECT_FIELDS = [
   ["id", "t.id"], ["kind", "t.kind"], ["org_id", "t.org_id"], ["subject_id", "t.subject_id"], ["name", "t.name"], ["hash", "t.hash"],
   ["hint", "t.hint"], ["epoch", "t.epoch"], ["created_at", "t.created_at"], ["created_by", "t.created_by"], ["last_used_at", "t.last_used_at"],
   ["revoked_at", "t.revoked_at"], ["revoked_cause", "t.revoked_cause"], ["deleted_at", "t.deleted_at"], ["expired_at", "t.expired_at"],
+  ["restriction", "t.restriction"], ["expires_at", "t.expires_at"], ["policy_expires_at", "t.policy_expires_at"], ["previous_hash", "t.previous_hash"],
+  ["previous_hash_until", "t.previous_hash_until"], ["rotated_at", "t.rotated_at"], ["warned_deadline", "t.warned_deadline"],
+  ["warned_threshold_ms", "t.warned_threshold_ms"], ["clients", "t.clients"],
   ["user_name", "u.name"],
   ["m_user_id", "m.user_id"], ["m_permission_set_id", "m.permission_set_id"], ["m_group_ids", "m.group_ids"], ["m_site_ids", "m.site_ids"],
   ["m_status", "m.status"], ["m_seat", "m.seat"], ["m_epoch", "m.epoch"],
@@ -354,10 +385,10 @@ WHERE t.hash = $1`;
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
     recordMigration: `INSERT INTO ${s}.keyward_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
 
-    putOrganization: `WITH w AS (INSERT INTO ${s}.organizations (id, name, sso_only) VALUES ($1, $2, $3)
-  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, sso_only = EXCLUDED.sso_only RETURNING id)
+    putOrganization: `WITH w AS (INSERT INTO ${s}.organizations (id, name, sso_only, token_policy) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, sso_only = EXCLUDED.sso_only, token_policy = EXCLUDED.token_policy RETURNING id)
 SELECT ${notify("'org:' || id")} FROM w`,
-    getOrganization: `SELECT id, name, sso_only FROM ${s}.organizations WHERE id = $1`,
+    getOrganization: `SELECT id, name, sso_only, token_policy FROM ${s}.organizations WHERE id = $1`,
     putUser: `WITH w AS (INSERT INTO ${s}.users (id, name) VALUES ($1, $2)
   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name RETURNING id)
 SELECT ${notify("'user:' || id")} FROM w`,
@@ -440,8 +471,9 @@ WHERE t.org_id = $1 AND t.kind = 'user' AND t.subject_id = $2 AND t.revoked_at I
     serviceQuotaTokens: `SELECT ${TOKEN_COLUMNS}, su.status AS su_status FROM ${s}.tokens t
 LEFT JOIN ${s}.service_users su ON su.id = t.subject_id
 WHERE t.org_id = $1 AND t.kind = 'service_user' AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL`,
-    insertToken: `INSERT INTO ${s}.tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, last_used_at, revoked_at, deleted_at, expired_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    insertToken: `INSERT INTO ${s}.tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, last_used_at, revoked_at, deleted_at, expired_at,
+  restriction, expires_at, policy_expires_at, previous_hash, previous_hash_until, rotated_at, warned_deadline, warned_threshold_ms, clients)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
     getToken: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens t WHERE t.id = $1`,
     lockToken: `SELECT ${TOKEN_COLUMNS} FROM ${s}.tokens t WHERE t.id = $1 FOR UPDATE`,
     listTokens: `SELECT ${TOKEN_COLUMNS},
@@ -700,7 +732,13 @@ export function accessRow(d: unknown, itemType: string): Row {
 
 /** Row mappers: one per record type, the inverse of the parameter lists of the writes. */
 export const rows = {
-  organization: (r: Row): Organization => ({ id: str(r.id), name: str(r.name), ssoOnly: r.sso_only === true }),
+  organization: (r: Row): Organization => ({
+    id: str(r.id),
+    name: str(r.name),
+    ssoOnly: r.sso_only === true,
+    // Only when set, so that organizations without a policy read back as they were put.
+    ...(r.token_policy === null || r.token_policy === undefined ? {} : { tokenPolicy: json<TokenPolicy>(r.token_policy) }),
+  }),
   user: (r: Row): User => ({ id: str(r.id), name: str(r.name) }),
   membership: (r: Row): Membership => ({
     orgId: str(r.org_id),
@@ -748,6 +786,15 @@ export const rows = {
     ...(r.revoked_cause === null || r.revoked_cause === undefined ? {} : { revokedCause: str(r.revoked_cause) as RevocationCause }),
     deletedAt: numOrNull(r.deleted_at),
     expiredAt: numOrNull(r.expired_at),
+    restriction: r.restriction === null || r.restriction === undefined ? null : json<TokenRestriction>(r.restriction),
+    expiresAt: numOrNull(r.expires_at ?? null),
+    policyExpiresAt: numOrNull(r.policy_expires_at ?? null),
+    previousHash: strOrNull(r.previous_hash ?? null),
+    previousHashUntil: numOrNull(r.previous_hash_until ?? null),
+    rotatedAt: numOrNull(r.rotated_at ?? null),
+    warnedDeadline: numOrNull(r.warned_deadline ?? null),
+    warnedThresholdMs: numOrNull(r.warned_threshold_ms ?? null),
+    clients: r.clients === null || r.clients === undefined ? null : json<TokenClient[]>(r.clients),
   }),
   /**
    * The compiled grants of a `loadDecision` row: its shares (all on `item`) and rules indexed by
@@ -787,7 +834,7 @@ export const rows = {
 
 /** Parameter lists of the writes, in the order of the statements above. */
 export const params = {
-  organization: (o: Organization) => [o.id, o.name, o.ssoOnly],
+  organization: (o: Organization) => [o.id, o.name, o.ssoOnly, o.tokenPolicy == null ? null : JSON.stringify(o.tokenPolicy)],
   user: (u: User) => [u.id, u.name],
   membership: (m: Membership) => [m.orgId, m.userId, m.permissionSetId, [...m.groupIds], [...m.siteIds], m.status, m.seat, m.epoch],
   permissionSet: (p: PermissionSet) => [p.id, p.orgId, p.name, [...p.permissions]],
@@ -811,6 +858,15 @@ export const params = {
     t.revokedAt,
     t.deletedAt,
     t.expiredAt,
+    t.restriction == null ? null : JSON.stringify(t.restriction),
+    t.expiresAt ?? null,
+    t.policyExpiresAt ?? null,
+    t.previousHash ?? null,
+    t.previousHashUntil ?? null,
+    t.rotatedAt ?? null,
+    t.warnedDeadline ?? null,
+    t.warnedThresholdMs ?? null,
+    t.clients == null ? null : JSON.stringify(t.clients),
   ],
 };
 

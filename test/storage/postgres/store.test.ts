@@ -29,15 +29,15 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies versions 1 to 5, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1 to 6, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
       const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5]);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5, 6]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1, 2, 3, 4, 5]);
+        expect(await s2.migrate()).toEqual([1, 2, 3, 4, 5, 6]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
@@ -54,10 +54,11 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         [3, "revocation cause"],
         [4, "cache leases"],
         [5, "indexes for paged listings"],
+        [6, "token lifecycle: restriction, expiry, rotation, warnings, clients, policy"],
       ]);
     });
 
-    it("a schema at version 1 with data upgrades to versions 2 to 5 (the grantee, site and listing indexes, the revocation cause, the cache leases), keeps its rows, and migration 2 can run twice", async () => {
+    it("a schema at version 1 with data upgrades to versions 2 to 6 (the grantee, site and listing indexes, the revocation cause, the cache leases, the token lifecycle columns), keeps its rows, and migration 2 can run twice", async () => {
       const t = await fresh();
       const schema = freshSchema();
       try {
@@ -66,7 +67,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
         const v1 = postgresStore({ driver: t.raw, schema });
         await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
-        expect(await v1.migrate()).toEqual([2, 3, 4, 5]);
+        expect(await v1.migrate()).toEqual([2, 3, 4, 5, 6]);
         for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
         expect(await v1.migrate()).toEqual([]);
         const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
@@ -91,7 +92,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
           `INSERT INTO "${schema}".tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, revoked_at) VALUES ('tok_old', 'user', 'acme', 'ana', 'old', 'h_old', 'kwu_…abcd', 'ep1', 1, 'ana', 2)`,
         );
         const store = postgresStore({ driver: t.raw, schema });
-        expect(await store.migrate()).toEqual([3, 4, 5]);
+        expect(await store.migrate()).toEqual([3, 4, 5, 6]);
         for (const statement of migrations(schema)[2]!.statements) await t.raw.query(statement);
         expect(await store.migrate()).toEqual([]);
         const old = (await store.getToken("tok_old"))!;
