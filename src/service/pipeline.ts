@@ -35,6 +35,12 @@ export interface AuthorizeOptions {
    * its `rateLimit` option). A token that does not authenticate touches no counter.
    */
   rateLimit?: RateLimitGate;
+  /**
+   * The client making the request, as the host sees it (the middleware passes the request's
+   * address and `User-Agent`): recorded with the token's last use when client tracking is on,
+   * and named in the event of a request made with a rotated token's previous secret (R18).
+   */
+  client?: { ip?: string | null; userAgent?: string | null };
 }
 
 /**
