@@ -20,6 +20,9 @@ export { filterToSql } from "./core/filter-sql.js";
 export {
   isTokenActive,
   isExpired,
+  effectiveExpiry,
+  type EffectiveExpiry,
+  type ExpiryCause,
   tokenStatus,
   lastActivity,
   inactivityDeadline,

@@ -37,9 +37,46 @@ export function lastActivity(token: TokenRecord): number {
   return token.lastUsedAt === null || token.lastUsedAt < token.createdAt ? token.createdAt : token.lastUsedAt;
 }
 
+/** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
+export type ExpiryCause = "inactivity" | "date" | "policy";
+
+/** When a token expires and why: the earliest of its deadlines (R19). */
+export interface EffectiveExpiry {
+  at: number;
+  cause: ExpiryCause;
+}
+
 /**
- * R6: a user token is expired iff `now >= lastActivity + inactivityMs`, or once its expiry was
- * recorded. Service tokens never expire from inactivity.
+ * R19: the token's effective expiry, the earliest of its date (`expiresAt`), the end of the
+ * lifetime its organization's policy allows (`policyExpiresAt`) and, for user tokens, R6's
+ * inactivity deadline; `null` when none applies (a service token without date or policy). Of
+ * equal deadlines the date names the cause, then the policy. The one predicate that decisions,
+ * limits, listings and sweeps use ({@link isExpired}).
+ *
+ * @example
+ * ```ts
+ * effectiveExpiry(token, DEFAULT_INACTIVITY_MS) // { at: 1767225600000, cause: "inactivity" }
+ * ```
+ */
+export function effectiveExpiry(token: TokenRecord, inactivityMs: number): EffectiveExpiry | null {
+  let at = token.expiresAt ?? null;
+  let cause: ExpiryCause = "date";
+  const policy = token.policyExpiresAt ?? null;
+  if (policy !== null && (at === null || policy < at)) {
+    at = policy;
+    cause = "policy";
+  }
+  if (token.kind === "user") {
+    const idle = lastActivity(token) + inactivityMs;
+    if (at === null || idle < at) return { at: idle, cause: "inactivity" };
+  }
+  return at === null ? null : { at, cause };
+}
+
+/**
+ * R6, R19: a token is expired iff `now` has reached its effective expiry
+ * ({@link effectiveExpiry}), or once its expiry was recorded. A service token without a date or
+ * a policy never expires.
  *
  * @example
  * ```ts
@@ -48,7 +85,11 @@ export function lastActivity(token: TokenRecord): number {
  */
 export function isExpired(token: TokenRecord, now: number, inactivityMs: number): boolean {
   if (token.expiredAt !== null) return true;
-  return token.kind === "user" && now >= lastActivity(token) + inactivityMs;
+  if (token.kind === "user" && now >= lastActivity(token) + inactivityMs) return true;
+  const date = token.expiresAt;
+  if (date != null && now >= date) return true;
+  const policy = token.policyExpiresAt;
+  return policy != null && now >= policy;
 }
 
 /**

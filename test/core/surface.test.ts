@@ -47,6 +47,7 @@ const CORE_VALUES = [
   "decide",
   "decideAccess",
   "describeReach",
+  "effectiveExpiry",
   "filterToSql",
   "generateToken",
   "inactivityDeadline",
