@@ -70,6 +70,10 @@ export type {
   CreateServiceUserInput,
   UpdateServiceUserInput,
   ServiceUserRef,
+  SetTokenPolicyInput,
+  GetTokenPolicyInput,
+  PolicyAffectedToken,
+  TokenPolicyResult,
 } from "./service/inputs.js";
 
 // ── the model ──
@@ -94,6 +98,8 @@ export type {
   RevocationCause,
   LeakLocation,
   TokenView,
+  TokenPolicy,
+  ExpiryCause,
   SubjectRef,
   GrantRef,
   RateLimitState,

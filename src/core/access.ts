@@ -9,6 +9,7 @@
 import { compileSubject, levelRank, type LoadedDecision } from "./compile.js";
 import { checkToken, LEVEL_RANK, refusal, ruleMatches } from "./decide.js";
 import { granteeIncludes } from "./grantees.js";
+import { expiryAfterUse } from "./lifecycle.js";
 import { fieldError, KeywardError } from "./errors.js";
 import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
 import { ACCESS_LEVELS } from "./types.js";
@@ -97,6 +98,8 @@ export interface AllowedAccess {
   orgId: string;
   tokenId: string;
   filter: AccessFilter;
+  /** R19: the token's effective expiry after this use; `null` when it never expires (as {@link AllowedDecision.expiresAt}). */
+  expiresAt: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
 }
@@ -229,7 +232,7 @@ export function decideAccess(
     shared: [...shared.keys()].sort().map((orgId) => ({ orgId, ids: [...shared.get(orgId)!].sort() })),
     rules,
   });
-  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter };
+  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter, expiresAt: expiryAfterUse(token, now, options.inactivityMs) };
 }
 
 /** One grant a token can use (`tokens.reach`): a share or an access rule that includes its subject. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { levelRank } from "./compile.js";
-import { isExpired } from "./lifecycle.js";
+import { expiryAfterUse, expiryOf, isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
@@ -175,14 +175,20 @@ export function refusal(
   const tokenReason = checkToken(input, now, options.inactivityMs);
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
   // The subject is named only in a refusal: when both stages pass, the caller names it once.
+  if (tokenReason === "token_expired") {
+    // R19: which expiry ended it.
+    return { allowed: false, reason: tokenReason, action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, expiry: expiryOf(token, now, options.inactivityMs) };
+  }
   if (tokenReason !== null) {
     return { allowed: false, reason: tokenReason, action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id };
   }
   if (definition === undefined) {
-    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, unknownAction: true };
+    const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, unknownAction: true, expiresAt };
   }
   if (!input.compiled.permissions.has(definition.permission)) {
-    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id };
+    const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
   return null;
 }
@@ -214,8 +220,10 @@ export function decide(
   // refusal() returned null, so the action is declared.
   const def = definition as ActionDefinition;
   const subject = input.compiled.ref;
+  // R19: the effective expiry after this use (a user token's inactivity deadline moves with it).
+  const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
   if (def.access === undefined) {
-    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
+    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
   const found = item === null || item.type !== def.item ? null : bestGrant(input, item);
   if (found === null || found.rank < levelRank(def.access)) {
@@ -227,8 +235,9 @@ export function decide(
       orgId: token.orgId,
       tokenId: token.id,
       visible: found !== null,
+      expiresAt,
     };
   }
   const grant = found.orgId === token.orgId ? found.ref : found.crossRef;
-  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant };
+  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant, expiresAt };
 }

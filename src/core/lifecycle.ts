@@ -3,7 +3,7 @@
  * the one "active" predicate that limits (R3) and decisions (R15) share.
  * @module
  */
-import type { LoadedSubject, Membership, TokenRecord, TokenView } from "./types.js";
+import type { ExpiryCause, LoadedSubject, Membership, SubjectKind, TokenPolicy, TokenRecord, TokenView } from "./types.js";
 
 /**
  * 30 days: the default inactivity window of R6.
@@ -37,8 +37,7 @@ export function lastActivity(token: TokenRecord): number {
   return token.lastUsedAt === null || token.lastUsedAt < token.createdAt ? token.createdAt : token.lastUsedAt;
 }
 
-/** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
-export type ExpiryCause = "inactivity" | "date" | "policy";
+export type { ExpiryCause } from "./types.js";
 
 /** When a token expires and why: the earliest of its deadlines (R19). */
 export interface EffectiveExpiry {
@@ -244,26 +243,101 @@ export function leaveMembership(current: Membership): Membership {
   return { ...current, status: "left", groupIds: [], siteIds: [], seat: false };
 }
 
-/** How token listings may be ordered: by creation, last use, or inactivity deadline. */
+/** How token listings may be ordered: by creation, last use, or effective expiry (R6, R19). */
 export type TokenSort = "created" | "last_used" | "expires";
 
-/** A sort key that no token reaches: service tokens never expire from inactivity, so they sort after every deadline. */
+/** A sort key that no token reaches: a token that never expires (a service token without a date or a policy) sorts after every expiry. */
 export const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * The number a listing sorts a token by (ties broken by the token id, in code-unit order):
- * `created` its creation; `last_used` its last use, `-1` when never used; `expires` its last
- * activity (R6: the inactivity deadline less the constant window), {@link NEVER} for service
- * tokens. A SQL store mirrors this in its `ORDER BY`; the conformance suite checks it against
- * this function.
+ * `created` its creation; `last_used` its last use, `-1` when never used; `expires` its effective
+ * expiry ({@link effectiveExpiry}: the earliest of its date, its policy's end and, for user
+ * tokens, its inactivity deadline), {@link NEVER} when none applies. A SQL store mirrors this in
+ * its `ORDER BY` (`LEAST(expires_at, policy_expires_at, inactivity deadline)`); the conformance
+ * suite checks it against this function.
  *
  * @example
  * ```ts
- * tokens.sort((a, b) => tokenSortKey(a, "expires") - tokenSortKey(b, "expires"))
+ * tokens.sort((a, b) => tokenSortKey(a, "expires", DEFAULT_INACTIVITY_MS) - tokenSortKey(b, "expires", DEFAULT_INACTIVITY_MS))
  * ```
  */
-export function tokenSortKey(token: TokenRecord, sort: TokenSort): number {
+export function tokenSortKey(token: TokenRecord, sort: TokenSort, inactivityMs: number): number {
   if (sort === "created") return token.createdAt;
   if (sort === "last_used") return token.lastUsedAt ?? -1;
-  return token.kind === "user" ? lastActivity(token) : NEVER;
+  return effectiveExpiry(token, inactivityMs)?.at ?? NEVER;
+}
+
+/**
+ * R19: the effective expiry a token has right after a use at `at` (for a user token the inactivity
+ * deadline moves with each use; a date or a policy's end does not): what an allowed decision
+ * reports as `expiresAt` and the middleware sends as `API-Token-Expiration`. `null`: it never
+ * expires.
+ *
+ * @example
+ * ```ts
+ * expiryAfterUse(token, now, DEFAULT_INACTIVITY_MS) // now + 30 days for an unrestricted user token
+ * ```
+ */
+export function expiryAfterUse(token: TokenRecord, at: number, inactivityMs: number): number | null {
+  let deadline = token.expiresAt ?? null;
+  const policy = token.policyExpiresAt ?? null;
+  if (policy !== null && (deadline === null || policy < deadline)) deadline = policy;
+  if (token.kind === "user") {
+    const idle = Math.max(at, lastActivity(token)) + inactivityMs;
+    if (deadline === null || idle < deadline) deadline = idle;
+  }
+  return deadline;
+}
+
+/**
+ * R19: which expiry ended an expired token, and when: its {@link effectiveExpiry} when that has
+ * passed at `now`; for a token whose expiry was recorded earlier (`expiredAt`) and whose fields
+ * name no deadline that passed, the inactivity cause at the recorded time.
+ *
+ * @example
+ * ```ts
+ * expiryOf(token, now, DEFAULT_INACTIVITY_MS) // { cause: "date", at: 1767225600000 }
+ * ```
+ */
+export function expiryOf(token: TokenRecord, now: number, inactivityMs: number): EffectiveExpiry {
+  const e = effectiveExpiry(token, inactivityMs);
+  if (e !== null && e.at <= Math.max(token.expiredAt ?? now, now)) return e;
+  return { at: token.expiredAt ?? now, cause: "inactivity" };
+}
+
+/** 14 days: by default a tightened policy applied to existing tokens ends none sooner than this from now (R19), the first warning threshold of R20. */
+export const DEFAULT_POLICY_NOTICE_MS = 14 * 24 * 60 * 60 * 1000;
+
+/**
+ * R19: the longest lifetime `policy` allows a token of `kind`, in ms; `null` when it sets none.
+ *
+ * @example
+ * ```ts
+ * policyMaxLifetime({ maxLifetimeMs: { service_user: 90 * DAY } }, "service_user") // 7776000000
+ * ```
+ */
+export function policyMaxLifetime(policy: TokenPolicy | null | undefined, kind: SubjectKind): number | null {
+  return policy?.maxLifetimeMs?.[kind] ?? null;
+}
+
+/**
+ * R19: the `policyExpiresAt` an existing token gets when `policy` is applied to it at `now`
+ * (`existing: "apply"`): its creation plus the kind's maximum (`null` without one) — but never
+ * sooner than `now + noticeMs`, unless the token was already due to end sooner than that under
+ * its previous policy (then it keeps that end): a tightening never ends a token without notice.
+ *
+ * @example
+ * ```ts
+ * appliedPolicyExpiry(token, { maxLifetimeMs: { user: DAY } }, now, 14 * DAY) // now + 14 days for an old token
+ * ```
+ */
+export function appliedPolicyExpiry(token: TokenRecord, policy: TokenPolicy | null, now: number, noticeMs: number): number | null {
+  const max = policyMaxLifetime(policy, token.kind);
+  if (max === null) return null;
+  const computed = token.createdAt + max;
+  const floor = now + noticeMs;
+  if (computed >= floor) return computed;
+  const previous = token.policyExpiresAt ?? null;
+  return Math.max(computed, previous !== null && previous < floor ? previous : floor);
 }

@@ -78,6 +78,8 @@ export const OUTCOMES = {
   reauthentication_failed: { kind: "error", stage: "authentication", status: 403, problem: "reauthentication_failed", title: "Password required", message: "Re-authentication failed: the password is wrong or missing." },
   login_not_allowed: { kind: "error", stage: "authentication", status: 403, problem: "login_not_allowed", title: "Login not allowed", message: "Service user tokens cannot be used to log in." },
   forbidden: { kind: "error", stage: "permission", status: 403, problem: "forbidden", title: "Not allowed", message: "The acting user lacks the permission this needs." },
+  // R19: the organization's token policy refuses it (an expiry required or too far, or no user tokens); the error names the field.
+  policy_violation: { kind: "error", stage: "permission", status: 403, problem: "policy_violation", title: "Refused by policy", message: "The organization's token policy does not allow this." },
   unavailable: { kind: "error", stage: "store", status: 503, problem: "unavailable", title: "Temporarily unavailable", message: "The token store is unavailable. Try again later.", retryAfter: true },
 } as const satisfies Record<string, Outcome>;
 

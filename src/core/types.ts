@@ -273,9 +273,18 @@ export interface TokenView {
   status: "active" | "revoked" | "deleted" | "expired" | "subject_inactive";
   /** Present when it was revoked for a cause: `"leaked"` (R22), so a list can say why. */
   revokedCause?: RevocationCause;
-  /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
+  /**
+   * R19: when an active token expires, its effective expiry: the earliest of its date, its
+   * organization's policy's end and (user tokens) its inactivity deadline (R6) if not used before
+   * then; `null` for a token that never expires and for dead tokens.
+   */
   expiresAt: number | null;
+  /** R19: which deadline {@link TokenView.expiresAt} is: `inactivity`, `date` or `policy`; `null` when `expiresAt` is. */
+  expiryCause: ExpiryCause | null;
 }
+
+/** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
+export type ExpiryCause = "inactivity" | "date" | "policy";
 
 /** The subject an allowed (or authenticated) decision names (R15, R16). */
 export interface SubjectRef {
@@ -330,6 +339,11 @@ export interface AllowedDecision {
   tokenId: string;
   /** What granted access to the item; absent for organization-level actions. */
   grant?: GrantRef;
+  /**
+   * R19: the token's effective expiry after this use (a user token's inactivity deadline moves
+   * with each use); `null` when it never expires. What the middleware sends as `API-Token-Expiration`.
+   */
+  expiresAt: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
 }
@@ -361,6 +375,8 @@ export interface UnknownTokenDenial extends DenialBase {
 /** The token is known but does not authenticate: revoked or deleted, expired (R6), or its subject inactive (R7). */
 export interface InvalidTokenDenial extends DenialBase, KnownTokenFields {
   reason: Exclude<TokenDenialReason, UnknownTokenDenial["reason"]>;
+  /** R19: on `token_expired`, which expiry ended the token (`inactivity`, `date` or `policy`) and when; absent for the other reasons. */
+  expiry?: { cause: ExpiryCause; at: number };
   /** Never set: a limit is counted only once the token passed its stage. */
   rateLimit?: undefined;
 }
@@ -370,6 +386,8 @@ export interface RateLimitedDenial extends DenialBase, KnownTokenFields {
   reason: "rate_limited";
   /** Milliseconds until a request may succeed again. */
   retryAfterMs: number;
+  /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
+  expiresAt?: number | null;
   /** Where this token stands against the limit. */
   rateLimit: RateLimitState;
 }
@@ -379,6 +397,8 @@ export interface PermissionDenial extends DenialBase, KnownTokenFields {
   reason: "permission_denied";
   /** Set when the action is not one the host declared: a configuration error on the host's side. */
   unknownAction?: true;
+  /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
+  expiresAt?: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -391,6 +411,8 @@ export interface AccessDenial extends DenialBase, KnownTokenFields {
    * `false` when the item is not reachable at all (HTTP 404).
    */
   visible: boolean;
+  /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
+  expiresAt?: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -557,8 +579,8 @@ export type KeywardEvent =
   | (TokenEventFields & { type: "token.deleted" })
   | (TokenEventFields & {
       type: "token.expired";
-      /** Inactivity (R6), or the subject's deactivation or departure (R7). */
-      cause?: "inactivity" | "subject_inactive";
+      /** Inactivity (R6), the token's date or its organization's lifetime policy (R19), or the subject's deactivation or departure (R7). */
+      cause?: ExpiryCause | "subject_inactive";
     })
   | (TokenEventFields & {
       type: "token.revoked";

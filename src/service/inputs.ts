@@ -5,7 +5,7 @@
  * @module
  */
 import type { TokenSort, TokenStatus } from "../core/lifecycle.js";
-import type { AccessLevel, LeakLocation, MembershipStatus } from "../core/types.js";
+import type { AccessLevel, ExpiryCause, LeakLocation, MembershipStatus, SubjectKind, TokenPolicy } from "../core/types.js";
 
 // ── shared pieces ──
 
@@ -122,6 +122,8 @@ export interface CreateUserTokenInput {
   /** The token's display name. */
   name: string;
   password?: string;
+  /** R19: when the token expires (epoch ms, after now; within the organization's policy's maximum lifetime). */
+  expiresAt?: number;
 }
 
 /**
@@ -137,6 +139,71 @@ export interface CreateServiceTokenInput {
   serviceUserId: string;
   name: string;
   actorId: string;
+  /** R19: when the token expires (epoch ms, after now; within the organization's policy's maximum lifetime). */
+  expiresAt?: number;
+}
+
+/**
+ * `directory.setTokenPolicy()`: an organization's token lifetime policy (R19), `null` for none.
+ * `existing`: `"keep"` (default) gives the new maximum to tokens created from now on only;
+ * `"apply"` recomputes it for every live token, but ends none sooner than `noticeMs` from now
+ * (default 14 days) unless it was due to end sooner already.
+ *
+ * @example
+ * ```ts
+ * const input: SetTokenPolicyInput = { orgId: "acme", policy: { maxLifetimeMs: { service_user: 90 * 86_400_000 } }, existing: "apply" };
+ * ```
+ */
+export interface SetTokenPolicyInput {
+  orgId: string;
+  policy: TokenPolicy | null;
+  existing?: "keep" | "apply";
+  /** With `existing: "apply"`: the least notice (ms from now) before a tightening ends a token. Default 14 days. */
+  noticeMs?: number;
+}
+
+/**
+ * `directory.getTokenPolicy()`: the organization's token policy (R19).
+ *
+ * @example
+ * ```ts
+ * const input: GetTokenPolicyInput = { orgId: "acme" };
+ * ```
+ */
+export interface GetTokenPolicyInput {
+  orgId: string;
+}
+
+/**
+ * A token whose effective expiry a `setTokenPolicy({ existing: "apply" })` changed (R19): its new
+ * effective expiry (`null`: it no longer expires) and which deadline that is.
+ *
+ * @example
+ * ```ts
+ * const a: PolicyAffectedToken = { tokenId: "tok_1", name: "BI", kind: "service_user", subjectId: "su_1", expiresAt: Date.now() + 14 * 86_400_000, cause: "policy" };
+ * ```
+ */
+export interface PolicyAffectedToken {
+  tokenId: string;
+  name: string;
+  kind: SubjectKind;
+  subjectId: string;
+  expiresAt: number | null;
+  cause: ExpiryCause | null;
+}
+
+/**
+ * What `directory.setTokenPolicy()` returns: the policy now in force and the tokens whose
+ * effective expiry it changed (empty with `existing: "keep"`).
+ *
+ * @example
+ * ```ts
+ * const { affected }: TokenPolicyResult = await kw.directory.setTokenPolicy(input);
+ * ```
+ */
+export interface TokenPolicyResult {
+  policy: TokenPolicy | null;
+  affected: PolicyAffectedToken[];
 }
 
 /**

@@ -15,6 +15,7 @@
 import { checkToken } from "../core/decide.js";
 import { fieldError, type KeywardError } from "../core/errors.js";
 import { passedTokenStage } from "../core/reasons.js";
+import { expiryOf } from "../core/lifecycle.js";
 import type { AccessDecision } from "../core/access.js";
 import type { Decision, KeywardEvent, LoadedToken, RateLimitState, SubjectRef } from "../core/types.js";
 import type { KeywardStore } from "../storage/types.js";
@@ -129,7 +130,7 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
     // 4. the rate-limit gate (R21) where the call has one, then the decision.
     const gate = call.options?.rateLimit;
     if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) {
-      const stage = await rateStage(ctx, gate, input, call.action, op.itemType(call), call.options?.request);
+      const stage = await rateStage(ctx, gate, input, call.action, op.itemType(call), call.options?.request, now);
       result = stage.limited === null ? (withRateLimit(op.decide(input, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
     } else result = op.decide(input, now, call, ctx);
     // 5. record the use, or a newly seen expiry.
@@ -150,7 +151,7 @@ function recordUse(ctx: Context, input: LoadedToken, now: number): void {
   }
 }
 
-/** Records a newly seen inactivity expiry once and emits its event (R6, R16). */
+/** Records a newly seen expiry once and emits its event with the expiry's cause (R6, R16, R19). */
 async function recordExpiry(ctx: Context, input: LoadedToken, now: number): Promise<void> {
   const { token } = input;
   if (token.expiredAt !== null) return;
@@ -161,7 +162,7 @@ async function recordExpiry(ctx: Context, input: LoadedToken, now: number): Prom
     return;
   }
   if (first) {
-    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: input.compiled.ref, tokenName: token.name, cause: "inactivity" });
+    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: input.compiled.ref, tokenName: token.name, cause: expiryOf(token, now, ctx.inactivityMs).cause });
   }
 }
 

@@ -114,8 +114,29 @@ const tokenListOptions = {
   order: z.enum(["asc", "desc"]).optional(),
 };
 
-export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional() }).strict();
-export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id }).strict();
+/** R19: an expiry date in epoch milliseconds (whether it is after now is checked against the clock). */
+export const expiresAtSchema = z.number().int().min(1).max(8.64e15);
+export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional(), expiresAt: expiresAtSchema.optional() }).strict();
+export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id, expiresAt: expiresAtSchema.optional() }).strict();
+/** R19: a lifetime in milliseconds: a positive integer, at most 100 years. */
+const lifetimeMs = z.number().int().min(1).max(100 * 366 * 86_400_000);
+/** R19: an organization's token policy. */
+export const tokenPolicySchema = z
+  .object({
+    maxLifetimeMs: z.object({ user: lifetimeMs.nullable().optional(), service_user: lifetimeMs.nullable().optional() }).strict().optional(),
+    requireExpiry: z.boolean().optional(),
+    userTokens: z.boolean().optional(),
+  })
+  .strict();
+export const setTokenPolicySchema = z
+  .object({
+    orgId: id,
+    policy: tokenPolicySchema.nullable(),
+    existing: z.enum(["keep", "apply"]).default("keep"),
+    noticeMs: z.number().int().min(0).max(100 * 366 * 86_400_000).optional(),
+  })
+  .strict();
+export const getTokenPolicySchema = z.object({ orgId: id }).strict();
 export const listMyTokensSchema = z.object({ orgId: id, userId: id, ...tokenListOptions }).strict();
 export const listOrganizationTokensSchema = z.object({ orgId: id, actorId: id, ...tokenListOptions }).strict();
 export const listServiceTokensSchema = z.object({ orgId: id, actorId: id, serviceUserId: id.optional(), ...tokenListOptions }).strict();

@@ -5,9 +5,9 @@
  */
 import { admission } from "../core/admit.js";
 import { KeywardError } from "../core/errors.js";
-import { inactivityDeadline, isExpired, tokenSortKey, tokenStatus, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
+import { effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, tokenSortKey, tokenStatus, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
-import type { KeywardEvent, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
+import type { ExpiryCause, KeywardEvent, Organization, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { DEFAULT_PAGE_SIZE, pageOptions, readTokenCursor, searchOf, statusesOf, statusOption, tokenCursor, type Page } from "./paging.js";
@@ -50,6 +50,8 @@ const NOT_DELETED: readonly TokenStatus[] = ["active", "revoked", "expired", "su
 export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenView {
   const { token } = entry;
   const status = tokenStatus(token, entry.subject, now, ctx.inactivityMs);
+  // R19: an active token's effective expiry and its cause; none for a dead token.
+  const expiry = status === "active" ? effectiveExpiry(token, ctx.inactivityMs) : null;
   return {
     id: token.id,
     kind: token.kind,
@@ -62,7 +64,8 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
     createdBy: token.createdBy,
     lastUsedAt: token.lastUsedAt,
     status,
-    expiresAt: status === "active" ? inactivityDeadline(token, ctx.inactivityMs) : null,
+    expiresAt: expiry === null ? null : expiry.at,
+    expiryCause: expiry === null ? null : expiry.cause,
     ...(token.revokedCause ? { revokedCause: token.revokedCause } : {}),
   };
 }
@@ -102,7 +105,7 @@ export function tokenEvent(
   subject: SubjectRef,
   at: number,
   actorId: string | null,
-  cause?: "inactivity" | "subject_inactive" | RevocationCause,
+  cause?: ExpiryCause | "subject_inactive" | RevocationCause,
 ): KeywardEvent {
   return {
     type,
@@ -125,8 +128,9 @@ async function insert(
   epoch: string | null,
   createdBy: string | null,
   max: number,
+  expiry: { expiresAt: number | null; policyExpiresAt: number | null },
+  now: number,
 ): Promise<CreatedToken> {
-  const now = ctx.now();
   const secret = generateToken(kind, ctx.prefixes);
   const record: TokenRecord = {
     id: ctx.newId("tok"),
@@ -144,8 +148,8 @@ async function insert(
     deletedAt: null,
     expiredAt: null,
     restriction: null,
-    expiresAt: null,
-    policyExpiresAt: null,
+    expiresAt: expiry.expiresAt,
+    policyExpiresAt: expiry.policyExpiresAt,
     previousHash: null,
     previousHashUntil: null,
     rotatedAt: null,
@@ -171,15 +175,42 @@ async function insert(
   return { token: secret, record: view };
 }
 
-/** Creates a user token (R3, R4, R5, R10). */
+/**
+ * R19: the expiry fields of a new token of `kind` in `org` at `now`: its date (`expiresAt`, which
+ * must be after now and, under a policy with a maximum, no later than now + the maximum), and the
+ * end its organization's policy allows (creation + the maximum). Throws `invalid_input` or
+ * `policy_violation` naming the field; `userTokens: false` refuses user tokens (`kind`).
+ */
+export function creationExpiry(org: Organization, kind: SubjectKind, expiresAt: number | undefined, now: number): { expiresAt: number | null; policyExpiresAt: number | null } {
+  const policy = org.tokenPolicy ?? null;
+  if (kind === "user" && policy?.userTokens === false) {
+    throw new KeywardError("policy_violation", "This organization does not allow user tokens: ask for a service user instead.", { field: "kind" });
+  }
+  if (expiresAt !== undefined && expiresAt <= now) {
+    throw new KeywardError("invalid_input", `Invalid input at "expiresAt": the expiry must be after now.`, { field: "expiresAt" });
+  }
+  if (expiresAt === undefined && policy?.requireExpiry === true) {
+    throw new KeywardError("policy_violation", "This organization requires an expiry date on every token.", { field: "expiresAt" });
+  }
+  const max = policyMaxLifetime(policy, kind);
+  if (max !== null && expiresAt !== undefined && expiresAt > now + max) {
+    throw new KeywardError("policy_violation", `This organization allows tokens to live at most ${Math.floor(max / 86_400_000)} days: choose an earlier expiry.`, { field: "expiresAt" });
+  }
+  return { expiresAt: expiresAt ?? null, policyExpiresAt: max === null ? null : now + max };
+}
+
+/** Creates a user token (R3, R4, R5, R10, R19). */
 export async function createUserToken(ctx: Context, input: CreateUserTokenInput): Promise<CreatedToken> {
-  const { orgId, userId, name: tokenName, password } = parseInput(createUserTokenSchema, input);
+  const { orgId, userId, name: tokenName, password, expiresAt } = parseInput(createUserTokenSchema, input);
   const org = await ctx.call(() => ctx.store.getOrganization(orgId));
   if (org === null) throw new KeywardError("not_found", "No such organization.");
   const [user, membership] = await ctx.call(() => Promise.all([ctx.store.getUser(userId), ctx.store.getMembership(orgId, userId)]));
   if (user === null || membership === null || membership.status !== "active") {
     throw new KeywardError("forbidden", "Only an active member of the organization can create a user token.");
   }
+  const now = ctx.now();
+  // R19: the policy refuses before the password is asked for (a refusal costs no attempt).
+  const expiry = creationExpiry(org, "user", expiresAt, now);
   if (!org.ssoOnly) {
     if (ctx.verifyPassword === undefined) {
       throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only.", { field: "options.verifyPassword" });
@@ -201,19 +232,23 @@ export async function createUserToken(ctx: Context, input: CreateUserTokenInput)
     if (!ok) throw new KeywardError("reauthentication_failed");
   }
   const subject: SubjectRef = { kind: "user", id: user.id, name: user.name };
-  return insert(ctx, "user", orgId, subject, tokenName, membership.epoch, userId, ctx.limits.userTokensPerUser);
+  return insert(ctx, "user", orgId, subject, tokenName, membership.epoch, userId, ctx.limits.userTokensPerUser, expiry, now);
 }
 
-/** Creates a service user token (R3, R5, R8, R11). The actor needs the service-user management permission. */
+/** Creates a service user token (R3, R5, R8, R11, R19). The actor needs the service-user management permission. */
 export async function createServiceToken(ctx: Context, input: CreateServiceTokenInput): Promise<CreatedToken> {
-  const { orgId, serviceUserId, name: tokenName, actorId } = parseInput(createServiceTokenSchema, input);
+  const { orgId, serviceUserId, name: tokenName, actorId, expiresAt } = parseInput(createServiceTokenSchema, input);
   const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+  const org = await ctx.call(() => ctx.store.getOrganization(orgId));
+  if (org === null) throw new KeywardError("not_found", "No such organization.");
+  const now = ctx.now();
+  const expiry = creationExpiry(org, "service_user", expiresAt, now);
   const su = await ctx.call(() => ctx.store.getServiceUser(serviceUserId));
   if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
   // A token acts with its service user's permissions: minting one hands them out.
   await requireWithin(ctx, orgId, su.permissionSetId, held, "serviceUserId");
   const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
-  return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg);
+  return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg, expiry, now);
 }
 
 /** The order a sort lists in when no `order` is given: oldest first, most recently used first, soonest to expire first. */
@@ -244,7 +279,7 @@ async function list(
   const page = await ctx.call(() => ctx.store.pageTokens(query));
   const shown = page.entries.slice(0, limit);
   const last = shown[shown.length - 1];
-  const nextCursor = page.entries.length > limit && last !== undefined ? tokenCursor({ sort, order, key: tokenSortKey(last.token, sort), id: last.token.id }) : null;
+  const nextCursor = page.entries.length > limit && last !== undefined ? tokenCursor({ sort, order, key: tokenSortKey(last.token, sort, ctx.inactivityMs), id: last.token.id }) : null;
   return { items: shown.map((e) => toView(ctx, e, now)), nextCursor, total: page.total };
 }
 
@@ -339,24 +374,26 @@ export function emitSubjectExpiry(ctx: Context, entries: TokenListEntry[], befor
 }
 
 /**
- * Records the inactivity expiry (R6) of every user token of the organization that has expired
- * without anyone presenting it since, and emits its `token.expired` event once (R16). Tokens
- * presented after expiring are recorded by `authorize()` itself; run this periodically (say,
- * hourly) so that tokens nobody uses again get their event too. Returns how many it recorded.
+ * Records the expiry (R6, R19: inactivity, date or policy) of every token of the organization
+ * that has expired without anyone presenting it since, and emits its `token.expired` event once
+ * with the cause (R16). Tokens presented after expiring are recorded by `authorize()` itself; run
+ * this periodically (say, hourly) so that tokens nobody uses again get their event too. Returns
+ * how many it recorded.
  */
 export async function sweepExpired(ctx: Context, input: SweepExpiredInput): Promise<number> {
   const { orgId } = parseInput(sweepExpiredSchema, input);
-  const entries = await ctx.call(() => ctx.store.listTokens({ orgId, kind: "user" }));
+  const entries = await ctx.call(() => ctx.store.listTokens({ orgId }));
   const now = ctx.now();
   let recorded = 0;
   for (const e of entries) {
     const { token } = e;
     // Only tokens that were otherwise alive: revoked, deleted or dead-by-deactivation tokens had their event already.
     if (token.expiredAt !== null || token.revokedAt !== null || token.deletedAt !== null) continue;
-    if (!e.subject.active || token.epoch !== e.subject.epoch || !isExpired(token, now, ctx.inactivityMs)) continue;
+    if (!e.subject.active || (token.kind === "user" && token.epoch !== e.subject.epoch) || !isExpired(token, now, ctx.inactivityMs)) continue;
     if (!(await ctx.call(() => ctx.store.markTokenExpired(token.id, now)))) continue;
     recorded++;
-    ctx.emit(tokenEvent("token.expired", token, { kind: "user", id: token.subjectId, name: e.subjectName }, now, null, "inactivity"));
+    const cause = expiryOf(token, now, ctx.inactivityMs).cause;
+    ctx.emit(tokenEvent("token.expired", token, { kind: token.kind, id: token.subjectId, name: e.subjectName }, now, null, cause));
   }
   return recorded;
 }

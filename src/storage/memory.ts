@@ -85,6 +85,7 @@ function current(snapshot: TokenRecord, t: TokenRecord): boolean {
     snapshot.revokedAt === t.revokedAt &&
     snapshot.deletedAt === t.deletedAt &&
     snapshot.expiredAt === t.expiredAt &&
+    snapshot.policyExpiresAt === (t.policyExpiresAt ?? null) &&
     snapshot.revokedCause === t.revokedCause
   );
 }
@@ -559,7 +560,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
         if (!statuses.has(tokenStatus(t, stateOf(t), query.now, query.inactivityMs))) continue;
         if (needle !== null && !t.name.toLowerCase().includes(needle) && !subjectName(t).toLowerCase().includes(needle)) continue;
         total++;
-        page.offer(t, { key: tokenSortKey(t, query.sort), id: t.id });
+        page.offer(t, { key: tokenSortKey(t, query.sort, query.inactivityMs), id: t.id });
       }
       const entries = page.result().map((t): TokenListEntry => ({ token: { ...t }, subjectName: subjectName(t), subject: stateOf(t) }));
       return { entries, total };
@@ -582,6 +583,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       if (t === undefined || t.expiredAt !== null) return false;
       t.expiredAt = at;
       return true;
+    },
+    async setTokenPolicyExpiry(changes) {
+      const written: string[] = [];
+      for (const { tokenId, policyExpiresAt } of changes) {
+        const t = tokens.get(tokenId);
+        if (t === undefined || t.revokedAt !== null || t.deletedAt !== null || t.expiredAt !== null) continue;
+        t.policyExpiresAt = policyExpiresAt;
+        written.push(tokenId);
+      }
+      return written;
     },
     async recordTokenUse(tokenId: string, at: number) {
       recordTokenUseNow(tokenId, at);

@@ -264,6 +264,15 @@ export interface TokenStore {
    */
   markTokenExpired(tokenId: string, at: number): Promise<boolean>;
   /**
+   * R19: sets the `policyExpiresAt` of each listed token (an organization's policy applied to its
+   * existing tokens), skipping a token that is revoked, deleted or marked expired (it can never
+   * come back). Resolves to the ids it wrote. A decision read after it resolves sees the new end.
+   *
+   * Concurrency: each token is written atomically (a read sees its old end or its new one, never
+   * anything else); racing calls leave one of their values.
+   */
+  setTokenPolicyExpiry(changes: readonly { tokenId: string; policyExpiresAt: number | null }[]): Promise<string[]>;
+  /**
    * Records a successful authentication at `at` (R6). The stored last use only ever grows
    * (`max`), and a token already marked expired is never touched. A store may coalesce these
    * writes (at most one per token per window, default 10 minutes; see the `coalesceUses`

@@ -505,8 +505,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           .filter((e) => q.statuses.includes(tokenStatus(e.token, e.subject, q.now, q.inactivityMs)))
           .filter((e) => needle === null || e.token.name.toLowerCase().includes(needle) || e.subjectName.toLowerCase().includes(needle))
           .sort((a, b) => {
-            const ka = tokenSortKey(a.token, q.sort);
-            const kb = tokenSortKey(b.token, q.sort);
+            const ka = tokenSortKey(a.token, q.sort, q.inactivityMs);
+            const kb = tokenSortKey(b.token, q.sort, q.inactivityMs);
             return sign * (ka !== kb ? (ka < kb ? -1 : 1) : a.token.id < b.token.id ? -1 : 1);
           });
       }
@@ -520,7 +520,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           seen.push(...page.entries);
           if (page.entries.length < limit) return seen;
           const last = page.entries[page.entries.length - 1]!.token;
-          after = { key: tokenSortKey(last, q.sort), id: last.id };
+          after = { key: tokenSortKey(last, q.sort, q.inactivityMs), id: last.id };
         }
         throw new Error("pageTokens never ended");
       }

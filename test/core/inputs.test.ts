@@ -36,6 +36,8 @@ import type {
   UpdatePermissionSetInput,
   UpdateServiceUserInput,
   UpsertUserInput,
+  SetTokenPolicyInput,
+  GetTokenPolicyInput,
 } from "../../src/index.js";
 import * as s from "../../src/service/schemas.js";
 
@@ -70,6 +72,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.input<typeof s.createServiceUserSchema>>().toEqualTypeOf<CreateServiceUserInput>();
     expectTypeOf<z.input<typeof s.updateServiceUserSchema>>().toEqualTypeOf<UpdateServiceUserInput>();
     expectTypeOf<z.input<typeof s.serviceUserRefSchema>>().toEqualTypeOf<ServiceUserRef>();
+    expectTypeOf<z.input<typeof s.setTokenPolicySchema>>().toEqualTypeOf<SetTokenPolicyInput>();
   });
 
   it("each schema's output is its named type too, but for the fields a default fills in", () => {
@@ -81,6 +84,9 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.output<typeof s.tokenActionSchema>>().toEqualTypeOf<TokenActionInput>();
     expectTypeOf<z.output<typeof s.sweepExpiredSchema>>().toEqualTypeOf<SweepExpiredInput>();
     expectTypeOf<z.output<typeof s.actorSchema>>().toEqualTypeOf<ActorInput>();
+    // `existing` defaults to "keep".
+    expectTypeOf<Omit<z.output<typeof s.setTokenPolicySchema>, "existing">>().toEqualTypeOf<Omit<SetTokenPolicyInput, "existing">>();
+    expectTypeOf<z.output<typeof s.getTokenPolicySchema>>().toEqualTypeOf<GetTokenPolicyInput>();
     expectTypeOf<z.output<typeof s.leakLocationSchema>>().toEqualTypeOf<LeakLocation>();
     // `ssoOnly` defaults to false.
     expectTypeOf<Omit<z.output<typeof s.createOrganizationSchema>, "ssoOnly">>().toEqualTypeOf<Omit<CreateOrganizationInput, "ssoOnly">>();
@@ -117,13 +123,15 @@ describe("named input types equal their schemas (they cannot drift)", () => {
 
   /** A full example of each named type (every optional field given): the schema takes it as is. */
   const examples: [string, z.ZodType, object][] = [
-    ["CreateUserTokenInput", s.createUserTokenSchema, { orgId: "acme", userId: "u_ana", name: "CI", password: "pw" } satisfies Required<CreateUserTokenInput>],
-    ["CreateServiceTokenInput", s.createServiceTokenSchema, { orgId: "acme", serviceUserId: "svc_1", name: "BI", actorId: "u_ada" } satisfies Required<CreateServiceTokenInput>],
+    ["CreateUserTokenInput", s.createUserTokenSchema, { orgId: "acme", userId: "u_ana", name: "CI", password: "pw", expiresAt: Date.UTC(2030, 0, 1) } satisfies Required<CreateUserTokenInput>],
+    ["CreateServiceTokenInput", s.createServiceTokenSchema, { orgId: "acme", serviceUserId: "svc_1", name: "BI", actorId: "u_ada", expiresAt: Date.UTC(2030, 0, 1) } satisfies Required<CreateServiceTokenInput>],
     ["ListMyTokensInput", s.listMyTokensSchema, { orgId: "acme", userId: "u_ana", limit: 5, cursor: null, search: "ci", status: ["active", "expired"], sort: "expires", order: "desc" } satisfies Required<ListMyTokensInput>],
     ["ListOrganizationTokensInput", s.listOrganizationTokensSchema, { orgId: "acme", actorId: "u_ada", limit: 5, cursor: "c", search: "x", status: "all", sort: "last_used", order: "asc" } satisfies Required<ListOrganizationTokensInput>],
     ["ListServiceTokensInput", s.listServiceTokensSchema, { orgId: "acme", actorId: "u_ada", serviceUserId: "svc_1", limit: 5, cursor: null, search: "x", status: "deleted", sort: "created", order: "asc" } satisfies Required<ListServiceTokensInput>],
     ["TokenActionInput", s.tokenActionSchema, { orgId: "acme", tokenId: "tok_1", actorId: "u_ada" } satisfies Required<TokenActionInput>],
     ["SweepExpiredInput", s.sweepExpiredSchema, { orgId: "acme" } satisfies Required<SweepExpiredInput>],
+    ["SetTokenPolicyInput", s.setTokenPolicySchema, { orgId: "acme", policy: { maxLifetimeMs: { user: 1000, service_user: null }, requireExpiry: true, userTokens: false }, existing: "apply", noticeMs: 0 } satisfies Required<SetTokenPolicyInput>],
+    ["GetTokenPolicyInput", s.getTokenPolicySchema, { orgId: "acme" } satisfies Required<GetTokenPolicyInput>],
     ["ActorInput", s.actorSchema, { orgId: "acme", actorId: "u_ada" } satisfies Required<ActorInput>],
     ["LeakLocation", s.leakLocationSchema, { source: "content", url: "https://example.com" } satisfies Required<LeakLocation>],
     ["CreateOrganizationInput", s.createOrganizationSchema, { id: "acme", name: "Acme", ssoOnly: true } satisfies Required<CreateOrganizationInput>],

@@ -13,7 +13,7 @@ describe("R16 KeywardEvent narrows by type", () => {
   it("R16 every event type narrows to its own fields", () => {
     expectTypeOf<Of<"token.created">["tokenName"]>().toEqualTypeOf<string>();
     expectTypeOf<Of<"token.created">["subject"]>().toEqualTypeOf<SubjectRef>();
-    expectTypeOf<Of<"token.expired">["cause"]>().toEqualTypeOf<"inactivity" | "subject_inactive" | undefined>();
+    expectTypeOf<Of<"token.expired">["cause"]>().toEqualTypeOf<"inactivity" | "date" | "policy" | "subject_inactive" | undefined>();
     expectTypeOf<Of<"token.revoked">["cause"]>().toEqualTypeOf<"leaked" | undefined>();
     expectTypeOf<Of<"token.leaked">["found"]>().toEqualTypeOf<LeakLocation>();
     expectTypeOf<Of<"token.leaked">["revoked"]>().toEqualTypeOf<boolean>();

@@ -545,6 +545,11 @@ ORDER BY pg.sort_key ${dir}, pg.id COLLATE "C" ${dir}`,
     deleteToken: `WITH u AS (UPDATE ${s}.tokens SET deleted_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     markTokenExpired: `WITH u AS (UPDATE ${s}.tokens SET expired_at = $2 WHERE id = $1 AND expired_at IS NULL RETURNING id)
 SELECT ${notify("'token:' || id")} FROM u`,
+    /** R19: the policy's end of each listed live token (`$1` ids, `$2` ends, NULL for none), each row written atomically; the ids written. */
+    setTokenPolicyExpiry: `WITH c AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS c(id, at)),
+u AS (UPDATE ${s}.tokens t SET policy_expires_at = c.at FROM c
+  WHERE t.id = c.id AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL RETURNING t.id)
+SELECT id, ${notify("'token:' || id")} FROM u`,
     /** R6: the last use only grows (`GREATEST`), and a token marked expired is never touched, so a late write never revives it. */
     recordTokenUse: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2) WHERE id = $1 AND expired_at IS NULL`,
 

@@ -510,6 +510,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         }),
       ),
     markTokenExpired: (tokenId, at) => guard(async () => (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0),
+    setTokenPolicyExpiry: (changes) =>
+      guard(async () =>
+        changes.length === 0
+          ? []
+          : (await driver.query(q.setTokenPolicyExpiry, [changes.map((c) => c.tokenId), changes.map((c) => c.policyExpiresAt)])).map((r) => rows.str(r.id)),
+      ),
     recordTokenUse: (tokenId, at) => guard(async () => void (await driver.query(q.recordTokenUse, [tokenId, at]))),
 
     loadDecision: (tokenHash, item) => guard(() => freshDecision(tokenHash, item)),
