@@ -29,6 +29,11 @@ export {
   subjectState,
   DEFAULT_INACTIVITY_MS,
   type SubjectState,
+  dueWarning,
+  warningIsNew,
+  DEFAULT_WARNING_THRESHOLDS_MS,
+  type DueWarning,
+  mergeClients,
 } from "./core/lifecycle.js";
 export { generateToken, tokenParser, tokenHint, type TokenParser } from "./core/token-format.js";
 export { tokenHasher, type TokenHasher } from "./core/secret.js";

@@ -3,7 +3,7 @@
  * the one "active" predicate that limits (R3) and decisions (R15) share.
  * @module
  */
-import type { ExpiryCause, LoadedSubject, Membership, SubjectKind, TokenPolicy, TokenRecord, TokenView } from "./types.js";
+import type { ExpiryCause, LoadedSubject, Membership, SubjectKind, TokenClient, TokenPolicy, TokenRecord, TokenView } from "./types.js";
 
 /**
  * 30 days: the default inactivity window of R6.
@@ -340,4 +340,86 @@ export function appliedPolicyExpiry(token: TokenRecord, policy: TokenPolicy | nu
   if (computed >= floor) return computed;
   const previous = token.policyExpiresAt ?? null;
   return Math.max(computed, previous !== null && previous < floor ? previous : floor);
+}
+
+/** 14, 3 and 1 days: when R20's `token.expiring` warnings are due by default, before a token's effective expiry. */
+export const DEFAULT_WARNING_THRESHOLDS_MS: readonly number[] = Object.freeze([14, 3, 1].map((d) => d * 24 * 60 * 60 * 1000));
+
+/** A warning due for a token (R20): the deadline it is for, why the token expires then, and the threshold reached. */
+export interface DueWarning {
+  /** The effective expiry the warning is for (epoch ms). */
+  deadline: number;
+  cause: ExpiryCause;
+  /** The smallest threshold reached: the deadline is at most this many ms away. */
+  thresholdMs: number;
+}
+
+/**
+ * R20: whether a warning recorded for (`warnedDeadline`, `warnedThresholdMs`) leaves a warning
+ * for (`deadline`, `thresholdMs`) still to send: yes iff none was sent, it was for another
+ * deadline (a used user token's deadline moved), or for a larger threshold. The condition a
+ * store's `markTokenWarned` writes under.
+ *
+ * @example
+ * ```ts
+ * warningIsNew({ warnedDeadline: d, warnedThresholdMs: 3 * DAY }, d, DAY) // true: 1 day is closer than 3
+ * ```
+ */
+export function warningIsNew(
+  warned: { warnedDeadline?: number | null; warnedThresholdMs?: number | null },
+  deadline: number,
+  thresholdMs: number,
+): boolean {
+  const at = warned.warnedDeadline ?? null;
+  const threshold = warned.warnedThresholdMs ?? null;
+  return at !== deadline || threshold === null || thresholdMs < threshold;
+}
+
+/**
+ * R20: the warning due for `token` at `now`, or `null`. Due when its effective expiry
+ * ({@link effectiveExpiry}) is still ahead and at most a threshold away: the smallest such
+ * threshold (a sweep that ran late skips the larger ones), unless that one, or a smaller one, was
+ * already sent for this deadline. Pure: the caller checks the token is active, and records the
+ * warning with a conditional write (`markTokenWarned`) so that each is sent once.
+ *
+ * @example
+ * ```ts
+ * dueWarning(token, Date.now(), DEFAULT_INACTIVITY_MS, DEFAULT_WARNING_THRESHOLDS_MS) // { deadline, cause: "inactivity", thresholdMs: 259200000 }
+ * ```
+ */
+export function dueWarning(token: TokenRecord, now: number, inactivityMs: number, thresholdsMs: readonly number[]): DueWarning | null {
+  const expiry = effectiveExpiry(token, inactivityMs);
+  if (expiry === null || now >= expiry.at) return null;
+  let due: number | null = null;
+  for (const t of thresholdsMs) if (now >= expiry.at - t && (due === null || t < due)) due = t;
+  if (due === null || !warningIsNew(token, expiry.at, due)) return null;
+  return { deadline: expiry.at, cause: expiry.cause, thresholdMs: due };
+}
+
+/** 5: how many distinct clients a token keeps when client tracking is on without a `max`. */
+export const DEFAULT_TRACKED_CLIENTS = 5;
+
+/**
+ * The clients a token keeps after a use (opt-in tracking): `seen` and `current` together,
+ * distinct by (ip, user agent) keeping each one's latest `lastSeenAt`, most recent first (of equal
+ * times, `seen` before `current`, each in its order), at most `max`. A store applies this with
+ * its last-use write; a SQL store mirrors it in its `UPDATE`.
+ *
+ * @example
+ * ```ts
+ * mergeClients(token.clients ?? [], [{ ip: "203.0.113.7", userAgent: "curl/8.5", lastSeenAt: now }], 5)
+ * ```
+ */
+export function mergeClients(current: readonly TokenClient[], seen: readonly TokenClient[], max: number): TokenClient[] {
+  const all = [...seen, ...current].map((c, i) => ({ c, i }));
+  const best = new Map<string, { c: TokenClient; i: number }>();
+  for (const x of all) {
+    const key = JSON.stringify([x.c.ip, x.c.userAgent]);
+    const b = best.get(key);
+    if (b === undefined || x.c.lastSeenAt > b.c.lastSeenAt) best.set(key, x);
+  }
+  return [...best.values()]
+    .sort((a, b) => b.c.lastSeenAt - a.c.lastSeenAt || a.i - b.i)
+    .slice(0, max)
+    .map(({ c }) => ({ ip: c.ip, userAgent: c.userAgent, lastSeenAt: c.lastSeenAt }));
 }

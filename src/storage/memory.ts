@@ -11,7 +11,7 @@
 import type { AccessInput } from "../core/access.js";
 import { compileRules, compileShares, compileSubject, noGrants } from "../core/compile.js";
 import { granteeKey } from "../core/grantees.js";
-import { isTokenActive, subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
+import { isTokenActive, mergeClients, subjectState, tokenSortKey, tokenStatus, warningIsNew, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
   CompiledSubject,
@@ -31,7 +31,7 @@ import type {
   User,
 } from "../core/types.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
-import type { KeywardStore, MemberEntry, PagePosition, StoreBackdoor, TokenListEntry } from "./types.js";
+import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -337,10 +337,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       : (serviceUsers.get(token.subjectId)?.name ?? token.subjectId);
   }
 
-  function recordTokenUseNow(tokenId: string, at: number): void {
+  function recordTokenUseNow(tokenId: string, at: number, clients?: ClientsSeen): void {
     const t = lastLoaded !== null && lastLoaded.id === tokenId ? lastLoaded : tokens.get(tokenId);
     if (t === undefined || t.expiredAt !== null) return;
     if (t.lastUsedAt === null || at > t.lastUsedAt) t.lastUsedAt = at;
+    if (clients !== undefined && clients.seen.length > 0) t.clients = Object.freeze(mergeClients(t.clients ?? NONE, clients.seen, clients.max).map((c) => Object.freeze(c)));
   }
 
   function storePermissionSet(set: PermissionSet): void {
@@ -594,8 +595,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       }
       return written;
     },
-    async recordTokenUse(tokenId: string, at: number) {
-      recordTokenUseNow(tokenId, at);
+    async recordTokenUse(tokenId: string, at: number, clients?: ClientsSeen) {
+      recordTokenUseNow(tokenId, at, clients);
+    },
+    async markTokenWarned(tokenId, deadline, thresholdMs) {
+      const t = tokens.get(tokenId);
+      if (t === undefined || !warningIsNew(t, deadline, thresholdMs)) return false;
+      t.warnedDeadline = deadline;
+      t.warnedThresholdMs = thresholdMs;
+      return true;
     },
     async loadDecision(tokenHash: string, item: ItemRef | null) {
       return loadDecisionNow(tokenHash, item);

@@ -28,6 +28,7 @@ import type {
   RevocationCause,
   Site,
   SubjectKind,
+  TokenClient,
   TokenRecord,
   TokenView,
   User,
@@ -53,6 +54,20 @@ export interface TokenListEntry {
   subjectName: string;
   /** Whether the subject is active, and (user tokens) its current membership epoch. */
   subject: { active: boolean; epoch: string | null };
+}
+
+/**
+ * The clients seen with a use (opt-in tracking), for {@link TokenStore.recordTokenUse}: most
+ * recent first, and how many a token keeps.
+ *
+ * @example
+ * ```ts
+ * const seen: ClientsSeen = { seen: [{ ip: "203.0.113.7", userAgent: "curl/8.5", lastSeenAt: now }], max: 5 };
+ * ```
+ */
+export interface ClientsSeen {
+  seen: readonly TokenClient[];
+  max: number;
 }
 
 /** Which tokens to list. */
@@ -279,9 +294,24 @@ export interface TokenStore {
    * layer); then the reads must still account for uses it has not written yet, so a token never
    * expires late.
    *
+   * With `clients` (opt-in client tracking), the same write also stores the token's clients:
+   * `mergeClients(stored, clients.seen, clients.max)` (`keyward/core`): distinct, most recent
+   * first, at most `max`. No other write: a coalescing layer merges the clients of the uses it
+   * keeps and passes them with the use it flushes.
+   *
    * Concurrency: racing uses of one token leave the largest `at` stored (never a smaller one).
    */
-  recordTokenUse(tokenId: string, at: number): Promise<void>;
+  recordTokenUse(tokenId: string, at: number, clients?: ClientsSeen): Promise<void>;
+  /**
+   * R20: records that the warning for (`deadline`, `thresholdMs`) was sent, if, and only if, the
+   * stored one (`warnedDeadline`, `warnedThresholdMs`) is for another deadline or a larger
+   * threshold, or there is none (`warningIsNew` of `keyward/core`). Returns whether this call
+   * wrote it, so that each warning is emitted once; `false` for an unknown token.
+   *
+   * Concurrency: of N racing callers with the same arguments exactly one gets `true` (a
+   * conditional write, across processes for a shared store).
+   */
+  markTokenWarned(tokenId: string, deadline: number, thresholdMs: number): Promise<boolean>;
 }
 
 /**

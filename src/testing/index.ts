@@ -466,6 +466,57 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(row.expiredAt).toBe(T0 + 40 * DAY);
         expect([null, T0 + 5 * DAY]).toContain(row.lastUsedAt);
       });
+
+      it("R20 markTokenWarned writes once per deadline and threshold: again for a smaller threshold or another deadline", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const deadline = T0 + WINDOW;
+        expect(await store.markTokenWarned(t.id, deadline, 14 * DAY)).toBe(true);
+        expect(await store.markTokenWarned(t.id, deadline, 14 * DAY)).toBe(false);
+        expect(await store.markTokenWarned(t.id, deadline, 3 * DAY)).toBe(true);
+        // A larger threshold after a smaller one: already said.
+        expect(await store.markTokenWarned(t.id, deadline, 14 * DAY)).toBe(false);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ warnedDeadline: deadline, warnedThresholdMs: 3 * DAY });
+        // The token was used: its deadline moved, warnings start again.
+        expect(await store.markTokenWarned(t.id, deadline + DAY, 14 * DAY)).toBe(true);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ warnedDeadline: deadline + DAY, warnedThresholdMs: 14 * DAY });
+        expect(await store.markTokenWarned("nope", deadline, DAY)).toBe(false);
+      });
+
+      it("R20 of racing markTokenWarned calls for one warning exactly one wins; racing thresholds leave the smallest", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const u = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        for (const x of [t, u]) await store.insertToken(x, quota(10));
+        const deadline = T0 + WINDOW;
+        const same = await Promise.all(Array.from({ length: 8 }, () => store.markTokenWarned(t.id, deadline, 3 * DAY)));
+        expect(same.filter(Boolean)).toHaveLength(1);
+        const mixed = await Promise.all([14, 3, 1, 3, 14, 1].map((d) => store.markTokenWarned(u.id, deadline, d * DAY)));
+        expect(mixed.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+        expect(mixed.filter(Boolean).length).toBeLessThanOrEqual(3);
+        expect(await target.backdoor.readToken(u.id)).toMatchObject({ warnedDeadline: deadline, warnedThresholdMs: DAY });
+      });
+
+      it("client tracking: a use's clients are kept with its last use (distinct, most recent first, at most max), never on an expired token", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const c = (ip: string | null, userAgent: string | null, lastSeenAt: number) => ({ ip, userAgent, lastSeenAt });
+        await store.recordTokenUse(t.id, T0 + 1, { seen: [c("10.0.0.1", "curl/8", T0 + 1)], max: 2 });
+        await store.recordTokenUse(t.id, T0 + 2, { seen: [c("10.0.0.2", null, T0 + 2)], max: 2 });
+        await store.recordTokenUse(t.id, T0 + 3, { seen: [c("10.0.0.1", "curl/8", T0 + 3)], max: 2 });
+        await store.recordTokenUse(t.id, T0 + 4);
+        const expected = [c("10.0.0.1", "curl/8", T0 + 3), c("10.0.0.2", null, T0 + 2)];
+        expect((await store.getToken(t.id))!.clients).toEqual(expected);
+        expect((await store.listTokens({ orgId: "org_a", subjectId: "u_1" }))[0]!.token.clients).toEqual(expected);
+        await store.recordTokenUse(t.id, T0 + 5, { seen: [c(null, "PowerBI", T0 + 5)], max: 2 });
+        const latest = [c(null, "PowerBI", T0 + 5), c("10.0.0.1", "curl/8", T0 + 3)];
+        expect((await store.getToken(t.id))!.clients).toEqual(latest);
+        // A store may coalesce uses: what is stored is an earlier state or this one, written with a use.
+        const stored = (await target.backdoor.readToken(t.id))!;
+        expect([[c("10.0.0.1", "curl/8", T0 + 1)], expected, latest]).toContainEqual(stored.clients);
+        await store.markTokenExpired(t.id, T0 + 6);
+        await store.recordTokenUse(t.id, T0 + 7, { seen: [c("10.9.9.9", "late", T0 + 7)], max: 2 });
+        expect((await store.getToken(t.id))!.clients).not.toContainEqual(c("10.9.9.9", "late", T0 + 7));
+      });
     });
 
     describe("paged listings (pageTokens, pageMembers)", () => {

@@ -36,6 +36,7 @@ const ROOT_VALUES = [
 
 const CORE_VALUES = [
   "DEFAULT_INACTIVITY_MS",
+  "DEFAULT_WARNING_THRESHOLDS_MS",
   "accessFilter",
   "admission",
   "admitToken",
@@ -47,6 +48,7 @@ const CORE_VALUES = [
   "decide",
   "decideAccess",
   "describeReach",
+  "dueWarning",
   "effectiveExpiry",
   "filterToSql",
   "generateToken",
@@ -54,12 +56,14 @@ const CORE_VALUES = [
   "isExpired",
   "isTokenActive",
   "lastActivity",
+  "mergeClients",
   "noGrants",
   "subjectState",
   "tokenHasher",
   "tokenHint",
   "tokenParser",
   "tokenStatus",
+  "warningIsNew",
 ];
 
 /** Helpers of the implementation: never public. */

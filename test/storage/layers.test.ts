@@ -62,6 +62,7 @@ class HostStore implements KeywardStore {
   markTokenExpired(...a: Parameters<TokenStore["markTokenExpired"]>) { return this.#inner.markTokenExpired(...a); }
   recordTokenUse(...a: Parameters<TokenStore["recordTokenUse"]>) { return this.#inner.recordTokenUse(...a); }
   setTokenPolicyExpiry(...a: Parameters<TokenStore["setTokenPolicyExpiry"]>) { return this.#inner.setTokenPolicyExpiry(...a); }
+  markTokenWarned(...a: Parameters<TokenStore["markTokenWarned"]>) { return this.#inner.markTokenWarned(...a); }
   loadDecision(...a: Parameters<DecisionReads["loadDecision"]>) { return this.#inner.loadDecision(...a); }
   loadAccess(...a: Parameters<DecisionReads["loadAccess"]>) { return this.#inner.loadAccess(...a); }
   close() { return this.#inner.close(); }

@@ -28,7 +28,7 @@ export const DIRECTORY_METHODS = [
  * ```
  */
 export const TOKEN_METHODS = [
-  "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "markTokenExpired", "recordTokenUse", "setTokenPolicyExpiry",
+  "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "markTokenExpired", "recordTokenUse", "setTokenPolicyExpiry", "markTokenWarned",
 ] as const satisfies readonly (keyof TokenStore)[];
 /**
  * The methods of {@link DecisionReads}.

@@ -552,6 +552,23 @@ u AS (UPDATE ${s}.tokens t SET policy_expires_at = c.at FROM c
 SELECT id, ${notify("'token:' || id")} FROM u`,
     /** R6: the last use only grows (`GREATEST`), and a token marked expired is never touched, so a late write never revives it. */
     recordTokenUse: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2) WHERE id = $1 AND expired_at IS NULL`,
+    /**
+     * The same write with the clients seen (`$3`, a JSON array, most recent first) merged into the
+     * stored ones as `mergeClients` does: distinct by (ip, user agent) keeping the latest, most
+     * recent first (of equal times, the new ones first), at most `$4`.
+     */
+    recordTokenUseWithClients: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2),
+  clients = (SELECT jsonb_agg(x.c ORDER BY x.at DESC, x.i) FROM (
+    SELECT d.c, d.at, d.i FROM (
+      SELECT DISTINCT ON (e.c->>'ip', e.c->>'userAgent') e.c, (e.c->>'lastSeenAt')::bigint AS at, e.i
+      FROM jsonb_array_elements($3::jsonb || COALESCE(clients, '[]'::jsonb)) WITH ORDINALITY AS e(c, i)
+      ORDER BY e.c->>'ip', e.c->>'userAgent', (e.c->>'lastSeenAt')::bigint DESC, e.i
+    ) d ORDER BY d.at DESC, d.i LIMIT $4::int
+  ) x)
+WHERE id = $1 AND expired_at IS NULL`,
+    /** R20: one conditional write (`warningIsNew`): of racing sweeps, the one whose row comes back sends the warning. */
+    markTokenWarned: `UPDATE ${s}.tokens SET warned_deadline = $2, warned_threshold_ms = $3
+WHERE id = $1 AND (warned_deadline IS DISTINCT FROM $2::bigint OR warned_threshold_ms IS NULL OR warned_threshold_ms > $3::bigint) RETURNING id`,
 
     // ── cache leases (lease.ts) ──
     /**

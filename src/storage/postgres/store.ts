@@ -31,7 +31,7 @@ import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { OwnedToken } from "../../core/admit.js";
 import { compileSubject, noGrants } from "../../core/compile.js";
-import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
+import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenClient, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
@@ -154,6 +154,9 @@ export interface PostgresStore extends KeywardStore {
    */
   useClock(clock: () => number): void;
 }
+
+/** A client as stored (JSON): exactly its three fields. */
+const clientJson = (c: TokenClient): TokenClient => ({ ip: c.ip, userAgent: c.userAgent, lastSeenAt: c.lastSeenAt });
 
 function driverOf(options: PostgresStoreOptions): SqlDriver {
   const timeout = options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs };
@@ -516,7 +519,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           ? []
           : (await driver.query(q.setTokenPolicyExpiry, [changes.map((c) => c.tokenId), changes.map((c) => c.policyExpiresAt)])).map((r) => rows.str(r.id)),
       ),
-    recordTokenUse: (tokenId, at) => guard(async () => void (await driver.query(q.recordTokenUse, [tokenId, at]))),
+    recordTokenUse: (tokenId, at, clients) =>
+      guard(async () =>
+        void (await (clients === undefined || clients.seen.length === 0
+          ? driver.query(q.recordTokenUse, [tokenId, at])
+          : driver.query(q.recordTokenUseWithClients, [tokenId, at, JSON.stringify(clients.seen.map(clientJson)), clients.max]))),
+      ),
+    markTokenWarned: (tokenId, deadline, thresholdMs) => guard(async () => (await driver.query(q.markTokenWarned, [tokenId, deadline, thresholdMs])).length > 0),
 
     loadDecision: (tokenHash, item) => guard(() => freshDecision(tokenHash, item)),
     loadAccess: (tokenHash, query) => guard(() => freshAccess(tokenHash, query.itemType)),
