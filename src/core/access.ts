@@ -99,6 +99,8 @@ export interface AllowedAccess {
   filter: AccessFilter;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
+  /** R18: present when the token was presented with its previous secret, during a rotation's grace period. */
+  previousSecret?: true;
 }
 
 /**

@@ -275,6 +275,10 @@ export interface TokenView {
   revokedCause?: RevocationCause;
   /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
   expiresAt: number | null;
+  /** R18: when its secret was last rotated (`tokens.rotate()`); `null` if never. */
+  rotatedAt: number | null;
+  /** R18: until when the secret it had before its last rotation still works (the grace period); `null` when there is none or it is over. */
+  previousSecretUntil: number | null;
 }
 
 /** The subject an allowed (or authenticated) decision names (R15, R16). */
@@ -332,6 +336,8 @@ export interface AllowedDecision {
   grant?: GrantRef;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
+  /** R18: present when the token was presented with its previous secret, during a rotation's grace period. */
+  previousSecret?: true;
 }
 
 /** What every denied decision has: the reason (R15) and the action asked for. */
@@ -555,6 +561,24 @@ export interface TokenEventFields {
 export type KeywardEvent =
   | (TokenEventFields & { type: "token.created" })
   | (TokenEventFields & { type: "token.deleted" })
+  | (TokenEventFields & {
+      /** R18: the token's secret was rotated (`tokens.rotate()`); same token id, a new secret. */
+      type: "token.rotated";
+      /** Until when the previous secret still works; `null` when it stopped at once (no grace). */
+      graceUntil: number | null;
+    })
+  | (TokenEventFields & {
+      /**
+       * R18: a request authenticated with a rotated token's previous secret, during the grace
+       * period: an integration has not switched yet. At most once per token per hour on each
+       * instance.
+       */
+      type: "token.previous_secret_used";
+      /** Until when the previous secret works. */
+      graceUntil: number;
+      /** The client making the request, when the host (the middleware) named it. */
+      client?: { ip: string | null; userAgent: string | null };
+    })
   | (TokenEventFields & {
       type: "token.expired";
       /** Inactivity (R6), or the subject's deactivation or departure (R7). */

@@ -59,6 +59,7 @@ class HostStore implements KeywardStore {
   listTokens(...a: Parameters<TokenStore["listTokens"]>) { return this.#inner.listTokens(...a); }
   pageTokens(...a: Parameters<TokenStore["pageTokens"]>) { return this.#inner.pageTokens(...a); }
   revokeToken(...a: Parameters<TokenStore["revokeToken"]>) { return this.#inner.revokeToken(...a); }
+  rotateToken(...a: Parameters<TokenStore["rotateToken"]>) { return this.#inner.rotateToken(...a); }
   markTokenExpired(...a: Parameters<TokenStore["markTokenExpired"]>) { return this.#inner.markTokenExpired(...a); }
   recordTokenUse(...a: Parameters<TokenStore["recordTokenUse"]>) { return this.#inner.recordTokenUse(...a); }
   loadDecision(...a: Parameters<DecisionReads["loadDecision"]>) { return this.#inner.loadDecision(...a); }
