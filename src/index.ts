@@ -15,7 +15,7 @@
 
 // ── the factory and its options ──
 export { createKeyward, type Keyward } from "./keyward.js";
-export { DEFAULT_MANAGEMENT_PERMISSIONS, type KeywardOptions } from "./service/context.js";
+export { DEFAULT_MANAGEMENT_PERMISSIONS, DEFAULT_MAX_GRACE_MS, type KeywardOptions } from "./service/context.js";
 export { DEFAULT_REAUTH_THROTTLE, type ReauthLimiter, type ReauthThrottleOption } from "./service/throttle.js";
 export type { TelemetryOptions, TelemetryTracer, TelemetryMeter, TelemetrySpan, TelemetryAttributes } from "./service/telemetry.js";
 export type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "./service/rate-gate.js";
@@ -48,6 +48,7 @@ export type {
   ListOrganizationTokensInput,
   ListServiceTokensInput,
   TokenActionInput,
+  RotateTokenInput,
   SweepExpiredInput,
   ReportLeakInput,
   ManagementRights,
@@ -141,6 +142,7 @@ export type {
   PagePosition,
   TokenPageQuery,
   TokenPage,
+  TokenRotation,
   MemberPageQuery,
   MemberPage,
 } from "./storage/types.js";

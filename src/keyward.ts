@@ -23,6 +23,7 @@ import type {
   ListServiceTokensInput,
   ManagementRights,
   ReportLeakInput,
+  RotateTokenInput,
   SweepExpiredInput,
   TokenActionInput,
 } from "./service/inputs.js";
@@ -113,6 +114,14 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
       listServiceTokens: audited(ctx, "tokens.listServiceTokens", (input: ListServiceTokensInput): Promise<Page<TokenView>> => tokens.listServiceTokens(ctx, input)),
       /** Revokes a token: a user their own, a service-user manager a service token (R11). Effective for the next request. @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
       revoke: audited(ctx, "tokens.revoke", (input: TokenActionInput): Promise<void> => traced("revoke", tokenIdOf(input), () => tokens.revoke(ctx, input))),
+      /**
+       * Rotates a token's secret (R18): a new secret for the same token id, with the rights of
+       * `revoke` and the password of creation (R4). The previous secret keeps working for
+       * `graceMs` (default 0, at most `rotation.maxGraceMs`), never past the token's expiry.
+       * The loser of concurrent rotations throws `conflict`. The new secret is returned once.
+       * @example `const { token } = await kw.tokens.rotate({ orgId, tokenId, actorId: admin, graceMs: 86_400_000 })`
+       */
+      rotate: audited(ctx, "tokens.rotate", (input: RotateTokenInput): Promise<CreatedToken> => traced("rotate", tokenIdOf(input), () => tokens.rotate(ctx, input), describeCreated)),
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
       delete: audited(ctx, "tokens.delete", (input: TokenActionInput): Promise<void> => traced("delete", tokenIdOf(input), () => tokens.deleteToken(ctx, input))),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
@@ -160,6 +169,8 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     prefixes: ctx.prefixes,
     /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
     limits: Object.freeze({ ...ctx.limits }) as Readonly<KeywardLimits>,
+    /** R18: the rotation settings in force: the longest grace period `tokens.rotate()` accepts (what a page offers). @example `kw.rotation.maxGraceMs // 604800000` */
+    rotation: Object.freeze({ maxGraceMs: ctx.maxGraceMs }) as Readonly<{ maxGraceMs: number }>,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */
     actions: ctx.actions as ReadonlyMap<A, Readonly<ActionDefinition>>,
     /**

@@ -102,6 +102,8 @@ export interface AllowedAccess {
   expiresAt: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
+  /** R18: present when the token was presented with its previous secret, during a rotation's grace period. */
+  previousSecret?: true;
 }
 
 /**

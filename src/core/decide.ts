@@ -71,6 +71,24 @@ export function checkToken(input: TokenStageInput, now: number, inactivityMs: nu
 }
 
 /**
+ * Which of the token's secrets a presented digest is (R18), the first test of R15's token stage:
+ * `"current"`, `"previous"` while a rotation's grace period lasts (`now < previousHashUntil`), or
+ * `null` — the secret does not (or no longer) authenticate, and the call answers `token_unknown`
+ * as if it did not exist. Stores find a token by either digest; this decides. The one place,
+ * used by `authorize()`, `accessible()` and `login()` (their shared pipeline).
+ *
+ * @example
+ * ```ts
+ * presentedSecret(input.token, digest, now) // "current", "previous" or null
+ * ```
+ */
+export function presentedSecret(token: TokenRecord, digest: string, now: number): "current" | "previous" | null {
+  if (digest === token.hash) return "current";
+  const until = token.previousHashUntil;
+  return digest === token.previousHash && until != null && now < until ? "previous" : null;
+}
+
+/**
  * Whether an access rule's conditions hold for the item: every condition's attribute is one of its values.
  *
  * @example

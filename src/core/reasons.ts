@@ -73,6 +73,7 @@ export const OUTCOMES = {
   invalid_config: { kind: "error", stage: "config", status: 500, problem: "invalid_config", title: "Server misconfigured", message: "The configuration is not valid." },
   not_found: { kind: "error", stage: "state", status: 404, problem: "not_found", title: "Not found", message: "Not found." },
   already_exists: { kind: "error", stage: "state", status: 409, problem: "already_exists", title: "Already exists", message: "It already exists." },
+  conflict: { kind: "error", stage: "state", status: 409, problem: "conflict", title: "Conflict", message: "Another change to it was made at the same time: this one was not. Reload and try again." },
   token_limit_reached: { kind: "error", stage: "state", status: 409, problem: "token_limit_reached", title: "Token limit reached", message: "The limit of active tokens is reached. Revoke or delete one first." },
   // 403, not 401: the session is fine, only the password given for this one operation was not (a 401 would make clients log out).
   reauthentication_failed: { kind: "error", stage: "authentication", status: 403, problem: "reauthentication_failed", title: "Password required", message: "Re-authentication failed: the password is wrong or missing." },

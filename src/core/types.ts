@@ -281,6 +281,10 @@ export interface TokenView {
   expiresAt: number | null;
   /** R19: which deadline {@link TokenView.expiresAt} is: `inactivity`, `date` or `policy`; `null` when `expiresAt` is. */
   expiryCause: ExpiryCause | null;
+  /** R18: when its secret was last rotated (`tokens.rotate()`); `null` if never. */
+  rotatedAt: number | null;
+  /** R18: until when the secret it had before its last rotation still works (the grace period); `null` when there is none or it is over. */
+  previousSecretUntil: number | null;
 }
 
 /** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
@@ -346,6 +350,8 @@ export interface AllowedDecision {
   expiresAt: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
+  /** R18: present when the token was presented with its previous secret, during a rotation's grace period. */
+  previousSecret?: true;
 }
 
 /** What every denied decision has: the reason (R15) and the action asked for. */
@@ -577,6 +583,24 @@ export interface TokenEventFields {
 export type KeywardEvent =
   | (TokenEventFields & { type: "token.created" })
   | (TokenEventFields & { type: "token.deleted" })
+  | (TokenEventFields & {
+      /** R18: the token's secret was rotated (`tokens.rotate()`); same token id, a new secret. */
+      type: "token.rotated";
+      /** Until when the previous secret still works; `null` when it stopped at once (no grace). */
+      graceUntil: number | null;
+    })
+  | (TokenEventFields & {
+      /**
+       * R18: a request authenticated with a rotated token's previous secret, during the grace
+       * period: an integration has not switched yet. At most once per token per hour on each
+       * instance.
+       */
+      type: "token.previous_secret_used";
+      /** Until when the previous secret works. */
+      graceUntil: number;
+      /** The client making the request, when the host (the middleware) named it. */
+      client?: { ip: string | null; userAgent: string | null };
+    })
   | (TokenEventFields & {
       type: "token.expired";
       /** Inactivity (R6), the token's date or its organization's lifetime policy (R19), or the subject's deactivation or departure (R7). */

@@ -21,7 +21,7 @@ export interface ManagementSession {
 }
 
 /** What the router uses of a keyward instance (any instance, whatever its actions). `limits` lets the page say "3 of 10 active tokens". */
-export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "managementRights" | "managementProfile"> & Partial<Pick<Keyward, "limits" | "directory">>;
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "managementRights" | "managementProfile"> & Partial<Pick<Keyward, "limits" | "directory" | "rotation">>;
 
 /** Options of {@link managementRouter}. */
 export interface ManagementOptions {

@@ -53,7 +53,15 @@ export interface KeywardOptions<A extends string = string> {
    * dependency keyward never imports itself). Default: none, and no telemetry code runs.
    */
   telemetry?: TelemetryOptions;
+  /**
+   * R18: `maxGraceMs`, the longest grace period `tokens.rotate()` accepts for a previous secret
+   * (an integer of milliseconds, 0 or more). Default 7 days.
+   */
+  rotation?: { maxGraceMs?: number };
 }
+
+/** R18: the longest grace period of a rotation by default, 7 days. */
+export const DEFAULT_MAX_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Default names of the management permissions. */
 export const DEFAULT_MANAGEMENT_PERMISSIONS = {
@@ -80,6 +88,7 @@ const optionsSchema = z.object({
   prefixes: z.object({ user: z.string().optional(), service_user: z.string().optional() }).optional(),
   permissions: z.object({ manageTokens: z.string().min(1).optional(), manageServiceUsers: z.string().min(1).optional() }).optional(),
   reauthThrottle: z.union([z.literal(false), z.object({}).passthrough()]).optional(),
+  rotation: z.object({ maxGraceMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict().optional(),
   telemetry: z
     .object({
       tracer: z.custom<TelemetryOptions["tracer"]>((t) => typeof (t as { startActiveSpan?: unknown } | null)?.startActiveSpan === "function", "expected an OpenTelemetry Tracer").optional(),
@@ -118,6 +127,10 @@ export interface Context {
    */
   now(storeNow?: number): number;
   newId(prefix: string): string;
+  /** R18: the longest grace period `tokens.rotate()` accepts (ms). */
+  maxGraceMs: number;
+  /** R18: token id → when this instance last emitted `token.previous_secret_used` for it. */
+  previousSecretEvents: Map<string, number>;
   /** Emits an event to the host's sink, if any. */
   emit(event: KeywardEvent): void;
   hasSink: boolean;
@@ -200,6 +213,8 @@ export function createContext(options: KeywardOptions): Context {
       if (t > high) high = t;
       return high;
     },
+    maxGraceMs: options.rotation?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS,
+    previousSecretEvents: new Map(),
     newId: (prefix) => `${prefix}_${nano()}`,
     hasSink: sink !== undefined,
     emit(event) {

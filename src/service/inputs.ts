@@ -261,6 +261,26 @@ export interface TokenActionInput {
 }
 
 /**
+ * `tokens.rotate()` (R18): the token whose secret to replace, who asks, the password (user
+ * tokens, unless the organization is SSO-only, R4), and how long the previous secret keeps
+ * working.
+ *
+ * @example
+ * ```ts
+ * const { token } = await kw.tokens.rotate({ orgId: "acme", tokenId, actorId: "u_admin", graceMs: 86_400_000 } satisfies RotateTokenInput);
+ * ```
+ */
+export interface RotateTokenInput {
+  orgId: string;
+  tokenId: string;
+  actorId: string;
+  /** The actor's password, for a user token unless the organization is SSO-only (R4, as at creation). */
+  password?: string;
+  /** How long the previous secret keeps working, in ms: an integer from 0 (the default: it stops at once) to the `rotation.maxGraceMs` option (default 7 days). Never past the token's own expiry. */
+  graceMs?: number;
+}
+
+/**
  * `tokens.sweepExpired()`: the organization whose expired tokens to record.
  *
  * @example

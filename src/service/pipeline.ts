@@ -12,7 +12,7 @@
  * here: the rules are in `src/core`.
  * @module
  */
-import { checkToken } from "../core/decide.js";
+import { checkToken, presentedSecret } from "../core/decide.js";
 import { fieldError, type KeywardError } from "../core/errors.js";
 import { passedTokenStage } from "../core/reasons.js";
 import { expiryOf } from "../core/lifecycle.js";
@@ -113,9 +113,11 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
   // 1. parse + checksum: a token that is not well formed costs no read.
   const kind = ctx.parse(raw);
   let input: I | null = null;
+  let digest = "";
   if (kind !== null) {
     // 2. digest and 3. the ONE read, failing closed.
-    input = await ctx.call(() => op.read(ctx.store, ctx.hash(raw as string), call));
+    digest = ctx.hash(raw as string);
+    input = await ctx.call(() => op.read(ctx.store, digest, call));
     if (input !== null && input.token.kind !== kind) {
       // A record of the other kind under this digest is an integrity failure: an event, and unknown.
       const { token } = input;
@@ -124,6 +126,13 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
     }
   }
   const now = ctx.now(input?.now);
+  // R18: a rotated token's previous secret works only during its grace period; after, it is unknown.
+  let previous = false;
+  if (input !== null) {
+    const which = presentedSecret(input.token, digest, now);
+    if (which === null) input = null;
+    else previous = which === "previous";
+  }
   let result: R;
   if (input === null) result = op.notFound(kind === null ? "token_malformed" : "token_unknown", call);
   else {
@@ -134,12 +143,44 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
       result = stage.limited === null ? (withRateLimit(op.decide(input, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
     } else result = op.decide(input, now, call, ctx);
     // 5. record the use, or a newly seen expiry.
-    if (passedTokenStage(result.reason as never)) recordUse(ctx, input, now);
-    else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
+    if (passedTokenStage(result.reason as never)) {
+      recordUse(ctx, input, now);
+      if (previous) result = previousSecretUsed(ctx, result, input, now, call);
+    } else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
   }
   // 6. emit.
   if (ctx.hasSink) ctx.emit(op.event(result, now, input, call));
   return result;
+}
+
+/** How often `token.previous_secret_used` is emitted at most, per token and instance: an hour. */
+export const PREVIOUS_SECRET_EVENT_WINDOW_MS = 3_600_000;
+
+/**
+ * R18: a call authenticated with a rotated token's previous secret. An allowed result says so
+ * (`previousSecret: true`); `token.previous_secret_used` names the token and the client, at most
+ * once per token per {@link PREVIOUS_SECRET_EVENT_WINDOW_MS} on this instance.
+ */
+function previousSecretUsed<R extends Verdict>(ctx: Context, result: R, input: LoadedToken, now: number, call: Call): R {
+  const { token } = input;
+  const seen = ctx.previousSecretEvents;
+  const last = seen.get(token.id);
+  if (ctx.hasSink && (last === undefined || now - last >= PREVIOUS_SECRET_EVENT_WINDOW_MS || now < last)) {
+    if (seen.size >= 10_000) for (const [id, at] of seen) if (now - at >= PREVIOUS_SECRET_EVENT_WINDOW_MS) seen.delete(id);
+    seen.set(token.id, now);
+    const client = call.options?.client;
+    ctx.emit({
+      type: "token.previous_secret_used",
+      at: now,
+      tokenId: token.id,
+      orgId: token.orgId,
+      subject: input.compiled.ref,
+      tokenName: token.name,
+      graceUntil: token.previousHashUntil!,
+      ...(client === undefined ? {} : { client: { ip: client.ip ?? null, userAgent: client.userAgent ?? null } }),
+    });
+  }
+  return result.allowed ? { ...result, previousSecret: true } : result;
 }
 
 /** Records the use (R6) without waiting. A failed touch never changes the decision (it can only make the token expire early). */

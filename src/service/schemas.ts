@@ -142,6 +142,9 @@ export const listOrganizationTokensSchema = z.object({ orgId: id, actorId: id, .
 export const listServiceTokensSchema = z.object({ orgId: id, actorId: id, serviceUserId: id.optional(), ...tokenListOptions }).strict();
 export const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
 export const sweepExpiredSchema = z.object({ orgId: id }).strict();
+export const rotateTokenSchema = z
+  .object({ orgId: id, tokenId: id, actorId: id, password: z.string().max(1024).optional(), graceMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() })
+  .strict();
 export const actorSchema = z.object({ orgId: id, actorId: id }).strict();
 /** Where a leaked secret was found (R22); the secret itself is checked by the token parser. */
 export const leakLocationSchema = z.object({ source: z.string().min(1).max(200), url: z.string().max(2048) }).strict();

@@ -5,7 +5,8 @@
  */
 import { admission } from "../core/admit.js";
 import { KeywardError } from "../core/errors.js";
-import { effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, tokenSortKey, tokenStatus, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
+import { checkToken } from "../core/decide.js";
+import { effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
 import type { ExpiryCause, KeywardEvent, Organization, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
@@ -19,6 +20,7 @@ import type {
   ListOrganizationTokensInput,
   ListServiceTokensInput,
   ManagementRights,
+  RotateTokenInput,
   SweepExpiredInput,
   TokenActionInput,
   TokenListOptions,
@@ -31,6 +33,7 @@ import {
   listOrganizationTokensSchema,
   listServiceTokensSchema,
   parseInput,
+  rotateTokenSchema,
   sweepExpiredSchema,
   tokenActionSchema,
   tokenStatuses,
@@ -66,6 +69,8 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
     status,
     expiresAt: expiry === null ? null : expiry.at,
     expiryCause: expiry === null ? null : expiry.cause,
+    rotatedAt: token.rotatedAt ?? null,
+    previousSecretUntil: status === "active" && token.previousHashUntil != null && now < token.previousHashUntil ? token.previousHashUntil : null,
     ...(token.revokedCause ? { revokedCause: token.revokedCause } : {}),
   };
 }
@@ -100,7 +105,7 @@ export async function requireWithin(ctx: Context, orgId: string, setId: string |
 
 /** A token lifecycle event (R16); the cause must fit the type (`leaked` for `token.revoked`, the others for `token.expired`). Shared with the leak reports (R22). */
 export function tokenEvent(
-  type: "token.created" | "token.revoked" | "token.deleted" | "token.expired",
+  type: "token.created" | "token.revoked" | "token.deleted" | "token.expired" | "token.rotated",
   token: TokenRecord,
   subject: SubjectRef,
   at: number,
@@ -199,6 +204,33 @@ export function creationExpiry(org: Organization, kind: SubjectKind, expiresAt: 
   return { expiresAt: expiresAt ?? null, policyExpiresAt: max === null ? null : now + max };
 }
 
+/**
+ * R4: checks the user's password with the host's `verifyPassword`, under the throttle of
+ * failures, unless the organization is SSO-only; throws `reauthentication_failed` when it is
+ * wrong or missing. Shared by creation and rotation (R18).
+ */
+async function reauthenticate(ctx: Context, org: Organization, userId: string, password: string | undefined, outcome: "created" | "rotated"): Promise<void> {
+  if (org.ssoOnly) return;
+  if (ctx.verifyPassword === undefined) {
+    throw new KeywardError("invalid_config", "Creating or rotating user tokens needs the verifyPassword option unless the organization is SSO-only.", { field: "options.verifyPassword" });
+  }
+  let ok = false;
+  if (typeof password === "string" && password.length > 0) {
+    const verify = ctx.verifyPassword;
+    const check = async () => {
+      try {
+        return (await verify(userId, password)) === true;
+      } catch (e) {
+        // A failing hook is not a wrong password: the check could not be made (fail closed).
+        throw new KeywardError("unavailable", `The password could not be checked: the token was not ${outcome}.`, { cause: e });
+      }
+    };
+    // R4's throttle: past the failures allowed, refused without asking the hook.
+    ok = ctx.reauth === null ? await check() : await ctx.reauth.check(org.id, userId, check);
+  }
+  if (!ok) throw new KeywardError("reauthentication_failed");
+}
+
 /** Creates a user token (R3, R4, R5, R10, R19). */
 export async function createUserToken(ctx: Context, input: CreateUserTokenInput): Promise<CreatedToken> {
   const { orgId, userId, name: tokenName, password, expiresAt } = parseInput(createUserTokenSchema, input);
@@ -211,26 +243,7 @@ export async function createUserToken(ctx: Context, input: CreateUserTokenInput)
   const now = ctx.now();
   // R19: the policy refuses before the password is asked for (a refusal costs no attempt).
   const expiry = creationExpiry(org, "user", expiresAt, now);
-  if (!org.ssoOnly) {
-    if (ctx.verifyPassword === undefined) {
-      throw new KeywardError("invalid_config", "Creating user tokens needs the verifyPassword option unless the organization is SSO-only.", { field: "options.verifyPassword" });
-    }
-    let ok = false;
-    if (typeof password === "string" && password.length > 0) {
-      const verify = ctx.verifyPassword;
-      const check = async () => {
-        try {
-          return (await verify(userId, password)) === true;
-        } catch (e) {
-          // A failing hook is not a wrong password: the check could not be made (fail closed).
-          throw new KeywardError("unavailable", "The password could not be checked: the token was not created.", { cause: e });
-        }
-      };
-      // R4's throttle: past the failures allowed, refused without asking the hook.
-      ok = ctx.reauth === null ? await check() : await ctx.reauth.check(orgId, userId, check);
-    }
-    if (!ok) throw new KeywardError("reauthentication_failed");
-  }
+  await reauthenticate(ctx, org, userId, password, "created");
   const subject: SubjectRef = { kind: "user", id: user.id, name: user.name };
   return insert(ctx, "user", orgId, subject, tokenName, membership.epoch, userId, ctx.limits.userTokensPerUser, expiry, now);
 }
@@ -330,13 +343,21 @@ async function endToken(ctx: Context, token: TokenRecord, actorId: string, how: 
  */
 export async function revoke(ctx: Context, input: TokenActionInput): Promise<void> {
   const { orgId, tokenId, actorId } = parseInput(tokenActionSchema, input);
+  await endToken(ctx, await ownToken(ctx, orgId, tokenId, actorId), actorId, "revoke");
+}
+
+/**
+ * The token `tokenId` of `orgId` if `actorId` may revoke or rotate it (R11, R18): a user their
+ * own user token, whoever manages service users a service token. Otherwise `not_found`, the
+ * answer for an unknown id, so that nothing leaks (a 403 would tell them it exists).
+ */
+async function ownToken(ctx: Context, orgId: string, tokenId: string, actorId: string): Promise<TokenRecord> {
   const token = await ctx.call(() => ctx.store.getToken(tokenId));
   // Not found, another organization's, or not the actor's: the same answer, so nothing leaks.
   if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
   if (token.kind === "user") {
     if (token.subjectId !== actorId) throw new KeywardError("not_found", "No such token.");
   } else {
-    // An actor who may not manage it gets the answer of an unknown id: a 403 would tell them it exists.
     try {
       await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
     } catch (e) {
@@ -344,7 +365,47 @@ export async function revoke(ctx: Context, input: TokenActionInput): Promise<voi
       throw e;
     }
   }
-  await endToken(ctx, token, actorId, "revoke");
+  return token;
+}
+
+/**
+ * R18: gives the token a new secret under the same id (its name, restriction, last use, limits
+ * and events continue), with the rights of a revocation and the password of a creation (R4, user
+ * tokens unless the organization is SSO-only). Takes no slot (R3). The previous secret keeps
+ * working for `graceMs` (default 0, at most `rotation.maxGraceMs`), never past the token's own
+ * expiry; a second rotation replaces it. A revoked, expired or orphaned token cannot be rotated
+ * (the token stage's reason as the code); of concurrent rotations one wins, the others throw
+ * `conflict` and their secrets never work.
+ */
+export async function rotate(ctx: Context, input: RotateTokenInput): Promise<CreatedToken> {
+  const { orgId, tokenId, actorId, password, graceMs = 0 } = parseInput(rotateTokenSchema, input);
+  if (graceMs > ctx.maxGraceMs) {
+    throw new KeywardError("invalid_input", `Invalid input at "graceMs": at most ${ctx.maxGraceMs} ms (the rotation.maxGraceMs option).`, { field: "graceMs" });
+  }
+  const found = await ownToken(ctx, orgId, tokenId, actorId);
+  // The token as a decision sees it (last use merged, subject compiled): the token stage says whether it still works.
+  const loaded = await ctx.call(() => ctx.store.loadDecision(found.hash, null));
+  if (loaded === null || loaded.token.id !== found.id) throw new KeywardError("conflict", "The token was rotated at the same time: this rotation was not made.");
+  const now = ctx.now(loaded.now);
+  const stage = checkToken(loaded, now, ctx.inactivityMs);
+  if (stage !== null) throw new KeywardError(stage === "token_unknown" ? "not_found" : stage, stage === "token_unknown" ? "No such token." : undefined);
+  if (loaded.token.kind === "user") {
+    const org = await ctx.call(() => ctx.store.getOrganization(orgId));
+    if (org === null) throw new KeywardError("not_found", "No such organization.");
+    await reauthenticate(ctx, org, actorId, password, "rotated");
+  }
+  const token = loaded.token;
+  const expiry = effectiveExpiry(token, ctx.inactivityMs);
+  const until = Math.min(now + graceMs, expiry?.at ?? Infinity);
+  const secret = generateToken(token.kind, ctx.prefixes);
+  const change = { expectHash: token.hash, hash: ctx.hash(secret), hint: tokenHint(secret), previousHashUntil: until, at: now };
+  const result = await ctx.call(() => ctx.store.rotateToken(token.id, change));
+  if (result === null) throw new KeywardError("not_found", "No such token.");
+  if (!result.changed) throw new KeywardError("conflict", "The token was rotated, revoked or deleted at the same time: this rotation was not made.");
+  const subject = loaded.compiled.ref;
+  ctx.emit({ ...tokenEvent("token.rotated", result.token, subject, now, actorId), graceUntil: until > now ? until : null } as KeywardEvent);
+  const view = toView(ctx, { token: result.token, subjectName: subject.name, subject: subjectState(loaded.subject) }, now);
+  return { token: secret, record: view };
 }
 
 /**

@@ -579,6 +579,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       }
       return { token: { ...t }, changed };
     },
+    async rotateToken(tokenId, change) {
+      // Synchronous from the comparison to the write: of racing rotations only the first finds `expectHash`.
+      const t = tokens.get(tokenId);
+      if (t === undefined) return null;
+      if (t.hash !== change.expectHash || t.revokedAt !== null || t.deletedAt !== null || t.expiredAt !== null) return { token: { ...t }, changed: false };
+      const slot = tokensByHash.get(t.hash)!;
+      // Only one previous secret: the one before it stops being found at all.
+      if (t.previousHash != null && t.previousHash !== t.hash) tokensByHash.delete(t.previousHash);
+      t.previousHash = t.hash;
+      t.previousHashUntil = change.previousHashUntil;
+      t.rotatedAt = change.at;
+      t.hash = change.hash;
+      t.hint = change.hint;
+      // Both digests find the one slot; its snapshot is remade at the next read.
+      slot.snapshot = null;
+      tokensByHash.set(t.hash, slot);
+      return { token: { ...t }, changed: true };
+    },
     async markTokenExpired(tokenId, at) {
       const t = tokens.get(tokenId);
       if (t === undefined || t.expiredAt !== null) return false;

@@ -47,6 +47,28 @@ export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState, TokenQuota 
  */
 export type InsertTokenResult = Admission;
 
+/**
+ * What {@link TokenStore.rotateToken} writes (R18): the new secret's digest and hint, in place of
+ * `expectHash`, which becomes the previous secret until `previousHashUntil`.
+ *
+ * @example
+ * ```ts
+ * const change: TokenRotation = { expectHash: token.hash, hash: digest, hint: "kws_…9f2c", previousHashUntil: now + 86_400_000, at: now };
+ * ```
+ */
+export interface TokenRotation {
+  /** The digest the caller read: the rotation happens only if it is still the token's current one. */
+  expectHash: string;
+  /** The new secret's digest. */
+  hash: string;
+  /** The new secret's hint. */
+  hint: string;
+  /** Until when (epoch ms, exclusive) the secret of `expectHash` still works. */
+  previousHashUntil: number;
+  /** When it is rotated (`rotatedAt`). */
+  at: number;
+}
+
 /** A token together with what its status depends on, for listings. */
 export interface TokenListEntry {
   token: TokenRecord;
@@ -272,6 +294,19 @@ export interface TokenStore {
     cause?: RevocationCause,
   ): Promise<{ token: TokenRecord; changed: boolean } | null>;
   /**
+   * R18: rotates the token's secret, compare-and-set: only if its stored `hash` is still
+   * `change.expectHash` and it is neither revoked, deleted nor marked expired, sets
+   * `previousHash` to that hash (replacing any earlier previous one), `previousHashUntil`,
+   * `rotatedAt = change.at`, `hash` and `hint`. From then on {@link DecisionReads.loadDecision}
+   * and {@link DecisionReads.loadAccess} find the token by either digest (the core decides
+   * whether the previous one still works). Returns the token after the call and whether this
+   * call changed it; `null` if there is no such token.
+   *
+   * Concurrency: of N racing rotations of one token (the same `expectHash`) exactly one reports
+   * `changed: true`; the others write nothing, so their secrets never work.
+   */
+  rotateToken(tokenId: string, change: TokenRotation): Promise<{ token: TokenRecord; changed: boolean } | null>;
+  /**
    * Records that the token was seen expired at `at` (sets `expiredAt` if unset). Returns whether
    * this call set it, so that the expiry event is emitted once.
    *
@@ -327,7 +362,7 @@ export interface TokenStore {
 export interface DecisionReads {
   /**
    * Everything a decision needs, in one call (one round trip for SQL stores): the token with
-   * this digest, its subject (membership or service user, and permissions), and — when `item`
+   * this digest as its current or its previous one (R18, {@link TokenStore.rotateToken}), its subject (membership or service user, and permissions), and — when `item`
    * is given — the item's shares whose grantee could include the subject, in the item's order
    * (the grantees of {@link DecisionReads.loadAccess}: the user, its groups, a site of its membership or one
    * below it, its organization; or the service user, its organization including service users;
@@ -342,7 +377,7 @@ export interface DecisionReads {
   // ── the read for one list filter ────────────────────────────────────────────────────────
   /**
    * Everything a list filter (`accessible()`, `tokens.reach()`) needs for one item type, in one
-   * call (one round trip for SQL stores): the token with this digest and its subject, exactly as
+   * call (one round trip for SQL stores): the token with this digest (current or previous) and its subject, exactly as
    * {@link DecisionReads.loadDecision} returns them, and every share and access rule of `query.itemType` —
    * on any item, of any organization (R14) — whose grantee is one of:
    * - user token: `user` = the token's user; `group` ∈ the groups of the user's membership in the

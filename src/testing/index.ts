@@ -19,7 +19,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
 import type { KeywardStore, MemberPageQuery, StoreBackdoor, TokenListEntry, TokenPageQuery } from "../storage/types.js";
-import type { AccessRule, ActionDefinition, DecisionInput, Grantee, Membership, ServiceUser, Share, Site, TokenRecord } from "../core/types.js";
+import type { AccessRule, ActionDefinition, DecisionInput, Grantee, KeywardEvent, Membership, ServiceUser, Share, Site, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
 import { compileDecision, grantsOf, grantsUnder } from "../core/compile.js";
 import { decide } from "../core/decide.js";
@@ -84,6 +84,13 @@ function member(orgId: string, userId: string, over: Partial<Membership> = {}): 
 
 function serviceUser(orgId: string, id: string, over: Partial<ServiceUser> = {}): ServiceUser {
   return { id, orgId, name: `Service ${id}`, permissionSetId: "ps_1", status: "active", createdBy: "u_1", createdAt: T0, ...over };
+}
+
+/** A permission set of org_a that manages service users (and holds ps_1's permissions), for a token manager. */
+async function managerSet(kw: { directory: ReturnType<typeof createKeyward>["directory"] }): Promise<string> {
+  await kw.directory.upsertUser({ id: "u_admin", name: "Admin" });
+  const set = await kw.directory.createPermissionSet({ orgId: "org_a", name: "Manager", permissions: ["inspections:view", "inspections:edit", "service_users:manage"] });
+  return set.id;
 }
 
 /** Seeds one organization with one permission set, one active member and one service user. */
@@ -440,6 +447,66 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect((await read(leaked.id))!.revokedCause).toBe("leaked");
         expect((await read(plain.id))!.revokedCause ?? null).toBeNull();
         expect((await store.getToken(leaked.id))!.revokedCause).toBe("leaked");
+      });
+
+      it("R18 rotateToken is a compare-and-set: the old digest becomes the previous one, both find the token, a second rotation drops the first", async () => {
+        const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        await store.insertToken(t, quota(10));
+        const first = { expectHash: t.hash, hash: `${t.hash}_r1`, hint: "kws_…r1r1", previousHashUntil: T0 + DAY, at: T0 + 10 };
+        const r1 = await store.rotateToken(t.id, first);
+        expect(r1).toMatchObject({ changed: true, token: { id: t.id, hash: first.hash, hint: "kws_…r1r1", previousHash: t.hash, previousHashUntil: T0 + DAY, rotatedAt: T0 + 10 } });
+        expect(await target.backdoor.readToken(t.id)).toEqual({ ...t, hash: first.hash, hint: "kws_…r1r1", previousHash: t.hash, previousHashUntil: T0 + DAY, rotatedAt: T0 + 10 });
+        // Both digests find the one token, as it is now (the core decides whether the previous one still works).
+        for (const digest of [first.hash, t.hash]) {
+          expect((await store.loadDecision(digest, null))!.token).toMatchObject({ id: t.id, hash: first.hash, previousHash: t.hash });
+          expect((await store.loadAccess(digest, { itemType: "inspection" }))!.token).toMatchObject({ id: t.id, hash: first.hash });
+        }
+        // A stale expectation writes nothing.
+        const stale = await store.rotateToken(t.id, { ...first, expectHash: t.hash, hash: `${t.hash}_stale` });
+        expect(stale).toMatchObject({ changed: false, token: { hash: first.hash } });
+        expect(await store.loadDecision(`${t.hash}_stale`, null)).toBeNull();
+        // A second rotation: only one previous secret, the oldest is gone.
+        const second = { expectHash: first.hash, hash: `${t.hash}_r2`, hint: "kws_…r2r2", previousHashUntil: T0 + 2 * DAY, at: T0 + 20 };
+        expect((await store.rotateToken(t.id, second))!.changed).toBe(true);
+        expect(await store.loadDecision(t.hash, null)).toBeNull();
+        expect(await store.loadAccess(t.hash, { itemType: "inspection" })).toBeNull();
+        expect((await store.loadDecision(first.hash, null))!.token).toMatchObject({ hash: second.hash, previousHash: first.hash, previousHashUntil: T0 + 2 * DAY });
+        expect((await store.loadDecision(second.hash, null))!.token.id).toBe(t.id);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ hash: second.hash, previousHash: first.hash, rotatedAt: T0 + 20 });
+        expect(await store.rotateToken("nope", second)).toBeNull();
+      });
+
+      it("R18 a revoked, deleted or expired-marked token is not rotated", async () => {
+        const revoked = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const deleted = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const expired = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        for (const t of [revoked, deleted, expired]) await store.insertToken(t, quota(10));
+        await store.revokeToken(revoked.id, T0 + 1, "revoke");
+        await store.revokeToken(deleted.id, T0 + 1, "delete");
+        await store.markTokenExpired(expired.id, T0 + 1);
+        for (const t of [revoked, deleted, expired]) {
+          const r = await store.rotateToken(t.id, { expectHash: t.hash, hash: `${t.hash}_new`, hint: "kwu_…nnnn", previousHashUntil: T0 + DAY, at: T0 + 2 });
+          expect(r!.changed).toBe(false);
+          expect((await target.backdoor.readToken(t.id))!.hash).toBe(t.hash);
+          expect(await store.loadDecision(`${t.hash}_new`, null)).toBeNull();
+        }
+      });
+
+      it("R18 of N racing rotations of one token exactly one changes it; the losers wrote nothing and their digests find nothing", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const hashes = Array.from({ length: 8 }, (_, i) => `${t.hash}_race${i}`);
+        const results = await Promise.all(hashes.map((hash, i) => store.rotateToken(t.id, { expectHash: t.hash, hash, hint: "kwu_…race", previousHashUntil: T0 + DAY, at: T0 + i })));
+        const winners = results.flatMap((r, i) => (r!.changed ? [i] : []));
+        expect(winners).toHaveLength(1);
+        const won = hashes[winners[0]!]!;
+        const row = await target.backdoor.readToken(t.id);
+        expect(row).toMatchObject({ hash: won, previousHash: t.hash, rotatedAt: T0 + winners[0]! });
+        for (const hash of hashes) {
+          if (hash === won) expect((await store.loadDecision(hash, null))!.token.hash).toBe(won);
+          else expect(await store.loadDecision(hash, null)).toBeNull();
+        }
+        expect(await target.backdoor.dump()).not.toContain(`${t.hash}_race${(winners[0]! + 1) % hashes.length}`);
       });
 
       it("R6 markTokenExpired records the expiry once", async () => {
@@ -1013,6 +1080,58 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(row!.hash).not.toContain(token);
         expect(await target.backdoor.dump()).not.toContain(token);
         expect(await target.backdoor.dump()).not.toContain(token.slice(4, 40));
+      });
+
+      it("R18 a rotation keeps the token id; the previous secret works during the grace period only, says so, and is replaced by a second rotation", async () => {
+        let now = T0;
+        const events: KeywardEvent[] = [];
+        const kw = createKeyward({
+          store,
+          clock: () => now,
+          actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
+          onEvent: (e) => events.push(e),
+        });
+        const item = { orgId: "org_a", type: "inspection", id: "i_rot" };
+        await kw.directory.share({ item, grantee: { kind: "service_user", serviceUserId: "svc_1" }, level: "view" });
+        await kw.directory.addMember({ orgId: "org_a", userId: "u_admin", permissionSetId: await managerSet(kw) });
+        const old = await kw.tokens.createServiceToken({ orgId: "org_a", serviceUserId: "svc_1", name: "BI", actorId: "u_admin" });
+        now += 1000;
+        const fresh = await kw.tokens.rotate({ orgId: "org_a", tokenId: old.record.id, actorId: "u_admin", graceMs: DAY });
+        expect(fresh.record).toMatchObject({ id: old.record.id, name: "BI", rotatedAt: T0 + 1000, previousSecretUntil: T0 + 1000 + DAY, status: "active" });
+        expect(fresh.token).not.toBe(old.token);
+        expect(fresh.token.slice(0, 4)).toBe(old.token.slice(0, 4));
+        expect(events.find((e) => e.type === "token.rotated")).toMatchObject({ tokenId: old.record.id, actorId: "u_admin", graceUntil: T0 + 1000 + DAY });
+        const viaOld = await kw.authorize(old.token, "inspections.view", item, { client: { ip: "10.0.0.7", userAgent: "PowerBI/2.1" } });
+        expect(viaOld).toMatchObject({ allowed: true, tokenId: old.record.id, previousSecret: true });
+        expect(await kw.authorize(fresh.token, "inspections.view", item)).not.toHaveProperty("previousSecret");
+        expect((await kw.accessible(old.token, "inspections.view", "inspection")) as object).toMatchObject({ allowed: true, previousSecret: true });
+        expect(events.filter((e) => e.type === "token.previous_secret_used")).toEqual([
+          { type: "token.previous_secret_used", at: T0 + 1000, tokenId: old.record.id, orgId: "org_a", subject: { kind: "service_user", id: "svc_1", name: "Service svc_1" }, tokenName: "BI", graceUntil: T0 + 1000 + DAY, client: { ip: "10.0.0.7", userAgent: "PowerBI/2.1" } },
+        ]);
+        now = T0 + 1000 + DAY;
+        expect(await kw.authorize(old.token, "inspections.view", item)).toEqual({ allowed: false, reason: "token_unknown", action: "inspections.view" });
+        expect((await kw.authorize(fresh.token, "inspections.view", item)).allowed).toBe(true);
+        // A second rotation during a grace period replaces the previous secret.
+        const third = await kw.tokens.rotate({ orgId: "org_a", tokenId: old.record.id, actorId: "u_admin", graceMs: DAY });
+        const fourth = await kw.tokens.rotate({ orgId: "org_a", tokenId: old.record.id, actorId: "u_admin", graceMs: DAY });
+        expect((await kw.authorize(fresh.token, "inspections.view", item)).reason).toBe("token_unknown");
+        expect(await kw.authorize(third.token, "inspections.view", item)).toMatchObject({ allowed: true, previousSecret: true });
+        expect((await kw.authorize(fourth.token, "inspections.view", item)).allowed).toBe(true);
+        const row = await target.backdoor.readToken(old.record.id);
+        expect(await target.backdoor.dump()).not.toContain(fourth.token);
+        expect(row!.hash).not.toContain(fourth.token);
+      });
+
+      it("R18 of concurrent rotations through keyward one wins; the others throw conflict and their secrets are unknown", async () => {
+        const kw = createKeyward({ store, actions: { "inspections.view": { permission: "inspections:view" } } });
+        await kw.directory.addMember({ orgId: "org_a", userId: "u_admin", permissionSetId: await managerSet(kw) });
+        const { record } = await kw.tokens.createServiceToken({ orgId: "org_a", serviceUserId: "svc_1", name: "BI", actorId: "u_admin" });
+        const settled = await Promise.allSettled(Array.from({ length: 6 }, () => kw.tokens.rotate({ orgId: "org_a", tokenId: record.id, actorId: "u_admin", graceMs: DAY })));
+        const won = settled.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof kw.tokens.rotate>>> => r.status === "fulfilled");
+        expect(won).toHaveLength(1);
+        for (const r of settled) if (r.status === "rejected") expect((r.reason as KeywardError).code).toBe("conflict");
+        expect((await kw.authorize(won[0]!.value.token, "inspections.view")).allowed).toBe(true);
+        expect((await target.backdoor.readToken(record.id))!.rotatedAt).not.toBeNull();
       });
     });
   });

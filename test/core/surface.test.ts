@@ -18,6 +18,7 @@ const { createKeyward, KeywardError } = root;
 const ROOT_VALUES = [
   "ACCESS_LEVELS",
   "DEFAULT_MANAGEMENT_PERMISSIONS",
+  "DEFAULT_MAX_GRACE_MS",
   "DEFAULT_PAGE_SIZE",
   "DEFAULT_PREFIXES",
   "DEFAULT_REAUTH_THROTTLE",
@@ -67,7 +68,7 @@ const CORE_VALUES = [
 ];
 
 /** Helpers of the implementation: never public. */
-const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "storeOf", "parseInput"];
+const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "presentedSecret", "storeOf", "parseInput"];
 
 describe("the public surface", () => {
   it("the root entry exports the factory, the errors, the constants and what a secret scanner needs, by name", () => {

@@ -23,6 +23,9 @@ describe("R16 KeywardEvent narrows by type", () => {
     expectTypeOf<Of<"token.integrity">["storedKind"]>().toEqualTypeOf<SubjectKind>();
     expectTypeOf<Of<"management.refused">["code"]>().toEqualTypeOf<"forbidden" | "not_found" | "invalid_input">();
     expectTypeOf<Of<"login">["reason"]>().toEqualTypeOf<string>();
+    expectTypeOf<Of<"token.rotated">["graceUntil"]>().toEqualTypeOf<number | null>();
+    expectTypeOf<Of<"token.previous_secret_used">["graceUntil"]>().toEqualTypeOf<number>();
+    expectTypeOf<Of<"token.previous_secret_used">["client"]>().toEqualTypeOf<{ ip: string | null; userAgent: string | null } | undefined>();
   });
 
   it("R16 a switch on event.type reaches each event's fields without a cast, and covers every type", () => {
@@ -35,6 +38,10 @@ describe("R16 KeywardEvent narrows by type", () => {
           return `expired (${e.cause ?? "?"})`;
         case "token.revoked":
           return `revoked${e.cause ? ` (${e.cause})` : ""}`;
+        case "token.rotated":
+          return `rotated, previous secret until ${e.graceUntil ?? "now"}`;
+        case "token.previous_secret_used":
+          return `previous secret of ${e.tokenName} used by ${e.client?.userAgent ?? "?"}`;
         case "token.leaked":
           return `leaked at ${e.found.url}, revoked now: ${e.revoked}`;
         case "authorization":

@@ -59,6 +59,7 @@ class HostStore implements KeywardStore {
   listTokens(...a: Parameters<TokenStore["listTokens"]>) { return this.#inner.listTokens(...a); }
   pageTokens(...a: Parameters<TokenStore["pageTokens"]>) { return this.#inner.pageTokens(...a); }
   revokeToken(...a: Parameters<TokenStore["revokeToken"]>) { return this.#inner.revokeToken(...a); }
+  rotateToken(...a: Parameters<TokenStore["rotateToken"]>) { return this.#inner.rotateToken(...a); }
   markTokenExpired(...a: Parameters<TokenStore["markTokenExpired"]>) { return this.#inner.markTokenExpired(...a); }
   recordTokenUse(...a: Parameters<TokenStore["recordTokenUse"]>) { return this.#inner.recordTokenUse(...a); }
   setTokenPolicyExpiry(...a: Parameters<TokenStore["setTokenPolicyExpiry"]>) { return this.#inner.setTokenPolicyExpiry(...a); }
@@ -108,7 +109,11 @@ describe("the read cache layer (cachedReads)", () => {
     ["revocation", async (w: Awaited<ReturnType<typeof world>>, id: string) => w.kw.tokens.revoke({ orgId: "acme", tokenId: id, actorId: w.users.ana.id })],
     ["deactivation", async (w: Awaited<ReturnType<typeof world>>) => w.kw.directory.deactivateMember({ orgId: "acme", userId: w.users.ana.id })],
     ["permission removal", async (w: Awaited<ReturnType<typeof world>>) => w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.inspector.id, permissions: ["inspections:view"] })],
-  ] as const)("R11 a %s through one instance refuses the next request on another instance of the process, whose decision was cached", async (_name, change) => {
+    // R18: a rotation without grace ends the old secret at once, on every instance.
+    ["rotation", async (w: Awaited<ReturnType<typeof world>>, id: string): Promise<void> => {
+      await w.kw.tokens.rotate({ orgId: "acme", tokenId: id, actorId: w.users.ana.id, password: PASSWORD });
+    }],
+  ] as const)("R11 R18 a %s through one instance refuses the next request on another instance of the process, whose decision was cached", async (_name, change) => {
     const shared = memoryStore();
     const group = inProcessInvalidation();
     const a = cachedReads(shared, { invalidation: group.source(), ttlMs: 5000 });

@@ -190,6 +190,10 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
       const r = await store.revokeToken(tokenId, at, how, cause);
       return r === null ? null : { ...r, token: withUses(r.token) };
     },
+    rotateToken: async (tokenId, change) => {
+      const r = await store.rotateToken(tokenId, change);
+      return r === null ? null : { ...r, token: withUses(r.token) };
+    },
     markTokenExpired: async (tokenId, at) => {
       const changed = await store.markTokenExpired(tokenId, at);
       uses.delete(tokenId);

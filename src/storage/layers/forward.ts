@@ -28,7 +28,7 @@ export const DIRECTORY_METHODS = [
  * ```
  */
 export const TOKEN_METHODS = [
-  "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "markTokenExpired", "recordTokenUse", "setTokenPolicyExpiry", "markTokenWarned",
+  "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "rotateToken", "markTokenExpired", "recordTokenUse", "setTokenPolicyExpiry", "markTokenWarned",
 ] as const satisfies readonly (keyof TokenStore)[];
 /**
  * The methods of {@link DecisionReads}.
@@ -63,7 +63,7 @@ void complete;
  */
 export const CHANGE_METHODS = [
   "putOrganization", "putUser", "updateMembership", "putPermissionSet", "insertPermissionSet", "putSite",
-  "updateServiceUser", "putShare", "deleteShare", "putRule", "deleteRule", "revokeToken", "setTokenPolicyExpiry",
+  "updateServiceUser", "putShare", "deleteShare", "putRule", "deleteRule", "revokeToken", "setTokenPolicyExpiry", "rotateToken",
 ] as const satisfies readonly (keyof KeywardStore)[];
 
 /**

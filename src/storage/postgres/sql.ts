@@ -365,17 +365,22 @@ export function queries(schema: string) {
   const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
   /**
    * The token by digest `$1` with its subject: the joins shared by `loadDecision` and `loadAccess`.
+   * R18: the token whose current digest is `$1`, else the one whose previous digest is (a
+   * rotation's grace period; the core decides whether it still works) — two unique index
+   * lookups under one LIMIT, the second run only when the first finds nothing, so a current
+   * secret costs one index lookup as before (a `hash = $1 OR previous_hash = $1` plans as a
+   * BitmapOr of both indexes, and a heap recheck, on every read).
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
    * user token never descends the service users' index (nor a service token the users').
    */
-  const subjectFrom = `FROM ${s}.tokens t
+  const subjectFrom = `FROM (SELECT * FROM ${s}.tokens WHERE hash = $1
+  UNION ALL SELECT * FROM ${s}.tokens WHERE previous_hash = $1 LIMIT 1) t
 LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN ${s}.memberships m ON m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN ${s}.service_users su ON su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)
 LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
-  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)
-WHERE t.hash = $1`;
+  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
   /** The subject's elements of a read's array, then the database's clock. */
   const subjectArray = `${SUBJECT_FIELDS.map(([, e]) => e).join(", ")},\n  ${DB_NOW_EXPR}`;
   /** The path of the site a grant (`g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
@@ -543,6 +548,16 @@ ORDER BY pg.sort_key ${dir}, pg.id COLLATE "C" ${dir}`,
     ) as Record<`${TokenSort}:${"asc" | "desc"}`, string>,
     revokeToken: `WITH u AS (UPDATE ${s}.tokens SET revoked_at = $2, revoked_cause = $3 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     deleteToken: `WITH u AS (UPDATE ${s}.tokens SET deleted_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
+    /**
+     * R18: compare-and-set in one statement — rotates only while the stored digest is still `$2`
+     * and the token is neither revoked, deleted nor marked expired (the old digest becomes the
+     * previous one, replacing any earlier); returns the token after it, no row when it did not
+     * change. Notifies like the other token writes.
+     */
+    rotateToken: `WITH u AS (UPDATE ${s}.tokens t SET previous_hash = t.hash, previous_hash_until = $4, rotated_at = $5, hash = $3, hint = $6
+  WHERE t.id = $1 AND t.hash = $2 AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL
+  RETURNING ${TOKEN_COLUMNS})
+SELECT u.*, ${notify("'token:' || u.id")} AS notified FROM u`,
     markTokenExpired: `WITH u AS (UPDATE ${s}.tokens SET expired_at = $2 WHERE id = $1 AND expired_at IS NULL RETURNING id)
 SELECT ${notify("'token:' || id")} FROM u`,
     /** R19: the policy's end of each listed live token (`$1` ids, `$2` ends, NULL for none), each row written atomically; the ids written. */
@@ -649,13 +664,12 @@ ${subjectFrom}`,
          SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions, r.org_id, NULL FROM ${s}.rules r
            WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys)) g
    ${grantSite})) AS access_shares_and_rules
-${subjectFrom.replace(/\nWHERE /, `
+${subjectFrom}
 CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
     THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
       || ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid)
       || ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids)
-    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k
-WHERE `)}`,
+    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
   };
 }
 

@@ -512,6 +512,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           return { token: next, changed };
         }),
       ),
+    rotateToken: (tokenId, change) =>
+      guard(async () => {
+        const r = (await driver.query(q.rotateToken, [tokenId, change.expectHash, change.hash, change.previousHashUntil, change.at, change.hint]))[0];
+        if (r !== undefined) return { token: rows.token(r), changed: true };
+        const now = (await driver.query(q.getToken, [tokenId]))[0];
+        return now === undefined ? null : { token: rows.token(now), changed: false };
+      }),
     markTokenExpired: (tokenId, at) => guard(async () => (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0),
     setTokenPolicyExpiry: (changes) =>
       guard(async () =>
