@@ -97,9 +97,13 @@ const optionsSchema = z.object({
   maxBodyBytes: z.number().int().min(64).max(1_048_576).optional(),
 });
 
-const createMineSchema = z.object({ name, password: z.string().max(1024).optional() }).strict();
+/** R19: an optional expiry date, as ISO-8601 (`2026-12-31T00:00:00.000Z`), read as epoch ms. */
+const expiresAtJson = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).optional();
+const createMineSchema = z.object({ name, password: z.string().max(1024).optional(), expiresAt: expiresAtJson }).strict();
 const createServiceUserSchema = z.object({ name, permissionSetId: id.nullable().optional() }).strict();
-const createServiceTokenSchema = z.object({ name }).strict();
+const createServiceTokenSchema = z.object({ name, expiresAt: expiresAtJson }).strict();
+/** `{ expiresAt }` of a creation, when one was given. */
+const withExpiry = (v: { expiresAt?: number | undefined }) => (v.expiresAt === undefined ? {} : { expiresAt: v.expiresAt });
 const emptySchema = z.object({}).strict();
 
 
@@ -115,8 +119,10 @@ export interface TokenJson {
   createdAt: string;
   createdBy: string | null;
   lastUsedAt: string | null;
-  /** When it expires from inactivity unless used before then (R6); `null` for service tokens and dead tokens. */
+  /** When an active token expires (R6, R19: its effective expiry, the earliest of its date, its policy's end and, for user tokens, inactivity); `null` when it never expires and for dead tokens. */
   expiresAt: string | null;
+  /** Which deadline `expiresAt` is: `inactivity`, `date` or `policy`; `null` when `expiresAt` is. */
+  expiryCause: TokenView["expiryCause"];
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -163,6 +169,7 @@ export function tokenJson(v: TokenView): TokenJson {
     createdBy: v.createdBy,
     lastUsedAt: iso(v.lastUsedAt),
     expiresAt: iso(v.expiresAt),
+    expiryCause: v.expiryCause,
   };
 }
 
@@ -296,7 +303,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       operation: "create_user_token",
       async handle({ session: s, body }) {
         const v = parseInput(createMineSchema, body);
-        const created = await kw.tokens.createUserToken({ orgId: s.orgId, userId: s.userId, name: v.name, ...(v.password === undefined ? {} : { password: v.password }) });
+        const created = await kw.tokens.createUserToken({ orgId: s.orgId, userId: s.userId, name: v.name, ...(v.password === undefined ? {} : { password: v.password }), ...withExpiry(v) });
         return json({ token: created.token, record: tokenJson(created.record) }, 201);
       },
     },
@@ -385,7 +392,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       operation: "create_service_token",
       async handle({ session: s, params, body }) {
         const v = parseInput(createServiceTokenSchema, body);
-        const created = await kw.tokens.createServiceToken({ orgId: s.orgId, serviceUserId: params.serviceUserId!, name: v.name, actorId: s.userId });
+        const created = await kw.tokens.createServiceToken({ orgId: s.orgId, serviceUserId: params.serviceUserId!, name: v.name, actorId: s.userId, ...withExpiry(v) });
         return json({ token: created.token, record: tokenJson(created.record) }, 201);
       },
     },
