@@ -7,10 +7,10 @@
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import type { AccessDecision, AllowedAccess } from "../core/access.js";
-import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
+import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef, RateLimitState } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
 import { parseConfig } from "../service/schemas.js";
-import { decisionProblem, errorProblem, extractBearer, problemFor, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+import { decisionProblem, errorProblem, expiryHeaders, extractBearer, problemFor, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
@@ -139,8 +139,17 @@ function callOptions(opts: ResolvedHttpOptions, method: string, path: string): A
 /** The mapping of a refusal after the token stage, with its rate-limit headers (R21). */
 function refused(decision: DeniedDecision, opts: ResolvedHttpOptions): HttpProblem {
   const problem = decisionProblem(decision, opts);
-  if (decision.rateLimit === undefined) return problem;
-  return { ...problem, headers: { ...problem.headers, ...rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders) } };
+  // R19: past the token stage the token authenticated, so the answer names its expiry.
+  const expiresAt = "expiresAt" in decision ? decision.expiresAt : undefined;
+  if (decision.rateLimit === undefined && (expiresAt === undefined || expiresAt === null || opts.expiryHeader === null)) return problem;
+  return { ...problem, headers: { ...problem.headers, ...rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders), ...expiryHeaders(expiresAt, opts) } };
+}
+
+/** The headers of an allowed answer: the rate-limit state (R21) and the token's expiry (R19). */
+function grantedHeaders(granted: { rateLimit?: RateLimitState | undefined; expiresAt: number | null }, opts: ResolvedHttpOptions): Readonly<Record<string, string>> {
+  const limit = rateLimitHeaders(granted.rateLimit, opts.rateLimit?.ietfHeaders);
+  if (opts.expiryHeader === null || granted.expiresAt === null) return limit;
+  return { ...limit, ...expiryHeaders(granted.expiresAt, opts) };
 }
 
 /** An id no item can have: a missing item is authorized against it, so "no such item" looks exactly like "not yours" (404), after the token and permission checks. */
@@ -174,7 +183,7 @@ export async function runGuard<Req>(kw: GuardKeyward, guard: ResolvedGuard<Req>,
       if (item === null) item = { orgId: NOWHERE, type: guard.itemType!, id: NOWHERE };
     }
     const decision = await kw.authorize(bearer.token, guard.action, item, callOptions(opts, req.method, req.path));
-    if (decision.allowed) return { ok: true, decision, headers: rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders) };
+    if (decision.allowed) return { ok: true, decision, headers: grantedHeaders(decision, opts) };
     return { ok: false, problem: refused(decision, opts), decision };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
@@ -250,7 +259,7 @@ export async function runListGuard(
   if (!bearer.ok) return { ok: false, problem: problemFor(bearer.code, opts) };
   try {
     const access = await kw.accessible(bearer.token, guard.action, guard.itemType, callOptions(opts, req.method, req.path));
-    if (access.allowed) return { ok: true, access, headers: rateLimitHeaders(access.rateLimit, opts.rateLimit?.ietfHeaders) };
+    if (access.allowed) return { ok: true, access, headers: grantedHeaders(access, opts) };
     return { ok: false, problem: refused(access, opts), decision: access };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };

@@ -113,6 +113,13 @@ export interface HttpOptions {
    * headers (and, opted in, the IETF `RateLimit-Policy` and `RateLimit`).
    */
   rateLimit?: RateLimitGate;
+  /**
+   * R19: the response header that carries the token's effective expiry (ISO-8601 UTC, e.g.
+   * `2026-12-31T00:00:00.000Z`) on every answer after the token stage: allowed requests, and
+   * `permission_denied`, `access_denied`, `rate_limited`. For a user token it moves with each
+   * use. Not sent for a token that never expires. Default `"API-Token-Expiration"`; `false`: none.
+   */
+  expiryHeader?: string | false;
 }
 
 /** {@link HttpOptions} with every default applied. */
@@ -123,6 +130,8 @@ export interface ResolvedHttpOptions {
   retryAfterSeconds: number;
   onError: ((error: unknown) => void) | undefined;
   rateLimit: RateLimitGate | undefined;
+  /** The expiry header's name in lower case, or `null` when switched off. */
+  expiryHeader: string | null;
 }
 
 /** A quoted-string of RFC 9110 without quotes, backslashes or control characters. */
@@ -149,8 +158,28 @@ export const httpOptionsSchema = z
         "expected a rate limit: rateLimit({ by, limit, windowMs }) from keyward/ratelimit",
       )
       .optional(),
+    expiryHeader: z
+      .union([z.literal(false), z.string().min(1).max(100).regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be an HTTP header name")])
+      .optional(),
   })
   .strict();
+
+/** The default name of the expiry header (R19), as GitHub's `github-authentication-token-expiration`. */
+export const DEFAULT_EXPIRY_HEADER = "API-Token-Expiration";
+
+/**
+ * R19: the expiry header of an answer after the token stage: `{ [name]: ISO-8601 UTC }`, or no
+ * header when switched off or the token never expires (`expiresAt` null or absent).
+ *
+ * @example
+ * ```ts
+ * expiryHeaders(Date.UTC(2026, 11, 31), opts) // { "api-token-expiration": "2026-12-31T00:00:00.000Z" }
+ * ```
+ */
+export function expiryHeaders(expiresAt: number | null | undefined, opts: ResolvedHttpOptions): Readonly<Record<string, string>> {
+  if (opts.expiryHeader === null || expiresAt === null || expiresAt === undefined) return NO_HEADERS;
+  return { [opts.expiryHeader]: new Date(expiresAt).toISOString() };
+}
 
 /**
  * Validates and resolves the middleware options once (a factory's first step). Throws
@@ -171,6 +200,7 @@ export function resolveHttpOptions(options: unknown = {}, extra: z.ZodRawShape =
     retryAfterSeconds: o.retryAfterSeconds ?? 5,
     onError: o.onError,
     rateLimit: o.rateLimit,
+    expiryHeader: o.expiryHeader === false ? null : (o.expiryHeader ?? DEFAULT_EXPIRY_HEADER).toLowerCase(),
   };
 }
 

@@ -108,7 +108,7 @@ const optionsSchema = z.object({
 /** A restriction as the page sends it (R17): checked field by field by keyward itself (`restriction.permissions`…). */
 const restriction = z.record(z.string(), z.unknown()).nullable().optional();
 /** An expiry as an ISO-8601 date-time with its offset (R19); keyward checks it against the organization's policy. */
-const expiresAt = z.string().datetime({ offset: true }).nullable().optional();
+const expiresAt = z.iso.datetime({ offset: true }).nullable().optional();
 const createMineSchema = z.object({ name, password: z.string().max(1024).optional(), restriction, expiresAt }).strict();
 const createServiceUserSchema = z.object({ name, permissionSetId: id.nullable().optional() }).strict();
 const createServiceTokenSchema = z.object({ name, restriction, expiresAt }).strict();

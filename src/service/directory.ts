@@ -24,6 +24,7 @@ import type {
   ServiceUser,
   Share,
   Site,
+  TokenPolicy,
   User,
 } from "../core/types.js";
 import type { MemberEntry } from "../storage/types.js";
@@ -50,6 +51,9 @@ import type {
   UpdatePermissionSetInput,
   UpdateServiceUserInput,
   UpsertUserInput,
+  SetTokenPolicyInput,
+  GetTokenPolicyInput,
+  TokenPolicyResult,
 } from "./inputs.js";
 import {
   actorSchema,
@@ -79,6 +83,7 @@ import {
 } from "./schemas.js";
 import { DEFAULT_PAGE_SIZE, memberCursor, pageOptions, readMemberCursor, searchOf, statusesOf, statusOption, type Page } from "./paging.js";
 import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
+import { getTokenPolicy, setTokenPolicy } from "./policy.js";
 
 /** The `directory` part of a keyward instance. */
 export function directory(ctx: Context) {
@@ -189,6 +194,16 @@ export function directory(ctx: Context) {
       await call(() => store.putOrganization(next));
       return next;
     },
+    /**
+     * R19: sets the organization's token lifetime policy (`null`: none). `existing: "keep"`
+     * (default) gives the new maximum to tokens created from now on; `"apply"` recomputes it for
+     * every live token, ending none sooner than `noticeMs` from now (default 14 days) unless it
+     * was due sooner already, and lists the tokens whose effective expiry changed.
+     * @example `const { affected } = await kw.directory.setTokenPolicy({ orgId: "acme", policy: { maxLifetimeMs: { service_user: 90 * 86_400_000 } }, existing: "apply" })`
+     */
+    setTokenPolicy: (input: SetTokenPolicyInput): Promise<TokenPolicyResult> => setTokenPolicy(ctx, input),
+    /** R19: the organization's token policy, `null` when it has none. @example `const policy = await kw.directory.getTokenPolicy({ orgId: "acme" })` */
+    getTokenPolicy: (input: GetTokenPolicyInput): Promise<TokenPolicy | null> => getTokenPolicy(ctx, input),
     /** Creates or renames a person (R1). @example `const ana = await kw.directory.upsertUser({ id: "u_ana", name: "Ana Silva" })` */
     async upsertUser(input: UpsertUserInput): Promise<User> {
       const v = parseInput(upsertUserSchema, input);

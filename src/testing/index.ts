@@ -509,6 +509,32 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(await target.backdoor.dump()).not.toContain(`${t.hash}_race${(winners[0]! + 1) % hashes.length}`);
       });
 
+      it("R19 setTokenPolicyExpiry writes each live token's policy end, skips dead ones, and the next decision read sees it", async () => {
+        const live = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1", policyExpiresAt: T0 + 90 * DAY });
+        const cleared = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", policyExpiresAt: T0 + 90 * DAY });
+        const revoked = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        const expired = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" });
+        for (const t of [live, cleared, revoked, expired]) expect((await store.insertToken(t, quota(100))).ok).toBe(true);
+        expect((await store.loadDecision(live.hash, null))!.token.policyExpiresAt).toBe(T0 + 90 * DAY);
+        await store.revokeToken(revoked.id, T0 + 1, "revoke");
+        await store.markTokenExpired(expired.id, T0 + 1);
+        const written = await store.setTokenPolicyExpiry([
+          { tokenId: live.id, policyExpiresAt: T0 + 14 * DAY },
+          { tokenId: cleared.id, policyExpiresAt: null },
+          { tokenId: revoked.id, policyExpiresAt: T0 + DAY },
+          { tokenId: expired.id, policyExpiresAt: T0 + DAY },
+          { tokenId: "tok_missing", policyExpiresAt: T0 + DAY },
+        ]);
+        expect([...written].sort()).toEqual([live.id, cleared.id].sort());
+        expect((await target.backdoor.readToken(live.id))!.policyExpiresAt).toBe(T0 + 14 * DAY);
+        expect((await target.backdoor.readToken(cleared.id))!.policyExpiresAt ?? null).toBeNull();
+        expect((await target.backdoor.readToken(revoked.id))!.policyExpiresAt ?? null).toBeNull();
+        expect((await target.backdoor.readToken(expired.id))!.policyExpiresAt ?? null).toBeNull();
+        expect((await store.loadDecision(live.hash, null))!.token.policyExpiresAt).toBe(T0 + 14 * DAY);
+        expect((await store.loadDecision(cleared.hash, null))!.token.policyExpiresAt ?? null).toBeNull();
+        expect(await store.setTokenPolicyExpiry([])).toEqual([]);
+      });
+
       it("R6 markTokenExpired records the expiry once", async () => {
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
@@ -589,7 +615,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
     describe("paged listings (pageTokens, pageMembers)", () => {
       const STATUSES = ["active", "revoked", "deleted", "expired", "subject_inactive"] as const;
       /** Tokens in every status, with names and owners to search, several sharing a creation time (ties by id). */
-      async function mixed(): Promise<{ now: number }> {
+      async function mixed(dated = false): Promise<{ now: number }> {
         await store.putUser({ id: "u_3", name: "Cleo Zed" });
         await store.updateMembership("org_a", "u_3", () => member("org_a", "u_3"));
         const put = async (over: Partial<TokenRecord> & Pick<TokenRecord, "kind" | "subjectId">) => {
@@ -605,6 +631,13 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         const x = await put({ kind: "user", subjectId: "u_3", name: "Zed's", createdAt: T0 + 2 * DAY, lastUsedAt: T0 + 3 * DAY });
         await put({ kind: "service_user", subjectId: "svc_1", name: "nightly", createdAt: T0 + DAY, lastUsedAt: T0 + 2 * DAY });
         await put({ kind: "service_user", subjectId: "svc_2", name: "export", createdAt: T0 });
+        // R19: dates and policy ends, before and after `now` (T0 + 6 days), and ties with the inactivity deadline.
+        if (dated) await put({ kind: "user", subjectId: "u_1", name: "dated", createdAt: T0 + DAY, expiresAt: T0 + 4 * DAY });
+        if (dated) await put({ kind: "user", subjectId: "u_2", name: "policy user", createdAt: T0 + DAY, lastUsedAt: T0 + 5 * DAY, policyExpiresAt: T0 + 20 * DAY });
+        if (dated) await put({ kind: "user", subjectId: "u_1", name: "tie", createdAt: T0 + 2 * DAY, expiresAt: T0 + 32 * DAY, policyExpiresAt: T0 + 40 * DAY });
+        if (dated) await put({ kind: "service_user", subjectId: "svc_1", name: "dated service", createdAt: T0, expiresAt: T0 + 9 * DAY, policyExpiresAt: T0 + 9 * DAY });
+        if (dated) await put({ kind: "service_user", subjectId: "svc_1", name: "policy ended", createdAt: T0, policyExpiresAt: T0 + 5 * DAY, expiresAt: T0 + 50 * DAY });
+        if (dated) await put({ kind: "service_user", subjectId: "svc_1", name: "policy later", createdAt: T0 + DAY, policyExpiresAt: T0 + 7 * DAY });
         await store.revokeToken(r.id, T0 + 2 * DAY, "revoke");
         await store.revokeToken(d.id, T0 + 2 * DAY, "delete");
         await store.markTokenExpired(a.id, T0 + 3 * DAY);
@@ -644,7 +677,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       }
 
       it("pageTokens filters by status exactly as tokenStatus, counts the matches, and pages in every sort and order without a gap or a repeat", async () => {
-        const { now } = await mixed();
+        const { now } = await mixed(true);
         const base = { orgId: "org_a", search: null, now, inactivityMs: WINDOW };
         for (const statuses of [[...STATUSES], ["active", "subject_inactive"]] as TokenPageQuery["statuses"][]) {
           for (const sort of ["created", "last_used", "expires"] as TokenSort[]) {
@@ -664,7 +697,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           expect(got.length).toBeGreaterThan(0);
           expect(got).toEqual((await expected(q)).map((e) => e.token.id));
         }
-        expect((await store.pageTokens({ ...base, statuses: [...STATUSES], sort: "created", order: "asc", after: null, limit: 100 })).total).toBe(8);
+        expect((await store.pageTokens({ ...base, statuses: [...STATUSES], sort: "created", order: "asc", after: null, limit: 100 })).total).toBe(14);
       });
 
       it("pageTokens narrows by kind and subject, searches token and owner names case-insensitively, and shows the subject's name and state", async () => {

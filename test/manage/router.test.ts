@@ -87,6 +87,7 @@ describe("my tokens (R10, R4, R5)", () => {
       createdBy: "u_ada",
       lastUsedAt: null,
       expiresAt: new Date(w.clock.now + 30 * 86_400_000).toISOString(),
+      expiryCause: "inactivity",
     });
   });
 

@@ -324,7 +324,8 @@ const TOKEN_SORTS: readonly TokenSort[] = ["created", "last_used", "expires"];
 const SORT_KEY: Record<TokenSort, string> = {
   created: "t.created_at",
   last_used: "COALESCE(x.lu, -1)",
-  expires: `CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) ELSE ${NEVER} END`,
+  // R19: the effective expiry, the earliest of the date, the policy's end and (user tokens) the inactivity deadline; NEVER when none.
+  expires: `COALESCE(LEAST(t.expires_at, t.policy_expires_at, CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) + $7::bigint END), ${NEVER})`,
 };
 const TOKEN_COLUMNS =
   "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at, " +
@@ -517,7 +518,8 @@ ORDER BY t.created_at, t.seq`,
   WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
     AND (CASE WHEN t.deleted_at IS NOT NULL THEN 'deleted'
          WHEN t.revoked_at IS NOT NULL THEN 'revoked'
-         WHEN t.expired_at IS NOT NULL OR (t.kind = 'user' AND $6::bigint >= GREATEST(t.created_at, x.lu) + $7::bigint) THEN 'expired'
+         WHEN t.expired_at IS NOT NULL OR (t.kind = 'user' AND $6::bigint >= GREATEST(t.created_at, x.lu) + $7::bigint)
+              OR $6::bigint >= t.expires_at OR $6::bigint >= t.policy_expires_at THEN 'expired'
          WHEN t.kind = 'user' AND (m.status IS DISTINCT FROM 'active' OR m.epoch IS DISTINCT FROM t.epoch) THEN 'subject_inactive'
          WHEN t.kind = 'service_user' AND su.status IS DISTINCT FROM 'active' THEN 'subject_inactive'
          ELSE 'active' END) = ANY($4::text[])
