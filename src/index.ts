@@ -30,7 +30,7 @@ export type { AccessDecision, AllowedAccess, AccessFilter, AccessFilterData, Rea
 export type { FilterColumns, ToSqlOptions, SqlCondition, SqlFilterSource } from "./core/filter-sql.js";
 export type { TokenReach } from "./service/access.js";
 export type { LeakOutcome, LeakResult } from "./service/leaks.js";
-export type { CreatedToken } from "./service/tokens.js";
+export type { CreatedToken, SweepResult } from "./service/tokens.js";
 export type { ManagementProfile, TokenBelongsToInput } from "./service/management.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, type Page } from "./service/paging.js";
 export type { TokenSort, TokenStatus } from "./core/lifecycle.js";
@@ -70,6 +70,7 @@ export type {
   CreateServiceUserInput,
   UpdateServiceUserInput,
   ServiceUserRef,
+  ServiceUserPreviewInput,
 } from "./service/inputs.js";
 
 // ── the model ──
@@ -95,6 +96,9 @@ export type {
   LeakLocation,
   TokenView,
   TokenClient,
+  EndedToken,
+  PreviewedToken,
+  EndingPreview,
   SubjectRef,
   GrantRef,
   RateLimitState,
