@@ -30,7 +30,7 @@ export type { AccessDecision, AllowedAccess, AccessFilter, AccessFilterData, Rea
 export type { FilterColumns, ToSqlOptions, SqlCondition, SqlFilterSource } from "./core/filter-sql.js";
 export type { TokenReach } from "./service/access.js";
 export type { LeakOutcome, LeakResult } from "./service/leaks.js";
-export type { CreatedToken } from "./service/tokens.js";
+export type { CreatedToken, SweepResult } from "./service/tokens.js";
 export type { ManagementProfile, TokenBelongsToInput } from "./service/management.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, type Page } from "./service/paging.js";
 export type { TokenSort, TokenStatus } from "./core/lifecycle.js";
@@ -75,6 +75,7 @@ export type {
   GetTokenPolicyInput,
   PolicyAffectedToken,
   TokenPolicyResult,
+  ServiceUserPreviewInput,
 } from "./service/inputs.js";
 
 // ── the model ──
@@ -102,6 +103,9 @@ export type {
   TokenPolicy,
   ExpiryCause,
   TokenClient,
+  EndedToken,
+  PreviewedToken,
+  EndingPreview,
   SubjectRef,
   GrantRef,
   RateLimitState,

@@ -30,7 +30,7 @@ import type {
 import type { Page } from "./service/paging.js";
 import type { KeywardStore } from "./storage/types.js";
 import type { TokenView } from "./core/types.js";
-import type { CreatedToken } from "./service/tokens.js";
+import type { CreatedToken, SweepResult } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
 import { managementProfile, managementRights, tokenBelongsTo, type ManagementProfile, type TokenBelongsToInput } from "./service/management.js";
 
@@ -125,6 +125,15 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
       delete: audited(ctx, "tokens.delete", (input: TokenActionInput): Promise<void> => traced("delete", tokenIdOf(input), () => tokens.deleteToken(ctx, input))),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
+      /**
+       * One pass over the organization's tokens (R6, R19, R20): records and announces
+       * (`token.expired`) the expiry of tokens nobody presented since they expired, and warns
+       * (`token.expiring`) once per token per threshold per deadline before a token expires. Safe
+       * to run from several instances at once: each event is sent once. Run it periodically.
+       * @example `setInterval(() => kw.tokens.sweep({ orgId }), 3_600_000) // { expired: 0, warned: 2 }`
+       */
+      sweep: (input: SweepExpiredInput): Promise<SweepResult> => traced("sweep", {}, () => tokens.sweep(ctx, input), (r) => ({ "keyward.tokens.count": r.expired + r.warned })),
+      /** {@link sweep}'s `expired` count alone (it warns too). @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
       sweepExpired: (input: SweepExpiredInput): Promise<number> => traced("sweepExpired", {}, () => tokens.sweepExpired(ctx, input), (n) => ({ "keyward.tokens.count": n })),
       /**
        * Everything a token can reach, without its secret: its subject, whether it works, its
@@ -196,6 +205,7 @@ function auditedServiceUsers(ctx: Context) {
     create: audited(ctx, "serviceUsers.create", su.create),
     update: audited(ctx, "serviceUsers.update", su.update),
     remove: audited(ctx, "serviceUsers.remove", su.remove),
+    previewRemoval: audited(ctx, "serviceUsers.previewRemoval", su.previewRemoval),
     list: audited(ctx, "serviceUsers.list", su.list),
   };
 }

@@ -285,6 +285,28 @@ export interface TokenView {
   rotatedAt: number | null;
   /** R18: until when the secret it had before its last rotation still works (the grace period); `null` when there is none or it is over. */
   previousSecretUntil: number | null;
+  /** The last distinct clients (address, user agent) that used it, most recent first, when client tracking is on (`createKeyward({ trackClients })`); empty otherwise. */
+  clients: TokenClient[];
+}
+
+/** A token that ended with its subject (R20's `subject.tokens_ended`): never the secret. */
+export interface EndedToken {
+  id: string;
+  name: string;
+  kind: SubjectKind;
+  /** Its last use, `null` if it was never used: what the administrator reads as "used 2 hours ago". */
+  lastUsedAt: number | null;
+}
+
+/** A token that a deactivation, departure or deletion would end (R20's previews), with the clients seen using it (empty when not tracked). */
+export interface PreviewedToken extends EndedToken {
+  clients: TokenClient[];
+}
+
+/** What a deactivation, departure or service-user deletion would stop (R20), read before acting: the subject and every token it would end. */
+export interface EndingPreview {
+  subject: SubjectRef;
+  tokens: PreviewedToken[];
 }
 
 /** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
@@ -606,6 +628,35 @@ export type KeywardEvent =
       /** Inactivity (R6), the token's date or its organization's lifetime policy (R19), or the subject's deactivation or departure (R7). */
       cause?: ExpiryCause | "subject_inactive";
     })
+  | (TokenEventFields & {
+      /**
+       * R20: the token will expire soon: sent by `tokens.sweep()` once per token per threshold
+       * per deadline (the smallest threshold reached; a user token used since has a new deadline,
+       * and its warnings start again). Tell its owner.
+       */
+      type: "token.expiring";
+      /** Why it will expire: inactivity (R6), its date or its organization's lifetime policy (R19). */
+      cause: "inactivity" | "date" | "policy";
+      /** When it will expire (epoch ms). */
+      expiresAt: number;
+      /** The threshold reached: the expiry is at most this many ms away. */
+      thresholdMs: number;
+    })
+  | {
+      /**
+       * R20: a deactivation (`deactivated`), departure (`left`) or service-user deletion
+       * (`deleted`) ended tokens: one notice listing every token that was active just before.
+       * Not sent when it ended none.
+       */
+      type: "subject.tokens_ended";
+      at: number;
+      orgId: string;
+      subject: SubjectRef;
+      /** Who did it, when the call named someone. */
+      actorId: string | null;
+      cause: "deactivated" | "left" | "deleted";
+      tokens: EndedToken[];
+    }
   | (TokenEventFields & {
       type: "token.revoked";
       /** `"leaked"` when a leak report revoked it (R22; `actorId` is then `null`); absent for `tokens.revoke()`. */

@@ -416,6 +416,8 @@ export interface MemberInput {
 export interface MemberRef {
   orgId: string;
   userId: string;
+  /** Who is acting, if anyone (a host's admin): named in R20's `subject.tokens_ended` notice of `deactivateMember` and `removeMember`. */
+  actorId?: string;
 }
 
 /**
@@ -595,5 +597,20 @@ export interface UpdateServiceUserInput {
 export interface ServiceUserRef {
   orgId: string;
   id: string;
+  actorId: string;
+}
+
+/**
+ * `serviceUsers.previewRemoval()` (R20): the service user whose removal to preview, and the actor
+ * (who needs the same right as for the removal).
+ *
+ * @example
+ * ```ts
+ * const { tokens } = await kw.serviceUsers.previewRemoval({ orgId: "acme", serviceUserId: bot.id, actorId: "u_admin" } satisfies ServiceUserPreviewInput);
+ * ```
+ */
+export interface ServiceUserPreviewInput {
+  orgId: string;
+  serviceUserId: string;
   actorId: string;
 }

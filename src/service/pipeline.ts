@@ -18,7 +18,7 @@ import { passedTokenStage } from "../core/reasons.js";
 import { expiryOf } from "../core/lifecycle.js";
 import type { AccessDecision } from "../core/access.js";
 import type { Decision, KeywardEvent, LoadedToken, RateLimitState, SubjectRef } from "../core/types.js";
-import type { KeywardStore } from "../storage/types.js";
+import type { ClientsSeen, KeywardStore } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { rateStage, withRateLimit, type RateLimitGate } from "./rate-gate.js";
 import type { TelemetryAttributes } from "./telemetry.js";
@@ -144,7 +144,7 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
     } else result = op.decide(input, now, call, ctx);
     // 5. record the use, or a newly seen expiry.
     if (passedTokenStage(result.reason as never)) {
-      recordUse(ctx, input, now);
+      recordUse(ctx, input, now, call.options?.client);
       if (previous) result = previousSecretUsed(ctx, result, input, now, call);
     } else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
   }
@@ -183,10 +183,38 @@ function previousSecretUsed<R extends Verdict>(ctx: Context, result: R, input: L
   return result.allowed ? { ...result, previousSecret: true } : result;
 }
 
-/** Records the use (R6) without waiting. A failed touch never changes the decision (it can only make the token expire early). */
-function recordUse(ctx: Context, input: LoadedToken, now: number): void {
+/** Most characters kept of a client's address and user agent (both come from the request: bounded). */
+const MAX_IP = 64;
+const MAX_USER_AGENT = 256;
+
+/** A client field as kept: a non-empty string, cut to `max` characters, or `null`. */
+function clientField(value: unknown, max: number): string | null {
+  if (typeof value !== "string") return null;
+  const v = value.trim();
+  return v.length === 0 ? null : v.slice(0, max);
+}
+
+/**
+ * The client of a use as the store keeps it (opt-in tracking), or `undefined` when tracking is
+ * off or the call named no client.
+ */
+function clientSeen(ctx: Context, client: AuthorizeOptions["client"], now: number): ClientsSeen | undefined {
+  const track = ctx.trackClients;
+  if (track === null || client == null || typeof client !== "object") return undefined;
+  const ip = clientField(client.ip, MAX_IP);
+  const userAgent = clientField(client.userAgent, MAX_USER_AGENT);
+  if (ip === null && userAgent === null) return undefined;
+  return { seen: [{ ip, userAgent, lastSeenAt: now }], max: track.max };
+}
+
+/**
+ * Records the use (R6) without waiting, with the client when tracking is on (the same write). A
+ * failed touch never changes the decision (it can only make the token expire early).
+ */
+function recordUse(ctx: Context, input: LoadedToken, now: number, client: AuthorizeOptions["client"]): void {
   try {
-    ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
+    const seen = clientSeen(ctx, client, now);
+    (seen === undefined ? ctx.store.recordTokenUse(input.token.id, now) : ctx.store.recordTokenUse(input.token.id, now, seen)).catch(ignore);
   } catch {
     // A store that throws synchronously instead of rejecting: the same as a failed touch.
   }

@@ -165,7 +165,7 @@ export const memberSchema = z
     seat: z.boolean().optional(),
   })
   .strict();
-export const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
+export const memberRefSchema = z.object({ orgId: id, userId: id, actorId: id.optional() }).strict();
 export const listMembersSchema = z.object({ orgId: id, ...pageOptions, status: statusOption(MEMBER_STATUSES) }).strict();
 export const seatCountSchema = z.object({ orgId: id }).strict();
 export const createPermissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
@@ -190,6 +190,7 @@ export const addRuleSchema = z
 export const createServiceUserSchema = z.object({ id: id.optional(), orgId: id, name, permissionSetId: id.nullable().optional(), actorId: id }).strict();
 export const updateServiceUserSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
 export const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
+export const serviceUserPreviewSchema = z.object({ orgId: id, serviceUserId: id, actorId: id }).strict();
 
 
 /** Parses `input` with `schema`, or throws `code` naming the first offending field (under `root`). */

@@ -6,9 +6,9 @@
 import { admission } from "../core/admit.js";
 import { KeywardError } from "../core/errors.js";
 import { checkToken } from "../core/decide.js";
-import { effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
+import { dueWarning, effectiveExpiry, expiryOf, inactivityDeadline, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type SubjectState, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
-import type { ExpiryCause, KeywardEvent, Organization, RevocationCause, SubjectKind, SubjectRef, TokenRecord, TokenView } from "../core/types.js";
+import type { ExpiryCause, KeywardEvent, Organization, PreviewedToken, RevocationCause, SubjectKind, SubjectRef, TokenClient, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { DEFAULT_PAGE_SIZE, pageOptions, readTokenCursor, searchOf, statusesOf, statusOption, tokenCursor, type Page } from "./paging.js";
@@ -71,8 +71,14 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
     expiryCause: expiry === null ? null : expiry.cause,
     rotatedAt: token.rotatedAt ?? null,
     previousSecretUntil: status === "active" && token.previousHashUntil != null && now < token.previousHashUntil ? token.previousHashUntil : null,
+    clients: clientsOf(token),
     ...(token.revokedCause ? { revokedCause: token.revokedCause } : {}),
   };
+}
+
+/** The clients a token keeps (a copy), empty when none were tracked. */
+function clientsOf(token: TokenRecord): TokenClient[] {
+  return (token.clients ?? []).map((c) => ({ ip: c.ip, userAgent: c.userAgent, lastSeenAt: c.lastSeenAt }));
 }
 
 /**
@@ -423,38 +429,109 @@ export async function deleteToken(ctx: Context, input: TokenActionInput): Promis
 }
 
 /**
- * Emits `token.expired` (cause `subject_inactive`) for every token of a subject that was active
- * just before the subject was deactivated, left, or was deleted (R7, R16).
+ * The tokens of a subject that are active for the subject state `state` at `at`: what its
+ * deactivation, departure or deletion ends (R7). The one selection of both the notice and the
+ * preview (R20), so that a preview lists exactly what the action then ends.
  */
-export function emitSubjectExpiry(ctx: Context, entries: TokenListEntry[], before: { active: boolean; epoch: string | null }, at: number): void {
-  for (const e of entries) {
-    if (tokenStatus(e.token, before, at, ctx.inactivityMs) !== "active") continue;
-    const subject: SubjectRef = { kind: e.token.kind, id: e.token.subjectId, name: e.subjectName };
-    ctx.emit(tokenEvent("token.expired", e.token, subject, at, null, "subject_inactive"));
-  }
+export function endingTokens(ctx: Context, entries: readonly TokenListEntry[], state: SubjectState, at: number): TokenListEntry[] {
+  return entries.filter((e) => tokenStatus(e.token, state, at, ctx.inactivityMs) === "active");
+}
+
+/** R20: a preview's view of a token that an action would end: no secret, no digest. */
+export function previewedToken(token: TokenRecord): PreviewedToken {
+  return { id: token.id, name: token.name, kind: token.kind, lastUsedAt: token.lastUsedAt, clients: clientsOf(token) };
+}
+
+/** Why a subject's tokens ended, and who did it: the notice's own fields (R20). */
+export interface SubjectEnding {
+  orgId: string;
+  subject: SubjectRef;
+  actorId: string | null;
+  cause: "deactivated" | "left" | "deleted";
 }
 
 /**
- * Records the expiry (R6, R19: inactivity, date or policy) of every token of the organization
- * that has expired without anyone presenting it since, and emits its `token.expired` event once
- * with the cause (R16). Tokens presented after expiring are recorded by `authorize()` itself; run
- * this periodically (say, hourly) so that tokens nobody uses again get their event too. Returns
- * how many it recorded.
+ * For every token of a subject that was active (`before`) just before the subject was
+ * deactivated, left, or was deleted: `token.expired` (cause `subject_inactive`, R7, R16); then
+ * one `subject.tokens_ended` notice listing them all (R20), none when no token ended.
  */
-export async function sweepExpired(ctx: Context, input: SweepExpiredInput): Promise<number> {
+export function emitSubjectEnded(ctx: Context, entries: readonly TokenListEntry[], before: SubjectState, at: number, ending: SubjectEnding): void {
+  const ended = endingTokens(ctx, entries, before, at);
+  for (const e of ended) ctx.emit(tokenEvent("token.expired", e.token, ending.subject, at, null, "subject_inactive"));
+  if (ended.length === 0) return;
+  ctx.emit({
+    type: "subject.tokens_ended",
+    at,
+    orgId: ending.orgId,
+    subject: ending.subject,
+    actorId: ending.actorId,
+    cause: ending.cause,
+    tokens: ended.map(({ token: t }) => ({ id: t.id, name: t.name, kind: t.kind, lastUsedAt: t.lastUsedAt })),
+  });
+}
+
+/**
+ * What {@link sweep} did: how many expiries it recorded (each announced once with
+ * `token.expired`) and how many warnings it sent (`token.expiring`, R20).
+ *
+ * @example
+ * ```ts
+ * const { expired, warned }: SweepResult = await kw.tokens.sweep({ orgId: "acme" });
+ * ```
+ */
+export interface SweepResult {
+  expired: number;
+  warned: number;
+}
+
+/**
+ * One pass over the organization's tokens (R6, R19, R20): each token that was otherwise alive
+ * (not revoked or deleted, its subject active) and has reached its effective expiry without
+ * anyone presenting it since gets its expiry recorded and its `token.expired` event, once; each
+ * one whose expiry is at most a threshold away gets `token.expiring`, once per threshold per
+ * deadline (`dueWarning`: the smallest threshold reached). Both are conditional writes in the
+ * store, so sweeps running at once, in one process or several, send each event once.
+ */
+export async function sweep(ctx: Context, input: SweepExpiredInput): Promise<SweepResult> {
   const { orgId } = parseInput(sweepExpiredSchema, input);
   const entries = await ctx.call(() => ctx.store.listTokens({ orgId }));
   const now = ctx.now();
-  let recorded = 0;
+  const result: SweepResult = { expired: 0, warned: 0 };
   for (const e of entries) {
     const { token } = e;
     // Only tokens that were otherwise alive: revoked, deleted or dead-by-deactivation tokens had their event already.
     if (token.expiredAt !== null || token.revokedAt !== null || token.deletedAt !== null) continue;
-    if (!e.subject.active || (token.kind === "user" && token.epoch !== e.subject.epoch) || !isExpired(token, now, ctx.inactivityMs)) continue;
-    if (!(await ctx.call(() => ctx.store.markTokenExpired(token.id, now)))) continue;
-    recorded++;
-    const cause = expiryOf(token, now, ctx.inactivityMs).cause;
-    ctx.emit(tokenEvent("token.expired", token, { kind: token.kind, id: token.subjectId, name: e.subjectName }, now, null, cause));
+    if (!e.subject.active || (token.kind === "user" && token.epoch !== e.subject.epoch)) continue;
+    const subject: SubjectRef = { kind: token.kind, id: token.subjectId, name: e.subjectName };
+    if (isExpired(token, now, ctx.inactivityMs)) {
+      if (!(await ctx.call(() => ctx.store.markTokenExpired(token.id, now)))) continue;
+      result.expired++;
+      ctx.emit(tokenEvent("token.expired", token, subject, now, null, expiryOf(token, now, ctx.inactivityMs).cause));
+      continue;
+    }
+    const due = dueWarning(token, now, ctx.inactivityMs, ctx.warningThresholdsMs);
+    if (due === null || !(await ctx.call(() => ctx.store.markTokenWarned(token.id, due.deadline, due.thresholdMs)))) continue;
+    result.warned++;
+    ctx.emit({
+      type: "token.expiring",
+      at: now,
+      tokenId: token.id,
+      orgId: token.orgId,
+      subject,
+      tokenName: token.name,
+      actorId: null,
+      cause: due.cause,
+      expiresAt: due.deadline,
+      thresholdMs: due.thresholdMs,
+    });
   }
-  return recorded;
+  return result;
+}
+
+/**
+ * Records and announces the expiry of tokens nobody presented since they expired: {@link sweep}'s
+ * `expired` (it sends the warnings too). Kept for hosts that called it before `sweep` existed.
+ */
+export async function sweepExpired(ctx: Context, input: SweepExpiredInput): Promise<number> {
+  return (await sweep(ctx, input)).expired;
 }

@@ -29,6 +29,7 @@ import type {
   PlacementInput,
   SeatCountInput,
   ServiceUserRef,
+  ServiceUserPreviewInput,
   ShareInput,
   SweepExpiredInput,
   TokenActionInput,
@@ -73,6 +74,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.input<typeof s.updateServiceUserSchema>>().toEqualTypeOf<UpdateServiceUserInput>();
     expectTypeOf<z.input<typeof s.serviceUserRefSchema>>().toEqualTypeOf<ServiceUserRef>();
     expectTypeOf<z.input<typeof s.setTokenPolicySchema>>().toEqualTypeOf<SetTokenPolicyInput>();
+    expectTypeOf<z.input<typeof s.serviceUserPreviewSchema>>().toEqualTypeOf<ServiceUserPreviewInput>();
   });
 
   it("each schema's output is its named type too, but for the fields a default fills in", () => {
@@ -114,6 +116,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.output<typeof s.createServiceUserSchema>>().toEqualTypeOf<CreateServiceUserInput>();
     expectTypeOf<z.output<typeof s.updateServiceUserSchema>>().toEqualTypeOf<UpdateServiceUserInput>();
     expectTypeOf<z.output<typeof s.serviceUserRefSchema>>().toEqualTypeOf<ServiceUserRef>();
+    expectTypeOf<z.output<typeof s.serviceUserPreviewSchema>>().toEqualTypeOf<ServiceUserPreviewInput>();
   });
 
   it("the type check can fail: a schema is not equal to another call's type", () => {
@@ -139,7 +142,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     ["UpsertUserInput", s.upsertUserSchema, { id: "u_ana", name: "Ana" } satisfies Required<UpsertUserInput>],
     ["IdInput", s.idSchema, { id: "u_ana" } satisfies Required<IdInput>],
     ["MemberInput", s.memberSchema, { orgId: "acme", userId: "u_ana", permissionSetId: null, groupIds: ["g"], siteIds: ["s"], seat: false } satisfies Required<MemberInput>],
-    ["MemberRef", s.memberRefSchema, { orgId: "acme", userId: "u_ana" } satisfies Required<MemberRef>],
+    ["MemberRef", s.memberRefSchema, { orgId: "acme", userId: "u_ana", actorId: "u_ada" } satisfies Required<MemberRef>],
     ["ListMembersInput", s.listMembersSchema, { orgId: "acme", limit: 10, cursor: null, search: "an", status: ["left"] } satisfies Required<ListMembersInput>],
     ["SeatCountInput", s.seatCountSchema, { orgId: "acme" } satisfies Required<SeatCountInput>],
     ["CreatePermissionSetInput", s.createPermissionSetSchema, { id: "ps", orgId: "acme", name: "Set", permissions: ["a:b"] } satisfies Required<CreatePermissionSetInput>],
@@ -153,6 +156,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     ["CreateServiceUserInput", s.createServiceUserSchema, { id: "svc", orgId: "acme", name: "Bot", permissionSetId: "ps", actorId: "u_ada" } satisfies Required<CreateServiceUserInput>],
     ["UpdateServiceUserInput", s.updateServiceUserSchema, { orgId: "acme", id: "svc", name: "Bot", permissionSetId: null, actorId: "u_ada" } satisfies Required<UpdateServiceUserInput>],
     ["ServiceUserRef", s.serviceUserRefSchema, { orgId: "acme", id: "svc", actorId: "u_ada" } satisfies Required<ServiceUserRef>],
+    ["ServiceUserPreviewInput", s.serviceUserPreviewSchema, { orgId: "acme", serviceUserId: "svc", actorId: "u_ada" } satisfies Required<ServiceUserPreviewInput>],
   ];
 
   it.each(examples)("a full %s passes its schema unchanged", (_name, schema, example) => {

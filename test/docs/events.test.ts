@@ -4,7 +4,7 @@
  * `expectTypeOf`), plus one run through a real instance.
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { createKeyward, type GrantRef, type KeywardEvent, type LeakLocation, type SubjectKind, type SubjectRef } from "../../src/index.js";
+import { createKeyward, type EndedToken, type GrantRef, type KeywardEvent, type LeakLocation, type SubjectKind, type SubjectRef } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
 type Of<T extends KeywardEvent["type"]> = Extract<KeywardEvent, { type: T }>;
@@ -14,6 +14,10 @@ describe("R16 KeywardEvent narrows by type", () => {
     expectTypeOf<Of<"token.created">["tokenName"]>().toEqualTypeOf<string>();
     expectTypeOf<Of<"token.created">["subject"]>().toEqualTypeOf<SubjectRef>();
     expectTypeOf<Of<"token.expired">["cause"]>().toEqualTypeOf<"inactivity" | "date" | "policy" | "subject_inactive" | undefined>();
+    expectTypeOf<Of<"token.expiring">["cause"]>().toEqualTypeOf<"inactivity" | "date" | "policy">();
+    expectTypeOf<Of<"token.expiring">["thresholdMs"]>().toEqualTypeOf<number>();
+    expectTypeOf<Of<"subject.tokens_ended">["cause"]>().toEqualTypeOf<"deactivated" | "left" | "deleted">();
+    expectTypeOf<Of<"subject.tokens_ended">["tokens"]>().toEqualTypeOf<EndedToken[]>();
     expectTypeOf<Of<"token.revoked">["cause"]>().toEqualTypeOf<"leaked" | undefined>();
     expectTypeOf<Of<"token.leaked">["found"]>().toEqualTypeOf<LeakLocation>();
     expectTypeOf<Of<"token.leaked">["revoked"]>().toEqualTypeOf<boolean>();
@@ -36,6 +40,10 @@ describe("R16 KeywardEvent narrows by type", () => {
           return `${e.type} ${e.tokenId} ${e.subject.name}`;
         case "token.expired":
           return `expired (${e.cause ?? "?"})`;
+        case "token.expiring":
+          return `expires ${new Date(e.expiresAt).toISOString()} (${e.cause})`;
+        case "subject.tokens_ended":
+          return `${e.subject.name} ${e.cause}: ${e.tokens.map((t) => t.name).join(", ")}`;
         case "token.revoked":
           return `revoked${e.cause ? ` (${e.cause})` : ""}`;
         case "token.rotated":

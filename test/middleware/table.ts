@@ -35,7 +35,8 @@ function switchableStore() {
 /** The world behind the table: the core fixture plus the host's inspections and a token per role. */
 export async function httpWorld() {
   const { store, state } = switchableStore();
-  const w = await world({ store });
+  // Client tracking on (opt-in), so that the table also shows each framework passes the request's client.
+  const w = await world({ store, trackClients: true });
   const { kw } = w;
   const expired = (await w.userToken(w.users.bob.id, "acme", "old laptop")).token;
   w.advance(31 * DAY); // Bob's "old laptop" token was never used: expired (R6)
@@ -366,6 +367,24 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       expect(event?.item?.id).toBe("insp\n\x1b[31mEVIL");
       expect(JSON.stringify(event)).not.toMatch(/[\n\x1b]/);
       expect(JSON.stringify(event)).toContain("insp\\n\\u001b[31mEVIL");
+    });
+
+    it("client tracking: the item and list guards pass the request's address and User-Agent, recorded with the token's use and listed (never the secret)", async () => {
+      const agent = `kw-table/${framework} (+tracking)`;
+      expect((await send(server.url, "GET", "/inspections/insp_1", { ...bearer(h.tokens.ana), "user-agent": agent })).status).toBe(200);
+      expect((await send(server.url, "GET", "/inspections", { ...bearer(h.tokens.bot), "user-agent": agent })).status).toBe(200);
+      const mine = await h.w.kw.tokens.listMine({ orgId: "acme", userId: h.w.users.ana.id, status: "active" });
+      const bots = await h.w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: h.w.users.ada.id, status: "active" });
+      for (const view of [...mine.items, ...bots.items].filter((t) => t.clients.some((c) => c.userAgent === agent))) {
+        const client = view.clients.find((c) => c.userAgent === agent)!;
+        expect(client.lastSeenAt).toBe(h.w.clock.now);
+        // A Fetch Request carries no peer address; the Node-based bindings report the loopback peer.
+        if (framework === "fetch") expect(client.ip).toBeNull();
+        else expect(client.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
+        expect(JSON.stringify(view)).not.toContain(h.tokens.ana);
+      }
+      expect(mine.items.filter((t) => t.clients.some((c) => c.userAgent === agent))).toHaveLength(1);
+      expect(bots.items.filter((t) => t.clients.some((c) => c.userAgent === agent))).toHaveLength(1);
     });
 
     it("a query-string token leaves no trace in the activity log (it is never looked up)", async () => {
