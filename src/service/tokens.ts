@@ -6,7 +6,7 @@
 import { admission } from "../core/admit.js";
 import { KeywardError } from "../core/errors.js";
 import { checkToken } from "../core/decide.js";
-import { dueWarning, effectiveExpiry, expiryOf, inactivityDeadline, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type SubjectState, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
+import { dueWarning, effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type SubjectState, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
 import type { ExpiryCause, KeywardEvent, Organization, PreviewedToken, RevocationCause, SubjectKind, SubjectRef, TokenClient, TokenRecord, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
