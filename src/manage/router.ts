@@ -579,7 +579,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
         parseInput(emptySchema, body);
         const d = await membersDirectory(s);
         notSelf(s, params.userId!);
-        await d.deactivateMember({ orgId: s.orgId, userId: params.userId! });
+        await d.deactivateMember({ orgId: s.orgId, userId: params.userId!, actorId: s.userId });
         return noContent();
       },
     },
@@ -597,7 +597,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       async handle({ session: s, params }) {
         const d = await membersDirectory(s);
         notSelf(s, params.userId!);
-        await d.removeMember({ orgId: s.orgId, userId: params.userId! });
+        await d.removeMember({ orgId: s.orgId, userId: params.userId!, actorId: s.userId });
         return noContent();
       },
     },
