@@ -179,9 +179,9 @@ function restrictionSummary(r) {
   if (r.items) parts.push(r.items.length + " item" + (r.items.length === 1 ? "" : "s"));
   return "Restricted: " + (parts.join(" · ") || "as created");
 }
-/** The token's name with what it may do, its rotation state and its last clients underneath. */
-function nameCell(t) {
-  const c = cell(t.name, null, true);
+/** The token's hint with what it may do, its rotation state and its last clients underneath. */
+function tokenCell(t) {
+  const c = cell(code(t.hint), "Token");
   c.append(line(restrictionSummary(t.restriction), t.restriction ? "restricted" : "hint"));
   if (t.previousSecretUntil && new Date(t.previousSecretUntil).getTime() > Date.now()) {
     const p = line("Previous secret valid until ", "rotation");
@@ -741,7 +741,7 @@ function myActiveRow(t) {
     button("Rotate", "token " + t.name, "secondary", (b) => openRotate({ kind: "user" }, t, b)),
     button("Revoke", "token " + t.name, "danger", (b) => revokeMine(t, b)),
   );
-  tr.append(nameCell(t), cell(code(t.hint), "Token"), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), expiresCell(t), cell(actions, null));
+  tr.append(cell(t.name, null, true), tokenCell(t), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), expiresCell(t), cell(actions, null));
   return tr;
 }
 function myInactiveRow(t) {
@@ -823,9 +823,9 @@ async function loadOrgTokens(reset) {
         const tr = row(t.id);
         const actions = t.status === "deleted" ? cell("", null) : cell(button("Delete", "token " + t.name + " of " + t.owner.name, "danger", (b) => deleteOrgToken(t, b)), null);
         tr.append(
-          nameCell(t),
+          cell(t.name, null, true),
           cell(t.owner.name, "Owner"),
-          cell(code(t.hint), "Token"),
+          tokenCell(t),
           timeCell(t.createdAt, "", "Created"),
           timeCell(t.lastUsedAt, "Never", "Last used"),
           expiresCell(t),
@@ -965,7 +965,7 @@ async function loadServiceUsers() {
           buttons.append(button("Rotate", "token " + t.name, "secondary", (b) => openRotate({ kind: "service", serviceUser: su }, t, b)));
           buttons.append(button("Revoke", "token " + t.name, "secondary", (b) => endServiceToken(su, t, "revoke", b)));
           buttons.append(button("Delete", "token " + t.name, "danger", (b) => endServiceToken(su, t, "delete", b)));
-          tr.append(nameCell(t), cell(code(t.hint), "Token"), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), expiresCell(t), cell(buttons, null));
+          tr.append(cell(t.name, null, true), tokenCell(t), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), expiresCell(t), cell(buttons, null));
           tbody.append(tr);
         }
         table.append(caption, head, tbody);
