@@ -100,7 +100,7 @@ const DIALOGS = `
       <p id="rotate-grace-hint" class="hint">Time to switch the integration to the new secret. After that, only the new secret works.</p>
     </div>
     <div class="field" id="rotate-password-field">
-      <label for="rotate-password">Your password</label>
+      <label for="rotate-password">Account password</label>
       <input id="rotate-password" name="password" type="password" autocomplete="current-password" required>
     </div>
     <p id="rotate-error" class="error" role="alert"></p>
