@@ -275,6 +275,8 @@ export interface TokenView {
   revokedCause?: RevocationCause;
   /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
   expiresAt: number | null;
+  /** R17: what the token is restricted to (normalised: sorted, without duplicates), or `null` for a full-access token. */
+  restriction: TokenRestriction | null;
 }
 
 /** The subject an allowed (or authenticated) decision names (R15, R16). */
@@ -379,6 +381,12 @@ export interface PermissionDenial extends DenialBase, KnownTokenFields {
   reason: "permission_denied";
   /** Set when the action is not one the host declared: a configuration error on the host's side. */
   unknownAction?: true;
+  /**
+   * R17: set when the token's restriction refused it (its permissions, item types or maximum
+   * level leave the action out) although the subject holds the permission. HTTP 403
+   * `insufficient_scope`.
+   */
+  restricted?: true;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -391,6 +399,11 @@ export interface AccessDenial extends DenialBase, KnownTokenFields {
    * `false` when the item is not reachable at all (HTTP 404).
    */
   visible: boolean;
+  /**
+   * R17: set when the token's restriction caused the denial: the same token without its
+   * restriction would have been allowed. HTTP 403 `insufficient_scope` whatever `visible` says.
+   */
+  restricted?: true;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -499,6 +512,10 @@ export interface CompiledGrant {
   readonly itemId: string | null;
   /** A rule's conditions; `null` for a share. */
   readonly conditions: Readonly<Record<string, readonly string[]>> | null;
+  /** Whom it grants to (what a restricted token's decision reads, R17). */
+  readonly grantee: Grantee;
+  /** For a site grantee, the site's path (root … site); `null` otherwise (R17: a restriction to a site covers the sites below it). */
+  readonly sitePath: readonly string[] | null;
   /** What a decision names for it on an item of the token's own organization (frozen). */
   readonly ref: GrantRef;
   /** The same on another organization's item (`crossOrg: true`, frozen). */
