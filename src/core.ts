@@ -15,7 +15,7 @@
  */
 export { decide } from "./core/decide.js";
 export { decideAccess, accessFilter, describeReach, compileAccess, type AccessInput } from "./core/access.js";
-export { compileDecision, compileSubject, compileShares, compileRules, noGrants, type LoadedDecision } from "./core/compile.js";
+export { compileDecision, compileSubject, compileShares, compileRules, noGrants, normalizeRestriction, compileRestriction, type CompiledRestriction, type LoadedDecision } from "./core/compile.js";
 export { filterToSql } from "./core/filter-sql.js";
 export {
   isTokenActive,

@@ -44,6 +44,7 @@ export type {
   ActorInput,
   CreateUserTokenInput,
   CreateServiceTokenInput,
+  PreviewReachInput,
   ListMyTokensInput,
   ListOrganizationTokensInput,
   ListServiceTokensInput,

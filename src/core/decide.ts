@@ -3,7 +3,7 @@
  * No I/O, no clock, no store: property tests call it directly.
  * @module
  */
-import { levelRank } from "./compile.js";
+import { grantCounts, levelRank, restrictionOf, scopeRefuses, type CompiledRestriction } from "./compile.js";
 import { expiryAfterUse, expiryOf, isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
@@ -130,7 +130,14 @@ function covers(g: CompiledGrant, item: ItemRef): boolean {
  * strongestGrant(input.shares, input.compiled, item, false, 0)?.rank // 2
  * ```
  */
-export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number): CompiledGrant | null {
+export function strongestGrant(
+  index: GrantIndex,
+  subject: CompiledSubject,
+  item: ItemRef,
+  crossOrg: boolean,
+  above: number,
+  restriction: CompiledRestriction | null = null,
+): CompiledGrant | null {
   const keys = subject.keys;
   const n = crossOrg ? subject.acrossCount : keys.length;
   // Whichever side is smaller: the index's keys (each tested against the subject's set) or the
@@ -148,6 +155,8 @@ export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item
       const g = list[j]!;
       if (g.rank < bestRank || (g.rank === bestRank && (best === null || g.order >= best.order))) continue;
       if (!covers(g, item)) continue;
+      // R17: a restricted token counts only the grants its restriction lets through.
+      if (restriction !== null && !grantCounts(restriction, g.grantee, g.sitePath, item.orgId, item.type, item.id)) continue;
       best = g;
       bestRank = g.rank;
     }
@@ -165,10 +174,10 @@ export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item
  * bestGrant(input, item)?.rank // 2: edit
  * ```
  */
-export function bestGrant(input: DecisionInput, item: ItemRef): CompiledGrant | null {
+export function bestGrant(input: DecisionInput, item: ItemRef, restriction: CompiledRestriction | null = null): CompiledGrant | null {
   const crossOrg = item.orgId !== input.token.orgId;
-  const share = strongestGrant(input.shares, input.compiled, item, crossOrg, 0);
-  return strongestGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank) ?? share;
+  const share = strongestGrant(input.shares, input.compiled, item, crossOrg, 0, restriction);
+  return strongestGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank, restriction) ?? share;
 }
 
 /**
@@ -208,6 +217,10 @@ export function refusal(
     const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
     return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
+  // R17: a full-access token (no restriction) stops here; a restricted one may leave the action out.
+  if (token.restriction != null && scopeRefuses(restrictionOf(token), definition)) {
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, restricted: true };
+  }
   return null;
 }
 
@@ -243,9 +256,13 @@ export function decide(
   if (def.access === undefined) {
     return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
-  const found = item === null || item.type !== def.item ? null : bestGrant(input, item);
-  if (found === null || found.rank < levelRank(def.access)) {
-    return {
+  // R17: a restricted token counts only the grants its restriction lets through (its level cap
+  // needs no test here: the scope stage refused every action above it).
+  const restriction = token.restriction == null ? null : restrictionOf(token);
+  const found = item === null || item.type !== def.item ? null : bestGrant(input, item, restriction);
+  const need = levelRank(def.access);
+  if (found === null || found.rank < need) {
+    const denial: Decision = {
       allowed: false,
       reason: "access_denied",
       action,
@@ -255,6 +272,12 @@ export function decide(
       visible: found !== null,
       expiresAt,
     };
+    // Only a denial the same token without its restriction would not have had says "restricted".
+    if (restriction !== null && item !== null && item.type === def.item) {
+      const unrestricted = bestGrant(input, item);
+      if (unrestricted !== null && unrestricted.rank >= need) denial.restricted = true;
+    }
+    return denial;
   }
   const grant = found.orgId === token.orgId ? found.ref : found.crossRef;
   return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant, expiresAt };

@@ -287,6 +287,8 @@ export interface TokenView {
   previousSecretUntil: number | null;
   /** The last distinct clients (address, user agent) that used it, most recent first, when client tracking is on (`createKeyward({ trackClients })`); empty otherwise. */
   clients: TokenClient[];
+  /** R17: what the token is restricted to (normalised: sorted, without duplicates), or `null` for a full-access token. */
+  restriction: TokenRestriction | null;
 }
 
 /** A token that ended with its subject (R20's `subject.tokens_ended`): never the secret. */
@@ -427,6 +429,12 @@ export interface PermissionDenial extends DenialBase, KnownTokenFields {
   unknownAction?: true;
   /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
   expiresAt?: number | null;
+  /**
+   * R17: set when the token's restriction refused it (its permissions, item types or maximum
+   * level leave the action out) although the subject holds the permission. HTTP 403
+   * `insufficient_scope`.
+   */
+  restricted?: true;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -441,6 +449,11 @@ export interface AccessDenial extends DenialBase, KnownTokenFields {
   visible: boolean;
   /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
   expiresAt?: number | null;
+  /**
+   * R17: set when the token's restriction caused the denial: the same token without its
+   * restriction would have been allowed. HTTP 403 `insufficient_scope` whatever `visible` says.
+   */
+  restricted?: true;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -549,6 +562,10 @@ export interface CompiledGrant {
   readonly itemId: string | null;
   /** A rule's conditions; `null` for a share. */
   readonly conditions: Readonly<Record<string, readonly string[]>> | null;
+  /** Whom it grants to (what a restricted token's decision reads, R17). */
+  readonly grantee: Grantee;
+  /** For a site grantee, the site's path (root … site); `null` otherwise (R17: a restriction to a site covers the sites below it). */
+  readonly sitePath: readonly string[] | null;
   /** What a decision names for it on an item of the token's own organization (frozen). */
   readonly ref: GrantRef;
   /** The same on another organization's item (`crossOrg: true`, frozen). */

@@ -41,6 +41,8 @@ export interface ProblemBody extends ProblemDocument<ProblemCode> {
   reason?: TokenDenialReason;
   /** For `invalid_input`: the offending field, e.g. `"item.id"`. */
   field?: string;
+  /** For `permission_denied` and `access_denied` caused by the token's restriction (R17). */
+  restricted?: true;
 }
 
 /** An HTTP answer for a denial or a failure: status, headers and body, framework-free. */
@@ -218,6 +220,9 @@ const DETAILS: Record<ProblemCode, string> = {
   internal_error: "The request could not be authorized.",
 };
 
+/** The `detail` of a denial the token's restriction caused (R17). */
+const RESTRICTED_DETAIL = "The token's restriction does not allow this action here, although its subject may: use a token that allows it.";
+
 /** The `WWW-Authenticate` of a challenge (RFC 6750 §3): no error code without credentials; the R15 reason as `error_description` only when the host exposes it. */
 function challengeHeader(realm: string, challenge: Challenge, reason: TokenDenialReason | undefined): string {
   const head = `Bearer realm="${realm}"`;
@@ -235,19 +240,22 @@ function challengeHeader(realm: string, challenge: Challenge, reason: TokenDenia
  * problemFor("missing_credentials", opts) // { status: 401, headers: { "www-authenticate": 'Bearer realm="api"' }, body }
  * ```
  */
-export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterMs?: number } = {}): HttpProblem {
+export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterMs?: number; restricted?: true } = {}): HttpProblem {
   const { status, title, challenge, retryAfter } = problemMeta(code);
   const headers: Record<string, string> = {};
   if (challenge !== undefined) headers["www-authenticate"] = challengeHeader(opts.realm, challenge, code === "invalid_token" ? extra.reason : undefined);
   if (code === "unavailable") headers["retry-after"] = String(opts.retryAfterSeconds);
   else if (retryAfter) headers["retry-after"] = String(retryAfterSeconds(extra.retryAfterMs ?? 0));
-  return buildProblem(code, status, title, DETAILS[code], { reason: extra.reason, field: extra.field }, headers);
+  const detail = extra.restricted ? RESTRICTED_DETAIL : DETAILS[code];
+  return buildProblem(code, status, title, detail, { reason: extra.reason, field: extra.field, restricted: extra.restricted }, headers);
 }
 
 /**
  * The HTTP answer for a denied decision (R15's reasons → status):
  * token reasons → 401 `invalid_token`; `permission_denied` → 403; `access_denied` → 403 when the
- * item is visible at a lower level, else 404 `not_found` (or 403 with `unreachableStatus: 403`).
+ * item is visible at a lower level, else 404 `not_found` (or 403 with `unreachableStatus: 403`);
+ * a denial the token's restriction caused (`restricted`, R17) → 403 `insufficient_scope` with
+ * `restricted: true` in the body, whatever `visible` says.
  *
  * @example
  * ```ts
@@ -260,13 +268,16 @@ export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOpti
     case "rate_limited":
       return problemFor(OUTCOMES.rate_limited.problem, opts, { retryAfterMs: decision.retryAfterMs });
     case "permission_denied":
-      return problemFor(OUTCOMES.permission_denied.problem, opts);
+      return problemFor(OUTCOMES.permission_denied.problem, opts, decision.restricted ? RESTRICTED : {});
     case "access_denied":
+      if (decision.restricted) return problemFor(OUTCOMES.access_denied.problem, opts, RESTRICTED);
       return decision.visible || opts.unreachableStatus === 403 ? problemFor(OUTCOMES.access_denied.problem, opts) : problemFor("not_found", opts);
     default:
       return problemFor(OUTCOMES[decision.reason].problem, opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
   }
 }
+
+const RESTRICTED = { restricted: true } as const;
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TokenSort, TokenStatus } from "../core/lifecycle.js";
-import type { AccessLevel, ExpiryCause, LeakLocation, MembershipStatus, SubjectKind, TokenPolicy } from "../core/types.js";
+import type { AccessLevel, ExpiryCause, LeakLocation, MembershipStatus, SubjectKind, TokenPolicy, TokenRestriction } from "../core/types.js";
 
 // ── shared pieces ──
 
@@ -124,6 +124,8 @@ export interface CreateUserTokenInput {
   password?: string;
   /** R19: when the token expires (epoch ms, after now; within the organization's policy's maximum lifetime). */
   expiresAt?: number;
+  /** R17: what the token may do at most, of what the user may do (each permission must be held now). `null`, absent or `{}`: full access. */
+  restriction?: TokenRestriction | null;
 }
 
 /**
@@ -141,6 +143,25 @@ export interface CreateServiceTokenInput {
   actorId: string;
   /** R19: when the token expires (epoch ms, after now; within the organization's policy's maximum lifetime). */
   expiresAt?: number;
+  /** R17: what the token may do at most, of what the service user may do (no groups or sites: service users have none). `null`, absent or `{}`: full access. */
+  restriction?: TokenRestriction | null;
+}
+
+/**
+ * `tokens.previewReach()` (R17): what a token of this subject with this restriction would reach
+ * now, before it exists. The actor needs the rights creating such a token needs: the user
+ * themself for a user token, a service-user manager for a service token.
+ *
+ * @example
+ * ```ts
+ * const input: PreviewReachInput = { orgId: "acme", actorId: "u_ana", subject: { kind: "user", id: "u_ana" }, restriction: { maxLevel: "view" } };
+ * ```
+ */
+export interface PreviewReachInput {
+  orgId: string;
+  actorId: string;
+  subject: { kind: SubjectKind; id: string };
+  restriction?: TokenRestriction | null;
 }
 
 /**

@@ -97,6 +97,24 @@ export const grantee = z.discriminatedUnion("kind", [
 
 export const itemKey = z.object({ orgId: id, type: id, id });
 
+/** Most entries of one list of a token's restriction (R17). */
+const RESTRICTION_LIST_MAX = 1000;
+
+/**
+ * A token's restriction (R17), as a creation takes it: each list at most 1000 entries; `maxLevel`
+ * `view` or `edit`. `null` or absent: a full-access token.
+ */
+export const restriction = z
+  .object({
+    permissions: z.array(permission).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    maxLevel: z.enum(["view", "edit"]).optional(),
+    itemTypes: z.array(id).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    groupIds: z.array(id).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    siteIds: z.array(id).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    items: z.array(z.object({ orgId: id, type: id, id }).strict()).max(RESTRICTION_LIST_MAX).readonly().optional(),
+  })
+  .strict();
+
 // ── the schemas of the instance's calls; each one's input is the named type of `inputs.ts` (a type test checks it) ──
 // Internal: no schema is exported from a package entry. Use: `const v = parseInput(memberRefSchema, input)`.
 
@@ -116,8 +134,11 @@ const tokenListOptions = {
 
 /** R19: an expiry date in epoch milliseconds (whether it is after now is checked against the clock). */
 export const expiresAtSchema = z.number().int().min(1).max(8.64e15);
-export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional(), expiresAt: expiresAtSchema.optional() }).strict();
-export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id, expiresAt: expiresAtSchema.optional() }).strict();
+export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional(), expiresAt: expiresAtSchema.optional(), restriction: restriction.nullable().optional() }).strict();
+export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id, expiresAt: expiresAtSchema.optional(), restriction: restriction.nullable().optional() }).strict();
+export const previewReachSchema = z
+  .object({ orgId: id, actorId: id, subject: z.object({ kind: z.enum(["user", "service_user"]), id }).strict(), restriction: restriction.nullable().optional() })
+  .strict();
 /** R19: a lifetime in milliseconds: a positive integer, at most 100 years. */
 const lifetimeMs = z.number().int().min(1).max(100 * 366 * 86_400_000);
 /** R19: an organization's token policy. */

@@ -4,11 +4,12 @@
  * @module
  */
 import { admission } from "../core/admit.js";
-import { KeywardError } from "../core/errors.js";
+import { fieldError, KeywardError } from "../core/errors.js";
 import { checkToken } from "../core/decide.js";
 import { dueWarning, effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type SubjectState, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
-import type { ExpiryCause, KeywardEvent, Organization, PreviewedToken, RevocationCause, SubjectKind, SubjectRef, TokenClient, TokenRecord, TokenView } from "../core/types.js";
+import { normalizeRestriction } from "../core/compile.js";
+import type { ExpiryCause, KeywardEvent, Organization, PreviewedToken, RevocationCause, SubjectKind, SubjectRef, TokenClient, TokenRecord, TokenRestriction, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { DEFAULT_PAGE_SIZE, pageOptions, readTokenCursor, searchOf, statusesOf, statusOption, tokenCursor, type Page } from "./paging.js";
@@ -49,6 +50,12 @@ export interface CreatedToken {
 /** What a listing shows when no `status` is given: everything but deleted tokens. */
 const NOT_DELETED: readonly TokenStatus[] = ["active", "revoked", "expired", "subject_inactive"];
 
+/** A token's restriction as views show it (R17): a copy, `null` for a full-access token. */
+function restrictionView(r: TokenRestriction | null | undefined): TokenRestriction | null {
+  if (r === null || r === undefined) return null;
+  return normalizeRestriction(r);
+}
+
 /** The public view of a listed token (R5: no secret, no digest). */
 export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenView {
   const { token } = entry;
@@ -72,6 +79,7 @@ export function toView(ctx: Context, entry: TokenListEntry, now: number): TokenV
     rotatedAt: token.rotatedAt ?? null,
     previousSecretUntil: status === "active" && token.previousHashUntil != null && now < token.previousHashUntil ? token.previousHashUntil : null,
     clients: clientsOf(token),
+    restriction: restrictionView(token.restriction),
     ...(token.revokedCause ? { revokedCause: token.revokedCause } : {}),
   };
 }
@@ -141,6 +149,7 @@ async function insert(
   max: number,
   expiry: { expiresAt: number | null; policyExpiresAt: number | null },
   now: number,
+  restriction: TokenRestriction | null = null,
 ): Promise<CreatedToken> {
   const secret = generateToken(kind, ctx.prefixes);
   const record: TokenRecord = {
@@ -158,7 +167,7 @@ async function insert(
     revokedAt: null,
     deletedAt: null,
     expiredAt: null,
-    restriction: null,
+    restriction,
     expiresAt: expiry.expiresAt,
     policyExpiresAt: expiry.policyExpiresAt,
     previousHash: null,
@@ -239,7 +248,7 @@ async function reauthenticate(ctx: Context, org: Organization, userId: string, p
 
 /** Creates a user token (R3, R4, R5, R10, R19). */
 export async function createUserToken(ctx: Context, input: CreateUserTokenInput): Promise<CreatedToken> {
-  const { orgId, userId, name: tokenName, password, expiresAt } = parseInput(createUserTokenSchema, input);
+  const { orgId, userId, name: tokenName, password, expiresAt, restriction: asked } = parseInput(createUserTokenSchema, input);
   const org = await ctx.call(() => ctx.store.getOrganization(orgId));
   if (org === null) throw new KeywardError("not_found", "No such organization.");
   const [user, membership] = await ctx.call(() => Promise.all([ctx.store.getUser(userId), ctx.store.getMembership(orgId, userId)]));
@@ -249,14 +258,73 @@ export async function createUserToken(ctx: Context, input: CreateUserTokenInput)
   const now = ctx.now();
   // R19: the policy refuses before the password is asked for (a refusal costs no attempt).
   const expiry = creationExpiry(org, "user", expiresAt, now);
+  // R17: checked before the password (a refusal here costs no password attempt).
+  const restriction = await checkRestriction(ctx, orgId, { kind: "user", id: userId }, asked);
   await reauthenticate(ctx, org, userId, password, "created");
   const subject: SubjectRef = { kind: "user", id: user.id, name: user.name };
-  return insert(ctx, "user", orgId, subject, tokenName, membership.epoch, userId, ctx.limits.userTokensPerUser, expiry, now);
+  return insert(ctx, "user", orgId, subject, tokenName, membership.epoch, userId, ctx.limits.userTokensPerUser, expiry, now, restriction);
+}
+
+/**
+ * R17: a restriction checked against its subject's state now, normalised ({@link normalizeRestriction}:
+ * sorted, no duplicates, `{}` → `null`). Every permission must be held by the subject now
+ * (`permission_not_held`, field `restriction.permissions`); every group must be one of the
+ * user's, every site one of the user's or below one (`invalid_input`, `restriction.groupIds` /
+ * `restriction.siteIds`); a service token names no group or site (service users have none).
+ * Nothing derived from the subject is stored: the restriction only narrows, on every request.
+ */
+export async function checkRestriction(
+  ctx: Context,
+  orgId: string,
+  subject: { kind: SubjectKind; id: string },
+  asked: TokenRestriction | null | undefined,
+): Promise<TokenRestriction | null> {
+  const restriction = normalizeRestriction(asked);
+  if (restriction === null) return null;
+  const { permissions: held, groupIds, siteIds } = await subjectHolds(ctx, orgId, subject);
+  const missing = (restriction.permissions ?? []).filter((p) => !held.includes(p));
+  if (missing.length > 0) {
+    throw new KeywardError("permission_not_held", `The token's subject does not hold ${missing.map((p) => JSON.stringify(p)).join(", ")} now: a restricted token may only keep permissions its subject holds.`, {
+      field: "restriction.permissions",
+    });
+  }
+  if (subject.kind === "service_user" && (restriction.groupIds !== undefined || restriction.siteIds !== undefined)) {
+    const field = restriction.groupIds !== undefined ? "restriction.groupIds" : "restriction.siteIds";
+    throw fieldError("invalid_input", field, "a service user belongs to no group or site: restrict a service token by permissions, level, item types or items");
+  }
+  const mine = new Set(groupIds);
+  const strangerGroup = (restriction.groupIds ?? []).find((g) => !mine.has(g));
+  if (strangerGroup !== undefined) throw fieldError("invalid_input", "restriction.groupIds", `the user is not a member of the group ${JSON.stringify(strangerGroup)}`);
+  const memberSites = new Set(siteIds);
+  for (const siteId of restriction.siteIds ?? []) {
+    const site = await ctx.call(() => ctx.store.getSite(siteId));
+    // A member site, or one below a member site (R13: membership of a site covers the sites below).
+    if (site === null || site.orgId !== orgId || !site.path.some((s) => memberSites.has(s))) {
+      throw fieldError("invalid_input", "restriction.siteIds", `the user is not a member of the site ${JSON.stringify(siteId)} nor of a site above it`);
+    }
+  }
+  return restriction;
+}
+
+/** What a token's subject holds now (R12, R13): its permissions, and for a user the groups and sites of its active membership. */
+async function subjectHolds(ctx: Context, orgId: string, subject: { kind: SubjectKind; id: string }): Promise<{ permissions: readonly string[]; groupIds: readonly string[]; siteIds: readonly string[] }> {
+  let setId: string | null = null;
+  let groupIds: readonly string[] = [];
+  let siteIds: readonly string[] = [];
+  if (subject.kind === "user") {
+    const m = await ctx.call(() => ctx.store.getMembership(orgId, subject.id));
+    if (m !== null && m.status === "active") ({ permissionSetId: setId, groupIds, siteIds } = m);
+  } else {
+    const su = await ctx.call(() => ctx.store.getServiceUser(subject.id));
+    if (su !== null && su.orgId === orgId && su.status === "active") setId = su.permissionSetId;
+  }
+  const set = setId === null ? null : await ctx.call(() => ctx.store.getPermissionSet(setId));
+  return { permissions: set === null || set.orgId !== orgId ? [] : set.permissions, groupIds, siteIds };
 }
 
 /** Creates a service user token (R3, R5, R8, R11, R19). The actor needs the service-user management permission. */
 export async function createServiceToken(ctx: Context, input: CreateServiceTokenInput): Promise<CreatedToken> {
-  const { orgId, serviceUserId, name: tokenName, actorId, expiresAt } = parseInput(createServiceTokenSchema, input);
+  const { orgId, serviceUserId, name: tokenName, actorId, expiresAt, restriction: asked } = parseInput(createServiceTokenSchema, input);
   const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
   const org = await ctx.call(() => ctx.store.getOrganization(orgId));
   if (org === null) throw new KeywardError("not_found", "No such organization.");
@@ -266,8 +334,9 @@ export async function createServiceToken(ctx: Context, input: CreateServiceToken
   if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
   // A token acts with its service user's permissions: minting one hands them out.
   await requireWithin(ctx, orgId, su.permissionSetId, held, "serviceUserId");
+  const restriction = await checkRestriction(ctx, orgId, { kind: "service_user", id: su.id }, asked);
   const subject: SubjectRef = { kind: "service_user", id: su.id, name: su.name };
-  return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg, expiry, now);
+  return insert(ctx, "service_user", orgId, subject, tokenName, null, actorId, ctx.limits.serviceTokensPerOrg, expiry, now, restriction);
 }
 
 /** The order a sort lists in when no `order` is given: oldest first, most recently used first, soonest to expire first. */

@@ -16,6 +16,7 @@ import type {
   CreateServiceUserInput,
   CreateSiteInput,
   CreateUserTokenInput,
+  PreviewReachInput,
   IdInput,
   ItemKey,
   LeakLocation,
@@ -41,11 +42,13 @@ import type {
   GetTokenPolicyInput,
 } from "../../src/index.js";
 import * as s from "../../src/service/schemas.js";
+import type { TokenRestriction } from "../../src/core/types.js";
 
 describe("named input types equal their schemas (they cannot drift)", () => {
   it("each schema's input is its named type", () => {
     expectTypeOf<z.input<typeof s.createUserTokenSchema>>().toEqualTypeOf<CreateUserTokenInput>();
     expectTypeOf<z.input<typeof s.createServiceTokenSchema>>().toEqualTypeOf<CreateServiceTokenInput>();
+    expectTypeOf<z.input<typeof s.previewReachSchema>>().toEqualTypeOf<PreviewReachInput>();
     expectTypeOf<z.input<typeof s.listMyTokensSchema>>().toEqualTypeOf<ListMyTokensInput>();
     expectTypeOf<z.input<typeof s.listOrganizationTokensSchema>>().toEqualTypeOf<ListOrganizationTokensInput>();
     expectTypeOf<z.input<typeof s.listServiceTokensSchema>>().toEqualTypeOf<ListServiceTokensInput>();
@@ -124,10 +127,21 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.input<typeof s.tokenActionSchema>>().not.toEqualTypeOf<ActorInput>();
   });
 
+  /** R17: a restriction with every part given. */
+  const FULL_RESTRICTION: Required<TokenRestriction> = {
+    permissions: ["inspections:view"],
+    maxLevel: "view",
+    itemTypes: ["inspection"],
+    groupIds: ["g_1"],
+    siteIds: ["s_1"],
+    items: [{ orgId: "acme", type: "inspection", id: "i_1" }],
+  };
+
   /** A full example of each named type (every optional field given): the schema takes it as is. */
   const examples: [string, z.ZodType, object][] = [
-    ["CreateUserTokenInput", s.createUserTokenSchema, { orgId: "acme", userId: "u_ana", name: "CI", password: "pw", expiresAt: Date.UTC(2030, 0, 1) } satisfies Required<CreateUserTokenInput>],
-    ["CreateServiceTokenInput", s.createServiceTokenSchema, { orgId: "acme", serviceUserId: "svc_1", name: "BI", actorId: "u_ada", expiresAt: Date.UTC(2030, 0, 1) } satisfies Required<CreateServiceTokenInput>],
+    ["CreateUserTokenInput", s.createUserTokenSchema, { orgId: "acme", userId: "u_ana", name: "CI", password: "pw", expiresAt: Date.UTC(2030, 0, 1), restriction: FULL_RESTRICTION } satisfies Required<CreateUserTokenInput>],
+    ["CreateServiceTokenInput", s.createServiceTokenSchema, { orgId: "acme", serviceUserId: "svc_1", name: "BI", actorId: "u_ada", expiresAt: Date.UTC(2030, 0, 1), restriction: { permissions: ["a"], maxLevel: "edit" } } satisfies Required<CreateServiceTokenInput>],
+    ["PreviewReachInput", s.previewReachSchema, { orgId: "acme", actorId: "u_ada", subject: { kind: "user", id: "u_ada" }, restriction: FULL_RESTRICTION } satisfies Required<PreviewReachInput>],
     ["ListMyTokensInput", s.listMyTokensSchema, { orgId: "acme", userId: "u_ana", limit: 5, cursor: null, search: "ci", status: ["active", "expired"], sort: "expires", order: "desc" } satisfies Required<ListMyTokensInput>],
     ["ListOrganizationTokensInput", s.listOrganizationTokensSchema, { orgId: "acme", actorId: "u_ada", limit: 5, cursor: "c", search: "x", status: "all", sort: "last_used", order: "asc" } satisfies Required<ListOrganizationTokensInput>],
     ["ListServiceTokensInput", s.listServiceTokensSchema, { orgId: "acme", actorId: "u_ada", serviceUserId: "svc_1", limit: 5, cursor: null, search: "x", status: "deleted", sort: "created", order: "asc" } satisfies Required<ListServiceTokensInput>],
