@@ -350,7 +350,10 @@ export async function rotate(ctx: Context, input: RotateTokenInput): Promise<Cre
   const found = await ownToken(ctx, orgId, tokenId, actorId);
   // The token as a decision sees it (last use merged, subject compiled): the token stage says whether it still works.
   const loaded = await ctx.call(() => ctx.store.loadDecision(found.hash, null));
-  if (loaded === null || loaded.token.id !== found.id) throw new KeywardError("conflict", "The token was rotated at the same time: this rotation was not made.");
+  // Rotated since it was read (found by its previous digest now): another rotation won.
+  if (loaded === null || loaded.token.id !== found.id || loaded.token.hash !== found.hash) {
+    throw new KeywardError("conflict", "The token was rotated at the same time: this rotation was not made.");
+  }
   const now = ctx.now(loaded.now);
   const stage = checkToken(loaded, now, ctx.inactivityMs);
   if (stage !== null) throw new KeywardError(stage === "token_unknown" ? "not_found" : stage, stage === "token_unknown" ? "No such token." : undefined);
