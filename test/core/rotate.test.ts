@@ -146,6 +146,16 @@ describe.each(STORES)("R18 rotation (%s)", (_name, makeStore) => {
     expect((await w.kw.authorize(bots.token, "reports.export")).allowed).toBe(true);
   });
 
+  it("R18 R11 a service token's new secret acts with its service user's permissions: a manager who lacks one of them is forbidden (as at creation), and nothing changes", async () => {
+    const w = await make();
+    const bots = await w.serviceToken();
+    const managersOnly = await w.kw.directory.createPermissionSet({ orgId: "acme", name: "Managers only", permissions: ["service_users:manage"] });
+    await w.kw.directory.updateMember({ orgId: "acme", userId: w.users.carl.id, permissionSetId: managersOnly.id });
+    expect(await caught(() => w.kw.tokens.rotate({ orgId: "acme", tokenId: bots.record.id, actorId: w.users.carl.id }))).toMatchObject({ code: "forbidden", field: "tokenId" });
+    expect(await w.kw.authorize(bots.token, "reports.export")).not.toHaveProperty("previousSecret");
+    expect(w.events.filter((e) => e.type === "token.rotated")).toEqual([]);
+  });
+
   it("R18 R3 a rotation takes no slot: a user at the limit rotates, and still cannot create one more", async () => {
     const w = await make();
     const tokens = [];
