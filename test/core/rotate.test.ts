@@ -106,6 +106,18 @@ describe.each(STORES)("R18 rotation (%s)", (_name, makeStore) => {
     ]);
   });
 
+  it("R18 R22 a leaked previous secret revokes its token during the grace period; past it, the report is unknown and the token lives on", async () => {
+    const w = await make();
+    const found = { source: "scanner", url: "https://paste.example/1" };
+    const graced = await w.serviceToken(undefined, "graced");
+    await rotateService(w, graced.record.id, DAY);
+    expect(await w.kw.tokens.reportLeak({ secret: graced.token, found })).toMatchObject({ outcome: "revoked", tokenId: graced.record.id });
+    const ended = await w.serviceToken(undefined, "ended");
+    const next = await rotateService(w, ended.record.id);
+    expect(await w.kw.tokens.reportLeak({ secret: ended.token, found })).toEqual({ outcome: "unknown" });
+    expect((await w.kw.authorize(next.token, "reports.export")).allowed).toBe(true);
+  });
+
   it("R18 a second rotation during a grace period replaces the previous secret: only one previous secret exists", async () => {
     const w = await make();
     const first = await w.serviceToken();
