@@ -6,7 +6,7 @@
  * The story: an organization with users, groups and sites; a service user; both token kinds;
  * shares within and across organizations; a list endpoint that shows each token its own items;
  * a deactivation; an administrator's deletion;
- * inactivity expiry under an injected clock. (`npm run demo:story` tells it without HTTP.)
+ * inactivity expiry under an injected clock; a rotation with a grace period. (`npm run demo:story` tells it without HTTP.)
  * It ends at the token management pages mounted on the same API, and prints their address.
  *
  * `npm run demo -- --serve` (or `KEYWARD_DEMO_SERVE=1`) keeps the server running at the end, on
@@ -141,7 +141,8 @@ await curl("anyone", "GET", "/inspections/insp_1042", null);
 await curl("Ben", "GET", `/inspections/insp_1042?access_token=${ben}`, null);
 
 section("Ada creates a service user for a long-lived integration (R1, R8)");
-const bot = secret((await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "nightly export", actorId: "u_ada" })).token);
+const botCreated = await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "nightly export", actorId: "u_ada" });
+const bot = secret(botCreated.token);
 note(`service user "${bi.name}" with the Reporting set; tpl_safety is shared with it explicitly (view); token ${tokenHint(bot)}`);
 await curl("BI export", "GET", "/templates/tpl_safety", bot);
 await curl("BI export", "PUT", "/templates/tpl_safety", bot, { body: { title: "x" } });
@@ -208,6 +209,19 @@ const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).
 for (let i = active + 1; i <= 10; i++) secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: `script ${i}`, password: PASSWORDS.get("u_cleo")! })).token);
 note(`Cleo had ${active} active tokens and generates more up to 10`);
 await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: PASSWORDS.get("u_cleo")! }));
+
+section("Rotation with a grace period: a new secret for the same token (R18, injected clock)");
+const rotated = await kw.tokens.rotate({ orgId: acme.id, tokenId: botCreated.record.id, actorId: "u_ada", graceMs: DAY });
+const botNext = secret(rotated.token);
+note(`Ada rotates "${botCreated.record.name}" with a 1-day grace: same id ${rotated.record.id}, new secret ${tokenHint(botNext)}; the old ${tokenHint(bot)} works until ${new Date(rotated.record.previousSecretUntil!).toISOString()}`);
+await curl("BI export, old secret", "GET", "/templates/tpl_safety", bot);
+const viaOld = await kw.authorize(bot, "templates.view", { orgId: acme.id, type: "template", id: "tpl_safety" });
+note(`the decision says so: previousSecret=${String(viaOld.allowed && viaOld.previousSecret === true)}; an event names the integration that has not switched (once an hour)`);
+await curl("BI export, new secret", "GET", "/templates/tpl_safety", botNext);
+now += 2 * DAY;
+note("2 days later: the grace period is over; the old secret is unknown, as if it never existed");
+await curl("BI export, old secret", "GET", "/templates/tpl_safety", bot);
+await curl("BI export, new secret", "GET", "/templates/tpl_safety", botNext);
 
 section("The token management pages, mounted on this API (keyward/manage, R10, R11)");
 note(`mountManagement(app, router) serves "My API tokens" and the administrator's "API tokens" at ${MANAGE_BASE_PATH}; a development session says who is calling`);

@@ -4,6 +4,7 @@
  * a valid checksum is discarded before any store read.
  * @module
  */
+import { presentedSecret } from "../core/decide.js";
 import type { SubjectRef } from "../core/types.js";
 import type { Context } from "./context.js";
 import type { ReportLeakInput } from "./inputs.js";
@@ -39,10 +40,13 @@ export async function reportLeak(ctx: Context, input: ReportLeakInput): Promise<
   const { secret, found: where } = parseInput(reportLeakSchema, input);
   const kind = ctx.parse(secret);
   if (kind === null) return { outcome: "malformed" };
-  const loaded = await ctx.call(() => ctx.store.loadDecision(ctx.hash(secret as string), null));
+  const digest = ctx.hash(secret as string);
+  const loaded = await ctx.call(() => ctx.store.loadDecision(digest, null));
   // A record of the other kind under this digest is an integrity failure: unknown, as in authorize().
   if (loaded === null || loaded.token.kind !== kind) return { outcome: "unknown" };
   const now = ctx.now();
+  // R18: a rotated token's previous secret still works during its grace period (a leak of it revokes the token); after, it is no secret at all.
+  if (presentedSecret(loaded.token, digest, now) === null) return { outcome: "unknown" };
   const result = await ctx.call(() => ctx.store.revokeToken(loaded.token.id, now, "revoke", "leaked"));
   if (result === null) return { outcome: "unknown" };
   const { token, changed } = result;

@@ -418,29 +418,29 @@ async function endToken(ctx: Context, token: TokenRecord, actorId: string, how: 
  */
 export async function revoke(ctx: Context, input: TokenActionInput): Promise<void> {
   const { orgId, tokenId, actorId } = parseInput(tokenActionSchema, input);
-  await endToken(ctx, await ownToken(ctx, orgId, tokenId, actorId), actorId, "revoke");
+  await endToken(ctx, (await ownToken(ctx, orgId, tokenId, actorId)).token, actorId, "revoke");
 }
 
 /**
  * The token `tokenId` of `orgId` if `actorId` may revoke or rotate it (R11, R18): a user their
  * own user token, whoever manages service users a service token. Otherwise `not_found`, the
- * answer for an unknown id, so that nothing leaks (a 403 would tell them it exists).
+ * answer for an unknown id, so that nothing leaks (a 403 would tell them it exists). With it, the
+ * manager's permissions (`null` for a user token).
  */
-async function ownToken(ctx: Context, orgId: string, tokenId: string, actorId: string): Promise<TokenRecord> {
+async function ownToken(ctx: Context, orgId: string, tokenId: string, actorId: string): Promise<{ token: TokenRecord; held: readonly string[] | null }> {
   const token = await ctx.call(() => ctx.store.getToken(tokenId));
   // Not found, another organization's, or not the actor's: the same answer, so nothing leaks.
   if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
   if (token.kind === "user") {
     if (token.subjectId !== actorId) throw new KeywardError("not_found", "No such token.");
-  } else {
-    try {
-      await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
-    } catch (e) {
-      if (e instanceof KeywardError && e.code === "forbidden") throw new KeywardError("not_found", "No such token.");
-      throw e;
-    }
+    return { token, held: null };
   }
-  return token;
+  try {
+    return { token, held: await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers) };
+  } catch (e) {
+    if (e instanceof KeywardError && e.code === "forbidden") throw new KeywardError("not_found", "No such token.");
+    throw e;
+  }
 }
 
 /**
@@ -457,10 +457,13 @@ export async function rotate(ctx: Context, input: RotateTokenInput): Promise<Cre
   if (graceMs > ctx.maxGraceMs) {
     throw new KeywardError("invalid_input", `Invalid input at "graceMs": at most ${ctx.maxGraceMs} ms (the rotation.maxGraceMs option).`, { field: "graceMs" });
   }
-  const found = await ownToken(ctx, orgId, tokenId, actorId);
+  const { token: found, held } = await ownToken(ctx, orgId, tokenId, actorId);
   // The token as a decision sees it (last use merged, subject compiled): the token stage says whether it still works.
   const loaded = await ctx.call(() => ctx.store.loadDecision(found.hash, null));
-  if (loaded === null || loaded.token.id !== found.id) throw new KeywardError("conflict", "The token was rotated at the same time: this rotation was not made.");
+  // Rotated since it was read (found by its previous digest now): another rotation won.
+  if (loaded === null || loaded.token.id !== found.id || loaded.token.hash !== found.hash) {
+    throw new KeywardError("conflict", "The token was rotated at the same time: this rotation was not made.");
+  }
   const now = ctx.now(loaded.now);
   const stage = checkToken(loaded, now, ctx.inactivityMs);
   if (stage !== null) throw new KeywardError(stage === "token_unknown" ? "not_found" : stage, stage === "token_unknown" ? "No such token." : undefined);
@@ -468,6 +471,9 @@ export async function rotate(ctx: Context, input: RotateTokenInput): Promise<Cre
     const org = await ctx.call(() => ctx.store.getOrganization(orgId));
     if (org === null) throw new KeywardError("not_found", "No such organization.");
     await reauthenticate(ctx, org, actorId, password, "rotated");
+  } else if (loaded.subject.kind === "service_user" && loaded.subject.serviceUser !== null) {
+    // The new secret acts with the service user's permissions: as at creation, only a manager holding them all may mint it.
+    await requireWithin(ctx, orgId, loaded.subject.serviceUser.permissionSetId, held ?? [], "tokenId");
   }
   const token = loaded.token;
   const expiry = effectiveExpiry(token, ctx.inactivityMs);

@@ -106,6 +106,18 @@ describe.each(STORES)("R18 rotation (%s)", (_name, makeStore) => {
     ]);
   });
 
+  it("R18 R22 a leaked previous secret revokes its token during the grace period; past it, the report is unknown and the token lives on", async () => {
+    const w = await make();
+    const found = { source: "scanner", url: "https://paste.example/1" };
+    const graced = await w.serviceToken(undefined, "graced");
+    await rotateService(w, graced.record.id, DAY);
+    expect(await w.kw.tokens.reportLeak({ secret: graced.token, found })).toMatchObject({ outcome: "revoked", tokenId: graced.record.id });
+    const ended = await w.serviceToken(undefined, "ended");
+    const next = await rotateService(w, ended.record.id);
+    expect(await w.kw.tokens.reportLeak({ secret: ended.token, found })).toEqual({ outcome: "unknown" });
+    expect((await w.kw.authorize(next.token, "reports.export")).allowed).toBe(true);
+  });
+
   it("R18 a second rotation during a grace period replaces the previous secret: only one previous secret exists", async () => {
     const w = await make();
     const first = await w.serviceToken();
@@ -144,6 +156,16 @@ describe.each(STORES)("R18 rotation (%s)", (_name, makeStore) => {
     expect(w.events.filter((e) => e.type === "management.refused").map((e) => (e as Of<"management.refused">).operation)).toEqual(Array(4).fill("tokens.rotate"));
     expect((await w.kw.authorize(mine.token, "reports.export")).allowed).toBe(true);
     expect((await w.kw.authorize(bots.token, "reports.export")).allowed).toBe(true);
+  });
+
+  it("R18 R11 a service token's new secret acts with its service user's permissions: a manager who lacks one of them is forbidden (as at creation), and nothing changes", async () => {
+    const w = await make();
+    const bots = await w.serviceToken();
+    const managersOnly = await w.kw.directory.createPermissionSet({ orgId: "acme", name: "Managers only", permissions: ["service_users:manage"] });
+    await w.kw.directory.updateMember({ orgId: "acme", userId: w.users.carl.id, permissionSetId: managersOnly.id });
+    expect(await caught(() => w.kw.tokens.rotate({ orgId: "acme", tokenId: bots.record.id, actorId: w.users.carl.id }))).toMatchObject({ code: "forbidden", field: "tokenId" });
+    expect(await w.kw.authorize(bots.token, "reports.export")).not.toHaveProperty("previousSecret");
+    expect(w.events.filter((e) => e.type === "token.rotated")).toEqual([]);
   });
 
   it("R18 R3 a rotation takes no slot: a user at the limit rotates, and still cannot create one more", async () => {

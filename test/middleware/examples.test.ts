@@ -92,6 +92,10 @@ describe("npm run demo", () => {
     expect(stdout).toMatch(/\$API\/inspections {3}# Ben\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1042"[^\n]*\}\]\n/);
     expect(stdout).toMatch(/\$API\/inspections {3}# BI export\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1043"[^\n]*\}\]\n/);
     expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
+    // R18: the rotated service token's old secret works during its 1-day grace, and is unknown 2 days later; the new one works throughout.
+    expect(stdout).toMatch(/# BI export, old secret\nHTTP\/1\.1 200 OK\n[^\n]*\n# the decision says so: previousSecret=true/);
+    expect(stdout).toMatch(/# BI export, old secret\nHTTP\/1\.1 401 Unauthorized\n/);
+    expect(stdout).toContain("1 token.rotated, 1 token.previous_secret_used");
     expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
     expect(stdout).toContain("Token management page: http://127.0.0.1:8787/settings/api-tokens/");
     expect(stdout).toMatch(/\$ curl \$API\/settings\/api-tokens\/api\/tokens .*\nHTTP\/1\.1 401 Unauthorized/);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ItemRef, type KeywardEvent, type KeywardStore } from "../../src/index.js";
 import { generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
-import { DAY, world } from "../core/fixture.js";
+import { DAY, PASSWORD, world } from "../core/fixture.js";
 import { REALM, type AppDeps, type Running } from "./apps.js";
 
 /** A store that can be switched off (503 rows) and counts `loadDecision` and `loadAccess` calls (zero-store-call rows). */
@@ -57,7 +57,12 @@ export async function httpWorld() {
   await kw.tokens.revoke({ orgId: "acme", tokenId: revokedToken.record.id, actorId: w.users.ana.id });
   const carl = (await w.userToken(w.users.carl.id)).token;
   await kw.directory.deactivateMember({ orgId: "acme", userId: w.users.carl.id });
-  const tokens = { ana, bob, bot, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user") };
+  // R18: a token rotated with a week's grace (its previous secret still works) and one rotated without (its previous secret is gone).
+  const graced = await w.userToken(w.users.ana.id, "acme", "rotated with grace");
+  await kw.tokens.rotate({ orgId: "acme", tokenId: graced.record.id, actorId: w.users.ana.id, password: PASSWORD, graceMs: 7 * DAY });
+  const ungraced = await w.userToken(w.users.ana.id, "acme", "rotated without grace");
+  await kw.tokens.rotate({ orgId: "acme", tokenId: ungraced.record.id, actorId: w.users.ana.id, password: PASSWORD });
+  const tokens = { ana, bob, bot, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user"), previousInGrace: graced.token, previousGone: ungraced.token };
   w.events.length = 0;
   return { w, state, tokens, deps: { kw, inspections } satisfies AppDeps };
 }
@@ -165,6 +170,9 @@ export const CASES: Case[] = [
   { name: "an expired token is 401 invalid_token (R6)", path: "/inspections/insp_1", headers: (t) => bearer(t.expired), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
   { name: "a deactivated user's token is 401 invalid_token (R7)", path: "/inspections/insp_1", headers: (t) => bearer(t.inactive), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
   { name: "a well-formed but unknown token is 401 invalid_token after one lookup", path: "/inspections/insp_1", headers: (t) => bearer(t.unknown), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
+  { name: "R18 a rotated token's previous secret during its grace period is allowed: the handler sees the subject", path: "/inspections/insp_1", headers: (t) => bearer(t.previousInGrace), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1 } },
+  { name: "R18 a rotated token's previous secret without a grace period is 401 invalid_token, as an unknown token", path: "/inspections/insp_1", headers: (t) => bearer(t.previousGone), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
+  { name: "R18 where the host opts in, the previous secret past its grace reads token_unknown (never a hint that it was rotated)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.previousGone), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_unknown"`, reason: "token_unknown" } },
   { name: "the precise token reason goes on the wire only where the host opts in (exposeTokenReason)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_revoked"`, reason: "token_revoked" } },
   { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
   { name: "an organization-level action the permission set lacks is 403 permission_denied (R12)", path: "/reports", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
