@@ -69,7 +69,7 @@ function secret(token: string): string {
 }
 
 /** One request over HTTP, printed like curl -i would show it (headers trimmed to the telling ones). */
-async function curl(who: string, method: string, path: string, token: string | null, options: { headers?: Record<string, string>; body?: unknown } = {}) {
+async function curl(who: string, method: string, path: string, token: string | null, options: { headers?: Record<string, string>; body?: unknown; show?: string[] } = {}) {
   const headers: Record<string, string> = { ...options.headers };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers["content-type"] = "application/json";
@@ -89,6 +89,10 @@ async function curl(who: string, method: string, path: string, token: string | n
   for (const h of ["www-authenticate", "retry-after"]) {
     const v = res.headers.get(h);
     if (v !== null) say(`${h === "www-authenticate" ? "WWW-Authenticate" : "Retry-After"}: ${v}`);
+  }
+  for (const h of options.show ?? []) {
+    const v = res.headers.get(h);
+    if (v !== null) say(`${h}: ${v}`);
   }
   if (text !== "") {
     say(short(JSON.stringify(brief(JSON.parse(text)))));
@@ -222,6 +226,22 @@ now += 2 * DAY;
 note("2 days later: the grace period is over; the old secret is unknown, as if it never existed");
 await curl("BI export, old secret", "GET", "/templates/tpl_safety", bot);
 await curl("BI export, new secret", "GET", "/templates/tpl_safety", botNext);
+
+section("Lifetimes: a 90-day cap on service tokens, and a token with a date (R19)");
+await kw.directory.setTokenPolicy({ orgId: acme.id, policy: { maxLifetimeMs: { service_user: 90 * DAY } } });
+note("Acme's policy: service tokens live at most 90 days (existing ones keep theirs: existing \"keep\")");
+await attempt("Ada creates a service token for a year", () => kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "yearly", actorId: "u_ada", expiresAt: now + 365 * DAY }));
+const quarterEnd = now + 7 * DAY;
+const audit = secret((await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "quarter-end audit", actorId: "u_ada", expiresAt: quarterEnd })).token);
+note(`"quarter-end audit" (${tokenHint(audit)}) ends on ${new Date(quarterEnd).toISOString()}; every answer says when`);
+await curl("BI export·audit", "GET", "/templates/tpl_safety", audit, { show: ["api-token-expiration"] });
+note("a user token's header moves with each use: 30 days from now");
+await curl("Cleo·Sheets", "GET", "/assets/asset_forklift_7", sheets, { show: ["api-token-expiration"] });
+now = quarterEnd;
+note("the clock passes the date");
+await curl("BI export·audit", "GET", "/templates/tpl_safety", audit, { show: ["api-token-expiration"] });
+const ended = await kw.authorize(audit, "templates.view", { orgId: acme.id, type: "template", id: "tpl_safety" });
+if (!ended.allowed && ended.reason === "token_expired") say(`kw.authorize → ${red(ended.reason)} ${JSON.stringify({ expiry: { cause: ended.expiry?.cause, at: new Date(ended.expiry?.at ?? 0).toISOString() } })}`);
 
 section("The token management pages, mounted on this API (keyward/manage, R10, R11)");
 note(`mountManagement(app, router) serves "My API tokens" and the administrator's "API tokens" at ${MANAGE_BASE_PATH}; a development session says who is calling`);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ItemRef, type KeywardEvent, type KeywardStore } from "../../src/index.js";
 import { generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
-import { DAY, PASSWORD, world } from "../core/fixture.js";
+import { DAY, PASSWORD, THIRTY_DAYS, world } from "../core/fixture.js";
 import { REALM, type AppDeps, type Running } from "./apps.js";
 
 /** A store that can be switched off (503 rows) and counts `loadDecision` and `loadAccess` calls (zero-store-call rows). */
@@ -131,6 +131,8 @@ interface Expect {
   field?: string;
   /** How many `loadDecision` calls the request may cost. */
   storeCalls?: number;
+  /** R19: the `API-Token-Expiration` header: `true` an ISO-8601 UTC time, `false` absent. */
+  expiry?: boolean;
 }
 
 interface Case {
@@ -145,6 +147,9 @@ interface Case {
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** R19: the default expiry header, and its value's shape (`2026-12-31T00:00:00.000Z`). */
+const EXPIRY = "api-token-expiration";
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** R21: the `X-RateLimit-*` headers after `used` requests against a limit of 2. */
 const RATE = (used: number) => ({
   "x-ratelimit-limit": "2",
@@ -163,20 +168,20 @@ const WWW = {
 /** The table. Names read as specifications. */
 export const CASES: Case[] = [
   // ── the mapping ──
-  { name: "an allowed request reaches the handler, which sees the subject (R15)", path: "/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1 } },
-  { name: "a service user token acts as its service user, by name (R16)", path: "/inspections/insp_bot", headers: (t) => bearer(t.bot), expect: { status: 200, code: null, subject: "BI export" } },
+  { name: "an allowed request reaches the handler, which sees the subject (R15), and the answer carries the token's expiry (R19)", path: "/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1, expiry: true } },
+  { name: "a service user token acts as its service user, by name (R16); one that never expires sends no expiry header (R19)", path: "/inspections/insp_bot", headers: (t) => bearer(t.bot), expect: { status: 200, code: null, subject: "BI export", expiry: false } },
   { name: "an organization-level action needs no item (R12)", path: "/reports", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector" } },
   { name: "a revoked token is 401 invalid_token (R11)", path: "/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
-  { name: "an expired token is 401 invalid_token (R6)", path: "/inspections/insp_1", headers: (t) => bearer(t.expired), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
+  { name: "an expired token is 401 invalid_token (R6), without an expiry header (R19: the token stage refused it)", path: "/inspections/insp_1", headers: (t) => bearer(t.expired), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, expiry: false } },
   { name: "a deactivated user's token is 401 invalid_token (R7)", path: "/inspections/insp_1", headers: (t) => bearer(t.inactive), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
   { name: "a well-formed but unknown token is 401 invalid_token after one lookup", path: "/inspections/insp_1", headers: (t) => bearer(t.unknown), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
   { name: "R18 a rotated token's previous secret during its grace period is allowed: the handler sees the subject", path: "/inspections/insp_1", headers: (t) => bearer(t.previousInGrace), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1 } },
   { name: "R18 a rotated token's previous secret without a grace period is 401 invalid_token, as an unknown token", path: "/inspections/insp_1", headers: (t) => bearer(t.previousGone), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
   { name: "R18 where the host opts in, the previous secret past its grace reads token_unknown (never a hint that it was rotated)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.previousGone), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_unknown"`, reason: "token_unknown" } },
   { name: "the precise token reason goes on the wire only where the host opts in (exposeTokenReason)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_revoked"`, reason: "token_revoked" } },
-  { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
+  { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12), with the token's expiry (R19: past the token stage)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope, expiry: true } },
   { name: "an organization-level action the permission set lacks is 403 permission_denied (R12)", path: "/reports", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
-  { name: "an item visible at a lower level is 403 access_denied (R13)", method: "PUT", path: "/inspections/insp_view", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope } },
+  { name: "an item visible at a lower level is 403 access_denied (R13), with the token's expiry (R19)", method: "PUT", path: "/inspections/insp_view", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope, expiry: true } },
   { name: "another organization's item without a share is 404 not_found, without WWW-Authenticate (R14)", path: "/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
   { name: "a service token without an explicit share is 404 not_found (R13)", path: "/inspections/insp_1", headers: (t) => bearer(t.bot), expect: { status: 404, code: "not_found", www: null } },
   { name: "an item the loader cannot find is 404 not_found, like one out of reach", path: "/inspections/insp_nope", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
@@ -266,6 +271,8 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       }
       if (e.rate === undefined) expect(reply.headers["x-ratelimit-limit"]).toBeUndefined(); // no limit configured: no headers
       if (e.storeCalls !== undefined) expect(h.state.loads - before).toBe(e.storeCalls);
+      if (e.expiry === true) expect(reply.headers[EXPIRY]).toMatch(ISO_UTC);
+      if (e.expiry === false) expect(reply.headers[EXPIRY]).toBeUndefined();
       if (e.code === null && e.status === 200) {
         expect(reply.json).toMatchObject({ ok: true, subject: e.subject });
       } else if (e.code !== null) {
@@ -393,6 +400,25 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       }
       expect(mine.items.filter((t) => t.clients.some((c) => c.userAgent === agent))).toHaveLength(1);
       expect(bots.items.filter((t) => t.clients.some((c) => c.userAgent === agent))).toHaveLength(1);
+    });
+
+    it("R19 the expiry header moves with each use of a user token, on the item and the list routes; a dated service token shows its date until it passes, then 401 without it", async () => {
+      const first = await send(server.url, "GET", "/inspections/insp_1", bearer(h.tokens.ana));
+      expect(first.headers[EXPIRY]).toBe(new Date(h.w.clock.now + THIRTY_DAYS).toISOString());
+      h.w.advance(DAY);
+      const later = await send(server.url, "GET", "/inspections", bearer(h.tokens.ana));
+      expect(later.status).toBe(200);
+      expect(later.headers[EXPIRY]).toBe(new Date(h.w.clock.now + THIRTY_DAYS).toISOString());
+      const dated = await h.deps.kw.tokens.createServiceToken({ orgId: "acme", serviceUserId: h.w.bot.id, name: "dated", actorId: h.w.users.ada.id, expiresAt: h.w.clock.now + 2 * DAY });
+      const before = await send(server.url, "GET", "/inspections/insp_bot", bearer(dated.token));
+      expect(before.status).toBe(200);
+      expect(before.headers[EXPIRY]).toBe(new Date(h.w.clock.now + 2 * DAY).toISOString());
+      h.w.advance(2 * DAY);
+      const after = await send(server.url, "GET", "/strict/inspections/insp_bot", bearer(dated.token));
+      expect(after.status).toBe(401);
+      expect(after.json?.reason).toBe("token_expired");
+      expect(after.headers[EXPIRY]).toBeUndefined();
+      await h.deps.kw.tokens.revoke({ orgId: "acme", tokenId: dated.record.id, actorId: h.w.users.ada.id });
     });
 
     it("a query-string token leaves no trace in the activity log (it is never looked up)", async () => {
