@@ -6,7 +6,8 @@
  * The story: an organization with users, groups and sites; a service user; both token kinds;
  * shares within and across organizations; a list endpoint that shows each token its own items;
  * a deactivation; an administrator's deletion;
- * inactivity expiry under an injected clock; a rotation with a grace period. (`npm run demo:story` tells it without HTTP.)
+ * inactivity expiry under an injected clock; a rotation with a grace period; warnings before a
+ * token expires, and the preview and notice of a deactivation (R20). (`npm run demo:story` tells it without HTTP.)
  * It ends at the token management pages mounted on the same API, and prints their address.
  *
  * `npm run demo -- --serve` (or `KEYWARD_DEMO_SERVE=1`) keeps the server running at the end, on
@@ -37,6 +38,7 @@ const kw = createKeyward({
   actions: ACTIONS,
   verifyPassword: (userId, password) => PASSWORDS.get(userId) === password,
   onEvent: (e) => events.push(e),
+  trackClients: true, // opt-in (R20): each token's last clients (address, user agent), shown in listings and previews
 });
 const { db, acme, bi, auditors } = await seedInspections(kw);
 const server = createInspectionsApp(kw, db).listen(serve ? Number(process.env.PORT ?? 8787) : 0, "127.0.0.1");
@@ -242,6 +244,27 @@ note("the clock passes the date");
 await curl("BI export·audit", "GET", "/templates/tpl_safety", audit, { show: ["api-token-expiration"] });
 const ended = await kw.authorize(audit, "templates.view", { orgId: acme.id, type: "template", id: "tpl_safety" });
 if (!ended.allowed && ended.reason === "token_expired") say(`kw.authorize → ${red(ended.reason)} ${JSON.stringify({ expiry: { cause: ended.expiry?.cause, at: new Date(ended.expiry?.at ?? 0).toISOString() } })}`);
+
+section("Warnings before a token dies, and what a deactivation would stop (R20)");
+const ben2 = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Power BI (new)", password: PASSWORDS.get("u_ben")! })).token);
+note(`Ben, reactivated, creates "Power BI (new)" (${tokenHint(ben2)}); Power BI refreshes with it once`);
+await curl("Ben·Power BI", "GET", "/inspections/insp_1042", ben2, { headers: { "user-agent": "Microsoft.PowerBI/2.130" } });
+now += 27 * DAY + 12 * 3_600_000;
+note("27½ days pass without a use: the token expires in 2½ days (inactivity, R6); the hourly sweep runs");
+const sweptFrom = events.length;
+say(`${dim("$")} kw.tokens.sweep({ orgId: "acme" }) → ${JSON.stringify(await kw.tokens.sweep({ orgId: acme.id }))}`);
+const warning = events.slice(sweptFrom).find((e): e is Extract<KeywardEvent, { type: "token.expiring" }> => e.type === "token.expiring" && e.subject.id === "u_ben");
+if (warning) say(`${yellow("token.expiring")} ${warning.subject.name} · "${warning.tokenName}" · ${warning.cause} · expires ${new Date(warning.expiresAt).toISOString()} · the ${warning.thresholdMs / DAY}-day warning`);
+note("each warning is a conditional write in the store: no later sweep, here or on another instance, sends it again");
+say(`${dim("$")} kw.tokens.sweep({ orgId: "acme" }) → ${JSON.stringify(await kw.tokens.sweep({ orgId: acme.id }))}`);
+note("Ada opens Ben's page to deactivate him: first, what would stop");
+const preview = await kw.directory.previewDeactivation({ orgId: acme.id, userId: "u_ben" });
+const ago = (at: number | null) => (at === null ? "never used" : `used ${Math.round((now - at) / DAY)} days ago`);
+say(`previewDeactivation → ${preview.tokens.length} integration(s) stop: ${preview.tokens.map((t) => `"${t.name}", ${ago(t.lastUsedAt)}${t.clients[0] ? ` by ${t.clients[0].userAgent}` : ""}`).join("; ")}`);
+const endedFrom = events.length;
+await kw.directory.deactivateMember({ orgId: acme.id, userId: "u_ben", actorId: "u_ada" });
+const notice = events.slice(endedFrom).find((e): e is Extract<KeywardEvent, { type: "subject.tokens_ended" }> => e.type === "subject.tokens_ended");
+if (notice) say(`${yellow("subject.tokens_ended")} ${notice.subject.name} ${notice.cause} by ${notice.actorId}: ${notice.tokens.map((t) => `"${t.name}" (${t.kind}, ${ago(t.lastUsedAt)})`).join(", ")}`);
 
 section("The token management pages, mounted on this API (keyward/manage, R10, R11)");
 note(`mountManagement(app, router) serves "My API tokens" and the administrator's "API tokens" at ${MANAGE_BASE_PATH}; a development session says who is calling`);

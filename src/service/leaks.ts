@@ -9,7 +9,7 @@ import type { SubjectRef } from "../core/types.js";
 import type { Context } from "./context.js";
 import type { ReportLeakInput } from "./inputs.js";
 import { parseInput, reportLeakSchema } from "./schemas.js";
-import { tokenEvent } from "./tokens.js";
+import { tokenEvent, tokenEventFields } from "./tokens.js";
 
 /**
  * What a report did to one reported string:
@@ -52,16 +52,6 @@ export async function reportLeak(ctx: Context, input: ReportLeakInput): Promise<
   const { token, changed } = result;
   const subject = loaded.compiled.ref;
   if (changed) ctx.emit(tokenEvent("token.revoked", token, subject, now, null, "leaked"));
-  ctx.emit({
-    type: "token.leaked",
-    at: now,
-    tokenId: token.id,
-    orgId: token.orgId,
-    subject,
-    tokenName: token.name,
-    actorId: null,
-    found: { source: where.source, url: where.url },
-    revoked: changed,
-  });
+  ctx.emit({ type: "token.leaked", ...tokenEventFields(token, subject, now, null), found: { source: where.source, url: where.url }, revoked: changed });
   return { outcome: changed ? "revoked" : "already_revoked", tokenId: token.id, orgId: token.orgId, subject };
 }

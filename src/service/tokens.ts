@@ -9,7 +9,7 @@ import { checkToken } from "../core/decide.js";
 import { dueWarning, effectiveExpiry, expiryOf, isExpired, policyMaxLifetime, subjectState, tokenSortKey, tokenStatus, type SubjectState, type TokenSort, type TokenStatus } from "../core/lifecycle.js";
 import { generateToken, tokenHint } from "../core/token-format.js";
 import { normalizeRestriction } from "../core/compile.js";
-import type { ExpiryCause, KeywardEvent, Organization, PreviewedToken, RevocationCause, SubjectKind, SubjectRef, TokenClient, TokenRecord, TokenRestriction, TokenView } from "../core/types.js";
+import type { ExpiryCause, KeywardEvent, Organization, PreviewedToken, RevocationCause, SubjectKind, SubjectRef, TokenClient, TokenEventFields, TokenRecord, TokenRestriction, TokenView } from "../core/types.js";
 import type { TokenListEntry } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { DEFAULT_PAGE_SIZE, pageOptions, readTokenCursor, searchOf, statusesOf, statusOption, tokenCursor, type Page } from "./paging.js";
@@ -126,16 +126,12 @@ export function tokenEvent(
   actorId: string | null,
   cause?: ExpiryCause | "subject_inactive" | RevocationCause,
 ): KeywardEvent {
-  return {
-    type,
-    at,
-    tokenId: token.id,
-    orgId: token.orgId,
-    subject,
-    tokenName: token.name,
-    actorId,
-    ...(cause ? { cause } : {}),
-  } as KeywardEvent;
+  return { type, ...tokenEventFields(token, subject, at, actorId), ...(cause ? { cause } : {}) } as KeywardEvent;
+}
+
+/** The fields every token event has (R16): never the secret. Shared with the leak reports (R22). */
+export function tokenEventFields(token: TokenRecord, subject: SubjectRef, at: number, actorId: string | null): TokenEventFields {
+  return { at, tokenId: token.id, orgId: token.orgId, subject, tokenName: token.name, actorId };
 }
 
 async function insert(
@@ -587,18 +583,7 @@ export async function sweep(ctx: Context, input: SweepExpiredInput): Promise<Swe
     const due = dueWarning(token, now, ctx.inactivityMs, ctx.warningThresholdsMs);
     if (due === null || !(await ctx.call(() => ctx.store.markTokenWarned(token.id, due.deadline, due.thresholdMs)))) continue;
     result.warned++;
-    ctx.emit({
-      type: "token.expiring",
-      at: now,
-      tokenId: token.id,
-      orgId: token.orgId,
-      subject,
-      tokenName: token.name,
-      actorId: null,
-      cause: due.cause,
-      expiresAt: due.deadline,
-      thresholdMs: due.thresholdMs,
-    });
+    ctx.emit({ type: "token.expiring", ...tokenEventFields(token, subject, now, null), cause: due.cause, expiresAt: due.deadline, thresholdMs: due.thresholdMs });
   }
   return result;
 }
