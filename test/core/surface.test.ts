@@ -107,7 +107,7 @@ describe("an instance has no raw store (what replaces kw.store)", () => {
   it("offers its calls and settings, and no store property", () => {
     const kw = createKeyward({ store: memoryStore(), actions });
     expect(Object.keys(kw).sort()).toEqual(
-      ["accessible", "actions", "assertAccessible", "assertAuthorized", "authorize", "close", "directory", "limits", "login", "managementProfile", "managementRights", "migrate", "prefixes", "serviceUsers", "tokens"].sort(),
+      ["accessible", "actions", "assertAccessible", "assertAuthorized", "authorize", "close", "directory", "limits", "login", "managementProfile", "managementRights", "migrate", "prefixes", "rotation", "serviceUsers", "tokens"].sort(),
     );
     expect("store" in kw).toBe(false);
     expect(JSON.stringify(Object.keys(kw.directory))).not.toContain("store");
