@@ -544,10 +544,17 @@ function clearGenerateErrors() {
 $("access-full").addEventListener("change", () => {
   $("restriction").hidden = true;
 });
-$("access-restricted").addEventListener("change", () => {
-  $("restriction").hidden = false;
-  scheduleReach();
-});
+$("access-restricted").addEventListener("change", () =>
+  run(async () => {
+    $("restriction").hidden = false;
+    // The picker is filled on first use: what the subject holds now, from a preview of full access.
+    if (!generateTarget.pickerLoaded) {
+      generateTarget.pickerLoaded = true;
+      await loadPicker(generateTarget);
+    }
+    scheduleReach();
+  }),
+);
 $("restriction").addEventListener("change", scheduleReach);
 
 function openGenerate(target, opener) {
@@ -556,9 +563,9 @@ function openGenerate(target, opener) {
   clearGenerateErrors();
   $("restriction").hidden = true;
   $("reach-preview-body").replaceChildren(line("Choose what the token may do."));
+  for (const id of ["pick-permissions", "pick-types", "pick-groups", "pick-sites"]) $(id).querySelector(".options").replaceChildren();
   $("access-full-label").textContent = target.kind === "user" ? "Full access (as me)" : "Full access (as " + target.serviceUser.name + ")";
   generateTarget.maxLifetimeMs = setupExpiry(target.kind);
-  run(() => loadPicker(target));
   const withPassword = needsPassword();
   $("password-field").hidden = !withPassword;
   passwordInput.disabled = !withPassword;
