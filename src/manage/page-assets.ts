@@ -131,10 +131,10 @@ function timeCell(iso, empty, label) {
   return iso ? cell(timeElement(iso, false), label) : cell(empty, label);
 }
 const CAUSE = { inactivity: "if not used before", date: "on the date set", policy: "the organization's lifetime limit" };
-/** "in 3 days", "in 5 hours": how long a token has left, in whole days when a day or more (R19). */
+/** "3 days", "5 hours": how long a token has left, in days (rounded) when a day or more (R19). */
 function timeLeft(ms) {
   if (ms >= DAY_MS) {
-    const days = Math.floor(ms / DAY_MS);
+    const days = Math.round(ms / DAY_MS);
     return days + " day" + (days === 1 ? "" : "s");
   }
   const hours = Math.max(1, Math.floor(ms / HOUR_MS));
@@ -526,12 +526,16 @@ function setupExpiry(kind) {
 function isoDate(d) {
   return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
 }
-/** The end of the chosen day, never past the policy's limit, as ISO-8601 (the server checks it again). */
+/**
+ * The end of the chosen day as ISO-8601. On the policy's last allowed day, the policy's limit
+ * itself (the end of that day would pass it by some hours); a later day is sent as chosen, and the
+ * server refuses it by the field.
+ */
 function expiryOf(value, max) {
   if (!value) return null;
   const [y, m, d] = value.split("-").map(Number);
   let at = new Date(y, m - 1, d, 23, 59, 0).getTime();
-  if (max) at = Math.min(at, Date.now() + max - 60000);
+  if (max && value <= isoDate(new Date(Date.now() + max))) at = Math.min(at, Date.now() + max - 60000);
   return new Date(at).toISOString();
 }
 /** Clears the form's errors, each shown by its field. */
