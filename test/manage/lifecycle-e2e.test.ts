@@ -206,7 +206,9 @@ describe.runIf(haveChromium)("end-to-end in Chromium: the token lifecycle on the
     await takeSecret();
     const forever = rowOf("#my-tokens", "Forever");
     await forever.waitFor();
-    expect(await forever.locator("td").nth(3).textContent()).toMatch(/Expires in 30 days/);
+    const ends = forever.locator("td").nth(3);
+    expect(await ends.locator("time [aria-hidden=true]").textContent()).toMatch(/^in (29|30) days$/);
+    expect(await ends.textContent()).toContain("on the date set");
   });
 
   it("R19 a server refusal of the expiry is shown by the expiry field, the field marked invalid and focused", async () => {
@@ -270,11 +272,14 @@ describe.runIf(haveChromium)("end-to-end in Chromium: the token lifecycle on the
   });
 
   it("R19 R20 'expires in N days' on every active token, and a warning style within 14 days, with the cause", async () => {
+    // keyward's clock never runs backwards: a server whose story starts 20 days ago, then time moves on.
+    await demo.close();
+    offset.ms = -20 * DAY;
+    demo = await startManageServer({ clock: () => Date.now() + offset.ms });
     const kw = demo.kw;
     const create = (name: string, expiresAt?: number) =>
       kw.tokens.createUserToken({ orgId: "acme", userId: "u_ben", name, password: PEOPLE.ben.password, ...(expiresAt === undefined ? {} : { expiresAt }) });
     // Idle since 20 days ago: 10 days of its 30 left.
-    offset.ms = -20 * DAY;
     await create("Idle sync");
     offset.ms = 0;
     await create("Dated audit", Date.now() + 3 * DAY + 3_600_000);
