@@ -41,6 +41,7 @@ const CORE_VALUES = [
   "admitToken",
   "compileAccess",
   "compileDecision",
+  "compileRestriction",
   "compileRules",
   "compileShares",
   "compileSubject",
@@ -55,6 +56,7 @@ const CORE_VALUES = [
   "isTokenActive",
   "lastActivity",
   "noGrants",
+  "normalizeRestriction",
   "subjectState",
   "tokenHasher",
   "tokenHint",
@@ -63,7 +65,7 @@ const CORE_VALUES = [
 ];
 
 /** Helpers of the implementation: never public. */
-const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "storeOf", "parseInput"];
+const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "storeOf", "parseInput", "grantCounts", "granteeCounts", "scopeRefuses", "restrictionOf", "checkRestriction"];
 
 describe("the public surface", () => {
   it("the root entry exports the factory, the errors, the constants and what a secret scanner needs, by name", () => {
