@@ -6,7 +6,7 @@
  */
 import type { AccessDecision, AllowedAccess } from "./core/access.js";
 import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
-import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
+import { accessible, assertAccessible, previewReach, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { audited, createContext, type Context, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
@@ -16,6 +16,7 @@ import { isForbidden, KeywardError } from "./core/errors.js";
 import type {
   ActorInput,
   CreateServiceTokenInput,
+  PreviewReachInput,
   CreateUserTokenInput,
   KeywardLimits,
   ListMyTokensInput,
@@ -149,6 +150,14 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        */
       belongsTo: (input: TokenBelongsToInput): Promise<boolean> => tokenBelongsTo(ctx, input),
             reach: audited(ctx, "tokens.reach", (input: TokenActionInput): Promise<TokenReach> => reach(ctx, input)),
+      /**
+       * R17: what a token of this subject with this restriction would reach now, before it exists
+       * (the same answer as `reach`, for a made-up token: its view has an empty id). The actor
+       * needs the rights creating such a token needs; the restriction is checked as creation
+       * checks it (`permission_not_held`, `invalid_input`). Reads only.
+       * @example `const preview = await kw.tokens.previewReach({ orgId, actorId: userId, subject: { kind: "user", id: userId }, restriction: { maxLevel: "view" } })`
+       */
+      previewReach: audited(ctx, "tokens.previewReach", (input: PreviewReachInput): Promise<TokenReach> => previewReach(ctx, input)),
       /**
        * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
        * cause `leaked` and `token.revoked` + `token.leaked` events tell its owner; a string that

@@ -27,11 +27,12 @@ import type {
   ServiceUser,
   Share,
   Site,
+  SubjectKind,
   TokenRecord,
   User,
 } from "../core/types.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
-import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, TokenListEntry } from "./types.js";
+import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, SubjectAccess, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -325,6 +326,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     const s = slot.snapshot;
     if (s !== null && current(s, slot.token)) return s;
     return (slot.snapshot = frozenToken(slot.token));
+  }
+
+  /** The shares and rules of `itemType` whose grantee is one of the subject's keys, with the paths of the sites they name (`loadAccess`). */
+  function grantsFor(compiled: CompiledSubject, itemType: string): Pick<AccessInput, "shares" | "rules" | "sitePaths"> {
+    // The subject's grantee keys (the core's); a member site's key stands for it and every site below it (R13).
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const key of compiled.keys) {
+      if (!key.startsWith("t\0")) keys.push(key);
+      else for (const below of sitesUnder.get(key.slice(2)) ?? NONE) {
+        if (seen.has(below)) continue;
+        seen.add(below);
+        keys.push(`t\0${below}`);
+      }
+    }
+    const found: Share[] = [];
+    const foundRules: AccessRule[] = [];
+    const sitePaths: Record<string, readonly string[]> = {};
+    for (const key of keys) {
+      const k = `${itemType}\0${key}`;
+      const byShare = sharesByGrantee.get(k);
+      const byRule = rulesByGrantee.get(k);
+      if (byShare !== undefined) for (const share of byShare.values()) found.push(share);
+      if (byRule !== undefined) for (const rule of byRule.values()) foundRules.push(rule);
+      if ((byShare !== undefined || byRule !== undefined) && key.startsWith("t\0")) {
+        const site = sites.get(key.slice(2));
+        if (site !== undefined) sitePaths[site.id] = site.path;
+      }
+    }
+    return { shares: found, rules: foundRules, sitePaths };
   }
 
   function stateOf(token: TokenRecord): SubjectState {
@@ -633,32 +664,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       lastLoaded = slot.token;
       const compiled = cachedSubject(slot);
       const token = snapshotOf(slot);
-      // The subject's grantee keys (the core's); a member site's key stands for it and every site below it (R13).
-      const keys: string[] = [];
-      const seen = new Set<string>();
-      for (const key of compiled.keys) {
-        if (!key.startsWith("t\0")) keys.push(key);
-        else for (const below of sitesUnder.get(key.slice(2)) ?? NONE) {
-          if (seen.has(below)) continue;
-          seen.add(below);
-          keys.push(`t\0${below}`);
-        }
-      }
-      const found: Share[] = [];
-      const foundRules: AccessRule[] = [];
-      const sitePaths: Record<string, readonly string[]> = {};
-      for (const key of keys) {
-        const k = `${query.itemType}\0${key}`;
-        const byShare = sharesByGrantee.get(k);
-        const byRule = rulesByGrantee.get(k);
-        if (byShare !== undefined) for (const share of byShare.values()) found.push(share);
-        if (byRule !== undefined) for (const rule of byRule.values()) foundRules.push(rule);
-        if ((byShare !== undefined || byRule !== undefined) && key.startsWith("t\0")) {
-          const site = sites.get(key.slice(2));
-          if (site !== undefined) sitePaths[site.id] = site.path;
-        }
-      }
-      return { token, subject: slot.subject!, compiled, shares: found, rules: foundRules, sitePaths };
+      return { token, subject: slot.subject!, compiled, ...grantsFor(compiled, query.itemType) };
+    },
+
+    async loadSubjectAccess(subject: { orgId: string; kind: SubjectKind; subjectId: string }, query: { itemType: string }): Promise<SubjectAccess> {
+      // Only the fields loadSubject and compileSubject read: the subject's kind, id and organization.
+      const token = { kind: subject.kind, orgId: subject.orgId, subjectId: subject.subjectId } as TokenRecord;
+      const loaded = packSubject(loadSubject(token));
+      return { subject: loaded, ...grantsFor(compileSubject({ token, subject: loaded }), query.itemType) };
     },
 
     async close() {},

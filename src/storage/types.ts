@@ -240,7 +240,17 @@ export interface DirectoryStore {
   putRule(rule: AccessRule): Promise<boolean>;
   /** Deletes an access rule of `orgId`; `false` if there was none (or it is another organization's). */
   deleteRule(orgId: string, ruleId: string): Promise<boolean>;
+  /**
+   * R17 (`tokens.previewReach`): what {@link DecisionReads.loadAccess} reads for a token of this
+   * subject, without a token — the subject (membership or service user, and permissions) and
+   * every share and rule of `itemType` whose grantee could include it, with the paths of the
+   * sites they name; the same grantees as `loadAccess`. Never cached: a preview reads fresh state.
+   */
+  loadSubjectAccess(subject: { orgId: string; kind: SubjectKind; subjectId: string }, query: { itemType: string }): Promise<SubjectAccess>;
 }
+
+/** What {@link DirectoryStore.loadSubjectAccess} reads: an `AccessInput` without its token. */
+export type SubjectAccess = Pick<AccessInput, "subject" | "shares" | "rules" | "sitePaths">;
 
 /**
  * The token part of the store contract: insertion under the admission rule, listings, revocation and the R6 bookkeeping.

@@ -959,6 +959,25 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(ids(templates!.rules)).toEqual(["r_template"]);
       });
 
+      it("R17 loadSubjectAccess reads for a subject without a token exactly what loadAccess reads for a token of it, fresh", async () => {
+        await seedAccess();
+        for (const [kind, subjectId] of [["user", "u_1"], ["service_user", "svc_1"]] as const) {
+          const t = tokenRecord({ kind, orgId: "org_a", subjectId });
+          await store.insertToken(t, quota(10));
+          for (const itemType of ["inspection", "template"]) {
+            const viaToken = await store.loadAccess(t.hash, { itemType });
+            const viaSubject = await store.loadSubjectAccess({ orgId: "org_a", kind, subjectId }, { itemType });
+            expect(viaSubject.subject).toEqual(viaToken!.subject);
+            expect(ids(viaSubject.shares)).toEqual(ids(viaToken!.shares));
+            expect(ids(viaSubject.rules)).toEqual(ids(viaToken!.rules));
+            expect(viaSubject.sitePaths).toEqual(viaToken!.sitePaths);
+          }
+        }
+        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: [], siteIds: [] }));
+        const after = await store.loadSubjectAccess({ orgId: "org_a", kind: "user", subjectId: "u_1" }, { itemType: "inspection" });
+        expect(ids(after.shares)).toEqual(["sh_cross_org", "sh_cross_user", "sh_org", "sh_org_svc", "sh_user"]);
+      });
+
       it("R13 for a service user token: only what names the service user, or its organization including service users (R9: never groups or sites)", async () => {
         await seedAccess();
         const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });

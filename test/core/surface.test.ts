@@ -43,6 +43,7 @@ const CORE_VALUES = [
   "admitToken",
   "compileAccess",
   "compileDecision",
+  "compileRestriction",
   "compileRules",
   "compileShares",
   "compileSubject",
@@ -59,6 +60,7 @@ const CORE_VALUES = [
   "lastActivity",
   "mergeClients",
   "noGrants",
+  "normalizeRestriction",
   "subjectState",
   "tokenHasher",
   "tokenHint",
@@ -68,7 +70,7 @@ const CORE_VALUES = [
 ];
 
 /** Helpers of the implementation: never public. */
-const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "presentedSecret", "storeOf", "parseInput"];
+const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "presentedSecret", "storeOf", "parseInput", "grantCounts", "granteeCounts", "scopeRefuses", "restrictionOf", "checkRestriction"];
 
 describe("the public surface", () => {
   it("the root entry exports the factory, the errors, the constants and what a secret scanner needs, by name", () => {

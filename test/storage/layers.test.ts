@@ -54,6 +54,7 @@ class HostStore implements KeywardStore {
   listShares(...a: Parameters<DirectoryStore["listShares"]>) { return this.#inner.listShares(...a); }
   putRule(...a: Parameters<DirectoryStore["putRule"]>) { return this.#inner.putRule(...a); }
   deleteRule(...a: Parameters<DirectoryStore["deleteRule"]>) { return this.#inner.deleteRule(...a); }
+  loadSubjectAccess(...a: Parameters<DirectoryStore["loadSubjectAccess"]>) { return this.#inner.loadSubjectAccess(...a); }
   insertToken(...a: Parameters<TokenStore["insertToken"]>) { return this.#inner.insertToken(...a); }
   getToken(...a: Parameters<TokenStore["getToken"]>) { return this.#inner.getToken(...a); }
   listTokens(...a: Parameters<TokenStore["listTokens"]>) { return this.#inner.listTokens(...a); }

@@ -17,7 +17,7 @@ import type { DecisionReads, DirectoryStore, KeywardStore, TokenStore } from "..
 export const DIRECTORY_METHODS = [
   "putOrganization", "getOrganization", "putUser", "getUser", "getMembership", "updateMembership", "listMembers", "pageMembers",
   "putPermissionSet", "insertPermissionSet", "getPermissionSet", "putGroup", "getGroup", "putSite", "getSite",
-  "getServiceUser", "updateServiceUser", "listServiceUsers", "putShare", "deleteShare", "listShares", "putRule", "deleteRule",
+  "getServiceUser", "updateServiceUser", "listServiceUsers", "putShare", "deleteShare", "listShares", "putRule", "deleteRule", "loadSubjectAccess",
 ] as const satisfies readonly (keyof DirectoryStore)[];
 /**
  * The methods of {@link TokenStore}.

@@ -386,7 +386,7 @@ LEFT JOIN ${s}.permission_sets p
   const subjectArray = `${SUBJECT_FIELDS.map(([, e]) => e).join(", ")},\n  ${DB_NOW_EXPR}`;
   /** The path of the site a grant (`g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
   const grantSite = `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN g.grantee->>'kind' = 'site' THEN g.grantee->>'siteId' END)`;
-  return {
+  const statements = {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
     recordMigration: `INSERT INTO ${s}.keyward_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
@@ -673,6 +673,17 @@ CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
       || ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids)
     ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
   };
+  /**
+   * R17 (`tokens.previewReach`): `loadAccess` for a subject without a token: the same statement
+   * over one made-up token row of kind `$3`, organization `$4` and subject `$5` (`$1` unused but
+   * for the row's digest, `$2` the item type). Its token fields are placeholders the caller ignores.
+   */
+  const previewToken = `(SELECT $1::text AS hash, $3::text AS kind, $4::text AS org_id, $5::text AS subject_id, ''::text AS id, ''::text AS name, ''::text AS hint,
+  NULL::text AS epoch, 0::bigint AS created_at, NULL::text AS created_by, NULL::bigint AS last_used_at, NULL::bigint AS revoked_at, NULL::text AS revoked_cause,
+  NULL::bigint AS deleted_at, NULL::bigint AS expired_at, NULL::jsonb AS restriction, NULL::bigint AS expires_at, NULL::bigint AS policy_expires_at,
+  NULL::text AS previous_hash, NULL::bigint AS previous_hash_until, NULL::bigint AS rotated_at, NULL::bigint AS warned_deadline, NULL::bigint AS warned_threshold_ms,
+  NULL::jsonb AS clients) t`;
+  return { ...statements, loadSubjectAccess: statements.loadAccess.replace(`FROM ${s}.tokens t\n`, `FROM ${previewToken}\n`) };
 }
 
 /** The statements of one schema. */

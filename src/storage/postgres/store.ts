@@ -536,6 +536,19 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
     loadDecision: (tokenHash, item) => guard(() => freshDecision(tokenHash, item)),
     loadAccess: (tokenHash, query) => guard(() => freshAccess(tokenHash, query.itemType)),
+    loadSubjectAccess: (subject, query) =>
+      guard(async () => {
+        const found = (await driver.query(q.loadSubjectAccess, ["preview", query.itemType, subject.kind, subject.orgId, subject.subjectId]))[0];
+        if (found === undefined) throw new Error("loadSubjectAccess returned no row");
+        const r = accessRow(found.access_shares_and_rules, query.itemType);
+        const { subject: loaded } = decisionFromRow(r, null);
+        return {
+          subject: loaded,
+          shares: rows.json<Row[]>(r.shares).map(rows.share),
+          rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
+          sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
+        };
+      }),
 
     async close() {
       if (options.closeDriver === true) await driver.close?.();
