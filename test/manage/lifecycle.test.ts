@@ -308,8 +308,9 @@ describe("R17 restricted tokens, previewed before the secret exists", () => {
   });
 
   it("R17 a permission the caller does not hold is refused, in the preview and at creation, with permission_not_held naming restriction.permissions", async () => {
-    for (const path of ["/api/tokens/preview", "/api/tokens"]) {
-      const r = await call("POST", path, { as: "u_bob", body: { name: "x", password: PASSWORD, restriction: { permissions: ["reports:export"] } } });
+    const restriction = { permissions: ["reports:export"] };
+    for (const [path, body] of [["/api/tokens/preview", { restriction }], ["/api/tokens", { name: "x", password: PASSWORD, restriction }]] as const) {
+      const r = await call("POST", path, { as: "u_bob", body });
       expect(problemOf(r), path).toMatchObject({ code: "permission_not_held", field: "restriction.permissions" });
       expect(r.json!.status).toBe(r.status);
     }
