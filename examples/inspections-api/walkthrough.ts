@@ -277,9 +277,17 @@ async function visit(who: string, path: string, cookie: string | null) {
   for (const h of ["content-type", "location"]) if (res.headers.has(h)) say(`${h === "location" ? "Location" : "Content-Type"}: ${res.headers.get(h)}`);
   const text = await res.text();
   if ((res.headers.get("content-type") ?? "").includes("json")) {
-    const body = JSON.parse(text) as { items?: { owner: { name: string }; name: string; hint: string; status: string }[] };
+    const body = JSON.parse(text) as {
+      items?: { owner: { name: string }; name: string; hint: string; status: string }[];
+      subject?: { name: string };
+      tokens?: { name: string; lastUsedAt: string | null }[];
+    };
     const rows = body.items?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
-    say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
+    if (body.subject && body.tokens) {
+      // A preview (R20): what the page's confirmation says.
+      const used = (at: string | null) => (at === null ? "never used" : `used ${Math.round((now - Date.parse(at)) / DAY)} days ago`);
+      say(`${body.subject.name}: ${body.tokens.length} integration(s) stop: ${body.tokens.map((t) => `${t.name}, ${used(t.lastUsedAt)}`).join("; ")}`);
+    } else say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
   }
   return res;
 }
@@ -288,6 +296,8 @@ await visit("anyone: the JSON endpoints need a session", `${MANAGE_BASE_PATH}/ap
 const signedIn = await visit("Ada signs in (development only)", `${MANAGE_BASE_PATH}/dev/login?as=ada&to=admin`, null);
 const adaSession = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
 await visit("Ada: every user token of Acme, with its owner, as hints", `${MANAGE_BASE_PATH}/api/organization/tokens`, adaSession);
+note("the pages also show the lifecycle controls: Full access or Restricted with a preview of the reach (R17), an expiry date (R19), Rotate with a grace period (R18), \"expires in N days\", and the preview before a member is deactivated or a service user deleted (R20)");
+await visit(`Ada, before deleting the service user ${bi.name}: what would stop (changes nothing)`, `${MANAGE_BASE_PATH}/api/service-users/${bi.id}/removal`, adaSession);
 
 section("Activity log (R16)");
 const counts = new Map<string, number>();
