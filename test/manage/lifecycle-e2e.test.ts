@@ -17,41 +17,14 @@
  *
  * Run alone: CI=true npx vitest run test/manage/lifecycle-e2e.test.ts
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PEOPLE, startManageServer } from "../../examples/manage-server.js";
+import { ARTIFACTS, AXE_SOURCE, haveChromium, useChromium } from "./chromium.js";
 
-const CHROMIUM = process.env.KEYWARD_CHROMIUM ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(process.cwd(), ".artifacts", "e2e");
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DAY = 86_400_000;
-const LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-if (!haveChromium) {
-  if (process.env.CI) {
-    describe("end-to-end lifecycle flows in Chromium", () => {
-      it("needs Chromium", () => {
-        throw new Error(`Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set KEYWARD_CHROMIUM. CI must not skip the browser tests.`);
-      });
-    });
-  } else {
-    console.warn(`[e2e] skipping test/manage/lifecycle-e2e.test.ts: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set KEYWARD_CHROMIUM)`);
-  }
-}
-
-let browser: Browser;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromiumOf = useChromium("test/manage/lifecycle-e2e.test.ts");
 
 const ready = (page: Page) => page.waitForSelector("body[data-ready=true]");
 const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? "");
@@ -72,7 +45,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: the token lifecycle on the
   beforeEach(async () => {
     offset.ms = 0;
     demo = await startManageServer({ clock: () => Date.now() + offset.ms });
-    context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1100, height: 800 } });
+    context = await chromiumOf.browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1100, height: 800 } });
     context.setDefaultTimeout(60_000);
     page = await context.newPage();
     pageErrors = [];
