@@ -23,6 +23,17 @@ export function pageAssets(): Record<string, { type: string; body: string }> {
   };
 }
 
+/** The end of a form that asks the account's password: the field, the form's error, Cancel and the submit button (`<form>-error`, `<form>-submit`). */
+const FORM_END = (fieldId: string, inputId: string, label: string, form: string, submit: string) => `<div class="field" id="${fieldId}">
+      <label for="${inputId}">${label}</label>
+      <input id="${inputId}" name="password" type="password" autocomplete="current-password" required>
+    </div>
+    <p id="${form}-error" class="error" role="alert"></p>
+    <div class="actions">
+      <button type="button" class="secondary" data-close>Cancel</button>
+      <button type="submit" id="${form}-submit">${submit}</button>
+    </div>`;
+
 const DIALOGS = `
 <dialog id="generate-dialog" aria-labelledby="generate-title" aria-describedby="generate-intro">
   <form id="generate-form" novalidate>
@@ -59,15 +70,7 @@ const DIALOGS = `
       <p id="token-expiry-hint" class="hint"></p>
       <p id="token-expiry-error" class="error" role="alert"></p>
     </div>
-    <div class="field" id="password-field">
-      <label for="token-password">Your password</label>
-      <input id="token-password" name="password" type="password" autocomplete="current-password" required>
-    </div>
-    <p id="generate-error" class="error" role="alert"></p>
-    <div class="actions">
-      <button type="button" class="secondary" data-close>Cancel</button>
-      <button type="submit" id="generate-submit">Generate</button>
-    </div>
+    ${FORM_END("password-field", "token-password", "Your password", "generate", "Generate")}
   </form>
 </dialog>
 <dialog id="secret-dialog" aria-labelledby="secret-title" aria-describedby="secret-name secret-help">
@@ -99,15 +102,7 @@ const DIALOGS = `
       <select id="rotate-grace" aria-describedby="rotate-grace-hint"></select>
       <p id="rotate-grace-hint" class="hint">Time to switch the integration to the new secret. After that, only the new secret works.</p>
     </div>
-    <div class="field" id="rotate-password-field">
-      <label for="rotate-password">Account password</label>
-      <input id="rotate-password" name="password" type="password" autocomplete="current-password" required>
-    </div>
-    <p id="rotate-error" class="error" role="alert"></p>
-    <div class="actions">
-      <button type="button" class="secondary" data-close>Cancel</button>
-      <button type="submit" id="rotate-submit">Rotate</button>
-    </div>
+    ${FORM_END("rotate-password-field", "rotate-password", "Account password", "rotate", "Rotate")}
   </form>
 </dialog>
 <dialog id="confirm-dialog" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text confirm-list">
