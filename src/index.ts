@@ -95,6 +95,7 @@ export type {
   RevocationCause,
   LeakLocation,
   TokenView,
+  TokenRestriction,
   SubjectRef,
   GrantRef,
   RateLimitState,
