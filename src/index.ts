@@ -137,6 +137,7 @@ export type {
   TokenPage,
   MemberPageQuery,
   MemberPage,
+  SubjectAccess,
 } from "./storage/types.js";
 
 export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState } from "./core/admit.js";
