@@ -107,6 +107,7 @@ export type {
   EndedToken,
   PreviewedToken,
   EndingPreview,
+  TokenRestriction,
   SubjectRef,
   GrantRef,
   RateLimitState,
@@ -150,6 +151,7 @@ export type {
   TokenRotation,
   MemberPageQuery,
   MemberPage,
+  SubjectAccess,
 } from "./storage/types.js";
 
 export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState } from "./core/admit.js";

@@ -62,7 +62,11 @@ export async function httpWorld() {
   await kw.tokens.rotate({ orgId: "acme", tokenId: graced.record.id, actorId: w.users.ana.id, password: PASSWORD, graceMs: 7 * DAY });
   const ungraced = await w.userToken(w.users.ana.id, "acme", "rotated without grace");
   await kw.tokens.rotate({ orgId: "acme", tokenId: ungraced.record.id, actorId: w.users.ana.id, password: PASSWORD });
-  const tokens = { ana, bob, bot, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user"), previousInGrace: graced.token, previousGone: ungraced.token };
+  // R17: Ana's token restricted to viewing insp_1.
+  const restricted = (
+    await kw.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "restricted", password: PASSWORD, restriction: { maxLevel: "view", items: [{ orgId: "acme", type: "inspection", id: "insp_1" }] } })
+  ).token;
+  const tokens = { ana, bob, bot, restricted, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user"), previousInGrace: graced.token, previousGone: ungraced.token };
   w.events.length = 0;
   return { w, state, tokens, deps: { kw, inspections } satisfies AppDeps };
 }
@@ -129,6 +133,8 @@ interface Expect {
   rate?: Record<string, string | RegExp | undefined>;
   reason?: string;
   field?: string;
+  /** R17: `restricted: true` in the body (a denial the token's restriction caused). */
+  restricted?: true;
   /** How many `loadDecision` calls the request may cost. */
   storeCalls?: number;
   /** R19: the `API-Token-Expiration` header: `true` an ISO-8601 UTC time, `false` absent. */
@@ -182,6 +188,10 @@ export const CASES: Case[] = [
   { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12), with the token's expiry (R19: past the token stage)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope, expiry: true } },
   { name: "an organization-level action the permission set lacks is 403 permission_denied (R12)", path: "/reports", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
   { name: "an item visible at a lower level is 403 access_denied (R13), with the token's expiry (R19)", method: "PUT", path: "/inspections/insp_view", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope, expiry: true } },
+  { name: "R17 a restricted token does what its restriction allows", path: "/inspections/insp_1", headers: (t) => bearer(t.restricted), expect: { status: 200, code: null, subject: "Ana Inspector" } },
+  { name: "R17 an action above the restriction's maximum level is 403 permission_denied with insufficient_scope, restricted", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.restricted), expect: { status: 403, code: "permission_denied", www: WWW.scope, restricted: true } },
+  { name: "R17 an item the subject may see but the restriction leaves out is 403 access_denied with insufficient_scope, restricted (not 404)", path: "/inspections/insp_view", headers: (t) => bearer(t.restricted), expect: { status: 403, code: "access_denied", www: WWW.scope, restricted: true } },
+  { name: "R17 an item out of the subject's own reach stays 404 not_found for a restricted token", path: "/inspections/insp_beta", headers: (t) => bearer(t.restricted), expect: { status: 404, code: "not_found", www: null } },
   { name: "another organization's item without a share is 404 not_found, without WWW-Authenticate (R14)", path: "/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
   { name: "a service token without an explicit share is 404 not_found (R13)", path: "/inspections/insp_1", headers: (t) => bearer(t.bot), expect: { status: 404, code: "not_found", www: null } },
   { name: "an item the loader cannot find is 404 not_found, like one out of reach", path: "/inspections/insp_nope", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
@@ -281,6 +291,7 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
         expect(typeof reply.json?.title).toBe("string");
         expect(reply.json?.reason).toBe(e.reason);
         expect(reply.json?.field).toBe(e.field);
+        expect(reply.json?.restricted).toBe(e.restricted);
         expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
         if (e.retryAfter instanceof RegExp) expect(reply.headers["retry-after"]).toMatch(e.retryAfter);
         else expect(reply.headers["retry-after"]).toBe(e.retryAfter);
@@ -343,6 +354,7 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       }
       expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.ana))).json?.ids).toEqual(["insp_1", "insp_view"]);
       expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.bot))).json?.ids).toEqual(["insp_bot"]);
+      expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.restricted))).json?.ids).toEqual(["insp_1"]); // R17
     });
 
     it("control characters in the header are refused before keyward sees them (Node answers 400)", async () => {
