@@ -271,6 +271,7 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
         expect(reply.json).toMatchObject({ code: e.code, status: e.status, type: `urn:keyward:problem:${e.code}` });
         expect(typeof reply.json?.title).toBe("string");
         expect(reply.json?.reason).toBe(e.reason);
+        if (e.reason === undefined) expect(reply.json?.expiry).toBeUndefined(); // R19: the cause only where the reason is exposed
         expect(reply.json?.field).toBe(e.field);
         expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
         if (e.retryAfter instanceof RegExp) expect(reply.headers["retry-after"]).toMatch(e.retryAfter);
@@ -390,6 +391,8 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       const after = await send(server.url, "GET", "/strict/inspections/insp_bot", bearer(dated.token));
       expect(after.status).toBe(401);
       expect(after.json?.reason).toBe("token_expired");
+      // With exposeTokenReason, the problem says which expiry ended it.
+      expect(after.json?.expiry).toEqual({ cause: "date", at: new Date(h.w.clock.now).toISOString() });
       expect(after.headers[EXPIRY]).toBeUndefined();
       await h.deps.kw.tokens.revoke({ orgId: "acme", tokenId: dated.record.id, actorId: h.w.users.ada.id });
     });
