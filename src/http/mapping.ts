@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import { OUTCOMES, problemMeta, retryAfterSeconds, type AnyProblemCode, type Challenge } from "../core/reasons.js";
-import type { DeniedDecision, RateLimitState, TokenDenialReason } from "../core/types.js";
+import type { DeniedDecision, ExpiryCause, RateLimitState, TokenDenialReason } from "../core/types.js";
 import type { RateLimitGate } from "../service/rate-gate.js";
 import { parseConfig } from "../service/schemas.js";
 
@@ -39,6 +39,8 @@ export interface ProblemDocument<C extends string = string> {
 export interface ProblemBody extends ProblemDocument<ProblemCode> {
   /** For `invalid_token` only, and only with `exposeTokenReason`: the R15 reason. */
   reason?: TokenDenialReason;
+  /** R19: with `reason: "token_expired"` (so only with `exposeTokenReason`): which expiry ended the token, and when (ISO-8601 UTC). */
+  expiry?: { cause: ExpiryCause; at: string };
   /** For `invalid_input`: the offending field, e.g. `"item.id"`. */
   field?: string;
   /** For `permission_denied` and `access_denied` caused by the token's restriction (R17). */
@@ -272,8 +274,12 @@ export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOpti
     case "access_denied":
       if (decision.restricted) return problemFor(OUTCOMES.access_denied.problem, opts, RESTRICTED);
       return decision.visible || opts.unreachableStatus === 403 ? problemFor(OUTCOMES.access_denied.problem, opts) : problemFor("not_found", opts);
-    default:
-      return problemFor(OUTCOMES[decision.reason].problem, opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
+    default: {
+      const problem = problemFor(OUTCOMES[decision.reason].problem, opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
+      // R19: where the reason is exposed, an expiry says its cause too.
+      if (!opts.exposeTokenReason || decision.reason !== "token_expired" || decision.expiry === undefined) return problem;
+      return { ...problem, body: { ...problem.body, expiry: { cause: decision.expiry.cause, at: new Date(decision.expiry.at).toISOString() } } };
+    }
   }
 }
 

@@ -232,7 +232,7 @@ export const CASES: Case[] = [
   { name: "an item id with a newline and ANSI escapes is 404 not_found and is not echoed", path: "/orgs/acme/inspections/insp%0A%1B%5B31mEVIL", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
   // ── R21: rate limits (2 per minute per organization and route bucket; see apps.ts) ──
   { name: "R21 an allowed request carries X-RateLimit-Limit, -Remaining, -Used and -Reset (the window's end, epoch seconds)", path: "/limited/a/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: { ...RATE(1), "ratelimit-policy": undefined, ratelimit: undefined } } },
-  { name: "R21 past the limit: 429 rate_limited with Retry-After and the rate-limit headers", path: "/limited/b/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^([1-9]|[1-5]\d|60)$/, rate: RATE(3) } },
+  { name: "R21 past the limit: 429 rate_limited with Retry-After and the rate-limit headers, and the token's expiry (R19)", path: "/limited/b/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^([1-9]|[1-5]\d|60)$/, rate: RATE(3), expiry: true } },
   { name: "R21 a valid token probing a forbidden route is counted: 403 permission_denied with the rate-limit headers", method: "PUT", path: "/limited/c/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope, rate: RATE(1) } },
   { name: "R21 after probing forbidden routes up to the limit, even an allowed route answers 429", path: "/limited/d/inspections/insp_1", before: { times: 2, method: "PUT", headers: (t) => bearer(t.bob) }, headers: (t) => bearer(t.bob), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^\d+$/, rate: RATE(3) } },
   { name: "R21 an unreachable item is counted: 404 not_found with the rate-limit headers", path: "/limited/e/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null, rate: RATE(1) } },
@@ -290,6 +290,7 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
         expect(reply.json).toMatchObject({ code: e.code, status: e.status, type: `urn:keyward:problem:${e.code}` });
         expect(typeof reply.json?.title).toBe("string");
         expect(reply.json?.reason).toBe(e.reason);
+        if (e.reason === undefined) expect(reply.json?.expiry).toBeUndefined(); // R19: the cause only where the reason is exposed
         expect(reply.json?.field).toBe(e.field);
         expect(reply.json?.restricted).toBe(e.restricted);
         expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
@@ -429,6 +430,8 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       const after = await send(server.url, "GET", "/strict/inspections/insp_bot", bearer(dated.token));
       expect(after.status).toBe(401);
       expect(after.json?.reason).toBe("token_expired");
+      // With exposeTokenReason, the problem says which expiry ended it.
+      expect(after.json?.expiry).toEqual({ cause: "date", at: new Date(h.w.clock.now).toISOString() });
       expect(after.headers[EXPIRY]).toBeUndefined();
       await h.deps.kw.tokens.revoke({ orgId: "acme", tokenId: dated.record.id, actorId: h.w.users.ada.id });
     });
