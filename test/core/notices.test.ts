@@ -314,6 +314,36 @@ describe.each(STORES)("R20 on %s", (_name, makeStore) => {
   }, 120_000);
 });
 
+describe("R20 racing sweeps under every interleaving (fast-check scheduler, memory store)", () => {
+  it("R20 law: N sweeps of two instances sharing a store, their store calls resolved in any order, send each due warning exactly once", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 31 * DAY }), fc.integer({ min: 2, max: 5 }), async (s, count, wait, sweeps) => {
+        const inner = memoryStore();
+        const w = await world({ store: inner });
+        for (let i = 0; i < count; i++) await w.userToken(i % 2 === 0 ? w.users.ana.id : w.users.bob.id, "acme", `t${i}`);
+        w.advance(wait);
+        // A second instance on the same store, each of its store calls resolved when the scheduler says.
+        const scheduled = new Proxy(inner, {
+          get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver) as unknown;
+            if (typeof value !== "function") return value;
+            return (...args: unknown[]) => s.schedule(Promise.resolve((value as (...a: unknown[]) => Promise<unknown>).apply(target, args)), String(prop));
+          },
+        }) as KeywardStore;
+        const other = createKeyward({ store: scheduled, actions: ACTIONS, clock: () => w.clock.now, onEvent: (e) => w.events.push(e) });
+        const due = (await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.ana.id })).items.length + (await w.kw.tokens.listMine({ orgId: "acme", userId: w.users.bob.id })).items.length;
+        const expectWarned = wait >= 16 * DAY && wait < 30 * DAY ? due : 0;
+        const runs = Array.from({ length: sweeps }, (_, i) => (i % 2 === 0 ? other : w.kw).tokens.sweep({ orgId: "acme" }));
+        await s.waitFor(Promise.all(runs));
+        const sent = expiring(w);
+        expect(sent).toHaveLength(expectWarned);
+        expect(new Set(sent.map((e) => e.tokenId)).size).toBe(sent.length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe("R20 the PostgreSQL store writes a use's clients with the use, never on their own", () => {
   it("three uses with three clients within the window: one write, then the flush writes the last use and every client", async () => {
     const t = await pgliteStore();

@@ -192,6 +192,38 @@ describe("the last-use coalescing layer (coalesceUses)", () => {
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(false);
   });
 
+  it("client tracking: the clients seen within the window are kept with the pending use, merged into listings, and written with it; a failed flush keeps them", async () => {
+    const { spy, calls } = counted(memoryStore());
+    const store = coalesceUses(spy, { windowMs: 10 * MINUTE });
+    const w = await world({ store, trackClients: { max: 3 } });
+    const { token, record } = await w.userToken(w.users.ana.id);
+    const use = async (userAgent: string) => {
+      w.advance(MINUTE);
+      await w.kw.authorize(token, "reports.export", null, { client: { ip: "192.0.2.1", userAgent } });
+    };
+    await use("a/1");
+    await use("b/1");
+    await use("c/1");
+    await use("b/1");
+    expect(calls.recordTokenUse).toBe(1); // only the first use: no write per client
+    expect((await spy.getToken(record.id))!.clients!.map((c) => c.userAgent)).toEqual(["a/1"]);
+    expect((await store.getToken(record.id))!.clients!.map((c) => c.userAgent)).toEqual(["b/1", "c/1", "a/1"]);
+    // The write below fails once: the pending use and its clients stay for the next attempt.
+    const write = spy.recordTokenUse.bind(spy);
+    let fail = true;
+    spy.recordTokenUse = (...a) => (fail ? ((fail = false), Promise.reject(new Error("down"))) : write(...a));
+    await store.flushTokenUses();
+    expect((await store.getToken(record.id))!.clients!.map((c) => c.userAgent)).toEqual(["b/1", "c/1", "a/1"]);
+    await store.flushTokenUses();
+    const row = (await spy.getToken(record.id))!;
+    expect(row.lastUsedAt).toBe(w.clock.now);
+    expect(row.clients).toEqual([
+      { ip: "192.0.2.1", userAgent: "b/1", lastSeenAt: w.clock.now },
+      { ip: "192.0.2.1", userAgent: "c/1", lastSeenAt: w.clock.now - MINUTE },
+      { ip: "192.0.2.1", userAgent: "a/1", lastSeenAt: w.clock.now - 3 * MINUTE },
+    ]);
+  });
+
   it("close() writes the uses kept, then closes the store below", async () => {
     const { spy, calls } = counted(memoryStore());
     const store = coalesceUses(spy, { windowMs: 10 * MINUTE });
