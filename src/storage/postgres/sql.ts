@@ -374,8 +374,10 @@ export function queries(schema: string) {
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
    * user token never descends the service users' index (nor a service token the users').
    */
-  const subjectFrom = `FROM (SELECT * FROM ${s}.tokens WHERE hash = $1
-  UNION ALL SELECT * FROM ${s}.tokens WHERE previous_hash = $1 LIMIT 1) t
+  /** The token a read starts from: the one whose current or previous digest (R18) is `$1`. */
+  const tokenByDigest = `FROM (SELECT * FROM ${s}.tokens WHERE hash = $1
+  UNION ALL SELECT * FROM ${s}.tokens WHERE previous_hash = $1 LIMIT 1) t`;
+  const subjectFrom = `${tokenByDigest}
 LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN ${s}.memberships m ON m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN ${s}.service_users su ON su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)
@@ -683,7 +685,10 @@ CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
   NULL::bigint AS deleted_at, NULL::bigint AS expired_at, NULL::jsonb AS restriction, NULL::bigint AS expires_at, NULL::bigint AS policy_expires_at,
   NULL::text AS previous_hash, NULL::bigint AS previous_hash_until, NULL::bigint AS rotated_at, NULL::bigint AS warned_deadline, NULL::bigint AS warned_threshold_ms,
   NULL::jsonb AS clients) t`;
-  return { ...statements, loadSubjectAccess: statements.loadAccess.replace(`FROM ${s}.tokens t\n`, `FROM ${previewToken}\n`) };
+  const loadSubjectAccess = statements.loadAccess.replace(tokenByDigest, `FROM ${previewToken}`);
+  // The preview must never read a stored token: fail at start-up if loadAccess stops starting from tokenByDigest.
+  if (loadSubjectAccess === statements.loadAccess) throw new Error("keyward/postgres: loadSubjectAccess could not be derived from loadAccess");
+  return { ...statements, loadSubjectAccess };
 }
 
 /** The statements of one schema. */
