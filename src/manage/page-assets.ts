@@ -419,6 +419,26 @@ function invalid(input, on, errorId) {
     else input.removeAttribute("aria-describedby");
   }
 }
+/** A secret answered (a creation or a rotation): its dialog closes, the message is announced, the secret is shown once, the list reloads. */
+async function secretAnswered(dialog, answer, message, kind) {
+  const opener = openers.get(dialog);
+  dialog.close();
+  announce(message);
+  showSecret(answer, opener);
+  await (kind === "user" ? loadMine() : loadServiceUsers());
+}
+/** A refused request that carried a password: the password is forgotten; a lost session closes the dialog (then true). */
+function refusedWithPassword(dialog, input, payload, err) {
+  payload.password = null;
+  input.value = "";
+  if (err instanceof ApiError && err.status === 401) {
+    dialog.close();
+    signedOut();
+    return true;
+  }
+  return false;
+}
+
 // ── Full access or Restricted (R17), previewed before the secret exists; an optional expiry (R19) ──
 const expiryInput = $("token-expiry");
 let previewTimer = null;
@@ -625,19 +645,9 @@ generateForm.addEventListener("submit", async (event) => {
   try {
     const created = await api("POST", generateBase(), payload);
     payload.password = null;
-    const opener = openers.get(generateDialog);
-    generateDialog.close();
-    announce("Token " + created.record.name + " generated.");
-    showSecret(created, opener);
-    await (target.kind === "user" ? loadMine() : loadServiceUsers());
+    await secretAnswered(generateDialog, created, "Token " + created.record.name + " generated.", target.kind);
   } catch (err) {
-    payload.password = null;
-    passwordInput.value = "";
-    if (err instanceof ApiError && err.status === 401) {
-      generateDialog.close();
-      signedOut();
-      return;
-    }
+    if (refusedWithPassword(generateDialog, passwordInput, payload, err)) return;
     const field = err.field || "";
     if (field === "expiresAt") {
       showError($("token-expiry-error"), err);
@@ -719,20 +729,11 @@ rotateForm.addEventListener("submit", async (event) => {
         : "/service-users/" + encodeURIComponent(target.serviceUser.id) + "/tokens/" + encodeURIComponent(target.token.id) + "/rotate";
     const rotated = await api("POST", path, payload);
     payload.password = null;
-    const opener = openers.get(rotateDialog);
-    rotateDialog.close();
     const until = rotated.record.previousSecretUntil;
-    announce("Token " + rotated.record.name + " rotated. " + (until ? "The previous secret works until " + exactFormat.format(new Date(until)) + "." : "The previous secret no longer works."));
-    showSecret(rotated, opener);
-    await (target.kind === "user" ? loadMine() : loadServiceUsers());
+    const message = "Token " + rotated.record.name + " rotated. " + (until ? "The previous secret works until " + exactFormat.format(new Date(until)) + "." : "The previous secret no longer works.");
+    await secretAnswered(rotateDialog, rotated, message, target.kind);
   } catch (err) {
-    payload.password = null;
-    rotatePassword.value = "";
-    if (err instanceof ApiError && err.status === 401) {
-      rotateDialog.close();
-      signedOut();
-      return;
-    }
+    if (refusedWithPassword(rotateDialog, rotatePassword, payload, err)) return;
     showError(error, err);
     if (err.field === "password" && withPassword) {
       invalid(rotatePassword, true, "rotate-error");
