@@ -92,6 +92,9 @@ describe("npm run demo", () => {
     expect(stdout).toMatch(/\$API\/inspections {3}# Ben\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1042"[^\n]*\}\]\n/);
     expect(stdout).toMatch(/\$API\/inspections {3}# BI export\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1043"[^\n]*\}\]\n/);
     expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
+    // R17: the restricted token views, and its edit is 403 insufficient_scope with restricted.
+    expect(stdout).toMatch(/\$API\/inspections\/insp_1042 {3}# Ben·Oslo dashboard\nHTTP\/1\.1 200 OK\n/);
+    expect(stdout).toMatch(/-X PUT [^\n]*\$API\/inspections\/insp_1042 {3}# Ben·Oslo dashboard\nHTTP\/1\.1 403 Forbidden\nWWW-Authenticate: Bearer realm="inspections", error="insufficient_scope"\n\{"code":"permission_denied","title":"Permission denied","restricted":true\}/);
     expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
     expect(stdout).toContain("Token management page: http://127.0.0.1:8787/settings/api-tokens/");
     expect(stdout).toMatch(/\$ curl \$API\/settings\/api-tokens\/api\/tokens .*\nHTTP\/1\.1 401 Unauthorized/);
