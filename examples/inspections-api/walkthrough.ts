@@ -107,7 +107,7 @@ function brief(body: unknown): unknown {
   if (Array.isArray(body)) return body.length <= 2 ? body.map(brief) : [...body.slice(0, 2).map(brief), `… ${body.length} in all`];
   if (typeof body !== "object" || body === null) return body;
   const b = body as Record<string, unknown>;
-  const keys = typeof b.code === "string" ? ["code", "title", "field"] : ["id", "owner", "name", "title", "status", "user", "orgId", "actingAs", "via"];
+  const keys = typeof b.code === "string" ? ["code", "title", "field", "restricted"] : ["id", "owner", "name", "title", "status", "user", "orgId", "actingAs", "via"];
   return Object.fromEntries(keys.filter((k) => b[k] !== undefined && !(k === "orgId" && b.actingAs !== undefined)).map((k) => [k, b[k]]));
 }
 
@@ -215,6 +215,20 @@ const active = (await kw.tokens.listMine({ orgId: acme.id, userId: "u_cleo" })).
 for (let i = active + 1; i <= 10; i++) secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: `script ${i}`, password: PASSWORDS.get("u_cleo")! })).token);
 note(`Cleo had ${active} active tokens and generates more up to 10`);
 await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: PASSWORDS.get("u_cleo")! }));
+
+section("Ben restricts a token to viewing Oslo's inspections (R17)");
+await attempt("asking for a permission he does not hold", () =>
+  kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Oslo dashboard", password: PASSWORDS.get("u_ben")!, restriction: { permissions: ["users:manage"] } }),
+);
+const restriction = { permissions: ["inspections:view"], maxLevel: "view", itemTypes: ["inspection"], siteIds: ["site_oslo"] } as const;
+const dashboard = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Oslo dashboard", password: PASSWORDS.get("u_ben")!, restriction })).token);
+note(`"Oslo dashboard" (${tokenHint(dashboard)}): ${JSON.stringify(restriction)}; Ben himself may still edit`);
+await curl("Ben·Oslo dashboard", "GET", "/inspections/insp_1042", dashboard);
+note("an edit is above the token's maxLevel: 403 insufficient_scope, although Ben could");
+await curl("Ben·Oslo dashboard", "PUT", "/inspections/insp_1042", dashboard, { body: { title: "x" } });
+note("Ben may edit the safety template through Auditors; the token is for inspections only");
+await curl("Ben·Oslo dashboard", "GET", "/templates/tpl_safety", dashboard);
+await curl("Ben·Oslo dashboard logs in", "POST", "/session", dashboard);
 
 section("Rotation with a grace period: a new secret for the same token (R18, injected clock)");
 const rotated = await kw.tokens.rotate({ orgId: acme.id, tokenId: botCreated.record.id, actorId: "u_ada", graceMs: DAY });

@@ -130,14 +130,7 @@ function covers(g: CompiledGrant, item: ItemRef): boolean {
  * strongestGrant(input.shares, input.compiled, item, false, 0)?.rank // 2
  * ```
  */
-export function strongestGrant(
-  index: GrantIndex,
-  subject: CompiledSubject,
-  item: ItemRef,
-  crossOrg: boolean,
-  above: number,
-  restriction: CompiledRestriction | null = null,
-): CompiledGrant | null {
+export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number): CompiledGrant | null {
   const keys = subject.keys;
   const n = crossOrg ? subject.acrossCount : keys.length;
   // Whichever side is smaller: the index's keys (each tested against the subject's set) or the
@@ -155,8 +148,6 @@ export function strongestGrant(
       const g = list[j]!;
       if (g.rank < bestRank || (g.rank === bestRank && (best === null || g.order >= best.order))) continue;
       if (!covers(g, item)) continue;
-      // R17: a restricted token counts only the grants its restriction lets through.
-      if (restriction !== null && !grantCounts(restriction, g.grantee, g.sitePath, item.orgId, item.type, item.id)) continue;
       best = g;
       bestRank = g.rank;
     }
@@ -174,10 +165,54 @@ export function strongestGrant(
  * bestGrant(input, item)?.rank // 2: edit
  * ```
  */
-export function bestGrant(input: DecisionInput, item: ItemRef, restriction: CompiledRestriction | null = null): CompiledGrant | null {
+export function bestGrant(input: DecisionInput, item: ItemRef): CompiledGrant | null {
   const crossOrg = item.orgId !== input.token.orgId;
-  const share = strongestGrant(input.shares, input.compiled, item, crossOrg, 0, restriction);
-  return strongestGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank, restriction) ?? share;
+  const share = strongestGrant(input.shares, input.compiled, item, crossOrg, 0);
+  return strongestGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank) ?? share;
+}
+
+/**
+ * R17: the strongest grant of `index` that includes the subject, covers the item, ranks above
+ * `above` and that the restriction lets through ({@link grantCounts}); the first of equal rank.
+ * The restricted tokens' path: it reads the grants under the subject's keys one key at a time.
+ */
+function strongestCountedGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number, r: CompiledRestriction): CompiledGrant | null {
+  const n = crossOrg ? subject.acrossCount : subject.keys.length;
+  let best: CompiledGrant | null = null;
+  for (let i = 0; i < n; i++) {
+    for (const g of index.byKey.get(subject.keys[i]!) ?? []) {
+      const better = best === null ? g.rank > above : g.rank > best.rank || (g.rank === best.rank && g.order < best.order);
+      if (better && covers(g, item) && grantCounts(r, g.grantee, g.sitePath, item.orgId, item.type, item.id)) best = g;
+    }
+  }
+  return best;
+}
+
+/** R17: {@link bestGrant} among the grants a restriction lets through. */
+function bestCountedGrant(input: DecisionInput, item: ItemRef, r: CompiledRestriction): CompiledGrant | null {
+  const crossOrg = item.orgId !== input.token.orgId;
+  const share = strongestCountedGrant(input.shares, input.compiled, item, crossOrg, 0, r);
+  return strongestCountedGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank, r) ?? share;
+}
+
+/**
+ * R17: the access stage of a restricted token (after {@link refusal} passed, its scope included):
+ * only the grants the restriction lets through count (its level cap needs no test here: the scope
+ * stage refused every action above it). A denial says `restricted` only when the same token
+ * without its restriction would have been allowed.
+ */
+function decideRestricted(input: DecisionInput, action: string, def: ActionDefinition & { access: AccessLevel }, item: ItemRef | null, r: CompiledRestriction, expiresAt: number | null): Decision {
+  const { token } = input;
+  const subject = input.compiled.ref;
+  const onType = item !== null && item.type === def.item;
+  const found = onType ? bestCountedGrant(input, item, r) : null;
+  const need = levelRank(def.access);
+  if (found !== null && found.rank >= need) {
+    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant: found.orgId === token.orgId ? found.ref : found.crossRef, expiresAt };
+  }
+  const unrestricted = onType ? bestGrant(input, item) : null;
+  const restricted = unrestricted !== null && unrestricted.rank >= need;
+  return { allowed: false, reason: "access_denied", action, subject, orgId: token.orgId, tokenId: token.id, visible: found !== null, expiresAt, ...(restricted ? { restricted: true as const } : {}) };
 }
 
 /**
@@ -219,7 +254,8 @@ export function refusal(
   }
   // R17: a full-access token (no restriction) stops here; a restricted one may leave the action out.
   if (token.restriction != null && scopeRefuses(restrictionOf(token), definition)) {
-    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, restricted: true };
+    const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, restricted: true, expiresAt };
   }
   return null;
 }
@@ -256,13 +292,11 @@ export function decide(
   if (def.access === undefined) {
     return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
-  // R17: a restricted token counts only the grants its restriction lets through (its level cap
-  // needs no test here: the scope stage refused every action above it).
-  const restriction = token.restriction == null ? null : restrictionOf(token);
-  const found = item === null || item.type !== def.item ? null : bestGrant(input, item, restriction);
-  const need = levelRank(def.access);
-  if (found === null || found.rank < need) {
-    const denial: Decision = {
+  // R17: a restricted token's access stage is apart; a full-access token's is unchanged.
+  if (token.restriction != null) return decideRestricted(input, action, def as ActionDefinition & { access: AccessLevel }, item, restrictionOf(token)!, expiresAt);
+  const found = item === null || item.type !== def.item ? null : bestGrant(input, item);
+  if (found === null || found.rank < levelRank(def.access)) {
+    return {
       allowed: false,
       reason: "access_denied",
       action,
@@ -272,12 +306,6 @@ export function decide(
       visible: found !== null,
       expiresAt,
     };
-    // Only a denial the same token without its restriction would not have had says "restricted".
-    if (restriction !== null && item !== null && item.type === def.item) {
-      const unrestricted = bestGrant(input, item);
-      if (unrestricted !== null && unrestricted.rank >= need) denial.restricted = true;
-    }
-    return denial;
   }
   const grant = found.orgId === token.orgId ? found.ref : found.crossRef;
   return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant, expiresAt };
