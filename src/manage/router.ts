@@ -321,6 +321,9 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
   const pages = options.pages ?? true;
   const assets = pageAssets();
   const members = options.members ?? false;
+  if (members && kw.directory === undefined) {
+    throw new KeywardError("invalid_config", "members: true needs the keyward instance's directory (pass the instance itself).", { field: "options.members" });
+  }
 
   async function hasPermission(s: ManagementSession, permission: "manageTokens" | "manageServiceUsers"): Promise<boolean> {
     // The service's own check, so that the page shows exactly what the endpoints allow; asking is no refused call (no event).
@@ -348,7 +351,7 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
    * token-management permission (R11) — checked here, since the directory itself trusts its caller.
    */
   async function membersDirectory(s: ManagementSession): Promise<NonNullable<ManagedKeyward["directory"]>> {
-    if (!members || kw.directory === undefined) throw new KeywardError("not_found", "Not found.");
+    if (!members || kw.directory === undefined) throw new KeywardError("not_found", "Not found."); // members: false (checked at start-up otherwise)
     if (!(await hasPermission(s, "manageTokens"))) throw new KeywardError("forbidden");
     return kw.directory;
   }

@@ -254,7 +254,12 @@ describe.each(STORES)("the lifecycle endpoints (%s)", (_name, makeStore) => {
         admin = routerOf(w.kw, true);
       });
 
-      it("R11 they do not exist without the option, and need api_tokens:manage with it; /api/me says so", async () => {
+      it("members: true without the instance's directory is refused at start-up (invalid_config naming options.members)", () => {
+      const { directory: _, ...withoutDirectory } = w.kw;
+      expect(() => managementRouter(withoutDirectory, { session: () => null, members: true })).toThrow(expect.objectContaining({ code: "invalid_config", field: "options.members" }));
+    });
+
+    it("R11 they do not exist without the option, and need api_tokens:manage with it; /api/me says so", async () => {
         expect((await call("GET", "/api/members")).status).toBe(404);
         expect((await call("GET", "/api/me")).json!.can.manageMembers).toBe(false);
         expect((await call("GET", "/api/me", { via: admin })).json!.can.manageMembers).toBe(true);
