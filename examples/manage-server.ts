@@ -26,6 +26,8 @@ export async function seededInspections(options: { clock?: () => number } = {}) 
     store: memoryStore(),
     actions: ACTIONS,
     verifyPassword: (userId, password) => PASSWORDS.get(userId) === password,
+    // The pages show the last clients of each token (R20): opt-in, an address is personal data.
+    trackClients: true,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const seeded = await seedInspections(kw);

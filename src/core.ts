@@ -15,7 +15,7 @@
  */
 export { decide } from "./core/decide.js";
 export { decideAccess, accessFilter, describeReach, compileAccess, type AccessInput } from "./core/access.js";
-export { compileDecision, compileSubject, compileShares, compileRules, noGrants, type LoadedDecision } from "./core/compile.js";
+export { compileDecision, compileSubject, compileShares, compileRules, noGrants, normalizeRestriction, compileRestriction, type CompiledRestriction, type LoadedDecision } from "./core/compile.js";
 export { filterToSql } from "./core/filter-sql.js";
 export {
   isTokenActive,
@@ -29,6 +29,11 @@ export {
   subjectState,
   DEFAULT_INACTIVITY_MS,
   type SubjectState,
+  dueWarning,
+  warningIsNew,
+  DEFAULT_WARNING_THRESHOLDS_MS,
+  type DueWarning,
+  mergeClients,
 } from "./core/lifecycle.js";
 export { generateToken, tokenParser, tokenHint, type TokenParser } from "./core/token-format.js";
 export { tokenHasher, type TokenHasher } from "./core/secret.js";

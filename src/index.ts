@@ -15,7 +15,7 @@
 
 // ── the factory and its options ──
 export { createKeyward, type Keyward } from "./keyward.js";
-export { DEFAULT_MANAGEMENT_PERMISSIONS, type KeywardOptions } from "./service/context.js";
+export { DEFAULT_MANAGEMENT_PERMISSIONS, DEFAULT_MAX_GRACE_MS, type KeywardOptions } from "./service/context.js";
 export { DEFAULT_REAUTH_THROTTLE, type ReauthLimiter, type ReauthThrottleOption } from "./service/throttle.js";
 export type { TelemetryOptions, TelemetryTracer, TelemetryMeter, TelemetrySpan, TelemetryAttributes } from "./service/telemetry.js";
 export type { RateLimitContext, RateLimitGate, RateLimitVerdict } from "./service/rate-gate.js";
@@ -30,7 +30,7 @@ export type { AccessDecision, AllowedAccess, AccessFilter, AccessFilterData, Rea
 export type { FilterColumns, ToSqlOptions, SqlCondition, SqlFilterSource } from "./core/filter-sql.js";
 export type { TokenReach } from "./service/access.js";
 export type { LeakOutcome, LeakResult } from "./service/leaks.js";
-export type { CreatedToken } from "./service/tokens.js";
+export type { CreatedToken, SweepResult } from "./service/tokens.js";
 export type { ManagementProfile, TokenBelongsToInput } from "./service/management.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, type Page } from "./service/paging.js";
 export type { TokenSort, TokenStatus } from "./core/lifecycle.js";
@@ -44,10 +44,12 @@ export type {
   ActorInput,
   CreateUserTokenInput,
   CreateServiceTokenInput,
+  PreviewReachInput,
   ListMyTokensInput,
   ListOrganizationTokensInput,
   ListServiceTokensInput,
   TokenActionInput,
+  RotateTokenInput,
   SweepExpiredInput,
   ReportLeakInput,
   ManagementRights,
@@ -70,6 +72,11 @@ export type {
   CreateServiceUserInput,
   UpdateServiceUserInput,
   ServiceUserRef,
+  SetTokenPolicyInput,
+  GetTokenPolicyInput,
+  PolicyAffectedToken,
+  TokenPolicyResult,
+  ServiceUserPreviewInput,
 } from "./service/inputs.js";
 
 // ── the model ──
@@ -94,6 +101,13 @@ export type {
   RevocationCause,
   LeakLocation,
   TokenView,
+  TokenPolicy,
+  ExpiryCause,
+  TokenClient,
+  EndedToken,
+  PreviewedToken,
+  EndingPreview,
+  TokenRestriction,
   SubjectRef,
   GrantRef,
   RateLimitState,
@@ -129,12 +143,15 @@ export type {
   InsertTokenResult,
   TokenListEntry,
   TokenFilter,
+  ClientsSeen,
   MemberEntry,
   PagePosition,
   TokenPageQuery,
   TokenPage,
+  TokenRotation,
   MemberPageQuery,
   MemberPage,
+  SubjectAccess,
 } from "./storage/types.js";
 
 export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState } from "./core/admit.js";

@@ -6,7 +6,7 @@
  */
 import type { AccessDecision, AllowedAccess } from "./core/access.js";
 import type { ActionDefinition, Decision, ItemRef } from "./core/types.js";
-import { accessible, assertAccessible, reach, type TokenReach } from "./service/access.js";
+import { accessible, assertAccessible, previewReach, reach, type TokenReach } from "./service/access.js";
 import { assertAuthorized, authorize, login, type AuthorizeOptions, type Session } from "./service/authorize.js";
 import { audited, createContext, type Context, type KeywardOptions } from "./service/context.js";
 import { directory, serviceUsers } from "./service/directory.js";
@@ -16,6 +16,7 @@ import { isForbidden, KeywardError } from "./core/errors.js";
 import type {
   ActorInput,
   CreateServiceTokenInput,
+  PreviewReachInput,
   CreateUserTokenInput,
   KeywardLimits,
   ListMyTokensInput,
@@ -23,13 +24,14 @@ import type {
   ListServiceTokensInput,
   ManagementRights,
   ReportLeakInput,
+  RotateTokenInput,
   SweepExpiredInput,
   TokenActionInput,
 } from "./service/inputs.js";
 import type { Page } from "./service/paging.js";
 import type { KeywardStore } from "./storage/types.js";
 import type { TokenView } from "./core/types.js";
-import type { CreatedToken } from "./service/tokens.js";
+import type { CreatedToken, SweepResult } from "./service/tokens.js";
 import * as tokens from "./service/tokens.js";
 import { managementProfile, managementRights, tokenBelongsTo, type ManagementProfile, type TokenBelongsToInput } from "./service/management.js";
 
@@ -113,9 +115,26 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
       listServiceTokens: audited(ctx, "tokens.listServiceTokens", (input: ListServiceTokensInput): Promise<Page<TokenView>> => tokens.listServiceTokens(ctx, input)),
       /** Revokes a token: a user their own, a service-user manager a service token (R11). Effective for the next request. @example `await kw.tokens.revoke({ orgId, tokenId, actorId: userId })` */
       revoke: audited(ctx, "tokens.revoke", (input: TokenActionInput): Promise<void> => traced("revoke", tokenIdOf(input), () => tokens.revoke(ctx, input))),
+      /**
+       * Rotates a token's secret (R18): a new secret for the same token id, with the rights of
+       * `revoke` and the password of creation (R4). The previous secret keeps working for
+       * `graceMs` (default 0, at most `rotation.maxGraceMs`), never past the token's expiry.
+       * The loser of concurrent rotations throws `conflict`. The new secret is returned once.
+       * @example `const { token } = await kw.tokens.rotate({ orgId, tokenId, actorId: admin, graceMs: 86_400_000 })`
+       */
+      rotate: audited(ctx, "tokens.rotate", (input: RotateTokenInput): Promise<CreatedToken> => traced("rotate", tokenIdOf(input), () => tokens.rotate(ctx, input), describeCreated)),
       /** Deletes any user token of the organization as an administrator, or a service token as a service-user manager (R11). @example `await kw.tokens.delete({ orgId, tokenId, actorId: admin })` */
       delete: audited(ctx, "tokens.delete", (input: TokenActionInput): Promise<void> => traced("delete", tokenIdOf(input), () => tokens.deleteToken(ctx, input))),
       /** Records and announces (R16) the inactivity expiry of tokens nobody presented since they expired; run it periodically. @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
+      /**
+       * One pass over the organization's tokens (R6, R19, R20): records and announces
+       * (`token.expired`) the expiry of tokens nobody presented since they expired, and warns
+       * (`token.expiring`) once per token per threshold per deadline before a token expires. Safe
+       * to run from several instances at once: each event is sent once. Run it periodically.
+       * @example `setInterval(() => kw.tokens.sweep({ orgId }), 3_600_000) // { expired: 0, warned: 2 }`
+       */
+      sweep: (input: SweepExpiredInput): Promise<SweepResult> => traced("sweep", {}, () => tokens.sweep(ctx, input), (r) => ({ "keyward.tokens.count": r.expired + r.warned })),
+      /** {@link sweep}'s `expired` count alone (it warns too). @example `setInterval(() => kw.tokens.sweepExpired({ orgId }), 3_600_000)` */
       sweepExpired: (input: SweepExpiredInput): Promise<number> => traced("sweepExpired", {}, () => tokens.sweepExpired(ctx, input), (n) => ({ "keyward.tokens.count": n })),
       /**
        * Everything a token can reach, without its secret: its subject, whether it works, its
@@ -131,6 +150,14 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
        */
       belongsTo: (input: TokenBelongsToInput): Promise<boolean> => tokenBelongsTo(ctx, input),
             reach: audited(ctx, "tokens.reach", (input: TokenActionInput): Promise<TokenReach> => reach(ctx, input)),
+      /**
+       * R17: what a token of this subject with this restriction would reach now, before it exists
+       * (the same answer as `reach`, for a made-up token: its view has an empty id). The actor
+       * needs the rights creating such a token needs; the restriction is checked as creation
+       * checks it (`permission_not_held`, `invalid_input`). Reads only.
+       * @example `const preview = await kw.tokens.previewReach({ orgId, actorId: userId, subject: { kind: "user", id: userId }, restriction: { maxLevel: "view" } })`
+       */
+      previewReach: audited(ctx, "tokens.previewReach", (input: PreviewReachInput): Promise<TokenReach> => previewReach(ctx, input)),
       /**
        * Reports a leaked secret from any scanner (R22): a real token is revoked at once with the
        * cause `leaked` and `token.revoked` + `token.leaked` events tell its owner; a string that
@@ -160,6 +187,8 @@ export function createKeyward<A extends string>(options: KeywardOptions<A>) {
     prefixes: ctx.prefixes,
     /** The R3 limits in force (active user tokens per user per organization, active service tokens per organization). @example `kw.limits.userTokensPerUser // 10` */
     limits: Object.freeze({ ...ctx.limits }) as Readonly<KeywardLimits>,
+    /** R18: the rotation settings in force: the longest grace period `tokens.rotate()` accepts (what a page offers). @example `kw.rotation.maxGraceMs // 604800000` */
+    rotation: Object.freeze({ maxGraceMs: ctx.maxGraceMs }) as Readonly<{ maxGraceMs: number }>,
     /** The declared actions (frozen), e.g. for middleware that checks its routes at start-up. @example `kw.actions.get("inspections.view")?.item // "inspection"` */
     actions: ctx.actions as ReadonlyMap<A, Readonly<ActionDefinition>>,
     /**
@@ -185,6 +214,7 @@ function auditedServiceUsers(ctx: Context) {
     create: audited(ctx, "serviceUsers.create", su.create),
     update: audited(ctx, "serviceUsers.update", su.update),
     remove: audited(ctx, "serviceUsers.remove", su.remove),
+    previewRemoval: audited(ctx, "serviceUsers.previewRemoval", su.previewRemoval),
     list: audited(ctx, "serviceUsers.list", su.list),
   };
 }

@@ -83,6 +83,8 @@ export function inspectionsManagement(kw: InspectionsKeyward): InspectionsManage
             { id: "ps_inspector", name: "Inspector" },
           ]
         : [],
+    // The administrator's page lists the members, to deactivate or remove one after seeing which integrations stop (R20).
+    members: true,
     onError: (e) => {
       if (!(e instanceof KeywardError)) console.error("[manage]", e);
     },

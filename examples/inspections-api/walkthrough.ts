@@ -6,7 +6,8 @@
  * The story: an organization with users, groups and sites; a service user; both token kinds;
  * shares within and across organizations; a list endpoint that shows each token its own items;
  * a deactivation; an administrator's deletion;
- * inactivity expiry under an injected clock. (`npm run demo:story` tells it without HTTP.)
+ * inactivity expiry under an injected clock; a rotation with a grace period; warnings before a
+ * token expires, and the preview and notice of a deactivation (R20). (`npm run demo:story` tells it without HTTP.)
  * It ends at the token management pages mounted on the same API, and prints their address.
  *
  * `npm run demo -- --serve` (or `KEYWARD_DEMO_SERVE=1`) keeps the server running at the end, on
@@ -37,6 +38,7 @@ const kw = createKeyward({
   actions: ACTIONS,
   verifyPassword: (userId, password) => PASSWORDS.get(userId) === password,
   onEvent: (e) => events.push(e),
+  trackClients: true, // opt-in (R20): each token's last clients (address, user agent), shown in listings and previews
 });
 const { db, acme, bi, auditors } = await seedInspections(kw);
 const server = createInspectionsApp(kw, db).listen(serve ? Number(process.env.PORT ?? 8787) : 0, "127.0.0.1");
@@ -69,7 +71,7 @@ function secret(token: string): string {
 }
 
 /** One request over HTTP, printed like curl -i would show it (headers trimmed to the telling ones). */
-async function curl(who: string, method: string, path: string, token: string | null, options: { headers?: Record<string, string>; body?: unknown } = {}) {
+async function curl(who: string, method: string, path: string, token: string | null, options: { headers?: Record<string, string>; body?: unknown; show?: string[] } = {}) {
   const headers: Record<string, string> = { ...options.headers };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers["content-type"] = "application/json";
@@ -90,6 +92,10 @@ async function curl(who: string, method: string, path: string, token: string | n
     const v = res.headers.get(h);
     if (v !== null) say(`${h === "www-authenticate" ? "WWW-Authenticate" : "Retry-After"}: ${v}`);
   }
+  for (const h of options.show ?? []) {
+    const v = res.headers.get(h);
+    if (v !== null) say(`${h}: ${v}`);
+  }
   if (text !== "") {
     say(short(JSON.stringify(brief(JSON.parse(text)))));
   }
@@ -101,7 +107,7 @@ function brief(body: unknown): unknown {
   if (Array.isArray(body)) return body.length <= 2 ? body.map(brief) : [...body.slice(0, 2).map(brief), `… ${body.length} in all`];
   if (typeof body !== "object" || body === null) return body;
   const b = body as Record<string, unknown>;
-  const keys = typeof b.code === "string" ? ["code", "title", "field"] : ["id", "owner", "name", "title", "status", "user", "orgId", "actingAs", "via"];
+  const keys = typeof b.code === "string" ? ["code", "title", "field", "restricted"] : ["id", "owner", "name", "title", "status", "user", "orgId", "actingAs", "via"];
   return Object.fromEntries(keys.filter((k) => b[k] !== undefined && !(k === "orgId" && b.actingAs !== undefined)).map((k) => [k, b[k]]));
 }
 
@@ -141,7 +147,8 @@ await curl("anyone", "GET", "/inspections/insp_1042", null);
 await curl("Ben", "GET", `/inspections/insp_1042?access_token=${ben}`, null);
 
 section("Ada creates a service user for a long-lived integration (R1, R8)");
-const bot = secret((await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "nightly export", actorId: "u_ada" })).token);
+const botCreated = await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "nightly export", actorId: "u_ada" });
+const bot = secret(botCreated.token);
 note(`service user "${bi.name}" with the Reporting set; tpl_safety is shared with it explicitly (view); token ${tokenHint(bot)}`);
 await curl("BI export", "GET", "/templates/tpl_safety", bot);
 await curl("BI export", "PUT", "/templates/tpl_safety", bot, { body: { title: "x" } });
@@ -209,6 +216,70 @@ for (let i = active + 1; i <= 10; i++) secret((await kw.tokens.createUserToken({
 note(`Cleo had ${active} active tokens and generates more up to 10`);
 await attempt("Cleo generates an 11th", () => kw.tokens.createUserToken({ orgId: acme.id, userId: "u_cleo", name: "one too many", password: PASSWORDS.get("u_cleo")! }));
 
+section("Ben restricts a token to viewing Oslo's inspections (R17)");
+await attempt("asking for a permission he does not hold", () =>
+  kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Oslo dashboard", password: PASSWORDS.get("u_ben")!, restriction: { permissions: ["users:manage"] } }),
+);
+const restriction = { permissions: ["inspections:view"], maxLevel: "view", itemTypes: ["inspection"], siteIds: ["site_oslo"] } as const;
+const dashboard = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Oslo dashboard", password: PASSWORDS.get("u_ben")!, restriction })).token);
+note(`"Oslo dashboard" (${tokenHint(dashboard)}): ${JSON.stringify(restriction)}; Ben himself may still edit`);
+await curl("Ben·Oslo dashboard", "GET", "/inspections/insp_1042", dashboard);
+note("an edit is above the token's maxLevel: 403 insufficient_scope, although Ben could");
+await curl("Ben·Oslo dashboard", "PUT", "/inspections/insp_1042", dashboard, { body: { title: "x" } });
+note("Ben may edit the safety template through Auditors; the token is for inspections only");
+await curl("Ben·Oslo dashboard", "GET", "/templates/tpl_safety", dashboard);
+await curl("Ben·Oslo dashboard logs in", "POST", "/session", dashboard);
+
+section("Rotation with a grace period: a new secret for the same token (R18, injected clock)");
+const rotated = await kw.tokens.rotate({ orgId: acme.id, tokenId: botCreated.record.id, actorId: "u_ada", graceMs: DAY });
+const botNext = secret(rotated.token);
+note(`Ada rotates "${botCreated.record.name}" with a 1-day grace: same id ${rotated.record.id}, new secret ${tokenHint(botNext)}; the old ${tokenHint(bot)} works until ${new Date(rotated.record.previousSecretUntil!).toISOString()}`);
+await curl("BI export, old secret", "GET", "/templates/tpl_safety", bot);
+const viaOld = await kw.authorize(bot, "templates.view", { orgId: acme.id, type: "template", id: "tpl_safety" });
+note(`the decision says so: previousSecret=${String(viaOld.allowed && viaOld.previousSecret === true)}; an event names the integration that has not switched (once an hour)`);
+await curl("BI export, new secret", "GET", "/templates/tpl_safety", botNext);
+now += 2 * DAY;
+note("2 days later: the grace period is over; the old secret is unknown, as if it never existed");
+await curl("BI export, old secret", "GET", "/templates/tpl_safety", bot);
+await curl("BI export, new secret", "GET", "/templates/tpl_safety", botNext);
+
+section("Lifetimes: a 90-day cap on service tokens, and a token with a date (R19)");
+await kw.directory.setTokenPolicy({ orgId: acme.id, policy: { maxLifetimeMs: { service_user: 90 * DAY } } });
+note("Acme's policy: service tokens live at most 90 days (existing ones keep theirs: existing \"keep\")");
+await attempt("Ada creates a service token for a year", () => kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "yearly", actorId: "u_ada", expiresAt: now + 365 * DAY }));
+const quarterEnd = now + 7 * DAY;
+const audit = secret((await kw.tokens.createServiceToken({ orgId: acme.id, serviceUserId: bi.id, name: "quarter-end audit", actorId: "u_ada", expiresAt: quarterEnd })).token);
+note(`"quarter-end audit" (${tokenHint(audit)}) ends on ${new Date(quarterEnd).toISOString()}; every answer says when`);
+await curl("BI export·audit", "GET", "/templates/tpl_safety", audit, { show: ["api-token-expiration"] });
+note("a user token's header moves with each use: 30 days from now");
+await curl("Cleo·Sheets", "GET", "/assets/asset_forklift_7", sheets, { show: ["api-token-expiration"] });
+now = quarterEnd;
+note("the clock passes the date");
+await curl("BI export·audit", "GET", "/templates/tpl_safety", audit, { show: ["api-token-expiration"] });
+const ended = await kw.authorize(audit, "templates.view", { orgId: acme.id, type: "template", id: "tpl_safety" });
+if (!ended.allowed && ended.reason === "token_expired") say(`kw.authorize → ${red(ended.reason)} ${JSON.stringify({ expiry: { cause: ended.expiry?.cause, at: new Date(ended.expiry?.at ?? 0).toISOString() } })}`);
+
+section("Warnings before a token dies, and what a deactivation would stop (R20)");
+const ben2 = secret((await kw.tokens.createUserToken({ orgId: acme.id, userId: "u_ben", name: "Power BI (new)", password: PASSWORDS.get("u_ben")! })).token);
+note(`Ben, reactivated, creates "Power BI (new)" (${tokenHint(ben2)}); Power BI refreshes with it once`);
+await curl("Ben·Power BI", "GET", "/inspections/insp_1042", ben2, { headers: { "user-agent": "Microsoft.PowerBI/2.130" } });
+now += 27 * DAY + 12 * 3_600_000;
+note("27½ days pass without a use: the token expires in 2½ days (inactivity, R6); the hourly sweep runs");
+const sweptFrom = events.length;
+say(`${dim("$")} kw.tokens.sweep({ orgId: "acme" }) → ${JSON.stringify(await kw.tokens.sweep({ orgId: acme.id }))}`);
+const warning = events.slice(sweptFrom).find((e): e is Extract<KeywardEvent, { type: "token.expiring" }> => e.type === "token.expiring" && e.subject.id === "u_ben");
+if (warning) say(`${yellow("token.expiring")} ${warning.subject.name} · "${warning.tokenName}" · ${warning.cause} · expires ${new Date(warning.expiresAt).toISOString()} · the ${warning.thresholdMs / DAY}-day warning`);
+note("each warning is a conditional write in the store: no later sweep, here or on another instance, sends it again");
+say(`${dim("$")} kw.tokens.sweep({ orgId: "acme" }) → ${JSON.stringify(await kw.tokens.sweep({ orgId: acme.id }))}`);
+note("Ada opens Ben's page to deactivate him: first, what would stop");
+const preview = await kw.directory.previewDeactivation({ orgId: acme.id, userId: "u_ben" });
+const ago = (at: number | null) => (at === null ? "never used" : `used ${Math.round((now - at) / DAY)} days ago`);
+say(`previewDeactivation → ${preview.tokens.length} integration(s) stop: ${preview.tokens.map((t) => `"${t.name}", ${ago(t.lastUsedAt)}${t.clients[0] ? ` by ${t.clients[0].userAgent}` : ""}`).join("; ")}`);
+const endedFrom = events.length;
+await kw.directory.deactivateMember({ orgId: acme.id, userId: "u_ben", actorId: "u_ada" });
+const notice = events.slice(endedFrom).find((e): e is Extract<KeywardEvent, { type: "subject.tokens_ended" }> => e.type === "subject.tokens_ended");
+if (notice) say(`${yellow("subject.tokens_ended")} ${notice.subject.name} ${notice.cause} by ${notice.actorId}: ${notice.tokens.map((t) => `"${t.name}" (${t.kind}, ${ago(t.lastUsedAt)})`).join(", ")}`);
+
 section("The token management pages, mounted on this API (keyward/manage, R10, R11)");
 note(`mountManagement(app, router) serves "My API tokens" and the administrator's "API tokens" at ${MANAGE_BASE_PATH}; a development session says who is calling`);
 /** One request to the pages, printed like curl -i; the session cookie only as its name. */
@@ -220,9 +291,17 @@ async function visit(who: string, path: string, cookie: string | null) {
   for (const h of ["content-type", "location"]) if (res.headers.has(h)) say(`${h === "location" ? "Location" : "Content-Type"}: ${res.headers.get(h)}`);
   const text = await res.text();
   if ((res.headers.get("content-type") ?? "").includes("json")) {
-    const body = JSON.parse(text) as { items?: { owner: { name: string }; name: string; hint: string; status: string }[] };
+    const body = JSON.parse(text) as {
+      items?: { owner: { name: string }; name: string; hint: string; status: string }[];
+      subject?: { name: string };
+      tokens?: { name: string; lastUsedAt: string | null }[];
+    };
     const rows = body.items?.map((t) => ({ owner: t.owner.name, name: t.name, hint: t.hint, status: t.status }));
-    say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
+    if (body.subject && body.tokens) {
+      // A preview (R20): what the page's confirmation says.
+      const used = (at: string | null) => (at === null ? "never used" : `used ${Math.round((now - Date.parse(at)) / DAY)} days ago`);
+      say(`${body.subject.name}: ${body.tokens.length} integration(s) stop: ${body.tokens.map((t) => `${t.name}, ${used(t.lastUsedAt)}`).join("; ")}`);
+    } else say(short(JSON.stringify(rows ? { tokens: [...rows.slice(0, 2), `… ${rows.length} in all`] } : brief(body)), 200));
   }
   return res;
 }
@@ -231,6 +310,8 @@ await visit("anyone: the JSON endpoints need a session", `${MANAGE_BASE_PATH}/ap
 const signedIn = await visit("Ada signs in (development only)", `${MANAGE_BASE_PATH}/dev/login?as=ada&to=admin`, null);
 const adaSession = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
 await visit("Ada: every user token of Acme, with its owner, as hints", `${MANAGE_BASE_PATH}/api/organization/tokens`, adaSession);
+note("the pages also show the lifecycle controls: Full access or Restricted with a preview of the reach (R17), an expiry date (R19), Rotate with a grace period (R18), \"expires in N days\", and the preview before a member is deactivated or a service user deleted (R20)");
+await visit(`Ada, before deleting the service user ${bi.name}: what would stop (changes nothing)`, `${MANAGE_BASE_PATH}/api/service-users/${bi.id}/removal`, adaSession);
 
 section("Activity log (R16)");
 const counts = new Map<string, number>();

@@ -6,9 +6,10 @@
  * levels — so a filter and `authorize()` cannot drift apart.
  * @module
  */
-import { compileSubject, levelRank, type LoadedDecision } from "./compile.js";
+import { compileSubject, grantCounts, granteeCounts, itemKeyOf, levelRank, normalizeRestriction, restrictionOf, scopeRefuses, type CompiledRestriction, type LoadedDecision } from "./compile.js";
 import { checkToken, LEVEL_RANK, refusal, ruleMatches } from "./decide.js";
 import { granteeIncludes } from "./grantees.js";
+import { expiryAfterUse } from "./lifecycle.js";
 import { fieldError, KeywardError } from "./errors.js";
 import { filterToSql, type SqlCondition, type ToSqlOptions } from "./filter-sql.js";
 import { ACCESS_LEVELS } from "./types.js";
@@ -26,6 +27,7 @@ import type {
   SubjectRef,
   RateLimitState,
   TokenDenialReason,
+  TokenRestriction,
 } from "./types.js";
 
 /**
@@ -55,6 +57,21 @@ export function compileAccess(loaded: LoadedDecision): AccessInput {
   return { ...loaded, compiled: compileSubject(loaded) };
 }
 
+/** The path (root … site) of a site grantee from the input, or `null` (not a site, or an unknown one). */
+function sitePathOf(input: Pick<AccessInput, "sitePaths">, grantee: Grantee): readonly string[] | null {
+  if (grantee.kind !== "site") return null;
+  return Object.prototype.hasOwnProperty.call(input.sitePaths, grantee.siteId) ? input.sitePaths[grantee.siteId]! : null;
+}
+
+/** The ids of the items a restriction lists of one organization and type, sorted (R17). */
+function listedIds(r: CompiledRestriction, orgId: string, itemType: string): string[] {
+  if (r.items.size === 0) return [];
+  const prefix = itemKeyOf(orgId, itemType, "");
+  const ids: string[] = [];
+  for (const key of r.items) if (key.startsWith(prefix)) ids.push(key.slice(prefix.length));
+  return ids.sort();
+}
+
 /** Whether a share's or rule's grantee includes the input's subject (R13, R14), the site's path read from the input. */
 function includes(input: AccessInput, grantee: Grantee, crossOrg: boolean): boolean {
   const paths = input.sitePaths;
@@ -76,8 +93,10 @@ export interface AccessFilterData {
   /**
    * Access rules covering the subject at `level` or above: an item of `orgId` whose attributes
    * meet every condition (attribute ∈ values) matches. No conditions: every item of `orgId`.
+   * With `ids` (a restricted token's, R17: a rule that counts only on the items its restriction
+   * lists), only the items of `orgId` with one of these ids, and then the conditions.
    */
-  rules: { id: string; orgId: string; conditions: Record<string, string[]> }[];
+  rules: { id: string; orgId: string; conditions: Record<string, string[]>; ids?: string[] }[];
 }
 
 /** A list filter: its data, plus `matches` for in-memory lists and `toSql` for the host's table. */
@@ -97,8 +116,12 @@ export interface AllowedAccess {
   orgId: string;
   tokenId: string;
   filter: AccessFilter;
+  /** R19: the token's effective expiry after this use; `null` when it never expires (as {@link AllowedDecision.expiresAt}). */
+  expiresAt: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
+  /** R18: present when the token was presented with its previous secret, during a rotation's grace period. */
+  previousSecret?: true;
 }
 
 /**
@@ -136,22 +159,33 @@ export function accessFilter(data: AccessFilterData): AccessFilter {
   if (
     !Array.isArray(data.rules) ||
     !data.rules.every(
-      (r) => typeof r?.id === "string" && typeof r.orgId === "string" && typeof r.conditions === "object" && r.conditions !== null && Object.values(r.conditions).every(isStringArray),
+      (r) =>
+        typeof r?.id === "string" &&
+        typeof r.orgId === "string" &&
+        typeof r.conditions === "object" &&
+        r.conditions !== null &&
+        Object.values(r.conditions).every(isStringArray) &&
+        (r.ids === undefined || isStringArray(r.ids)),
     )
   ) {
-    throw invalid("filter.rules", "expected [{ id, orgId, conditions }]");
+    throw invalid("filter.rules", "expected [{ id, orgId, conditions, ids? }]");
   }
   const plain: AccessFilterData = {
     itemType: data.itemType,
     level: data.level,
     shared: data.shared.map((s) => ({ orgId: s.orgId, ids: [...s.ids] })),
-    rules: data.rules.map((r) => ({ id: r.id, orgId: r.orgId, conditions: Object.fromEntries(Object.entries(r.conditions).map(([k, v]) => [k, [...v]])) })),
+    rules: data.rules.map((r) => ({
+      id: r.id,
+      orgId: r.orgId,
+      conditions: Object.fromEntries(Object.entries(r.conditions).map(([k, v]) => [k, [...v]])),
+      ...(r.ids === undefined ? {} : { ids: [...r.ids] }),
+    })),
   };
   const ids = new Map(plain.shared.map((s) => [s.orgId, new Set(s.ids)]));
-  const rulesByOrg = new Map<string, Pick<AccessRule, "orgId" | "itemType" | "conditions">[]>();
+  const rulesByOrg = new Map<string, (Pick<AccessRule, "orgId" | "itemType" | "conditions"> & { ids: ReadonlySet<string> | null })[]>();
   for (const r of plain.rules) {
     const list = rulesByOrg.get(r.orgId) ?? [];
-    list.push({ orgId: r.orgId, itemType: plain.itemType, conditions: r.conditions });
+    list.push({ orgId: r.orgId, itemType: plain.itemType, conditions: r.conditions, ids: r.ids === undefined ? null : new Set(r.ids) });
     rulesByOrg.set(r.orgId, list);
   }
   const itemType = plain.itemType;
@@ -159,7 +193,7 @@ export function accessFilter(data: AccessFilterData): AccessFilter {
     if (item.type !== itemType) return false;
     if (ids.get(item.orgId)?.has(item.id)) return true;
     const rules = rulesByOrg.get(item.orgId);
-    if (rules !== undefined) for (const rule of rules) if (ruleMatches(rule, item)) return true;
+    if (rules !== undefined) for (const rule of rules) if ((rule.ids === null || rule.ids.has(item.id)) && ruleMatches(rule, item)) return true;
     return false;
   };
   // The methods are not enumerable: the object stays plain data for JSON and structuredClone.
@@ -206,11 +240,14 @@ export function decideAccess(
   if (denied !== null) return denied;
   const need = LEVEL_RANK[level!];
   const { token } = input;
+  // R17: a restricted token counts only the grants its restriction lets through.
+  const r = restrictionOf(token);
   const shared = new Map<string, Set<string>>();
   const shares = input.shares;
   for (let i = 0; i < shares.length; i++) {
     const share = shares[i]!;
     if (share.item.type !== itemType || levelRank(share.level) < need || !includes(input, share.grantee, share.item.orgId !== token.orgId)) continue;
+    if (r !== null && !grantCounts(r, share.grantee, sitePathOf(input, share.grantee), share.item.orgId, share.item.type, share.item.id)) continue;
     let ids = shared.get(share.item.orgId);
     if (ids === undefined) shared.set(share.item.orgId, (ids = new Set()));
     ids.add(share.item.id);
@@ -220,7 +257,14 @@ export function decideAccess(
   for (let i = 0; i < ruleList.length; i++) {
     const rule = ruleList[i]!;
     if (rule.itemType !== itemType || levelRank(rule.level) < need || !includes(input, rule.grantee, rule.orgId !== token.orgId)) continue;
-    rules.push({ id: rule.id, orgId: rule.orgId, conditions: Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]])) });
+    const conditions = Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]]));
+    if (r === null || !r.scoped || granteeCounts(r, rule.grantee, sitePathOf(input, rule.grantee))) {
+      rules.push({ id: rule.id, orgId: rule.orgId, conditions });
+      continue;
+    }
+    // Otherwise the rule counts only on the listed items of its organization and type.
+    const ids = listedIds(r, rule.orgId, itemType);
+    if (ids.length > 0) rules.push({ id: rule.id, orgId: rule.orgId, conditions, ids });
   }
   rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const filter = accessFilter({
@@ -229,7 +273,7 @@ export function decideAccess(
     shared: [...shared.keys()].sort().map((orgId) => ({ orgId, ids: [...shared.get(orgId)!].sort() })),
     rules,
   });
-  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter };
+  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter, expiresAt: expiryAfterUse(token, now, options.inactivityMs) };
 }
 
 /** One grant a token can use (`tokens.reach`): a share or an access rule that includes its subject. */
@@ -248,6 +292,11 @@ export interface ReachGrant {
   item?: { orgId: string; type: string; id: string };
   /** For a rule: its conditions (empty: every item of the type in `orgId`). */
   conditions?: Record<string, string[]>;
+  /**
+   * For a rule a restricted token can use only on the items its restriction lists (R17): their
+   * ids (of `orgId` and this type). Absent: the rule counts on every item it covers.
+   */
+  ids?: string[];
   /** The declared actions on this item type that the grant enables: the subject holds their permission and the grant's level suffices. */
   actions: string[];
 }
@@ -264,6 +313,12 @@ export interface ReachItemType {
 /** Everything a token can reach, without its secret (`tokens.reach`). */
 export interface Reach {
   subject: SubjectRef;
+  /**
+   * R17: the token's restriction (normalised), or `null` for a full-access token. Everything
+   * below is already narrowed by it: the permissions, the actions, and the grants (each grant's
+   * `level` capped at the restriction's `maxLevel`).
+   */
+  restriction: TokenRestriction | null;
   /** `null` when the token works; otherwise why it does not (R15) — then it reaches nothing. */
   refusal: TokenDenialReason | null;
   /** The permissions of the subject's permission set (R12). Empty when the token does not work. */
@@ -293,30 +348,52 @@ export function describeReach(
   options: { inactivityMs: number },
 ): Reach {
   const subject = base.compiled.ref;
+  const restriction = normalizeRestriction(base.token.restriction);
   const reason = checkToken(base, now, options.inactivityMs);
   const types = [...new Set([...actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))].sort();
   if (reason !== null) {
-    return { subject, refusal: reason, permissions: [], actions: [], itemTypes: types.map((itemType) => ({ itemType, actions: [], grants: [] })) };
+    return { subject, restriction, refusal: reason, permissions: [], actions: [], itemTypes: types.map((itemType) => ({ itemType, actions: [], grants: [] })) };
   }
+  // R17: the restriction narrows what the subject holds now, never the other way round.
+  const r = restrictionOf(base.token);
   const held = new Set(base.subject.permissions);
-  const permitted = [...actions.entries()].filter(([, d]) => held.has(d.permission));
+  const permitted = [...actions.entries()].filter(([, d]) => held.has(d.permission) && !scopeRefuses(r, d));
+  const cap = (level: AccessLevel): AccessLevel => (r === null || LEVEL_RANK[level] <= r.maxRank ? level : ACCESS_LEVELS[r.maxRank - 1]!);
   const itemTypes = types.map((itemType): ReachItemType => {
     const typeActions = permitted.filter(([, d]) => d.item === itemType && d.access !== undefined);
     const enabled = (level: AccessLevel) => typeActions.filter(([, d]) => LEVEL_RANK[d.access!] <= LEVEL_RANK[level]).map(([name]) => name);
+    if (r !== null && r.itemTypes !== null && !r.itemTypes.has(itemType)) return { itemType, actions: [], grants: [] };
     const input = inputs.get(itemType);
     const grants: ReachGrant[] = [];
     for (const share of input?.shares ?? []) {
       if (share.item.type !== itemType || !includes(input!, share.grantee, share.item.orgId !== base.token.orgId)) continue;
+      if (r !== null && !grantCounts(r, share.grantee, sitePathOf(input!, share.grantee), share.item.orgId, share.item.type, share.item.id)) continue;
       const crossOrg = share.item.orgId !== base.token.orgId;
-      grants.push({ source: "share", id: share.id, via: share.grantee.kind, level: share.level, orgId: share.item.orgId, crossOrg, item: { ...share.item }, actions: enabled(share.level) });
+      const level = cap(share.level);
+      grants.push({ source: "share", id: share.id, via: share.grantee.kind, level, orgId: share.item.orgId, crossOrg, item: { ...share.item }, actions: enabled(level) });
     }
     for (const rule of input?.rules ?? []) {
       if (rule.itemType !== itemType || !includes(input!, rule.grantee, rule.orgId !== base.token.orgId)) continue;
+      const whole = r === null || !r.scoped || granteeCounts(r, rule.grantee, sitePathOf(input!, rule.grantee));
+      const ids = whole ? [] : listedIds(r!, rule.orgId, itemType);
+      if (!whole && ids.length === 0) continue;
       const conditions = Object.fromEntries(Object.entries(rule.conditions).map(([k, v]) => [k, [...v]]));
-      grants.push({ source: "rule", id: rule.id, via: rule.grantee.kind, level: rule.level, orgId: rule.orgId, crossOrg: rule.orgId !== base.token.orgId, conditions, actions: enabled(rule.level) });
+      const level = cap(rule.level);
+      grants.push({
+        source: "rule",
+        id: rule.id,
+        via: rule.grantee.kind,
+        level,
+        orgId: rule.orgId,
+        crossOrg: rule.orgId !== base.token.orgId,
+        conditions,
+        ...(whole ? {} : { ids }),
+        actions: enabled(level),
+      });
     }
     grants.sort((a, b) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { itemType, actions: typeActions.map(([name]) => name), grants };
   });
-  return { subject, refusal: null, permissions: [...base.subject.permissions].sort(), actions: permitted.map(([name]) => name), itemTypes };
+  const permissions = [...held].filter((p) => r === null || r.permissions === null || r.permissions.has(p)).sort();
+  return { subject, restriction, refusal: null, permissions, actions: permitted.map(([name]) => name), itemTypes };
 }

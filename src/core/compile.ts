@@ -19,6 +19,7 @@ import type {
   Share,
   SubjectRef,
   TokenRecord,
+  TokenRestriction,
 } from "./types.js";
 
 /**
@@ -181,7 +182,8 @@ export function compileShares(shares: readonly ShareSource[], pathOf: SitePathOf
     const key = share.item ?? item;
     if (key === undefined) continue;
     const [ref, crossRef] = refs("share", share.id, share.grantee, share.level);
-    const grant: CompiledGrant = Object.freeze({ source: "share", id: share.id, rank, order: i, orgId: key.orgId, itemType: key.type, itemId: key.id, conditions: null, ref, crossRef });
+    const sitePath = share.grantee.kind === "site" ? (pathOf(share.grantee.siteId) ?? null) : null;
+    const grant: CompiledGrant = Object.freeze({ source: "share", id: share.id, rank, order: i, orgId: key.orgId, itemType: key.type, itemId: key.id, conditions: null, grantee: share.grantee, sitePath, ref, crossRef });
     file(byKey, grant, share.grantee, pathOf);
   }
   return frozenIndex(byKey);
@@ -204,7 +206,8 @@ export function compileRules(rules: readonly RuleSource[], pathOf: SitePathOf): 
     const rank = levelRank(rule.level);
     if (rank === 0) continue;
     const [ref, crossRef] = refs("rule", rule.id, rule.grantee, rule.level);
-    const grant: CompiledGrant = Object.freeze({ source: "rule", id: rule.id, rank, order: i, orgId: rule.orgId, itemType: rule.itemType, itemId: null, conditions: rule.conditions, ref, crossRef });
+    const sitePath = rule.grantee.kind === "site" ? (pathOf(rule.grantee.siteId) ?? null) : null;
+    const grant: CompiledGrant = Object.freeze({ source: "rule", id: rule.id, rank, order: i, orgId: rule.orgId, itemType: rule.itemType, itemId: null, conditions: rule.conditions, grantee: rule.grantee, sitePath, ref, crossRef });
     file(byKey, grant, rule.grantee, pathOf);
   }
   return frozenIndex(byKey);
@@ -272,4 +275,164 @@ export function compileDecision(loaded: LoadedDecision): DecisionInput {
     rules: compileRules(loaded.rules, pathOf),
     ...(loaded.now === undefined ? {} : { now: loaded.now }),
   };
+}
+
+// ── R17: restrictions ──
+
+/**
+ * A token's restriction compiled for decisions ({@link compileRestriction}): sets and a rank, so
+ * that a restricted decision does no work proportional to the restriction. Immutable.
+ */
+export interface CompiledRestriction {
+  /** Only these permissions; `null`: any the subject holds. */
+  readonly permissions: ReadonlySet<string> | null;
+  /** The highest level any grant counts at (1 view, 2 edit; 3 when no `maxLevel`). */
+  readonly maxRank: number;
+  /** Only items of these types; `null`: any type. */
+  readonly itemTypes: ReadonlySet<string> | null;
+  /** Whether grants are narrowed by grantee or item (any of `groupIds`, `siteIds`, `items` given). */
+  readonly scoped: boolean;
+  readonly groups: ReadonlySet<string>;
+  readonly sites: ReadonlySet<string>;
+  /** The listed items, as {@link itemKeyOf} keys. */
+  readonly items: ReadonlySet<string>;
+}
+
+/**
+ * The key of an item in {@link CompiledRestriction.items}.
+ *
+ * @example
+ * ```ts
+ * itemKeyOf("acme", "inspection", "i_1") // "acme\u0000inspection\u0000i_1"
+ * ```
+ */
+export function itemKeyOf(orgId: string, type: string, id: string): string {
+  return `${orgId}\0${type}\0${id}`;
+}
+
+function sortedUnique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+/**
+ * A restriction in its one stored form (R17): every list sorted and without duplicates, empty
+ * lists and an absent `maxLevel` left out; a restriction that restricts nothing (`{}`) is `null`
+ * (a full-access token). Pure; does not validate (the service does, with zod).
+ *
+ * @example
+ * ```ts
+ * normalizeRestriction({ permissions: ["b", "a", "a"], groupIds: [] }) // { permissions: ["a", "b"] }
+ * normalizeRestriction({}) // null
+ * ```
+ */
+export function normalizeRestriction(r: TokenRestriction | null | undefined): TokenRestriction | null {
+  if (r === null || r === undefined) return null;
+  const out: { -readonly [K in keyof TokenRestriction]: TokenRestriction[K] } = {};
+  if (r.permissions !== undefined) out.permissions = sortedUnique(r.permissions);
+  if (r.maxLevel !== undefined) out.maxLevel = r.maxLevel;
+  if (r.itemTypes !== undefined) out.itemTypes = sortedUnique(r.itemTypes);
+  if (r.groupIds !== undefined && r.groupIds.length > 0) out.groupIds = sortedUnique(r.groupIds);
+  if (r.siteIds !== undefined && r.siteIds.length > 0) out.siteIds = sortedUnique(r.siteIds);
+  if (r.items !== undefined && r.items.length > 0) {
+    const byKey = new Map(r.items.map((i) => [itemKeyOf(i.orgId, i.type, i.id), { orgId: i.orgId, type: i.type, id: i.id }]));
+    out.items = [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+  }
+  return Object.keys(out).length === 0 ? null : out;
+}
+
+/**
+ * Compiles a restriction for decisions (R17). An empty `permissions` or `itemTypes` list allows
+ * nothing of that kind (the restriction as stored is normalised: see {@link normalizeRestriction}).
+ *
+ * @example
+ * ```ts
+ * compileRestriction({ maxLevel: "view" }).maxRank // 1
+ * ```
+ */
+export function compileRestriction(r: TokenRestriction): CompiledRestriction {
+  const groups = new Set(r.groupIds ?? []);
+  const sites = new Set(r.siteIds ?? []);
+  const items = new Set((r.items ?? []).map((i) => itemKeyOf(i.orgId, i.type, i.id)));
+  return Object.freeze({
+    permissions: r.permissions === undefined ? null : new Set(r.permissions),
+    maxRank: r.maxLevel === undefined ? 3 : levelRank(r.maxLevel),
+    itemTypes: r.itemTypes === undefined ? null : new Set(r.itemTypes),
+    scoped: groups.size + sites.size + items.size > 0,
+    groups,
+    sites,
+    items,
+  });
+}
+
+const compiledRestrictions = new WeakMap<TokenRecord, CompiledRestriction>();
+
+/**
+ * The compiled restriction of a token, or `null` for a full-access token. Compiled once per token
+ * record object (a store that keeps a frozen snapshot of the token, as the memory store does,
+ * compiles it once until the token changes); never anything about the subject (R17: the subject's
+ * current state is read on every decision).
+ *
+ * @example
+ * ```ts
+ * restrictionOf(input.token)?.maxRank // 1
+ * ```
+ */
+export function restrictionOf(token: TokenRecord): CompiledRestriction | null {
+  const r = token.restriction;
+  if (r === null || r === undefined) return null;
+  let c = compiledRestrictions.get(token);
+  if (c === undefined) compiledRestrictions.set(token, (c = compileRestriction(r)));
+  return c;
+}
+
+/**
+ * Whether a grant counts for a restricted token (R17), given that it includes the subject: always
+ * when the restriction names no group, site or item; otherwise when its grantee is a listed group,
+ * or a listed site or a site below one (`sitePath`, root … site), or the item is a listed one.
+ *
+ * @example
+ * ```ts
+ * grantCounts(r, { kind: "group", groupId: "g_1" }, null, item.orgId, item.type, item.id)
+ * ```
+ */
+export function grantCounts(r: CompiledRestriction, grantee: Grantee, sitePath: readonly string[] | null | undefined, orgId: string, type: string, id: string): boolean {
+  if (!r.scoped) return true;
+  if (r.items.size > 0 && r.items.has(itemKeyOf(orgId, type, id))) return true;
+  return granteeCounts(r, grantee, sitePath);
+}
+
+/**
+ * Whether a grant's grantee alone lets it through a restriction that names groups, sites or
+ * items (R17): a listed group, or a listed site or a site below one (`sitePath`, root … site).
+ * Whatever the item. (A restriction that names none lets every grant through: test `scoped` first.)
+ *
+ * @example
+ * ```ts
+ * granteeCounts(r, { kind: "site", siteId: "s_oslo" }, ["s_north", "s_oslo"]) // true when r lists s_north
+ * ```
+ */
+export function granteeCounts(r: CompiledRestriction, grantee: Grantee, sitePath: readonly string[] | null | undefined): boolean {
+  if (grantee.kind === "group") return r.groups.has(grantee.groupId);
+  if (grantee.kind === "site" && sitePath !== null && sitePath !== undefined) {
+    for (let i = 0; i < sitePath.length; i++) if (r.sites.has(sitePath[i]!)) return true;
+  }
+  return false;
+}
+
+/**
+ * R17's scope stage, after the subject's permission (R12): whether the restriction leaves the
+ * action out — its permission, its item type, or the level it needs. `null` for a full-access
+ * token's or an action the restriction allows. Organization-level actions are narrowed by the
+ * permissions only.
+ *
+ * @example
+ * ```ts
+ * scopeRefuses(restrictionOf(token), { permission: "inspections:edit", access: "edit", item: "inspection" }) // true under maxLevel "view"
+ * ```
+ */
+export function scopeRefuses(r: CompiledRestriction | null, definition: { permission: string; access?: string; item?: string }): boolean {
+  if (r === null) return false;
+  if (r.permissions !== null && !r.permissions.has(definition.permission)) return true;
+  if (definition.item !== undefined && r.itemTypes !== null && !r.itemTypes.has(definition.item)) return true;
+  return definition.access !== undefined && levelRank(definition.access) > r.maxRank;
 }

@@ -3,8 +3,8 @@
  * No I/O, no clock, no store: property tests call it directly.
  * @module
  */
-import { levelRank } from "./compile.js";
-import { isExpired } from "./lifecycle.js";
+import { grantCounts, levelRank, restrictionOf, scopeRefuses, type CompiledRestriction } from "./compile.js";
+import { expiryAfterUse, expiryOf, isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
@@ -68,6 +68,24 @@ export function checkToken(input: TokenStageInput, now: number, inactivityMs: nu
   if (isExpired(token, now, inactivityMs)) return "token_expired";
   if (compiled.kind !== token.kind) return "token_unknown";
   return !compiled.active || (token.kind === "user" && token.epoch !== compiled.epoch) ? "subject_inactive" : null;
+}
+
+/**
+ * Which of the token's secrets a presented digest is (R18), the first test of R15's token stage:
+ * `"current"`, `"previous"` while a rotation's grace period lasts (`now < previousHashUntil`), or
+ * `null` — the secret does not (or no longer) authenticate, and the call answers `token_unknown`
+ * as if it did not exist. Stores find a token by either digest; this decides. The one place,
+ * used by `authorize()`, `accessible()` and `login()` (their shared pipeline).
+ *
+ * @example
+ * ```ts
+ * presentedSecret(input.token, digest, now) // "current", "previous" or null
+ * ```
+ */
+export function presentedSecret(token: TokenRecord, digest: string, now: number): "current" | "previous" | null {
+  if (digest === token.hash) return "current";
+  const until = token.previousHashUntil;
+  return digest === token.previousHash && until != null && now < until ? "previous" : null;
 }
 
 /**
@@ -154,6 +172,50 @@ export function bestGrant(input: DecisionInput, item: ItemRef): CompiledGrant | 
 }
 
 /**
+ * R17: the strongest grant of `index` that includes the subject, covers the item, ranks above
+ * `above` and that the restriction lets through ({@link grantCounts}); the first of equal rank.
+ * The restricted tokens' path: it reads the grants under the subject's keys one key at a time.
+ */
+function strongestCountedGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number, r: CompiledRestriction): CompiledGrant | null {
+  const n = crossOrg ? subject.acrossCount : subject.keys.length;
+  let best: CompiledGrant | null = null;
+  for (let i = 0; i < n; i++) {
+    for (const g of index.byKey.get(subject.keys[i]!) ?? []) {
+      const better = best === null ? g.rank > above : g.rank > best.rank || (g.rank === best.rank && g.order < best.order);
+      if (better && covers(g, item) && grantCounts(r, g.grantee, g.sitePath, item.orgId, item.type, item.id)) best = g;
+    }
+  }
+  return best;
+}
+
+/** R17: {@link bestGrant} among the grants a restriction lets through. */
+function bestCountedGrant(input: DecisionInput, item: ItemRef, r: CompiledRestriction): CompiledGrant | null {
+  const crossOrg = item.orgId !== input.token.orgId;
+  const share = strongestCountedGrant(input.shares, input.compiled, item, crossOrg, 0, r);
+  return strongestCountedGrant(input.rules, input.compiled, item, crossOrg, share === null ? 0 : share.rank, r) ?? share;
+}
+
+/**
+ * R17: the access stage of a restricted token (after {@link refusal} passed, its scope included):
+ * only the grants the restriction lets through count (its level cap needs no test here: the scope
+ * stage refused every action above it). A denial says `restricted` only when the same token
+ * without its restriction would have been allowed.
+ */
+function decideRestricted(input: DecisionInput, action: string, def: ActionDefinition & { access: AccessLevel }, item: ItemRef | null, r: CompiledRestriction, expiresAt: number | null): Decision {
+  const { token } = input;
+  const subject = input.compiled.ref;
+  const onType = item !== null && item.type === def.item;
+  const found = onType ? bestCountedGrant(input, item, r) : null;
+  const need = levelRank(def.access);
+  if (found !== null && found.rank >= need) {
+    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant: found.orgId === token.orgId ? found.ref : found.crossRef, expiresAt };
+  }
+  const unrestricted = onType ? bestGrant(input, item) : null;
+  const restricted = unrestricted !== null && unrestricted.rank >= need;
+  return { allowed: false, reason: "access_denied", action, subject, orgId: token.orgId, tokenId: token.id, visible: found !== null, expiresAt, ...(restricted ? { restricted: true as const } : {}) };
+}
+
+/**
  * R15's first stages, shared by `decide()` and `decideAccess()` so that the two cannot refuse
  * differently: the token stage ({@link checkToken}), then the permission (R12; an action the host
  * did not declare is `permission_denied` with `unknownAction`). `null` when both pass.
@@ -175,14 +237,25 @@ export function refusal(
   const tokenReason = checkToken(input, now, options.inactivityMs);
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
   // The subject is named only in a refusal: when both stages pass, the caller names it once.
+  if (tokenReason === "token_expired") {
+    // R19: which expiry ended it.
+    return { allowed: false, reason: tokenReason, action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, expiry: expiryOf(token, now, options.inactivityMs) };
+  }
   if (tokenReason !== null) {
     return { allowed: false, reason: tokenReason, action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id };
   }
   if (definition === undefined) {
-    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, unknownAction: true };
+    const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, unknownAction: true, expiresAt };
   }
   if (!input.compiled.permissions.has(definition.permission)) {
-    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id };
+    const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, expiresAt };
+  }
+  // R17: a full-access token (no restriction) stops here; a restricted one may leave the action out.
+  if (token.restriction != null && scopeRefuses(restrictionOf(token), definition)) {
+    const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
+    return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, restricted: true, expiresAt };
   }
   return null;
 }
@@ -214,9 +287,13 @@ export function decide(
   // refusal() returned null, so the action is declared.
   const def = definition as ActionDefinition;
   const subject = input.compiled.ref;
+  // R19: the effective expiry after this use (a user token's inactivity deadline moves with it).
+  const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
   if (def.access === undefined) {
-    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
+    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
+  // R17: a restricted token's access stage is apart; a full-access token's is unchanged.
+  if (token.restriction != null) return decideRestricted(input, action, def as ActionDefinition & { access: AccessLevel }, item, restrictionOf(token)!, expiresAt);
   const found = item === null || item.type !== def.item ? null : bestGrant(input, item);
   if (found === null || found.rank < levelRank(def.access)) {
     return {
@@ -227,8 +304,9 @@ export function decide(
       orgId: token.orgId,
       tokenId: token.id,
       visible: found !== null,
+      expiresAt,
     };
   }
   const grant = found.orgId === token.orgId ? found.ref : found.crossRef;
-  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant };
+  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant, expiresAt };
 }

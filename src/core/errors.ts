@@ -20,6 +20,8 @@ export interface KeywardErrorOptions {
   item?: { orgId: string; type: string; id: string };
   /** For `access_denied`: whether the item is visible at a lower level. */
   visible?: boolean;
+  /** For `permission_denied` and `access_denied`: the token's restriction caused the denial (R17). */
+  restricted?: true;
   /** For `token_limit_reached`: the limit that was reached (R3). */
   limit?: number;
   /**
@@ -50,6 +52,7 @@ export class KeywardError extends Error {
   declare readonly action?: string;
   declare readonly item?: { orgId: string; type: string; id: string };
   declare readonly visible?: boolean;
+  declare readonly restricted?: true;
   declare readonly limit?: number;
   declare readonly retryAfterMs?: number;
 
@@ -60,6 +63,7 @@ export class KeywardError extends Error {
     if (options.action !== undefined) this.action = options.action;
     if (options.item !== undefined) this.item = options.item;
     if (options.visible !== undefined) this.visible = options.visible;
+    if (options.restricted === true) this.restricted = true;
     if (options.limit !== undefined) this.limit = options.limit;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
@@ -99,7 +103,8 @@ export function isForbidden(e: unknown): e is ForbiddenError {
 /**
  * The error the throwing forms (`assertAuthorized()`, `assertAccessible()`) throw for a denied
  * decision: its reason as the code, the action, the item when there was one, and what the
- * decision's variant carries (`visible` of `access_denied`, `retryAfterMs` of `rate_limited`).
+ * decision's variant carries (`visible` of `access_denied`, `restricted` of a denial the token's
+ * restriction caused, `retryAfterMs` of `rate_limited`).
  *
  * @example
  * ```ts
@@ -111,6 +116,7 @@ export function forbiddenError(decision: DeniedDecision, item?: { orgId: string;
   const options: KeywardErrorOptions = { action: decision.action };
   if (item) options.item = { orgId: item.orgId, type: item.type, id: item.id };
   if (decision.reason === "access_denied") options.visible = decision.visible;
+  if ((decision.reason === "access_denied" || decision.reason === "permission_denied") && decision.restricted) options.restricted = true;
   if (decision.reason === "rate_limited") options.retryAfterMs = decision.retryAfterMs;
   return new KeywardError(decision.reason, undefined, options) as ForbiddenError;
 }

@@ -47,7 +47,8 @@ export interface SqlCondition {
 export interface SqlFilterSource {
   itemType: string;
   shared: readonly { orgId: string; ids: readonly string[] }[];
-  rules: readonly { orgId: string; conditions: Readonly<Record<string, readonly string[]>> }[];
+  /** `ids`: the rule counts only on these items of its organization (a restricted token's, R17). */
+  rules: readonly { orgId: string; conditions: Readonly<Record<string, readonly string[]>>; ids?: readonly string[] }[];
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
@@ -116,7 +117,7 @@ export function filterToSql(filter: SqlFilterSource, options: ToSqlOptions): Sql
     values.push(v);
     return `$${offset + values.length}`;
   };
-  const wholeOrgs = new Set(filter.rules.filter((r) => Object.keys(r.conditions).length === 0).map((r) => r.orgId));
+  const wholeOrgs = new Set(filter.rules.filter((r) => Object.keys(r.conditions).length === 0 && r.ids === undefined).map((r) => r.orgId));
   const parts: string[] = [];
   for (const orgId of [...wholeOrgs].sort()) parts.push(`${orgCol} = ${param(orgId)}`);
   for (const { orgId, ids } of filter.shared) {
@@ -127,13 +128,16 @@ export function filterToSql(filter: SqlFilterSource, options: ToSqlOptions): Sql
   for (const rule of filter.rules) {
     if (wholeOrgs.has(rule.orgId)) continue;
     const keys = Object.keys(rule.conditions).sort();
-    const canonical = JSON.stringify([rule.orgId, keys.map((k) => [k, [...rule.conditions[k]!].sort()])]);
+    const ids = rule.ids === undefined ? null : [...rule.ids].sort();
+    if (ids !== null && ids.length === 0) continue;
+    const canonical = JSON.stringify([rule.orgId, keys.map((k) => [k, [...rule.conditions[k]!].sort()]), ids]);
     if (seen.has(canonical)) continue;
     seen.add(canonical);
     const tests = keys.map((k) => {
       const col = attributeCols.get(k)!;
       return `${col} IS NOT NULL AND ${col} = ANY(${param([...rule.conditions[k]!])})`;
     });
+    if (ids !== null) tests.unshift(`${idCol} = ANY(${param(ids)})`);
     parts.push(`(${orgCol} = ${param(rule.orgId)} AND ${tests.join(" AND ")})`);
   }
   if (parts.length === 0) return { text: "FALSE", values: [] };

@@ -3,7 +3,7 @@
  * the one "active" predicate that limits (R3) and decisions (R15) share.
  * @module
  */
-import type { LoadedSubject, Membership, TokenRecord, TokenView } from "./types.js";
+import type { ExpiryCause, LoadedSubject, Membership, SubjectKind, TokenClient, TokenPolicy, TokenRecord, TokenView } from "./types.js";
 
 /**
  * 30 days: the default inactivity window of R6.
@@ -37,8 +37,7 @@ export function lastActivity(token: TokenRecord): number {
   return token.lastUsedAt === null || token.lastUsedAt < token.createdAt ? token.createdAt : token.lastUsedAt;
 }
 
-/** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
-export type ExpiryCause = "inactivity" | "date" | "policy";
+export type { ExpiryCause } from "./types.js";
 
 /** When a token expires and why: the earliest of its deadlines (R19). */
 export interface EffectiveExpiry {
@@ -244,26 +243,183 @@ export function leaveMembership(current: Membership): Membership {
   return { ...current, status: "left", groupIds: [], siteIds: [], seat: false };
 }
 
-/** How token listings may be ordered: by creation, last use, or inactivity deadline. */
+/** How token listings may be ordered: by creation, last use, or effective expiry (R6, R19). */
 export type TokenSort = "created" | "last_used" | "expires";
 
-/** A sort key that no token reaches: service tokens never expire from inactivity, so they sort after every deadline. */
+/** A sort key that no token reaches: a token that never expires (a service token without a date or a policy) sorts after every expiry. */
 export const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * The number a listing sorts a token by (ties broken by the token id, in code-unit order):
- * `created` its creation; `last_used` its last use, `-1` when never used; `expires` its last
- * activity (R6: the inactivity deadline less the constant window), {@link NEVER} for service
- * tokens. A SQL store mirrors this in its `ORDER BY`; the conformance suite checks it against
- * this function.
+ * `created` its creation; `last_used` its last use, `-1` when never used; `expires` its effective
+ * expiry ({@link effectiveExpiry}: the earliest of its date, its policy's end and, for user
+ * tokens, its inactivity deadline), {@link NEVER} when none applies. A SQL store mirrors this in
+ * its `ORDER BY` (`LEAST(expires_at, policy_expires_at, inactivity deadline)`); the conformance
+ * suite checks it against this function.
  *
  * @example
  * ```ts
- * tokens.sort((a, b) => tokenSortKey(a, "expires") - tokenSortKey(b, "expires"))
+ * tokens.sort((a, b) => tokenSortKey(a, "expires", DEFAULT_INACTIVITY_MS) - tokenSortKey(b, "expires", DEFAULT_INACTIVITY_MS))
  * ```
  */
-export function tokenSortKey(token: TokenRecord, sort: TokenSort): number {
+export function tokenSortKey(token: TokenRecord, sort: TokenSort, inactivityMs: number): number {
   if (sort === "created") return token.createdAt;
   if (sort === "last_used") return token.lastUsedAt ?? -1;
-  return token.kind === "user" ? lastActivity(token) : NEVER;
+  return effectiveExpiry(token, inactivityMs)?.at ?? NEVER;
+}
+
+/**
+ * R19: the effective expiry a token has right after a use at `at` (for a user token the inactivity
+ * deadline moves with each use; a date or a policy's end does not): what an allowed decision
+ * reports as `expiresAt` and the middleware sends as `API-Token-Expiration`. `null`: it never
+ * expires.
+ *
+ * @example
+ * ```ts
+ * expiryAfterUse(token, now, DEFAULT_INACTIVITY_MS) // now + 30 days for an unrestricted user token
+ * ```
+ */
+export function expiryAfterUse(token: TokenRecord, at: number, inactivityMs: number): number | null {
+  let deadline = token.expiresAt ?? null;
+  const policy = token.policyExpiresAt ?? null;
+  if (policy !== null && (deadline === null || policy < deadline)) deadline = policy;
+  if (token.kind === "user") {
+    const idle = Math.max(at, lastActivity(token)) + inactivityMs;
+    if (deadline === null || idle < deadline) deadline = idle;
+  }
+  return deadline;
+}
+
+/**
+ * R19: which expiry ended an expired token, and when: its {@link effectiveExpiry} when that has
+ * passed at `now`; for a token whose expiry was recorded earlier (`expiredAt`) and whose fields
+ * name no deadline that passed, the inactivity cause at the recorded time.
+ *
+ * @example
+ * ```ts
+ * expiryOf(token, now, DEFAULT_INACTIVITY_MS) // { cause: "date", at: 1767225600000 }
+ * ```
+ */
+export function expiryOf(token: TokenRecord, now: number, inactivityMs: number): EffectiveExpiry {
+  const e = effectiveExpiry(token, inactivityMs);
+  if (e !== null && e.at <= Math.max(token.expiredAt ?? now, now)) return e;
+  return { at: token.expiredAt ?? now, cause: "inactivity" };
+}
+
+/** 14 days: by default a tightened policy applied to existing tokens ends none sooner than this from now (R19), the first warning threshold of R20. */
+export const DEFAULT_POLICY_NOTICE_MS = 14 * 24 * 60 * 60 * 1000;
+
+/**
+ * R19: the longest lifetime `policy` allows a token of `kind`, in ms; `null` when it sets none.
+ *
+ * @example
+ * ```ts
+ * policyMaxLifetime({ maxLifetimeMs: { service_user: 90 * DAY } }, "service_user") // 7776000000
+ * ```
+ */
+export function policyMaxLifetime(policy: TokenPolicy | null | undefined, kind: SubjectKind): number | null {
+  return policy?.maxLifetimeMs?.[kind] ?? null;
+}
+
+/**
+ * R19: the `policyExpiresAt` an existing token gets when `policy` is applied to it at `now`
+ * (`existing: "apply"`): its creation plus the kind's maximum (`null` without one) — but never
+ * sooner than `now + noticeMs`, unless the token was already due to end sooner than that under
+ * its previous policy (then it keeps that end): a tightening never ends a token without notice.
+ *
+ * @example
+ * ```ts
+ * appliedPolicyExpiry(token, { maxLifetimeMs: { user: DAY } }, now, 14 * DAY) // now + 14 days for an old token
+ * ```
+ */
+export function appliedPolicyExpiry(token: TokenRecord, policy: TokenPolicy | null, now: number, noticeMs: number): number | null {
+  const max = policyMaxLifetime(policy, token.kind);
+  if (max === null) return null;
+  const computed = token.createdAt + max;
+  const floor = now + noticeMs;
+  if (computed >= floor) return computed;
+  const previous = token.policyExpiresAt ?? null;
+  return Math.max(computed, previous !== null && previous < floor ? previous : floor);
+}
+
+/** 14, 3 and 1 days: when R20's `token.expiring` warnings are due by default, before a token's effective expiry. */
+export const DEFAULT_WARNING_THRESHOLDS_MS: readonly number[] = Object.freeze([14, 3, 1].map((d) => d * 24 * 60 * 60 * 1000));
+
+/** A warning due for a token (R20): the deadline it is for, why the token expires then, and the threshold reached. */
+export interface DueWarning {
+  /** The effective expiry the warning is for (epoch ms). */
+  deadline: number;
+  cause: ExpiryCause;
+  /** The smallest threshold reached: the deadline is at most this many ms away. */
+  thresholdMs: number;
+}
+
+/**
+ * R20: whether a warning recorded for (`warnedDeadline`, `warnedThresholdMs`) leaves a warning
+ * for (`deadline`, `thresholdMs`) still to send: yes iff none was sent, it was for another
+ * deadline (a used user token's deadline moved), or for a larger threshold. The condition a
+ * store's `markTokenWarned` writes under.
+ *
+ * @example
+ * ```ts
+ * warningIsNew({ warnedDeadline: d, warnedThresholdMs: 3 * DAY }, d, DAY) // true: 1 day is closer than 3
+ * ```
+ */
+export function warningIsNew(
+  warned: { warnedDeadline?: number | null; warnedThresholdMs?: number | null },
+  deadline: number,
+  thresholdMs: number,
+): boolean {
+  const at = warned.warnedDeadline ?? null;
+  const threshold = warned.warnedThresholdMs ?? null;
+  return at !== deadline || threshold === null || thresholdMs < threshold;
+}
+
+/**
+ * R20: the warning due for `token` at `now`, or `null`. Due when its effective expiry
+ * ({@link effectiveExpiry}) is still ahead and at most a threshold away: the smallest such
+ * threshold (a sweep that ran late skips the larger ones), unless that one, or a smaller one, was
+ * already sent for this deadline. Pure: the caller checks the token is active, and records the
+ * warning with a conditional write (`markTokenWarned`) so that each is sent once.
+ *
+ * @example
+ * ```ts
+ * dueWarning(token, Date.now(), DEFAULT_INACTIVITY_MS, DEFAULT_WARNING_THRESHOLDS_MS) // { deadline, cause: "inactivity", thresholdMs: 259200000 }
+ * ```
+ */
+export function dueWarning(token: TokenRecord, now: number, inactivityMs: number, thresholdsMs: readonly number[]): DueWarning | null {
+  const expiry = effectiveExpiry(token, inactivityMs);
+  if (expiry === null || now >= expiry.at) return null;
+  let due: number | null = null;
+  for (const t of thresholdsMs) if (now >= expiry.at - t && (due === null || t < due)) due = t;
+  if (due === null || !warningIsNew(token, expiry.at, due)) return null;
+  return { deadline: expiry.at, cause: expiry.cause, thresholdMs: due };
+}
+
+/** 5: how many distinct clients a token keeps when client tracking is on without a `max`. */
+export const DEFAULT_TRACKED_CLIENTS = 5;
+
+/**
+ * The clients a token keeps after a use (opt-in tracking): `seen` and `current` together,
+ * distinct by (ip, user agent) keeping each one's latest `lastSeenAt`, most recent first (of equal
+ * times, `seen` before `current`, each in its order), at most `max`. A store applies this with
+ * its last-use write; a SQL store mirrors it in its `UPDATE`.
+ *
+ * @example
+ * ```ts
+ * mergeClients(token.clients ?? [], [{ ip: "203.0.113.7", userAgent: "curl/8.5", lastSeenAt: now }], 5)
+ * ```
+ */
+export function mergeClients(current: readonly TokenClient[], seen: readonly TokenClient[], max: number): TokenClient[] {
+  const all = [...seen, ...current].map((c, i) => ({ c, i }));
+  const best = new Map<string, { c: TokenClient; i: number }>();
+  for (const x of all) {
+    const key = JSON.stringify([x.c.ip, x.c.userAgent]);
+    const b = best.get(key);
+    if (b === undefined || x.c.lastSeenAt > b.c.lastSeenAt) best.set(key, x);
+  }
+  return [...best.values()]
+    .sort((a, b) => b.c.lastSeenAt - a.c.lastSeenAt || a.i - b.i)
+    .slice(0, max)
+    .map(({ c }) => ({ ip: c.ip, userAgent: c.userAgent, lastSeenAt: c.lastSeenAt }));
 }

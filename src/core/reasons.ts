@@ -50,7 +50,9 @@ export interface Outcome {
  * R21's, between the token and the permission stages); then the error codes.
  *
  * `access_denied` is 403 when the subject can see the item at a lower level; an item it cannot
- * reach at all is answered as `not_found` (404) unless the host prefers 403.
+ * reach at all is answered as `not_found` (404) unless the host prefers 403. A denial caused by a
+ * token's restriction (R17, `restricted: true`) is always 403 with `insufficient_scope`, whatever
+ * `visible` says: the token, not the item, is what falls short.
  *
  * @example
  * ```ts
@@ -70,14 +72,19 @@ export const OUTCOMES = {
   invalid_input: { kind: "error", stage: "input", status: 400, problem: "invalid_input", title: "Invalid input", message: "The input is not valid." },
   payload_too_large: { kind: "error", stage: "input", status: 413, problem: "payload_too_large", title: "Request too large", message: "The request body is too large." },
   service_user_not_allowed: { kind: "error", stage: "input", status: 422, problem: "service_user_not_allowed", title: "Not for service users", message: "Service users have no groups and no sites: share items with them or name them in a rule." },
+  // 422, not 403: the caller may create tokens; only this restriction asks for more than its subject holds (R17).
+  permission_not_held: { kind: "error", stage: "input", status: 422, problem: "permission_not_held", title: "Permission not held", message: "A restricted token may only keep permissions its subject holds now." },
   invalid_config: { kind: "error", stage: "config", status: 500, problem: "invalid_config", title: "Server misconfigured", message: "The configuration is not valid." },
   not_found: { kind: "error", stage: "state", status: 404, problem: "not_found", title: "Not found", message: "Not found." },
   already_exists: { kind: "error", stage: "state", status: 409, problem: "already_exists", title: "Already exists", message: "It already exists." },
+  conflict: { kind: "error", stage: "state", status: 409, problem: "conflict", title: "Conflict", message: "Another change to it was made at the same time: this one was not. Reload and try again." },
   token_limit_reached: { kind: "error", stage: "state", status: 409, problem: "token_limit_reached", title: "Token limit reached", message: "The limit of active tokens is reached. Revoke or delete one first." },
   // 403, not 401: the session is fine, only the password given for this one operation was not (a 401 would make clients log out).
   reauthentication_failed: { kind: "error", stage: "authentication", status: 403, problem: "reauthentication_failed", title: "Password required", message: "Re-authentication failed: the password is wrong or missing." },
   login_not_allowed: { kind: "error", stage: "authentication", status: 403, problem: "login_not_allowed", title: "Login not allowed", message: "Service user tokens cannot be used to log in." },
   forbidden: { kind: "error", stage: "permission", status: 403, problem: "forbidden", title: "Not allowed", message: "The acting user lacks the permission this needs." },
+  // R19: the organization's token policy refuses it (an expiry required or too far, or no user tokens); the error names the field.
+  policy_violation: { kind: "error", stage: "permission", status: 403, problem: "policy_violation", title: "Refused by policy", message: "The organization's token policy does not allow this." },
   unavailable: { kind: "error", stage: "store", status: 503, problem: "unavailable", title: "Temporarily unavailable", message: "The token store is unavailable. Try again later.", retryAfter: true },
 } as const satisfies Record<string, Outcome>;
 

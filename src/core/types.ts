@@ -273,9 +273,46 @@ export interface TokenView {
   status: "active" | "revoked" | "deleted" | "expired" | "subject_inactive";
   /** Present when it was revoked for a cause: `"leaked"` (R22), so a list can say why. */
   revokedCause?: RevocationCause;
-  /** When a user token will expire from inactivity if not used before then; `null` for service tokens and dead tokens. */
+  /**
+   * R19: when an active token expires, its effective expiry: the earliest of its date, its
+   * organization's policy's end and (user tokens) its inactivity deadline (R6) if not used before
+   * then; `null` for a token that never expires and for dead tokens.
+   */
   expiresAt: number | null;
+  /** R19: which deadline {@link TokenView.expiresAt} is: `inactivity`, `date` or `policy`; `null` when `expiresAt` is. */
+  expiryCause: ExpiryCause | null;
+  /** R18: when its secret was last rotated (`tokens.rotate()`); `null` if never. */
+  rotatedAt: number | null;
+  /** R18: until when the secret it had before its last rotation still works (the grace period); `null` when there is none or it is over. */
+  previousSecretUntil: number | null;
+  /** The last distinct clients (address, user agent) that used it, most recent first, when client tracking is on (`createKeyward({ trackClients })`); empty otherwise. */
+  clients: TokenClient[];
+  /** R17: what the token is restricted to (normalised: sorted, without duplicates), or `null` for a full-access token. */
+  restriction: TokenRestriction | null;
 }
+
+/** A token that ended with its subject (R20's `subject.tokens_ended`): never the secret. */
+export interface EndedToken {
+  id: string;
+  name: string;
+  kind: SubjectKind;
+  /** Its last use, `null` if it was never used: what the administrator reads as "used 2 hours ago". */
+  lastUsedAt: number | null;
+}
+
+/** A token that a deactivation, departure or deletion would end (R20's previews), with the clients seen using it (empty when not tracked). */
+export interface PreviewedToken extends EndedToken {
+  clients: TokenClient[];
+}
+
+/** What a deactivation, departure or service-user deletion would stop (R20), read before acting: the subject and every token it would end. */
+export interface EndingPreview {
+  subject: SubjectRef;
+  tokens: PreviewedToken[];
+}
+
+/** Why a token expires (R6, R19): inactivity (user tokens), the date chosen at creation, or the organization's lifetime policy. */
+export type ExpiryCause = "inactivity" | "date" | "policy";
 
 /** The subject an allowed (or authenticated) decision names (R15, R16). */
 export interface SubjectRef {
@@ -330,8 +367,15 @@ export interface AllowedDecision {
   tokenId: string;
   /** What granted access to the item; absent for organization-level actions. */
   grant?: GrantRef;
+  /**
+   * R19: the token's effective expiry after this use (a user token's inactivity deadline moves
+   * with each use); `null` when it never expires. What the middleware sends as `API-Token-Expiration`.
+   */
+  expiresAt: number | null;
   /** Where this token stands against the configured rate limit (R21); absent without one. */
   rateLimit?: RateLimitState;
+  /** R18: present when the token was presented with its previous secret, during a rotation's grace period. */
+  previousSecret?: true;
 }
 
 /** What every denied decision has: the reason (R15) and the action asked for. */
@@ -361,6 +405,8 @@ export interface UnknownTokenDenial extends DenialBase {
 /** The token is known but does not authenticate: revoked or deleted, expired (R6), or its subject inactive (R7). */
 export interface InvalidTokenDenial extends DenialBase, KnownTokenFields {
   reason: Exclude<TokenDenialReason, UnknownTokenDenial["reason"]>;
+  /** R19: on `token_expired`, which expiry ended the token (`inactivity`, `date` or `policy`) and when; absent for the other reasons. */
+  expiry?: { cause: ExpiryCause; at: number };
   /** Never set: a limit is counted only once the token passed its stage. */
   rateLimit?: undefined;
 }
@@ -370,6 +416,8 @@ export interface RateLimitedDenial extends DenialBase, KnownTokenFields {
   reason: "rate_limited";
   /** Milliseconds until a request may succeed again. */
   retryAfterMs: number;
+  /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
+  expiresAt?: number | null;
   /** Where this token stands against the limit. */
   rateLimit: RateLimitState;
 }
@@ -379,6 +427,14 @@ export interface PermissionDenial extends DenialBase, KnownTokenFields {
   reason: "permission_denied";
   /** Set when the action is not one the host declared: a configuration error on the host's side. */
   unknownAction?: true;
+  /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
+  expiresAt?: number | null;
+  /**
+   * R17: set when the token's restriction refused it (its permissions, item types or maximum
+   * level leave the action out) although the subject holds the permission. HTTP 403
+   * `insufficient_scope`.
+   */
+  restricted?: true;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -391,6 +447,13 @@ export interface AccessDenial extends DenialBase, KnownTokenFields {
    * `false` when the item is not reachable at all (HTTP 404).
    */
   visible: boolean;
+  /** R19: the token's effective expiry after this use (it authenticated); `null` when it never expires. */
+  expiresAt?: number | null;
+  /**
+   * R17: set when the token's restriction caused the denial: the same token without its
+   * restriction would have been allowed. HTTP 403 `insufficient_scope` whatever `visible` says.
+   */
+  restricted?: true;
   /** Where this token stands against the configured rate limit (R21); absent without a limit. */
   rateLimit?: RateLimitState;
 }
@@ -499,6 +562,10 @@ export interface CompiledGrant {
   readonly itemId: string | null;
   /** A rule's conditions; `null` for a share. */
   readonly conditions: Readonly<Record<string, readonly string[]>> | null;
+  /** Whom it grants to (what a restricted token's decision reads, R17). */
+  readonly grantee: Grantee;
+  /** For a site grantee, the site's path (root … site); `null` otherwise (R17: a restriction to a site covers the sites below it). */
+  readonly sitePath: readonly string[] | null;
   /** What a decision names for it on an item of the token's own organization (frozen). */
   readonly ref: GrantRef;
   /** The same on another organization's item (`crossOrg: true`, frozen). */
@@ -556,10 +623,57 @@ export type KeywardEvent =
   | (TokenEventFields & { type: "token.created" })
   | (TokenEventFields & { type: "token.deleted" })
   | (TokenEventFields & {
-      type: "token.expired";
-      /** Inactivity (R6), or the subject's deactivation or departure (R7). */
-      cause?: "inactivity" | "subject_inactive";
+      /** R18: the token's secret was rotated (`tokens.rotate()`); same token id, a new secret. */
+      type: "token.rotated";
+      /** Until when the previous secret still works; `null` when it stopped at once (no grace). */
+      graceUntil: number | null;
     })
+  | (TokenEventFields & {
+      /**
+       * R18: a request authenticated with a rotated token's previous secret, during the grace
+       * period: an integration has not switched yet. At most once per token per hour on each
+       * instance.
+       */
+      type: "token.previous_secret_used";
+      /** Until when the previous secret works. */
+      graceUntil: number;
+      /** The client making the request, when the host (the middleware) named it. */
+      client?: { ip: string | null; userAgent: string | null };
+    })
+  | (TokenEventFields & {
+      type: "token.expired";
+      /** Inactivity (R6), the token's date or its organization's lifetime policy (R19), or the subject's deactivation or departure (R7). */
+      cause?: ExpiryCause | "subject_inactive";
+    })
+  | (TokenEventFields & {
+      /**
+       * R20: the token will expire soon: sent by `tokens.sweep()` once per token per threshold
+       * per deadline (the smallest threshold reached; a user token used since has a new deadline,
+       * and its warnings start again). Tell its owner.
+       */
+      type: "token.expiring";
+      /** Why it will expire: inactivity (R6), its date or its organization's lifetime policy (R19). */
+      cause: "inactivity" | "date" | "policy";
+      /** When it will expire (epoch ms). */
+      expiresAt: number;
+      /** The threshold reached: the expiry is at most this many ms away. */
+      thresholdMs: number;
+    })
+  | {
+      /**
+       * R20: a deactivation (`deactivated`), departure (`left`) or service-user deletion
+       * (`deleted`) ended tokens: one notice listing every token that was active just before.
+       * Not sent when it ended none.
+       */
+      type: "subject.tokens_ended";
+      at: number;
+      orgId: string;
+      subject: SubjectRef;
+      /** Who did it, when the call named someone. */
+      actorId: string | null;
+      cause: "deactivated" | "left" | "deleted";
+      tokens: EndedToken[];
+    }
   | (TokenEventFields & {
       type: "token.revoked";
       /** `"leaked"` when a leak report revoked it (R22; `actorId` is then `null`); absent for `tokens.revoke()`. */

@@ -7,10 +7,10 @@
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import type { AccessDecision, AllowedAccess } from "../core/access.js";
-import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef } from "../core/types.js";
+import type { ActionDefinition, AllowedDecision, Decision, DeniedDecision, ItemRef, RateLimitState } from "../core/types.js";
 import type { AuthorizeOptions } from "../service/authorize.js";
 import { parseConfig } from "../service/schemas.js";
-import { decisionProblem, errorProblem, extractBearer, problemFor, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
+import { decisionProblem, errorProblem, expiryHeaders, extractBearer, problemFor, rateLimitHeaders, resolveHttpOptions, splitUrl, type HttpProblem, type ResolvedHttpOptions } from "./mapping.js";
 
 /** What a guard needs of a keyward instance: `authorize()`, `accessible()` (list guards) and the declared actions. */
 export interface GuardKeyward<A extends string = string> {
@@ -120,6 +120,27 @@ export interface GuardRequest<Req> {
   params: Readonly<Record<string, string | undefined>>;
   /** The framework's own request object, given to a loader. */
   raw: Req;
+  /** The client making the request (its address, its `User-Agent`): recorded with the token's use when client tracking is on. */
+  client?: RequestClient;
+}
+
+/**
+ * The client of one request as a binding reads it: the peer address (the framework's, which
+ * honours its own proxy settings) and the `User-Agent` header; `null` for what it cannot tell.
+ * @example `const client: RequestClient = { ip: req.ip ?? null, userAgent: req.headers["user-agent"] ?? null }`
+ */
+export interface RequestClient {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/**
+ * A binding's {@link RequestClient} from what its framework gives: each a string or `null`
+ * (anything else, an empty string included, is `null`).
+ * @example `requestClient(req.ip, req.headers["user-agent"])`
+ */
+export function requestClient(ip: unknown, userAgent: unknown): RequestClient {
+  return { ip: typeof ip === "string" && ip !== "" ? ip : null, userAgent: typeof userAgent === "string" && userAgent !== "" ? userAgent : null };
 }
 
 /**
@@ -131,16 +152,27 @@ export type GuardResult =
   | { ok: true; decision: AllowedDecision; headers: Readonly<Record<string, string>> }
   | { ok: false; problem: HttpProblem; decision?: DeniedDecision };
 
-/** The options of the one `authorize()`/`accessible()` call of a guard: the request for the event, and the rate limit (R21). */
-function callOptions(opts: ResolvedHttpOptions, method: string, path: string): AuthorizeOptions {
-  return opts.rateLimit === undefined ? { request: { method, path } } : { request: { method, path }, rateLimit: opts.rateLimit };
+/** The options of the one `authorize()`/`accessible()` call of a guard: the request for the event, the rate limit (R21) and the client (recorded when tracking is on). */
+function callOptions(opts: ResolvedHttpOptions, method: string, path: string, client: RequestClient | undefined): AuthorizeOptions {
+  const options: AuthorizeOptions = opts.rateLimit === undefined ? { request: { method, path } } : { request: { method, path }, rateLimit: opts.rateLimit };
+  if (client !== undefined && (client.ip !== null || client.userAgent !== null)) options.client = client;
+  return options;
 }
 
 /** The mapping of a refusal after the token stage, with its rate-limit headers (R21). */
 function refused(decision: DeniedDecision, opts: ResolvedHttpOptions): HttpProblem {
   const problem = decisionProblem(decision, opts);
-  if (decision.rateLimit === undefined) return problem;
-  return { ...problem, headers: { ...problem.headers, ...rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders) } };
+  // R19: past the token stage the token authenticated, so the answer names its expiry.
+  const expiresAt = "expiresAt" in decision ? decision.expiresAt : undefined;
+  if (decision.rateLimit === undefined && (expiresAt === undefined || expiresAt === null || opts.expiryHeader === null)) return problem;
+  return { ...problem, headers: { ...problem.headers, ...rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders), ...expiryHeaders(expiresAt, opts) } };
+}
+
+/** The headers of an allowed answer: the rate-limit state (R21) and the token's expiry (R19). */
+function grantedHeaders(granted: { rateLimit?: RateLimitState | undefined; expiresAt: number | null }, opts: ResolvedHttpOptions): Readonly<Record<string, string>> {
+  const limit = rateLimitHeaders(granted.rateLimit, opts.rateLimit?.ietfHeaders);
+  if (opts.expiryHeader === null || granted.expiresAt === null) return limit;
+  return { ...limit, ...expiryHeaders(granted.expiresAt, opts) };
 }
 
 /** An id no item can have: a missing item is authorized against it, so "no such item" looks exactly like "not yours" (404), after the token and permission checks. */
@@ -173,8 +205,8 @@ export async function runGuard<Req>(kw: GuardKeyward, guard: ResolvedGuard<Req>,
       }
       if (item === null) item = { orgId: NOWHERE, type: guard.itemType!, id: NOWHERE };
     }
-    const decision = await kw.authorize(bearer.token, guard.action, item, callOptions(opts, req.method, req.path));
-    if (decision.allowed) return { ok: true, decision, headers: rateLimitHeaders(decision.rateLimit, opts.rateLimit?.ietfHeaders) };
+    const decision = await kw.authorize(bearer.token, guard.action, item, callOptions(opts, req.method, req.path, req.client));
+    if (decision.allowed) return { ok: true, decision, headers: grantedHeaders(decision, opts) };
     return { ok: false, problem: refused(decision, opts), decision };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
@@ -244,13 +276,13 @@ export async function runListGuard(
   kw: GuardKeyward,
   guard: ResolvedListGuard,
   opts: ResolvedHttpOptions,
-  req: Pick<GuardRequest<unknown>, "authorization" | "method" | "path" | "search">,
+  req: Pick<GuardRequest<unknown>, "authorization" | "method" | "path" | "search" | "client">,
 ): Promise<ListGuardResult> {
   const bearer = extractBearer(req.authorization, req.search);
   if (!bearer.ok) return { ok: false, problem: problemFor(bearer.code, opts) };
   try {
-    const access = await kw.accessible(bearer.token, guard.action, guard.itemType, callOptions(opts, req.method, req.path));
-    if (access.allowed) return { ok: true, access, headers: rateLimitHeaders(access.rateLimit, opts.rateLimit?.ietfHeaders) };
+    const access = await kw.accessible(bearer.token, guard.action, guard.itemType, callOptions(opts, req.method, req.path, req.client));
+    if (access.allowed) return { ok: true, access, headers: grantedHeaders(access, opts) };
     return { ok: false, problem: refused(access, opts), decision: access };
   } catch (e) {
     return { ok: false, problem: errorProblem(e, opts) };
@@ -270,6 +302,8 @@ export interface BoundRequest<Raw> {
   params: Readonly<Record<string, string | undefined>> | undefined;
   /** What a loader of this framework receives. */
   raw: Raw;
+  /** The request's client: its address (when the framework knows it) and `User-Agent`. */
+  client?: RequestClient;
 }
 
 /**
@@ -340,7 +374,7 @@ export function guardRunner<A extends string, Args extends unknown[], Out, Raw>(
       return async (...args): Promise<Out> => {
         const r = read(...args);
         const { path, search } = splitUrl(r.url);
-        const result = await runGuard(any, guard, opts, { authorization: r.authorization, method: r.method, path, search, params: r.params ?? NO_PARAMS, raw: r.raw });
+        const result = await runGuard(any, guard, opts, { authorization: r.authorization, method: r.method, path, search, params: r.params ?? NO_PARAMS, raw: r.raw, client: r.client });
         return (result.ok ? allow(result.decision, result.headers, ...args) : deny(result.problem, result.decision, ...args));
       };
     },
@@ -349,7 +383,7 @@ export function guardRunner<A extends string, Args extends unknown[], Out, Raw>(
       return async (...args): Promise<Out> => {
         const r = read(...args);
         const { path, search } = splitUrl(r.url);
-        const result = await runListGuard(any, guard, opts, { authorization: r.authorization, method: r.method, path, search });
+        const result = await runListGuard(any, guard, opts, { authorization: r.authorization, method: r.method, path, search, client: r.client });
         return (result.ok ? allow(result.access, result.headers, ...args) : deny(result.problem, result.decision, ...args));
       };
     },

@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
 import { OUTCOMES, problemMeta, retryAfterSeconds, type AnyProblemCode, type Challenge } from "../core/reasons.js";
-import type { DeniedDecision, RateLimitState, TokenDenialReason } from "../core/types.js";
+import type { DeniedDecision, ExpiryCause, RateLimitState, TokenDenialReason } from "../core/types.js";
 import type { RateLimitGate } from "../service/rate-gate.js";
 import { parseConfig } from "../service/schemas.js";
 
@@ -39,8 +39,12 @@ export interface ProblemDocument<C extends string = string> {
 export interface ProblemBody extends ProblemDocument<ProblemCode> {
   /** For `invalid_token` only, and only with `exposeTokenReason`: the R15 reason. */
   reason?: TokenDenialReason;
+  /** R19: with `reason: "token_expired"` (so only with `exposeTokenReason`): which expiry ended the token, and when (ISO-8601 UTC). */
+  expiry?: { cause: ExpiryCause; at: string };
   /** For `invalid_input`: the offending field, e.g. `"item.id"`. */
   field?: string;
+  /** For `permission_denied` and `access_denied` caused by the token's restriction (R17). */
+  restricted?: true;
 }
 
 /** An HTTP answer for a denial or a failure: status, headers and body, framework-free. */
@@ -113,6 +117,13 @@ export interface HttpOptions {
    * headers (and, opted in, the IETF `RateLimit-Policy` and `RateLimit`).
    */
   rateLimit?: RateLimitGate;
+  /**
+   * R19: the response header that carries the token's effective expiry (ISO-8601 UTC, e.g.
+   * `2026-12-31T00:00:00.000Z`) on every answer after the token stage: allowed requests, and
+   * `permission_denied`, `access_denied`, `rate_limited`. For a user token it moves with each
+   * use. Not sent for a token that never expires. Default `"API-Token-Expiration"`; `false`: none.
+   */
+  expiryHeader?: string | false;
 }
 
 /** {@link HttpOptions} with every default applied. */
@@ -123,6 +134,8 @@ export interface ResolvedHttpOptions {
   retryAfterSeconds: number;
   onError: ((error: unknown) => void) | undefined;
   rateLimit: RateLimitGate | undefined;
+  /** The expiry header's name in lower case, or `null` when switched off. */
+  expiryHeader: string | null;
 }
 
 /** A quoted-string of RFC 9110 without quotes, backslashes or control characters. */
@@ -149,8 +162,28 @@ export const httpOptionsSchema = z
         "expected a rate limit: rateLimit({ by, limit, windowMs }) from keyward/ratelimit",
       )
       .optional(),
+    expiryHeader: z
+      .union([z.literal(false), z.string().min(1).max(100).regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be an HTTP header name")])
+      .optional(),
   })
   .strict();
+
+/** The default name of the expiry header (R19), as GitHub's `github-authentication-token-expiration`. */
+export const DEFAULT_EXPIRY_HEADER = "API-Token-Expiration";
+
+/**
+ * R19: the expiry header of an answer after the token stage: `{ [name]: ISO-8601 UTC }`, or no
+ * header when switched off or the token never expires (`expiresAt` null or absent).
+ *
+ * @example
+ * ```ts
+ * expiryHeaders(Date.UTC(2026, 11, 31), opts) // { "api-token-expiration": "2026-12-31T00:00:00.000Z" }
+ * ```
+ */
+export function expiryHeaders(expiresAt: number | null | undefined, opts: ResolvedHttpOptions): Readonly<Record<string, string>> {
+  if (opts.expiryHeader === null || expiresAt === null || expiresAt === undefined) return NO_HEADERS;
+  return { [opts.expiryHeader]: new Date(expiresAt).toISOString() };
+}
 
 /**
  * Validates and resolves the middleware options once (a factory's first step). Throws
@@ -171,6 +204,7 @@ export function resolveHttpOptions(options: unknown = {}, extra: z.ZodRawShape =
     retryAfterSeconds: o.retryAfterSeconds ?? 5,
     onError: o.onError,
     rateLimit: o.rateLimit,
+    expiryHeader: o.expiryHeader === false ? null : (o.expiryHeader ?? DEFAULT_EXPIRY_HEADER).toLowerCase(),
   };
 }
 
@@ -187,6 +221,9 @@ const DETAILS: Record<ProblemCode, string> = {
   unavailable: "Authorization is temporarily unavailable. Try again later; the token may still be valid.",
   internal_error: "The request could not be authorized.",
 };
+
+/** The `detail` of a denial the token's restriction caused (R17). */
+const RESTRICTED_DETAIL = "The token's restriction does not allow this action here, although its subject may: use a token that allows it.";
 
 /** The `WWW-Authenticate` of a challenge (RFC 6750 §3): no error code without credentials; the R15 reason as `error_description` only when the host exposes it. */
 function challengeHeader(realm: string, challenge: Challenge, reason: TokenDenialReason | undefined): string {
@@ -205,19 +242,22 @@ function challengeHeader(realm: string, challenge: Challenge, reason: TokenDenia
  * problemFor("missing_credentials", opts) // { status: 401, headers: { "www-authenticate": 'Bearer realm="api"' }, body }
  * ```
  */
-export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterMs?: number } = {}): HttpProblem {
+export function problemFor(code: ProblemCode, opts: ResolvedHttpOptions, extra: { reason?: TokenDenialReason; field?: string; retryAfterMs?: number; restricted?: true } = {}): HttpProblem {
   const { status, title, challenge, retryAfter } = problemMeta(code);
   const headers: Record<string, string> = {};
   if (challenge !== undefined) headers["www-authenticate"] = challengeHeader(opts.realm, challenge, code === "invalid_token" ? extra.reason : undefined);
   if (code === "unavailable") headers["retry-after"] = String(opts.retryAfterSeconds);
   else if (retryAfter) headers["retry-after"] = String(retryAfterSeconds(extra.retryAfterMs ?? 0));
-  return buildProblem(code, status, title, DETAILS[code], { reason: extra.reason, field: extra.field }, headers);
+  const detail = extra.restricted ? RESTRICTED_DETAIL : DETAILS[code];
+  return buildProblem(code, status, title, detail, { reason: extra.reason, field: extra.field, restricted: extra.restricted }, headers);
 }
 
 /**
  * The HTTP answer for a denied decision (R15's reasons → status):
  * token reasons → 401 `invalid_token`; `permission_denied` → 403; `access_denied` → 403 when the
- * item is visible at a lower level, else 404 `not_found` (or 403 with `unreachableStatus: 403`).
+ * item is visible at a lower level, else 404 `not_found` (or 403 with `unreachableStatus: 403`);
+ * a denial the token's restriction caused (`restricted`, R17) → 403 `insufficient_scope` with
+ * `restricted: true` in the body, whatever `visible` says.
  *
  * @example
  * ```ts
@@ -230,13 +270,20 @@ export function decisionProblem(decision: DeniedDecision, opts: ResolvedHttpOpti
     case "rate_limited":
       return problemFor(OUTCOMES.rate_limited.problem, opts, { retryAfterMs: decision.retryAfterMs });
     case "permission_denied":
-      return problemFor(OUTCOMES.permission_denied.problem, opts);
+      return problemFor(OUTCOMES.permission_denied.problem, opts, decision.restricted ? RESTRICTED : {});
     case "access_denied":
+      if (decision.restricted) return problemFor(OUTCOMES.access_denied.problem, opts, RESTRICTED);
       return decision.visible || opts.unreachableStatus === 403 ? problemFor(OUTCOMES.access_denied.problem, opts) : problemFor("not_found", opts);
-    default:
-      return problemFor(OUTCOMES[decision.reason].problem, opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
+    default: {
+      const problem = problemFor(OUTCOMES[decision.reason].problem, opts, opts.exposeTokenReason ? { reason: decision.reason } : {});
+      // R19: where the reason is exposed, an expiry says its cause too.
+      if (!opts.exposeTokenReason || decision.reason !== "token_expired" || decision.expiry === undefined) return problem;
+      return { ...problem, body: { ...problem.body, expiry: { cause: decision.expiry.cause, at: new Date(decision.expiry.at).toISOString() } } };
+    }
   }
 }
+
+const RESTRICTED = { restricted: true } as const;
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 

@@ -19,7 +19,11 @@ const state = { me: null, sets: new Map(), org: { cursors: [null], index: 0, nex
 const openers = new WeakMap();
 const ORG_PAGE_SIZE = 25;
 const INACTIVE_PAGE_SIZE = 20;
-const SOON_MS = 7 * 86400000;
+// "Expires in N days" turns into a warning this close to the end (the first of R20's warnings).
+const SOON_MS = 14 * 86400000;
+const HOUR_MS = 3600000;
+const DAY_MS = 86400000;
+const GRACE_CHOICES = [[0, "No grace: the current secret stops now"], [HOUR_MS, "1 hour"], [DAY_MS, "1 day"], [7 * DAY_MS, "7 days"]];
 
 class ApiError extends Error {
   constructor(problem, status) {
@@ -126,17 +130,73 @@ function row(tokenId) {
 function timeCell(iso, empty, label) {
   return iso ? cell(timeElement(iso, false), label) : cell(empty, label);
 }
+const CAUSE = { inactivity: "if not used before", date: "on the date set", policy: "the organization's lifetime limit" };
+/** "3 days", "5 hours": how long a token has left, in days (rounded) when a day or more (R19). */
+function timeLeft(ms) {
+  if (ms >= DAY_MS) {
+    const days = Math.round(ms / DAY_MS);
+    return days + " day" + (days === 1 ? "" : "s");
+  }
+  const hours = Math.max(1, Math.floor(ms / HOUR_MS));
+  return hours + " hour" + (hours === 1 ? "" : "s");
+}
 function expiresCell(t) {
   if (!t.expiresAt) return cell(t.status === "active" ? "Never" : "—", "Expires");
-  const soon = new Date(t.expiresAt).getTime() - Date.now() < SOON_MS;
+  const left = new Date(t.expiresAt).getTime() - Date.now();
+  const soon = left <= SOON_MS;
   const c = cell(timeElement(t.expiresAt, soon), "Expires");
   if (soon) {
     const note = document.createElement("span");
     note.className = "soon-note";
-    note.textContent = " Expires soon";
+    note.textContent = left > 0 ? " Expires in " + timeLeft(left) : " Expired";
     c.append(note);
+    c.classList.add("expiring");
   }
+  if (t.expiryCause && CAUSE[t.expiryCause]) c.append(line(CAUSE[t.expiryCause], "hint cause"));
   return c;
+}
+function line(text, className) {
+  const p = document.createElement("span");
+  p.className = "detail " + (className || "hint");
+  p.textContent = text;
+  return p;
+}
+const LEVEL = { view: "view only", edit: "view and edit" };
+function named(ids, list) {
+  const names = new Map((list || []).map((x) => [x.id, x.name]));
+  return ids.map((id) => names.get(id) || id).join(", ");
+}
+/** One line saying what a restricted token may do (R17); "Full access" without a restriction. */
+function restrictionSummary(r) {
+  if (!r) return "Full access";
+  const holds = (state.me && state.me.holds) || { groups: [], sites: [] };
+  const parts = [];
+  if (r.permissions) parts.push(r.permissions.length === 0 ? "no permissions" : r.permissions.join(", "));
+  if (r.maxLevel) parts.push(LEVEL[r.maxLevel] || r.maxLevel);
+  if (r.itemTypes) parts.push("item types: " + (r.itemTypes.join(", ") || "none"));
+  if (r.groupIds) parts.push("groups: " + (named(r.groupIds, holds.groups) || "none"));
+  if (r.siteIds) parts.push("sites: " + (named(r.siteIds, holds.sites) || "none"));
+  if (r.items) parts.push(r.items.length + " item" + (r.items.length === 1 ? "" : "s"));
+  return "Restricted: " + (parts.join(" · ") || "as created");
+}
+/** The token's hint with what it may do, its rotation state and its last clients underneath. */
+function tokenCell(t) {
+  const c = cell(code(t.hint), "Token");
+  c.append(line(restrictionSummary(t.restriction), t.restriction ? "restricted" : "hint"));
+  if (t.previousSecretUntil && new Date(t.previousSecretUntil).getTime() > Date.now()) {
+    const p = line("Previous secret valid until ", "rotation");
+    p.append(timeElement(t.previousSecretUntil, true));
+    c.append(p);
+  } else if (t.rotatedAt) {
+    const p = line("Rotated ", "hint");
+    p.append(timeElement(t.rotatedAt, false));
+    c.append(p);
+  }
+  if (t.clients && t.clients.length > 0) c.append(line("Last clients: " + t.clients.map(clientText).join("; "), "hint clients"));
+  return c;
+}
+function clientText(c) {
+  return [c.ip, c.userAgent].filter(Boolean).join(" ") || "unknown client";
 }
 function code(text) {
   const c = document.createElement("code");
@@ -208,13 +268,22 @@ for (const dialog of document.querySelectorAll("dialog")) {
 }
 for (const h of document.querySelectorAll("main h1")) h.tabIndex = -1;
 
-function confirmAction(title, text, okLabel, opener) {
+function confirmAction(title, text, okLabel, opener, items) {
   return new Promise((resolve) => {
     const dialog = $("confirm-dialog");
     const ok = $("confirm-ok");
     const cancel = $("confirm-cancel");
     $("confirm-title").textContent = title;
     $("confirm-text").textContent = text;
+    const list = $("confirm-list");
+    list.replaceChildren(
+      ...(items || []).map((x) => {
+        const li = document.createElement("li");
+        li.textContent = x;
+        return li;
+      }),
+    );
+    list.hidden = !items || items.length === 0;
     ok.textContent = okLabel;
     let confirmed = false;
     const onOk = () => {
@@ -350,12 +419,177 @@ function invalid(input, on, errorId) {
     else input.removeAttribute("aria-describedby");
   }
 }
+/** A secret answered (a creation or a rotation): its dialog closes, the message is announced, the secret is shown once, the list reloads. */
+async function secretAnswered(dialog, answer, message, kind) {
+  const opener = openers.get(dialog);
+  dialog.close();
+  announce(message);
+  showSecret(answer, opener);
+  await (kind === "user" ? loadMine() : loadServiceUsers());
+}
+/** A refused request that carried a password: the password is forgotten; a lost session closes the dialog (then true). */
+function refusedWithPassword(dialog, input, payload, err) {
+  payload.password = null;
+  input.value = "";
+  if (err instanceof ApiError && err.status === 401) {
+    dialog.close();
+    signedOut();
+    return true;
+  }
+  return false;
+}
+
+// ── Full access or Restricted (R17), previewed before the secret exists; an optional expiry (R19) ──
+const expiryInput = $("token-expiry");
+let previewTimer = null;
+let previewSeq = 0;
+function generateBase() {
+  return generateTarget.kind === "user" ? "/tokens" : "/service-users/" + encodeURIComponent(generateTarget.serviceUser.id) + "/tokens";
+}
+function restricted() {
+  return $("access-restricted").checked;
+}
+function checkboxes(id, values, checked) {
+  const box = $(id).querySelector(".options");
+  box.replaceChildren(
+    ...values.map((v) => {
+      const label = document.createElement("label");
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.value = v.id;
+      input.checked = checked;
+      label.append(input, " " + v.name);
+      return label;
+    }),
+  );
+  $(id).hidden = values.length === 0;
+}
+function picked(id) {
+  const all = [...$(id).querySelectorAll("input[type=checkbox]")];
+  return { all: all.length, values: all.filter((x) => x.checked).map((x) => x.value) };
+}
+/** The restriction the picker says, or null for full access. Unticked nothing: that dimension is not restricted. */
+function restrictionOf() {
+  if (!restricted()) return null;
+  const r = { permissions: picked("pick-permissions").values };
+  const level = $("pick-level").value;
+  if (level) r.maxLevel = level;
+  for (const [id, key] of [["pick-types", "itemTypes"], ["pick-groups", "groupIds"], ["pick-sites", "siteIds"]]) {
+    const p = picked(id);
+    if (p.all > 0 && p.values.length < p.all) r[key] = p.values;
+  }
+  return r;
+}
+function renderReach(reach) {
+  const body = $("reach-preview-body");
+  if (reach.refusal) {
+    body.replaceChildren(line("This token would not work: " + reach.refusal.replace(/_/g, " ") + ".", "error"));
+    return;
+  }
+  const list = document.createElement("ul");
+  list.className = "reach";
+  const item = (text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    list.append(li);
+  };
+  item(reach.actions.length === 0 ? "No actions." : "Actions: " + reach.actions.join(", "));
+  for (const t of reach.itemTypes) {
+    const n = t.grants.length;
+    item(t.itemType + ": " + (t.actions.length === 0 || n === 0 ? "nothing" : t.actions.join(", ") + " through " + n + " share" + (n === 1 ? "" : "s") + " or rule" + (n === 1 ? "" : "s")));
+  }
+  body.replaceChildren(list);
+}
+async function refreshReach() {
+  const seq = ++previewSeq;
+  $("restriction-error").textContent = "";
+  try {
+    const reach = await api("POST", generateBase() + "/preview", { restriction: restrictionOf() });
+    if (seq === previewSeq) renderReach(reach);
+  } catch (err) {
+    if (seq === previewSeq) showError($("restriction-error"), err);
+  }
+}
+function scheduleReach() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(() => run(refreshReach), 150);
+}
+/** Fills the picker with what the subject holds: its permissions and item types (a full preview), the user's groups and sites. */
+async function loadPicker(target) {
+  const full = await api("POST", generateBase() + "/preview", {});
+  checkboxes("pick-permissions", full.permissions.map((x) => ({ id: x, name: x })), true);
+  checkboxes("pick-types", full.itemTypes.map((t) => ({ id: t.itemType, name: t.itemType })), true);
+  const holds = target.kind === "user" && state.me.holds ? state.me.holds : { groups: [], sites: [] };
+  checkboxes("pick-groups", holds.groups, true);
+  checkboxes("pick-sites", holds.sites, true);
+  $("pick-level").value = "";
+  renderReach(full);
+}
+/** The expiry field under the organization's policy: its limit and whether it is required (R19). */
+function setupExpiry(kind) {
+  const policy = state.me.organization.tokenPolicy || {};
+  const max = policy.maxLifetimeMs ? policy.maxLifetimeMs[kind === "user" ? "user" : "service_user"] : null;
+  const required = policy.requireExpiry === true;
+  expiryInput.required = required;
+  $("token-expiry-required").textContent = required ? "(required)" : "(optional)";
+  const today = new Date();
+  expiryInput.min = isoDate(new Date(today.getTime() + DAY_MS));
+  if (max) {
+    expiryInput.max = isoDate(new Date(today.getTime() + max));
+    $("token-expiry-hint").textContent = "Your organization allows at most " + timeLeft(max) + ": until " + exactFormat.format(new Date(today.getTime() + max)) + ".";
+  } else {
+    expiryInput.removeAttribute("max");
+    $("token-expiry-hint").textContent = kind === "user" ? "Without a date the token still expires after 30 days without use." : "Without a date the token works until it is revoked.";
+  }
+  return max;
+}
+function isoDate(d) {
+  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+}
+/**
+ * The end of the chosen day as ISO-8601. On the policy's last allowed day, the policy's limit
+ * itself (the end of that day would pass it by some hours); a later day is sent as chosen, and the
+ * server refuses it by the field.
+ */
+function expiryOf(value, max) {
+  if (!value) return null;
+  const [y, m, d] = value.split("-").map(Number);
+  let at = new Date(y, m - 1, d, 23, 59, 0).getTime();
+  if (max && value <= isoDate(new Date(Date.now() + max))) at = Math.min(at, Date.now() + max - 60000);
+  return new Date(at).toISOString();
+}
+/** Clears the form's errors, each shown by its field. */
+function clearGenerateErrors() {
+  for (const id of ["generate-error", "token-expiry-error", "restriction-error"]) $(id).textContent = "";
+  invalid(nameInput, false);
+  invalid(passwordInput, false);
+  invalid(expiryInput, false);
+}
+$("access-full").addEventListener("change", () => {
+  $("restriction").hidden = true;
+});
+$("access-restricted").addEventListener("change", () =>
+  run(async () => {
+    $("restriction").hidden = false;
+    // The picker is filled on first use: what the subject holds now, from a preview of full access.
+    if (!generateTarget.pickerLoaded) {
+      generateTarget.pickerLoaded = true;
+      await loadPicker(generateTarget);
+    }
+    scheduleReach();
+  }),
+);
+$("restriction").addEventListener("change", scheduleReach);
+
 function openGenerate(target, opener) {
   generateTarget = target;
   generateForm.reset();
-  invalid(nameInput, false);
-  invalid(passwordInput, false);
-  $("generate-error").textContent = "";
+  clearGenerateErrors();
+  $("restriction").hidden = true;
+  $("reach-preview-body").replaceChildren(line("Choose what the token may do."));
+  for (const id of ["pick-permissions", "pick-types", "pick-groups", "pick-sites"]) $(id).querySelector(".options").replaceChildren();
+  $("access-full-label").textContent = target.kind === "user" ? "Full access (as me)" : "Full access (as " + target.serviceUser.name + ")";
+  generateTarget.maxLifetimeMs = setupExpiry(target.kind);
   const withPassword = needsPassword();
   $("password-field").hidden = !withPassword;
   passwordInput.disabled = !withPassword;
@@ -377,9 +611,7 @@ generateDialog.addEventListener("close", () => {
 generateForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = $("generate-error");
-  error.textContent = "";
-  invalid(nameInput, false);
-  invalid(passwordInput, false);
+  clearGenerateErrors();
   const name = nameInput.value.trim();
   if (name === "") {
     showError(error, new Error("Enter a name for the token."));
@@ -394,34 +626,42 @@ generateForm.addEventListener("submit", async (event) => {
     passwordInput.focus();
     return;
   }
+  if (expiryInput.required && expiryInput.value === "") {
+    showError($("token-expiry-error"), new Error("Your organization requires an expiry date: choose one."));
+    invalid(expiryInput, true, "token-expiry-error");
+    expiryInput.focus();
+    return;
+  }
   const target = generateTarget;
   const payload = { name };
+  const restriction = restrictionOf();
+  if (restriction) payload.restriction = restriction;
+  const expiresAt = expiryOf(expiryInput.value, target.maxLifetimeMs);
+  if (expiresAt) payload.expiresAt = expiresAt;
   if (withPassword) payload.password = passwordInput.value;
   const submit = $("generate-submit");
   submit.disabled = true;
   generateForm.setAttribute("aria-busy", "true");
   try {
-    const path = target.kind === "user" ? "/tokens" : "/service-users/" + encodeURIComponent(target.serviceUser.id) + "/tokens";
-    const created = await api("POST", path, payload);
+    const created = await api("POST", generateBase(), payload);
     payload.password = null;
-    const opener = openers.get(generateDialog);
-    generateDialog.close();
-    announce("Token " + created.record.name + " generated.");
-    showSecret(created, opener);
-    await (target.kind === "user" ? loadMine() : loadServiceUsers());
+    await secretAnswered(generateDialog, created, "Token " + created.record.name + " generated.", target.kind);
   } catch (err) {
-    payload.password = null;
-    passwordInput.value = "";
-    if (err instanceof ApiError && err.status === 401) {
-      generateDialog.close();
-      signedOut();
-      return;
-    }
-    showError(error, err);
-    if (err.field === "password" && withPassword) {
+    if (refusedWithPassword(generateDialog, passwordInput, payload, err)) return;
+    const field = err.field || "";
+    if (field === "expiresAt") {
+      showError($("token-expiry-error"), err);
+      invalid(expiryInput, true, "token-expiry-error");
+      expiryInput.focus();
+    } else if (field.startsWith("restriction")) {
+      showError($("restriction-error"), err);
+      $("access-restricted").focus();
+    } else if (field === "password" && withPassword) {
+      showError(error, err);
       invalid(passwordInput, true, "generate-error");
       passwordInput.focus();
     } else {
+      showError(error, err);
       invalid(nameInput, true, "generate-error");
       nameInput.focus();
     }
@@ -431,17 +671,89 @@ generateForm.addEventListener("submit", async (event) => {
   }
 });
 
+// ── rotating a token (R18): a new secret for the same token, the old one kept for a grace period ──
+const rotateDialog = $("rotate-dialog");
+const rotateForm = $("rotate-form");
+const rotatePassword = $("rotate-password");
+let rotateTarget = null;
+function rotateNeedsPassword() {
+  return rotateTarget !== null && rotateTarget.kind === "user" && !state.me.organization.ssoOnly;
+}
+function openRotate(target, t, opener) {
+  rotateTarget = { ...target, token: t };
+  rotateForm.reset();
+  $("rotate-error").textContent = "";
+  invalid(rotatePassword, false);
+  const max = state.me.rotation ? state.me.rotation.maxGraceMs : 0;
+  $("rotate-grace").replaceChildren(
+    ...GRACE_CHOICES.filter(([ms]) => ms <= max).map(([ms, label]) => {
+      const o = document.createElement("option");
+      o.value = String(ms);
+      o.textContent = label;
+      return o;
+    }),
+  );
+  $("rotate-title").textContent = "Rotate " + t.name;
+  const withPassword = rotateNeedsPassword();
+  $("rotate-password-field").hidden = !withPassword;
+  rotatePassword.disabled = !withPassword;
+  $("rotate-intro").textContent =
+    "A new secret replaces the one of " + t.name + " (" + t.hint + "); the token keeps its name, access and history." + (withPassword ? " Enter your account's password." : "");
+  openDialog(rotateDialog, opener);
+  $("rotate-grace").focus();
+}
+rotateDialog.addEventListener("close", () => {
+  rotatePassword.value = "";
+});
+rotateForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = $("rotate-error");
+  error.textContent = "";
+  invalid(rotatePassword, false);
+  const withPassword = rotateNeedsPassword();
+  if (withPassword && rotatePassword.value === "") {
+    showError(error, new Error("Enter your password."));
+    invalid(rotatePassword, true, "rotate-error");
+    rotatePassword.focus();
+    return;
+  }
+  const target = rotateTarget;
+  const payload = { graceMs: Number($("rotate-grace").value) };
+  if (withPassword) payload.password = rotatePassword.value;
+  const submit = $("rotate-submit");
+  submit.disabled = true;
+  try {
+    const path =
+      target.kind === "user"
+        ? "/tokens/" + encodeURIComponent(target.token.id) + "/rotate"
+        : "/service-users/" + encodeURIComponent(target.serviceUser.id) + "/tokens/" + encodeURIComponent(target.token.id) + "/rotate";
+    const rotated = await api("POST", path, payload);
+    payload.password = null;
+    const until = rotated.record.previousSecretUntil;
+    const message = "Token " + rotated.record.name + " rotated. " + (until ? "The previous secret works until " + exactFormat.format(new Date(until)) + "." : "The previous secret no longer works.");
+    await secretAnswered(rotateDialog, rotated, message, target.kind);
+  } catch (err) {
+    if (refusedWithPassword(rotateDialog, rotatePassword, payload, err)) return;
+    showError(error, err);
+    if (err.field === "password" && withPassword) {
+      invalid(rotatePassword, true, "rotate-error");
+      rotatePassword.focus();
+    } else $("rotate-grace").focus();
+  } finally {
+    submit.disabled = false;
+  }
+});
+
 // ── "My API tokens" ───────────────────────────────────────────────────────────────────────────
 function myActiveRow(t) {
   const tr = row(t.id);
-  tr.append(
-    cell(t.name, null, true),
-    cell(code(t.hint), "Token"),
-    timeCell(t.createdAt, "", "Created"),
-    timeCell(t.lastUsedAt, "Never", "Last used"),
-    expiresCell(t),
-    cell(button("Revoke", "token " + t.name, "danger", (b) => revokeMine(t, b)), null),
+  const actions = document.createElement("span");
+  actions.className = "row-actions";
+  actions.append(
+    button("Rotate", "token " + t.name, "secondary", (b) => openRotate({ kind: "user" }, t, b)),
+    button("Revoke", "token " + t.name, "danger", (b) => revokeMine(t, b)),
   );
+  tr.append(cell(t.name, null, true), tokenCell(t), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), expiresCell(t), cell(actions, null));
   return tr;
 }
 function myInactiveRow(t) {
@@ -525,7 +837,7 @@ async function loadOrgTokens(reset) {
         tr.append(
           cell(t.name, null, true),
           cell(t.owner.name, "Owner"),
-          cell(code(t.hint), "Token"),
+          tokenCell(t),
           timeCell(t.createdAt, "", "Created"),
           timeCell(t.lastUsedAt, "Never", "Last used"),
           expiresCell(t),
@@ -643,7 +955,7 @@ async function loadServiceUsers() {
         head.setAttribute("role", "rowgroup");
         const hr = document.createElement("tr");
         hr.setAttribute("role", "row");
-        for (const label of ["Name", "Token", "Created", "Last used", ""]) {
+        for (const label of ["Name", "Token", "Created", "Last used", "Expires", ""]) {
           const th = document.createElement("th");
           th.scope = "col";
           th.setAttribute("role", "columnheader");
@@ -662,9 +974,10 @@ async function loadServiceUsers() {
           const tr = row(t.id);
           const buttons = document.createElement("span");
           buttons.className = "row-actions";
+          buttons.append(button("Rotate", "token " + t.name, "secondary", (b) => openRotate({ kind: "service", serviceUser: su }, t, b)));
           buttons.append(button("Revoke", "token " + t.name, "secondary", (b) => endServiceToken(su, t, "revoke", b)));
           buttons.append(button("Delete", "token " + t.name, "danger", (b) => endServiceToken(su, t, "delete", b)));
-          tr.append(cell(t.name, null, true), cell(code(t.hint), "Token"), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), cell(buttons, null));
+          tr.append(cell(t.name, null, true), tokenCell(t), timeCell(t.createdAt, "", "Created"), timeCell(t.lastUsedAt, "Never", "Last used"), expiresCell(t), cell(buttons, null));
           tbody.append(tr);
         }
         table.append(caption, head, tbody);
@@ -675,14 +988,21 @@ async function loadServiceUsers() {
   );
   $("service-empty").hidden = serviceUsers.length !== 0;
 }
+/** "3 integrations stop: Power BI, used 2 hours ago; …" and one line per token (R20). */
+function endingSentence(preview) {
+  const n = preview.tokens.length;
+  if (n === 0) return "No API token stops working.";
+  return n + " integration" + (n === 1 ? "" : "s") + " stop" + (n === 1 ? "s" : "") + ": " + preview.tokens.map((t) => t.name + ", " + usedText(t)).join("; ") + ".";
+}
+function usedText(t) {
+  return t.lastUsedAt ? "used " + relative(new Date(t.lastUsedAt).getTime() - Date.now()) : "never used";
+}
+function endingItems(preview) {
+  return preview.tokens.map((t) => t.name + " (" + (t.kind === "user" ? "user token" : "service token") + "), " + usedText(t) + (t.clients && t.clients.length > 0 ? ", last by " + clientText(t.clients[0]) : ""));
+}
 async function deleteServiceUser(su, opener) {
-  const active = su.tokens.length;
-  const ok = await confirmAction(
-    "Delete service user?",
-    "Deleting " + su.name + " immediately stops its " + active + " active token" + (active === 1 ? "" : "s") + " from working.",
-    "Delete",
-    opener,
-  );
+  const preview = await api("GET", "/service-users/" + encodeURIComponent(su.id) + "/removal");
+  const ok = await confirmAction("Delete service user " + su.name + "?", "Deleting " + su.name + " ends its tokens for good. " + endingSentence(preview), "Delete", opener, endingItems(preview));
   if (!ok) return;
   await api("DELETE", "/service-users/" + encodeURIComponent(su.id));
   announce("Service user " + su.name + " deleted.");
@@ -705,6 +1025,49 @@ async function endServiceToken(su, t, how, opener) {
   await loadServiceUsers();
   $("service-users-title").tabIndex = -1;
   $("service-users-title").focus();
+}
+
+// ── members: deactivate or remove, after a preview of what stops (R7, R20) ───────────────────────
+const MEMBER_STATUS = { active: "Active", deactivated: "Deactivated", left: "Left" };
+const membersState = { cursor: null };
+function memberRow(m) {
+  const tr = row(m.id);
+  tr.dataset.memberId = m.id;
+  const actions = document.createElement("span");
+  actions.className = "row-actions";
+  if (!m.self) {
+    if (m.status === "active") actions.append(button("Deactivate", m.name, "secondary", (b) => endMember(m, "deactivate", b)));
+    if (m.status !== "left") actions.append(button("Remove", m.name + " from the organization", "danger", (b) => endMember(m, "remove", b)));
+  }
+  tr.append(cell(m.name + (m.self ? " (you)" : ""), null, true), cell(MEMBER_STATUS[m.status] || m.status, "Status"), cell(actions, null));
+  return tr;
+}
+async function loadMembers(more) {
+  const page = await api("GET", "/members" + query({ limit: 50, cursor: more ? membersState.cursor : null }));
+  const tbody = $("members").querySelector("tbody");
+  if (more) tbody.append(...page.items.map(memberRow));
+  else tbody.replaceChildren(...page.items.map(memberRow));
+  membersState.cursor = page.nextCursor;
+  $("members-more").hidden = page.nextCursor === null;
+}
+async function endMember(m, how, opener) {
+  const base = "/members/" + encodeURIComponent(m.id);
+  const preview = await api("GET", base + (how === "deactivate" ? "/deactivation" : "/removal"));
+  const verb = how === "deactivate" ? "Deactivate" : "Remove";
+  const ok = await confirmAction(
+    verb + " " + m.name + "?",
+    (how === "deactivate" ? "Deactivating " : "Removing ") + m.name + " ends their user API tokens for good. " + endingSentence(preview),
+    verb,
+    opener,
+    endingItems(preview),
+  );
+  if (!ok) return;
+  if (how === "deactivate") await api("POST", base + "/deactivate");
+  else await api("DELETE", base);
+  announce(m.name + (how === "deactivate" ? " deactivated." : " removed.") + " " + preview.tokens.length + " token" + (preview.tokens.length === 1 ? "" : "s") + " ended.");
+  await loadMembers(false);
+  if (state.me.can.manageTokens) await loadOrgTokens(false);
+  $("members-title").focus();
 }
 
 function wireServiceUserForm() {
@@ -770,6 +1133,12 @@ async function init() {
       wireServiceUserForm();
       await loadSets();
       await loadServiceUsers();
+    }
+    if (me.can.manageMembers) {
+      $("members-section").hidden = false;
+      $("members-title").tabIndex = -1;
+      $("members-more").addEventListener("click", () => run(() => loadMembers(true)));
+      await loadMembers(false);
     }
     $("admin-none").hidden = me.can.manageTokens || me.can.manageServiceUsers;
   }
@@ -865,6 +1234,17 @@ dialog h2 { margin-top: 0; }
 dialog .actions { display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 0.75rem; margin-top: 1.25rem; }
 .secret { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; padding: 0.75rem; border: 1px dashed var(--muted); border-radius: 6px; background: var(--panel); }
 .secret code { flex: 1 1 12rem; white-space: normal; word-break: break-all; user-select: all; cursor: copy; }
+.detail { display: block; font-weight: 400; font-size: 0.85rem; }
+.detail.restricted { color: var(--warn-fg); }
+.detail.rotation { color: var(--soon); }
+td.expiring { background: var(--warn-bg); }
+fieldset.field { border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; }
+fieldset.field legend { font-weight: 600; padding: 0 0.25rem; }
+fieldset.choice label, fieldset.picks label { font-weight: 400; display: inline-flex; align-items: center; gap: 0.35rem; margin-right: 1rem; }
+fieldset input[type=radio], fieldset input[type=checkbox] { width: auto; }
+.preview { border: 1px dashed var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; margin: 0.75rem 0; }
+.preview h3 { font-size: 0.95rem; }
+ul.reach, ul.ending { margin: 0.25rem 0; padding-left: 1.25rem; }
 .visually-hidden { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 [hidden] { display: none !important; }
 /* Narrow screens: every row becomes a card, nothing scrolls sideways (WCAG 1.4.10 reflow, down to 320 px). */

@@ -2,10 +2,10 @@
  * The two management pages: plain HTML, one small vanilla script and one stylesheet, served by
  * the router itself (no build step, no CDN, nothing fetched from elsewhere).
  *
- * Room is left for the token lifecycle flows (restricted tokens, absolute expiry, rotation,
- * expiry warnings, the deactivation preview): every token row has an actions cell and a status
- * cell that take more buttons and states, and the Expires column shows whichever deadline a
- * token has.
+ * The token lifecycle flows: a creation form with "Full access" or "Restricted" and a preview of
+ * the reach (R17), an optional expiry under the organization's policy (R19), a Rotate action with
+ * a grace period (R18), "expires in N days" with a warning near the end, and, before a member or a
+ * service user is ended, the integrations that stop (R20).
  * @module
  */
 import { PAGE_CSS, PAGE_SCRIPT } from "./page-assets.js";
@@ -23,6 +23,17 @@ export function pageAssets(): Record<string, { type: string; body: string }> {
   };
 }
 
+/** The end of a form that asks the account's password: the field, the form's error, Cancel and the submit button (`<form>-error`, `<form>-submit`). */
+const FORM_END = (fieldId: string, inputId: string, label: string, form: string, submit: string) => `<div class="field" id="${fieldId}">
+      <label for="${inputId}">${label}</label>
+      <input id="${inputId}" name="password" type="password" autocomplete="current-password" required>
+    </div>
+    <p id="${form}-error" class="error" role="alert"></p>
+    <div class="actions">
+      <button type="button" class="secondary" data-close>Cancel</button>
+      <button type="submit" id="${form}-submit">${submit}</button>
+    </div>`;
+
 const DIALOGS = `
 <dialog id="generate-dialog" aria-labelledby="generate-title" aria-describedby="generate-intro">
   <form id="generate-form" novalidate>
@@ -33,15 +44,33 @@ const DIALOGS = `
       <input id="token-name" name="name" maxlength="200" autocomplete="off" required aria-describedby="token-name-hint">
       <p id="token-name-hint" class="hint">For example the integration that will use it.</p>
     </div>
-    <div class="field" id="password-field">
-      <label for="token-password">Your password</label>
-      <input id="token-password" name="password" type="password" autocomplete="current-password" required>
+    <fieldset class="field choice" id="access-field">
+      <legend>Access</legend>
+      <label><input type="radio" name="access" value="full" id="access-full" checked> <span id="access-full-label">Full access (as me)</span></label>
+      <label><input type="radio" name="access" value="restricted" id="access-restricted"> Restricted</label>
+    </fieldset>
+    <div id="restriction" hidden>
+      <fieldset class="field picks" id="pick-permissions"><legend>Permissions</legend><div class="options"></div></fieldset>
+      <div class="field">
+        <label for="pick-level">Highest access level</label>
+        <select id="pick-level"><option value="">As held</option><option value="view">View only</option><option value="edit">View and edit</option></select>
+      </div>
+      <fieldset class="field picks" id="pick-types"><legend>Item types</legend><div class="options"></div></fieldset>
+      <fieldset class="field picks" id="pick-groups"><legend>Groups</legend><div class="options"></div></fieldset>
+      <fieldset class="field picks" id="pick-sites"><legend>Sites</legend><div class="options"></div></fieldset>
+      <p id="restriction-error" class="error" role="alert"></p>
+      <section id="reach-preview" class="preview" aria-labelledby="reach-preview-title" aria-live="polite">
+        <h3 id="reach-preview-title">What this token will reach</h3>
+        <div id="reach-preview-body"><p class="hint">Choose what the token may do.</p></div>
+      </section>
     </div>
-    <p id="generate-error" class="error" role="alert"></p>
-    <div class="actions">
-      <button type="button" class="secondary" data-close>Cancel</button>
-      <button type="submit" id="generate-submit">Generate</button>
+    <div class="field">
+      <label for="token-expiry">Expires on <span id="token-expiry-required" class="hint"></span></label>
+      <input id="token-expiry" name="expiresAt" type="date" aria-describedby="token-expiry-hint">
+      <p id="token-expiry-hint" class="hint"></p>
+      <p id="token-expiry-error" class="error" role="alert"></p>
     </div>
+    ${FORM_END("password-field", "token-password", "Your password", "generate", "Generate")}
   </form>
 </dialog>
 <dialog id="secret-dialog" aria-labelledby="secret-title" aria-describedby="secret-name secret-help">
@@ -64,9 +93,22 @@ const DIALOGS = `
     <button type="button" id="secret-done">Done</button>
   </div>
 </dialog>
-<dialog id="confirm-dialog" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+<dialog id="rotate-dialog" aria-labelledby="rotate-title" aria-describedby="rotate-intro">
+  <form id="rotate-form" novalidate>
+    <h2 id="rotate-title">Rotate API token</h2>
+    <p id="rotate-intro" class="hint"></p>
+    <div class="field">
+      <label for="rotate-grace">Keep the current secret working for</label>
+      <select id="rotate-grace" aria-describedby="rotate-grace-hint"></select>
+      <p id="rotate-grace-hint" class="hint">Time to switch the integration to the new secret. After that, only the new secret works.</p>
+    </div>
+    ${FORM_END("rotate-password-field", "rotate-password", "Account password", "rotate", "Rotate")}
+  </form>
+</dialog>
+<dialog id="confirm-dialog" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text confirm-list">
   <h2 id="confirm-title"></h2>
   <p id="confirm-text"></p>
+  <ul id="confirm-list" class="ending" hidden></ul>
   <div class="actions">
     <button type="button" class="secondary" id="confirm-cancel">Cancel</button>
     <button type="button" class="danger" id="confirm-ok"></button>
@@ -80,8 +122,8 @@ const MINE = `
 <div id="content">
 <h1>My API tokens</h1>
 <p class="lead">User API tokens let an integration act as you, with your permissions, groups and sites in this
-organization. A token expires after 30 days without use; it stops working for good if you leave the
-organization or are deactivated.</p>
+organization, or only part of them (Restricted). A token expires after 30 days without use, or on the date you
+choose; it stops working for good if you leave the organization or are deactivated.</p>
 <div class="bar">
   <p id="my-count" class="count"></p>
   <button type="button" id="generate">Generate API token</button>
@@ -165,6 +207,15 @@ const ADMIN = `
   </form>
   <div id="service-users"></div>
   <p id="service-empty" class="empty" hidden>There are no service users yet.</p>
+</section>
+<section aria-labelledby="members-title" id="members-section" hidden>
+  <h2 id="members-title">Members</h2>
+  <p class="lead">Deactivating or removing a member ends every one of their user API tokens for good. You see which integrations stop before you confirm.</p>
+  <table id="members" class="cards" role="table" aria-labelledby="members-title">
+    ${TOKEN_HEAD(["Name", "Status", ""])}
+    <tbody role="rowgroup"></tbody>
+  </table>
+  <p><button type="button" id="members-more" class="secondary" hidden>Show more members</button></p>
 </section>
 <p id="admin-none" hidden>You do not have the permission to manage this organization's API tokens.</p>
 </div>`;

@@ -74,7 +74,7 @@ export function managementProblem(code: AnyProblemCode, detail: string, extra: {
 }
 
 /** What the endpoint was doing, to word the message a person reads. */
-export type ManagementOperation = "create_user_token" | "create_service_token" | "other";
+export type ManagementOperation = "create_user_token" | "create_service_token" | "rotate_token" | "other";
 
 /**
  * Maps a {@link KeywardError} to its problem response. Messages of keyward's own errors are
@@ -95,7 +95,11 @@ export function errorToProblem(e: KeywardError, operation: ManagementOperation =
       if (e.retryAfterMs !== undefined) {
         return managementProblem("reauthentication_failed", `Too many wrong passwords. Try again in ${retryAfterSeconds(e.retryAfterMs)} seconds.`, { field: "password", retryAfterMs: e.retryAfterMs });
       }
-      return managementProblem("reauthentication_failed", "The password is missing or not correct. Enter your account's password to generate a token.", { field: "password" });
+      return managementProblem(
+        "reauthentication_failed",
+        `The password is missing or not correct. Enter your account's password to ${operation === "rotate_token" ? "rotate the token" : "generate a token"}.`,
+        { field: "password" },
+      );
     case "invalid_config":
       // The host's configuration, not the caller's fault: do not describe it to the caller.
       return managementProblem("invalid_config", "The server is not configured for this operation.");

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
-import type { TokenView } from "../core/types.js";
+import type { TokenClient, TokenRestriction, TokenView } from "../core/types.js";
 import type { Keyward } from "../keyward.js";
 import { readLimited } from "../http/body.js";
 import type { Page } from "../service/paging.js";
@@ -21,7 +21,7 @@ export interface ManagementSession {
 }
 
 /** What the router uses of a keyward instance (any instance, whatever its actions). `limits` lets the page say "3 of 10 active tokens". */
-export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "managementRights" | "managementProfile"> & Partial<Pick<Keyward, "limits">>;
+export type ManagedKeyward = Pick<Keyward, "tokens" | "serviceUsers" | "managementRights" | "managementProfile"> & Partial<Pick<Keyward, "limits" | "directory" | "rotation">>;
 
 /** Options of {@link managementRouter}. */
 export interface ManagementOptions {
@@ -54,6 +54,13 @@ export interface ManagementOptions {
   onError?: (error: unknown, request: Request) => void;
   /** Largest accepted request body in bytes. Default 16 KiB. */
   maxBodyBytes?: number;
+  /**
+   * Let the administrator's page list the organization's members and deactivate or remove them,
+   * each after a preview of the integrations that stop (R7, R20). Default `false`: membership is
+   * usually managed elsewhere in the host. When `true`, the `/api/members` endpoints answer to
+   * holders of the token-management permission (R11), and the instance needs its `directory`.
+   */
+  members?: boolean;
 }
 
 /** A management router: one Fetch handler. */
@@ -95,12 +102,30 @@ const optionsSchema = z.object({
   signInUrl: z.string().min(1).max(2000).regex(/^(\/(?!\/)|https?:\/\/)[^\s]*$/, "must be a path (/login) or an http(s) URL").optional(),
   onError: z.custom<ManagementOptions["onError"]>((f) => typeof f === "function").optional(),
   maxBodyBytes: z.number().int().min(64).max(1_048_576).optional(),
+  members: z.boolean().optional(),
 });
 
-const createMineSchema = z.object({ name, password: z.string().max(1024).optional() }).strict();
+/** A restriction as the page sends it (R17): checked field by field by keyward itself (`restriction.permissions`…). */
+const restriction = z.record(z.string(), z.unknown()).nullable().optional();
+/** An expiry as an ISO-8601 date-time with its offset (R19); keyward checks it against the organization's policy. */
+const expiresAt = z.iso.datetime({ offset: true }).nullable().optional();
+const createMineSchema = z.object({ name, password: z.string().max(1024).optional(), restriction, expiresAt }).strict();
 const createServiceUserSchema = z.object({ name, permissionSetId: id.nullable().optional() }).strict();
-const createServiceTokenSchema = z.object({ name }).strict();
+const createServiceTokenSchema = z.object({ name, restriction, expiresAt }).strict();
+const previewSchema = z.object({ restriction }).strict();
+/** A grace period in milliseconds (R18): 0 by default; keyward refuses one past its `rotation.maxGraceMs`. */
+const graceMs = z.number().int().min(0).max(8.64e15).optional();
+const rotateMineSchema = z.object({ password: z.string().max(1024).optional(), graceMs }).strict();
+const rotateServiceSchema = z.object({ graceMs }).strict();
 const emptySchema = z.object({}).strict();
+
+/** The creation fields of R17 and R19 as keyward takes them: the restriction as given (`null` is none), the expiry in epoch milliseconds. */
+function lifecycleFields(v: { restriction?: Record<string, unknown> | null | undefined; expiresAt?: string | null | undefined }): { restriction?: TokenRestriction; expiresAt?: number } {
+  return {
+    ...(v.restriction == null ? {} : { restriction: v.restriction as TokenRestriction }),
+    ...(v.expiresAt == null ? {} : { expiresAt: Date.parse(v.expiresAt) }),
+  };
+}
 
 
 /** A token as the endpoints show it: ISO dates, the owner, never the secret nor the digest (R5). */
@@ -115,11 +140,31 @@ export interface TokenJson {
   createdAt: string;
   createdBy: string | null;
   lastUsedAt: string | null;
-  /** When it expires from inactivity unless used before then (R6); `null` for service tokens and dead tokens. */
+  /** When it stops working unless revoked sooner: its effective expiry (R6, R19); `null` when it never expires, and for dead tokens. */
   expiresAt: string | null;
+  /** Which deadline `expiresAt` is (R19): `"inactivity"` (moves with each use), `"date"` (set at creation) or `"policy"` (the organization's maximum lifetime). */
+  expiryCause: "inactivity" | "date" | "policy" | null;
+  /** What the token may do beyond its subject's own rights: `null` for full access (R17). */
+  restriction: TokenRestriction | null;
+  /** When its secret was last rotated (R18); `null` if never. */
+  rotatedAt: string | null;
+  /** Until when the secret before the last rotation still works (R18); `null` when it does not. */
+  previousSecretUntil: string | null;
+  /** The last distinct clients seen using it, most recent first, when the instance tracks them (R20); `[]` otherwise. */
+  clients: { ip: string | null; userAgent: string | null; lastSeenAt: string }[];
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+/** A subject's token that a deactivation, a removal or a deletion would end, as the preview endpoints answer it (R20). */
+export interface EndingTokenJson {
+  id: string;
+  kind: "user" | "service_user";
+  name: string;
+  lastUsedAt: string | null;
+  clients: TokenJson["clients"];
+}
+
+const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
+const clientsJson = (clients: readonly TokenClient[] | undefined) => (clients ?? []).map((c) => ({ ip: c.ip, userAgent: c.userAgent, lastSeenAt: iso(c.lastSeenAt)! }));
 
 /**
  * The listing options of a `GET` listing endpoint, from its query string: `limit`, `cursor`,
@@ -163,6 +208,19 @@ export function tokenJson(v: TokenView): TokenJson {
     createdBy: v.createdBy,
     lastUsedAt: iso(v.lastUsedAt),
     expiresAt: iso(v.expiresAt),
+    expiryCause: v.expiresAt === null ? null : (v.expiryCause ?? null),
+    restriction: v.restriction ?? null,
+    rotatedAt: iso(v.rotatedAt),
+    previousSecretUntil: iso(v.previousSecretUntil),
+    clients: clientsJson(v.clients),
+  };
+}
+
+/** The answer of a preview endpoint (R20): the subject and the tokens that would stop working. */
+function endingJson(preview: { subject: { kind: "user" | "service_user"; id: string; name: string }; tokens: readonly { id: string; name: string; kind: "user" | "service_user"; lastUsedAt: number | null; clients?: readonly TokenClient[] }[] }) {
+  return {
+    subject: preview.subject,
+    tokens: preview.tokens.map((t): EndingTokenJson => ({ id: t.id, kind: t.kind, name: t.name, lastUsedAt: iso(t.lastUsedAt), clients: clientsJson(t.clients) })),
   };
 }
 
@@ -182,6 +240,9 @@ function json(body: unknown, status = 200): Response {
 const noContent = () => new Response(null, { status: 204, headers: { "cache-control": "no-store", ...SECURITY_HEADERS } });
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** The grace cap the page offers when the instance does not say its own (R18's default: 7 days). */
+const DEFAULT_MAX_GRACE_MS = 7 * 86_400_000;
 
 interface Route {
   method: string;
@@ -213,7 +274,9 @@ function normalizeBase(basePath: string | undefined): string {
  * |---|---|---|
  * | `GET /api/me` | the caller, the organization (`ssoOnly`), what they may manage | a session |
  * | `GET /api/tokens` | a page of my user tokens (name, hint, created, last used, inactivity expiry): `{ items, nextCursor, total }`; query `limit`, `cursor`, `status`, `search`, `sort`, `order` | a session |
- * | `POST /api/tokens` `{ name, password? }` | generate one; `201 { token, record }`, the secret this once | the password unless SSO-only (R4) |
+ * | `POST /api/tokens` `{ name, password?, restriction?, expiresAt? }` | generate one, restricted (R17) or with an expiry (R19); `201 { token, record }`, the secret this once | the password unless SSO-only (R4) |
+ * | `POST /api/tokens/preview` `{ restriction? }` | what a new token of mine would reach (R17), before its secret exists | a session |
+ * | `POST /api/tokens/:id/rotate` `{ password?, graceMs? }` | a new secret for one of mine (R18); `200 { token, record }`, the secret this once | it is mine; the password unless SSO-only |
  * | `POST /api/tokens/:id/revoke` | revoke one of mine | it is mine |
  * | `GET /api/organization/tokens` | a page of the organization's user tokens, with their owners (same query and answer) | `api_tokens:manage` |
  * | `DELETE /api/organization/tokens/:id` | delete any user token | `api_tokens:manage` |
@@ -221,10 +284,16 @@ function normalizeBase(basePath: string | undefined): string {
  * | `POST /api/service-users` `{ name, permissionSetId? }` | create one | `service_users:manage` |
  * | `DELETE /api/service-users/:id` | delete one (its tokens stop working) | `service_users:manage` |
  * | `GET /api/service-users/:id/tokens` | a page of its tokens (same query and answer) | `service_users:manage` |
- * | `POST /api/service-users/:id/tokens` `{ name }` | generate one; the secret this once | `service_users:manage` |
+ * | `GET /api/service-users/:id/removal` | the tokens that stop if it is deleted (R20) | `service_users:manage` |
+ * | `POST /api/service-users/:id/tokens` `{ name, restriction?, expiresAt? }` | generate one; the secret this once | `service_users:manage` |
+ * | `POST /api/service-users/:id/tokens/preview` `{ restriction? }` | what a new token of it would reach (R17) | `service_users:manage` |
+ * | `POST /api/service-users/:id/tokens/:tokenId/rotate` `{ graceMs? }` | a new secret (R18); the secret this once | `service_users:manage` |
  * | `POST /api/service-users/:id/tokens/:tokenId/revoke` | revoke one | `service_users:manage` |
  * | `DELETE /api/service-users/:id/tokens/:tokenId` | delete one | `service_users:manage` |
  * | `GET /api/permission-sets` | what `options.permissionSets` offers | `service_users:manage` |
+ * | `GET /api/members` | a page of members (`members: true` only) | `api_tokens:manage` |
+ * | `GET /api/members/:userId/deactivation`, `…/removal` | the tokens that stop if they are deactivated or removed (R20) | `api_tokens:manage` |
+ * | `POST /api/members/:userId/deactivate`, `DELETE /api/members/:userId` | deactivate or remove a member (R7) | `api_tokens:manage` |
  * | `GET /`, `GET /admin` | the pages "My API tokens" and "API tokens" (administrator) | a session |
  *
  * CSRF: every POST/PUT/PATCH/DELETE must be `Content-Type: application/json`, carry the
@@ -251,6 +320,10 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
   const allowed = new Set((options.allowedOrigins ?? []).map((o) => new URL(o).origin));
   const pages = options.pages ?? true;
   const assets = pageAssets();
+  const members = options.members ?? false;
+  if (members && kw.directory === undefined) {
+    throw new KeywardError("invalid_config", "members: true needs the keyward instance's directory (pass the instance itself).", { field: "options.members" });
+  }
 
   async function hasPermission(s: ManagementSession, permission: "manageTokens" | "manageServiceUsers"): Promise<boolean> {
     // The service's own check, so that the page shows exactly what the endpoints allow; asking is no refused call (no event).
@@ -260,6 +333,32 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
   /** The permission sets the host offers to new service users (none without the hook). */
   async function offeredSets(orgId: string): Promise<readonly { id: string; name: string }[]> {
     return options.permissionSets ? await options.permissionSets(orgId) : [];
+  }
+
+  /** The longest grace period a rotation may keep the previous secret (R18), for the page's choices. */
+  function maxGraceMs(): number {
+    return kw.rotation?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS;
+  }
+
+  /** R17: what a token of `subject` with `restriction` would reach, before its secret exists (keyward checks the caller may create it). */
+  async function previewReach(s: ManagementSession, subject: { kind: "user" | "service_user"; id: string }, r: Record<string, unknown> | null | undefined) {
+    const reach = await kw.tokens.previewReach({ orgId: s.orgId, actorId: s.userId, subject, ...(r == null ? {} : { restriction: r as TokenRestriction }) });
+    return { subject: reach.subject, refusal: reach.refusal, permissions: reach.permissions, actions: reach.actions, itemTypes: reach.itemTypes };
+  }
+
+  /**
+   * The directory, for the member endpoints: only with `members: true`, and only to holders of the
+   * token-management permission (R11) — checked here, since the directory itself trusts its caller.
+   */
+  async function membersDirectory(s: ManagementSession): Promise<NonNullable<ManagedKeyward["directory"]>> {
+    if (!members || kw.directory === undefined) throw new KeywardError("not_found", "Not found."); // members: false (checked at start-up otherwise)
+    if (!(await hasPermission(s, "manageTokens"))) throw new KeywardError("forbidden");
+    return kw.directory;
+  }
+
+  /** An administrator does not deactivate or remove themself from this page (they would lose it mid-action). */
+  function notSelf(s: ManagementSession, userId: string): void {
+    if (userId === s.userId) throw new KeywardError("invalid_input", "You cannot deactivate or remove yourself here.", { field: "userId" });
   }
 
   async function serviceUserOf(s: ManagementSession, serviceUserId: string) {
@@ -279,8 +378,15 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       method: "GET",
       pattern: ["me"],
       async handle({ session: s }) {
-        const { user, organization, can } = await kw.managementProfile({ orgId: s.orgId, actorId: s.userId });
-        return json({ user, organization, can, limits: { userTokens: kw.limits?.userTokensPerUser ?? null } });
+        const { user, organization, can, holds } = await kw.managementProfile({ orgId: s.orgId, actorId: s.userId });
+        return json({
+          user,
+          organization,
+          can: { ...can, manageMembers: members && can.manageTokens },
+          holds,
+          limits: { userTokens: kw.limits?.userTokensPerUser ?? null },
+          rotation: { maxGraceMs: maxGraceMs() },
+        });
       },
     },
     {
@@ -296,8 +402,40 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       operation: "create_user_token",
       async handle({ session: s, body }) {
         const v = parseInput(createMineSchema, body);
-        const created = await kw.tokens.createUserToken({ orgId: s.orgId, userId: s.userId, name: v.name, ...(v.password === undefined ? {} : { password: v.password }) });
+        const created = await kw.tokens.createUserToken({
+          orgId: s.orgId,
+          userId: s.userId,
+          name: v.name,
+          ...(v.password === undefined ? {} : { password: v.password }),
+          ...lifecycleFields(v),
+        });
         return json({ token: created.token, record: tokenJson(created.record) }, 201);
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["tokens", "preview"],
+      async handle({ session: s, body }) {
+        const v = parseInput(previewSchema, body);
+        return json(await previewReach(s, { kind: "user", id: s.userId }, v.restriction));
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["tokens", ":tokenId", "rotate"],
+      operation: "rotate_token",
+      async handle({ session: s, params, body }) {
+        const v = parseInput(rotateMineSchema, body);
+        // Only one of the caller's own user tokens: another's is not found here (an administrator deletes, never rotates, a person's token).
+        if (!(await kw.tokens.belongsTo({ orgId: s.orgId, tokenId: params.tokenId!, kind: "user", subjectId: s.userId }))) throw new KeywardError("not_found", "No such token.");
+        const rotated = await kw.tokens.rotate({
+          orgId: s.orgId,
+          tokenId: params.tokenId!,
+          actorId: s.userId,
+          ...(v.password === undefined ? {} : { password: v.password }),
+          ...(v.graceMs === undefined ? {} : { graceMs: v.graceMs }),
+        });
+        return json({ token: rotated.token, record: tokenJson(rotated.record) });
       },
     },
     {
@@ -385,8 +523,85 @@ export function managementRouter(kw: ManagedKeyward, options: ManagementOptions)
       operation: "create_service_token",
       async handle({ session: s, params, body }) {
         const v = parseInput(createServiceTokenSchema, body);
-        const created = await kw.tokens.createServiceToken({ orgId: s.orgId, serviceUserId: params.serviceUserId!, name: v.name, actorId: s.userId });
+        const created = await kw.tokens.createServiceToken({ orgId: s.orgId, serviceUserId: params.serviceUserId!, name: v.name, actorId: s.userId, ...lifecycleFields(v) });
         return json({ token: created.token, record: tokenJson(created.record) }, 201);
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["service-users", ":serviceUserId", "tokens", "preview"],
+      async handle({ session: s, params, body }) {
+        const v = parseInput(previewSchema, body);
+        await serviceUserOf(s, params.serviceUserId!);
+        return json(await previewReach(s, { kind: "service_user", id: params.serviceUserId! }, v.restriction));
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["service-users", ":serviceUserId", "tokens", ":tokenId", "rotate"],
+      operation: "rotate_token",
+      async handle({ session: s, params, body }) {
+        const v = parseInput(rotateServiceSchema, body);
+        await serviceTokenOf(s, params.serviceUserId!, params.tokenId!);
+        const rotated = await kw.tokens.rotate({ orgId: s.orgId, tokenId: params.tokenId!, actorId: s.userId, ...(v.graceMs === undefined ? {} : { graceMs: v.graceMs }) });
+        return json({ token: rotated.token, record: tokenJson(rotated.record) });
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["service-users", ":serviceUserId", "removal"],
+      async handle({ session: s, params }) {
+        return json(endingJson(await kw.serviceUsers.previewRemoval({ orgId: s.orgId, serviceUserId: params.serviceUserId!, actorId: s.userId })));
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["members"],
+      async handle({ session: s, request }) {
+        const d = await membersDirectory(s);
+        const page = await d.listMembers({ ...listOptions(request), orgId: s.orgId });
+        return json({
+          items: page.items.map((m) => ({ id: m.user.id, name: m.user.name, status: m.membership.status, self: m.user.id === s.userId })),
+          nextCursor: page.nextCursor,
+          total: page.total,
+        });
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["members", ":userId", "deactivation"],
+      async handle({ session: s, params }) {
+        const d = await membersDirectory(s);
+        return json(endingJson(await d.previewDeactivation({ orgId: s.orgId, userId: params.userId! })));
+      },
+    },
+    {
+      method: "POST",
+      pattern: ["members", ":userId", "deactivate"],
+      async handle({ session: s, params, body }) {
+        parseInput(emptySchema, body);
+        const d = await membersDirectory(s);
+        notSelf(s, params.userId!);
+        await d.deactivateMember({ orgId: s.orgId, userId: params.userId!, actorId: s.userId });
+        return noContent();
+      },
+    },
+    {
+      method: "GET",
+      pattern: ["members", ":userId", "removal"],
+      async handle({ session: s, params }) {
+        const d = await membersDirectory(s);
+        return json(endingJson(await d.previewRemoval({ orgId: s.orgId, userId: params.userId! })));
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: ["members", ":userId"],
+      async handle({ session: s, params }) {
+        const d = await membersDirectory(s);
+        notSelf(s, params.userId!);
+        await d.removeMember({ orgId: s.orgId, userId: params.userId!, actorId: s.userId });
+        return noContent();
       },
     },
     {

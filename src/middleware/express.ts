@@ -10,7 +10,7 @@ import type { ParamsDictionary, Query as ParsedQs } from "express-serve-static-c
 import { KeywardError } from "../core/errors.js";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { guardRunner, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { guardRunner, requestClient, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { authorizationValues, type HttpOptions, type HttpProblem } from "../http/mapping.js";
 import { serveNode, type NodeHandlerOptions } from "../manage/node.js";
 import type { MountableRouter } from "../manage/router.js";
@@ -73,6 +73,7 @@ export function keywardExpress<A extends string>(kw: GuardKeyward<A>, options: H
       url: req.originalUrl ?? req.url,
       params: req.params as Record<string, string | undefined>,
       raw: { req, res },
+      client: requestClient(req.ip ?? req.socket?.remoteAddress, req.headers["user-agent"]),
     }),
     allow(granted, headers, _req, res, next): void {
       res.set(headers);

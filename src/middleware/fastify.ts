@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginOptions, FastifyReply, FastifyReques
 import type { AllowedAccess } from "../core/access.js";
 import { KeywardError } from "../core/errors.js";
 import type { AllowedDecision } from "../core/types.js";
-import { guardRunner, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { guardRunner, requestClient, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { authorizationValues, type HttpOptions } from "../http/mapping.js";
 import { bodyStream, buildRequest } from "../manage/node.js";
 import type { MountableRouter } from "../manage/router.js";
@@ -63,6 +63,7 @@ export function keywardFastify<A extends string>(kw: GuardKeyward<A>, options: H
       url: request.url,
       params: request.params as Record<string, string | undefined>,
       raw: request,
+      client: requestClient(request.ip, request.headers["user-agent"]),
     }),
     allow(granted, headers, request, reply) {
       void reply.headers(headers);

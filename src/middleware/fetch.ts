@@ -6,7 +6,7 @@
  */
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision, DeniedDecision } from "../core/types.js";
-import { guardRunner, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { guardRunner, requestClient, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { problemResponse, resolveHttpOptions as resolveOptions, type HttpOptions, type ResolvedHttpOptions } from "../http/mapping.js";
 
 export {
@@ -27,7 +27,7 @@ export {
   type ProblemDocument,
   type ResolvedHttpOptions,
 } from "../http/mapping.js";
-export { guardRunner, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
+export { guardRunner, requestClient, resolveGuard, resolveListGuard, runGuard, runListGuard } from "../http/guard.js";
 export type {
   Binding,
   BoundRequest,
@@ -41,6 +41,7 @@ export type {
   ItemLoader,
   ListGuardResult,
   ListGuardSpec,
+  RequestClient,
   ResolvedGuard,
   ResolvedListGuard,
 } from "../http/guard.js";
@@ -128,7 +129,8 @@ export interface KeywardFetch<A extends string> {
  */
 export function keywardFetch<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardFetch<A> {
   const guards = guardRunner<A, [Request, FetchParams], FetchCheck | FetchListCheck, { request: Request; params: FetchParams }>(kw, options, {
-    read: (request, params) => ({ authorization: request.headers.get("authorization"), method: request.method, url: request.url, params, raw: { request, params } }),
+    // A Fetch Request carries no peer address: the user agent only.
+    read: (request, params) => ({ authorization: request.headers.get("authorization"), method: request.method, url: request.url, params, raw: { request, params }, client: requestClient(null, request.headers.get("user-agent")) }),
     allow: (granted, headers) => ("filter" in granted ? { ok: true, access: granted, headers } : { ok: true, decision: granted, headers }),
     deny: (problem, decision) => (decision === undefined ? { ok: false, response: problemResponse(problem) } : { ok: false, response: problemResponse(problem), decision }),
   });

@@ -8,7 +8,7 @@
 import type { Context, Hono, MiddlewareHandler, Next } from "hono";
 import type { AllowedAccess } from "../core/access.js";
 import type { AllowedDecision } from "../core/types.js";
-import { guardRunner, type Granted, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
+import { guardRunner, requestClient, type Granted, type GuardKeyward, type GuardSpec, type ListGuardSpec } from "../http/guard.js";
 import { problemResponse, type HttpOptions } from "../http/mapping.js";
 import type { MountableRouter } from "../manage/router.js";
 
@@ -59,7 +59,15 @@ export interface KeywardHonoGuard<A extends string> {
  */
 export function keywardHono<A extends string>(kw: GuardKeyward<A>, options: HttpOptions = {}): KeywardHonoGuard<A> {
   const guards = guardRunner(kw, options, {
-    read: (c: Context<GrantedEnv>, _next: Next) => ({ authorization: c.req.header("authorization"), method: c.req.method, url: c.req.url, params: c.req.param(), raw: c as Context }),
+    read: (c: Context<GrantedEnv>, _next: Next) => ({
+      authorization: c.req.header("authorization"),
+      method: c.req.method,
+      url: c.req.url,
+      params: c.req.param(),
+      raw: c as Context,
+      // The address on @hono/node-server (its `env.incoming`); other runtimes give none here.
+      client: requestClient((c.env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming?.socket?.remoteAddress, c.req.header("user-agent")),
+    }),
     async allow(granted, headers, c, next): Promise<Response | undefined> {
       c.set("keyward", granted);
       await next();

@@ -6,13 +6,15 @@
  */
 import { z } from "zod";
 import { decideAccess, describeReach, type AccessDecision, type AccessInput, type AllowedAccess, type Reach } from "../core/access.js";
+import { compileSubject } from "../core/compile.js";
 import { forbiddenError, KeywardError } from "../core/errors.js";
 import { subjectState } from "../core/lifecycle.js";
-import type { ActionDefinition, DecisionInput, LoadedToken, TokenView } from "../core/types.js";
+import type { ActionDefinition, DecisionInput, LoadedToken, TokenRecord, TokenView } from "../core/types.js";
+import type { PreviewReachInput } from "./inputs.js";
 import type { Context } from "./context.js";
 import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
-import { id, parseInput } from "./schemas.js";
-import { requirePermission, toView } from "./tokens.js";
+import { id, parseInput, previewReachSchema } from "./schemas.js";
+import { checkRestriction, requirePermission, requireWithin, toView } from "./tokens.js";
 
 interface AccessCall extends Call {
   itemType: string;
@@ -77,7 +79,7 @@ export async function reach(ctx: Context, input: z.input<typeof reachSchema>): P
     await requirePermission(ctx, orgId, actorId, permission);
   }
   if (token === null || token.orgId !== orgId || token.deletedAt !== null) throw new KeywardError("not_found", "No such token.");
-  const types = [...new Set([...ctx.actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))];
+  const types = declaredItemTypes(ctx);
   const inputs = new Map<string, AccessInput>();
   let base: LoadedToken | null = null;
   for (const itemType of types) {
@@ -92,4 +94,62 @@ export async function reach(ctx: Context, input: z.input<typeof reachSchema>): P
   const described = describeReach(inputs, base, ctx.actions, now, { inactivityMs: ctx.inactivityMs });
   const subjectName = described.subject.name;
   return { token: toView(ctx, { token: base.token, subjectName, subject: subjectState(base.subject) }, now), ...described };
+}
+
+/** The item types of the declared item actions. */
+function declaredItemTypes(ctx: Context): string[] {
+  return [...new Set([...ctx.actions.values()].flatMap((d) => (d.item === undefined ? [] : [d.item])))];
+}
+
+/**
+ * R17: what a token of this subject with this restriction would reach now, before it exists (the
+ * token page's picker): the same answer as {@link reach}, for a made-up token created now (its
+ * `token` view has an empty `id`, `name` and `hint`). The actor needs the rights creating such a
+ * token needs — the user themself (an active member) for a user token; the service-user
+ * management permission, and every permission of the service user's set, for a service token —
+ * and the restriction is checked as creation checks it (`permission_not_held`, `invalid_input`).
+ * Reads only; nothing is written, no secret exists.
+ */
+export async function previewReach(ctx: Context, input: PreviewReachInput): Promise<TokenReach> {
+  const { orgId, actorId, subject, restriction: asked } = parseInput(previewReachSchema, input);
+  if (subject.kind === "user") {
+    const m = await ctx.call(() => ctx.store.getMembership(orgId, subject.id));
+    if (subject.id !== actorId || m === null || m.status !== "active") {
+      throw new KeywardError("forbidden", "Only an active member of the organization can preview a user token of their own.");
+    }
+  } else {
+    const held = await requirePermission(ctx, orgId, actorId, ctx.permissions.manageServiceUsers);
+    const su = await ctx.call(() => ctx.store.getServiceUser(subject.id));
+    if (su === null || su.orgId !== orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "subject.id" });
+    await requireWithin(ctx, orgId, su.permissionSetId, held, "subject.id");
+  }
+  const restriction = await checkRestriction(ctx, orgId, subject, asked);
+  const ref = { orgId, kind: subject.kind, subjectId: subject.id };
+  const types = declaredItemTypes(ctx);
+  // With no item type declared, the subject alone (an item type no grant has: ids are never empty).
+  const loaded = await Promise.all((types.length === 0 ? [""] : types).map((itemType) => ctx.call(() => ctx.store.loadSubjectAccess(ref, { itemType }))));
+  const first = loaded[0]!;
+  const now = ctx.now();
+  const token: TokenRecord = {
+    id: "",
+    kind: subject.kind,
+    orgId,
+    subjectId: subject.id,
+    name: "",
+    hash: "",
+    hint: "",
+    epoch: first.subject.kind === "user" ? (first.subject.membership?.epoch ?? null) : null,
+    createdAt: now,
+    createdBy: actorId,
+    lastUsedAt: null,
+    revokedAt: null,
+    deletedAt: null,
+    expiredAt: null,
+    restriction,
+  };
+  const compiled = compileSubject({ token, subject: first.subject });
+  const inputs = new Map<string, AccessInput>();
+  types.forEach((itemType, i) => inputs.set(itemType, { ...loaded[i]!, token, compiled }));
+  const described = describeReach(inputs, { token, subject: first.subject, compiled }, ctx.actions, now, { inactivityMs: ctx.inactivityMs });
+  return { token: toView(ctx, { token, subjectName: described.subject.name, subject: subjectState(first.subject) }, now), ...described };
 }

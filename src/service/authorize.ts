@@ -77,7 +77,9 @@ interface LoginVerdict extends Verdict {
 const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
   read: (store, digest) => store.loadDecision(digest, null),
   decide(input, now, _c, ctx) {
-    const reason = checkToken(input, now, ctx.inactivityMs) ?? (input.token.kind === "service_user" ? "login_not_allowed" : "allowed");
+    // R9: a service token never logs in; R17: nor a restricted user token (a session would do everything its user can).
+    const refused = input.token.kind === "service_user" || input.token.restriction != null;
+    const reason = checkToken(input, now, ctx.inactivityMs) ?? (refused ? "login_not_allowed" : "allowed");
     return { allowed: reason === "allowed", reason, token: input.token, subject: input.compiled.ref };
   },
   notFound: (reason) => ({ allowed: false, reason }),
@@ -98,12 +100,19 @@ function describeLogin(v: LoginVerdict): ReturnType<typeof describeDecision> {
   return v.allowed ? describeDecision({ allowed: true, reason: v.reason, subject: v.subject, tokenId: v.token?.id, orgId: v.token?.orgId }) : describeDecision({ allowed: false, reason: v.reason });
 }
 
+/** Why a token that authenticates may not log in: a service token (R9), or a restricted user token (R17). */
+const RESTRICTED_LOGIN = "A restricted token cannot be used to log in: a session would allow everything its user can, not only what the token allows.";
+
 /**
- * Logs in with a user token (R10); a service user token cannot (R9, `login_not_allowed`).
+ * Logs in with a user token (R10); a service user token cannot (R9, `login_not_allowed`), nor a
+ * restricted user token (R17, `login_not_allowed`).
  * Throws a {@link KeywardError} whose code is the reason when the token does not authenticate.
  */
 export async function login(ctx: Context, rawToken: unknown): Promise<Session> {
   const v = await observed(ctx, "login", "login", undefined, () => runPipeline(ctx, LOGIN, rawToken, LOGIN_CALL), describeLogin);
-  if (!v.allowed || v.token === undefined || v.subject === undefined) throw new KeywardError(v.reason as TokenDenialReason | "login_not_allowed");
+  if (!v.allowed || v.token === undefined || v.subject === undefined) {
+    const restricted = v.reason === "login_not_allowed" && v.token?.kind === "user";
+    throw new KeywardError(v.reason as TokenDenialReason | "login_not_allowed", restricted ? RESTRICTED_LOGIN : undefined);
+  }
   return { subject: v.subject as Session["subject"], orgId: v.token.orgId, tokenId: v.token.id };
 }

@@ -6,7 +6,7 @@
 import { customAlphabet } from "nanoid";
 import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
-import { DEFAULT_INACTIVITY_MS } from "../core/lifecycle.js";
+import { DEFAULT_INACTIVITY_MS, DEFAULT_TRACKED_CLIENTS, DEFAULT_WARNING_THRESHOLDS_MS } from "../core/lifecycle.js";
 import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
@@ -53,7 +53,28 @@ export interface KeywardOptions<A extends string = string> {
    * dependency keyward never imports itself). Default: none, and no telemetry code runs.
    */
   telemetry?: TelemetryOptions;
+  /**
+   * R18: `maxGraceMs`, the longest grace period `tokens.rotate()` accepts for a previous secret
+   * (an integer of milliseconds, 0 or more). Default 7 days.
+   */
+  rotation?: { maxGraceMs?: number };
+  /**
+   * R20: when `tokens.sweep()` warns before a token expires (`token.expiring`): `thresholdsMs`,
+   * each a positive number of milliseconds before the token's effective expiry. Default 14, 3
+   * and 1 days; `[]` sends no warnings.
+   */
+  warnings?: { thresholdsMs?: readonly number[] };
+  /**
+   * Opt-in: keep the last distinct clients (address and user agent, as `AuthorizeOptions.client`
+   * gives them; the middleware passes the request's) of each token, written with its last use (no
+   * extra write), shown in listings (`TokenView.clients`) and previews. `true` keeps 5; `{ max }`
+   * up to 50. Default off: an address is personal data.
+   */
+  trackClients?: boolean | { max?: number };
 }
+
+/** R18: the longest grace period of a rotation by default, 7 days. */
+export const DEFAULT_MAX_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Default names of the management permissions. */
 export const DEFAULT_MANAGEMENT_PERMISSIONS = {
@@ -80,6 +101,9 @@ const optionsSchema = z.object({
   prefixes: z.object({ user: z.string().optional(), service_user: z.string().optional() }).optional(),
   permissions: z.object({ manageTokens: z.string().min(1).optional(), manageServiceUsers: z.string().min(1).optional() }).optional(),
   reauthThrottle: z.union([z.literal(false), z.object({}).passthrough()]).optional(),
+  rotation: z.object({ maxGraceMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict().optional(),
+  warnings: z.object({ thresholdsMs: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).max(20).optional() }).strict().optional(),
+  trackClients: z.union([z.boolean(), z.object({ max: z.number().int().min(1).max(50).optional() }).strict()]).optional(),
   telemetry: z
     .object({
       tracer: z.custom<TelemetryOptions["tracer"]>((t) => typeof (t as { startActiveSpan?: unknown } | null)?.startActiveSpan === "function", "expected an OpenTelemetry Tracer").optional(),
@@ -105,6 +129,10 @@ export interface Context {
   reauth: ReauthThrottle | null;
   limits: { userTokensPerUser: number; serviceTokensPerOrg: number };
   inactivityMs: number;
+  /** R20: the warning thresholds (ms before the effective expiry), largest first, distinct. */
+  warningThresholdsMs: readonly number[];
+  /** Opt-in client tracking: how many clients a token keeps; `null` when off. */
+  trackClients: { max: number } | null;
   prefixes: TokenPrefixes;
   parse: TokenParser;
   hash: TokenHasher;
@@ -118,6 +146,10 @@ export interface Context {
    */
   now(storeNow?: number): number;
   newId(prefix: string): string;
+  /** R18: the longest grace period `tokens.rotate()` accepts (ms). */
+  maxGraceMs: number;
+  /** R18: token id → when this instance last emitted `token.previous_secret_used` for it. */
+  previousSecretEvents: Map<string, number>;
   /** Emits an event to the host's sink, if any. */
   emit(event: KeywardEvent): void;
   hasSink: boolean;
@@ -159,6 +191,12 @@ export function audited<I, R>(ctx: Context, operation: string, f: (input: I) => 
   };
 }
 
+/** The resolved `trackClients` option. */
+function trackedClients(option: KeywardOptions["trackClients"]): { max: number } | null {
+  if (option === undefined || option === false) return null;
+  return { max: option === true ? DEFAULT_TRACKED_CLIENTS : (option.max ?? DEFAULT_TRACKED_CLIENTS) };
+}
+
 const nano = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 16);
 
 /** Resolves and validates the options (`invalid_config` naming the field). */
@@ -189,6 +227,8 @@ export function createContext(options: KeywardOptions): Context {
       serviceTokensPerOrg: options.limits?.serviceTokensPerOrg ?? 20,
     },
     inactivityMs: options.inactivityMs ?? DEFAULT_INACTIVITY_MS,
+    warningThresholdsMs: Object.freeze([...new Set(options.warnings?.thresholdsMs ?? DEFAULT_WARNING_THRESHOLDS_MS)].sort((a, b) => b - a)),
+    trackClients: trackedClients(options.trackClients),
     prefixes,
     parse: tokenParser(prefixes),
     hash: tokenHasher(options.pepper),
@@ -200,6 +240,8 @@ export function createContext(options: KeywardOptions): Context {
       if (t > high) high = t;
       return high;
     },
+    maxGraceMs: options.rotation?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS,
+    previousSecretEvents: new Map(),
     newId: (prefix) => `${prefix}_${nano()}`,
     hasSink: sink !== undefined,
     emit(event) {

@@ -24,6 +24,9 @@ import type {
   ServiceUser,
   Share,
   Site,
+  TokenPolicy,
+  SubjectRef,
+  EndingPreview,
   User,
 } from "../core/types.js";
 import type { MemberEntry } from "../storage/types.js";
@@ -45,11 +48,15 @@ import type {
   PlacementInput,
   SeatCountInput,
   ServiceUserRef,
+  ServiceUserPreviewInput,
   ShareInput,
   UpdateOrganizationInput,
   UpdatePermissionSetInput,
   UpdateServiceUserInput,
   UpsertUserInput,
+  SetTokenPolicyInput,
+  GetTokenPolicyInput,
+  TokenPolicyResult,
 } from "./inputs.js";
 import {
   actorSchema,
@@ -71,6 +78,7 @@ import {
   placementSchema,
   seatCountSchema,
   serviceUserRefSchema,
+  serviceUserPreviewSchema,
   shareSchema,
   updateOrganizationSchema,
   updatePermissionSetSchema,
@@ -78,7 +86,8 @@ import {
   upsertUserSchema,
 } from "./schemas.js";
 import { DEFAULT_PAGE_SIZE, memberCursor, pageOptions, readMemberCursor, searchOf, statusesOf, statusOption, type Page } from "./paging.js";
-import { emitSubjectExpiry, requirePermission, requireWithin } from "./tokens.js";
+import { emitSubjectEnded, endingTokens, previewedToken, requirePermission, requireWithin } from "./tokens.js";
+import { getTokenPolicy, setTokenPolicy } from "./policy.js";
 
 /** The `directory` part of a keyward instance. */
 export function directory(ctx: Context) {
@@ -141,12 +150,12 @@ export function directory(ctx: Context) {
         return;
     }
   }
-  /** Applies a membership change and emits the expiry of the tokens it kills (R7, R16). */
+  /** Applies a membership change and emits the expiry of the tokens it kills (R7, R16) and the one notice listing them (R20). */
   async function changeMembership(
     orgId: string,
     userId: string,
     change: (m: Membership) => Membership,
-    { ifLeft = "refuse" }: { ifLeft?: "refuse" | "keep" } = {},
+    { ifLeft = "refuse", actorId = null }: { ifLeft?: "refuse" | "keep"; actorId?: string | null } = {},
   ): Promise<Membership> {
     let before: SubjectState | null = null;
     const after = await call(() =>
@@ -163,9 +172,30 @@ export function directory(ctx: Context) {
     const was = before as SubjectState | null;
     if (was !== null && was.active && after.status !== "active" && ctx.hasSink) {
       const entries = await call(() => store.listTokens({ orgId, kind: "user", subjectId: userId }));
-      emitSubjectExpiry(ctx, entries, was, ctx.now());
+      const subject = await userRef(userId);
+      emitSubjectEnded(ctx, entries, was, ctx.now(), { orgId, subject, actorId, cause: after.status === "left" ? "left" : "deactivated" });
     }
     return after;
+  }
+  async function userRef(userId: string): Promise<SubjectRef> {
+    const user = await call(() => store.getUser(userId));
+    return { kind: "user", id: userId, name: user?.name ?? userId };
+  }
+  /**
+   * R20: what deactivating (`"deactivate"`) or removing (`"remove"`) a member would end, read
+   * only: the member's user tokens active now, as the action would select them. A member who
+   * left is `not_found` for a deactivation (as `deactivateMember` answers) and ends nothing when
+   * removed again.
+   */
+  async function previewMember(input: MemberRef, action: "deactivate" | "remove"): Promise<EndingPreview> {
+    const v = parseInput(memberRefSchema, input);
+    const m = await call(() => store.getMembership(v.orgId, v.userId));
+    if (m === null || (m.status === "left" && action === "deactivate")) {
+      throw new KeywardError("not_found", "No such member: a user who left rejoins through addMember.", { field: "userId" });
+    }
+    const [entries, subject] = await Promise.all([call(() => store.listTokens({ orgId: v.orgId, kind: "user", subjectId: v.userId })), userRef(v.userId)]);
+    const ending = endingTokens(ctx, entries, { active: m.status === "active", epoch: m.epoch }, ctx.now());
+    return { subject, tokens: ending.map((e) => previewedToken(e.token)) };
   }
 
   return {
@@ -189,6 +219,16 @@ export function directory(ctx: Context) {
       await call(() => store.putOrganization(next));
       return next;
     },
+    /**
+     * R19: sets the organization's token lifetime policy (`null`: none). `existing: "keep"`
+     * (default) gives the new maximum to tokens created from now on; `"apply"` recomputes it for
+     * every live token, ending none sooner than `noticeMs` from now (default 14 days) unless it
+     * was due sooner already, and lists the tokens whose effective expiry changed.
+     * @example `const { affected } = await kw.directory.setTokenPolicy({ orgId: "acme", policy: { maxLifetimeMs: { service_user: 90 * 86_400_000 } }, existing: "apply" })`
+     */
+    setTokenPolicy: (input: SetTokenPolicyInput): Promise<TokenPolicyResult> => setTokenPolicy(ctx, input),
+    /** R19: the organization's token policy, `null` when it has none. @example `const policy = await kw.directory.getTokenPolicy({ orgId: "acme" })` */
+    getTokenPolicy: (input: GetTokenPolicyInput): Promise<TokenPolicy | null> => getTokenPolicy(ctx, input),
     /** Creates or renames a person (R1). @example `const ana = await kw.directory.upsertUser({ id: "u_ana", name: "Ana Silva" })` */
     async upsertUser(input: UpsertUserInput): Promise<User> {
       const v = parseInput(upsertUserSchema, input);
@@ -243,7 +283,15 @@ export function directory(ctx: Context) {
     /** Deactivates a member: their user tokens stop working at once and for good (R7). @example `await kw.directory.deactivateMember({ orgId, userId })` */
     async deactivateMember(input: MemberRef): Promise<Membership> {
       const v = parseInput(memberRefSchema, input);
-      return changeMembership(v.orgId, v.userId, deactivateMembership);
+      return changeMembership(v.orgId, v.userId, deactivateMembership, { actorId: v.actorId ?? null });
+    },
+    /**
+     * R20: what `deactivateMember` would stop, without changing anything: the member and every
+     * user token of theirs that works now, with its last use (and clients, when tracked).
+     * @example `const { tokens } = await kw.directory.previewDeactivation({ orgId, userId }) // "2 integrations stop: CI, used 2 hours ago, …"`
+     */
+    async previewDeactivation(input: MemberRef): Promise<EndingPreview> {
+      return previewMember(input, "deactivate");
     },
     /** Reactivates a member. Their old tokens stay dead (R7); they create new ones. @example `await kw.directory.reactivateMember({ orgId, userId })` */
     async reactivateMember(input: MemberRef): Promise<Membership> {
@@ -254,7 +302,14 @@ export function directory(ctx: Context) {
     /** Removes a member from the organization: their user tokens die for good (R7). @example `await kw.directory.removeMember({ orgId, userId })` */
     async removeMember(input: MemberRef): Promise<Membership> {
       const v = parseInput(memberRefSchema, input);
-      return changeMembership(v.orgId, v.userId, leaveMembership, { ifLeft: "keep" });
+      return changeMembership(v.orgId, v.userId, leaveMembership, { ifLeft: "keep", actorId: v.actorId ?? null });
+    },
+    /**
+     * R20: what `removeMember` would stop, without changing anything (as {@link previewDeactivation}).
+     * @example `const { subject, tokens } = await kw.directory.previewRemoval({ orgId, userId })`
+     */
+    async previewRemoval(input: MemberRef): Promise<EndingPreview> {
+      return previewMember(input, "remove");
     },
     /**
      * The organization's user list, one page at a time: its members with their names, by name
@@ -443,7 +498,7 @@ export function serviceUsers(ctx: Context) {
     async remove(input: ServiceUserRef): Promise<void> {
       const v = parseInput(serviceUserRefSchema, input);
       await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
-      await call(() =>
+      const removed = await call(() =>
         store.updateServiceUser(v.id, (current) => {
           if (current === null || current.orgId !== v.orgId || current.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "id" });
           return { ...current, status: "deleted" };
@@ -451,8 +506,24 @@ export function serviceUsers(ctx: Context) {
       );
       if (ctx.hasSink) {
         const entries = await call(() => store.listTokens({ orgId: v.orgId, kind: "service_user", subjectId: v.id }));
-        emitSubjectExpiry(ctx, entries, { active: true, epoch: null }, ctx.now());
+        const subject: SubjectRef = { kind: "service_user", id: removed.id, name: removed.name };
+        emitSubjectEnded(ctx, entries, { active: true, epoch: null }, ctx.now(), { orgId: v.orgId, subject, actorId: v.actorId, cause: "deleted" });
       }
+    },
+    /**
+     * R20: what `remove` would stop, without changing anything: the service user and every token
+     * of its that works now, with its last use (and clients, when tracked). Needs the same right
+     * as the removal.
+     * @example `const { tokens } = await kw.serviceUsers.previewRemoval({ orgId, serviceUserId: bot.id, actorId })`
+     */
+    async previewRemoval(input: ServiceUserPreviewInput): Promise<EndingPreview> {
+      const v = parseInput(serviceUserPreviewSchema, input);
+      await requirePermission(ctx, v.orgId, v.actorId, ctx.permissions.manageServiceUsers);
+      const su = await call(() => store.getServiceUser(v.serviceUserId));
+      if (su === null || su.orgId !== v.orgId || su.status !== "active") throw new KeywardError("not_found", "No such service user.", { field: "serviceUserId" });
+      const entries = await call(() => store.listTokens({ orgId: v.orgId, kind: "service_user", subjectId: su.id }));
+      const ending = endingTokens(ctx, entries, { active: true, epoch: null }, ctx.now());
+      return { subject: { kind: "service_user", id: su.id, name: su.name }, tokens: ending.map((e) => previewedToken(e.token)) };
     },
     /** The organization's active service users. @example `const bots = await kw.serviceUsers.list({ orgId, actorId })` */
     async list(input: ActorInput): Promise<ServiceUser[]> {

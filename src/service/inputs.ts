@@ -5,7 +5,7 @@
  * @module
  */
 import type { TokenSort, TokenStatus } from "../core/lifecycle.js";
-import type { AccessLevel, LeakLocation, MembershipStatus } from "../core/types.js";
+import type { AccessLevel, ExpiryCause, LeakLocation, MembershipStatus, SubjectKind, TokenPolicy, TokenRestriction } from "../core/types.js";
 
 // ── shared pieces ──
 
@@ -122,6 +122,10 @@ export interface CreateUserTokenInput {
   /** The token's display name. */
   name: string;
   password?: string;
+  /** R19: when the token expires (epoch ms, after now; within the organization's policy's maximum lifetime). */
+  expiresAt?: number;
+  /** R17: what the token may do at most, of what the user may do (each permission must be held now). `null`, absent or `{}`: full access. */
+  restriction?: TokenRestriction | null;
 }
 
 /**
@@ -137,6 +141,90 @@ export interface CreateServiceTokenInput {
   serviceUserId: string;
   name: string;
   actorId: string;
+  /** R19: when the token expires (epoch ms, after now; within the organization's policy's maximum lifetime). */
+  expiresAt?: number;
+  /** R17: what the token may do at most, of what the service user may do (no groups or sites: service users have none). `null`, absent or `{}`: full access. */
+  restriction?: TokenRestriction | null;
+}
+
+/**
+ * `tokens.previewReach()` (R17): what a token of this subject with this restriction would reach
+ * now, before it exists. The actor needs the rights creating such a token needs: the user
+ * themself for a user token, a service-user manager for a service token.
+ *
+ * @example
+ * ```ts
+ * const input: PreviewReachInput = { orgId: "acme", actorId: "u_ana", subject: { kind: "user", id: "u_ana" }, restriction: { maxLevel: "view" } };
+ * ```
+ */
+export interface PreviewReachInput {
+  orgId: string;
+  actorId: string;
+  subject: { kind: SubjectKind; id: string };
+  restriction?: TokenRestriction | null;
+}
+
+/**
+ * `directory.setTokenPolicy()`: an organization's token lifetime policy (R19), `null` for none.
+ * `existing`: `"keep"` (default) gives the new maximum to tokens created from now on only;
+ * `"apply"` recomputes it for every live token, but ends none sooner than `noticeMs` from now
+ * (default 14 days) unless it was due to end sooner already.
+ *
+ * @example
+ * ```ts
+ * const input: SetTokenPolicyInput = { orgId: "acme", policy: { maxLifetimeMs: { service_user: 90 * 86_400_000 } }, existing: "apply" };
+ * ```
+ */
+export interface SetTokenPolicyInput {
+  orgId: string;
+  policy: TokenPolicy | null;
+  existing?: "keep" | "apply";
+  /** With `existing: "apply"`: the least notice (ms from now) before a tightening ends a token. Default 14 days. */
+  noticeMs?: number;
+}
+
+/**
+ * `directory.getTokenPolicy()`: the organization's token policy (R19).
+ *
+ * @example
+ * ```ts
+ * const input: GetTokenPolicyInput = { orgId: "acme" };
+ * ```
+ */
+export interface GetTokenPolicyInput {
+  orgId: string;
+}
+
+/**
+ * A token whose effective expiry a `setTokenPolicy({ existing: "apply" })` changed (R19): its new
+ * effective expiry (`null`: it no longer expires) and which deadline that is.
+ *
+ * @example
+ * ```ts
+ * const a: PolicyAffectedToken = { tokenId: "tok_1", name: "BI", kind: "service_user", subjectId: "su_1", expiresAt: Date.now() + 14 * 86_400_000, cause: "policy" };
+ * ```
+ */
+export interface PolicyAffectedToken {
+  tokenId: string;
+  name: string;
+  kind: SubjectKind;
+  subjectId: string;
+  expiresAt: number | null;
+  cause: ExpiryCause | null;
+}
+
+/**
+ * What `directory.setTokenPolicy()` returns: the policy now in force and the tokens whose
+ * effective expiry it changed (empty with `existing: "keep"`).
+ *
+ * @example
+ * ```ts
+ * const { affected }: TokenPolicyResult = await kw.directory.setTokenPolicy(input);
+ * ```
+ */
+export interface TokenPolicyResult {
+  policy: TokenPolicy | null;
+  affected: PolicyAffectedToken[];
 }
 
 /**
@@ -191,6 +279,26 @@ export interface TokenActionInput {
   orgId: string;
   tokenId: string;
   actorId: string;
+}
+
+/**
+ * `tokens.rotate()` (R18): the token whose secret to replace, who asks, the password (user
+ * tokens, unless the organization is SSO-only, R4), and how long the previous secret keeps
+ * working.
+ *
+ * @example
+ * ```ts
+ * const { token } = await kw.tokens.rotate({ orgId: "acme", tokenId, actorId: "u_admin", graceMs: 86_400_000 } satisfies RotateTokenInput);
+ * ```
+ */
+export interface RotateTokenInput {
+  orgId: string;
+  tokenId: string;
+  actorId: string;
+  /** The actor's password, for a user token unless the organization is SSO-only (R4, as at creation). */
+  password?: string;
+  /** How long the previous secret keeps working, in ms: an integer from 0 (the default: it stops at once) to the `rotation.maxGraceMs` option (default 7 days). Never past the token's own expiry. */
+  graceMs?: number;
 }
 
 /**
@@ -329,6 +437,8 @@ export interface MemberInput {
 export interface MemberRef {
   orgId: string;
   userId: string;
+  /** Who is acting, if anyone (a host's admin): named in R20's `subject.tokens_ended` notice of `deactivateMember` and `removeMember`. */
+  actorId?: string;
 }
 
 /**
@@ -508,5 +618,20 @@ export interface UpdateServiceUserInput {
 export interface ServiceUserRef {
   orgId: string;
   id: string;
+  actorId: string;
+}
+
+/**
+ * `serviceUsers.previewRemoval()` (R20): the service user whose removal to preview, and the actor
+ * (who needs the same right as for the removal).
+ *
+ * @example
+ * ```ts
+ * const { tokens } = await kw.serviceUsers.previewRemoval({ orgId: "acme", serviceUserId: bot.id, actorId: "u_admin" } satisfies ServiceUserPreviewInput);
+ * ```
+ */
+export interface ServiceUserPreviewInput {
+  orgId: string;
+  serviceUserId: string;
   actorId: string;
 }

@@ -4,11 +4,12 @@
  * a valid checksum is discarded before any store read.
  * @module
  */
+import { presentedSecret } from "../core/decide.js";
 import type { SubjectRef } from "../core/types.js";
 import type { Context } from "./context.js";
 import type { ReportLeakInput } from "./inputs.js";
 import { parseInput, reportLeakSchema } from "./schemas.js";
-import { tokenEvent } from "./tokens.js";
+import { tokenEvent, tokenEventFields } from "./tokens.js";
 
 /**
  * What a report did to one reported string:
@@ -39,25 +40,18 @@ export async function reportLeak(ctx: Context, input: ReportLeakInput): Promise<
   const { secret, found: where } = parseInput(reportLeakSchema, input);
   const kind = ctx.parse(secret);
   if (kind === null) return { outcome: "malformed" };
-  const loaded = await ctx.call(() => ctx.store.loadDecision(ctx.hash(secret as string), null));
+  const digest = ctx.hash(secret as string);
+  const loaded = await ctx.call(() => ctx.store.loadDecision(digest, null));
   // A record of the other kind under this digest is an integrity failure: unknown, as in authorize().
   if (loaded === null || loaded.token.kind !== kind) return { outcome: "unknown" };
   const now = ctx.now();
+  // R18: a rotated token's previous secret still works during its grace period (a leak of it revokes the token); after, it is no secret at all.
+  if (presentedSecret(loaded.token, digest, now) === null) return { outcome: "unknown" };
   const result = await ctx.call(() => ctx.store.revokeToken(loaded.token.id, now, "revoke", "leaked"));
   if (result === null) return { outcome: "unknown" };
   const { token, changed } = result;
   const subject = loaded.compiled.ref;
   if (changed) ctx.emit(tokenEvent("token.revoked", token, subject, now, null, "leaked"));
-  ctx.emit({
-    type: "token.leaked",
-    at: now,
-    tokenId: token.id,
-    orgId: token.orgId,
-    subject,
-    tokenName: token.name,
-    actorId: null,
-    found: { source: where.source, url: where.url },
-    revoked: changed,
-  });
+  ctx.emit({ type: "token.leaked", ...tokenEventFields(token, subject, now, null), found: { source: where.source, url: where.url }, revoked: changed });
   return { outcome: changed ? "revoked" : "already_revoked", tokenId: token.id, orgId: token.orgId, subject };
 }

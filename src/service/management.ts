@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { KeywardError } from "../core/errors.js";
-import type { SubjectKind } from "../core/types.js";
+import type { SubjectKind, TokenPolicy } from "../core/types.js";
 import type { Context } from "./context.js";
 import type { ActorInput, ManagementRights } from "./inputs.js";
 import { actorSchema, id, parseInput } from "./schemas.js";
@@ -20,8 +20,11 @@ export type { ManagementRights } from "./inputs.js";
  */
 export interface ManagementProfile {
   user: { id: string; name: string };
-  organization: { id: string; name: string; ssoOnly: boolean };
+  /** The organization, with its token lifetime policy (R19; `null`: none), which a creation form shows. */
+  organization: { id: string; name: string; ssoOnly: boolean; tokenPolicy: TokenPolicy | null };
   can: ManagementRights;
+  /** The groups and sites the user belongs to in the organization (R13): what a restricted token's picker offers (R17). Empty for a non-member. */
+  holds: { groups: { id: string; name: string }[]; sites: { id: string; name: string }[] };
 }
 
 /** The permissions an actor holds in an organization: none unless an active member with a permission set of that organization. */
@@ -58,9 +61,25 @@ export async function managementRights(ctx: Context, input: ActorInput): Promise
  */
 export async function managementProfile(ctx: Context, input: ActorInput): Promise<ManagementProfile> {
   const { orgId, actorId } = parseInput(actorSchema, input);
-  const [org, user, can] = await Promise.all([ctx.call(() => ctx.store.getOrganization(orgId)), ctx.call(() => ctx.store.getUser(actorId)), managementRights(ctx, { orgId, actorId })]);
+  const [org, user, can, membership] = await Promise.all([
+    ctx.call(() => ctx.store.getOrganization(orgId)),
+    ctx.call(() => ctx.store.getUser(actorId)),
+    managementRights(ctx, { orgId, actorId }),
+    ctx.call(() => ctx.store.getMembership(orgId, actorId)),
+  ]);
   if (org === null || user === null) throw new KeywardError("not_found", "No such organization or user.");
-  return { user: { id: user.id, name: user.name }, organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly }, can };
+  const active = membership !== null && membership.status === "active";
+  const named = async (ids: readonly string[], get: (id: string) => Promise<{ id: string; orgId: string; name: string } | null>) =>
+    (await Promise.all(ids.map((x) => ctx.call(() => get(x))))).flatMap((g) => (g === null || g.orgId !== orgId ? [] : [{ id: g.id, name: g.name }]));
+  const [groups, sites] = active
+    ? await Promise.all([named(membership.groupIds, (x) => ctx.store.getGroup(x)), named(membership.siteIds, (x) => ctx.store.getSite(x))])
+    : [[], []];
+  return {
+    user: { id: user.id, name: user.name },
+    organization: { id: org.id, name: org.name, ssoOnly: org.ssoOnly, tokenPolicy: org.tokenPolicy ?? null },
+    can,
+    holds: { groups, sites },
+  };
 }
 
 const belongsSchema = z.object({ orgId: id, tokenId: id, kind: z.enum(["user", "service_user"]), subjectId: id.optional() }).strict();

@@ -12,12 +12,13 @@
  * here: the rules are in `src/core`.
  * @module
  */
-import { checkToken } from "../core/decide.js";
+import { checkToken, presentedSecret } from "../core/decide.js";
 import { fieldError, type KeywardError } from "../core/errors.js";
 import { passedTokenStage } from "../core/reasons.js";
+import { expiryOf } from "../core/lifecycle.js";
 import type { AccessDecision } from "../core/access.js";
 import type { Decision, KeywardEvent, LoadedToken, RateLimitState, SubjectRef } from "../core/types.js";
-import type { KeywardStore } from "../storage/types.js";
+import type { ClientsSeen, KeywardStore } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { rateStage, withRateLimit, type RateLimitGate } from "./rate-gate.js";
 import type { TelemetryAttributes } from "./telemetry.js";
@@ -112,9 +113,11 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
   // 1. parse + checksum: a token that is not well formed costs no read.
   const kind = ctx.parse(raw);
   let input: I | null = null;
+  let digest = "";
   if (kind !== null) {
     // 2. digest and 3. the ONE read, failing closed.
-    input = await ctx.call(() => op.read(ctx.store, ctx.hash(raw as string), call));
+    digest = ctx.hash(raw as string);
+    input = await ctx.call(() => op.read(ctx.store, digest, call));
     if (input !== null && input.token.kind !== kind) {
       // A record of the other kind under this digest is an integrity failure: an event, and unknown.
       const { token } = input;
@@ -123,34 +126,101 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
     }
   }
   const now = ctx.now(input?.now);
+  // R18: a rotated token's previous secret works only during its grace period; after, it is unknown.
+  let previous = false;
+  if (input !== null) {
+    const which = presentedSecret(input.token, digest, now);
+    if (which === null) input = null;
+    else previous = which === "previous";
+  }
   let result: R;
   if (input === null) result = op.notFound(kind === null ? "token_malformed" : "token_unknown", call);
   else {
     // 4. the rate-limit gate (R21) where the call has one, then the decision.
     const gate = call.options?.rateLimit;
     if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) {
-      const stage = await rateStage(ctx, gate, input, call.action, op.itemType(call), call.options?.request);
+      const stage = await rateStage(ctx, gate, input, call.action, op.itemType(call), call.options?.request, now);
       result = stage.limited === null ? (withRateLimit(op.decide(input, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
     } else result = op.decide(input, now, call, ctx);
     // 5. record the use, or a newly seen expiry.
-    if (passedTokenStage(result.reason as never)) recordUse(ctx, input, now);
-    else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
+    if (passedTokenStage(result.reason as never)) {
+      recordUse(ctx, input, now, call.options?.client);
+      if (previous) result = previousSecretUsed(ctx, result, input, now, call);
+    } else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
   }
   // 6. emit.
   if (ctx.hasSink) ctx.emit(op.event(result, now, input, call));
   return result;
 }
 
-/** Records the use (R6) without waiting. A failed touch never changes the decision (it can only make the token expire early). */
-function recordUse(ctx: Context, input: LoadedToken, now: number): void {
+/** How often `token.previous_secret_used` is emitted at most, per token and instance: an hour. */
+export const PREVIOUS_SECRET_EVENT_WINDOW_MS = 3_600_000;
+
+/**
+ * R18: a call authenticated with a rotated token's previous secret. An allowed result says so
+ * (`previousSecret: true`); `token.previous_secret_used` names the token and the client, at most
+ * once per token per {@link PREVIOUS_SECRET_EVENT_WINDOW_MS} on this instance.
+ */
+function previousSecretUsed<R extends Verdict>(ctx: Context, result: R, input: LoadedToken, now: number, call: Call): R {
+  const { token } = input;
+  const seen = ctx.previousSecretEvents;
+  const last = seen.get(token.id);
+  if (ctx.hasSink && (last === undefined || now - last >= PREVIOUS_SECRET_EVENT_WINDOW_MS || now < last)) {
+    if (seen.size >= 10_000) for (const [id, at] of seen) if (now - at >= PREVIOUS_SECRET_EVENT_WINDOW_MS) seen.delete(id);
+    seen.set(token.id, now);
+    const client = call.options?.client;
+    ctx.emit({
+      type: "token.previous_secret_used",
+      at: now,
+      tokenId: token.id,
+      orgId: token.orgId,
+      subject: input.compiled.ref,
+      tokenName: token.name,
+      graceUntil: token.previousHashUntil!,
+      ...(client === undefined ? {} : { client: { ip: client.ip ?? null, userAgent: client.userAgent ?? null } }),
+    });
+  }
+  return result.allowed ? { ...result, previousSecret: true } : result;
+}
+
+/** Most characters kept of a client's address and user agent (both come from the request: bounded). */
+const MAX_IP = 64;
+const MAX_USER_AGENT = 256;
+
+/** A client field as kept: a non-empty string, cut to `max` characters, or `null`. */
+function clientField(value: unknown, max: number): string | null {
+  if (typeof value !== "string") return null;
+  const v = value.trim();
+  return v.length === 0 ? null : v.slice(0, max);
+}
+
+/**
+ * The client of a use as the store keeps it (opt-in tracking), or `undefined` when tracking is
+ * off or the call named no client.
+ */
+function clientSeen(ctx: Context, client: AuthorizeOptions["client"], now: number): ClientsSeen | undefined {
+  const track = ctx.trackClients;
+  if (track === null || client == null || typeof client !== "object") return undefined;
+  const ip = clientField(client.ip, MAX_IP);
+  const userAgent = clientField(client.userAgent, MAX_USER_AGENT);
+  if (ip === null && userAgent === null) return undefined;
+  return { seen: [{ ip, userAgent, lastSeenAt: now }], max: track.max };
+}
+
+/**
+ * Records the use (R6) without waiting, with the client when tracking is on (the same write). A
+ * failed touch never changes the decision (it can only make the token expire early).
+ */
+function recordUse(ctx: Context, input: LoadedToken, now: number, client: AuthorizeOptions["client"]): void {
   try {
-    ctx.store.recordTokenUse(input.token.id, now).catch(ignore);
+    const seen = clientSeen(ctx, client, now);
+    (seen === undefined ? ctx.store.recordTokenUse(input.token.id, now) : ctx.store.recordTokenUse(input.token.id, now, seen)).catch(ignore);
   } catch {
     // A store that throws synchronously instead of rejecting: the same as a failed touch.
   }
 }
 
-/** Records a newly seen inactivity expiry once and emits its event (R6, R16). */
+/** Records a newly seen expiry once and emits its event with the expiry's cause (R6, R16, R19). */
 async function recordExpiry(ctx: Context, input: LoadedToken, now: number): Promise<void> {
   const { token } = input;
   if (token.expiredAt !== null) return;
@@ -161,7 +231,7 @@ async function recordExpiry(ctx: Context, input: LoadedToken, now: number): Prom
     return;
   }
   if (first) {
-    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: input.compiled.ref, tokenName: token.name, cause: "inactivity" });
+    ctx.emit({ type: "token.expired", at: now, tokenId: token.id, orgId: token.orgId, subject: input.compiled.ref, tokenName: token.name, cause: expiryOf(token, now, ctx.inactivityMs).cause });
   }
 }
 

@@ -9,6 +9,7 @@
  * @module
  */
 import { KeywardError } from "../core/errors.js";
+import { expiryAfterUse } from "../core/lifecycle.js";
 import type { LoadedToken, RateLimitedDenial, RateLimitState, SubjectRef } from "../core/types.js";
 import { passedTokenStage, type DenialReason } from "../core/reasons.js";
 import type { Context } from "./context.js";
@@ -87,6 +88,7 @@ export async function rateStage(
   action: string,
   itemType: string | null,
   request: { method: string; path: string } | undefined,
+  now: number,
 ): Promise<RateStageOutcome> {
   const subject = input.compiled.ref;
   const { id: tokenId, orgId } = input.token;
@@ -104,7 +106,7 @@ export async function rateStage(
   const { state } = verdict;
   if (verdict.allowed) return { limited: null, state };
   return {
-    limited: { allowed: false, reason: "rate_limited", action, subject, orgId, tokenId, retryAfterMs: state.resetMs, rateLimit: state },
+    limited: { allowed: false, reason: "rate_limited", action, subject, orgId, tokenId, retryAfterMs: state.resetMs, expiresAt: expiryAfterUse(input.token, now, ctx.inactivityMs), rateLimit: state },
     state,
   };
 }

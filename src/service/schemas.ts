@@ -97,6 +97,24 @@ export const grantee = z.discriminatedUnion("kind", [
 
 export const itemKey = z.object({ orgId: id, type: id, id });
 
+/** Most entries of one list of a token's restriction (R17). */
+const RESTRICTION_LIST_MAX = 1000;
+
+/**
+ * A token's restriction (R17), as a creation takes it: each list at most 1000 entries; `maxLevel`
+ * `view` or `edit`. `null` or absent: a full-access token.
+ */
+export const restriction = z
+  .object({
+    permissions: z.array(permission).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    maxLevel: z.enum(["view", "edit"]).optional(),
+    itemTypes: z.array(id).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    groupIds: z.array(id).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    siteIds: z.array(id).max(RESTRICTION_LIST_MAX).readonly().optional(),
+    items: z.array(z.object({ orgId: id, type: id, id }).strict()).max(RESTRICTION_LIST_MAX).readonly().optional(),
+  })
+  .strict();
+
 // ── the schemas of the instance's calls; each one's input is the named type of `inputs.ts` (a type test checks it) ──
 // Internal: no schema is exported from a package entry. Use: `const v = parseInput(memberRefSchema, input)`.
 
@@ -114,13 +132,40 @@ const tokenListOptions = {
   order: z.enum(["asc", "desc"]).optional(),
 };
 
-export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional() }).strict();
-export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id }).strict();
+/** R19: an expiry date in epoch milliseconds (whether it is after now is checked against the clock). */
+export const expiresAtSchema = z.number().int().min(1).max(8.64e15);
+export const createUserTokenSchema = z.object({ orgId: id, userId: id, name, password: z.string().max(1024).optional(), expiresAt: expiresAtSchema.optional(), restriction: restriction.nullable().optional() }).strict();
+export const createServiceTokenSchema = z.object({ orgId: id, serviceUserId: id, name, actorId: id, expiresAt: expiresAtSchema.optional(), restriction: restriction.nullable().optional() }).strict();
+export const previewReachSchema = z
+  .object({ orgId: id, actorId: id, subject: z.object({ kind: z.enum(["user", "service_user"]), id }).strict(), restriction: restriction.nullable().optional() })
+  .strict();
+/** R19: a lifetime in milliseconds: a positive integer, at most 100 years. */
+const lifetimeMs = z.number().int().min(1).max(100 * 366 * 86_400_000);
+/** R19: an organization's token policy. */
+export const tokenPolicySchema = z
+  .object({
+    maxLifetimeMs: z.object({ user: lifetimeMs.nullable().optional(), service_user: lifetimeMs.nullable().optional() }).strict().optional(),
+    requireExpiry: z.boolean().optional(),
+    userTokens: z.boolean().optional(),
+  })
+  .strict();
+export const setTokenPolicySchema = z
+  .object({
+    orgId: id,
+    policy: tokenPolicySchema.nullable(),
+    existing: z.enum(["keep", "apply"]).default("keep"),
+    noticeMs: z.number().int().min(0).max(100 * 366 * 86_400_000).optional(),
+  })
+  .strict();
+export const getTokenPolicySchema = z.object({ orgId: id }).strict();
 export const listMyTokensSchema = z.object({ orgId: id, userId: id, ...tokenListOptions }).strict();
 export const listOrganizationTokensSchema = z.object({ orgId: id, actorId: id, ...tokenListOptions }).strict();
 export const listServiceTokensSchema = z.object({ orgId: id, actorId: id, serviceUserId: id.optional(), ...tokenListOptions }).strict();
 export const tokenActionSchema = z.object({ orgId: id, tokenId: id, actorId: id }).strict();
 export const sweepExpiredSchema = z.object({ orgId: id }).strict();
+export const rotateTokenSchema = z
+  .object({ orgId: id, tokenId: id, actorId: id, password: z.string().max(1024).optional(), graceMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() })
+  .strict();
 export const actorSchema = z.object({ orgId: id, actorId: id }).strict();
 /** Where a leaked secret was found (R22); the secret itself is checked by the token parser. */
 export const leakLocationSchema = z.object({ source: z.string().min(1).max(200), url: z.string().max(2048) }).strict();
@@ -141,7 +186,7 @@ export const memberSchema = z
     seat: z.boolean().optional(),
   })
   .strict();
-export const memberRefSchema = z.object({ orgId: id, userId: id }).strict();
+export const memberRefSchema = z.object({ orgId: id, userId: id, actorId: id.optional() }).strict();
 export const listMembersSchema = z.object({ orgId: id, ...pageOptions, status: statusOption(MEMBER_STATUSES) }).strict();
 export const seatCountSchema = z.object({ orgId: id }).strict();
 export const createPermissionSetSchema = z.object({ id: id.optional(), orgId: id, name, permissions: z.array(permission).max(1000) }).strict();
@@ -166,6 +211,7 @@ export const addRuleSchema = z
 export const createServiceUserSchema = z.object({ id: id.optional(), orgId: id, name, permissionSetId: id.nullable().optional(), actorId: id }).strict();
 export const updateServiceUserSchema = z.object({ orgId: id, id, name: name.optional(), permissionSetId: id.nullable().optional(), actorId: id }).strict();
 export const serviceUserRefSchema = z.object({ orgId: id, id, actorId: id }).strict();
+export const serviceUserPreviewSchema = z.object({ orgId: id, serviceUserId: id, actorId: id }).strict();
 
 
 /** Parses `input` with `schema`, or throws `code` naming the first offending field (under `root`). */

@@ -11,7 +11,7 @@
 import type { AccessInput } from "../core/access.js";
 import { compileRules, compileShares, compileSubject, noGrants } from "../core/compile.js";
 import { granteeKey } from "../core/grantees.js";
-import { isTokenActive, subjectState, tokenSortKey, tokenStatus, type SubjectState } from "../core/lifecycle.js";
+import { isTokenActive, mergeClients, subjectState, tokenSortKey, tokenStatus, warningIsNew, type SubjectState } from "../core/lifecycle.js";
 import type {
   AccessRule,
   CompiledSubject,
@@ -27,11 +27,12 @@ import type {
   ServiceUser,
   Share,
   Site,
+  SubjectKind,
   TokenRecord,
   User,
 } from "../core/types.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
-import type { KeywardStore, MemberEntry, PagePosition, StoreBackdoor, TokenListEntry } from "./types.js";
+import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, SubjectAccess, TokenListEntry } from "./types.js";
 
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -85,6 +86,7 @@ function current(snapshot: TokenRecord, t: TokenRecord): boolean {
     snapshot.revokedAt === t.revokedAt &&
     snapshot.deletedAt === t.deletedAt &&
     snapshot.expiredAt === t.expiredAt &&
+    snapshot.policyExpiresAt === (t.policyExpiresAt ?? null) &&
     snapshot.revokedCause === t.revokedCause
   );
 }
@@ -326,6 +328,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     return (slot.snapshot = frozenToken(slot.token));
   }
 
+  /** The shares and rules of `itemType` whose grantee is one of the subject's keys, with the paths of the sites they name (`loadAccess`). */
+  function grantsFor(compiled: CompiledSubject, itemType: string): Pick<AccessInput, "shares" | "rules" | "sitePaths"> {
+    // The subject's grantee keys (the core's); a member site's key stands for it and every site below it (R13).
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const key of compiled.keys) {
+      if (!key.startsWith("t\0")) keys.push(key);
+      else for (const below of sitesUnder.get(key.slice(2)) ?? NONE) {
+        if (seen.has(below)) continue;
+        seen.add(below);
+        keys.push(`t\0${below}`);
+      }
+    }
+    const found: Share[] = [];
+    const foundRules: AccessRule[] = [];
+    const sitePaths: Record<string, readonly string[]> = {};
+    for (const key of keys) {
+      const k = `${itemType}\0${key}`;
+      const byShare = sharesByGrantee.get(k);
+      const byRule = rulesByGrantee.get(k);
+      if (byShare !== undefined) for (const share of byShare.values()) found.push(share);
+      if (byRule !== undefined) for (const rule of byRule.values()) foundRules.push(rule);
+      if ((byShare !== undefined || byRule !== undefined) && key.startsWith("t\0")) {
+        const site = sites.get(key.slice(2));
+        if (site !== undefined) sitePaths[site.id] = site.path;
+      }
+    }
+    return { shares: found, rules: foundRules, sitePaths };
+  }
+
   function stateOf(token: TokenRecord): SubjectState {
     return subjectState(loadSubject(token));
   }
@@ -336,10 +368,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       : (serviceUsers.get(token.subjectId)?.name ?? token.subjectId);
   }
 
-  function recordTokenUseNow(tokenId: string, at: number): void {
+  function recordTokenUseNow(tokenId: string, at: number, clients?: ClientsSeen): void {
     const t = lastLoaded !== null && lastLoaded.id === tokenId ? lastLoaded : tokens.get(tokenId);
     if (t === undefined || t.expiredAt !== null) return;
     if (t.lastUsedAt === null || at > t.lastUsedAt) t.lastUsedAt = at;
+    if (clients !== undefined && clients.seen.length > 0) t.clients = Object.freeze(mergeClients(t.clients ?? NONE, clients.seen, clients.max).map((c) => Object.freeze(c)));
   }
 
   function storePermissionSet(set: PermissionSet): void {
@@ -559,7 +592,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
         if (!statuses.has(tokenStatus(t, stateOf(t), query.now, query.inactivityMs))) continue;
         if (needle !== null && !t.name.toLowerCase().includes(needle) && !subjectName(t).toLowerCase().includes(needle)) continue;
         total++;
-        page.offer(t, { key: tokenSortKey(t, query.sort), id: t.id });
+        page.offer(t, { key: tokenSortKey(t, query.sort, query.inactivityMs), id: t.id });
       }
       const entries = page.result().map((t): TokenListEntry => ({ token: { ...t }, subjectName: subjectName(t), subject: stateOf(t) }));
       return { entries, total };
@@ -577,14 +610,49 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       }
       return { token: { ...t }, changed };
     },
+    async rotateToken(tokenId, change) {
+      // Synchronous from the comparison to the write: of racing rotations only the first finds `expectHash`.
+      const t = tokens.get(tokenId);
+      if (t === undefined) return null;
+      if (t.hash !== change.expectHash || t.revokedAt !== null || t.deletedAt !== null || t.expiredAt !== null) return { token: { ...t }, changed: false };
+      const slot = tokensByHash.get(t.hash)!;
+      // Only one previous secret: the one before it stops being found at all.
+      if (t.previousHash != null && t.previousHash !== t.hash) tokensByHash.delete(t.previousHash);
+      t.previousHash = t.hash;
+      t.previousHashUntil = change.previousHashUntil;
+      t.rotatedAt = change.at;
+      t.hash = change.hash;
+      t.hint = change.hint;
+      // Both digests find the one slot; its snapshot is remade at the next read.
+      slot.snapshot = null;
+      tokensByHash.set(t.hash, slot);
+      return { token: { ...t }, changed: true };
+    },
     async markTokenExpired(tokenId, at) {
       const t = tokens.get(tokenId);
       if (t === undefined || t.expiredAt !== null) return false;
       t.expiredAt = at;
       return true;
     },
-    async recordTokenUse(tokenId: string, at: number) {
-      recordTokenUseNow(tokenId, at);
+    async setTokenPolicyExpiry(changes) {
+      const written: string[] = [];
+      for (const { tokenId, policyExpiresAt } of changes) {
+        const t = tokens.get(tokenId);
+        if (t === undefined || t.revokedAt !== null || t.deletedAt !== null || t.expiredAt !== null) continue;
+        t.policyExpiresAt = policyExpiresAt;
+        written.push(tokenId);
+      }
+      return written;
+    },
+    async recordTokenUse(tokenId: string, at: number, clients?: ClientsSeen) {
+      recordTokenUseNow(tokenId, at, clients);
+    },
+    async markTokenWarned(tokenId, deadline, thresholdMs) {
+      const t = tokens.get(tokenId);
+      if (t === undefined || !warningIsNew(t, deadline, thresholdMs)) return false;
+      t.warnedDeadline = deadline;
+      t.warnedThresholdMs = thresholdMs;
+      return true;
     },
     async loadDecision(tokenHash: string, item: ItemRef | null) {
       return loadDecisionNow(tokenHash, item);
@@ -596,32 +664,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       lastLoaded = slot.token;
       const compiled = cachedSubject(slot);
       const token = snapshotOf(slot);
-      // The subject's grantee keys (the core's); a member site's key stands for it and every site below it (R13).
-      const keys: string[] = [];
-      const seen = new Set<string>();
-      for (const key of compiled.keys) {
-        if (!key.startsWith("t\0")) keys.push(key);
-        else for (const below of sitesUnder.get(key.slice(2)) ?? NONE) {
-          if (seen.has(below)) continue;
-          seen.add(below);
-          keys.push(`t\0${below}`);
-        }
-      }
-      const found: Share[] = [];
-      const foundRules: AccessRule[] = [];
-      const sitePaths: Record<string, readonly string[]> = {};
-      for (const key of keys) {
-        const k = `${query.itemType}\0${key}`;
-        const byShare = sharesByGrantee.get(k);
-        const byRule = rulesByGrantee.get(k);
-        if (byShare !== undefined) for (const share of byShare.values()) found.push(share);
-        if (byRule !== undefined) for (const rule of byRule.values()) foundRules.push(rule);
-        if ((byShare !== undefined || byRule !== undefined) && key.startsWith("t\0")) {
-          const site = sites.get(key.slice(2));
-          if (site !== undefined) sitePaths[site.id] = site.path;
-        }
-      }
-      return { token, subject: slot.subject!, compiled, shares: found, rules: foundRules, sitePaths };
+      return { token, subject: slot.subject!, compiled, ...grantsFor(compiled, query.itemType) };
+    },
+
+    async loadSubjectAccess(subject: { orgId: string; kind: SubjectKind; subjectId: string }, query: { itemType: string }): Promise<SubjectAccess> {
+      // Only the fields loadSubject and compileSubject read: the subject's kind, id and organization.
+      const token = { kind: subject.kind, orgId: subject.orgId, subjectId: subject.subjectId } as TokenRecord;
+      const loaded = packSubject(loadSubject(token));
+      return { subject: loaded, ...grantsFor(compileSubject({ token, subject: loaded }), query.itemType) };
     },
 
     async close() {},

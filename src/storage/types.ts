@@ -28,6 +28,7 @@ import type {
   RevocationCause,
   Site,
   SubjectKind,
+  TokenClient,
   TokenRecord,
   TokenView,
   User,
@@ -46,6 +47,28 @@ export type { Admission, AdmissionRule, OwnedToken, QuotaOwnerState, TokenQuota 
  */
 export type InsertTokenResult = Admission;
 
+/**
+ * What {@link TokenStore.rotateToken} writes (R18): the new secret's digest and hint, in place of
+ * `expectHash`, which becomes the previous secret until `previousHashUntil`.
+ *
+ * @example
+ * ```ts
+ * const change: TokenRotation = { expectHash: token.hash, hash: digest, hint: "kws_…9f2c", previousHashUntil: now + 86_400_000, at: now };
+ * ```
+ */
+export interface TokenRotation {
+  /** The digest the caller read: the rotation happens only if it is still the token's current one. */
+  expectHash: string;
+  /** The new secret's digest. */
+  hash: string;
+  /** The new secret's hint. */
+  hint: string;
+  /** Until when (epoch ms, exclusive) the secret of `expectHash` still works. */
+  previousHashUntil: number;
+  /** When it is rotated (`rotatedAt`). */
+  at: number;
+}
+
 /** A token together with what its status depends on, for listings. */
 export interface TokenListEntry {
   token: TokenRecord;
@@ -53,6 +76,20 @@ export interface TokenListEntry {
   subjectName: string;
   /** Whether the subject is active, and (user tokens) its current membership epoch. */
   subject: { active: boolean; epoch: string | null };
+}
+
+/**
+ * The clients seen with a use (opt-in tracking), for {@link TokenStore.recordTokenUse}: most
+ * recent first, and how many a token keeps.
+ *
+ * @example
+ * ```ts
+ * const seen: ClientsSeen = { seen: [{ ip: "203.0.113.7", userAgent: "curl/8.5", lastSeenAt: now }], max: 5 };
+ * ```
+ */
+export interface ClientsSeen {
+  seen: readonly TokenClient[];
+  max: number;
 }
 
 /** Which tokens to list. */
@@ -203,7 +240,17 @@ export interface DirectoryStore {
   putRule(rule: AccessRule): Promise<boolean>;
   /** Deletes an access rule of `orgId`; `false` if there was none (or it is another organization's). */
   deleteRule(orgId: string, ruleId: string): Promise<boolean>;
+  /**
+   * R17 (`tokens.previewReach`): what {@link DecisionReads.loadAccess} reads for a token of this
+   * subject, without a token — the subject (membership or service user, and permissions) and
+   * every share and rule of `itemType` whose grantee could include it, with the paths of the
+   * sites they name; the same grantees as `loadAccess`. Never cached: a preview reads fresh state.
+   */
+  loadSubjectAccess(subject: { orgId: string; kind: SubjectKind; subjectId: string }, query: { itemType: string }): Promise<SubjectAccess>;
 }
+
+/** What {@link DirectoryStore.loadSubjectAccess} reads: an `AccessInput` without its token. */
+export type SubjectAccess = Pick<AccessInput, "subject" | "shares" | "rules" | "sitePaths">;
 
 /**
  * The token part of the store contract: insertion under the admission rule, listings, revocation and the R6 bookkeeping.
@@ -257,6 +304,19 @@ export interface TokenStore {
     cause?: RevocationCause,
   ): Promise<{ token: TokenRecord; changed: boolean } | null>;
   /**
+   * R18: rotates the token's secret, compare-and-set: only if its stored `hash` is still
+   * `change.expectHash` and it is neither revoked, deleted nor marked expired, sets
+   * `previousHash` to that hash (replacing any earlier previous one), `previousHashUntil`,
+   * `rotatedAt = change.at`, `hash` and `hint`. From then on {@link DecisionReads.loadDecision}
+   * and {@link DecisionReads.loadAccess} find the token by either digest (the core decides
+   * whether the previous one still works). Returns the token after the call and whether this
+   * call changed it; `null` if there is no such token.
+   *
+   * Concurrency: of N racing rotations of one token (the same `expectHash`) exactly one reports
+   * `changed: true`; the others write nothing, so their secrets never work.
+   */
+  rotateToken(tokenId: string, change: TokenRotation): Promise<{ token: TokenRecord; changed: boolean } | null>;
+  /**
    * Records that the token was seen expired at `at` (sets `expiredAt` if unset). Returns whether
    * this call set it, so that the expiry event is emitted once.
    *
@@ -264,15 +324,39 @@ export interface TokenStore {
    */
   markTokenExpired(tokenId: string, at: number): Promise<boolean>;
   /**
+   * R19: sets the `policyExpiresAt` of each listed token (an organization's policy applied to its
+   * existing tokens), skipping a token that is revoked, deleted or marked expired (it can never
+   * come back). Resolves to the ids it wrote. A decision read after it resolves sees the new end.
+   *
+   * Concurrency: each token is written atomically (a read sees its old end or its new one, never
+   * anything else); racing calls leave one of their values.
+   */
+  setTokenPolicyExpiry(changes: readonly { tokenId: string; policyExpiresAt: number | null }[]): Promise<string[]>;
+  /**
    * Records a successful authentication at `at` (R6). The stored last use only ever grows
    * (`max`), and a token already marked expired is never touched. A store may coalesce these
    * writes (at most one per token per window, default 10 minutes; see the `coalesceUses`
    * layer); then the reads must still account for uses it has not written yet, so a token never
    * expires late.
    *
+   * With `clients` (opt-in client tracking), the same write also stores the token's clients:
+   * `mergeClients(stored, clients.seen, clients.max)` (`keyward/core`): distinct, most recent
+   * first, at most `max`. No other write: a coalescing layer merges the clients of the uses it
+   * keeps and passes them with the use it flushes.
+   *
    * Concurrency: racing uses of one token leave the largest `at` stored (never a smaller one).
    */
-  recordTokenUse(tokenId: string, at: number): Promise<void>;
+  recordTokenUse(tokenId: string, at: number, clients?: ClientsSeen): Promise<void>;
+  /**
+   * R20: records that the warning for (`deadline`, `thresholdMs`) was sent, if, and only if, the
+   * stored one (`warnedDeadline`, `warnedThresholdMs`) is for another deadline or a larger
+   * threshold, or there is none (`warningIsNew` of `keyward/core`). Returns whether this call
+   * wrote it, so that each warning is emitted once; `false` for an unknown token.
+   *
+   * Concurrency: of N racing callers with the same arguments exactly one gets `true` (a
+   * conditional write, across processes for a shared store).
+   */
+  markTokenWarned(tokenId: string, deadline: number, thresholdMs: number): Promise<boolean>;
 }
 
 /**
@@ -288,7 +372,7 @@ export interface TokenStore {
 export interface DecisionReads {
   /**
    * Everything a decision needs, in one call (one round trip for SQL stores): the token with
-   * this digest, its subject (membership or service user, and permissions), and — when `item`
+   * this digest as its current or its previous one (R18, {@link TokenStore.rotateToken}), its subject (membership or service user, and permissions), and — when `item`
    * is given — the item's shares whose grantee could include the subject, in the item's order
    * (the grantees of {@link DecisionReads.loadAccess}: the user, its groups, a site of its membership or one
    * below it, its organization; or the service user, its organization including service users;
@@ -303,7 +387,7 @@ export interface DecisionReads {
   // ── the read for one list filter ────────────────────────────────────────────────────────
   /**
    * Everything a list filter (`accessible()`, `tokens.reach()`) needs for one item type, in one
-   * call (one round trip for SQL stores): the token with this digest and its subject, exactly as
+   * call (one round trip for SQL stores): the token with this digest (current or previous) and its subject, exactly as
    * {@link DecisionReads.loadDecision} returns them, and every share and access rule of `query.itemType` —
    * on any item, of any organization (R14) — whose grantee is one of:
    * - user token: `user` = the token's user; `group` ∈ the groups of the user's membership in the

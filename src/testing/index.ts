@@ -19,7 +19,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKeyward } from "../keyward.js";
 import type { KeywardStore, MemberPageQuery, StoreBackdoor, TokenListEntry, TokenPageQuery } from "../storage/types.js";
-import type { AccessRule, ActionDefinition, DecisionInput, Grantee, Membership, ServiceUser, Share, Site, TokenRecord } from "../core/types.js";
+import type { AccessRule, ActionDefinition, DecisionInput, Grantee, KeywardEvent, Membership, ServiceUser, Share, Site, TokenRecord } from "../core/types.js";
 import { KeywardError } from "../core/errors.js";
 import { compileDecision, grantsOf, grantsUnder } from "../core/compile.js";
 import { decide } from "../core/decide.js";
@@ -84,6 +84,13 @@ function member(orgId: string, userId: string, over: Partial<Membership> = {}): 
 
 function serviceUser(orgId: string, id: string, over: Partial<ServiceUser> = {}): ServiceUser {
   return { id, orgId, name: `Service ${id}`, permissionSetId: "ps_1", status: "active", createdBy: "u_1", createdAt: T0, ...over };
+}
+
+/** A permission set of org_a that manages service users (and holds ps_1's permissions), for a token manager. */
+async function managerSet(kw: { directory: ReturnType<typeof createKeyward>["directory"] }): Promise<string> {
+  await kw.directory.upsertUser({ id: "u_admin", name: "Admin" });
+  const set = await kw.directory.createPermissionSet({ orgId: "org_a", name: "Manager", permissions: ["inspections:view", "inspections:edit", "service_users:manage"] });
+  return set.id;
 }
 
 /** Seeds one organization with one permission set, one active member and one service user. */
@@ -442,6 +449,92 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect((await store.getToken(leaked.id))!.revokedCause).toBe("leaked");
       });
 
+      it("R18 rotateToken is a compare-and-set: the old digest becomes the previous one, both find the token, a second rotation drops the first", async () => {
+        const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        await store.insertToken(t, quota(10));
+        const first = { expectHash: t.hash, hash: `${t.hash}_r1`, hint: "kws_…r1r1", previousHashUntil: T0 + DAY, at: T0 + 10 };
+        const r1 = await store.rotateToken(t.id, first);
+        expect(r1).toMatchObject({ changed: true, token: { id: t.id, hash: first.hash, hint: "kws_…r1r1", previousHash: t.hash, previousHashUntil: T0 + DAY, rotatedAt: T0 + 10 } });
+        expect(await target.backdoor.readToken(t.id)).toEqual({ ...t, hash: first.hash, hint: "kws_…r1r1", previousHash: t.hash, previousHashUntil: T0 + DAY, rotatedAt: T0 + 10 });
+        // Both digests find the one token, as it is now (the core decides whether the previous one still works).
+        for (const digest of [first.hash, t.hash]) {
+          expect((await store.loadDecision(digest, null))!.token).toMatchObject({ id: t.id, hash: first.hash, previousHash: t.hash });
+          expect((await store.loadAccess(digest, { itemType: "inspection" }))!.token).toMatchObject({ id: t.id, hash: first.hash });
+        }
+        // A stale expectation writes nothing.
+        const stale = await store.rotateToken(t.id, { ...first, expectHash: t.hash, hash: `${t.hash}_stale` });
+        expect(stale).toMatchObject({ changed: false, token: { hash: first.hash } });
+        expect(await store.loadDecision(`${t.hash}_stale`, null)).toBeNull();
+        // A second rotation: only one previous secret, the oldest is gone.
+        const second = { expectHash: first.hash, hash: `${t.hash}_r2`, hint: "kws_…r2r2", previousHashUntil: T0 + 2 * DAY, at: T0 + 20 };
+        expect((await store.rotateToken(t.id, second))!.changed).toBe(true);
+        expect(await store.loadDecision(t.hash, null)).toBeNull();
+        expect(await store.loadAccess(t.hash, { itemType: "inspection" })).toBeNull();
+        expect((await store.loadDecision(first.hash, null))!.token).toMatchObject({ hash: second.hash, previousHash: first.hash, previousHashUntil: T0 + 2 * DAY });
+        expect((await store.loadDecision(second.hash, null))!.token.id).toBe(t.id);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ hash: second.hash, previousHash: first.hash, rotatedAt: T0 + 20 });
+        expect(await store.rotateToken("nope", second)).toBeNull();
+      });
+
+      it("R18 a revoked, deleted or expired-marked token is not rotated", async () => {
+        const revoked = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const deleted = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const expired = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        for (const t of [revoked, deleted, expired]) await store.insertToken(t, quota(10));
+        await store.revokeToken(revoked.id, T0 + 1, "revoke");
+        await store.revokeToken(deleted.id, T0 + 1, "delete");
+        await store.markTokenExpired(expired.id, T0 + 1);
+        for (const t of [revoked, deleted, expired]) {
+          const r = await store.rotateToken(t.id, { expectHash: t.hash, hash: `${t.hash}_new`, hint: "kwu_…nnnn", previousHashUntil: T0 + DAY, at: T0 + 2 });
+          expect(r!.changed).toBe(false);
+          expect((await target.backdoor.readToken(t.id))!.hash).toBe(t.hash);
+          expect(await store.loadDecision(`${t.hash}_new`, null)).toBeNull();
+        }
+      });
+
+      it("R18 of N racing rotations of one token exactly one changes it; the losers wrote nothing and their digests find nothing", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const hashes = Array.from({ length: 8 }, (_, i) => `${t.hash}_race${i}`);
+        const results = await Promise.all(hashes.map((hash, i) => store.rotateToken(t.id, { expectHash: t.hash, hash, hint: "kwu_…race", previousHashUntil: T0 + DAY, at: T0 + i })));
+        const winners = results.flatMap((r, i) => (r!.changed ? [i] : []));
+        expect(winners).toHaveLength(1);
+        const won = hashes[winners[0]!]!;
+        const row = await target.backdoor.readToken(t.id);
+        expect(row).toMatchObject({ hash: won, previousHash: t.hash, rotatedAt: T0 + winners[0]! });
+        for (const hash of hashes) {
+          if (hash === won) expect((await store.loadDecision(hash, null))!.token.hash).toBe(won);
+          else expect(await store.loadDecision(hash, null)).toBeNull();
+        }
+        expect(await target.backdoor.dump()).not.toContain(`${t.hash}_race${(winners[0]! + 1) % hashes.length}`);
+      });
+
+      it("R19 setTokenPolicyExpiry writes each live token's policy end, skips dead ones, and the next decision read sees it", async () => {
+        const live = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1", policyExpiresAt: T0 + 90 * DAY });
+        const cleared = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1", policyExpiresAt: T0 + 90 * DAY });
+        const revoked = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
+        const expired = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_2" });
+        for (const t of [live, cleared, revoked, expired]) expect((await store.insertToken(t, quota(100))).ok).toBe(true);
+        expect((await store.loadDecision(live.hash, null))!.token.policyExpiresAt).toBe(T0 + 90 * DAY);
+        await store.revokeToken(revoked.id, T0 + 1, "revoke");
+        await store.markTokenExpired(expired.id, T0 + 1);
+        const written = await store.setTokenPolicyExpiry([
+          { tokenId: live.id, policyExpiresAt: T0 + 14 * DAY },
+          { tokenId: cleared.id, policyExpiresAt: null },
+          { tokenId: revoked.id, policyExpiresAt: T0 + DAY },
+          { tokenId: expired.id, policyExpiresAt: T0 + DAY },
+          { tokenId: "tok_missing", policyExpiresAt: T0 + DAY },
+        ]);
+        expect([...written].sort()).toEqual([live.id, cleared.id].sort());
+        expect((await target.backdoor.readToken(live.id))!.policyExpiresAt).toBe(T0 + 14 * DAY);
+        expect((await target.backdoor.readToken(cleared.id))!.policyExpiresAt ?? null).toBeNull();
+        expect((await target.backdoor.readToken(revoked.id))!.policyExpiresAt ?? null).toBeNull();
+        expect((await target.backdoor.readToken(expired.id))!.policyExpiresAt ?? null).toBeNull();
+        expect((await store.loadDecision(live.hash, null))!.token.policyExpiresAt).toBe(T0 + 14 * DAY);
+        expect((await store.loadDecision(cleared.hash, null))!.token.policyExpiresAt ?? null).toBeNull();
+        expect(await store.setTokenPolicyExpiry([])).toEqual([]);
+      });
+
       it("R6 markTokenExpired records the expiry once", async () => {
         const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
         await store.insertToken(t, quota(10));
@@ -466,12 +559,63 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(row.expiredAt).toBe(T0 + 40 * DAY);
         expect([null, T0 + 5 * DAY]).toContain(row.lastUsedAt);
       });
+
+      it("R20 markTokenWarned writes once per deadline and threshold: again for a smaller threshold or another deadline", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const deadline = T0 + WINDOW;
+        expect(await store.markTokenWarned(t.id, deadline, 14 * DAY)).toBe(true);
+        expect(await store.markTokenWarned(t.id, deadline, 14 * DAY)).toBe(false);
+        expect(await store.markTokenWarned(t.id, deadline, 3 * DAY)).toBe(true);
+        // A larger threshold after a smaller one: already said.
+        expect(await store.markTokenWarned(t.id, deadline, 14 * DAY)).toBe(false);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ warnedDeadline: deadline, warnedThresholdMs: 3 * DAY });
+        // The token was used: its deadline moved, warnings start again.
+        expect(await store.markTokenWarned(t.id, deadline + DAY, 14 * DAY)).toBe(true);
+        expect(await target.backdoor.readToken(t.id)).toMatchObject({ warnedDeadline: deadline + DAY, warnedThresholdMs: 14 * DAY });
+        expect(await store.markTokenWarned("nope", deadline, DAY)).toBe(false);
+      });
+
+      it("R20 of racing markTokenWarned calls for one warning exactly one wins; racing thresholds leave the smallest", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        const u = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        for (const x of [t, u]) await store.insertToken(x, quota(10));
+        const deadline = T0 + WINDOW;
+        const same = await Promise.all(Array.from({ length: 8 }, () => store.markTokenWarned(t.id, deadline, 3 * DAY)));
+        expect(same.filter(Boolean)).toHaveLength(1);
+        const mixed = await Promise.all([14, 3, 1, 3, 14, 1].map((d) => store.markTokenWarned(u.id, deadline, d * DAY)));
+        expect(mixed.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+        expect(mixed.filter(Boolean).length).toBeLessThanOrEqual(3);
+        expect(await target.backdoor.readToken(u.id)).toMatchObject({ warnedDeadline: deadline, warnedThresholdMs: DAY });
+      });
+
+      it("client tracking: a use's clients are kept with its last use (distinct, most recent first, at most max), never on an expired token", async () => {
+        const t = tokenRecord({ kind: "user", orgId: "org_a", subjectId: "u_1" });
+        await store.insertToken(t, quota(10));
+        const c = (ip: string | null, userAgent: string | null, lastSeenAt: number) => ({ ip, userAgent, lastSeenAt });
+        await store.recordTokenUse(t.id, T0 + 1, { seen: [c("10.0.0.1", "curl/8", T0 + 1)], max: 2 });
+        await store.recordTokenUse(t.id, T0 + 2, { seen: [c("10.0.0.2", null, T0 + 2)], max: 2 });
+        await store.recordTokenUse(t.id, T0 + 3, { seen: [c("10.0.0.1", "curl/8", T0 + 3)], max: 2 });
+        await store.recordTokenUse(t.id, T0 + 4);
+        const expected = [c("10.0.0.1", "curl/8", T0 + 3), c("10.0.0.2", null, T0 + 2)];
+        expect((await store.getToken(t.id))!.clients).toEqual(expected);
+        expect((await store.listTokens({ orgId: "org_a", subjectId: "u_1" }))[0]!.token.clients).toEqual(expected);
+        await store.recordTokenUse(t.id, T0 + 5, { seen: [c(null, "PowerBI", T0 + 5)], max: 2 });
+        const latest = [c(null, "PowerBI", T0 + 5), c("10.0.0.1", "curl/8", T0 + 3)];
+        expect((await store.getToken(t.id))!.clients).toEqual(latest);
+        // A store may coalesce uses: what is stored is an earlier state or this one, written with a use.
+        const stored = (await target.backdoor.readToken(t.id))!;
+        expect([[c("10.0.0.1", "curl/8", T0 + 1)], expected, latest]).toContainEqual(stored.clients);
+        await store.markTokenExpired(t.id, T0 + 6);
+        await store.recordTokenUse(t.id, T0 + 7, { seen: [c("10.9.9.9", "late", T0 + 7)], max: 2 });
+        expect((await store.getToken(t.id))!.clients).not.toContainEqual(c("10.9.9.9", "late", T0 + 7));
+      });
     });
 
     describe("paged listings (pageTokens, pageMembers)", () => {
       const STATUSES = ["active", "revoked", "deleted", "expired", "subject_inactive"] as const;
       /** Tokens in every status, with names and owners to search, several sharing a creation time (ties by id). */
-      async function mixed(): Promise<{ now: number }> {
+      async function mixed(dated = false): Promise<{ now: number }> {
         await store.putUser({ id: "u_3", name: "Cleo Zed" });
         await store.updateMembership("org_a", "u_3", () => member("org_a", "u_3"));
         const put = async (over: Partial<TokenRecord> & Pick<TokenRecord, "kind" | "subjectId">) => {
@@ -487,6 +631,13 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         const x = await put({ kind: "user", subjectId: "u_3", name: "Zed's", createdAt: T0 + 2 * DAY, lastUsedAt: T0 + 3 * DAY });
         await put({ kind: "service_user", subjectId: "svc_1", name: "nightly", createdAt: T0 + DAY, lastUsedAt: T0 + 2 * DAY });
         await put({ kind: "service_user", subjectId: "svc_2", name: "export", createdAt: T0 });
+        // R19: dates and policy ends, before and after `now` (T0 + 6 days), and ties with the inactivity deadline.
+        if (dated) await put({ kind: "user", subjectId: "u_1", name: "dated", createdAt: T0 + DAY, expiresAt: T0 + 4 * DAY });
+        if (dated) await put({ kind: "user", subjectId: "u_2", name: "policy user", createdAt: T0 + DAY, lastUsedAt: T0 + 5 * DAY, policyExpiresAt: T0 + 20 * DAY });
+        if (dated) await put({ kind: "user", subjectId: "u_1", name: "tie", createdAt: T0 + 2 * DAY, expiresAt: T0 + 32 * DAY, policyExpiresAt: T0 + 40 * DAY });
+        if (dated) await put({ kind: "service_user", subjectId: "svc_1", name: "dated service", createdAt: T0, expiresAt: T0 + 9 * DAY, policyExpiresAt: T0 + 9 * DAY });
+        if (dated) await put({ kind: "service_user", subjectId: "svc_1", name: "policy ended", createdAt: T0, policyExpiresAt: T0 + 5 * DAY, expiresAt: T0 + 50 * DAY });
+        if (dated) await put({ kind: "service_user", subjectId: "svc_1", name: "policy later", createdAt: T0 + DAY, policyExpiresAt: T0 + 7 * DAY });
         await store.revokeToken(r.id, T0 + 2 * DAY, "revoke");
         await store.revokeToken(d.id, T0 + 2 * DAY, "delete");
         await store.markTokenExpired(a.id, T0 + 3 * DAY);
@@ -505,8 +656,8 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           .filter((e) => q.statuses.includes(tokenStatus(e.token, e.subject, q.now, q.inactivityMs)))
           .filter((e) => needle === null || e.token.name.toLowerCase().includes(needle) || e.subjectName.toLowerCase().includes(needle))
           .sort((a, b) => {
-            const ka = tokenSortKey(a.token, q.sort);
-            const kb = tokenSortKey(b.token, q.sort);
+            const ka = tokenSortKey(a.token, q.sort, q.inactivityMs);
+            const kb = tokenSortKey(b.token, q.sort, q.inactivityMs);
             return sign * (ka !== kb ? (ka < kb ? -1 : 1) : a.token.id < b.token.id ? -1 : 1);
           });
       }
@@ -520,13 +671,13 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           seen.push(...page.entries);
           if (page.entries.length < limit) return seen;
           const last = page.entries[page.entries.length - 1]!.token;
-          after = { key: tokenSortKey(last, q.sort), id: last.id };
+          after = { key: tokenSortKey(last, q.sort, q.inactivityMs), id: last.id };
         }
         throw new Error("pageTokens never ended");
       }
 
       it("pageTokens filters by status exactly as tokenStatus, counts the matches, and pages in every sort and order without a gap or a repeat", async () => {
-        const { now } = await mixed();
+        const { now } = await mixed(true);
         const base = { orgId: "org_a", search: null, now, inactivityMs: WINDOW };
         for (const statuses of [[...STATUSES], ["active", "subject_inactive"]] as TokenPageQuery["statuses"][]) {
           for (const sort of ["created", "last_used", "expires"] as TokenSort[]) {
@@ -546,7 +697,7 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
           expect(got.length).toBeGreaterThan(0);
           expect(got).toEqual((await expected(q)).map((e) => e.token.id));
         }
-        expect((await store.pageTokens({ ...base, statuses: [...STATUSES], sort: "created", order: "asc", after: null, limit: 100 })).total).toBe(8);
+        expect((await store.pageTokens({ ...base, statuses: [...STATUSES], sort: "created", order: "asc", after: null, limit: 100 })).total).toBe(14);
       });
 
       it("pageTokens narrows by kind and subject, searches token and owner names case-insensitively, and shows the subject's name and state", async () => {
@@ -808,6 +959,25 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(ids(templates!.rules)).toEqual(["r_template"]);
       });
 
+      it("R17 loadSubjectAccess reads for a subject without a token exactly what loadAccess reads for a token of it, fresh", async () => {
+        await seedAccess();
+        for (const [kind, subjectId] of [["user", "u_1"], ["service_user", "svc_1"]] as const) {
+          const t = tokenRecord({ kind, orgId: "org_a", subjectId });
+          await store.insertToken(t, quota(10));
+          for (const itemType of ["inspection", "template"]) {
+            const viaToken = await store.loadAccess(t.hash, { itemType });
+            const viaSubject = await store.loadSubjectAccess({ orgId: "org_a", kind, subjectId }, { itemType });
+            expect(viaSubject.subject).toEqual(viaToken!.subject);
+            expect(ids(viaSubject.shares)).toEqual(ids(viaToken!.shares));
+            expect(ids(viaSubject.rules)).toEqual(ids(viaToken!.rules));
+            expect(viaSubject.sitePaths).toEqual(viaToken!.sitePaths);
+          }
+        }
+        await store.updateMembership("org_a", "u_1", (m) => ({ ...m!, groupIds: [], siteIds: [] }));
+        const after = await store.loadSubjectAccess({ orgId: "org_a", kind: "user", subjectId: "u_1" }, { itemType: "inspection" });
+        expect(ids(after.shares)).toEqual(["sh_cross_org", "sh_cross_user", "sh_org", "sh_org_svc", "sh_user"]);
+      });
+
       it("R13 for a service user token: only what names the service user, or its organization including service users (R9: never groups or sites)", async () => {
         await seedAccess();
         const t = tokenRecord({ kind: "service_user", orgId: "org_a", subjectId: "svc_1" });
@@ -962,6 +1132,58 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
         expect(row!.hash).not.toContain(token);
         expect(await target.backdoor.dump()).not.toContain(token);
         expect(await target.backdoor.dump()).not.toContain(token.slice(4, 40));
+      });
+
+      it("R18 a rotation keeps the token id; the previous secret works during the grace period only, says so, and is replaced by a second rotation", async () => {
+        let now = T0;
+        const events: KeywardEvent[] = [];
+        const kw = createKeyward({
+          store,
+          clock: () => now,
+          actions: { "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" } },
+          onEvent: (e) => events.push(e),
+        });
+        const item = { orgId: "org_a", type: "inspection", id: "i_rot" };
+        await kw.directory.share({ item, grantee: { kind: "service_user", serviceUserId: "svc_1" }, level: "view" });
+        await kw.directory.addMember({ orgId: "org_a", userId: "u_admin", permissionSetId: await managerSet(kw) });
+        const old = await kw.tokens.createServiceToken({ orgId: "org_a", serviceUserId: "svc_1", name: "BI", actorId: "u_admin" });
+        now += 1000;
+        const fresh = await kw.tokens.rotate({ orgId: "org_a", tokenId: old.record.id, actorId: "u_admin", graceMs: DAY });
+        expect(fresh.record).toMatchObject({ id: old.record.id, name: "BI", rotatedAt: T0 + 1000, previousSecretUntil: T0 + 1000 + DAY, status: "active" });
+        expect(fresh.token).not.toBe(old.token);
+        expect(fresh.token.slice(0, 4)).toBe(old.token.slice(0, 4));
+        expect(events.find((e) => e.type === "token.rotated")).toMatchObject({ tokenId: old.record.id, actorId: "u_admin", graceUntil: T0 + 1000 + DAY });
+        const viaOld = await kw.authorize(old.token, "inspections.view", item, { client: { ip: "10.0.0.7", userAgent: "PowerBI/2.1" } });
+        expect(viaOld).toMatchObject({ allowed: true, tokenId: old.record.id, previousSecret: true });
+        expect(await kw.authorize(fresh.token, "inspections.view", item)).not.toHaveProperty("previousSecret");
+        expect((await kw.accessible(old.token, "inspections.view", "inspection")) as object).toMatchObject({ allowed: true, previousSecret: true });
+        expect(events.filter((e) => e.type === "token.previous_secret_used")).toEqual([
+          { type: "token.previous_secret_used", at: T0 + 1000, tokenId: old.record.id, orgId: "org_a", subject: { kind: "service_user", id: "svc_1", name: "Service svc_1" }, tokenName: "BI", graceUntil: T0 + 1000 + DAY, client: { ip: "10.0.0.7", userAgent: "PowerBI/2.1" } },
+        ]);
+        now = T0 + 1000 + DAY;
+        expect(await kw.authorize(old.token, "inspections.view", item)).toEqual({ allowed: false, reason: "token_unknown", action: "inspections.view" });
+        expect((await kw.authorize(fresh.token, "inspections.view", item)).allowed).toBe(true);
+        // A second rotation during a grace period replaces the previous secret.
+        const third = await kw.tokens.rotate({ orgId: "org_a", tokenId: old.record.id, actorId: "u_admin", graceMs: DAY });
+        const fourth = await kw.tokens.rotate({ orgId: "org_a", tokenId: old.record.id, actorId: "u_admin", graceMs: DAY });
+        expect((await kw.authorize(fresh.token, "inspections.view", item)).reason).toBe("token_unknown");
+        expect(await kw.authorize(third.token, "inspections.view", item)).toMatchObject({ allowed: true, previousSecret: true });
+        expect((await kw.authorize(fourth.token, "inspections.view", item)).allowed).toBe(true);
+        const row = await target.backdoor.readToken(old.record.id);
+        expect(await target.backdoor.dump()).not.toContain(fourth.token);
+        expect(row!.hash).not.toContain(fourth.token);
+      });
+
+      it("R18 of concurrent rotations through keyward one wins; the others throw conflict and their secrets are unknown", async () => {
+        const kw = createKeyward({ store, actions: { "inspections.view": { permission: "inspections:view" } } });
+        await kw.directory.addMember({ orgId: "org_a", userId: "u_admin", permissionSetId: await managerSet(kw) });
+        const { record } = await kw.tokens.createServiceToken({ orgId: "org_a", serviceUserId: "svc_1", name: "BI", actorId: "u_admin" });
+        const settled = await Promise.allSettled(Array.from({ length: 6 }, () => kw.tokens.rotate({ orgId: "org_a", tokenId: record.id, actorId: "u_admin", graceMs: DAY })));
+        const won = settled.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof kw.tokens.rotate>>> => r.status === "fulfilled");
+        expect(won).toHaveLength(1);
+        for (const r of settled) if (r.status === "rejected") expect((r.reason as KeywardError).code).toBe("conflict");
+        expect((await kw.authorize(won[0]!.value.token, "inspections.view")).allowed).toBe(true);
+        expect((await target.backdoor.readToken(record.id))!.rotatedAt).not.toBeNull();
       });
     });
   });

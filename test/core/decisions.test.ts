@@ -72,6 +72,8 @@ describe("R15 decisions: the reasons, in order", () => {
       orgId: "acme",
       tokenId: record.id,
       grant: { source: "share", id: share.id, via: "site", level: "edit", crossOrg: false },
+      // R19: a user token's effective expiry after this use: the inactivity deadline from now.
+      expiresAt: w.clock.now + THIRTY_DAYS,
     });
   });
 
@@ -85,6 +87,8 @@ describe("R15 decisions: the reasons, in order", () => {
       subject: { kind: "service_user", id: w.bot.id, name: "BI export" },
       orgId: "acme",
       tokenId: record.id,
+      // R19: a service token without a date or a policy never expires.
+      expiresAt: null,
     });
   });
 

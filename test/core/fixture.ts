@@ -40,6 +40,8 @@ export interface WorldOptions {
   inactivityMs?: number;
   pepper?: string;
   verifyPassword?: KeywardOptions["verifyPassword"];
+  trackClients?: KeywardOptions["trackClients"];
+  warnings?: KeywardOptions["warnings"];
 }
 
 /**
@@ -65,6 +67,8 @@ export async function world(options: WorldOptions = {}) {
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.inactivityMs ? { inactivityMs: options.inactivityMs } : {}),
     ...(options.pepper ? { pepper: options.pepper } : {}),
+    ...(options.trackClients !== undefined ? { trackClients: options.trackClients } : {}),
+    ...(options.warnings !== undefined ? { warnings: options.warnings } : {}),
   });
   const d = kw.directory;
   const acme = await d.createOrganization({ id: "acme", name: "Acme Inspections" });

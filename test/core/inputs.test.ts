@@ -16,6 +16,7 @@ import type {
   CreateServiceUserInput,
   CreateSiteInput,
   CreateUserTokenInput,
+  PreviewReachInput,
   IdInput,
   ItemKey,
   LeakLocation,
@@ -29,6 +30,7 @@ import type {
   PlacementInput,
   SeatCountInput,
   ServiceUserRef,
+  ServiceUserPreviewInput,
   ShareInput,
   SweepExpiredInput,
   TokenActionInput,
@@ -36,13 +38,17 @@ import type {
   UpdatePermissionSetInput,
   UpdateServiceUserInput,
   UpsertUserInput,
+  SetTokenPolicyInput,
+  GetTokenPolicyInput,
 } from "../../src/index.js";
 import * as s from "../../src/service/schemas.js";
+import type { TokenRestriction } from "../../src/core/types.js";
 
 describe("named input types equal their schemas (they cannot drift)", () => {
   it("each schema's input is its named type", () => {
     expectTypeOf<z.input<typeof s.createUserTokenSchema>>().toEqualTypeOf<CreateUserTokenInput>();
     expectTypeOf<z.input<typeof s.createServiceTokenSchema>>().toEqualTypeOf<CreateServiceTokenInput>();
+    expectTypeOf<z.input<typeof s.previewReachSchema>>().toEqualTypeOf<PreviewReachInput>();
     expectTypeOf<z.input<typeof s.listMyTokensSchema>>().toEqualTypeOf<ListMyTokensInput>();
     expectTypeOf<z.input<typeof s.listOrganizationTokensSchema>>().toEqualTypeOf<ListOrganizationTokensInput>();
     expectTypeOf<z.input<typeof s.listServiceTokensSchema>>().toEqualTypeOf<ListServiceTokensInput>();
@@ -70,6 +76,8 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.input<typeof s.createServiceUserSchema>>().toEqualTypeOf<CreateServiceUserInput>();
     expectTypeOf<z.input<typeof s.updateServiceUserSchema>>().toEqualTypeOf<UpdateServiceUserInput>();
     expectTypeOf<z.input<typeof s.serviceUserRefSchema>>().toEqualTypeOf<ServiceUserRef>();
+    expectTypeOf<z.input<typeof s.setTokenPolicySchema>>().toEqualTypeOf<SetTokenPolicyInput>();
+    expectTypeOf<z.input<typeof s.serviceUserPreviewSchema>>().toEqualTypeOf<ServiceUserPreviewInput>();
   });
 
   it("each schema's output is its named type too, but for the fields a default fills in", () => {
@@ -81,6 +89,9 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.output<typeof s.tokenActionSchema>>().toEqualTypeOf<TokenActionInput>();
     expectTypeOf<z.output<typeof s.sweepExpiredSchema>>().toEqualTypeOf<SweepExpiredInput>();
     expectTypeOf<z.output<typeof s.actorSchema>>().toEqualTypeOf<ActorInput>();
+    // `existing` defaults to "keep".
+    expectTypeOf<Omit<z.output<typeof s.setTokenPolicySchema>, "existing">>().toEqualTypeOf<Omit<SetTokenPolicyInput, "existing">>();
+    expectTypeOf<z.output<typeof s.getTokenPolicySchema>>().toEqualTypeOf<GetTokenPolicyInput>();
     expectTypeOf<z.output<typeof s.leakLocationSchema>>().toEqualTypeOf<LeakLocation>();
     // `ssoOnly` defaults to false.
     expectTypeOf<Omit<z.output<typeof s.createOrganizationSchema>, "ssoOnly">>().toEqualTypeOf<Omit<CreateOrganizationInput, "ssoOnly">>();
@@ -108,6 +119,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.output<typeof s.createServiceUserSchema>>().toEqualTypeOf<CreateServiceUserInput>();
     expectTypeOf<z.output<typeof s.updateServiceUserSchema>>().toEqualTypeOf<UpdateServiceUserInput>();
     expectTypeOf<z.output<typeof s.serviceUserRefSchema>>().toEqualTypeOf<ServiceUserRef>();
+    expectTypeOf<z.output<typeof s.serviceUserPreviewSchema>>().toEqualTypeOf<ServiceUserPreviewInput>();
   });
 
   it("the type check can fail: a schema is not equal to another call's type", () => {
@@ -115,15 +127,28 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     expectTypeOf<z.input<typeof s.tokenActionSchema>>().not.toEqualTypeOf<ActorInput>();
   });
 
+  /** R17: a restriction with every part given. */
+  const FULL_RESTRICTION: Required<TokenRestriction> = {
+    permissions: ["inspections:view"],
+    maxLevel: "view",
+    itemTypes: ["inspection"],
+    groupIds: ["g_1"],
+    siteIds: ["s_1"],
+    items: [{ orgId: "acme", type: "inspection", id: "i_1" }],
+  };
+
   /** A full example of each named type (every optional field given): the schema takes it as is. */
   const examples: [string, z.ZodType, object][] = [
-    ["CreateUserTokenInput", s.createUserTokenSchema, { orgId: "acme", userId: "u_ana", name: "CI", password: "pw" } satisfies Required<CreateUserTokenInput>],
-    ["CreateServiceTokenInput", s.createServiceTokenSchema, { orgId: "acme", serviceUserId: "svc_1", name: "BI", actorId: "u_ada" } satisfies Required<CreateServiceTokenInput>],
+    ["CreateUserTokenInput", s.createUserTokenSchema, { orgId: "acme", userId: "u_ana", name: "CI", password: "pw", expiresAt: Date.UTC(2030, 0, 1), restriction: FULL_RESTRICTION } satisfies Required<CreateUserTokenInput>],
+    ["CreateServiceTokenInput", s.createServiceTokenSchema, { orgId: "acme", serviceUserId: "svc_1", name: "BI", actorId: "u_ada", expiresAt: Date.UTC(2030, 0, 1), restriction: { permissions: ["a"], maxLevel: "edit" } } satisfies Required<CreateServiceTokenInput>],
+    ["PreviewReachInput", s.previewReachSchema, { orgId: "acme", actorId: "u_ada", subject: { kind: "user", id: "u_ada" }, restriction: FULL_RESTRICTION } satisfies Required<PreviewReachInput>],
     ["ListMyTokensInput", s.listMyTokensSchema, { orgId: "acme", userId: "u_ana", limit: 5, cursor: null, search: "ci", status: ["active", "expired"], sort: "expires", order: "desc" } satisfies Required<ListMyTokensInput>],
     ["ListOrganizationTokensInput", s.listOrganizationTokensSchema, { orgId: "acme", actorId: "u_ada", limit: 5, cursor: "c", search: "x", status: "all", sort: "last_used", order: "asc" } satisfies Required<ListOrganizationTokensInput>],
     ["ListServiceTokensInput", s.listServiceTokensSchema, { orgId: "acme", actorId: "u_ada", serviceUserId: "svc_1", limit: 5, cursor: null, search: "x", status: "deleted", sort: "created", order: "asc" } satisfies Required<ListServiceTokensInput>],
     ["TokenActionInput", s.tokenActionSchema, { orgId: "acme", tokenId: "tok_1", actorId: "u_ada" } satisfies Required<TokenActionInput>],
     ["SweepExpiredInput", s.sweepExpiredSchema, { orgId: "acme" } satisfies Required<SweepExpiredInput>],
+    ["SetTokenPolicyInput", s.setTokenPolicySchema, { orgId: "acme", policy: { maxLifetimeMs: { user: 1000, service_user: null }, requireExpiry: true, userTokens: false }, existing: "apply", noticeMs: 0 } satisfies Required<SetTokenPolicyInput>],
+    ["GetTokenPolicyInput", s.getTokenPolicySchema, { orgId: "acme" } satisfies Required<GetTokenPolicyInput>],
     ["ActorInput", s.actorSchema, { orgId: "acme", actorId: "u_ada" } satisfies Required<ActorInput>],
     ["LeakLocation", s.leakLocationSchema, { source: "content", url: "https://example.com" } satisfies Required<LeakLocation>],
     ["CreateOrganizationInput", s.createOrganizationSchema, { id: "acme", name: "Acme", ssoOnly: true } satisfies Required<CreateOrganizationInput>],
@@ -131,7 +156,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     ["UpsertUserInput", s.upsertUserSchema, { id: "u_ana", name: "Ana" } satisfies Required<UpsertUserInput>],
     ["IdInput", s.idSchema, { id: "u_ana" } satisfies Required<IdInput>],
     ["MemberInput", s.memberSchema, { orgId: "acme", userId: "u_ana", permissionSetId: null, groupIds: ["g"], siteIds: ["s"], seat: false } satisfies Required<MemberInput>],
-    ["MemberRef", s.memberRefSchema, { orgId: "acme", userId: "u_ana" } satisfies Required<MemberRef>],
+    ["MemberRef", s.memberRefSchema, { orgId: "acme", userId: "u_ana", actorId: "u_ada" } satisfies Required<MemberRef>],
     ["ListMembersInput", s.listMembersSchema, { orgId: "acme", limit: 10, cursor: null, search: "an", status: ["left"] } satisfies Required<ListMembersInput>],
     ["SeatCountInput", s.seatCountSchema, { orgId: "acme" } satisfies Required<SeatCountInput>],
     ["CreatePermissionSetInput", s.createPermissionSetSchema, { id: "ps", orgId: "acme", name: "Set", permissions: ["a:b"] } satisfies Required<CreatePermissionSetInput>],
@@ -145,6 +170,7 @@ describe("named input types equal their schemas (they cannot drift)", () => {
     ["CreateServiceUserInput", s.createServiceUserSchema, { id: "svc", orgId: "acme", name: "Bot", permissionSetId: "ps", actorId: "u_ada" } satisfies Required<CreateServiceUserInput>],
     ["UpdateServiceUserInput", s.updateServiceUserSchema, { orgId: "acme", id: "svc", name: "Bot", permissionSetId: null, actorId: "u_ada" } satisfies Required<UpdateServiceUserInput>],
     ["ServiceUserRef", s.serviceUserRefSchema, { orgId: "acme", id: "svc", actorId: "u_ada" } satisfies Required<ServiceUserRef>],
+    ["ServiceUserPreviewInput", s.serviceUserPreviewSchema, { orgId: "acme", serviceUserId: "svc", actorId: "u_ada" } satisfies Required<ServiceUserPreviewInput>],
   ];
 
   it.each(examples)("a full %s passes its schema unchanged", (_name, schema, example) => {

@@ -28,12 +28,25 @@ describe("managementRights and managementProfile", () => {
     const w = await world();
     expect(await w.kw.managementProfile({ orgId: "sso", actorId: "u_sam" })).toEqual({
       user: { id: "u_sam", name: w.users.sam.name },
-      organization: { id: "sso", name: "SSO Only Ltd", ssoOnly: true },
+      organization: { id: "sso", name: "SSO Only Ltd", ssoOnly: true, tokenPolicy: null },
       can: { manageTokens: false, manageServiceUsers: false },
+      holds: { groups: [], sites: [] },
     });
     expect(await caught(() => w.kw.managementProfile({ orgId: "acme", actorId: "u_nobody" }))).toMatchObject({ code: "not_found" });
     expect(await caught(() => w.kw.managementProfile({ orgId: "nowhere", actorId: "u_ada" }))).toMatchObject({ code: "not_found" });
     expect(await caught(() => w.kw.managementProfile({ orgId: "", actorId: "u_ada" }))).toMatchObject({ code: "invalid_input", field: "orgId" });
+  });
+
+  it("R17 R19 the profile holds the member's groups and sites by name (a restricted token's picker) and the organization's token policy; a former member holds none", async () => {
+    const w = await world();
+    const ana = await w.kw.managementProfile({ orgId: "acme", actorId: "u_ana" });
+    expect(ana.holds).toEqual({ groups: [{ id: "grp_auditors", name: "Auditors" }], sites: [{ id: "site_north", name: "North" }] });
+    expect(ana.organization.tokenPolicy).toBeNull();
+    const policy = { maxLifetimeMs: { user: 90 * 86_400_000 }, requireExpiry: true };
+    await w.kw.directory.setTokenPolicy({ orgId: "acme", policy });
+    expect((await w.kw.managementProfile({ orgId: "acme", actorId: "u_ana" })).organization.tokenPolicy).toEqual(policy);
+    await w.kw.directory.deactivateMember({ orgId: "acme", userId: "u_ana" });
+    expect((await w.kw.managementProfile({ orgId: "acme", actorId: "u_ana" })).holds).toEqual({ groups: [], sites: [] });
   });
 
   it("a failing store is unavailable, with the store's error as cause (fail closed)", async () => {

@@ -18,6 +18,7 @@ const { createKeyward, KeywardError } = root;
 const ROOT_VALUES = [
   "ACCESS_LEVELS",
   "DEFAULT_MANAGEMENT_PERMISSIONS",
+  "DEFAULT_MAX_GRACE_MS",
   "DEFAULT_PAGE_SIZE",
   "DEFAULT_PREFIXES",
   "DEFAULT_REAUTH_THROTTLE",
@@ -36,17 +37,20 @@ const ROOT_VALUES = [
 
 const CORE_VALUES = [
   "DEFAULT_INACTIVITY_MS",
+  "DEFAULT_WARNING_THRESHOLDS_MS",
   "accessFilter",
   "admission",
   "admitToken",
   "compileAccess",
   "compileDecision",
+  "compileRestriction",
   "compileRules",
   "compileShares",
   "compileSubject",
   "decide",
   "decideAccess",
   "describeReach",
+  "dueWarning",
   "effectiveExpiry",
   "filterToSql",
   "generateToken",
@@ -54,16 +58,19 @@ const CORE_VALUES = [
   "isExpired",
   "isTokenActive",
   "lastActivity",
+  "mergeClients",
   "noGrants",
+  "normalizeRestriction",
   "subjectState",
   "tokenHasher",
   "tokenHint",
   "tokenParser",
   "tokenStatus",
+  "warningIsNew",
 ];
 
 /** Helpers of the implementation: never public. */
-const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "storeOf", "parseInput"];
+const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "presentedSecret", "storeOf", "parseInput", "grantCounts", "granteeCounts", "scopeRefuses", "restrictionOf", "checkRestriction"];
 
 describe("the public surface", () => {
   it("the root entry exports the factory, the errors, the constants and what a secret scanner needs, by name", () => {
@@ -102,7 +109,7 @@ describe("an instance has no raw store (what replaces kw.store)", () => {
   it("offers its calls and settings, and no store property", () => {
     const kw = createKeyward({ store: memoryStore(), actions });
     expect(Object.keys(kw).sort()).toEqual(
-      ["accessible", "actions", "assertAccessible", "assertAuthorized", "authorize", "close", "directory", "limits", "login", "managementProfile", "managementRights", "migrate", "prefixes", "serviceUsers", "tokens"].sort(),
+      ["accessible", "actions", "assertAccessible", "assertAuthorized", "authorize", "close", "directory", "limits", "login", "managementProfile", "managementRights", "migrate", "prefixes", "rotation", "serviceUsers", "tokens"].sort(),
     );
     expect("store" in kw).toBe(false);
     expect(JSON.stringify(Object.keys(kw.directory))).not.toContain("store");

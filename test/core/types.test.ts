@@ -87,7 +87,7 @@ describe("types of the public API", () => {
 
   it("R16 events are a union discriminated by type, each naming its subject", () => {
     const ev = {} as KeywardEvent;
-    if (ev.type === "token.expired") expectTypeOf(ev.cause).toEqualTypeOf<"inactivity" | "subject_inactive" | undefined>();
+    if (ev.type === "token.expired") expectTypeOf(ev.cause).toEqualTypeOf<"inactivity" | "date" | "policy" | "subject_inactive" | undefined>();
     if (ev.type === "token.revoked") expectTypeOf(ev.cause).toEqualTypeOf<"leaked" | undefined>();
     if (ev.type === "token.leaked") expectTypeOf(ev.found).toEqualTypeOf<{ source: string; url: string }>();
     if (ev.type === "authorization") expectTypeOf(ev.outcome).toEqualTypeOf<"allowed" | "denied">();

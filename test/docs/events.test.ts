@@ -4,7 +4,7 @@
  * `expectTypeOf`), plus one run through a real instance.
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { createKeyward, type GrantRef, type KeywardEvent, type LeakLocation, type SubjectKind, type SubjectRef } from "../../src/index.js";
+import { createKeyward, type EndedToken, type GrantRef, type KeywardEvent, type LeakLocation, type SubjectKind, type SubjectRef } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
 type Of<T extends KeywardEvent["type"]> = Extract<KeywardEvent, { type: T }>;
@@ -13,7 +13,11 @@ describe("R16 KeywardEvent narrows by type", () => {
   it("R16 every event type narrows to its own fields", () => {
     expectTypeOf<Of<"token.created">["tokenName"]>().toEqualTypeOf<string>();
     expectTypeOf<Of<"token.created">["subject"]>().toEqualTypeOf<SubjectRef>();
-    expectTypeOf<Of<"token.expired">["cause"]>().toEqualTypeOf<"inactivity" | "subject_inactive" | undefined>();
+    expectTypeOf<Of<"token.expired">["cause"]>().toEqualTypeOf<"inactivity" | "date" | "policy" | "subject_inactive" | undefined>();
+    expectTypeOf<Of<"token.expiring">["cause"]>().toEqualTypeOf<"inactivity" | "date" | "policy">();
+    expectTypeOf<Of<"token.expiring">["thresholdMs"]>().toEqualTypeOf<number>();
+    expectTypeOf<Of<"subject.tokens_ended">["cause"]>().toEqualTypeOf<"deactivated" | "left" | "deleted">();
+    expectTypeOf<Of<"subject.tokens_ended">["tokens"]>().toEqualTypeOf<EndedToken[]>();
     expectTypeOf<Of<"token.revoked">["cause"]>().toEqualTypeOf<"leaked" | undefined>();
     expectTypeOf<Of<"token.leaked">["found"]>().toEqualTypeOf<LeakLocation>();
     expectTypeOf<Of<"token.leaked">["revoked"]>().toEqualTypeOf<boolean>();
@@ -23,6 +27,9 @@ describe("R16 KeywardEvent narrows by type", () => {
     expectTypeOf<Of<"token.integrity">["storedKind"]>().toEqualTypeOf<SubjectKind>();
     expectTypeOf<Of<"management.refused">["code"]>().toEqualTypeOf<"forbidden" | "not_found" | "invalid_input">();
     expectTypeOf<Of<"login">["reason"]>().toEqualTypeOf<string>();
+    expectTypeOf<Of<"token.rotated">["graceUntil"]>().toEqualTypeOf<number | null>();
+    expectTypeOf<Of<"token.previous_secret_used">["graceUntil"]>().toEqualTypeOf<number>();
+    expectTypeOf<Of<"token.previous_secret_used">["client"]>().toEqualTypeOf<{ ip: string | null; userAgent: string | null } | undefined>();
   });
 
   it("R16 a switch on event.type reaches each event's fields without a cast, and covers every type", () => {
@@ -33,8 +40,16 @@ describe("R16 KeywardEvent narrows by type", () => {
           return `${e.type} ${e.tokenId} ${e.subject.name}`;
         case "token.expired":
           return `expired (${e.cause ?? "?"})`;
+        case "token.expiring":
+          return `expires ${new Date(e.expiresAt).toISOString()} (${e.cause})`;
+        case "subject.tokens_ended":
+          return `${e.subject.name} ${e.cause}: ${e.tokens.map((t) => t.name).join(", ")}`;
         case "token.revoked":
           return `revoked${e.cause ? ` (${e.cause})` : ""}`;
+        case "token.rotated":
+          return `rotated, previous secret until ${e.graceUntil ?? "now"}`;
+        case "token.previous_secret_used":
+          return `previous secret of ${e.tokenName} used by ${e.client?.userAgent ?? "?"}`;
         case "token.leaked":
           return `leaked at ${e.found.url}, revoked now: ${e.revoked}`;
         case "authorization":

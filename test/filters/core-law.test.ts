@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AccessRule, ActionDefinition, Grantee, ItemRef, LoadedSubject, Share, TokenRecord } from "../../src/index.js";
+import type { AccessRule, ActionDefinition, Grantee, ItemRef, LoadedSubject, Share, TokenRecord, TokenRestriction } from "../../src/index.js";
 import { decide, decideAccess, type AccessInput } from "../../src/core.js";
 import { compileAccess } from "../../src/core/access.js";
 import { compileDecision, type LoadedDecision } from "../../src/core/compile.js";
@@ -56,10 +56,23 @@ const subject = fc.oneof(
 
 type Subject = typeof subject extends fc.Arbitrary<infer S> ? S : never;
 
-function inputOf(s: Subject, tokenOrg: string, revoked: boolean): Pick<LoadedDecision, "token" | "subject"> {
+/** R17: a restriction of any shape (even naming what the subject does not hold: the core intersects). */
+const restriction: fc.Arbitrary<TokenRestriction> = fc.record(
+  {
+    permissions: fc.subarray(["inspections:view", "inspections:edit", "reports:export"]),
+    maxLevel: fc.constantFrom("view", "edit" as const),
+    itemTypes: fc.subarray(["inspection", "template"]),
+    groupIds: fc.subarray(["g0", "g1"]),
+    siteIds: fc.subarray(SITES),
+    items: fc.array(itemKey, { maxLength: 3 }),
+  },
+  { requiredKeys: [] },
+);
+
+function inputOf(s: Subject, tokenOrg: string, revoked: boolean, r: TokenRestriction | null = null): Pick<LoadedDecision, "token" | "subject"> {
   const token: TokenRecord = {
     id: "tok", kind: s.kind, orgId: tokenOrg, subjectId: s.id, name: "t", hash: "h", hint: "x", epoch: s.kind === "user" ? "e1" : null,
-    createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: revoked ? T0 : null, deletedAt: null, expiredAt: null,
+    createdAt: T0, createdBy: null, lastUsedAt: null, revokedAt: revoked ? T0 : null, deletedAt: null, expiredAt: null, restriction: r,
   };
   const loaded: LoadedSubject =
     s.kind === "user"
@@ -71,6 +84,7 @@ function inputOf(s: Subject, tokenOrg: string, revoked: boolean): Pick<LoadedDec
 const ACTIONS: Record<string, ActionDefinition> = {
   "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" },
   "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" },
+  "inspections.delete": { permission: "inspections:edit", access: "delete", item: "inspection" },
 };
 
 describe("the core law (no store)", () => {
@@ -92,6 +106,42 @@ describe("the core law (no store)", () => {
             const d = decide(compileDecision(forItem), action, ACTIONS[action], it, T0 + 1, { inactivityMs: WINDOW });
             if (access.allowed) expect(access.filter.matches(it)).toBe(d.allowed);
             else expect(d).toEqual(access);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("R17 with a restriction: the filter ⇔ decide() still; every restricted decision ⊆ the unrestricted twin's; `restricted` exactly when the twin would pass that stage", () => {
+    fc.assert(
+      fc.property(
+        subject, org, fc.boolean(), restriction, fc.array(share, { maxLength: 12 }), fc.array(rule, { maxLength: 6 }), fc.array(item, { minLength: 1, maxLength: 8 }), fc.constantFrom(...Object.keys(ACTIONS)),
+        (s, tokenOrg, revoked, r, shares, rules, items, action) => {
+          // Listed items drawn among the items checked, half of the time, so that "only these items" is exercised.
+          const listed: TokenRestriction = r.items === undefined ? r : { ...r, items: [...r.items, ...items.slice(0, 2).map(({ orgId, type, id }) => ({ orgId, type, id }))] };
+          const restricted = inputOf(s, tokenOrg, revoked, listed);
+          const twin = inputOf(s, tokenOrg, revoked);
+          const access = decideAccess(compileAccess({ ...restricted, shares, rules, sitePaths: PATHS }), action, ACTIONS[action], "inspection", T0 + 1, { inactivityMs: WINDOW });
+          for (const it of items) {
+            const of = (base: Pick<LoadedDecision, "token" | "subject">): LoadedDecision => ({
+              ...base,
+              shares: shares.filter((sh) => sh.item.orgId === it.orgId && sh.item.type === it.type && sh.item.id === it.id),
+              rules: rules.filter((x) => x.orgId === it.orgId && x.itemType === it.type),
+              sitePaths: PATHS,
+            });
+            const d = decide(compileDecision(of(restricted)), action, ACTIONS[action], it, T0 + 1, { inactivityMs: WINDOW });
+            const t = decide(compileDecision(of(twin)), action, ACTIONS[action], it, T0 + 1, { inactivityMs: WINDOW });
+            // (2) the list filter ⇔ authorize() with restrictions.
+            if (access.allowed) expect(access.filter.matches(it)).toBe(d.allowed);
+            else expect(d).toEqual(access);
+            // (1) restricted ⊆ unrestricted.
+            if (d.allowed) expect(t.allowed).toBe(true);
+            // The flag: only a denial the twin did not have at that stage.
+            const flagged = !d.allowed && (d.reason === "permission_denied" || d.reason === "access_denied") && d.restricted === true;
+            if (!d.allowed && d.reason === "permission_denied") expect(flagged).toBe(t.allowed || t.reason === "access_denied");
+            else if (!d.allowed && d.reason === "access_denied") expect(flagged).toBe(t.allowed);
+            else if (!d.allowed) expect(t).toEqual(d);
           }
         },
       ),

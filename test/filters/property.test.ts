@@ -11,7 +11,7 @@
 import fc from "fast-check";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKeyward, type AccessLevel, type Grantee, type ItemRef, type KeywardStore } from "../../src/index.js";
+import { createKeyward, KeywardError, type AccessLevel, type Grantee, type ItemRef, type KeywardStore, type TokenRestriction } from "../../src/index.js";
 import { accessFilter, generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
 import { pgDriver, pgliteDriver, postgresStore, type SqlDriver } from "../../src/postgres.js";
@@ -113,7 +113,24 @@ const ruleSpec = fc.record({
   level,
 });
 
+/** R17: a restriction (lists as indexes, resolved against the token's organization); `null`: a full-access token. */
+const restrictionSpec = fc.option(
+  fc.record(
+    {
+      permissions: fc.subarray(PERMISSIONS),
+      maxLevel: fc.constantFrom("view" as const, "edit" as const),
+      itemTypes: fc.subarray([...TYPES]),
+      groups: fc.subarray([0, 1]),
+      sites: fc.array(fc.nat(), { maxLength: 2 }),
+      items: fc.array(fc.nat(), { maxLength: 3 }),
+    },
+    { requiredKeys: [] },
+  ),
+  { nil: null, freq: 2 },
+);
+
 const tokenSpec = fc.record({
+  restriction: restrictionSpec,
   subject: fc.oneof(
     fc.record({ kind: fc.constant("user" as const), user: fc.integer({ min: 0, max: USERS - 1 }), org: orgIdx }),
     fc.record({ kind: fc.constant("service_user" as const), su: fc.integer({ min: 0, max: SERVICE_USERS.length - 1 }) }),
@@ -226,7 +243,7 @@ async function build(store: KeywardStore, spec: WorldSpec) {
   }
 
   // Tokens: created 35 or 5 days before the check, then perhaps revoked, or their subject changed.
-  const tokens: { label: string; secret: unknown }[] = [
+  const tokens: { label: string; secret: unknown; orgId?: string; twin?: string }[] = [
     { label: "malformed", secret: "kwu_not-a-token" },
     { label: "unknown", secret: generateToken("user") },
   ];
@@ -234,18 +251,42 @@ async function build(store: KeywardStore, spec: WorldSpec) {
   for (const [n, t] of spec.tokens.entries()) {
     clock.now = T0 + (t.old ? 0 : 30 * DAY) + n;
     let created: { token: string; record: { id: string } } | null = null;
-    try {
+    let twin: string | undefined;
+    const tokenOrg = t.subject.kind === "user" ? t.subject.org : SERVICE_USERS[t.subject.su]!.org;
+    const r = t.restriction;
+    /** The restriction in the token's organization; `reduced`: without what creation may refuse (permissions not held, groups and sites not the subject's). */
+    const restrictionOf = (reduced: boolean): TokenRestriction | null => {
+      if (r === null) return null;
+      const out: { -readonly [K in keyof TokenRestriction]: TokenRestriction[K] } = {};
+      if (r.maxLevel !== undefined) out.maxLevel = r.maxLevel;
+      if (r.itemTypes !== undefined) out.itemTypes = r.itemTypes;
+      if (r.items !== undefined) out.items = r.items.map((i) => itemList[i % itemList.length]!).map(({ orgId, type, id }) => ({ orgId, type, id }));
+      if (reduced) return out;
+      if (r.permissions !== undefined) out.permissions = r.permissions;
+      if (r.groups !== undefined) out.groupIds = r.groups.map((g) => groupId(tokenOrg, g));
+      if (r.sites !== undefined) out.siteIds = r.sites.map((x) => site(tokenOrg, x)).filter((x): x is string => x !== null);
+      return out;
+    };
+    const create = async (restriction: TokenRestriction | null) => {
       if (t.subject.kind === "user") {
-        created = await kw.tokens.createUserToken({ orgId: ORGS[t.subject.org]!, userId: `u${t.subject.user}`, name: `t${n}`, password: "pw" });
-      } else {
-        const o = SERVICE_USERS[t.subject.su]!.org;
-        created = await kw.tokens.createServiceToken({ orgId: ORGS[o]!, serviceUserId: suId(t.subject.su), name: `t${n}`, actorId: admin(o) });
+        return kw.tokens.createUserToken({ orgId: ORGS[t.subject.org]!, userId: `u${t.subject.user}`, name: `t${n}`, password: "pw", restriction });
       }
+      return kw.tokens.createServiceToken({ orgId: ORGS[tokenOrg]!, serviceUserId: suId(t.subject.su), name: `t${n}`, actorId: admin(tokenOrg), restriction });
+    };
+    try {
+      try {
+        created = await create(restrictionOf(false));
+      } catch (e) {
+        // R17: creation refuses what the subject does not hold; the rest of the restriction still applies.
+        if (!(e instanceof KeywardError) || (e.code !== "permission_not_held" && e.code !== "invalid_input")) throw e;
+        created = await create(restrictionOf(true));
+      }
+      if (r !== null) twin = (await create(null)).token;
     } catch {
-      continue; // not a member there, limit reached, or the subject is gone already
+      if (created === null) continue; // not a member there, limit reached, or the subject is gone already
     }
     const token = created;
-    tokens.push({ label: `${t.subject.kind} ${JSON.stringify(t.subject)} ${t.old ? "old" : "new"} then ${t.then}`, secret: token.token });
+    tokens.push({ label: `${t.subject.kind} ${JSON.stringify(t.subject)} ${t.old ? "old" : "new"} then ${t.then}`, secret: token.token, orgId: ORGS[tokenOrg]!, ...(twin === undefined ? {} : { twin }) });
     const subject = t.subject;
     const orgId = subject.kind === "user" ? ORGS[subject.org]! : ORGS[SERVICE_USERS[subject.su]!.org]!;
     const userId = subject.kind === "user" ? `u${subject.user}` : null;
@@ -263,7 +304,7 @@ async function build(store: KeywardStore, spec: WorldSpec) {
   }
   for (const f of after) await f().catch(() => undefined); // e.g. deactivating someone who left already
   clock.now = T0 + 35 * DAY;
-  return { kw, items: itemList, tokens };
+  return { kw, items: itemList, tokens, d };
 }
 
 if (PG_URL === undefined && IN_CI) {
@@ -274,6 +315,21 @@ if (PG_URL === undefined && IN_CI) {
 
 const key = (i: { org_id?: string; orgId?: string; type: string; id: string }) => `${i.orgId ?? i.org_id}/${i.type}/${i.id}`;
 
+/**
+ * R17 (1): a restricted token's decisions ⊆ its unrestricted twin's (same subject, read fresh), on
+ * every item; a denial says `restricted` exactly when the twin was allowed (a scope refusal: when
+ * the twin passed the permission stage).
+ */
+async function expectWithinTwin(kw: Awaited<ReturnType<typeof build>>["kw"], secret: unknown, twin: string, action: Action, items: ItemRef[]): Promise<void> {
+  for (const item of items) {
+    const d = await kw.authorize(secret, action, item);
+    const t = await kw.authorize(twin, action, item);
+    if (d.allowed) expect(t.allowed).toBe(true);
+    if (!d.allowed && d.reason === "access_denied") expect(d.restricted === true).toBe(t.allowed);
+    if (!d.allowed && d.reason === "permission_denied") expect(d.restricted === true).toBe(t.allowed || t.reason === "access_denied");
+  }
+}
+
 describe.each(stores)("list filters on the $name store", ({ make, runs }) => {
   let db: ItemsDb;
   beforeAll(async () => {
@@ -283,20 +339,22 @@ describe.each(stores)("list filters on the $name store", ({ make, runs }) => {
     await db?.close();
   });
 
-  it("R13 R14 R15 filter.matches(item) ⇔ authorize(token, action, item).allowed for every item; a refusal is authorize()'s; the SQL condition selects exactly the same rows", async () => {
+  it("R13 R14 R15 R17 filter.matches(item) ⇔ authorize(token, action, item).allowed for every item, restricted tokens included; a refusal is authorize()'s; the SQL condition selects exactly the same rows; a restricted token ⊆ its twin, and loses what its subject loses at once", async () => {
     await fc.assert(
       fc.asyncProperty(worldSpec, async (spec) => {
         const store = await make();
         try {
-          const { kw, items, tokens } = await build(store, spec);
+          const built = await build(store, spec);
+          const { kw, items, tokens } = built;
           await db.load(items);
-          for (const { secret } of tokens) {
+          for (const { secret, twin } of tokens) {
             for (const action of ITEM_ACTIONS) {
               const itemType = (ACTIONS[action] as { item: string }).item;
               const access = await kw.accessible(secret, action, itemType);
               const ofType = items.filter((i) => i.type === itemType);
               const decisions = await Promise.all(ofType.map((item) => kw.authorize(secret, action, item)));
               const byKey = new Map(ofType.map((item, n) => [key(item), decisions[n]!]));
+              if (twin !== undefined) await expectWithinTwin(kw, secret, twin, action, ofType);
               if (!access.allowed) {
                 expect(access.reason).not.toBe("access_denied");
                 for (const item of ofType) expect(byKey.get(key(item))).toMatchObject({ allowed: false, reason: access.reason });
@@ -322,6 +380,24 @@ describe.each(stores)("list filters on the $name store", ({ make, runs }) => {
               const rest = await db.rows<{ org_id: string; type: string; id: string }>(`SELECT i.org_id, i.type, i.id FROM $TABLE i WHERE NOT ${where.text}`, where.values);
               const complement = items.filter((i) => !filter.matches(i)).map(key).sort();
               expect(rest.map(key).sort()).toEqual(complement);
+            }
+          }
+          // R17 (3): the subject loses a permission and a group; every restricted token loses them at the next decision.
+          const { d } = built;
+          for (let s = 0; s < 3; s++) {
+            const set = spec.orgs[0]!.sets[s]!;
+            await d.updatePermissionSet({ orgId: ORGS[0], id: setId(0, s), permissions: set.filter((p) => p !== "inspections:view") });
+          }
+          for (let u = 0; u < USERS; u++) await d.removeFrom({ orgId: ORGS[0], subjectId: `u${u}`, groupId: groupId(0, 0) }).catch(() => undefined);
+          for (const { secret, twin, orgId } of tokens) {
+            if (twin === undefined) continue;
+            for (const action of ITEM_ACTIONS) {
+              const ofType = items.filter((i) => i.type === (ACTIONS[action] as { item: string }).item);
+              await expectWithinTwin(kw, secret, twin, action, ofType);
+              if (orgId === ORGS[0] && action === "inspections.view") {
+                for (const item of ofType) expect((await kw.authorize(secret, action, item)).allowed).toBe(false);
+                expect((await kw.accessible(secret, action, "inspection")).allowed).toBe(false);
+              }
             }
           }
         } finally {

@@ -13,43 +13,15 @@
  *
  * Run alone: npx vitest run test/manage/e2e.test.ts
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PASSWORDS } from "../../examples/inspections-api/seed.js";
 import { PEOPLE, startManageServer } from "../../examples/manage-server.js";
+import { ARTIFACTS, AXE_SOURCE, haveChromium, useChromium } from "./chromium.js";
 
-const CHROMIUM = process.env.KEYWARD_CHROMIUM ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(process.cwd(), ".artifacts", "e2e");
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DAY = 86_400_000;
-const LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-if (!haveChromium) {
-  if (process.env.CI) {
-    describe("end-to-end in Chromium", () => {
-      it("needs Chromium", () => {
-        throw new Error(`Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set KEYWARD_CHROMIUM. CI must not skip the browser tests.`);
-      });
-    });
-  } else {
-    console.warn(`[e2e] skipping test/manage/e2e.test.ts: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set KEYWARD_CHROMIUM)`);
-  }
-}
-
-let browser: Browser;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  // One browser for the whole file; one context per test, per viewport and colour scheme.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromiumOf = useChromium("test/manage/e2e.test.ts");
 
 /** Collects script and console errors (a CSP violation is one); the provoked 401/403/409 are expected. */
 function watchErrors(page: Page): string[] {
@@ -85,7 +57,7 @@ describe.runIf(haveChromium)("end-to-end in Chromium: My API tokens and the admi
 
   beforeEach(async () => {
     demo = await startManageServer();
-    context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1100, height: 760 } });
+    context = await chromiumOf.browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1100, height: 760 } });
     context.setDefaultTimeout(60_000);
     page = await context.newPage();
     pageErrors = watchErrors(page);
@@ -597,7 +569,7 @@ describe.runIf(haveChromium)("accessibility and reflow of every page state (axe-
 
   /** {@link walk} in a fresh context of this viewport; resolves to the page's script and console errors. */
   async function walkIn(width: number, height: number, schemes: readonly ("light" | "dark")[]): Promise<string[]> {
-    const context = await browser.newContext({ viewport: { width, height }, permissions: ["clipboard-read", "clipboard-write"] });
+    const context = await chromiumOf.browser.newContext({ viewport: { width, height }, permissions: ["clipboard-read", "clipboard-write"] });
     context.setDefaultTimeout(60_000);
     const page = await context.newPage();
     const errors = watchErrors(page);

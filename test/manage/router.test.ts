@@ -87,6 +87,11 @@ describe("my tokens (R10, R4, R5)", () => {
       createdBy: "u_ada",
       lastUsedAt: null,
       expiresAt: new Date(w.clock.now + 30 * 86_400_000).toISOString(),
+      expiryCause: "inactivity",
+      restriction: null,
+      rotatedAt: null,
+      previousSecretUntil: null,
+      clients: [],
     });
   });
 
@@ -116,7 +121,7 @@ describe("my tokens (R10, R4, R5)", () => {
 
   it("R4 an SSO-only organization generates without a password", async () => {
     const me = await call("GET", "/api/me", { as: "u_sam", org: "sso" });
-    expect(me.json!.organization).toEqual({ id: "sso", name: "SSO Only Ltd", ssoOnly: true });
+    expect(me.json!.organization).toEqual({ id: "sso", name: "SSO Only Ltd", ssoOnly: true, tokenPolicy: null });
     const { status, json } = await call("POST", "/api/tokens", { as: "u_sam", org: "sso", body: { name: "SSO laptop" } });
     expect(status).toBe(201);
     expect((await w.kw.login(json!.token)).subject.id).toBe("u_sam");
@@ -209,8 +214,8 @@ describe("the administrator's API tokens (R11)", () => {
   });
 
   it("R11 /api/me says what the caller may manage", async () => {
-    expect((await call("GET", "/api/me")).json!.can).toEqual({ manageTokens: true, manageServiceUsers: true });
-    expect((await call("GET", "/api/me", { as: "u_ana" })).json!.can).toEqual({ manageTokens: false, manageServiceUsers: false });
+    expect((await call("GET", "/api/me")).json!.can).toEqual({ manageTokens: true, manageServiceUsers: true, manageMembers: false });
+    expect((await call("GET", "/api/me", { as: "u_ana" })).json!.can).toEqual({ manageTokens: false, manageServiceUsers: false, manageMembers: false });
   });
 });
 

@@ -92,6 +92,17 @@ describe("npm run demo", () => {
     expect(stdout).toMatch(/\$API\/inspections {3}# Ben\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1042"[^\n]*\}\]\n/);
     expect(stdout).toMatch(/\$API\/inspections {3}# BI export\nHTTP\/1\.1 200 OK\n\[\{"id":"insp_1043"[^\n]*\}\]\n/);
     expect(stdout).toContain("Cleo Costa/\"Backup\" (inactivity)");
+    // R18: the rotated service token's old secret works during its 1-day grace, and is unknown 2 days later; the new one works throughout.
+    expect(stdout).toMatch(/# BI export, old secret\nHTTP\/1\.1 200 OK\n[^\n]*\n# the decision says so: previousSecret=true/);
+    expect(stdout).toMatch(/# BI export, old secret\nHTTP\/1\.1 401 Unauthorized\n/);
+    expect(stdout).toContain("1 token.rotated, 1 token.previous_secret_used");
+    // R20: the sweep's warning, the preview, and the one notice of the deactivation.
+    expect(stdout).toMatch(/token\.expiring[^\n]*Ben Berg · "Power BI \(new\)" · inactivity · expires [^\n]*the 3-day warning/);
+    expect(stdout).toMatch(/previewDeactivation → 1 integration\(s\) stop: "Power BI \(new\)", used 28 days ago by Microsoft\.PowerBI\/2\.130/);
+    expect(stdout).toMatch(/subject\.tokens_ended[^\n]*Ben Berg deactivated by u_ada: "Power BI \(new\)"/);
+    // R17: the restricted token views, and its edit is 403 insufficient_scope with restricted.
+    expect(stdout).toMatch(/\$API\/inspections\/insp_1042 {3}# Ben·Oslo dashboard\nHTTP\/1\.1 200 OK\n/);
+    expect(stdout).toMatch(/-X PUT [^\n]*\$API\/inspections\/insp_1042 {3}# Ben·Oslo dashboard\nHTTP\/1\.1 403 Forbidden\nWWW-Authenticate: Bearer realm="inspections", error="insufficient_scope"\n\{"code":"permission_denied","title":"Permission denied","restricted":true\}/);
     expect(stdout).toMatch(/secrets in the activity log: none · on this screen: none/);
     expect(stdout).toContain("Token management page: http://127.0.0.1:8787/settings/api-tokens/");
     expect(stdout).toMatch(/\$ curl \$API\/settings\/api-tokens\/api\/tokens .*\nHTTP\/1\.1 401 Unauthorized/);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ItemRef, type KeywardEvent, type KeywardStore } from "../../src/index.js";
 import { generateToken } from "../../src/core.js";
 import { memoryStore } from "../../src/memory.js";
-import { DAY, world } from "../core/fixture.js";
+import { DAY, PASSWORD, THIRTY_DAYS, world } from "../core/fixture.js";
 import { REALM, type AppDeps, type Running } from "./apps.js";
 
 /** A store that can be switched off (503 rows) and counts `loadDecision` and `loadAccess` calls (zero-store-call rows). */
@@ -35,7 +35,8 @@ function switchableStore() {
 /** The world behind the table: the core fixture plus the host's inspections and a token per role. */
 export async function httpWorld() {
   const { store, state } = switchableStore();
-  const w = await world({ store });
+  // Client tracking on (opt-in), so that the table also shows each framework passes the request's client.
+  const w = await world({ store, trackClients: true });
   const { kw } = w;
   const expired = (await w.userToken(w.users.bob.id, "acme", "old laptop")).token;
   w.advance(31 * DAY); // Bob's "old laptop" token was never used: expired (R6)
@@ -56,7 +57,16 @@ export async function httpWorld() {
   await kw.tokens.revoke({ orgId: "acme", tokenId: revokedToken.record.id, actorId: w.users.ana.id });
   const carl = (await w.userToken(w.users.carl.id)).token;
   await kw.directory.deactivateMember({ orgId: "acme", userId: w.users.carl.id });
-  const tokens = { ana, bob, bot, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user") };
+  // R18: a token rotated with a week's grace (its previous secret still works) and one rotated without (its previous secret is gone).
+  const graced = await w.userToken(w.users.ana.id, "acme", "rotated with grace");
+  await kw.tokens.rotate({ orgId: "acme", tokenId: graced.record.id, actorId: w.users.ana.id, password: PASSWORD, graceMs: 7 * DAY });
+  const ungraced = await w.userToken(w.users.ana.id, "acme", "rotated without grace");
+  await kw.tokens.rotate({ orgId: "acme", tokenId: ungraced.record.id, actorId: w.users.ana.id, password: PASSWORD });
+  // R17: Ana's token restricted to viewing insp_1.
+  const restricted = (
+    await kw.tokens.createUserToken({ orgId: "acme", userId: w.users.ana.id, name: "restricted", password: PASSWORD, restriction: { maxLevel: "view", items: [{ orgId: "acme", type: "inspection", id: "insp_1" }] } })
+  ).token;
+  const tokens = { ana, bob, bot, restricted, revoked: revokedToken.token, expired, inactive: carl, unknown: generateToken("user"), previousInGrace: graced.token, previousGone: ungraced.token };
   w.events.length = 0;
   return { w, state, tokens, deps: { kw, inspections } satisfies AppDeps };
 }
@@ -123,8 +133,12 @@ interface Expect {
   rate?: Record<string, string | RegExp | undefined>;
   reason?: string;
   field?: string;
+  /** R17: `restricted: true` in the body (a denial the token's restriction caused). */
+  restricted?: true;
   /** How many `loadDecision` calls the request may cost. */
   storeCalls?: number;
+  /** R19: the `API-Token-Expiration` header: `true` an ISO-8601 UTC time, `false` absent. */
+  expiry?: boolean;
 }
 
 interface Case {
@@ -139,6 +153,9 @@ interface Case {
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** R19: the default expiry header, and its value's shape (`2026-12-31T00:00:00.000Z`). */
+const EXPIRY = "api-token-expiration";
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** R21: the `X-RateLimit-*` headers after `used` requests against a limit of 2. */
 const RATE = (used: number) => ({
   "x-ratelimit-limit": "2",
@@ -157,17 +174,24 @@ const WWW = {
 /** The table. Names read as specifications. */
 export const CASES: Case[] = [
   // ── the mapping ──
-  { name: "an allowed request reaches the handler, which sees the subject (R15)", path: "/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1 } },
-  { name: "a service user token acts as its service user, by name (R16)", path: "/inspections/insp_bot", headers: (t) => bearer(t.bot), expect: { status: 200, code: null, subject: "BI export" } },
+  { name: "an allowed request reaches the handler, which sees the subject (R15), and the answer carries the token's expiry (R19)", path: "/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1, expiry: true } },
+  { name: "a service user token acts as its service user, by name (R16); one that never expires sends no expiry header (R19)", path: "/inspections/insp_bot", headers: (t) => bearer(t.bot), expect: { status: 200, code: null, subject: "BI export", expiry: false } },
   { name: "an organization-level action needs no item (R12)", path: "/reports", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector" } },
   { name: "a revoked token is 401 invalid_token (R11)", path: "/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
-  { name: "an expired token is 401 invalid_token (R6)", path: "/inspections/insp_1", headers: (t) => bearer(t.expired), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
+  { name: "an expired token is 401 invalid_token (R6), without an expiry header (R19: the token stage refused it)", path: "/inspections/insp_1", headers: (t) => bearer(t.expired), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, expiry: false } },
   { name: "a deactivated user's token is 401 invalid_token (R7)", path: "/inspections/insp_1", headers: (t) => bearer(t.inactive), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken } },
   { name: "a well-formed but unknown token is 401 invalid_token after one lookup", path: "/inspections/insp_1", headers: (t) => bearer(t.unknown), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
+  { name: "R18 a rotated token's previous secret during its grace period is allowed: the handler sees the subject", path: "/inspections/insp_1", headers: (t) => bearer(t.previousInGrace), expect: { status: 200, code: null, subject: "Ana Inspector", storeCalls: 1 } },
+  { name: "R18 a rotated token's previous secret without a grace period is 401 invalid_token, as an unknown token", path: "/inspections/insp_1", headers: (t) => bearer(t.previousGone), expect: { status: 401, code: "invalid_token", www: WWW.invalidToken, storeCalls: 1 } },
+  { name: "R18 where the host opts in, the previous secret past its grace reads token_unknown (never a hint that it was rotated)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.previousGone), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_unknown"`, reason: "token_unknown" } },
   { name: "the precise token reason goes on the wire only where the host opts in (exposeTokenReason)", path: "/strict/inspections/insp_1", headers: (t) => bearer(t.revoked), expect: { status: 401, code: "invalid_token", www: `${WWW.invalidToken}, error_description="token_revoked"`, reason: "token_revoked" } },
-  { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
+  { name: "an action the permission set lacks is 403 permission_denied with insufficient_scope (R12), with the token's expiry (R19: past the token stage)", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope, expiry: true } },
   { name: "an organization-level action the permission set lacks is 403 permission_denied (R12)", path: "/reports", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope } },
-  { name: "an item visible at a lower level is 403 access_denied (R13)", method: "PUT", path: "/inspections/insp_view", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope } },
+  { name: "an item visible at a lower level is 403 access_denied (R13), with the token's expiry (R19)", method: "PUT", path: "/inspections/insp_view", headers: (t) => bearer(t.ana), expect: { status: 403, code: "access_denied", www: WWW.scope, expiry: true } },
+  { name: "R17 a restricted token does what its restriction allows", path: "/inspections/insp_1", headers: (t) => bearer(t.restricted), expect: { status: 200, code: null, subject: "Ana Inspector" } },
+  { name: "R17 an action above the restriction's maximum level is 403 permission_denied with insufficient_scope, restricted", method: "PUT", path: "/inspections/insp_1", headers: (t) => bearer(t.restricted), expect: { status: 403, code: "permission_denied", www: WWW.scope, restricted: true } },
+  { name: "R17 an item the subject may see but the restriction leaves out is 403 access_denied with insufficient_scope, restricted (not 404)", path: "/inspections/insp_view", headers: (t) => bearer(t.restricted), expect: { status: 403, code: "access_denied", www: WWW.scope, restricted: true } },
+  { name: "R17 an item out of the subject's own reach stays 404 not_found for a restricted token", path: "/inspections/insp_beta", headers: (t) => bearer(t.restricted), expect: { status: 404, code: "not_found", www: null } },
   { name: "another organization's item without a share is 404 not_found, without WWW-Authenticate (R14)", path: "/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
   { name: "a service token without an explicit share is 404 not_found (R13)", path: "/inspections/insp_1", headers: (t) => bearer(t.bot), expect: { status: 404, code: "not_found", www: null } },
   { name: "an item the loader cannot find is 404 not_found, like one out of reach", path: "/inspections/insp_nope", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
@@ -208,7 +232,7 @@ export const CASES: Case[] = [
   { name: "an item id with a newline and ANSI escapes is 404 not_found and is not echoed", path: "/orgs/acme/inspections/insp%0A%1B%5B31mEVIL", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null } },
   // ── R21: rate limits (2 per minute per organization and route bucket; see apps.ts) ──
   { name: "R21 an allowed request carries X-RateLimit-Limit, -Remaining, -Used and -Reset (the window's end, epoch seconds)", path: "/limited/a/inspections/insp_1", headers: (t) => bearer(t.ana), expect: { status: 200, code: null, subject: "Ana Inspector", rate: { ...RATE(1), "ratelimit-policy": undefined, ratelimit: undefined } } },
-  { name: "R21 past the limit: 429 rate_limited with Retry-After and the rate-limit headers", path: "/limited/b/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^([1-9]|[1-5]\d|60)$/, rate: RATE(3) } },
+  { name: "R21 past the limit: 429 rate_limited with Retry-After and the rate-limit headers, and the token's expiry (R19)", path: "/limited/b/inspections/insp_1", before: { times: 2, headers: (t) => bearer(t.ana) }, headers: (t) => bearer(t.ana), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^([1-9]|[1-5]\d|60)$/, rate: RATE(3), expiry: true } },
   { name: "R21 a valid token probing a forbidden route is counted: 403 permission_denied with the rate-limit headers", method: "PUT", path: "/limited/c/inspections/insp_1", headers: (t) => bearer(t.bob), expect: { status: 403, code: "permission_denied", www: WWW.scope, rate: RATE(1) } },
   { name: "R21 after probing forbidden routes up to the limit, even an allowed route answers 429", path: "/limited/d/inspections/insp_1", before: { times: 2, method: "PUT", headers: (t) => bearer(t.bob) }, headers: (t) => bearer(t.bob), expect: { status: 429, code: "rate_limited", www: null, retryAfter: /^\d+$/, rate: RATE(3) } },
   { name: "R21 an unreachable item is counted: 404 not_found with the rate-limit headers", path: "/limited/e/inspections/insp_beta", headers: (t) => bearer(t.ana), expect: { status: 404, code: "not_found", www: null, rate: RATE(1) } },
@@ -257,6 +281,8 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       }
       if (e.rate === undefined) expect(reply.headers["x-ratelimit-limit"]).toBeUndefined(); // no limit configured: no headers
       if (e.storeCalls !== undefined) expect(h.state.loads - before).toBe(e.storeCalls);
+      if (e.expiry === true) expect(reply.headers[EXPIRY]).toMatch(ISO_UTC);
+      if (e.expiry === false) expect(reply.headers[EXPIRY]).toBeUndefined();
       if (e.code === null && e.status === 200) {
         expect(reply.json).toMatchObject({ ok: true, subject: e.subject });
       } else if (e.code !== null) {
@@ -264,7 +290,9 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
         expect(reply.json).toMatchObject({ code: e.code, status: e.status, type: `urn:keyward:problem:${e.code}` });
         expect(typeof reply.json?.title).toBe("string");
         expect(reply.json?.reason).toBe(e.reason);
+        if (e.reason === undefined) expect(reply.json?.expiry).toBeUndefined(); // R19: the cause only where the reason is exposed
         expect(reply.json?.field).toBe(e.field);
+        expect(reply.json?.restricted).toBe(e.restricted);
         expect(reply.headers["www-authenticate"]).toBe(e.www ?? undefined);
         if (e.retryAfter instanceof RegExp) expect(reply.headers["retry-after"]).toMatch(e.retryAfter);
         else expect(reply.headers["retry-after"]).toBe(e.retryAfter);
@@ -327,6 +355,7 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       }
       expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.ana))).json?.ids).toEqual(["insp_1", "insp_view"]);
       expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.bot))).json?.ids).toEqual(["insp_bot"]);
+      expect((await send(server.url, "GET", "/inspections", bearer(h.tokens.restricted))).json?.ids).toEqual(["insp_1"]); // R17
     });
 
     it("control characters in the header are refused before keyward sees them (Node answers 400)", async () => {
@@ -366,6 +395,45 @@ export function httpTable(framework: string, start: (deps: AppDeps) => Promise<R
       expect(event?.item?.id).toBe("insp\n\x1b[31mEVIL");
       expect(JSON.stringify(event)).not.toMatch(/[\n\x1b]/);
       expect(JSON.stringify(event)).toContain("insp\\n\\u001b[31mEVIL");
+    });
+
+    it("client tracking: the item and list guards pass the request's address and User-Agent, recorded with the token's use and listed (never the secret)", async () => {
+      const agent = `kw-table/${framework} (+tracking)`;
+      expect((await send(server.url, "GET", "/inspections/insp_1", { ...bearer(h.tokens.ana), "user-agent": agent })).status).toBe(200);
+      expect((await send(server.url, "GET", "/inspections", { ...bearer(h.tokens.bot), "user-agent": agent })).status).toBe(200);
+      const mine = await h.w.kw.tokens.listMine({ orgId: "acme", userId: h.w.users.ana.id, status: "active" });
+      const bots = await h.w.kw.tokens.listServiceTokens({ orgId: "acme", actorId: h.w.users.ada.id, status: "active" });
+      for (const view of [...mine.items, ...bots.items].filter((t) => t.clients.some((c) => c.userAgent === agent))) {
+        const client = view.clients.find((c) => c.userAgent === agent)!;
+        expect(client.lastSeenAt).toBe(h.w.clock.now);
+        // A Fetch Request carries no peer address; the Node-based bindings report the loopback peer.
+        if (framework === "fetch") expect(client.ip).toBeNull();
+        else expect(client.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
+        expect(JSON.stringify(view)).not.toContain(h.tokens.ana);
+      }
+      expect(mine.items.filter((t) => t.clients.some((c) => c.userAgent === agent))).toHaveLength(1);
+      expect(bots.items.filter((t) => t.clients.some((c) => c.userAgent === agent))).toHaveLength(1);
+    });
+
+    it("R19 the expiry header moves with each use of a user token, on the item and the list routes; a dated service token shows its date until it passes, then 401 without it", async () => {
+      const first = await send(server.url, "GET", "/inspections/insp_1", bearer(h.tokens.ana));
+      expect(first.headers[EXPIRY]).toBe(new Date(h.w.clock.now + THIRTY_DAYS).toISOString());
+      h.w.advance(DAY);
+      const later = await send(server.url, "GET", "/inspections", bearer(h.tokens.ana));
+      expect(later.status).toBe(200);
+      expect(later.headers[EXPIRY]).toBe(new Date(h.w.clock.now + THIRTY_DAYS).toISOString());
+      const dated = await h.deps.kw.tokens.createServiceToken({ orgId: "acme", serviceUserId: h.w.bot.id, name: "dated", actorId: h.w.users.ada.id, expiresAt: h.w.clock.now + 2 * DAY });
+      const before = await send(server.url, "GET", "/inspections/insp_bot", bearer(dated.token));
+      expect(before.status).toBe(200);
+      expect(before.headers[EXPIRY]).toBe(new Date(h.w.clock.now + 2 * DAY).toISOString());
+      h.w.advance(2 * DAY);
+      const after = await send(server.url, "GET", "/strict/inspections/insp_bot", bearer(dated.token));
+      expect(after.status).toBe(401);
+      expect(after.json?.reason).toBe("token_expired");
+      // With exposeTokenReason, the problem says which expiry ended it.
+      expect(after.json?.expiry).toEqual({ cause: "date", at: new Date(h.w.clock.now).toISOString() });
+      expect(after.headers[EXPIRY]).toBeUndefined();
+      await h.deps.kw.tokens.revoke({ orgId: "acme", tokenId: dated.record.id, actorId: h.w.users.ada.id });
     });
 
     it("a query-string token leaves no trace in the activity log (it is never looked up)", async () => {

@@ -54,13 +54,17 @@ class HostStore implements KeywardStore {
   listShares(...a: Parameters<DirectoryStore["listShares"]>) { return this.#inner.listShares(...a); }
   putRule(...a: Parameters<DirectoryStore["putRule"]>) { return this.#inner.putRule(...a); }
   deleteRule(...a: Parameters<DirectoryStore["deleteRule"]>) { return this.#inner.deleteRule(...a); }
+  loadSubjectAccess(...a: Parameters<DirectoryStore["loadSubjectAccess"]>) { return this.#inner.loadSubjectAccess(...a); }
   insertToken(...a: Parameters<TokenStore["insertToken"]>) { return this.#inner.insertToken(...a); }
   getToken(...a: Parameters<TokenStore["getToken"]>) { return this.#inner.getToken(...a); }
   listTokens(...a: Parameters<TokenStore["listTokens"]>) { return this.#inner.listTokens(...a); }
   pageTokens(...a: Parameters<TokenStore["pageTokens"]>) { return this.#inner.pageTokens(...a); }
   revokeToken(...a: Parameters<TokenStore["revokeToken"]>) { return this.#inner.revokeToken(...a); }
+  rotateToken(...a: Parameters<TokenStore["rotateToken"]>) { return this.#inner.rotateToken(...a); }
   markTokenExpired(...a: Parameters<TokenStore["markTokenExpired"]>) { return this.#inner.markTokenExpired(...a); }
   recordTokenUse(...a: Parameters<TokenStore["recordTokenUse"]>) { return this.#inner.recordTokenUse(...a); }
+  setTokenPolicyExpiry(...a: Parameters<TokenStore["setTokenPolicyExpiry"]>) { return this.#inner.setTokenPolicyExpiry(...a); }
+  markTokenWarned(...a: Parameters<TokenStore["markTokenWarned"]>) { return this.#inner.markTokenWarned(...a); }
   loadDecision(...a: Parameters<DecisionReads["loadDecision"]>) { return this.#inner.loadDecision(...a); }
   loadAccess(...a: Parameters<DecisionReads["loadAccess"]>) { return this.#inner.loadAccess(...a); }
   close() { return this.#inner.close(); }
@@ -106,7 +110,11 @@ describe("the read cache layer (cachedReads)", () => {
     ["revocation", async (w: Awaited<ReturnType<typeof world>>, id: string) => w.kw.tokens.revoke({ orgId: "acme", tokenId: id, actorId: w.users.ana.id })],
     ["deactivation", async (w: Awaited<ReturnType<typeof world>>) => w.kw.directory.deactivateMember({ orgId: "acme", userId: w.users.ana.id })],
     ["permission removal", async (w: Awaited<ReturnType<typeof world>>) => w.kw.directory.updatePermissionSet({ orgId: "acme", id: w.sets.inspector.id, permissions: ["inspections:view"] })],
-  ] as const)("R11 a %s through one instance refuses the next request on another instance of the process, whose decision was cached", async (_name, change) => {
+    // R18: a rotation without grace ends the old secret at once, on every instance.
+    ["rotation", async (w: Awaited<ReturnType<typeof world>>, id: string): Promise<void> => {
+      await w.kw.tokens.rotate({ orgId: "acme", tokenId: id, actorId: w.users.ana.id, password: PASSWORD });
+    }],
+  ] as const)("R11 R18 a %s through one instance refuses the next request on another instance of the process, whose decision was cached", async (_name, change) => {
     const shared = memoryStore();
     const group = inProcessInvalidation();
     const a = cachedReads(shared, { invalidation: group.source(), ttlMs: 5000 });
@@ -182,6 +190,38 @@ describe("the last-use coalescing layer (coalesceUses)", () => {
     expect(await store.insertToken({ ...stored, id: "tok_x", hash: "h_x" }, admission({ max: 1, now: w.clock.now, inactivityMs: THIRTY_DAYS }))).toEqual({ ok: false, reason: "limit_reached" });
     w.advance(DAY);
     expect((await w.kw.authorize(token, "reports.export")).allowed).toBe(false);
+  });
+
+  it("client tracking: the clients seen within the window are kept with the pending use, merged into listings, and written with it; a failed flush keeps them", async () => {
+    const { spy, calls } = counted(memoryStore());
+    const store = coalesceUses(spy, { windowMs: 10 * MINUTE });
+    const w = await world({ store, trackClients: { max: 3 } });
+    const { token, record } = await w.userToken(w.users.ana.id);
+    const use = async (userAgent: string) => {
+      w.advance(MINUTE);
+      await w.kw.authorize(token, "reports.export", null, { client: { ip: "192.0.2.1", userAgent } });
+    };
+    await use("a/1");
+    await use("b/1");
+    await use("c/1");
+    await use("b/1");
+    expect(calls.recordTokenUse).toBe(1); // only the first use: no write per client
+    expect((await spy.getToken(record.id))!.clients!.map((c) => c.userAgent)).toEqual(["a/1"]);
+    expect((await store.getToken(record.id))!.clients!.map((c) => c.userAgent)).toEqual(["b/1", "c/1", "a/1"]);
+    // The write below fails once: the pending use and its clients stay for the next attempt.
+    const write = spy.recordTokenUse.bind(spy);
+    let fail = true;
+    spy.recordTokenUse = (...a) => (fail ? ((fail = false), Promise.reject(new Error("down"))) : write(...a));
+    await store.flushTokenUses();
+    expect((await store.getToken(record.id))!.clients!.map((c) => c.userAgent)).toEqual(["b/1", "c/1", "a/1"]);
+    await store.flushTokenUses();
+    const row = (await spy.getToken(record.id))!;
+    expect(row.lastUsedAt).toBe(w.clock.now);
+    expect(row.clients).toEqual([
+      { ip: "192.0.2.1", userAgent: "b/1", lastSeenAt: w.clock.now },
+      { ip: "192.0.2.1", userAgent: "c/1", lastSeenAt: w.clock.now - MINUTE },
+      { ip: "192.0.2.1", userAgent: "a/1", lastSeenAt: w.clock.now - 3 * MINUTE },
+    ]);
   });
 
   it("close() writes the uses kept, then closes the store below", async () => {

@@ -4,7 +4,16 @@
  * (`LoadedDecision`: shares, rules and site paths as records). Do not use outside tests.
  * @module
  */
-import { isExpired } from "../../src/core/lifecycle.js";
+import { effectiveExpiry, isExpired } from "../../src/core/lifecycle.js";
+
+/** R19 by its definition: the earliest of the date, the policy's end and (user tokens) the inactivity deadline counted from this use. */
+function expiryAfter(token: DecisionInput["token"], now: number, inactivityMs: number): number | null {
+  const deadlines: number[] = [];
+  if (token.expiresAt != null) deadlines.push(token.expiresAt);
+  if (token.policyExpiresAt != null) deadlines.push(token.policyExpiresAt);
+  if (token.kind === "user") deadlines.push(Math.max(now, token.createdAt, token.lastUsedAt ?? token.createdAt) + inactivityMs);
+  return deadlines.length === 0 ? null : Math.min(...deadlines);
+}
 import type { LoadedDecision as DecisionInput } from "../../src/core/compile.js";
 import type {
   AccessLevel,
@@ -232,14 +241,20 @@ export function refusal(
   const tokenReason = checkToken(input, now, options.inactivityMs);
   if (tokenReason === "token_unknown") return { allowed: false, reason: tokenReason, action };
   // The subject is named only in a refusal: when both stages pass, the caller names it once.
-  if (tokenReason !== null) {
-    return { allowed: false, reason: tokenReason as "token_revoked" | "token_expired" | "subject_inactive", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
+  if (tokenReason === "token_expired") {
+    const e = effectiveExpiry(token, options.inactivityMs);
+    const expiry = e !== null && e.at <= Math.max(now, token.expiredAt ?? now) ? e : { at: token.expiredAt ?? now, cause: "inactivity" as const };
+    return { allowed: false, reason: tokenReason, action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, expiry };
   }
+  if (tokenReason !== null) {
+    return { allowed: false, reason: tokenReason as "token_revoked" | "subject_inactive", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
+  }
+  const expiresAt = expiryAfter(token, now, options.inactivityMs);
   if (definition === undefined) {
-    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, unknownAction: true };
+    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, unknownAction: true, expiresAt };
   }
   if (!hasPermission(input.subject.permissions, definition.permission)) {
-    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id };
+    return { allowed: false, reason: "permission_denied", action, subject: subjectRef(input.subject, token), orgId: token.orgId, tokenId: token.id, expiresAt };
   }
   return null;
 }
@@ -271,8 +286,9 @@ export function decide(
   // refusal() returned null, so the action is declared.
   const def = definition as ActionDefinition;
   const subject = subjectRef(input.subject, token);
+  const expiresAt = expiryAfter(token, now, options.inactivityMs);
   if (def.access === undefined) {
-    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id };
+    return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
   const grant = item === null || item.type !== def.item ? null : bestGrant(input, item);
   if (grant === null || levelRank(grant.level) < levelRank(def.access)) {
@@ -284,7 +300,8 @@ export function decide(
       orgId: token.orgId,
       tokenId: token.id,
       visible: grant !== null,
+      expiresAt,
     };
   }
-  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant };
+  return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, grant, expiresAt };
 }

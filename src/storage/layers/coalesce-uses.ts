@@ -1,13 +1,15 @@
 /**
  * Last-use coalescing (R6) as a layer over any store: at most one `recordTokenUse` per token per
- * window from this process; uses not written yet are kept here, merged into every read (and into
+ * window from this process; uses not written yet (and the clients seen with them, when client
+ * tracking is on: written with the use, never on their own) are kept here, merged into every read (and into
  * what the admission rule counts), and flushed within the window. The window is measured on the
  * clock given (the store's: PostgreSQL's, or one injected for tests), never on this process's
  * wall clock alone, so that an injected clock that moves a day also flushes what a day makes due.
  * @module
  */
+import { mergeClients } from "../../core/lifecycle.js";
 import type { TokenRecord } from "../../core/types.js";
-import type { KeywardStore, TokenListEntry } from "../types.js";
+import type { ClientsSeen, KeywardStore, TokenListEntry } from "../types.js";
 import { forward } from "./forward.js";
 
 /**
@@ -46,6 +48,15 @@ interface UseState {
   at: number;
   /** A later use not written yet. */
   pending: number | null;
+  /** Clients seen (opt-in tracking) not written yet: written with the next use written. */
+  clients: ClientsSeen | null;
+}
+
+/** The clients of two batches of uses, `later` the more recent. */
+function mergeSeen(earlier: ClientsSeen | null | undefined, later: ClientsSeen | null | undefined): ClientsSeen | null {
+  if (later == null) return earlier ?? null;
+  if (earlier == null) return later;
+  return { seen: mergeClients(earlier.seen, later.seen, later.max), max: later.max };
 }
 
 /**
@@ -66,8 +77,8 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
   const uses = new Map<string, UseState>();
   /** Use writes in flight, so that a flush (and `close()`) waits for them too. */
   const inflight = new Set<Promise<unknown>>();
-  const writeUse = (tokenId: string, at: number): Promise<void> => {
-    const p = store.recordTokenUse(tokenId, at);
+  const writeUse = (tokenId: string, at: number, clients: ClientsSeen | null): Promise<void> => {
+    const p = clients === null ? store.recordTokenUse(tokenId, at) : store.recordTokenUse(tokenId, at, clients);
     inflight.add(p);
     const done = () => inflight.delete(p);
     p.then(done, done);
@@ -78,33 +89,36 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
     if (s === undefined) return null;
     return s.pending !== null && s.pending > s.written ? s.pending : s.written;
   };
-  /** A token with the uses this process has not written yet merged in (never for a token marked expired). */
-  const withUses = (t: TokenRecord): TokenRecord => {
+  /** A token with the uses this process has not written yet merged in (never for a token marked expired); for listings, their clients too. */
+  const withUses = (t: TokenRecord, listing = false): TokenRecord => {
     if (t.expiredAt !== null) return t;
     const u = knownUse(t.id);
-    return u !== null && Number.isFinite(u) && (t.lastUsedAt === null || u > t.lastUsedAt) ? { ...t, lastUsedAt: u } : t;
+    const used = u !== null && Number.isFinite(u) && (t.lastUsedAt === null || u > t.lastUsedAt) ? { ...t, lastUsedAt: u } : t;
+    const seen = listing ? uses.get(t.id)?.clients : null;
+    return seen == null ? used : { ...used, clients: mergeClients(t.clients ?? [], seen.seen, seen.max) };
   };
   const entryWithUses = (e: TokenListEntry): TokenListEntry => {
-    const token = withUses(e.token);
+    const token = withUses(e.token, true);
     return token === e.token ? e : { ...e, token };
   };
   async function flushOne(tokenId: string, s: UseState): Promise<void> {
-    const value = s.pending;
+    // Clients seen without a later use go with the last use written (the store keeps the larger).
+    const value = s.pending ?? (s.clients !== null && Number.isFinite(s.written) ? s.written : null);
     if (value === null) return;
-    const next: UseState = { written: Math.max(s.written, value), at: now(), pending: null };
+    const next: UseState = { written: Math.max(s.written, value), at: now(), pending: null, clients: null };
     uses.set(tokenId, next);
     try {
-      await writeUse(tokenId, value);
+      await writeUse(tokenId, value, s.clients);
     } catch {
       // Keep it for the next attempt; until then reads still merge it in.
-      if (uses.get(tokenId) === next) uses.set(tokenId, { written: s.written, at: s.at, pending: value });
+      if (uses.get(tokenId) === next) uses.set(tokenId, { written: s.written, at: s.at, pending: value, clients: s.clients });
     }
   }
   async function tick(force: boolean): Promise<void> {
     const t = now();
     const pending: Promise<void>[] = [];
     for (const [id, s] of uses) {
-      if (s.pending !== null) {
+      if (s.pending !== null || s.clients !== null) {
         if (force || t - s.at >= windowMs) pending.push(flushOne(id, s));
       } else if (t - s.at >= windowMs) {
         uses.delete(id);
@@ -126,22 +140,25 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
     return out;
   }
 
-  async function record(tokenId: string, at: number): Promise<void> {
-    if (windowMs === 0) return writeUse(tokenId, at);
+  async function record(tokenId: string, at: number, clients?: ClientsSeen): Promise<void> {
+    const seen = clients === undefined || clients.seen.length === 0 ? null : clients;
+    if (windowMs === 0) return writeUse(tokenId, at, seen);
     const s = uses.get(tokenId);
     if (s !== undefined && at - s.written < windowMs) {
-      // Coalesced: this process wrote a use of this token within the window; keep the later one for the flush.
+      // Coalesced: this process wrote a use of this token within the window; keep the later one (and the clients) for the flush.
       if (at > s.written && (s.pending === null || at > s.pending)) s.pending = at;
+      if (seen !== null) s.clients = mergeSeen(s.clients, seen);
       return;
     }
     const value = Math.max(at, s?.pending ?? -Infinity, Number.isFinite(s?.written) ? s!.written : -Infinity);
-    const next: UseState = { written: value, at: now(), pending: null };
+    const all = mergeSeen(s?.clients, seen);
+    const next: UseState = { written: value, at: now(), pending: null, clients: null };
     uses.set(tokenId, next);
     try {
-      await writeUse(tokenId, value);
+      await writeUse(tokenId, value, all);
     } catch (e) {
       // Retry at the next use or tick; reads keep merging the value in.
-      if (uses.get(tokenId) === next) uses.set(tokenId, { written: -Infinity, at: -Infinity, pending: value });
+      if (uses.get(tokenId) === next) uses.set(tokenId, { written: -Infinity, at: -Infinity, pending: value, clients: all });
       throw e;
     }
   }
@@ -159,7 +176,7 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
       store.insertToken(token, (t, owner) => admit(t, { ...owner, tokens: owner.tokens.map((c) => ({ ...c, token: withUses(c.token) })) })),
     getToken: async (tokenId) => {
       const t = await store.getToken(tokenId);
-      return t === null ? null : withUses(t);
+      return t === null ? null : withUses(t, true);
     },
     listTokens: async (filter) => (await store.listTokens(filter)).map(entryWithUses),
     pageTokens: async (query) => {
@@ -171,6 +188,10 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
     },
     revokeToken: async (tokenId, at, how, cause) => {
       const r = await store.revokeToken(tokenId, at, how, cause);
+      return r === null ? null : { ...r, token: withUses(r.token) };
+    },
+    rotateToken: async (tokenId, change) => {
+      const r = await store.rotateToken(tokenId, change);
       return r === null ? null : { ...r, token: withUses(r.token) };
     },
     markTokenExpired: async (tokenId, at) => {

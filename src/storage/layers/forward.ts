@@ -17,7 +17,7 @@ import type { DecisionReads, DirectoryStore, KeywardStore, TokenStore } from "..
 export const DIRECTORY_METHODS = [
   "putOrganization", "getOrganization", "putUser", "getUser", "getMembership", "updateMembership", "listMembers", "pageMembers",
   "putPermissionSet", "insertPermissionSet", "getPermissionSet", "putGroup", "getGroup", "putSite", "getSite",
-  "getServiceUser", "updateServiceUser", "listServiceUsers", "putShare", "deleteShare", "listShares", "putRule", "deleteRule",
+  "getServiceUser", "updateServiceUser", "listServiceUsers", "putShare", "deleteShare", "listShares", "putRule", "deleteRule", "loadSubjectAccess",
 ] as const satisfies readonly (keyof DirectoryStore)[];
 /**
  * The methods of {@link TokenStore}.
@@ -28,7 +28,7 @@ export const DIRECTORY_METHODS = [
  * ```
  */
 export const TOKEN_METHODS = [
-  "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "markTokenExpired", "recordTokenUse",
+  "insertToken", "getToken", "listTokens", "pageTokens", "revokeToken", "rotateToken", "markTokenExpired", "recordTokenUse", "setTokenPolicyExpiry", "markTokenWarned",
 ] as const satisfies readonly (keyof TokenStore)[];
 /**
  * The methods of {@link DecisionReads}.
@@ -63,7 +63,7 @@ void complete;
  */
 export const CHANGE_METHODS = [
   "putOrganization", "putUser", "updateMembership", "putPermissionSet", "insertPermissionSet", "putSite",
-  "updateServiceUser", "putShare", "deleteShare", "putRule", "deleteRule", "revokeToken",
+  "updateServiceUser", "putShare", "deleteShare", "putRule", "deleteRule", "revokeToken", "setTokenPolicyExpiry", "rotateToken",
 ] as const satisfies readonly (keyof KeywardStore)[];
 
 /**

@@ -324,7 +324,8 @@ const TOKEN_SORTS: readonly TokenSort[] = ["created", "last_used", "expires"];
 const SORT_KEY: Record<TokenSort, string> = {
   created: "t.created_at",
   last_used: "COALESCE(x.lu, -1)",
-  expires: `CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) ELSE ${NEVER} END`,
+  // R19: the effective expiry, the earliest of the date, the policy's end and (user tokens) the inactivity deadline; NEVER when none.
+  expires: `COALESCE(LEAST(t.expires_at, t.policy_expires_at, CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) + $7::bigint END), ${NEVER})`,
 };
 const TOKEN_COLUMNS =
   "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at, " +
@@ -365,22 +366,29 @@ export function queries(schema: string) {
   const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
   /**
    * The token by digest `$1` with its subject: the joins shared by `loadDecision` and `loadAccess`.
+   * R18: the token whose current digest is `$1`, else the one whose previous digest is (a
+   * rotation's grace period; the core decides whether it still works) — two unique index
+   * lookups under one LIMIT, the second run only when the first finds nothing, so a current
+   * secret costs one index lookup as before (a `hash = $1 OR previous_hash = $1` plans as a
+   * BitmapOr of both indexes, and a heap recheck, on every read).
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
    * user token never descends the service users' index (nor a service token the users').
    */
-  const subjectFrom = `FROM ${s}.tokens t
+  /** The token a read starts from: the one whose current or previous digest (R18) is `$1`. */
+  const tokenByDigest = `FROM (SELECT * FROM ${s}.tokens WHERE hash = $1
+  UNION ALL SELECT * FROM ${s}.tokens WHERE previous_hash = $1 LIMIT 1) t`;
+  const subjectFrom = `${tokenByDigest}
 LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN ${s}.memberships m ON m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN ${s}.service_users su ON su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)
 LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
-  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)
-WHERE t.hash = $1`;
+  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
   /** The subject's elements of a read's array, then the database's clock. */
   const subjectArray = `${SUBJECT_FIELDS.map(([, e]) => e).join(", ")},\n  ${DB_NOW_EXPR}`;
   /** The path of the site a grant (`g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
   const grantSite = `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN g.grantee->>'kind' = 'site' THEN g.grantee->>'siteId' END)`;
-  return {
+  const statements = {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
     recordMigration: `INSERT INTO ${s}.keyward_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
@@ -512,7 +520,8 @@ ORDER BY t.created_at, t.seq`,
   WHERE t.org_id = $1 AND ($2::text IS NULL OR t.kind = $2::text) AND ($3::text IS NULL OR t.subject_id = $3::text)
     AND (CASE WHEN t.deleted_at IS NOT NULL THEN 'deleted'
          WHEN t.revoked_at IS NOT NULL THEN 'revoked'
-         WHEN t.expired_at IS NOT NULL OR (t.kind = 'user' AND $6::bigint >= GREATEST(t.created_at, x.lu) + $7::bigint) THEN 'expired'
+         WHEN t.expired_at IS NOT NULL OR (t.kind = 'user' AND $6::bigint >= GREATEST(t.created_at, x.lu) + $7::bigint)
+              OR $6::bigint >= t.expires_at OR $6::bigint >= t.policy_expires_at THEN 'expired'
          WHEN t.kind = 'user' AND (m.status IS DISTINCT FROM 'active' OR m.epoch IS DISTINCT FROM t.epoch) THEN 'subject_inactive'
          WHEN t.kind = 'service_user' AND su.status IS DISTINCT FROM 'active' THEN 'subject_inactive'
          ELSE 'active' END) = ANY($4::text[])
@@ -543,10 +552,42 @@ ORDER BY pg.sort_key ${dir}, pg.id COLLATE "C" ${dir}`,
     ) as Record<`${TokenSort}:${"asc" | "desc"}`, string>,
     revokeToken: `WITH u AS (UPDATE ${s}.tokens SET revoked_at = $2, revoked_cause = $3 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
     deleteToken: `WITH u AS (UPDATE ${s}.tokens SET deleted_at = $2 WHERE id = $1 RETURNING id) SELECT ${notify("'token:' || id")} FROM u`,
+    /**
+     * R18: compare-and-set in one statement — rotates only while the stored digest is still `$2`
+     * and the token is neither revoked, deleted nor marked expired (the old digest becomes the
+     * previous one, replacing any earlier); returns the token after it, no row when it did not
+     * change. Notifies like the other token writes.
+     */
+    rotateToken: `WITH u AS (UPDATE ${s}.tokens t SET previous_hash = t.hash, previous_hash_until = $4, rotated_at = $5, hash = $3, hint = $6
+  WHERE t.id = $1 AND t.hash = $2 AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL
+  RETURNING ${TOKEN_COLUMNS})
+SELECT u.*, ${notify("'token:' || u.id")} AS notified FROM u`,
     markTokenExpired: `WITH u AS (UPDATE ${s}.tokens SET expired_at = $2 WHERE id = $1 AND expired_at IS NULL RETURNING id)
 SELECT ${notify("'token:' || id")} FROM u`,
+    /** R19: the policy's end of each listed live token (`$1` ids, `$2` ends, NULL for none), each row written atomically; the ids written. */
+    setTokenPolicyExpiry: `WITH c AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS c(id, at)),
+u AS (UPDATE ${s}.tokens t SET policy_expires_at = c.at FROM c
+  WHERE t.id = c.id AND t.revoked_at IS NULL AND t.deleted_at IS NULL AND t.expired_at IS NULL RETURNING t.id)
+SELECT id, ${notify("'token:' || id")} FROM u`,
     /** R6: the last use only grows (`GREATEST`), and a token marked expired is never touched, so a late write never revives it. */
     recordTokenUse: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2) WHERE id = $1 AND expired_at IS NULL`,
+    /**
+     * The same write with the clients seen (`$3`, a JSON array, most recent first) merged into the
+     * stored ones as `mergeClients` does: distinct by (ip, user agent) keeping the latest, most
+     * recent first (of equal times, the new ones first), at most `$4`.
+     */
+    recordTokenUseWithClients: `UPDATE ${s}.tokens SET last_used_at = GREATEST(COALESCE(last_used_at, $2), $2),
+  clients = (SELECT jsonb_agg(x.c ORDER BY x.at DESC, x.i) FROM (
+    SELECT d.c, d.at, d.i FROM (
+      SELECT DISTINCT ON (e.c->>'ip', e.c->>'userAgent') e.c, (e.c->>'lastSeenAt')::bigint AS at, e.i
+      FROM jsonb_array_elements($3::jsonb || COALESCE(clients, '[]'::jsonb)) WITH ORDINALITY AS e(c, i)
+      ORDER BY e.c->>'ip', e.c->>'userAgent', (e.c->>'lastSeenAt')::bigint DESC, e.i
+    ) d ORDER BY d.at DESC, d.i LIMIT $4::int
+  ) x)
+WHERE id = $1 AND expired_at IS NULL`,
+    /** R20: one conditional write (`warningIsNew`): of racing sweeps, the one whose row comes back sends the warning. */
+    markTokenWarned: `UPDATE ${s}.tokens SET warned_deadline = $2, warned_threshold_ms = $3
+WHERE id = $1 AND (warned_deadline IS DISTINCT FROM $2::bigint OR warned_threshold_ms IS NULL OR warned_threshold_ms > $3::bigint) RETURNING id`,
 
     // ── cache leases (lease.ts) ──
     /**
@@ -627,14 +668,27 @@ ${subjectFrom}`,
          SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions, r.org_id, NULL FROM ${s}.rules r
            WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys)) g
    ${grantSite})) AS access_shares_and_rules
-${subjectFrom.replace(/\nWHERE /, `
+${subjectFrom}
 CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
     THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
       || ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid)
       || ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids)
-    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k
-WHERE `)}`,
+    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
   };
+  /**
+   * R17 (`tokens.previewReach`): `loadAccess` for a subject without a token: the same statement
+   * over one made-up token row of kind `$3`, organization `$4` and subject `$5` (`$1` unused but
+   * for the row's digest, `$2` the item type). Its token fields are placeholders the caller ignores.
+   */
+  const previewToken = `(SELECT $1::text AS hash, $3::text AS kind, $4::text AS org_id, $5::text AS subject_id, ''::text AS id, ''::text AS name, ''::text AS hint,
+  NULL::text AS epoch, 0::bigint AS created_at, NULL::text AS created_by, NULL::bigint AS last_used_at, NULL::bigint AS revoked_at, NULL::text AS revoked_cause,
+  NULL::bigint AS deleted_at, NULL::bigint AS expired_at, NULL::jsonb AS restriction, NULL::bigint AS expires_at, NULL::bigint AS policy_expires_at,
+  NULL::text AS previous_hash, NULL::bigint AS previous_hash_until, NULL::bigint AS rotated_at, NULL::bigint AS warned_deadline, NULL::bigint AS warned_threshold_ms,
+  NULL::jsonb AS clients) t`;
+  const loadSubjectAccess = statements.loadAccess.replace(tokenByDigest, `FROM ${previewToken}`);
+  // The preview must never read a stored token: fail at start-up if loadAccess stops starting from tokenByDigest.
+  if (loadSubjectAccess === statements.loadAccess) throw new Error("keyward/postgres: loadSubjectAccess could not be derived from loadAccess");
+  return { ...statements, loadSubjectAccess };
 }
 
 /** The statements of one schema. */

@@ -31,7 +31,7 @@ import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { OwnedToken } from "../../core/admit.js";
 import { compileSubject, noGrants } from "../../core/compile.js";
-import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenRecord } from "../../core/types.js";
+import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenClient, TokenRecord } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
@@ -154,6 +154,9 @@ export interface PostgresStore extends KeywardStore {
    */
   useClock(clock: () => number): void;
 }
+
+/** A client as stored (JSON): exactly its three fields. */
+const clientJson = (c: TokenClient): TokenClient => ({ ip: c.ip, userAgent: c.userAgent, lastSeenAt: c.lastSeenAt });
 
 function driverOf(options: PostgresStoreOptions): SqlDriver {
   const timeout = options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs };
@@ -509,11 +512,43 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           return { token: next, changed };
         }),
       ),
+    rotateToken: (tokenId, change) =>
+      guard(async () => {
+        const r = (await driver.query(q.rotateToken, [tokenId, change.expectHash, change.hash, change.previousHashUntil, change.at, change.hint]))[0];
+        if (r !== undefined) return { token: rows.token(r), changed: true };
+        const now = (await driver.query(q.getToken, [tokenId]))[0];
+        return now === undefined ? null : { token: rows.token(now), changed: false };
+      }),
     markTokenExpired: (tokenId, at) => guard(async () => (await driver.query(q.markTokenExpired, [tokenId, at])).length > 0),
-    recordTokenUse: (tokenId, at) => guard(async () => void (await driver.query(q.recordTokenUse, [tokenId, at]))),
+    setTokenPolicyExpiry: (changes) =>
+      guard(async () =>
+        changes.length === 0
+          ? []
+          : (await driver.query(q.setTokenPolicyExpiry, [changes.map((c) => c.tokenId), changes.map((c) => c.policyExpiresAt)])).map((r) => rows.str(r.id)),
+      ),
+    recordTokenUse: (tokenId, at, clients) =>
+      guard(async () =>
+        void (await (clients === undefined || clients.seen.length === 0
+          ? driver.query(q.recordTokenUse, [tokenId, at])
+          : driver.query(q.recordTokenUseWithClients, [tokenId, at, JSON.stringify(clients.seen.map(clientJson)), clients.max]))),
+      ),
+    markTokenWarned: (tokenId, deadline, thresholdMs) => guard(async () => (await driver.query(q.markTokenWarned, [tokenId, deadline, thresholdMs])).length > 0),
 
     loadDecision: (tokenHash, item) => guard(() => freshDecision(tokenHash, item)),
     loadAccess: (tokenHash, query) => guard(() => freshAccess(tokenHash, query.itemType)),
+    loadSubjectAccess: (subject, query) =>
+      guard(async () => {
+        const found = (await driver.query(q.loadSubjectAccess, ["preview", query.itemType, subject.kind, subject.orgId, subject.subjectId]))[0];
+        if (found === undefined) throw new Error("loadSubjectAccess returned no row");
+        const r = accessRow(found.access_shares_and_rules, query.itemType);
+        const { subject: loaded } = decisionFromRow(r, null);
+        return {
+          subject: loaded,
+          shares: rows.json<Row[]>(r.shares).map(rows.share),
+          rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
+          sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
+        };
+      }),
 
     async close() {
       if (options.closeDriver === true) await driver.close?.();

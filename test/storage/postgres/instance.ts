@@ -2,7 +2,7 @@
  * One keyward instance in its own OS process, for the multi-process tests and the benchmark:
  * a `pg` pool, the PostgreSQL store with the opt-in cache, `createKeyward` without a clock (the
  * database's time). Commands arrive as JSON lines on stdin — `{ id, path, args }` calls
- * `kw[path…](...args)`, `{ id, op: "status" | "up" | "bench", … }` — and answers go out as JSON
+ * `kw[path…](...args)`, `{ id, op: "status" | "up" | "bench" | "rotateRaw", … }` — and answers go out as JSON
  * lines on stdout: `{ id, ok: true, value }` or `{ id, ok: false, error }`.
  *
  * Environment: KEYWARD_PG_URL, KW_SCHEMA, KW_NAME (the listener's application_name prefix),
@@ -10,6 +10,7 @@
  */
 import { createInterface } from "node:readline";
 import pg from "pg";
+import { generateToken, tokenHasher, tokenHint } from "../../../src/core.js";
 import { createKeyward } from "../../../src/index.js";
 import { pgDriver, postgresStore, type CacheStatus, type SqlDriver } from "../../../src/postgres.js";
 import { ACTIONS } from "../../core/fixture.js";
@@ -41,7 +42,20 @@ const store = postgresStore({
 });
 const kw = createKeyward({ store, actions: ACTIONS });
 
-type Command = { id: number; path?: string; args?: unknown[]; op?: string; token?: string; action?: string; n?: number };
+type Command = {
+  id: number;
+  path?: string;
+  args?: unknown[];
+  op?: string;
+  token?: string;
+  action?: string;
+  n?: number;
+  tokenId?: string;
+  expectHash?: string;
+  kind?: "user" | "service_user";
+  /** rotateRaw: the previous secret's end (default: the rotation's time, no grace). */
+  until?: number;
+};
 
 async function run(c: Command): Promise<unknown> {
   if (c.op === "status") return { status: store.cacheStatus(), transitions: statuses.length, reads };
@@ -54,6 +68,13 @@ async function run(c: Command): Promise<unknown> {
     const t0 = performance.now();
     for (let i = 0; i < c.n!; i++) await kw.authorize(c.token, c.action as keyof typeof ACTIONS);
     return ((performance.now() - t0) * 1000) / c.n!;
+  }
+  if (c.op === "rotateRaw") {
+    // R18: a rotation straight through this instance's store (its layers included), with a secret made here: the secret comes back so the test can try it.
+    const secret = generateToken(c.kind!);
+    const at = Date.now();
+    const r = await store.rotateToken(c.tokenId!, { expectHash: c.expectHash!, hash: tokenHasher()(secret), hint: tokenHint(secret), previousHashUntil: c.until ?? at, at });
+    return { changed: r?.changed ?? null, secret };
   }
   if (c.op === "close") {
     await store.close();
