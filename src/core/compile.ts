@@ -317,7 +317,7 @@ function sortedUnique(values: readonly string[]): string[] {
 /**
  * A restriction in its one stored form (R17): every list sorted and without duplicates, empty
  * lists and an absent `maxLevel` left out; a restriction that restricts nothing (`{}`) is `null`
- * (a full-access token). Pure; does not validate (the service does, with zod).
+ * (a full-access token). Pure; does not validate (the service validates its input).
  *
  * @example
  * ```ts
