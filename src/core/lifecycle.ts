@@ -84,11 +84,24 @@ export function effectiveExpiry(token: TokenRecord, inactivityMs: number): Effec
  */
 export function isExpired(token: TokenRecord, now: number, inactivityMs: number): boolean {
   if (token.expiredAt !== null) return true;
-  if (token.kind === "user" && now >= lastActivity(token) + inactivityMs) return true;
-  const date = token.expiresAt;
-  if (date != null && now >= date) return true;
-  const policy = token.policyExpiresAt;
-  return policy != null && now >= policy;
+  const deadline = deadlineAfter(token, lastActivity(token), inactivityMs);
+  return deadline !== null && now >= deadline;
+}
+
+/**
+ * The earliest of the token's date, its policy's end and (user tokens) `activity + inactivityMs`;
+ * `null` when none applies. What {@link isExpired} and {@link expiryAfterUse} compare with, and
+ * {@link effectiveExpiry} at the last activity (which also names the cause).
+ */
+function deadlineAfter(token: TokenRecord, activity: number, inactivityMs: number): number | null {
+  let deadline = token.expiresAt ?? null;
+  const policy = token.policyExpiresAt ?? null;
+  if (policy !== null && (deadline === null || policy < deadline)) deadline = policy;
+  if (token.kind === "user") {
+    const idle = activity + inactivityMs;
+    if (deadline === null || idle < deadline) deadline = idle;
+  }
+  return deadline;
 }
 
 /**
@@ -280,14 +293,7 @@ export function tokenSortKey(token: TokenRecord, sort: TokenSort, inactivityMs: 
  * ```
  */
 export function expiryAfterUse(token: TokenRecord, at: number, inactivityMs: number): number | null {
-  let deadline = token.expiresAt ?? null;
-  const policy = token.policyExpiresAt ?? null;
-  if (policy !== null && (deadline === null || policy < deadline)) deadline = policy;
-  if (token.kind === "user") {
-    const idle = Math.max(at, lastActivity(token)) + inactivityMs;
-    if (deadline === null || idle < deadline) deadline = idle;
-  }
-  return deadline;
+  return deadlineAfter(token, Math.max(at, lastActivity(token)), inactivityMs);
 }
 
 /**
