@@ -6,7 +6,7 @@
  * levels — so a filter and `authorize()` cannot drift apart.
  * @module
  */
-import { compileSubject, grantCounts, granteeCounts, itemKeyOf, levelRank, normalizeRestriction, restrictionOf, scopeRefuses, type CompiledRestriction, type LoadedDecision } from "./compile.js";
+import { compileSubject, grantCounts, granteeCounts, itemKeyOf, levelRank, normalizeRestriction, scopeRefuses, type CompiledRestriction, type LoadedDecision } from "./compile.js";
 import { checkToken, LEVEL_RANK, refusal, ruleMatches } from "./decide.js";
 import { granteeIncludes } from "./grantees.js";
 import { expiryAfterUse } from "./lifecycle.js";
@@ -241,7 +241,7 @@ export function decideAccess(
   const need = LEVEL_RANK[level!];
   const { token } = input;
   // R17: a restricted token counts only the grants its restriction lets through.
-  const r = restrictionOf(token);
+  const r = input.compiled.restriction;
   const shared = new Map<string, Set<string>>();
   const shares = input.shares;
   for (let i = 0; i < shares.length; i++) {
@@ -355,7 +355,7 @@ export function describeReach(
     return { subject, restriction, refusal: reason, permissions: [], actions: [], itemTypes: types.map((itemType) => ({ itemType, actions: [], grants: [] })) };
   }
   // R17: the restriction narrows what the subject holds now, never the other way round.
-  const r = restrictionOf(base.token);
+  const r = base.compiled.restriction;
   const held = new Set(base.subject.permissions);
   const permitted = [...actions.entries()].filter(([, d]) => held.has(d.permission) && !scopeRefuses(r, d));
   const cap = (level: AccessLevel): AccessLevel => (r === null || LEVEL_RANK[level] <= r.maxRank ? level : ACCESS_LEVELS[r.maxRank - 1]!);

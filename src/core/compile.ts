@@ -10,6 +10,7 @@ import { granteeKey, siteKey, subjectKeys } from "./grantees.js";
 import type {
   AccessRule,
   CompiledGrant,
+  CompiledRestriction,
   CompiledSubject,
   DecisionInput,
   Grantee,
@@ -21,6 +22,8 @@ import type {
   TokenRecord,
   TokenRestriction,
 } from "./types.js";
+
+export type { CompiledRestriction } from "./types.js";
 
 /**
  * What a decision reads, as records (the form a store loads before compiling): the token, its
@@ -101,6 +104,8 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
     acrossKeySet: new Set(across),
     groups: m === null || m.groupIds.length === 0 ? EMPTY_SET : new Set(m.groupIds),
     sites: m === null || m.siteIds.length === 0 ? EMPTY_SET : new Set(m.siteIds),
+    // R17: the token's restriction, compiled with the subject (a token's restriction never changes).
+    restriction: token.restriction == null ? null : compileRestriction(token.restriction),
   });
 }
 
@@ -279,24 +284,6 @@ export function compileDecision(loaded: LoadedDecision): DecisionInput {
 
 // ── R17: restrictions ──
 
-/**
- * A token's restriction compiled for decisions ({@link compileRestriction}): sets and a rank, so
- * that a restricted decision does no work proportional to the restriction. Immutable.
- */
-export interface CompiledRestriction {
-  /** Only these permissions; `null`: any the subject holds. */
-  readonly permissions: ReadonlySet<string> | null;
-  /** The highest level any grant counts at (1 view, 2 edit; 3 when no `maxLevel`). */
-  readonly maxRank: number;
-  /** Only items of these types; `null`: any type. */
-  readonly itemTypes: ReadonlySet<string> | null;
-  /** Whether grants are narrowed by grantee or item (any of `groupIds`, `siteIds`, `items` given). */
-  readonly scoped: boolean;
-  readonly groups: ReadonlySet<string>;
-  readonly sites: ReadonlySet<string>;
-  /** The listed items, as {@link itemKeyOf} keys. */
-  readonly items: ReadonlySet<string>;
-}
 
 /**
  * The key of an item in {@link CompiledRestriction.items}.
@@ -364,26 +351,6 @@ export function compileRestriction(r: TokenRestriction): CompiledRestriction {
   });
 }
 
-const compiledRestrictions = new WeakMap<TokenRecord, CompiledRestriction>();
-
-/**
- * The compiled restriction of a token, or `null` for a full-access token. Compiled once per token
- * record object (a store that keeps a frozen snapshot of the token, as the memory store does,
- * compiles it once until the token changes); never anything about the subject (R17: the subject's
- * current state is read on every decision).
- *
- * @example
- * ```ts
- * restrictionOf(input.token)?.maxRank // 1
- * ```
- */
-export function restrictionOf(token: TokenRecord): CompiledRestriction | null {
-  const r = token.restriction;
-  if (r === null || r === undefined) return null;
-  let c = compiledRestrictions.get(token);
-  if (c === undefined) compiledRestrictions.set(token, (c = compileRestriction(r)));
-  return c;
-}
 
 /**
  * Whether a grant counts for a restricted token (R17), given that it includes the subject: always
@@ -427,7 +394,7 @@ export function granteeCounts(r: CompiledRestriction, grantee: Grantee, sitePath
  *
  * @example
  * ```ts
- * scopeRefuses(restrictionOf(token), { permission: "inspections:edit", access: "edit", item: "inspection" }) // true under maxLevel "view"
+ * scopeRefuses(input.compiled.restriction, { permission: "inspections:edit", access: "edit", item: "inspection" }) // true under maxLevel "view"
  * ```
  */
 export function scopeRefuses(r: CompiledRestriction | null, definition: { permission: string; access?: string; item?: string }): boolean {

@@ -3,13 +3,14 @@
  * No I/O, no clock, no store: property tests call it directly.
  * @module
  */
-import { grantCounts, levelRank, restrictionOf, scopeRefuses, type CompiledRestriction } from "./compile.js";
+import { grantCounts, levelRank, scopeRefuses } from "./compile.js";
 import { expiryAfterUse, expiryOf, isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
   AccessRule,
   ActionDefinition,
   CompiledGrant,
+  CompiledRestriction,
   CompiledSubject,
   Decision,
   DecisionInput,
@@ -253,7 +254,7 @@ export function refusal(
     return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
   // R17: a full-access token (no restriction) stops here; a restricted one may leave the action out.
-  if (token.restriction != null && scopeRefuses(restrictionOf(token), definition)) {
+  if (input.compiled.restriction !== null && scopeRefuses(input.compiled.restriction, definition)) {
     const expiresAt = expiryAfterUse(token, now, options.inactivityMs);
     return { allowed: false, reason: "permission_denied", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, restricted: true, expiresAt };
   }
@@ -293,7 +294,8 @@ export function decide(
     return { allowed: true, reason: "allowed", action, subject, orgId: token.orgId, tokenId: token.id, expiresAt };
   }
   // R17: a restricted token's access stage is apart; a full-access token's is unchanged.
-  if (token.restriction != null) return decideRestricted(input, action, def as ActionDefinition & { access: AccessLevel }, item, restrictionOf(token)!, expiresAt);
+  const restriction = input.compiled.restriction;
+  if (restriction !== null) return decideRestricted(input, action, def as ActionDefinition & { access: AccessLevel }, item, restriction, expiresAt);
   const found = item === null || item.type !== def.item ? null : bestGrant(input, item);
   if (found === null || found.rank < levelRank(def.access)) {
     return {

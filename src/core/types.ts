@@ -545,6 +545,27 @@ export interface CompiledSubject {
   readonly groups: ReadonlySet<string>;
   /** The sites of its membership (users; empty otherwise). */
   readonly sites: ReadonlySet<string>;
+  /** R17: the token's restriction, compiled; `null` for a full-access token. Never anything about the subject. */
+  readonly restriction: CompiledRestriction | null;
+}
+
+/**
+ * A token's restriction compiled for decisions (`compileRestriction`): sets and a rank, so
+ * that a restricted decision does no work proportional to the restriction. Immutable.
+ */
+export interface CompiledRestriction {
+  /** Only these permissions; `null`: any the subject holds. */
+  readonly permissions: ReadonlySet<string> | null;
+  /** The highest level any grant counts at (1 view, 2 edit; 3 when no `maxLevel`). */
+  readonly maxRank: number;
+  /** Only items of these types; `null`: any type. */
+  readonly itemTypes: ReadonlySet<string> | null;
+  /** Whether grants are narrowed by grantee or item (any of `groupIds`, `siteIds`, `items` given). */
+  readonly scoped: boolean;
+  readonly groups: ReadonlySet<string>;
+  readonly sites: ReadonlySet<string>;
+  /** The listed items, as `itemKeyOf` keys. */
+  readonly items: ReadonlySet<string>;
 }
 
 /** A share or an access rule compiled for decisions (`compileShare`, `compileRule`). Immutable. */

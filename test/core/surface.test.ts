@@ -70,7 +70,7 @@ const CORE_VALUES = [
 ];
 
 /** Helpers of the implementation: never public. */
-const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "presentedSecret", "storeOf", "parseInput", "grantCounts", "granteeCounts", "scopeRefuses", "restrictionOf", "checkRestriction"];
+const INTERNALS = ["refusal", "bestGrant", "checksumOf", "LEVEL_RANK", "storeFailure", "granteeIncludes", "shareIncludes", "ruleIncludes", "ruleMatches", "checkToken", "presentedSecret", "storeOf", "parseInput", "grantCounts", "granteeCounts", "scopeRefuses", "checkRestriction"];
 
 describe("the public surface", () => {
   it("the root entry exports the factory, the errors, the constants and what a secret scanner needs, by name", () => {
