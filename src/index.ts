@@ -138,6 +138,7 @@ export type {
   TokenStore,
   DecisionReads,
   StoreLifecycle,
+  SyncReads,
   StoreBackdoor,
   TokenQuota,
   InsertTokenResult,

@@ -37,16 +37,22 @@ const ACCESSIBLE: Operation<AccessCall, AccessInput, AccessDecision> = {
  * (`unavailable`).
  */
 export function accessible(ctx: Context, rawToken: unknown, action: string, itemType: string, options?: AuthorizeOptions): Promise<AccessDecision> {
+  if (ctx.telemetry === null) return accessibleNow(ctx, rawToken, action, itemType, options);
   return observed(ctx, "accessible", action, itemType, () => accessibleNow(ctx, rawToken, action, itemType, options), describeDecision);
 }
 
-async function accessibleNow(ctx: Context, rawToken: unknown, action: string, itemType: string, options: AuthorizeOptions | undefined): Promise<AccessDecision> {
-  if (typeof action !== "string") throw misuse("action", "expected a string");
-  const type = parseInput(id, itemType, "itemType");
-  const definition = ctx.actions.get(action);
-  if (definition !== undefined && definition.access === undefined) throw misuse("action", `"${action}" is an organization-level action; a list filter needs an item action`);
-  if (definition !== undefined && definition.item !== type) throw misuse("itemType", `action "${action}" acts on items of type "${definition.item}"`);
-  return runPipeline(ctx, ACCESSIBLE, rawToken, { action, options, itemType: type, definition });
+/** `accessible()` without telemetry: invalid input rejects (never throws), like everything after it. */
+function accessibleNow(ctx: Context, rawToken: unknown, action: string, itemType: string, options: AuthorizeOptions | undefined): Promise<AccessDecision> {
+  try {
+    if (typeof action !== "string") throw misuse("action", "expected a string");
+    const type = parseInput(id, itemType, "itemType");
+    const definition = ctx.actions.get(action);
+    if (definition !== undefined && definition.access === undefined) throw misuse("action", `"${action}" is an organization-level action; a list filter needs an item action`);
+    if (definition !== undefined && definition.item !== type) throw misuse("itemType", `action "${action}" acts on items of type "${definition.item}"`);
+    return runPipeline(ctx, ACCESSIBLE, rawToken, { action, options, itemType: type, definition });
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** The throwing form of {@link accessible}: the allowed answer, or a forbidden `KeywardError` whose code is the reason. */

@@ -43,21 +43,27 @@ const AUTHORIZE: Operation<AuthorizeCall, DecisionInput, Decision> = {
  * input (`invalid_input`) or a failing store (`unavailable`), never allowing on failure.
  */
 export function authorize(ctx: Context, rawToken: unknown, action: string, item?: ItemRef | null, options?: AuthorizeOptions): Promise<Decision> {
+  if (ctx.telemetry === null) return authorizeNow(ctx, rawToken, action, item, options);
   return observed(ctx, "authorize", action, item?.type, () => authorizeNow(ctx, rawToken, action, item, options), describeDecision);
 }
 
-async function authorizeNow(ctx: Context, rawToken: unknown, action: string, item: ItemRef | null | undefined, options: AuthorizeOptions | undefined): Promise<Decision> {
-  if (typeof action !== "string") throw misuse("action", "expected a string");
-  const checked = item === undefined || item === null ? null : checkItem(item);
-  const definition = ctx.actions.get(action);
-  if (definition?.access !== undefined && checked === null) throw misuse("item", `action "${action}" acts on an item of type "${definition.item}"`);
-  if (definition?.access !== undefined && checked !== null && checked.type !== definition.item) {
-    throw misuse("item.type", `action "${action}" acts on items of type "${definition.item}"`);
+/** `authorize()` without telemetry: invalid input rejects (never throws), like everything after it. */
+function authorizeNow(ctx: Context, rawToken: unknown, action: string, item: ItemRef | null | undefined, options: AuthorizeOptions | undefined): Promise<Decision> {
+  try {
+    if (typeof action !== "string") throw misuse("action", "expected a string");
+    const checked = item === undefined || item === null ? null : checkItem(item);
+    const definition = ctx.actions.get(action);
+    if (definition?.access !== undefined && checked === null) throw misuse("item", `action "${action}" acts on an item of type "${definition.item}"`);
+    if (definition?.access !== undefined && checked !== null && checked.type !== definition.item) {
+      throw misuse("item.type", `action "${action}" acts on items of type "${definition.item}"`);
+    }
+    if (definition !== undefined && definition.access === undefined && checked !== null) {
+      throw misuse("item", `action "${action}" is an organization-level action and takes no item`);
+    }
+    return runPipeline(ctx, AUTHORIZE, rawToken, { action, options, item: checked, definition });
+  } catch (e) {
+    return Promise.reject(e);
   }
-  if (definition !== undefined && definition.access === undefined && checked !== null) {
-    throw misuse("item", `action "${action}" is an organization-level action and takes no item`);
-  }
-  return runPipeline(ctx, AUTHORIZE, rawToken, { action, options, item: checked, definition });
 }
 
 /** The throwing form: resolves to the allowed decision, or throws a forbidden {@link KeywardError}. */

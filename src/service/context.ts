@@ -10,7 +10,7 @@ import { DEFAULT_INACTIVITY_MS, DEFAULT_TRACKED_CLIENTS, DEFAULT_WARNING_THRESHO
 import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
-import type { KeywardStore } from "../storage/types.js";
+import type { KeywardStore, SyncReads } from "../storage/types.js";
 import { parseConfig } from "./schemas.js";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
 import { reauthThrottle, reauthThrottleSchema, type ReauthThrottle, type ReauthThrottleOption } from "./throttle.js";
@@ -121,6 +121,8 @@ const optionsSchema = z.object({
 export interface Context {
   /** The host's store, with its reads timed when a meter is given. */
   store: KeywardStore;
+  /** The store's synchronous reads, when it has them and they are its own (`sync.store === store`); else `null`. */
+  sync: SyncReads | null;
   /** The instruments, or `null` without a tracer and a meter. */
   telemetry: Telemetry | null;
   actions: ReadonlyMap<string, ActionDefinition>;
@@ -216,8 +218,10 @@ export function createContext(options: KeywardOptions): Context {
   const sink = options.onEvent;
   const onEventError = options.onEventError;
   const telemetry = createTelemetry(options.telemetry);
+  const store = telemetry === null ? options.store : telemetry.store(options.store);
   return {
-    store: telemetry === null ? options.store : telemetry.store(options.store),
+    store,
+    sync: store.sync !== undefined && store.sync.store === store ? store.sync : null,
     telemetry,
     actions,
     verifyPassword: options.verifyPassword,

@@ -13,12 +13,12 @@
  * @module
  */
 import { checkToken, presentedSecret } from "../core/decide.js";
-import { fieldError, type KeywardError } from "../core/errors.js";
+import { fieldError, storeFailure, type KeywardError } from "../core/errors.js";
 import { passedTokenStage } from "../core/reasons.js";
 import { expiryOf } from "../core/lifecycle.js";
 import type { AccessDecision } from "../core/access.js";
-import type { Decision, KeywardEvent, LoadedToken, RateLimitState, SubjectRef } from "../core/types.js";
-import type { ClientsSeen, KeywardStore } from "../storage/types.js";
+import type { Decision, KeywardEvent, LoadedToken, RateLimitState, SubjectKind, SubjectRef } from "../core/types.js";
+import type { ClientsSeen, KeywardStore, SyncReads } from "../storage/types.js";
 import type { Context } from "./context.js";
 import { rateStage, withRateLimit, type RateLimitGate } from "./rate-gate.js";
 import type { TelemetryAttributes } from "./telemetry.js";
@@ -77,8 +77,11 @@ export interface Verdict {
  * ```
  */
 export interface Operation<C extends Call, I extends LoadedToken, R extends Verdict> {
-  /** Step 3: the one read for a digest (`null`: no token has it). */
-  read(store: KeywardStore, digest: string, call: C): Promise<I | null>;
+  /**
+   * Step 3: the one read for a digest (`null`: no token has it), from the store's reads or, on a
+   * store that has them, its synchronous reads (`store.sync`): the same call on either.
+   */
+  read(reads: KeywardStore | SyncReads, digest: string, call: C): Promise<I | null> | I | null;
   /** Step 4: the decision for a token that was found, at `now` (the pure core). */
   decide(input: I, now: number, call: C, ctx: Context): R;
   /** The result for a token that was not found (or not well formed). */
@@ -101,31 +104,54 @@ export interface Call {
 const ignore = () => {};
 
 /**
- * Runs one call through the pipeline. Throws only for a failing store (`unavailable`, with the
+ * Runs one call through the pipeline. Rejects only for a failing store (`unavailable`, with the
  * store's error as `cause`) or a failing rate limiter; a denial is a result.
+ *
+ * On a store with synchronous reads (`store.sync`, the memory store) the read, the decision and
+ * the use record happen in the calling tick: the returned promise is the only one made, unless
+ * the call has a rate limit or finds a newly expired token (both wait for a write).
  *
  * @example
  * ```ts
  * const decision = await runPipeline(ctx, AUTHORIZE, rawToken, { action, item, definition, options });
  * ```
  */
-export async function runPipeline<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, raw: unknown, call: C): Promise<R> {
+export function runPipeline<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, raw: unknown, call: C): Promise<R> {
   // 1. parse + checksum: a token that is not well formed costs no read.
   const kind = ctx.parse(raw);
-  let input: I | null = null;
-  let digest = "";
-  if (kind !== null) {
-    // 2. digest and 3. the ONE read, failing closed.
-    digest = ctx.hash(raw as string);
-    input = await ctx.call(() => op.read(ctx.store, digest, call));
-    if (input !== null && input.token.kind !== kind) {
-      // A record of the other kind under this digest is an integrity failure: an event, and unknown.
-      const { token } = input;
-      ctx.emit({ type: "token.integrity", at: ctx.now(), tokenId: token.id, orgId: token.orgId, presentedKind: kind, storedKind: token.kind });
-      input = null;
-    }
+  if (kind === null) return settled(conclude(ctx, op, call, null, null, ""));
+  // 2. digest and 3. the ONE read, failing closed.
+  const digest = ctx.hash(raw as string);
+  const sync = ctx.sync;
+  if (sync === null) return ctx.call(() => op.read(ctx.store, digest, call) as Promise<I | null>).then((input) => conclude(ctx, op, call, kind, input, digest));
+  let input: I | null;
+  try {
+    input = op.read(sync, digest, call) as I | null;
+  } catch (e) {
+    return Promise.reject(storeFailure(e));
   }
-  const now = ctx.now(input?.now);
+  return settled(conclude(ctx, op, call, kind, input, digest));
+}
+
+/** A result as a promise: itself when it already is one. */
+function settled<R>(result: R | Promise<R>): Promise<R> {
+  return result instanceof Promise ? result : Promise.resolve(result);
+}
+
+/**
+ * Steps 4 to 6 for what the read found (`input`; `kind` is `null` for a token that is not well
+ * formed): the decision, the use record, the event. Synchronous unless the call has a rate limit
+ * or records a newly seen expiry.
+ */
+function conclude<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, kind: SubjectKind | null, found: I | null, digest: string): R | Promise<R> {
+  let input = found;
+  if (input !== null && input.token.kind !== kind) {
+    // A record of the other kind under this digest is an integrity failure: an event, and unknown.
+    const { token } = input;
+    ctx.emit({ type: "token.integrity", at: ctx.now(), tokenId: token.id, orgId: token.orgId, presentedKind: kind!, storedKind: token.kind });
+    input = null;
+  }
+  const now = ctx.now(input === null ? undefined : input.now);
   // R18: a rotated token's previous secret works only during its grace period; after, it is unknown.
   let previous = false;
   if (input !== null) {
@@ -133,22 +159,33 @@ export async function runPipeline<C extends Call, I extends LoadedToken, R exten
     if (which === null) input = null;
     else previous = which === "previous";
   }
-  let result: R;
-  if (input === null) result = op.notFound(kind === null ? "token_malformed" : "token_unknown", call);
-  else {
-    // 4. the rate-limit gate (R21) where the call has one, then the decision.
-    const gate = call.options?.rateLimit;
-    if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) {
-      const stage = await rateStage(ctx, gate, input, call.action, op.itemType(call), call.options?.request, now);
-      result = stage.limited === null ? (withRateLimit(op.decide(input, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
-    } else result = op.decide(input, now, call, ctx);
-    // 5. record the use, or a newly seen expiry.
-    if (passedTokenStage(result.reason as never)) {
-      recordUse(ctx, input, now, call.options?.client);
-      if (previous) result = previousSecretUsed(ctx, result, input, now, call);
-    } else if (result.reason === "token_expired") await recordExpiry(ctx, input, now);
+  if (input === null) return emitted(ctx, op, call, op.notFound(kind === null ? "token_malformed" : "token_unknown", call), now, null);
+  // 4. the rate-limit gate (R21) where the call has one, then the decision.
+  const gate = call.options?.rateLimit;
+  if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) {
+    const loaded = input;
+    return rateStage(ctx, gate, loaded, call.action, op.itemType(call), call.options?.request, now).then((stage) => {
+      const result = stage.limited === null ? (withRateLimit(op.decide(loaded, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
+      return recorded(ctx, op, call, loaded, result, now, previous);
+    });
   }
-  // 6. emit.
+  return recorded(ctx, op, call, input, op.decide(input, now, call, ctx), now, previous);
+}
+
+/** 5. Records the use, or a newly seen expiry (the one wait of a call without a rate limit); then 6. */
+function recorded<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, input: I, decided: R, now: number, previous: boolean): R | Promise<R> {
+  let result = decided;
+  if (passedTokenStage(result.reason as never)) {
+    recordUse(ctx, input, now, call.options?.client);
+    if (previous) result = previousSecretUsed(ctx, result, input, now, call);
+  } else if (result.reason === "token_expired" && input.token.expiredAt === null) {
+    return recordExpiry(ctx, input, now).then(() => emitted(ctx, op, call, result, now, input));
+  }
+  return emitted(ctx, op, call, result, now, input);
+}
+
+/** 6. Emits the call's event (built only when the host has a sink) and hands the result on. */
+function emitted<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, result: R, now: number, input: I | null): R {
   if (ctx.hasSink) ctx.emit(op.event(result, now, input, call));
   return result;
 }
@@ -214,7 +251,9 @@ function clientSeen(ctx: Context, client: AuthorizeOptions["client"], now: numbe
 function recordUse(ctx: Context, input: LoadedToken, now: number, client: AuthorizeOptions["client"]): void {
   try {
     const seen = clientSeen(ctx, client, now);
-    (seen === undefined ? ctx.store.recordTokenUse(input.token.id, now) : ctx.store.recordTokenUse(input.token.id, now, seen)).catch(ignore);
+    const sync = ctx.sync;
+    if (sync !== null) sync.recordTokenUse(input.token.id, now, seen);
+    else (seen === undefined ? ctx.store.recordTokenUse(input.token.id, now) : ctx.store.recordTokenUse(input.token.id, now, seen)).catch(ignore);
   } catch {
     // A store that throws synchronously instead of rejecting: the same as a failed touch.
   }
@@ -223,7 +262,6 @@ function recordUse(ctx: Context, input: LoadedToken, now: number, client: Author
 /** Records a newly seen expiry once and emits its event with the expiry's cause (R6, R16, R19). */
 async function recordExpiry(ctx: Context, input: LoadedToken, now: number): Promise<void> {
   const { token } = input;
-  if (token.expiredAt !== null) return;
   let first = false;
   try {
     first = await ctx.store.markTokenExpired(token.id, now);

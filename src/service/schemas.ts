@@ -258,7 +258,9 @@ export function checkItem(item: unknown): ItemRef {
     if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs)) {
       throw badItem("item.attributes", "expected an object of strings");
     }
-    for (const key of Object.keys(attrs)) {
+    // for…in over own keys: no array of keys per call (this runs on every decision).
+    for (const key in attrs) {
+      if (!Object.hasOwn(attrs, key)) continue;
       const v = (attrs as Record<string, unknown>)[key];
       if (v !== undefined && typeof v !== "string") throw badItem(`item.attributes.${key}`, "expected a string");
     }

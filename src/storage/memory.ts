@@ -404,6 +404,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     };
   }
 
+  /** The read for one list filter: the token and its subject as {@link loadDecisionNow} reads them, and the grants under the subject's keys. */
+  function loadAccessNow(tokenHash: string, query: { itemType: string }): AccessInput | null {
+    const slot = tokensByHash.get(tokenHash);
+    if (slot === undefined) return null;
+    lastLoaded = slot.token;
+    const compiled = cachedSubject(slot);
+    const token = snapshotOf(slot);
+    return { token, subject: slot.subject!, compiled, ...grantsFor(compiled, query.itemType) };
+  }
+
   options.backdoor?.({
     readToken: async (tokenId) => copyOf(tokens.get(tokenId)),
     readMembership: async (orgId, userId) => copyOf(memberships.get(orgId)?.get(userId)),
@@ -411,7 +421,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     dump: async () => JSON.stringify([orgs, users, memberships, permissionSets, groups, sites, serviceUsers, shares, rules, tokens].map((m) => [...m.entries()])),
   });
 
-  return {
+  const store: KeywardStore = {
     async putOrganization(org) {
       orgs.set(org.id, Object.freeze({ ...org }));
     },
@@ -659,12 +669,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     },
 
     async loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null> {
-      const slot = tokensByHash.get(tokenHash);
-      if (slot === undefined) return null;
-      lastLoaded = slot.token;
-      const compiled = cachedSubject(slot);
-      const token = snapshotOf(slot);
-      return { token, subject: slot.subject!, compiled, ...grantsFor(compiled, query.itemType) };
+      return loadAccessNow(tokenHash, query);
     },
 
     async loadSubjectAccess(subject: { orgId: string; kind: SubjectKind; subjectId: string }, query: { itemType: string }): Promise<SubjectAccess> {
@@ -676,4 +681,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
 
     async close() {},
   };
+  return Object.assign(store, { sync: Object.freeze({ store, loadDecision: loadDecisionNow, loadAccess: loadAccessNow, recordTokenUse: recordTokenUseNow }) });
 }

@@ -421,8 +421,43 @@ export interface StoreLifecycle {
    */
   useClock?(clock: () => number): void;
 
+  /**
+   * Optional: the same reads and the same use record, answered in the calling tick, for a store
+   * whose reads never wait (the memory store). `authorize()`, `accessible()` and `login()` then
+   * decide without suspending: no promise but the one they return, nothing allocated per call
+   * but the answer. Each must do exactly what its asynchronous twin does (the conformance suite
+   * checks it) and throw where that one rejects. Used only when `sync.store` is this very store;
+   * a layer that changes what a read or a use does (`cachedReads`, `coalesceUses`) does not pass
+   * it on: the layered store is asynchronous.
+   */
+  readonly sync?: SyncReads;
+
   /** Releases connections, listeners and timers. */
   close(): Promise<void>;
+}
+
+/**
+ * {@link DecisionReads} and {@link TokenStore.recordTokenUse}, answered synchronously: the
+ * optional `sync` part of a store whose reads never wait ({@link StoreLifecycle.sync}).
+ *
+ * @example
+ * ```ts
+ * const input = store.sync?.loadDecision(digest, item) ?? (await store.loadDecision(digest, item));
+ * ```
+ */
+export interface SyncReads {
+  /**
+   * The store these reads belong to: the object whose `sync` this is. keyward uses them only on
+   * that very object, so a wrapper that copies or proxies the store to change a read (an object
+   * spread, a `Proxy`) gets the asynchronous reads, and its change is never bypassed.
+   */
+  readonly store: KeywardStore;
+  /** {@link DecisionReads.loadDecision}, answered now. */
+  loadDecision(tokenHash: string, item: ItemRef | null): DecisionInput | null;
+  /** {@link DecisionReads.loadAccess}, answered now. */
+  loadAccess(tokenHash: string, query: { itemType: string }): AccessInput | null;
+  /** {@link TokenStore.recordTokenUse}, done now. */
+  recordTokenUse(tokenId: string, at: number, clients?: ClientsSeen): void;
 }
 
 /**

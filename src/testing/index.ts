@@ -893,6 +893,27 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       });
     });
 
+    describe("synchronous reads (store.sync, optional)", () => {
+      it("R6 R15 a store's sync belongs to it and answers, now, exactly what its asynchronous reads answer; its use record is seen by the next read", async () => {
+        const sync = store.sync;
+        if (sync === undefined) {
+          // Nothing to check but that the store offers none (keyward then awaits its reads).
+          expect("sync" in store ? store.sync : undefined).toBeUndefined();
+          return;
+        }
+        expect(sync.store).toBe(store);
+        const { tokens } = await seedRandomDirectory(store, 7);
+        expect(sync.loadDecision("no-such-digest", null)).toBeNull();
+        expect(sync.loadAccess("no-such-digest", { itemType: "inspection" })).toBeNull();
+        for (const t of tokens) {
+          for (const item of [null, ...RANDOM_ITEMS]) expect(sync.loadDecision(t.hash, item)).toEqual(await store.loadDecision(t.hash, item));
+          expect(sync.loadAccess(t.hash, { itemType: "inspection" })).toEqual(await store.loadAccess(t.hash, { itemType: "inspection" }));
+          expect(sync.recordTokenUse(t.id, T0 + DAY)).toBeUndefined();
+          expect((await store.loadDecision(t.hash, null))!.token.lastUsedAt).toBe(T0 + DAY);
+        }
+      });
+    });
+
     describe("the read for a list filter (loadAccess)", () => {
       const inspection = (id: string, orgId = "org_a") => ({ orgId, type: "inspection", id });
       const orgA = { kind: "organization", orgId: "org_a", includeServiceUsers: false } as const;

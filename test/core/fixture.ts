@@ -3,7 +3,7 @@
  * permission sets, nested sites, a group and a service user, over the public API
  * (`createKeyward` + `memoryStore`) with an injected clock and a captured event log.
  */
-import { createKeyward, type KeywardEvent, type KeywardOptions, type KeywardStore } from "../../src/index.js";
+import { createKeyward, type KeywardEvent, type KeywardOptions, type KeywardStore, type SyncReads } from "../../src/index.js";
 import { memoryStore } from "../../src/memory.js";
 
 export const MINUTE = 60_000;
@@ -166,16 +166,32 @@ export function spyStore(
   override: Partial<Record<keyof KeywardStore, (...args: unknown[]) => unknown>> = {},
 ): { store: KeywardStore; calls: string[] } {
   const calls: string[] = [];
-  const store = new Proxy(inner, {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any store method
+  const spied = (name: string, f: (...a: any[]) => unknown, self: unknown) => (...args: unknown[]) => {
+    calls.push(name);
+    const replacement = override[name as keyof KeywardStore];
+    return replacement ? replacement(...args) : f.apply(self, args);
+  };
+  // The synchronous reads (memory store) are spied on too, under the same names. A store whose
+  // reads or use record are overridden has none: the overrides are asynchronous.
+  const overridden = "loadDecision" in override || "loadAccess" in override || "recordTokenUse" in override;
+  let sync: SyncReads | undefined;
+  const store: KeywardStore = new Proxy(inner, {
     get(target, prop, receiver) {
+      if (prop === "sync") return sync;
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop !== "string" || typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        calls.push(prop);
-        const replacement = override[prop as keyof KeywardStore];
-        return replacement ? replacement(...args) : (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
+      return spied(prop, value as (...a: unknown[]) => unknown, target);
     },
   });
+  const own = inner.sync;
+  if (own !== undefined && !overridden) {
+    sync = {
+      store,
+      loadDecision: spied("loadDecision", own.loadDecision, own) as SyncReads["loadDecision"],
+      loadAccess: spied("loadAccess", own.loadAccess, own) as SyncReads["loadAccess"],
+      recordTokenUse: spied("recordTokenUse", own.recordTokenUse, own) as SyncReads["recordTokenUse"],
+    };
+  }
   return { store, calls };
 }
