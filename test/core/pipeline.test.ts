@@ -83,3 +83,63 @@ describe("one pipeline for authorize(), accessible() and login()", () => {
     expect(await operations.login(w, w.live)).toBe("allowed");
   });
 });
+
+describe("synchronous reads (store.sync)", () => {
+  it("R15 on a store with synchronous reads, authorize(), accessible() and login() read it synchronously and call none of its asynchronous reads", async () => {
+    const w = await spied();
+    expect(w.store.sync?.store).toBe(w.store);
+    for (const name of Object.keys(operations) as (keyof typeof operations)[]) {
+      w.calls.length = 0;
+      const pending = operations[name](w, w.live);
+      // Read and use record happened before the call returned: nothing waited for the store.
+      expect([...w.calls].sort(), name).toEqual([name === "accessible" ? "loadAccess" : "loadDecision", "recordTokenUse"].sort());
+      expect(["allowed", "access_denied"]).toContain(await pending);
+      expect(w.calls, name).toHaveLength(2);
+    }
+  });
+
+  it("R15 a store copied or proxied to change a read is never bypassed: its own read is used, not the original's sync", async () => {
+    const inner = memoryStore();
+    let reads = 0;
+    const copied: KeywardStore = { ...inner, loadDecision: (digest, item) => (reads++, inner.loadDecision(digest, item)) };
+    expect(copied.sync?.store).toBe(inner);
+    const w = await world({ store: copied });
+    const { token } = await w.userToken(w.users.ana.id);
+    reads = 0;
+    expect((await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).reason).not.toBe("token_unknown");
+    expect(reads).toBe(1);
+  });
+
+  it("R15 a synchronous read that throws fails closed: unavailable, with the cause, never an allow", async () => {
+    const inner = memoryStore();
+    const boom = new Error("disk on fire");
+    let failing = false;
+    const sync = inner.sync!;
+    const store: KeywardStore = { ...inner };
+    Object.assign(store, {
+      sync: {
+        store,
+        loadDecision: (d: string, i: Parameters<typeof sync.loadDecision>[1]) => {
+          if (failing) throw boom;
+          return sync.loadDecision(d, i);
+        },
+        loadAccess: (d: string, q: { itemType: string }) => {
+          if (failing) throw boom;
+          return sync.loadAccess(d, q);
+        },
+        recordTokenUse: sync.recordTokenUse,
+      },
+    });
+    const w = await world({ store });
+    const { token } = await w.userToken(w.users.ana.id);
+    failing = true;
+    for (const call of [() => w.kw.authorize(token, "inspections.view", w.inspection("i_1")), () => w.kw.accessible(token, "inspections.view", "inspection"), () => w.kw.login(token)]) {
+      const e = (await call().then(
+        () => null,
+        (x: unknown) => x,
+      )) as { code?: string; cause?: unknown } | null;
+      expect(e?.code).toBe("unavailable");
+      expect(e?.cause).toBe(boom);
+    }
+  });
+});
