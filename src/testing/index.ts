@@ -1196,10 +1196,33 @@ export function describeStoreConformance(name: string, make: () => Promise<Confo
       });
 
       it("R18 of concurrent rotations through keyward one wins; the others throw conflict and their secrets are unknown", async () => {
-        const kw = createKeyward({ store, actions: { "inspections.view": { permission: "inspections:view" } } });
+        // Concurrent means every rotation has read the token before any writes: the store's
+        // rotateToken holds each call until all six have reached it (a rotation that starts after
+        // another resolved is a second rotation, and rightly wins too).
+        const racers = 6;
+        let arrived = 0;
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const fallback = setTimeout(() => release(), 5000);
+        const gated = new Proxy(store, {
+          get(target, prop) {
+            const value: unknown = Reflect.get(target, prop, target);
+            if (prop === "rotateToken") {
+              return async (...args: Parameters<KeywardStore["rotateToken"]>) => {
+                if (++arrived === racers) release();
+                await gate;
+                return target.rotateToken(...args);
+              };
+            }
+            return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+        const kw = createKeyward({ store: gated, actions: { "inspections.view": { permission: "inspections:view" } } });
         await kw.directory.addMember({ orgId: "org_a", userId: "u_admin", permissionSetId: await managerSet(kw) });
         const { record } = await kw.tokens.createServiceToken({ orgId: "org_a", serviceUserId: "svc_1", name: "BI", actorId: "u_admin" });
-        const settled = await Promise.allSettled(Array.from({ length: 6 }, () => kw.tokens.rotate({ orgId: "org_a", tokenId: record.id, actorId: "u_admin", graceMs: DAY })));
+        const settled = await Promise.allSettled(Array.from({ length: racers }, () => kw.tokens.rotate({ orgId: "org_a", tokenId: record.id, actorId: "u_admin", graceMs: DAY })));
+        clearTimeout(fallback);
+        expect(arrived).toBe(racers);
         const won = settled.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof kw.tokens.rotate>>> => r.status === "fulfilled");
         expect(won).toHaveLength(1);
         for (const r of settled) if (r.status === "rejected") expect((r.reason as KeywardError).code).toBe("conflict");
