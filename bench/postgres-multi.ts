@@ -151,10 +151,9 @@ export async function freshVsSelect1(url: string): Promise<void> {
       const q = queries(schema);
       const hash = data.hashes[0]!;
       const item = data.items[0]!;
-      const noItemRead = (q as { loadDecisionNoItem?: string }).loadDecisionNoItem;
       const reads: [string, string, (string | null)[]][] = [
         ["decision read", q.loadDecision, [hash, item.orgId, item.type, item.id]],
-        ["decision read, no item", noItemRead ?? q.loadDecision, noItemRead === undefined ? [hash, null, null, null] : [hash]],
+        ["decision read, no item", q.loadDecisionNoItem, [hash]],
         ["list read", q.loadAccess, [hash, item.type]],
       ];
       for (const [name, text, values] of reads) {

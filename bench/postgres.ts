@@ -37,7 +37,7 @@ interface Counter {
 function counted(inner: SqlDriver, c: Counter): SqlDriver {
   const note = (text: string) => {
     c.statements++;
-    if (text.includes("item_shares")) c.reads++;
+    if (text.includes("decision_read")) c.reads++;
     if (text.includes("last_used_at = GREATEST")) c.useWrites++;
   };
   return {

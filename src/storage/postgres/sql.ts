@@ -6,7 +6,7 @@
  * grantees and rule conditions as `jsonb`; id lists as `text[]`.
  * @module
  */
-import { compileRules, compileShares, pathsFrom } from "../../core/compile.js";
+import { compileRules, compileShares, noGrants, pathsFrom, type RuleSource, type ShareSource } from "../../core/compile.js";
 import { KeywardError } from "../../core/errors.js";
 import { NEVER, type TokenSort } from "../../core/lifecycle.js";
 import type {
@@ -15,6 +15,7 @@ import type {
   Grantee,
   GrantIndex,
   Group,
+  LoadedSubject,
   Membership,
   MembershipStatus,
   Organization,
@@ -333,10 +334,11 @@ const TOKEN_COLUMNS =
 /**
  * The columns of a decision read, in order: the token ({@link TOKEN_COLUMNS}), its subject (user
  * + membership, or service user) and the permissions of its set. The reads return them as the
- * elements of ONE `json` array (one column, one row), which {@link decisionRow} and
- * {@link accessRow} expand back into a {@link Row} with these names: a statement of 40 columns
- * costs the server and the driver more per call (row description, one value per column) than
- * its whole execution.
+ * first elements of ONE `json` array (one column, one row), then the database's clock, then (the
+ * decision read with an item, the list read) the grants; {@link decisionRead} and
+ * {@link accessRead} decode them by position ({@link AT}): a statement of 40 columns costs the
+ * server and the driver more per call (row description, one value per column) than its whole
+ * execution.
  */
 const SUBJECT_FIELDS = [
   ["id", "t.id"], ["kind", "t.kind"], ["org_id", "t.org_id"], ["subject_id", "t.subject_id"], ["name", "t.name"], ["hash", "t.hash"],
@@ -352,8 +354,10 @@ const SUBJECT_FIELDS = [
   ["su_status", "su.status"], ["su_created_by", "su.created_by"], ["su_created_at", "su.created_at"],
   ["permissions", "p.permissions"],
 ] as const;
-/** The elements of a grant (share or rule) in a read's `json` array; see {@link expandGrants}. */
-const GRANT_FIELDS = "g.seq, g.id, g.grantee, g.level, g.created_at, g.conditions, st.path";
+/** The position of each of {@link SUBJECT_FIELDS} in a read's array, by name. */
+const AT = Object.freeze(Object.fromEntries(SUBJECT_FIELDS.map(([name], i) => [name, i]))) as { readonly [K in (typeof SUBJECT_FIELDS)[number][0]]: number };
+/** The position of the database's clock in a read's array; the grants follow it. */
+const DB_NOW_AT = SUBJECT_FIELDS.length;
 
 /**
  * Every statement of the store for one schema. `$n` parameters only: values are never
@@ -386,8 +390,8 @@ LEFT JOIN ${s}.permission_sets p
   AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
   /** The subject's elements of a read's array, then the database's clock. */
   const subjectArray = `${SUBJECT_FIELDS.map(([, e]) => e).join(", ")},\n  ${DB_NOW_EXPR}`;
-  /** The path of the site a grant (`g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
-  const grantSite = `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN g.grantee->>'kind' = 'site' THEN g.grantee->>'siteId' END)`;
+  /** The path of the site a grant (alias `g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
+  const grantSite = (g: string) => `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN ${g}.grantee->>'kind' = 'site' THEN ${g}.grantee->>'siteId' END)`;
   const statements = {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
@@ -618,56 +622,63 @@ FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
 WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
 
     /**
-     * The read for one decision, in ONE statement returning one row of one `json` array (see
-     * {@link decisionRow}): the token by digest, its subject (user + membership, or service
-     * user), the permissions of the subject's set, the database's clock, and — when `$4` (the
-     * item id) is not null — the item's shares whose grantee could include the subject (the
-     * grantee keys of `loadAccess`; groups and sites only on an item of the token's own
+     * The read for one decision on an item, in ONE statement returning one row of one `json`
+     * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
+     * service user), the permissions of the subject's set, the database's clock, then two
+     * arrays in insertion order (`seq`): the item's shares whose grantee could include the subject
+     * (the grantee keys of `loadAccess`; groups and sites only on an item of the token's own
      * organization, R14) and the rules of its organization for its type, each with the path of
-     * the site it names. One aggregate over both (an index scan of `shares_item` and one of
-     * `rules_org_type`), unordered: the mapper puts them back in insertion order. The item's other
-     * shares are never returned, so a decision's work does not depend on them (R15: a denial
-     * never tells whether another organization's item exists). No row when no token has the digest.
+     * the site it names — an index scan of `shares_item` and one of `rules_org_type`, each an
+     * `ARRAY(SELECT …)` (no aggregate, and no JSON object per grant). The item's other shares
+     * are never returned, so a decision's work does not depend on them (R15: a denial never
+     * tells whether another organization's item exists). No row when no token has the digest.
      */
     loadDecision: `SELECT json_build_array(${subjectArray},
-  CASE WHEN $4::text IS NOT NULL THEN (
-    SELECT json_agg(json_build_array(${GRANT_FIELDS}))
-    FROM (SELECT sh.seq, sh.id, sh.grantee, sh.level, sh.created_at, NULL::jsonb AS conditions FROM ${s}.shares sh
-            WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
-          UNION ALL
-          SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions FROM ${s}.rules r
-            WHERE r.org_id = $2::text AND r.item_type = $3::text) g
-    ${grantSite}
-    -- Every rule; a share only when its grantee could include the subject.
-    WHERE g.conditions IS NOT NULL OR (CASE g.grantee->>'kind'
-      WHEN 'user' THEN t.kind = 'user' AND g.grantee->>'userId' = t.subject_id
-      WHEN 'service_user' THEN t.kind = 'service_user' AND g.grantee->>'serviceUserId' = t.subject_id
-      WHEN 'organization' THEN g.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR g.grantee->>'includeServiceUsers' = 'true')
-      WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND g.grantee->>'groupId' = ANY (m.group_ids)
-      WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
-      ELSE false END)
-  ) END) AS item_shares_and_rules
+  ARRAY(SELECT json_build_array(sh.id, sh.grantee, sh.level, st.path) FROM ${s}.shares sh
+    ${grantSite("sh")}
+    WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
+      -- Only a share whose grantee could include the subject.
+      AND (CASE sh.grantee->>'kind'
+        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
+        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
+        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
+        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
+        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
+        ELSE false END)
+    ORDER BY sh.seq),
+  ARRAY(SELECT json_build_array(r.id, r.conditions, r.grantee, r.level, st.path) FROM ${s}.rules r
+    ${grantSite("r")}
+    WHERE r.org_id = $2::text AND r.item_type = $3::text
+    ORDER BY r.seq)) AS decision_read
+${subjectFrom}`,
+    /**
+     * The read for one decision without an item (`loadDecision(digest, null)`): the token, its
+     * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
+     * with no grant at all (the plan has no scan of shares, rules or sites).
+     */
+    loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
 ${subjectFrom}`,
 
     /**
      * The read for one list filter, in ONE statement returning one row of one `json` array (see
-     * {@link accessRow}): the token and its subject exactly as `loadDecision` reads them, the
-     * database's clock, then every share and rule of item type `$2` whose grantee key is one of
-     * the subject's (`k.keys`: user token — the user, its organization with either
-     * `includeServiceUsers`, the groups of its membership, every site whose path contains a
-     * member site; service-user token — the service user, its organization including service
-     * users) — an index scan of `shares_type_grantee` / `rules_type_grantee` (migration 2), never
-     * a scan of all shares — each with the path of the site it names. No row when no token has
-     * the digest `$1`.
+     * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
+     * database's clock, then, in insertion order, every share and every rule of item type `$2`
+     * whose grantee key is one of the subject's (`k.keys`: user token — the user, its
+     * organization with either `includeServiceUsers`, the groups of its membership, every site
+     * whose path contains a member site; service-user token — the service user, its
+     * organization including service users) — an index scan of `shares_type_grantee` /
+     * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
+     * site it names. No row when no token has the digest `$1`.
      */
     loadAccess: `SELECT json_build_array(${subjectArray},
-  (SELECT json_agg(json_build_array(${GRANT_FIELDS}, g.org_id, g.item_id))
-   FROM (SELECT sh.seq, sh.id, sh.grantee, sh.level, sh.created_at, NULL::jsonb AS conditions, sh.item_org_id AS org_id, sh.item_id FROM ${s}.shares sh
-           WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)
-         UNION ALL
-         SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions, r.org_id, NULL FROM ${s}.rules r
-           WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys)) g
-   ${grantSite})) AS access_shares_and_rules
+  ARRAY(SELECT json_build_array(sh.id, sh.item_org_id, sh.item_id, sh.grantee, sh.level, sh.created_at, st.path) FROM ${s}.shares sh
+    ${grantSite("sh")}
+    WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)
+    ORDER BY sh.seq),
+  ARRAY(SELECT json_build_array(r.id, r.org_id, r.conditions, r.grantee, r.level, r.created_at, st.path) FROM ${s}.rules r
+    ${grantSite("r")}
+    WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys)
+    ORDER BY r.seq)) AS access_read
 ${subjectFrom}
 CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
     THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
@@ -716,72 +727,176 @@ function json<T>(v: unknown): T {
   return (typeof v === "string" ? JSON.parse(v) : v) as T;
 }
 
-/** A grant as the reads return it: seq, id, grantee, level, created_at, conditions (NULL for a share), the named site's path, then (`loadAccess` only) the owner organization and the item id. */
-type GrantTuple = [number, string, Grantee, AccessLevel, number, AccessRule["conditions"] | null, string[] | null, string?, string?];
+/** The token of a read's array, decoded by position ({@link AT}); the same record as {@link rows.token} maps from a row. */
+function tokenAt(a: readonly unknown[]): TokenRecord {
+  const revokedCause = a[AT.revoked_cause];
+  const restriction = a[AT.restriction];
+  const clients = a[AT.clients];
+  return {
+    id: str(a[AT.id]),
+    kind: str(a[AT.kind]) as SubjectKind,
+    orgId: str(a[AT.org_id]),
+    subjectId: str(a[AT.subject_id]),
+    name: str(a[AT.name]),
+    hash: str(a[AT.hash]),
+    hint: str(a[AT.hint]),
+    epoch: strOrNull(a[AT.epoch]),
+    createdAt: num(a[AT.created_at]),
+    createdBy: strOrNull(a[AT.created_by]),
+    lastUsedAt: numOrNull(a[AT.last_used_at]),
+    revokedAt: numOrNull(a[AT.revoked_at]),
+    // Only when set, so that records of tokens not revoked for a cause look as before (R22).
+    ...(revokedCause === null || revokedCause === undefined ? {} : { revokedCause: str(revokedCause) as RevocationCause }),
+    deletedAt: numOrNull(a[AT.deleted_at]),
+    expiredAt: numOrNull(a[AT.expired_at]),
+    restriction: restriction === null || restriction === undefined ? null : json<TokenRestriction>(restriction),
+    expiresAt: numOrNull(a[AT.expires_at]),
+    policyExpiresAt: numOrNull(a[AT.policy_expires_at]),
+    previousHash: strOrNull(a[AT.previous_hash]),
+    previousHashUntil: numOrNull(a[AT.previous_hash_until]),
+    rotatedAt: numOrNull(a[AT.rotated_at]),
+    warnedDeadline: numOrNull(a[AT.warned_deadline]),
+    warnedThresholdMs: numOrNull(a[AT.warned_threshold_ms]),
+    clients: clients === null || clients === undefined ? null : json<TokenClient[]>(clients),
+  };
+}
 
-/** The shares and rules of a read's aggregate, each in insertion order (`seq`), and the paths of the sites they name. */
-function expandGrants(list: unknown): { shares: GrantTuple[]; rules: GrantTuple[]; sitePaths: Record<string, string[]> } {
-  const shares: GrantTuple[] = [];
-  const rules: GrantTuple[] = [];
-  const sitePaths: Record<string, string[]> = {};
-  for (const g of json<GrantTuple[] | null>(list) ?? []) {
-    (g[5] === null ? shares : rules).push(g);
-    if (g[6] !== null && g[2].kind === "site") sitePaths[g[2].siteId] = g[6];
+/** The subject of a read's array, decoded by position: a user with its membership (null when it has none), or a service user (null when gone); no permissions without either. */
+function subjectAt(a: readonly unknown[], token: TokenRecord): LoadedSubject {
+  const set = a[AT.permissions];
+  const permissions = set === null || set === undefined ? [] : strings(set);
+  if (token.kind === "user") {
+    const membership: Membership | null =
+      a[AT.m_user_id] === null || a[AT.m_user_id] === undefined
+        ? null
+        : {
+            orgId: token.orgId,
+            userId: token.subjectId,
+            permissionSetId: strOrNull(a[AT.m_permission_set_id]),
+            groupIds: strings(a[AT.m_group_ids]),
+            siteIds: strings(a[AT.m_site_ids]),
+            status: str(a[AT.m_status]) as MembershipStatus,
+            seat: a[AT.m_seat] === true,
+            epoch: str(a[AT.m_epoch]),
+          };
+    const name = a[AT.user_name];
+    return {
+      kind: "user",
+      user: { id: token.subjectId, name: name === null || name === undefined ? token.subjectId : str(name) },
+      membership,
+      permissions: membership === null ? [] : permissions,
+    };
   }
-  const bySeq = (a: GrantTuple, b: GrantTuple) => num(a[0]) - num(b[0]);
-  return { shares: shares.sort(bySeq), rules: rules.sort(bySeq), sitePaths };
+  const serviceUser: ServiceUser | null =
+    a[AT.su_id] === null || a[AT.su_id] === undefined
+      ? null
+      : {
+          id: str(a[AT.su_id]),
+          orgId: str(a[AT.su_org_id]),
+          name: str(a[AT.su_name]),
+          permissionSetId: strOrNull(a[AT.su_permission_set_id]),
+          status: str(a[AT.su_status]) as ServiceUser["status"],
+          createdBy: strOrNull(a[AT.su_created_by]),
+          createdAt: num(a[AT.su_created_at]),
+        };
+  return { kind: "service_user", serviceUser, permissions: serviceUser === null ? [] : permissions };
 }
 
-/** The subject's columns of a read's array, by name (the first elements, then the database's clock as `db_now`). */
-function subjectRow(a: readonly unknown[]): Row {
-  const r: Row = {};
-  for (let i = 0; i < SUBJECT_FIELDS.length; i++) r[SUBJECT_FIELDS[i]![0]] = a[i];
-  r.db_now = a[SUBJECT_FIELDS.length];
-  return r;
+/** What every read returns first: the token, its subject, and the database's clock when the statement ran. */
+export interface SubjectRead {
+  token: TokenRecord;
+  subject: LoadedSubject;
+  /** Epoch milliseconds, as the driver gives a `bigint` inside `json` (a number). */
+  dbNow: unknown;
 }
+
+function subjectRead(a: readonly unknown[]): SubjectRead {
+  const token = tokenAt(a);
+  return { token, subject: subjectAt(a, token), dbNow: a[DB_NOW_AT] };
+}
+
+/** Adds the path of a grant's site (the last element of its tuple) to `paths`, for a site grantee. */
+function notePath(paths: Record<string, string[]>, grantee: Grantee, path: unknown): void {
+  if (path !== null && path !== undefined && grantee.kind === "site") paths[grantee.siteId] = path as string[];
+}
+
+/** A share of the decision read: id, grantee, level, the named site's path. */
+type DecisionShare = [string, Grantee, string, string[] | null];
+/** A rule of the decision read: id, conditions, grantee, level, the named site's path. */
+type DecisionRule = [string, AccessRule["conditions"], Grantee, string, string[] | null];
 
 /**
- * The row of `loadDecision` (its one `json` column `item_shares_and_rules`) as named columns:
- * the token's, `user_name`, `m_*`, `su_*`, `permissions` and `db_now` as before; `shares`
- * (`{ id, grantee, level, createdAt }`) and `rules` (`{ id, orgId, itemType, conditions,
- * grantee, level, createdAt }`) each in insertion order; `site_paths` (site id → path).
+ * Decodes the one `json` column (`decision_read`) of `loadDecision` (with `item`) or
+ * `loadDecisionNoItem` (`item` null) by position: the token, its subject, the database's clock,
+ * and the compiled grants — the item's shares and its organization's rules for its type, in
+ * insertion order, indexed by grantee key straight from the arrays (no `Share` or `AccessRule`
+ * records in between); empty indexes without an item.
  *
  * @example
  * ```ts
  * const [r] = await driver.query(q.loadDecision, [hash, item.orgId, item.type, item.id]);
- * const row = decisionRow(r!.item_shares_and_rules, item); // row.m_status, row.shares, row.site_paths…
+ * const { token, subject, dbNow, shares, rules } = decisionRead(r!.decision_read, item);
  * ```
  */
-export function decisionRow(d: unknown, item: { orgId: string; type: string } | null): Row {
+export function decisionRead(d: unknown, item: Share["item"] | null): SubjectRead & { shares: GrantIndex; rules: GrantIndex } {
   const a = json<unknown[]>(d);
-  const r = subjectRow(a);
-  const g = expandGrants(item === null ? null : a[SUBJECT_FIELDS.length + 1]);
-  r.shares = g.shares.map((x) => ({ id: x[1], grantee: x[2], level: x[3], createdAt: x[4] }));
-  r.rules = g.rules.map((x) => ({ id: x[1], orgId: item!.orgId, itemType: item!.type, conditions: x[5], grantee: x[2], level: x[3], createdAt: x[4] }));
-  r.site_paths = g.sitePaths;
-  return r;
+  const read = subjectRead(a);
+  if (item === null) return { ...read, shares: noGrants(), rules: noGrants() };
+  const shares = (a[DB_NOW_AT + 1] ?? []) as DecisionShare[];
+  const rules = (a[DB_NOW_AT + 2] ?? []) as DecisionRule[];
+  const paths: Record<string, string[]> = {};
+  const shareSources: ShareSource[] = new Array(shares.length);
+  for (let i = 0; i < shares.length; i++) {
+    const x = shares[i]!;
+    shareSources[i] = { id: x[0], grantee: x[1], level: x[2] };
+    notePath(paths, x[1], x[3]);
+  }
+  const ruleSources: RuleSource[] = new Array(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const x = rules[i]!;
+    ruleSources[i] = { id: x[0], orgId: item.orgId, itemType: item.type, conditions: x[1], grantee: x[2], level: x[3] };
+    notePath(paths, x[2], x[4]);
+  }
+  const pathOf = pathsFrom(paths);
+  return { ...read, shares: compileShares(shareSources, pathOf, item), rules: compileRules(ruleSources, pathOf) };
 }
 
+/** A share of the list read: id, owner organization, item id, grantee, level, created_at, the named site's path. */
+type AccessShare = [string, string, string, Grantee, AccessLevel, number, string[] | null];
+/** A rule of the list read: id, organization, conditions, grantee, level, created_at, the named site's path. */
+type AccessRuleTuple = [string, string, AccessRule["conditions"], Grantee, AccessLevel, number, string[] | null];
+
 /**
- * The row of `loadAccess` (its one `json` column `access_shares_and_rules`) as named columns:
- * the subject's as in {@link decisionRow}; `shares` as share rows (`id`, `item_org_id`,
- * `item_type`, `item_id`, `grantee`, `level`, `created_at`) and `rules` as in
- * {@link decisionRow}, each in insertion order; `site_paths`.
+ * Decodes the one `json` column (`access_read`) of `loadAccess` / `loadSubjectAccess` by position:
+ * the token, its subject and the database's clock as {@link decisionRead}; the shares and
+ * rules of `itemType` under the subject's grantee keys, each in insertion order, as records; the
+ * paths of the sites they name.
  *
  * @example
  * ```ts
  * const [r] = await driver.query(q.loadAccess, [hash, "inspection"]);
- * const row = accessRow(r!.access_shares_and_rules, "inspection"); // row.shares.map(rows.share)
+ * const { shares, rules, sitePaths } = accessRead(r!.access_read, "inspection");
  * ```
  */
-export function accessRow(d: unknown, itemType: string): Row {
+export function accessRead(d: unknown, itemType: string): SubjectRead & { shares: Share[]; rules: AccessRule[]; sitePaths: Record<string, string[]> } {
   const a = json<unknown[]>(d);
-  const r = subjectRow(a);
-  const g = expandGrants(a[SUBJECT_FIELDS.length + 1]);
-  r.shares = g.shares.map((x) => ({ id: x[1], item_org_id: x[7], item_type: itemType, item_id: x[8], grantee: x[2], level: x[3], created_at: x[4] }));
-  r.rules = g.rules.map((x) => ({ id: x[1], orgId: x[7], itemType, conditions: x[5], grantee: x[2], level: x[3], createdAt: x[4] }));
-  r.site_paths = g.sitePaths;
-  return r;
+  const read = subjectRead(a);
+  const shareTuples = (a[DB_NOW_AT + 1] ?? []) as AccessShare[];
+  const ruleTuples = (a[DB_NOW_AT + 2] ?? []) as AccessRuleTuple[];
+  const sitePaths: Record<string, string[]> = {};
+  const shares: Share[] = new Array(shareTuples.length);
+  for (let i = 0; i < shareTuples.length; i++) {
+    const x = shareTuples[i]!;
+    shares[i] = { id: str(x[0]), item: { orgId: str(x[1]), type: itemType, id: str(x[2]) }, grantee: x[3], level: str(x[4]) as AccessLevel, createdAt: num(x[5]) };
+    notePath(sitePaths, x[3], x[6]);
+  }
+  const rules: AccessRule[] = new Array(ruleTuples.length);
+  for (let i = 0; i < ruleTuples.length; i++) {
+    const x = ruleTuples[i]!;
+    rules[i] = { id: str(x[0]), orgId: str(x[1]), itemType, conditions: x[2], grantee: x[3], level: str(x[4]) as AccessLevel, createdAt: num(x[5]) };
+    notePath(sitePaths, x[3], x[6]);
+  }
+  return { ...read, shares, rules, sitePaths };
 }
 
 /** Row mappers: one per record type, the inverse of the parameter lists of the writes. */
@@ -849,35 +964,6 @@ export const rows = {
     warnedDeadline: numOrNull(r.warned_deadline ?? null),
     warnedThresholdMs: numOrNull(r.warned_threshold_ms ?? null),
     clients: r.clients === null || r.clients === undefined ? null : json<TokenClient[]>(r.clients),
-  }),
-  /**
-   * The compiled grants of a `loadDecision` row: its shares (all on `item`) and rules indexed by
-   * grantee key, with levels as small integers, compiled straight from the aggregated JSON
-   * (`shares`, `rules`, `site_paths`) — no `Share` or `AccessRule` records in between.
-   */
-  decisionGrants: (r: Row, item: Share["item"]): { shares: GrantIndex; rules: GrantIndex } => {
-    const pathOf = pathsFrom(json<Record<string, string[]>>(r.site_paths));
-    return {
-      shares: compileShares(json<{ id: string; grantee: Grantee; level: string }[]>(r.shares), pathOf, item),
-      rules: compileRules(json<{ id: string; orgId: string; itemType: string; conditions: AccessRule["conditions"]; grantee: Grantee; level: string }[]>(r.rules), pathOf),
-    };
-  },
-  decisionRule: (j: {
-    id: string;
-    orgId: string;
-    itemType: string;
-    conditions: AccessRule["conditions"];
-    grantee: Grantee;
-    level: AccessLevel;
-    createdAt: number;
-  }): AccessRule => ({
-    id: j.id,
-    orgId: j.orgId,
-    itemType: j.itemType,
-    conditions: j.conditions,
-    grantee: j.grantee,
-    level: j.level,
-    createdAt: num(j.createdAt),
   }),
   json,
   strings,
