@@ -344,7 +344,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     // pg_stat_activity keeps the first 1 KiB of a statement's text: the decision read is known by its start.
     await eventually(async () => {
       const r = await s.raw.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT json_build_array(t.id, t.kind, %'`,
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT json_build_array(t.tj, u.name, %'`,
       );
       return r.length === 1;
     }, 5000, "authorize() to block on the lock");
