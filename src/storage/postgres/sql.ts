@@ -691,8 +691,9 @@ ${subjectFrom}`,
 ${subjectFrom}
 CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
     THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
-      || ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid)
-      || ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids)
+      -- Each sub-select only when the membership has groups / sites (most have neither).
+      || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
+      || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)
     ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
   };
   /**
