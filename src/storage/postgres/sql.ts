@@ -640,11 +640,12 @@ WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id I
      * The read for one decision on an item, in ONE statement returning one row of one `json`
      * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
      * service user), the permissions of the subject's set, the database's clock, then two
-     * arrays, unordered (the mapper puts them in insertion order, `seq`: a sort costs the server more): the item's shares whose grantee could include the subject
-     * (the grantee keys of `loadAccess`; groups and sites only on an item of the token's own
-     * organization, R14) and the rules of its organization for its type, each with the path of
-     * the site it names — an index scan of `shares_item` and one of `rules_org_type`, each an
-     * `ARRAY(SELECT …)` (no aggregate, and no JSON object per grant). The item's other shares
+     * arrays: the item's shares whose grantee could include the subject (the grantee keys of
+     * `loadAccess`; groups and sites only on an item of the token's own organization, R14) and
+     * the rules of its organization for its type, each with the path of the site it names — an
+     * index scan of `shares_item` and one of `rules_org_type`, each an `ARRAY(SELECT …)` (no
+     * aggregate, no JSON object per grant), unordered (the mapper restores insertion order,
+     * `seq`: a sort per call costs the server more). The item's other shares
      * are never returned, so a decision's work does not depend on them (R15: a denial never
      * tells whether another organization's item exists). No row when no token has the digest.
      */
@@ -675,8 +676,8 @@ ${subjectFrom}`,
     /**
      * The read for one list filter, in ONE statement returning one row of one `json` array (see
      * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
-     * database's clock, then, unordered (the mapper puts them in insertion order), every share and every rule of item type `$2`
-     * whose grantee key is one of the subject's (`k.keys`: user token — the user, its
+     * database's clock, then every share and every rule of item type `$2` (unordered: the
+     * mapper restores insertion order) whose grantee key is one of the subject's (`k.keys`: user token — the user, its
      * organization with either `includeServiceUsers`, the groups of its membership, every site
      * whose path contains a member site; service-user token — the service user, its
      * organization including service users) — an index scan of `shares_type_grantee` /
