@@ -2,11 +2,16 @@
  * Many instances, one PostgreSQL (run by bench/postgres.ts on the server):
  * - fresh reads as a ratio to a `SELECT 1` round trip on the same pool, with 1, 4 and 16
  *   concurrent callers (p50 and p99): the store's decision read (`loadDecision`, a named
- *   prepared statement), its list read (`loadAccess`) and the whole `authorize()`; at 10,000
+ *   prepared statement), the same read without an item (`loadDecision(hash, null)`: the token
+ *   and its subject only), its list read (`loadAccess`) and the whole `authorize()`; at 10,000
  *   tokens and 30,000 shares, and with KW_BENCH_BIG=1 also at 1,000,000 tokens and 3,000,000
  *   shares (seeded in SQL with generate_series: about a minute);
- * - `EXPLAIN (ANALYZE, BUFFERS)` of the decision read: planning and execution time and shared
- *   buffers hit, unnamed (planned on every call) vs prepared;
+ *   KW_BENCH_PASSES=n (default 1) measures every cell n times, the passes interleaved, and
+ *   reports the median of each figure (the ratio: the median of the passes' ratios), to damp
+ *   the noise of a shared machine;
+ * - `EXPLAIN (ANALYZE, BUFFERS)` of the decision read, the read without an item and the list
+ *   read: planning and execution time and shared buffers hit, unnamed (planned on every call)
+ *   vs prepared;
  * - the added latency of a change with 1, 4 and 16 caching instances (in-process stores, each
  *   with its own pool and listener), and the heartbeat writes per instance per minute.
  */
@@ -20,6 +25,8 @@ import { queries } from "../src/storage/postgres/sql.js";
 const ROW_MS = Number(process.env.ROW_MS ?? 800);
 const actions = { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } as const;
 const SAMPLE = 100;
+const PASSES = Math.max(1, Math.floor(Number(process.env.KW_BENCH_PASSES ?? 1)) || 1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Prints a markdown table: a title, a header (a trailing `>` right-aligns a column), rows already formatted. */
 export function table(title: string, head: string[], rows: string[]): void {
@@ -80,10 +87,8 @@ SELECT 'sf' || i, 'filler', 'inspection', 'fi' || (i / 3), jsonb_build_object('k
   return { raw, hashes: raw.map((t) => hash(t)), items, seedSeconds: (performance.now() - t0) / 1000 };
 }
 
-/** Planning and execution time of the decision read: unnamed (EXPLAIN ANALYZE with parameters) and prepared (after 6 executions). */
-async function explain(pool: pg.Pool, schema: string, hash: string, item: { orgId: string; type: string; id: string }) {
-  const text = queries(schema).loadDecision;
-  const values = [hash, item.orgId, item.type, item.id];
+/** Planning and execution time of one read: unnamed (EXPLAIN ANALYZE with parameters) and prepared (after 6 executions). */
+async function explain(pool: pg.Pool, text: string, values: (string | null)[]) {
   const times = (plan: unknown) => {
     const p = (plan as { "QUERY PLAN": { "Planning Time": number; "Execution Time": number; Plan: { "Shared Hit Blocks": number } }[] }[])[0]!["QUERY PLAN"][0]!;
     return { planning: p["Planning Time"], execution: p["Execution Time"], buffers: p.Plan["Shared Hit Blocks"] };
@@ -92,16 +97,15 @@ async function explain(pool: pg.Pool, schema: string, hash: string, item: { orgI
   try {
     const before = [];
     for (let i = 0; i < 5; i++) before.push(times((await client.query({ text: `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`, values })).rows));
-    const lit = values.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
-    await client.query(`PREPARE kw_bench_decision(text, text, text, text) AS ${text}`);
-    for (let i = 0; i < 6; i++) await client.query(`EXECUTE kw_bench_decision(${lit})`);
+    const lit = values.map((v) => (v === null ? "NULL" : `'${v.replace(/'/g, "''")}'`)).join(", ");
+    await client.query(`PREPARE kw_bench_read(${values.map(() => "text").join(", ")}) AS ${text}`);
+    for (let i = 0; i < 6; i++) await client.query(`EXECUTE kw_bench_read(${lit})`);
     const after = [];
-    for (let i = 0; i < 5; i++) after.push(times((await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE kw_bench_decision(${lit})`)).rows));
-    await client.query("DEALLOCATE kw_bench_decision");
-    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    for (let i = 0; i < 5; i++) after.push(times((await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE kw_bench_read(${lit})`)).rows));
+    await client.query("DEALLOCATE kw_bench_read");
     return {
-      before: { planning: med(before.map((x) => x.planning)), execution: med(before.map((x) => x.execution)) },
-      after: { planning: med(after.map((x) => x.planning)), execution: med(after.map((x) => x.execution)), buffers: med(after.map((x) => x.buffers)) },
+      before: { planning: median(before.map((x) => x.planning)), execution: median(before.map((x) => x.execution)) },
+      after: { planning: median(after.map((x) => x.planning)), execution: median(after.map((x) => x.execution)), buffers: median(after.map((x) => x.buffers)) },
     };
   } finally {
     client.release();
@@ -120,24 +124,44 @@ export async function freshVsSelect1(url: string): Promise<void> {
       const named = postgresStore({ driver: pgDriver(pool), schema });
       const kw = createKeyward({ store: named, actions });
       const decision = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
+      const noItem = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, null);
       const list = (i: number) => named.loadAccess(data.hashes[i % SAMPLE]!, { itemType: "inspection" });
       // Warm: every connection prepares, the plan cache settles.
-      for (let i = 0; i < 200; i++) await Promise.all([decision(i), list(i), pool.query("SELECT 1")]);
+      for (let i = 0; i < 200; i++) await Promise.all([decision(i), noItem(i), list(i), pool.query("SELECT 1")]);
       for (const callers of [1, 4, 16]) {
-        // SELECT 1 before and after the reads, averaged: the machine's load moves between cells.
-        const one = await percentiles(callers, () => pool.query("SELECT 1"));
-        const read = await percentiles(callers, decision);
-        const listed = await percentiles(callers, list);
-        const whole = await percentiles(callers, (i) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE]));
-        const one2 = await percentiles(callers, () => pool.query("SELECT 1"));
-        const base = { p50: (one.p50 + one2.p50) / 2, p99: (one.p99 + one2.p99) / 2 };
-        const r = (x: { p50: number; p99: number }) => `${x.p50.toFixed(3)} / ${x.p99.toFixed(3)} (**${(x.p50 / base.p50).toFixed(1)}×**)`;
-        rows.push(`| ${size.toLocaleString("en")} / ${(3 * size).toLocaleString("en")} | ${callers} | ${base.p50.toFixed(3)} / ${base.p99.toFixed(3)} | ${r(read)} | ${r(listed)} | ${r(whole)} |`);
+        const subjects = [decision, noItem, list, (i: number) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE])];
+        const passes: { base: { p50: number; p99: number }; cells: { p50: number; p99: number }[] }[] = [];
+        for (let pass = 0; pass < PASSES; pass++) {
+          // SELECT 1 before and after the reads, averaged: the machine's load moves between cells.
+          const one = await percentiles(callers, () => pool.query("SELECT 1"));
+          const cells = [];
+          for (const f of subjects) cells.push(await percentiles(callers, f));
+          const one2 = await percentiles(callers, () => pool.query("SELECT 1"));
+          passes.push({ base: { p50: (one.p50 + one2.p50) / 2, p99: (one.p99 + one2.p99) / 2 }, cells });
+        }
+        const base = { p50: median(passes.map((x) => x.base.p50)), p99: median(passes.map((x) => x.base.p99)) };
+        const r = (k: number) => {
+          const p50 = median(passes.map((x) => x.cells[k]!.p50));
+          const p99 = median(passes.map((x) => x.cells[k]!.p99));
+          const ratio = median(passes.map((x) => x.cells[k]!.p50 / x.base.p50));
+          return `${p50.toFixed(3)} / ${p99.toFixed(3)} (**${ratio.toFixed(1)}×**)`;
+        };
+        rows.push(`| ${size.toLocaleString("en")} / ${(3 * size).toLocaleString("en")} | ${callers} | ${base.p50.toFixed(3)} / ${base.p99.toFixed(3)} | ${subjects.map((_, k) => r(k)).join(" | ")} |`);
       }
-      const e = await explain(pool, schema, data.hashes[0]!, data.items[0]!);
-      plans.push(
-        `| ${size.toLocaleString("en")} | ${e.before.planning.toFixed(3)} | ${e.before.execution.toFixed(3)} | ${e.after.planning.toFixed(3)} | ${e.after.execution.toFixed(3)} | ${e.after.buffers} | ${data.seedSeconds.toFixed(1)} s |`,
-      );
+      const q = queries(schema);
+      const hash = data.hashes[0]!;
+      const item = data.items[0]!;
+      const reads: [string, string, (string | null)[]][] = [
+        ["decision read", q.loadDecision, [hash, item.orgId, item.type, item.id]],
+        ["decision read, no item", q.loadDecisionNoItem, [hash]],
+        ["list read", q.loadAccess, [hash, item.type]],
+      ];
+      for (const [name, text, values] of reads) {
+        const e = await explain(pool, text, values);
+        plans.push(
+          `| ${size.toLocaleString("en")} | ${name} | ${e.before.planning.toFixed(3)} | ${e.before.execution.toFixed(3)} | ${e.after.planning.toFixed(3)} | ${e.after.execution.toFixed(3)} | ${e.after.buffers} | ${data.seedSeconds.toFixed(1)} s |`,
+        );
+      }
       await named.close();
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -145,13 +169,13 @@ export async function freshVsSelect1(url: string): Promise<void> {
     }
   }
   table(
-    `Fresh reads against a SELECT 1 round trip on the same pool (p50 / p99 ms, ratio of the p50s to SELECT 1's), ${ROW_MS} ms per cell, load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end:`,
-    ["tokens / shares", "callers>", "SELECT 1>", "decision read (loadDecision)>", "list read (loadAccess)>", "authorize()>"],
+    `Fresh reads against a SELECT 1 round trip on the same pool (p50 / p99 ms, ratio of the p50s to SELECT 1's), ${ROW_MS} ms per cell, ${PASSES === 1 ? "one pass" : `median of ${PASSES} passes`}, load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end:`,
+    ["tokens / shares", "callers>", "SELECT 1>", "decision read (loadDecision)>", "decision read, no item>", "list read (loadAccess)>", "authorize()>"],
     rows,
   );
   table(
-    "EXPLAIN (ANALYZE, BUFFERS) of the decision read (median of 5, ms; shared buffers hit):",
-    ["tokens>", "unnamed: planning>", "unnamed: execution>", "prepared: planning>", "prepared: execution>", "prepared: buffers>", "seeding in SQL>"],
+    "EXPLAIN (ANALYZE, BUFFERS) of the reads (median of 5, ms; shared buffers hit):",
+    ["tokens>", "read", "unnamed: planning>", "unnamed: execution>", "prepared: planning>", "prepared: execution>", "prepared: buffers>", "seeding in SQL>"],
     plans,
   );
 }

@@ -7,7 +7,8 @@
  * bench/postgres-multi.ts: fresh reads as a ratio to `SELECT 1` (1/4/16 callers, 10,000 tokens;
  * also 1,000,000 tokens and 3,000,000 shares with KW_BENCH_BIG=1), EXPLAIN (ANALYZE, BUFFERS) of the
  * decision read unnamed vs prepared, and the added latency of a change with 1/4/16 caching instances.
- * KW_BENCH_ONLY=fresh runs only the fresh reads against SELECT 1 and the EXPLAIN.
+ * KW_BENCH_ONLY=fresh runs only the fresh reads against SELECT 1 and the EXPLAIN; KW_BENCH_PASSES=n
+ * repeats each of their cells n times and reports the medians.
  *
  * Data: 1 organization, 200 users (one token each, in one of 20 groups), 1,000 items each
  * shared with one group, one rule per site; calls rotate over tokens and over items their group
@@ -36,7 +37,7 @@ interface Counter {
 function counted(inner: SqlDriver, c: Counter): SqlDriver {
   const note = (text: string) => {
     c.statements++;
-    if (text.includes("item_shares")) c.reads++;
+    if (text.includes("decision_read")) c.reads++;
     if (text.includes("last_used_at = GREATEST")) c.useWrites++;
   };
   return {

@@ -140,9 +140,11 @@ export interface RuleSource {
   level: string;
 }
 
+/** The two frozen references of a grant (own organization, across), each a plain object literal: a spread of a shared base costs far more per grant. */
 function refs(source: "share" | "rule", id: string, grantee: Grantee, level: string): [GrantRef, GrantRef] {
-  const base = { source, id, via: grantee.kind, level: level as GrantRef["level"] };
-  return [Object.freeze({ ...base, crossOrg: false }), Object.freeze({ ...base, crossOrg: true })];
+  const via = grantee.kind;
+  const l = level as GrantRef["level"];
+  return [Object.freeze({ source, id, via, level: l, crossOrg: false }), Object.freeze({ source, id, via, level: l, crossOrg: true })];
 }
 
 /** Adds `grant` under every key it is found by (R13: a site grant under every site of its path). */

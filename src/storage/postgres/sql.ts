@@ -6,7 +6,7 @@
  * grantees and rule conditions as `jsonb`; id lists as `text[]`.
  * @module
  */
-import { compileRules, compileShares, pathsFrom } from "../../core/compile.js";
+import { compileRules, compileShares, noGrants, pathsFrom, type RuleSource, type ShareSource } from "../../core/compile.js";
 import { KeywardError } from "../../core/errors.js";
 import { NEVER, type TokenSort } from "../../core/lifecycle.js";
 import type {
@@ -15,6 +15,7 @@ import type {
   Grantee,
   GrantIndex,
   Group,
+  LoadedSubject,
   Membership,
   MembershipStatus,
   Organization,
@@ -331,29 +332,36 @@ const TOKEN_COLUMNS =
   "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at, " +
   "t.restriction, t.expires_at, t.policy_expires_at, t.previous_hash, t.previous_hash_until, t.rotated_at, t.warned_deadline, t.warned_threshold_ms, t.clients";
 /**
- * The columns of a decision read, in order: the token ({@link TOKEN_COLUMNS}), its subject (user
- * + membership, or service user) and the permissions of its set. The reads return them as the
- * elements of ONE `json` array (one column, one row), which {@link decisionRow} and
- * {@link accessRow} expand back into a {@link Row} with these names: a statement of 40 columns
- * costs the server and the driver more per call (row description, one value per column) than
- * its whole execution.
+ * The token's columns in a read, in order (the columns of {@link rows.token}). A read packs them
+ * into one `json` array where it finds the token, so that the joins above it carry one column
+ * instead of 24 (each join's tuple and projection cost the server per column, per call).
  */
-const SUBJECT_FIELDS = [
-  ["id", "t.id"], ["kind", "t.kind"], ["org_id", "t.org_id"], ["subject_id", "t.subject_id"], ["name", "t.name"], ["hash", "t.hash"],
-  ["hint", "t.hint"], ["epoch", "t.epoch"], ["created_at", "t.created_at"], ["created_by", "t.created_by"], ["last_used_at", "t.last_used_at"],
-  ["revoked_at", "t.revoked_at"], ["revoked_cause", "t.revoked_cause"], ["deleted_at", "t.deleted_at"], ["expired_at", "t.expired_at"],
-  ["restriction", "t.restriction"], ["expires_at", "t.expires_at"], ["policy_expires_at", "t.policy_expires_at"], ["previous_hash", "t.previous_hash"],
-  ["previous_hash_until", "t.previous_hash_until"], ["rotated_at", "t.rotated_at"], ["warned_deadline", "t.warned_deadline"],
-  ["warned_threshold_ms", "t.warned_threshold_ms"], ["clients", "t.clients"],
-  ["user_name", "u.name"],
-  ["m_user_id", "m.user_id"], ["m_permission_set_id", "m.permission_set_id"], ["m_group_ids", "m.group_ids"], ["m_site_ids", "m.site_ids"],
-  ["m_status", "m.status"], ["m_seat", "m.seat"], ["m_epoch", "m.epoch"],
-  ["su_id", "su.id"], ["su_org_id", "su.org_id"], ["su_name", "su.name"], ["su_permission_set_id", "su.permission_set_id"],
-  ["su_status", "su.status"], ["su_created_by", "su.created_by"], ["su_created_at", "su.created_at"],
-  ["permissions", "p.permissions"],
+const TOKEN_FIELDS = [
+  "id", "kind", "org_id", "subject_id", "name", "hash", "hint", "epoch", "created_at", "created_by", "last_used_at", "revoked_at",
+  "revoked_cause", "deleted_at", "expired_at", "restriction", "expires_at", "policy_expires_at", "previous_hash", "previous_hash_until",
+  "rotated_at", "warned_deadline", "warned_threshold_ms", "clients",
 ] as const;
-/** The elements of a grant (share or rule) in a read's `json` array; see {@link expandGrants}. */
-const GRANT_FIELDS = "g.seq, g.id, g.grantee, g.level, g.created_at, g.conditions, st.path";
+/** A membership's columns in a read (packed like the token's), in order. */
+const MEMBERSHIP_FIELDS = ["user_id", "permission_set_id", "group_ids", "site_ids", "status", "seat", "epoch"] as const;
+/** A service user's columns in a read (packed like the token's), in order. */
+const SERVICE_USER_FIELDS = ["id", "org_id", "name", "permission_set_id", "status", "created_by", "created_at"] as const;
+
+/** The position of each name of `names` in its packed array. */
+function positions<T extends readonly string[]>(names: T): { readonly [K in T[number]]: number } {
+  return Object.freeze(Object.fromEntries(names.map((name, i) => [name, i]))) as { readonly [K in T[number]]: number };
+}
+const TOKEN_AT = positions(TOKEN_FIELDS);
+const MEMBERSHIP_AT = positions(MEMBERSHIP_FIELDS);
+const SERVICE_USER_AT = positions(SERVICE_USER_FIELDS);
+/**
+ * The elements of a read's one `json` array, in order: the token (packed), the user's name, the
+ * membership (packed, NULL without one), the service user (packed, NULL when gone), the
+ * permissions of the subject's set, the database's clock, then (the decision read with an item,
+ * the list read) the shares and the rules. {@link decisionRead} and {@link accessRead} decode them
+ * by position: a statement of 40 columns costs the server and the driver more per call (row
+ * description, one value per column) than its whole execution.
+ */
+const READ_AT = { token: 0, userName: 1, membership: 2, serviceUser: 3, permissions: 4, dbNow: 5, shares: 6, rules: 7 } as const;
 
 /**
  * Every statement of the store for one schema. `$n` parameters only: values are never
@@ -374,20 +382,31 @@ export function queries(schema: string) {
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
    * user token never descends the service users' index (nor a service token the users').
    */
+  /** A token row `x` of `from`, packed ({@link TOKEN_FIELDS}), with the three columns the joins use. */
+  const packedToken = (from: string) =>
+    `SELECT json_build_array(${TOKEN_FIELDS.map((f) => `x.${f}`).join(", ")}) AS tj, x.kind, x.org_id, x.subject_id FROM ${from}`;
   /** The token a read starts from: the one whose current or previous digest (R18) is `$1`. */
-  const tokenByDigest = `FROM (SELECT * FROM ${s}.tokens WHERE hash = $1
-  UNION ALL SELECT * FROM ${s}.tokens WHERE previous_hash = $1 LIMIT 1) t`;
+  const tokenByDigest = `FROM (${packedToken(`${s}.tokens x WHERE x.hash = $1`)}
+  UNION ALL ${packedToken(`${s}.tokens x WHERE x.previous_hash = $1`)} LIMIT 1) t`;
   const subjectFrom = `${tokenByDigest}
 LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
-LEFT JOIN ${s}.memberships m ON m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
-LEFT JOIN ${s}.service_users su ON su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)
+LEFT JOIN LATERAL (SELECT json_build_array(${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}) AS mj, m.permission_set_id, m.group_ids, m.site_ids
+  FROM ${s}.memberships m WHERE m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)) m ON true
+LEFT JOIN LATERAL (SELECT json_build_array(${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}) AS sj, su.permission_set_id, su.org_id
+  FROM ${s}.service_users su WHERE su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)) su ON true
 LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
   AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
-  /** The subject's elements of a read's array, then the database's clock. */
-  const subjectArray = `${SUBJECT_FIELDS.map(([, e]) => e).join(", ")},\n  ${DB_NOW_EXPR}`;
-  /** The path of the site a grant (`g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
-  const grantSite = `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN g.grantee->>'kind' = 'site' THEN g.grantee->>'siteId' END)`;
+  /** The subject's elements of a read's array ({@link READ_AT}), the database's clock last. */
+  const subjectArray = `t.tj, u.name, m.mj, su.sj, p.permissions, ${DB_NOW_EXPR}`;
+  /** The path of the site a grant (alias `g`) names, looked up only for a site grantee (`st.path`, NULL otherwise). */
+  const grantSite = (g: string) => `LEFT JOIN ${s}.sites st ON st.id = (CASE WHEN ${g}.grantee->>'kind' = 'site' THEN ${g}.grantee->>'siteId' END)`;
+  /**
+   * The same path as a scalar sub-select, run only for a site grantee: the list read's grants
+   * come from an expression index scan, and a join there may be planned as a hash of every site
+   * built on each call.
+   */
+  const sitePathOf = (g: string) => `(CASE WHEN ${g}.grantee->>'kind' = 'site' THEN (SELECT st.path FROM ${s}.sites st WHERE st.id = ${g}.grantee->>'siteId') END)`;
   const statements = {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
@@ -618,61 +637,64 @@ FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
 WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
 
     /**
-     * The read for one decision, in ONE statement returning one row of one `json` array (see
-     * {@link decisionRow}): the token by digest, its subject (user + membership, or service
-     * user), the permissions of the subject's set, the database's clock, and — when `$4` (the
-     * item id) is not null — the item's shares whose grantee could include the subject (the
-     * grantee keys of `loadAccess`; groups and sites only on an item of the token's own
-     * organization, R14) and the rules of its organization for its type, each with the path of
-     * the site it names. One aggregate over both (an index scan of `shares_item` and one of
-     * `rules_org_type`), unordered: the mapper puts them back in insertion order. The item's other
-     * shares are never returned, so a decision's work does not depend on them (R15: a denial
-     * never tells whether another organization's item exists). No row when no token has the digest.
+     * The read for one decision on an item, in ONE statement returning one row of one `json`
+     * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
+     * service user), the permissions of the subject's set, the database's clock, then two
+     * arrays: the item's shares whose grantee could include the subject (the grantee keys of
+     * `loadAccess`; groups and sites only on an item of the token's own organization, R14) and
+     * the rules of its organization for its type, each with the path of the site it names — an
+     * index scan of `shares_item` and one of `rules_org_type`, each an `ARRAY(SELECT …)` (no
+     * aggregate, no JSON object per grant), unordered (the mapper restores insertion order,
+     * `seq`: a sort per call costs the server more). The item's other shares
+     * are never returned, so a decision's work does not depend on them (R15: a denial never
+     * tells whether another organization's item exists). No row when no token has the digest.
      */
     loadDecision: `SELECT json_build_array(${subjectArray},
-  CASE WHEN $4::text IS NOT NULL THEN (
-    SELECT json_agg(json_build_array(${GRANT_FIELDS}))
-    FROM (SELECT sh.seq, sh.id, sh.grantee, sh.level, sh.created_at, NULL::jsonb AS conditions FROM ${s}.shares sh
-            WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
-          UNION ALL
-          SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions FROM ${s}.rules r
-            WHERE r.org_id = $2::text AND r.item_type = $3::text) g
-    ${grantSite}
-    -- Every rule; a share only when its grantee could include the subject.
-    WHERE g.conditions IS NOT NULL OR (CASE g.grantee->>'kind'
-      WHEN 'user' THEN t.kind = 'user' AND g.grantee->>'userId' = t.subject_id
-      WHEN 'service_user' THEN t.kind = 'service_user' AND g.grantee->>'serviceUserId' = t.subject_id
-      WHEN 'organization' THEN g.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR g.grantee->>'includeServiceUsers' = 'true')
-      WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND g.grantee->>'groupId' = ANY (m.group_ids)
-      WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
-      ELSE false END)
-  ) END) AS item_shares_and_rules
+  ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.grantee, sh.level, st.path) FROM ${s}.shares sh
+    ${grantSite("sh")}
+    WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
+      -- Only a share whose grantee could include the subject.
+      AND (CASE sh.grantee->>'kind'
+        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
+        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
+        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
+        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
+        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
+        ELSE false END)),
+  ARRAY(SELECT json_build_array(r.seq, r.id, r.conditions, r.grantee, r.level, st.path) FROM ${s}.rules r
+    ${grantSite("r")}
+    WHERE r.org_id = $2::text AND r.item_type = $3::text)) AS decision_read
+${subjectFrom}`,
+    /**
+     * The read for one decision without an item (`loadDecision(digest, null)`): the token, its
+     * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
+     * with no grant at all (the plan has no scan of shares, rules or sites).
+     */
+    loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
 ${subjectFrom}`,
 
     /**
      * The read for one list filter, in ONE statement returning one row of one `json` array (see
-     * {@link accessRow}): the token and its subject exactly as `loadDecision` reads them, the
-     * database's clock, then every share and rule of item type `$2` whose grantee key is one of
-     * the subject's (`k.keys`: user token — the user, its organization with either
-     * `includeServiceUsers`, the groups of its membership, every site whose path contains a
-     * member site; service-user token — the service user, its organization including service
-     * users) — an index scan of `shares_type_grantee` / `rules_type_grantee` (migration 2), never
-     * a scan of all shares — each with the path of the site it names. No row when no token has
-     * the digest `$1`.
+     * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
+     * database's clock, then every share and every rule of item type `$2` (unordered: the
+     * mapper restores insertion order) whose grantee key is one of the subject's (`k.keys`: user token — the user, its
+     * organization with either `includeServiceUsers`, the groups of its membership, every site
+     * whose path contains a member site; service-user token — the service user, its
+     * organization including service users) — an index scan of `shares_type_grantee` /
+     * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
+     * site it names. No row when no token has the digest `$1`.
      */
     loadAccess: `SELECT json_build_array(${subjectArray},
-  (SELECT json_agg(json_build_array(${GRANT_FIELDS}, g.org_id, g.item_id))
-   FROM (SELECT sh.seq, sh.id, sh.grantee, sh.level, sh.created_at, NULL::jsonb AS conditions, sh.item_org_id AS org_id, sh.item_id FROM ${s}.shares sh
-           WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)
-         UNION ALL
-         SELECT r.seq, r.id, r.grantee, r.level, r.created_at, r.conditions, r.org_id, NULL FROM ${s}.rules r
-           WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys)) g
-   ${grantSite})) AS access_shares_and_rules
+  ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.item_org_id, sh.item_id, sh.grantee, sh.level, sh.created_at, ${sitePathOf("sh")}) FROM ${s}.shares sh
+    WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)),
+  ARRAY(SELECT json_build_array(r.seq, r.id, r.org_id, r.conditions, r.grantee, r.level, r.created_at, ${sitePathOf("r")}) FROM ${s}.rules r
+    WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys))) AS access_read
 ${subjectFrom}
 CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
     THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
-      || ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid)
-      || ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids)
+      -- Each sub-select only when the membership has groups / sites (most have neither).
+      || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
+      || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)
     ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
   };
   /**
@@ -680,12 +702,12 @@ CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
    * over one made-up token row of kind `$3`, organization `$4` and subject `$5` (`$1` unused but
    * for the row's digest, `$2` the item type). Its token fields are placeholders the caller ignores.
    */
-  const previewToken = `(SELECT $1::text AS hash, $3::text AS kind, $4::text AS org_id, $5::text AS subject_id, ''::text AS id, ''::text AS name, ''::text AS hint,
+  const previewRow = `(SELECT $1::text AS hash, $3::text AS kind, $4::text AS org_id, $5::text AS subject_id, ''::text AS id, ''::text AS name, ''::text AS hint,
   NULL::text AS epoch, 0::bigint AS created_at, NULL::text AS created_by, NULL::bigint AS last_used_at, NULL::bigint AS revoked_at, NULL::text AS revoked_cause,
   NULL::bigint AS deleted_at, NULL::bigint AS expired_at, NULL::jsonb AS restriction, NULL::bigint AS expires_at, NULL::bigint AS policy_expires_at,
   NULL::text AS previous_hash, NULL::bigint AS previous_hash_until, NULL::bigint AS rotated_at, NULL::bigint AS warned_deadline, NULL::bigint AS warned_threshold_ms,
-  NULL::jsonb AS clients) t`;
-  const loadSubjectAccess = statements.loadAccess.replace(tokenByDigest, `FROM ${previewToken}`);
+  NULL::jsonb AS clients) x`;
+  const loadSubjectAccess = statements.loadAccess.replace(tokenByDigest, `FROM (${packedToken(previewRow)}) t`);
   // The preview must never read a stored token: fail at start-up if loadAccess stops starting from tokenByDigest.
   if (loadSubjectAccess === statements.loadAccess) throw new Error("keyward/postgres: loadSubjectAccess could not be derived from loadAccess");
   return { ...statements, loadSubjectAccess };
@@ -716,72 +738,187 @@ function json<T>(v: unknown): T {
   return (typeof v === "string" ? JSON.parse(v) : v) as T;
 }
 
-/** A grant as the reads return it: seq, id, grantee, level, created_at, conditions (NULL for a share), the named site's path, then (`loadAccess` only) the owner organization and the item id. */
-type GrantTuple = [number, string, Grantee, AccessLevel, number, AccessRule["conditions"] | null, string[] | null, string?, string?];
+/** The token of a read (its packed array, {@link TOKEN_FIELDS}), decoded by position: the same record as {@link rows.token} maps from a row. */
+function tokenAt(a: readonly unknown[]): TokenRecord {
+  const revokedCause = a[TOKEN_AT.revoked_cause];
+  const restriction = a[TOKEN_AT.restriction];
+  const clients = a[TOKEN_AT.clients];
+  return {
+    id: str(a[TOKEN_AT.id]),
+    kind: str(a[TOKEN_AT.kind]) as SubjectKind,
+    orgId: str(a[TOKEN_AT.org_id]),
+    subjectId: str(a[TOKEN_AT.subject_id]),
+    name: str(a[TOKEN_AT.name]),
+    hash: str(a[TOKEN_AT.hash]),
+    hint: str(a[TOKEN_AT.hint]),
+    epoch: strOrNull(a[TOKEN_AT.epoch]),
+    createdAt: num(a[TOKEN_AT.created_at]),
+    createdBy: strOrNull(a[TOKEN_AT.created_by]),
+    lastUsedAt: numOrNull(a[TOKEN_AT.last_used_at]),
+    revokedAt: numOrNull(a[TOKEN_AT.revoked_at]),
+    // Only when set, so that records of tokens not revoked for a cause look as before (R22).
+    ...(revokedCause === null || revokedCause === undefined ? {} : { revokedCause: str(revokedCause) as RevocationCause }),
+    deletedAt: numOrNull(a[TOKEN_AT.deleted_at]),
+    expiredAt: numOrNull(a[TOKEN_AT.expired_at]),
+    restriction: restriction === null || restriction === undefined ? null : json<TokenRestriction>(restriction),
+    expiresAt: numOrNull(a[TOKEN_AT.expires_at]),
+    policyExpiresAt: numOrNull(a[TOKEN_AT.policy_expires_at]),
+    previousHash: strOrNull(a[TOKEN_AT.previous_hash]),
+    previousHashUntil: numOrNull(a[TOKEN_AT.previous_hash_until]),
+    rotatedAt: numOrNull(a[TOKEN_AT.rotated_at]),
+    warnedDeadline: numOrNull(a[TOKEN_AT.warned_deadline]),
+    warnedThresholdMs: numOrNull(a[TOKEN_AT.warned_threshold_ms]),
+    clients: clients === null || clients === undefined ? null : json<TokenClient[]>(clients),
+  };
+}
 
-/** The shares and rules of a read's aggregate, each in insertion order (`seq`), and the paths of the sites they name. */
-function expandGrants(list: unknown): { shares: GrantTuple[]; rules: GrantTuple[]; sitePaths: Record<string, string[]> } {
-  const shares: GrantTuple[] = [];
-  const rules: GrantTuple[] = [];
-  const sitePaths: Record<string, string[]> = {};
-  for (const g of json<GrantTuple[] | null>(list) ?? []) {
-    (g[5] === null ? shares : rules).push(g);
-    if (g[6] !== null && g[2].kind === "site") sitePaths[g[2].siteId] = g[6];
+/** The subject of a read's array, decoded by position: a user with its membership (null when it has none), or a service user (null when gone); no permissions without either. */
+function subjectAt(a: readonly unknown[], token: TokenRecord): LoadedSubject {
+  const set = a[READ_AT.permissions];
+  const permissions = set === null || set === undefined ? [] : strings(set);
+  if (token.kind === "user") {
+    const m = a[READ_AT.membership] as readonly unknown[] | null | undefined;
+    const membership: Membership | null =
+      m === null || m === undefined
+        ? null
+        : {
+            orgId: token.orgId,
+            userId: token.subjectId,
+            permissionSetId: strOrNull(m[MEMBERSHIP_AT.permission_set_id]),
+            groupIds: strings(m[MEMBERSHIP_AT.group_ids]),
+            siteIds: strings(m[MEMBERSHIP_AT.site_ids]),
+            status: str(m[MEMBERSHIP_AT.status]) as MembershipStatus,
+            seat: m[MEMBERSHIP_AT.seat] === true,
+            epoch: str(m[MEMBERSHIP_AT.epoch]),
+          };
+    const name = a[READ_AT.userName];
+    return {
+      kind: "user",
+      user: { id: token.subjectId, name: name === null || name === undefined ? token.subjectId : str(name) },
+      membership,
+      permissions: membership === null ? [] : permissions,
+    };
   }
-  const bySeq = (a: GrantTuple, b: GrantTuple) => num(a[0]) - num(b[0]);
-  return { shares: shares.sort(bySeq), rules: rules.sort(bySeq), sitePaths };
+  const x = a[READ_AT.serviceUser] as readonly unknown[] | null | undefined;
+  const serviceUser: ServiceUser | null =
+    x === null || x === undefined
+      ? null
+      : {
+          id: str(x[SERVICE_USER_AT.id]),
+          orgId: str(x[SERVICE_USER_AT.org_id]),
+          name: str(x[SERVICE_USER_AT.name]),
+          permissionSetId: strOrNull(x[SERVICE_USER_AT.permission_set_id]),
+          status: str(x[SERVICE_USER_AT.status]) as ServiceUser["status"],
+          createdBy: strOrNull(x[SERVICE_USER_AT.created_by]),
+          createdAt: num(x[SERVICE_USER_AT.created_at]),
+        };
+  return { kind: "service_user", serviceUser, permissions: serviceUser === null ? [] : permissions };
 }
 
-/** The subject's columns of a read's array, by name (the first elements, then the database's clock as `db_now`). */
-function subjectRow(a: readonly unknown[]): Row {
-  const r: Row = {};
-  for (let i = 0; i < SUBJECT_FIELDS.length; i++) r[SUBJECT_FIELDS[i]![0]] = a[i];
-  r.db_now = a[SUBJECT_FIELDS.length];
-  return r;
+/** What every read returns first: the token, its subject, and the database's clock when the statement ran. */
+export interface SubjectRead {
+  token: TokenRecord;
+  subject: LoadedSubject;
+  /** Epoch milliseconds, as the driver gives a `bigint` inside `json` (a number). */
+  dbNow: unknown;
 }
+
+function subjectRead(a: readonly unknown[]): SubjectRead {
+  const token = tokenAt(json<unknown[]>(a[READ_AT.token]));
+  return { token, subject: subjectAt(a, token), dbNow: a[READ_AT.dbNow] };
+}
+
+/** The grants of a read's array at `at` (each a tuple whose first element is `seq`), in insertion order: the statement returns them unordered. */
+function inSeqOrder<T extends readonly unknown[]>(a: readonly unknown[], at: number): T[] {
+  const list = (a[at] ?? []) as T[];
+  for (let i = 1; i < list.length; i++) {
+    if (num(list[i - 1]![0]) > num(list[i]![0])) return [...list].sort((x, y) => num(x[0]) - num(y[0]));
+  }
+  return list;
+}
+
+/** Adds the path of a grant's site to `paths`, for a site grantee. */
+function notePath(paths: Record<string, string[]>, grantee: Grantee, path: unknown): void {
+  if (path !== null && path !== undefined && grantee.kind === "site") paths[grantee.siteId] = path as string[];
+}
+
+/** A share of the decision read: seq, id, grantee, level, the named site's path. */
+type DecisionShare = [number, string, Grantee, string, string[] | null];
+/** A rule of the decision read: seq, id, conditions, grantee, level, the named site's path. */
+type DecisionRule = [number, string, AccessRule["conditions"], Grantee, string, string[] | null];
 
 /**
- * The row of `loadDecision` (its one `json` column `item_shares_and_rules`) as named columns:
- * the token's, `user_name`, `m_*`, `su_*`, `permissions` and `db_now` as before; `shares`
- * (`{ id, grantee, level, createdAt }`) and `rules` (`{ id, orgId, itemType, conditions,
- * grantee, level, createdAt }`) each in insertion order; `site_paths` (site id → path).
+ * Decodes the one `json` column (`decision_read`) of `loadDecision` (with `item`) or
+ * `loadDecisionNoItem` (`item` null) by position ({@link READ_AT}): the token, its subject, the
+ * database's clock, and the compiled grants — the item's shares and its organization's rules
+ * for its type, in insertion order, indexed by grantee key straight from the arrays (no `Share`
+ * or `AccessRule` records in between); empty indexes without an item.
  *
  * @example
  * ```ts
  * const [r] = await driver.query(q.loadDecision, [hash, item.orgId, item.type, item.id]);
- * const row = decisionRow(r!.item_shares_and_rules, item); // row.m_status, row.shares, row.site_paths…
+ * const { token, subject, dbNow, shares, rules } = decisionRead(r!.decision_read, item);
  * ```
  */
-export function decisionRow(d: unknown, item: { orgId: string; type: string } | null): Row {
+export function decisionRead(d: unknown, item: Share["item"] | null): SubjectRead & { shares: GrantIndex; rules: GrantIndex } {
   const a = json<unknown[]>(d);
-  const r = subjectRow(a);
-  const g = expandGrants(item === null ? null : a[SUBJECT_FIELDS.length + 1]);
-  r.shares = g.shares.map((x) => ({ id: x[1], grantee: x[2], level: x[3], createdAt: x[4] }));
-  r.rules = g.rules.map((x) => ({ id: x[1], orgId: item!.orgId, itemType: item!.type, conditions: x[5], grantee: x[2], level: x[3], createdAt: x[4] }));
-  r.site_paths = g.sitePaths;
-  return r;
+  const read = subjectRead(a);
+  if (item === null) return { ...read, shares: noGrants(), rules: noGrants() };
+  const shares = inSeqOrder<DecisionShare>(a, READ_AT.shares);
+  const rules = inSeqOrder<DecisionRule>(a, READ_AT.rules);
+  const paths: Record<string, string[]> = {};
+  const shareSources: ShareSource[] = new Array(shares.length);
+  for (let i = 0; i < shares.length; i++) {
+    const x = shares[i]!;
+    shareSources[i] = { id: x[1], grantee: x[2], level: x[3] };
+    notePath(paths, x[2], x[4]);
+  }
+  const ruleSources: RuleSource[] = new Array(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const x = rules[i]!;
+    ruleSources[i] = { id: x[1], orgId: item.orgId, itemType: item.type, conditions: x[2], grantee: x[3], level: x[4] };
+    notePath(paths, x[3], x[5]);
+  }
+  const pathOf = pathsFrom(paths);
+  return { ...read, shares: compileShares(shareSources, pathOf, item), rules: compileRules(ruleSources, pathOf) };
 }
 
+/** A share of the list read: seq, id, owner organization, item id, grantee, level, created_at, the named site's path. */
+type AccessShare = [number, string, string, string, Grantee, AccessLevel, number, string[] | null];
+/** A rule of the list read: seq, id, organization, conditions, grantee, level, created_at, the named site's path. */
+type AccessRuleTuple = [number, string, string, AccessRule["conditions"], Grantee, AccessLevel, number, string[] | null];
+
 /**
- * The row of `loadAccess` (its one `json` column `access_shares_and_rules`) as named columns:
- * the subject's as in {@link decisionRow}; `shares` as share rows (`id`, `item_org_id`,
- * `item_type`, `item_id`, `grantee`, `level`, `created_at`) and `rules` as in
- * {@link decisionRow}, each in insertion order; `site_paths`.
+ * Decodes the one `json` column (`access_read`) of `loadAccess` / `loadSubjectAccess` by
+ * position: the token, its subject and the database's clock as {@link decisionRead}; the shares
+ * and rules of `itemType` under the subject's grantee keys, each in insertion order, as records;
+ * the paths of the sites they name.
  *
  * @example
  * ```ts
  * const [r] = await driver.query(q.loadAccess, [hash, "inspection"]);
- * const row = accessRow(r!.access_shares_and_rules, "inspection"); // row.shares.map(rows.share)
+ * const { shares, rules, sitePaths } = accessRead(r!.access_read, "inspection");
  * ```
  */
-export function accessRow(d: unknown, itemType: string): Row {
+export function accessRead(d: unknown, itemType: string): SubjectRead & { shares: Share[]; rules: AccessRule[]; sitePaths: Record<string, string[]> } {
   const a = json<unknown[]>(d);
-  const r = subjectRow(a);
-  const g = expandGrants(a[SUBJECT_FIELDS.length + 1]);
-  r.shares = g.shares.map((x) => ({ id: x[1], item_org_id: x[7], item_type: itemType, item_id: x[8], grantee: x[2], level: x[3], created_at: x[4] }));
-  r.rules = g.rules.map((x) => ({ id: x[1], orgId: x[7], itemType, conditions: x[5], grantee: x[2], level: x[3], createdAt: x[4] }));
-  r.site_paths = g.sitePaths;
-  return r;
+  const read = subjectRead(a);
+  const shareTuples = inSeqOrder<AccessShare>(a, READ_AT.shares);
+  const ruleTuples = inSeqOrder<AccessRuleTuple>(a, READ_AT.rules);
+  const sitePaths: Record<string, string[]> = {};
+  const shares: Share[] = new Array(shareTuples.length);
+  for (let i = 0; i < shareTuples.length; i++) {
+    const x = shareTuples[i]!;
+    shares[i] = { id: str(x[1]), item: { orgId: str(x[2]), type: itemType, id: str(x[3]) }, grantee: x[4], level: str(x[5]) as AccessLevel, createdAt: num(x[6]) };
+    notePath(sitePaths, x[4], x[7]);
+  }
+  const rules: AccessRule[] = new Array(ruleTuples.length);
+  for (let i = 0; i < ruleTuples.length; i++) {
+    const x = ruleTuples[i]!;
+    rules[i] = { id: str(x[1]), orgId: str(x[2]), itemType, conditions: x[3], grantee: x[4], level: str(x[5]) as AccessLevel, createdAt: num(x[6]) };
+    notePath(sitePaths, x[4], x[7]);
+  }
+  return { ...read, shares, rules, sitePaths };
 }
 
 /** Row mappers: one per record type, the inverse of the parameter lists of the writes. */
@@ -849,35 +986,6 @@ export const rows = {
     warnedDeadline: numOrNull(r.warned_deadline ?? null),
     warnedThresholdMs: numOrNull(r.warned_threshold_ms ?? null),
     clients: r.clients === null || r.clients === undefined ? null : json<TokenClient[]>(r.clients),
-  }),
-  /**
-   * The compiled grants of a `loadDecision` row: its shares (all on `item`) and rules indexed by
-   * grantee key, with levels as small integers, compiled straight from the aggregated JSON
-   * (`shares`, `rules`, `site_paths`) — no `Share` or `AccessRule` records in between.
-   */
-  decisionGrants: (r: Row, item: Share["item"]): { shares: GrantIndex; rules: GrantIndex } => {
-    const pathOf = pathsFrom(json<Record<string, string[]>>(r.site_paths));
-    return {
-      shares: compileShares(json<{ id: string; grantee: Grantee; level: string }[]>(r.shares), pathOf, item),
-      rules: compileRules(json<{ id: string; orgId: string; itemType: string; conditions: AccessRule["conditions"]; grantee: Grantee; level: string }[]>(r.rules), pathOf),
-    };
-  },
-  decisionRule: (j: {
-    id: string;
-    orgId: string;
-    itemType: string;
-    conditions: AccessRule["conditions"];
-    grantee: Grantee;
-    level: AccessLevel;
-    createdAt: number;
-  }): AccessRule => ({
-    id: j.id,
-    orgId: j.orgId,
-    itemType: j.itemType,
-    conditions: j.conditions,
-    grantee: j.grantee,
-    level: j.level,
-    createdAt: num(j.createdAt),
   }),
   json,
   strings,

@@ -30,8 +30,8 @@ import { KeywardError, storeFailure } from "../../core/errors.js";
 import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { OwnedToken } from "../../core/admit.js";
-import { compileSubject, noGrants } from "../../core/compile.js";
-import type { DecisionInput, ItemRef, LoadedToken, LoadedSubject, Membership, ServiceUser, TokenClient, TokenRecord } from "../../core/types.js";
+import { compileSubject } from "../../core/compile.js";
+import type { DecisionInput, GrantIndex, ItemRef, TokenClient } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
@@ -39,7 +39,7 @@ import { coalesceUses } from "../layers/coalesce-uses.js";
 import { leasedInvalidation, MAX_WAIT_LEASES, peersAcknowledged } from "./cache.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
 import type { CacheStatus } from "./lease.js";
-import { accessRow, bootstrapStatements, channelName, decisionRow, checkSchemaName, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row } from "./sql.js";
+import { accessRead, bootstrapStatements, channelName, checkSchemaName, decisionRead, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row, type SubjectRead } from "./sql.js";
 
 export type { CacheStatus } from "./lease.js";
 
@@ -234,7 +234,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   if (!Number.isFinite(leaseMs) || leaseMs < 100 || leaseMs > MAX_LEASE_MS) {
     throw new KeywardError("invalid_config", `Invalid configuration at "cache.leaseMs": use 100 to ${MAX_LEASE_MS} ms.`, { field: "cache.leaseMs" });
   }
-  const names = { loadDecision: statementName(q.loadDecision), loadAccess: statementName(q.loadAccess) };
+  const names = { loadDecision: statementName(q.loadDecision), loadDecisionNoItem: statementName(q.loadDecisionNoItem), loadAccess: statementName(q.loadAccess) };
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
   async function guard<T>(f: () => Promise<T>): Promise<T> {
@@ -273,72 +273,27 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   };
 
   // ── reads ──
-  function decisionFromRow(r: Row, item: ItemRef | null): DecisionInput {
-    const token = rows.token(r);
-    const permissions = r.permissions === null || r.permissions === undefined ? [] : rows.strings(r.permissions);
-    let subject: LoadedSubject;
-    if (token.kind === "user") {
-      const membership: Membership | null =
-        r.m_user_id === null || r.m_user_id === undefined
-          ? null
-          : {
-              orgId: token.orgId,
-              userId: token.subjectId,
-              permissionSetId: rows.strOrNull(r.m_permission_set_id),
-              groupIds: rows.strings(r.m_group_ids),
-              siteIds: rows.strings(r.m_site_ids),
-              status: rows.str(r.m_status) as Membership["status"],
-              seat: r.m_seat === true,
-              epoch: rows.str(r.m_epoch),
-            };
-      subject = {
-        kind: "user",
-        user: { id: token.subjectId, name: r.user_name === null || r.user_name === undefined ? token.subjectId : rows.str(r.user_name) },
-        membership,
-        permissions: membership === null ? [] : permissions,
-      };
-    } else {
-      const serviceUser: ServiceUser | null =
-        r.su_id === null || r.su_id === undefined
-          ? null
-          : rows.serviceUser({
-              id: r.su_id,
-              org_id: r.su_org_id,
-              name: r.su_name,
-              permission_set_id: r.su_permission_set_id,
-              status: r.su_status,
-              created_by: r.su_created_by,
-              created_at: r.su_created_at,
-            });
-      subject = { kind: "service_user", serviceUser, permissions: serviceUser === null ? [] : permissions };
-    }
-    const now = r.db_now === undefined ? undefined : learnt(r.db_now);
-    const at = now === undefined ? {} : { now };
+  /** A decision's input from a read: the subject compiled, the database's clock learnt. */
+  function decisionInput(read: SubjectRead & { shares: GrantIndex; rules: GrantIndex }): DecisionInput {
+    const { token, subject, shares, rules } = read;
     const compiled = compileSubject({ token, subject });
-    if (item === null) return { token, subject, compiled, shares: noGrants(), rules: noGrants(), ...at };
-    return { ...at, token, subject, compiled, ...rows.decisionGrants(r, { orgId: item.orgId, type: item.type, id: item.id }) };
+    return read.dbNow === undefined ? { token, subject, compiled, shares, rules } : { now: learnt(read.dbNow), token, subject, compiled, shares, rules };
   }
 
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
-    const result = await driver.query(q.loadDecision, [tokenHash, item?.orgId ?? null, item?.type ?? null, item?.id ?? null], names.loadDecision);
-    const r = result[0];
-    return r === undefined ? null : decisionFromRow(decisionRow(r.item_shares_and_rules, item), item);
+    const found =
+      item === null
+        ? (await driver.query(q.loadDecisionNoItem, [tokenHash], names.loadDecisionNoItem))[0]
+        : (await driver.query(q.loadDecision, [tokenHash, item.orgId, item.type, item.id], names.loadDecision))[0];
+    return found === undefined ? null : decisionInput(decisionRead(found.decision_read, item === null ? null : { orgId: item.orgId, type: item.type, id: item.id }));
   }
 
   async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
     const found = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
     if (found === undefined) return null;
-    const r = accessRow(found.access_shares_and_rules, itemType);
-    const { token, subject, compiled, now } = decisionFromRow(r, null);
-    return {
-      ...(now === undefined ? {} : { now }),
-      token,
-      subject,
-      compiled,
-      shares: rows.json<Row[]>(r.shares).map(rows.share),
-      rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
-      sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
-    };
+    const { token, subject, dbNow, shares, rules, sitePaths } = accessRead(found.access_read, itemType);
+    const compiled = compileSubject({ token, subject });
+    return dbNow === undefined ? { token, subject, compiled, shares, rules, sitePaths } : { now: learnt(dbNow), token, subject, compiled, shares, rules, sitePaths };
   }
 
   const subjectStateOfRow = (r: Row, kind: string): SubjectState =>
@@ -540,14 +495,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       guard(async () => {
         const found = (await driver.query(q.loadSubjectAccess, ["preview", query.itemType, subject.kind, subject.orgId, subject.subjectId]))[0];
         if (found === undefined) throw new Error("loadSubjectAccess returned no row");
-        const r = accessRow(found.access_shares_and_rules, query.itemType);
-        const { subject: loaded } = decisionFromRow(r, null);
-        return {
-          subject: loaded,
-          shares: rows.json<Row[]>(r.shares).map(rows.share),
-          rules: rows.json<Parameters<typeof rows.decisionRule>[0][]>(r.rules).map(rows.decisionRule),
-          sitePaths: rows.json<Record<string, string[]>>(r.site_paths),
-        };
+        const { subject: loaded, shares, rules, sitePaths } = accessRead(found.access_read, query.itemType);
+        return { subject: loaded, shares, rules, sitePaths };
       }),
 
     async close() {

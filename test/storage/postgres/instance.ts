@@ -23,7 +23,7 @@ const inner = pgDriver(pool);
 const driver: SqlDriver = {
   ...inner,
   query(text, params, name) {
-    if (text.includes("item_shares") || text.includes("access_shares")) reads++;
+    if (text.includes("decision_read") || text.includes("access_read")) reads++;
     return inner.query(text, params, name);
   },
 };

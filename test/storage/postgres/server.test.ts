@@ -131,7 +131,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       await storeB.flushTokenUses();
       driverB.reset();
       expect((await kwB.authorize(token, "reports.export")).allowed).toBe(true);
-      expect(driverB.queries.filter((q) => q.includes("item_shares"))).toHaveLength(0);
+      expect(driverB.queries.filter((q) => q.includes("decision_read"))).toHaveLength(0);
       await kwA.tokens.revoke({ orgId: "acme", tokenId: record.id, actorId: w.users.ana.id });
       // Refused within 2 s, with a 5 s bound: the NOTIFY invalidated the entry, not its expiry.
       await eventually(async () => (await kwB.authorize(token, "reports.export")).reason === "token_revoked", 2000, "the invalidation");
@@ -152,7 +152,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       await storeB.flushTokenUses();
       driverB.reset();
       expect(await ids()).toEqual(["i_1"]);
-      expect(driverB.queries.filter((q) => q.includes("access_shares"))).toHaveLength(0);
+      expect(driverB.queries.filter((q) => q.includes("access_read"))).toHaveLength(0);
       await kwA.directory.unshare({ orgId: share.item.orgId, id: share.id });
       await eventually(async () => (await ids()).length === 0, 2000, "the invalidation");
     });
@@ -200,7 +200,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       await kwA.directory.deactivateMember({ orgId: "acme", userId: w.users.ana.id });
       driverB.reset();
       expect(await kwB.authorize(token, "reports.export")).toMatchObject({ allowed: false, reason: "subject_inactive" });
-      expect(driverB.queries.filter((q) => q.includes("item_shares"))).toHaveLength(1);
+      expect(driverB.queries.filter((q) => q.includes("decision_read"))).toHaveLength(1);
 
       release();
       await eventually(() => storeB.cacheStatus() === "up", 5000, "the listener to reconnect");
@@ -211,7 +211,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
       await storeB.flushTokenUses();
       driverB.reset();
       expect((await kwB.authorize(ada.token, "reports.export")).allowed).toBe(true);
-      expect(driverB.queries.filter((q) => q.includes("item_shares"))).toHaveLength(0);
+      expect(driverB.queries.filter((q) => q.includes("decision_read"))).toHaveLength(0);
     });
   });
 });
@@ -344,7 +344,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     // pg_stat_activity keeps the first 1 KiB of a statement's text: the decision read is known by its start.
     await eventually(async () => {
       const r = await s.raw.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT json_build_array(t.id, t.kind, %'`,
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT json_build_array(t.tj, u.name, %'`,
       );
       return r.length === 1;
     }, 5000, "authorize() to block on the lock");

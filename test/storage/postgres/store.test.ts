@@ -421,7 +421,7 @@ describe("the opt-in cache and list filters on PGlite", () => {
       await cached.flushTokenUses();
       driver.reset();
       expect(await shared()).toEqual([]);
-      expect(driver.queries.filter((q) => q.includes("access_shares"))).toHaveLength(0); // a hit
+      expect(driver.queries.filter((q) => q.includes("access_read"))).toHaveLength(0); // a hit
       await w.kw.directory.share({ item: w.inspection("i_1"), grantee: { kind: "group", groupId: w.groups.auditors.id }, level: "view" });
       await eventually(async () => (await shared()).includes("i_1"), 2000, "the share to show");
       await w.kw.directory.updateMember({ orgId: "acme", userId: w.users.ana.id, groupIds: [] });

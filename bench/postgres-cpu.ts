@@ -1,0 +1,68 @@
+/**
+ * CPU per fresh read, one caller (bench only, by hand): this process's CPU time and the serving
+ * backend's (from /proc, so the server must run on this machine) per call of `SELECT 1`, the
+ * decision read, the same read without an item and the list read, over KW_CPU_CALLS calls each
+ * (default 20,000), rounds interleaved (KW_CPU_ROUNDS, default 3; the median is shown). A
+ * latency ratio under load is a ratio of CPU per call when the server and the callers share the
+ * cores, and this measures it without the noise of scheduling.
+ * `KEYWARD_PG_URL=… npx tsx bench/postgres-cpu.ts`
+ */
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { pgDriver, postgresStore } from "../src/postgres.js";
+import { seed, table } from "./postgres-multi.js";
+
+const URL = process.env.KEYWARD_PG_URL;
+if (!URL) throw new Error("KEYWARD_PG_URL is required");
+const CALLS = Number(process.env.KW_CPU_CALLS ?? 20_000);
+const ROUNDS = Number(process.env.KW_CPU_ROUNDS ?? 3);
+const TICK_US = 1_000_000 / 100;
+
+const pool = new pg.Pool({ connectionString: URL, max: 1 });
+const schema = `bench_cpu_${Math.random().toString(36).slice(2, 8)}`;
+const backendTicks = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(f[11]) + Number(f[12]);
+};
+try {
+  const data = await seed(pool, schema, Number(process.env.KW_CPU_TOKENS ?? 10_000));
+  const store = postgresStore({ driver: pgDriver(pool), schema });
+  const pid = Number((await pool.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+  const subjects: [string, (i: number) => Promise<unknown>][] = [
+    ["SELECT 1", () => pool.query("SELECT 1")],
+    ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
+    ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null)],
+    ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" })],
+  ];
+  for (const [, f] of subjects) for (let i = 0; i < 500; i++) await f(i);
+  const got: { client: number[]; server: number[]; wall: number[] }[] = subjects.map(() => ({ client: [], server: [], wall: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const f = subjects[k]![1];
+      const c0 = process.cpuUsage();
+      const b0 = backendTicks(pid);
+      const w0 = performance.now();
+      for (let i = 0; i < CALLS; i++) await f(i);
+      const w = (performance.now() - w0) * 1000;
+      const c = process.cpuUsage(c0);
+      got[k]!.client.push((c.user + c.system) / CALLS);
+      got[k]!.server.push(((backendTicks(pid) - b0) * TICK_US) / CALLS);
+      got[k]!.wall.push(w / CALLS);
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const base = med(got[0]!.client) + med(got[0]!.server);
+  table(
+    `CPU per call, one caller, ${CALLS.toLocaleString("en")} calls × ${ROUNDS} rounds (median), µs:`,
+    ["read", "client>", "backend>", "both>", "ratio to SELECT 1>", "wall>"],
+    subjects.map(([name], k) => {
+      const g = got[k]!;
+      const both = med(g.client) + med(g.server);
+      return `| ${name} | ${med(g.client).toFixed(1)} | ${med(g.server).toFixed(1)} | ${both.toFixed(1)} | ${(both / base).toFixed(2)} | ${med(g.wall).toFixed(1)} |`;
+    }),
+  );
+  await store.close();
+} finally {
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool.end();
+}
