@@ -5,7 +5,7 @@
  * (default 20,000), rounds interleaved (KW_CPU_ROUNDS, default 3; the median is shown). A
  * latency ratio under load is a ratio of CPU per call when the server and the callers share the
  * cores, and this measures it without the noise of scheduling.
- * `KEYWARD_PG_URL=… npx tsx bench/postgres-cpu.ts`
+ * `KEYWARD_PG_URL=… npm run bench:postgres-cpu`
  */
 import { readFileSync } from "node:fs";
 import pg from "pg";
