@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CreatedToken, Decision } from "../../../src/index.js";
 import { world, type World } from "../../core/fixture.js";
 import { spawnInstance, type Instance } from "./processes.js";
-import { IN_CI, PG_URL, serverStore } from "./support.js";
+import { eventually, IN_CI, PG_URL, serverStore } from "./support.js";
 
 if (PG_URL === undefined && IN_CI) {
   it("has KEYWARD_PG_URL set, so the multi-process rotation suite runs against the real server", () => {
@@ -62,7 +62,27 @@ describe.runIf(PG_URL !== undefined)("R18 two instances in two OS processes rota
     for (let i = 0; i < ROUNDS; i++) {
       const { token: original, record } = await w.serviceToken(undefined, `api ${i}`);
       const input = { orgId: "acme", tokenId: record.id, actorId: w.users.ada.id, graceMs: 60_000 };
-      const settled = await Promise.allSettled([a.call<CreatedToken>("tokens.rotate", input), b.call<CreatedToken>("tokens.rotate", input)]);
+      // At the same moment: this process holds the token's row until both instances have read the
+      // token and wait at its compare-and-set (otherwise, on a busy machine, one rotation may
+      // resolve before the other starts, and a second rotation rightly wins too).
+      const held = await server.rawPool.connect();
+      let racing: Promise<PromiseSettledResult<CreatedToken>[]>;
+      try {
+        await held.query("BEGIN");
+        await held.query(`SELECT 1 FROM "${server.schema}".tokens WHERE id = $1 FOR UPDATE`, [record.id]);
+        racing = Promise.allSettled([a.call<CreatedToken>("tokens.rotate", input), b.call<CreatedToken>("tokens.rotate", input)]);
+        await eventually(async () => {
+          const { rows } = await server.rawPool.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0 AND query LIKE '%rotated_at%'",
+            [`"${server.schema}".tokens`],
+          );
+          return rows[0].n === 2;
+        }, 20_000, "both rotations waiting at the compare-and-set");
+      } finally {
+        await held.query("COMMIT");
+        held.release();
+      }
+      const settled = await racing;
       const won = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       const lost = settled.flatMap((r) => (r.status === "rejected" ? [String((r.reason as Error).message)] : []));
       expect(won, `round ${i}`).toHaveLength(1);
