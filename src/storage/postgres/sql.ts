@@ -328,9 +328,6 @@ const SORT_KEY: Record<TokenSort, string> = {
   // R19: the effective expiry, the earliest of the date, the policy's end and (user tokens) the inactivity deadline; NEVER when none.
   expires: `COALESCE(LEAST(t.expires_at, t.policy_expires_at, CASE WHEN t.kind = 'user' THEN GREATEST(t.created_at, x.lu) + $7::bigint END), ${NEVER})`,
 };
-const TOKEN_COLUMNS =
-  "t.id, t.kind, t.org_id, t.subject_id, t.name, t.hash, t.hint, t.epoch, t.created_at, t.created_by, t.last_used_at, t.revoked_at, t.revoked_cause, t.deleted_at, t.expired_at, " +
-  "t.restriction, t.expires_at, t.policy_expires_at, t.previous_hash, t.previous_hash_until, t.rotated_at, t.warned_deadline, t.warned_threshold_ms, t.clients";
 /**
  * The token's columns in a read, in order (the columns of {@link rows.token}). A read packs them
  * into one `json` array where it finds the token, so that the joins above it carry one column
@@ -341,6 +338,8 @@ const TOKEN_FIELDS = [
   "revoked_cause", "deleted_at", "expired_at", "restriction", "expires_at", "policy_expires_at", "previous_hash", "previous_hash_until",
   "rotated_at", "warned_deadline", "warned_threshold_ms", "clients",
 ] as const;
+/** The token's columns of a statement that reads token rows (alias `t`), in {@link TOKEN_FIELDS}' order. */
+const TOKEN_COLUMNS = TOKEN_FIELDS.map((f) => `t.${f}`).join(", ");
 /** A membership's columns in a read (packed like the token's), in order. */
 const MEMBERSHIP_FIELDS = ["user_id", "permission_set_id", "group_ids", "site_ids", "status", "seat", "epoch"] as const;
 /** A service user's columns in a read (packed like the token's), in order. */
@@ -372,22 +371,23 @@ const READ_AT = { token: 0, userName: 1, membership: 2, serviceUser: 3, permissi
 export function queries(schema: string) {
   const s = `"${checkSchemaName(schema)}"`;
   const notify = (payload: string) => `pg_notify('${channelName(schema)}', ${payload})`;
-  /**
-   * The token by digest `$1` with its subject: the joins shared by `loadDecision` and `loadAccess`.
-   * R18: the token whose current digest is `$1`, else the one whose previous digest is (a
-   * rotation's grace period; the core decides whether it still works) — two unique index
-   * lookups under one LIMIT, the second run only when the first finds nothing, so a current
-   * secret costs one index lookup as before (a `hash = $1 OR previous_hash = $1` plans as a
-   * BitmapOr of both indexes, and a heap recheck, on every read).
-   * Each subject table is looked up with a key that is NULL for the other kind of token, so a
-   * user token never descends the service users' index (nor a service token the users').
-   */
   /** A token row `x` of `from`, packed ({@link TOKEN_FIELDS}), with the three columns the joins use. */
   const packedToken = (from: string) =>
     `SELECT json_build_array(${TOKEN_FIELDS.map((f) => `x.${f}`).join(", ")}) AS tj, x.kind, x.org_id, x.subject_id FROM ${from}`;
-  /** The token a read starts from: the one whose current or previous digest (R18) is `$1`. */
+  /**
+   * The token a read starts from, R18: the token whose current digest is `$1`, else the one
+   * whose previous digest is (a rotation's grace period; the core decides whether it still
+   * works) — two unique index lookups under one LIMIT, the second run only when the first finds
+   * nothing, so a current secret costs one index lookup (a `hash = $1 OR previous_hash = $1`
+   * plans as a BitmapOr of both indexes, and a heap recheck, on every read).
+   */
   const tokenByDigest = `FROM (${packedToken(`${s}.tokens x WHERE x.hash = $1`)}
   UNION ALL ${packedToken(`${s}.tokens x WHERE x.previous_hash = $1`)} LIMIT 1) t`;
+  /**
+   * The token by digest `$1` with its subject: the joins shared by `loadDecision` and `loadAccess`.
+   * Each subject table is looked up with a key that is NULL for the other kind of token, so a
+   * user token never descends the service users' index (nor a service token the users').
+   */
   const subjectFrom = `${tokenByDigest}
 LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN LATERAL (SELECT json_build_array(${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}) AS mj, m.permission_set_id, m.group_ids, m.site_ids
@@ -772,6 +772,19 @@ function tokenAt(a: readonly unknown[]): TokenRecord {
   };
 }
 
+/** A service user packed in a read ({@link SERVICE_USER_FIELDS}), decoded by position: the same record as {@link rows.serviceUser} maps from a row. */
+function serviceUserAt(x: readonly unknown[]): ServiceUser {
+  return {
+    id: str(x[SERVICE_USER_AT.id]),
+    orgId: str(x[SERVICE_USER_AT.org_id]),
+    name: str(x[SERVICE_USER_AT.name]),
+    permissionSetId: strOrNull(x[SERVICE_USER_AT.permission_set_id]),
+    status: str(x[SERVICE_USER_AT.status]) as ServiceUser["status"],
+    createdBy: strOrNull(x[SERVICE_USER_AT.created_by]),
+    createdAt: num(x[SERVICE_USER_AT.created_at]),
+  };
+}
+
 /** The subject of a read's array, decoded by position: a user with its membership (null when it has none), or a service user (null when gone); no permissions without either. */
 function subjectAt(a: readonly unknown[], token: TokenRecord): LoadedSubject {
   const set = a[READ_AT.permissions];
@@ -800,18 +813,7 @@ function subjectAt(a: readonly unknown[], token: TokenRecord): LoadedSubject {
     };
   }
   const x = a[READ_AT.serviceUser] as readonly unknown[] | null | undefined;
-  const serviceUser: ServiceUser | null =
-    x === null || x === undefined
-      ? null
-      : {
-          id: str(x[SERVICE_USER_AT.id]),
-          orgId: str(x[SERVICE_USER_AT.org_id]),
-          name: str(x[SERVICE_USER_AT.name]),
-          permissionSetId: strOrNull(x[SERVICE_USER_AT.permission_set_id]),
-          status: str(x[SERVICE_USER_AT.status]) as ServiceUser["status"],
-          createdBy: strOrNull(x[SERVICE_USER_AT.created_by]),
-          createdAt: num(x[SERVICE_USER_AT.created_at]),
-        };
+  const serviceUser = x === null || x === undefined ? null : serviceUserAt(x);
   return { kind: "service_user", serviceUser, permissions: serviceUser === null ? [] : permissions };
 }
 
@@ -944,15 +946,8 @@ export const rows = {
   permissionSet: (r: Row): PermissionSet => ({ id: str(r.id), orgId: str(r.org_id), name: str(r.name), permissions: strings(r.permissions) }),
   group: (r: Row): Group => ({ id: str(r.id), orgId: str(r.org_id), name: str(r.name) }),
   site: (r: Row): Site => ({ id: str(r.id), orgId: str(r.org_id), name: str(r.name), parentId: strOrNull(r.parent_id), path: strings(r.path) }),
-  serviceUser: (r: Row): ServiceUser => ({
-    id: str(r.id),
-    orgId: str(r.org_id),
-    name: str(r.name),
-    permissionSetId: strOrNull(r.permission_set_id),
-    status: str(r.status) as ServiceUser["status"],
-    createdBy: strOrNull(r.created_by),
-    createdAt: num(r.created_at),
-  }),
+  /** A service user row by column name: the same decoder as a read's packed service user ({@link serviceUserAt}). */
+  serviceUser: (r: Row): ServiceUser => serviceUserAt(SERVICE_USER_FIELDS.map((f) => r[f])),
   share: (r: Row): Share => ({
     id: str(r.id),
     item: { orgId: str(r.item_org_id), type: str(r.item_type), id: str(r.item_id) },
