@@ -375,21 +375,19 @@ export function queries(schema: string) {
   const packedToken = (from: string) =>
     `SELECT json_build_array(${TOKEN_FIELDS.map((f) => `x.${f}`).join(", ")}) AS tj, x.kind, x.org_id, x.subject_id FROM ${from}`;
   /**
-   * The token a read starts from, R18: the token whose current digest is `$1`, else the one
-   * whose previous digest is (a rotation's grace period; the core decides whether it still
-   * works) — two unique index lookups under one LIMIT, the second run only when the first finds
-   * nothing, so a current secret costs one index lookup (a `hash = $1 OR previous_hash = $1`
-   * plans as a BitmapOr of both indexes, and a heap recheck, on every read).
+   * The token a read starts from, R18: the token whose digest in `column` is `$1`. Each read
+   * has two statements: by the current digest (`hash`), and, run only when that finds nothing,
+   * by the previous one (`previous_hash`: a rotation's grace period; the core decides whether it
+   * still works). A current secret so costs one index lookup and opens no relation it does not
+   * use (one statement for both plans a second index scan under a `LIMIT`, set up on every call).
    */
-  const tokenByDigest = `FROM (${packedToken(`${s}.tokens x WHERE x.hash = $1`)}
-  UNION ALL ${packedToken(`${s}.tokens x WHERE x.previous_hash = $1`)} LIMIT 1) t`;
+  const tokenByDigest = (column: "hash" | "previous_hash") => `FROM (${packedToken(`${s}.tokens x WHERE x.${column} = $1`)}) t`;
   /**
-   * The token by digest `$1` with its subject: the joins shared by `loadDecision` and `loadAccess`.
+   * The subject of the token row `t`: the joins shared by `loadDecision` and `loadAccess`.
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
    * user token never descends the service users' index (nor a service token the users').
    */
-  const subjectFrom = `${tokenByDigest}
-LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
+  const subjectJoins = `LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
 LEFT JOIN LATERAL (SELECT json_build_array(${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}) AS mj, m.permission_set_id, m.group_ids, m.site_ids
   FROM ${s}.memberships m WHERE m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)) m ON true
 LEFT JOIN LATERAL (SELECT json_build_array(${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}) AS sj, su.permission_set_id, su.org_id
@@ -407,6 +405,75 @@ LEFT JOIN ${s}.permission_sets p
    * built on each call.
    */
   const sitePathOf = (g: string) => `(CASE WHEN ${g}.grantee->>'kind' = 'site' THEN (SELECT st.path FROM ${s}.sites st WHERE st.id = ${g}.grantee->>'siteId') END)`;
+  /**
+   * The three reads a decision or a list filter starts with, each from the packed token row of
+   * `from` (a `FROM (…) t`, {@link packedToken}).
+   */
+  const reads = (from: string) => ({
+    /**
+     * The read for one decision on an item, in ONE statement returning one row of one `json`
+     * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
+     * service user), the permissions of the subject's set, the database's clock, then two
+     * arrays: the item's shares whose grantee could include the subject (the grantee keys of
+     * `loadAccess`; groups and sites only on an item of the token's own organization, R14) and
+     * the rules of its organization for its type, each with the path of the site it names — an
+     * index scan of `shares_item` and one of `rules_org_type`, each an `ARRAY(SELECT …)` (no
+     * aggregate, no JSON object per grant), unordered (the mapper restores insertion order,
+     * `seq`: a sort per call costs the server more). The item's other shares
+     * are never returned, so a decision's work does not depend on them (R15: a denial never
+     * tells whether another organization's item exists). No row when no token has the digest.
+     */
+    loadDecision: `SELECT json_build_array(${subjectArray},
+  ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.grantee, sh.level, st.path) FROM ${s}.shares sh
+    ${grantSite("sh")}
+    WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
+      -- Only a share whose grantee could include the subject.
+      AND (CASE sh.grantee->>'kind'
+        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
+        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
+        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
+        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
+        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
+        ELSE false END)),
+  ARRAY(SELECT json_build_array(r.seq, r.id, r.conditions, r.grantee, r.level, st.path) FROM ${s}.rules r
+    ${grantSite("r")}
+    WHERE r.org_id = $2::text AND r.item_type = $3::text)) AS decision_read
+${from}
+${subjectJoins}`,
+    /**
+     * The read for one decision without an item (`loadDecision(digest, null)`): the token, its
+     * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
+     * with no grant at all (the plan has no scan of shares, rules or sites).
+     */
+    loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
+${from}
+${subjectJoins}`,
+
+    /**
+     * The read for one list filter, in ONE statement returning one row of one `json` array (see
+     * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
+     * database's clock, then every share and every rule of item type `$2` (unordered: the
+     * mapper restores insertion order) whose grantee key is one of the subject's (`k.keys`: user token — the user, its
+     * organization with either `includeServiceUsers`, the groups of its membership, every site
+     * whose path contains a member site; service-user token — the service user, its
+     * organization including service users) — an index scan of `shares_type_grantee` /
+     * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
+     * site it names. No row when no token has the digest `$1`.
+     */
+    loadAccess: `SELECT json_build_array(${subjectArray},
+  ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.item_org_id, sh.item_id, sh.grantee, sh.level, sh.created_at, ${sitePathOf("sh")}) FROM ${s}.shares sh
+    WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)),
+  ARRAY(SELECT json_build_array(r.seq, r.id, r.org_id, r.conditions, r.grantee, r.level, r.created_at, ${sitePathOf("r")}) FROM ${s}.rules r
+    WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys))) AS access_read
+${from}
+${subjectJoins}
+CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
+    THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
+      -- Each sub-select only when the membership has groups / sites (most have neither).
+      || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
+      || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)
+    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
+  });
   const statements = {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
@@ -636,66 +703,7 @@ FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
     changePending: `SELECT count(*) AS pending FROM ${s}.cache_leases l
 WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
 
-    /**
-     * The read for one decision on an item, in ONE statement returning one row of one `json`
-     * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
-     * service user), the permissions of the subject's set, the database's clock, then two
-     * arrays: the item's shares whose grantee could include the subject (the grantee keys of
-     * `loadAccess`; groups and sites only on an item of the token's own organization, R14) and
-     * the rules of its organization for its type, each with the path of the site it names — an
-     * index scan of `shares_item` and one of `rules_org_type`, each an `ARRAY(SELECT …)` (no
-     * aggregate, no JSON object per grant), unordered (the mapper restores insertion order,
-     * `seq`: a sort per call costs the server more). The item's other shares
-     * are never returned, so a decision's work does not depend on them (R15: a denial never
-     * tells whether another organization's item exists). No row when no token has the digest.
-     */
-    loadDecision: `SELECT json_build_array(${subjectArray},
-  ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.grantee, sh.level, st.path) FROM ${s}.shares sh
-    ${grantSite("sh")}
-    WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
-      -- Only a share whose grantee could include the subject.
-      AND (CASE sh.grantee->>'kind'
-        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
-        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
-        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
-        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
-        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND st.path && m.site_ids
-        ELSE false END)),
-  ARRAY(SELECT json_build_array(r.seq, r.id, r.conditions, r.grantee, r.level, st.path) FROM ${s}.rules r
-    ${grantSite("r")}
-    WHERE r.org_id = $2::text AND r.item_type = $3::text)) AS decision_read
-${subjectFrom}`,
-    /**
-     * The read for one decision without an item (`loadDecision(digest, null)`): the token, its
-     * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
-     * with no grant at all (the plan has no scan of shares, rules or sites).
-     */
-    loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
-${subjectFrom}`,
-
-    /**
-     * The read for one list filter, in ONE statement returning one row of one `json` array (see
-     * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
-     * database's clock, then every share and every rule of item type `$2` (unordered: the
-     * mapper restores insertion order) whose grantee key is one of the subject's (`k.keys`: user token — the user, its
-     * organization with either `includeServiceUsers`, the groups of its membership, every site
-     * whose path contains a member site; service-user token — the service user, its
-     * organization including service users) — an index scan of `shares_type_grantee` /
-     * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
-     * site it names. No row when no token has the digest `$1`.
-     */
-    loadAccess: `SELECT json_build_array(${subjectArray},
-  ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.item_org_id, sh.item_id, sh.grantee, sh.level, sh.created_at, ${sitePathOf("sh")}) FROM ${s}.shares sh
-    WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)),
-  ARRAY(SELECT json_build_array(r.seq, r.id, r.org_id, r.conditions, r.grantee, r.level, r.created_at, ${sitePathOf("r")}) FROM ${s}.rules r
-    WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys))) AS access_read
-${subjectFrom}
-CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
-    THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
-      -- Each sub-select only when the membership has groups / sites (most have neither).
-      || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
-      || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)
-    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
+    ...reads(tokenByDigest("hash")),
   };
   /**
    * R17 (`tokens.previewReach`): `loadAccess` for a subject without a token: the same statement
@@ -707,10 +715,10 @@ CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
   NULL::bigint AS deleted_at, NULL::bigint AS expired_at, NULL::jsonb AS restriction, NULL::bigint AS expires_at, NULL::bigint AS policy_expires_at,
   NULL::text AS previous_hash, NULL::bigint AS previous_hash_until, NULL::bigint AS rotated_at, NULL::bigint AS warned_deadline, NULL::bigint AS warned_threshold_ms,
   NULL::jsonb AS clients) x`;
-  const loadSubjectAccess = statements.loadAccess.replace(tokenByDigest, `FROM (${packedToken(previewRow)}) t`);
-  // The preview must never read a stored token: fail at start-up if loadAccess stops starting from tokenByDigest.
-  if (loadSubjectAccess === statements.loadAccess) throw new Error("keyward/postgres: loadSubjectAccess could not be derived from loadAccess");
-  return { ...statements, loadSubjectAccess };
+  const loadSubjectAccess = reads(`FROM (${packedToken(previewRow)}) t`).loadAccess;
+  /** The same three reads by the previous digest (R18's grace period), run only when the current one finds no token. */
+  const byPreviousDigest = reads(tokenByDigest("previous_hash"));
+  return { ...statements, byPreviousDigest, loadSubjectAccess };
 }
 
 /** The statements of one schema. */

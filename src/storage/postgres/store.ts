@@ -234,7 +234,19 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   if (!Number.isFinite(leaseMs) || leaseMs < 100 || leaseMs > MAX_LEASE_MS) {
     throw new KeywardError("invalid_config", `Invalid configuration at "cache.leaseMs": use 100 to ${MAX_LEASE_MS} ms.`, { field: "cache.leaseMs" });
   }
-  const names = { loadDecision: statementName(q.loadDecision), loadDecisionNoItem: statementName(q.loadDecisionNoItem), loadAccess: statementName(q.loadAccess) };
+  /** The reads by the current digest and by the previous one, each a named prepared statement. */
+  type Read = "loadDecision" | "loadDecisionNoItem" | "loadAccess";
+  const named = (read: Read) => ({ text: q[read], name: statementName(q[read]), previous: q.byPreviousDigest[read], previousName: statementName(q.byPreviousDigest[read]) });
+  const readStatements = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
+  /**
+   * The row of `read` for the token whose digest is `params[0]`: by its current digest, and only
+   * when no token has that, by its previous one (R18's grace period) — a second round trip that
+   * only an unknown secret or a rotated-away one pays.
+   */
+  async function readByDigest(read: Read, params: unknown[]): Promise<Row | undefined> {
+    const r = readStatements[read];
+    return (await driver.query(r.text, params, r.name))[0] ?? (await driver.query(r.previous, params, r.previousName))[0];
+  }
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
   async function guard<T>(f: () => Promise<T>): Promise<T> {
@@ -281,15 +293,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   }
 
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
-    const found =
-      item === null
-        ? (await driver.query(q.loadDecisionNoItem, [tokenHash], names.loadDecisionNoItem))[0]
-        : (await driver.query(q.loadDecision, [tokenHash, item.orgId, item.type, item.id], names.loadDecision))[0];
+    const found = item === null ? await readByDigest("loadDecisionNoItem", [tokenHash]) : await readByDigest("loadDecision", [tokenHash, item.orgId, item.type, item.id]);
     return found === undefined ? null : decisionInput(decisionRead(found.decision_read, item === null ? null : { orgId: item.orgId, type: item.type, id: item.id }));
   }
 
   async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
-    const found = (await driver.query(q.loadAccess, [tokenHash, itemType], names.loadAccess))[0];
+    const found = await readByDigest("loadAccess", [tokenHash, itemType]);
     if (found === undefined) return null;
     const { token, subject, dbNow, shares, rules, sitePaths } = accessRead(found.access_read, itemType);
     const compiled = compileSubject({ token, subject });

@@ -153,20 +153,33 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("the read for one decision", () => {
-    it("R15 authorize() makes exactly one round trip to the database: one statement, no transaction", async () => {
+    it("R15 R18 authorize() makes exactly one round trip to the database: one statement, no transaction; a rotated-away secret or an unknown one two", async () => {
       const t = await fresh();
       const w = await world({ store: t.store });
       await w.kw.directory.share({ item: w.inspection("i_1"), grantee: { kind: "user", userId: w.users.bob.id }, level: "view" });
-      const { token } = await w.userToken(w.users.bob.id);
+      const { token, record } = await w.userToken(w.users.bob.id);
       expect((await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).allowed).toBe(true);
       await t.store.flushTokenUses(); // the first use is written in the background
       t.driver.reset();
       expect((await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).allowed).toBe(true);
       expect(t.driver.queries).toHaveLength(1);
       expect(t.driver.transactions).toBe(0);
+      // R18: the previous secret is looked up by a second statement, only when no token has the digest as its current one.
+      const { token: rotated } = await w.kw.tokens.rotate({ orgId: "acme", tokenId: record.id, actorId: w.users.bob.id, password: PASSWORD, graceMs: DAY });
+      await t.store.flushTokenUses();
       t.driver.reset();
-      await t.store.loadDecision("unknown-digest", w.inspection("i_1"));
+      expect((await w.kw.authorize(rotated, "inspections.view", w.inspection("i_1"))).allowed).toBe(true);
       expect(t.driver.queries).toHaveLength(1);
+      await t.store.flushTokenUses();
+      t.driver.reset();
+      expect((await w.kw.authorize(token, "inspections.view", w.inspection("i_1"))).allowed).toBe(true);
+      expect(t.driver.queries).toHaveLength(2);
+      expect(t.driver.queries[1]).toContain("previous_hash = $1");
+      expect(t.driver.transactions).toBe(0);
+      t.driver.reset();
+      expect(await t.store.loadDecision("unknown-digest", w.inspection("i_1"))).toBeNull();
+      expect(await t.store.loadDecision("unknown-digest", null)).toBeNull();
+      expect(t.driver.queries).toHaveLength(4);
     });
 
     it("R13 the one statement returns the item's shares and rules with the sites they name, for a user and a service user", async () => {
@@ -187,7 +200,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("the read for one list filter", () => {
-    it("R13 R14 accessible() makes exactly one round trip to the database: one statement, no transaction, whatever the grantees", async () => {
+    it("R13 R14 accessible() makes exactly one round trip to the database: one statement, no transaction, whatever the grantees (an unknown secret two)", async () => {
       const t = await fresh();
       const w = await world({ store: t.store });
       // Ana (acme: group Auditors, site North) reaches items through every kind of grantee, in two organizations.
@@ -214,7 +227,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       expect(access.filter.rules).toHaveLength(1);
       t.driver.reset();
       expect(await t.store.loadAccess("unknown-digest", { itemType: "inspection" })).toBeNull();
-      expect(t.driver.queries).toHaveLength(1);
+      expect(t.driver.queries).toHaveLength(2);
     });
 
     it("R13 the statement finds shares and rules through the grantee indexes of migration 2, not by scanning every share", async () => {
