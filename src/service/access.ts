@@ -37,7 +37,11 @@ const ACCESSIBLE: Operation<AccessCall, AccessInput, AccessDecision> = {
  * (`unavailable`).
  */
 export function accessible(ctx: Context, rawToken: unknown, action: string, itemType: string, options?: AuthorizeOptions): Promise<AccessDecision> {
-  if (ctx.telemetry === null) return accessibleNow(ctx, rawToken, action, itemType, options);
+  return ctx.telemetry === null ? accessibleNow(ctx, rawToken, action, itemType, options) : accessibleObserved(ctx, rawToken, action, itemType, options);
+}
+
+/** `accessible()` under telemetry, apart so that {@link accessible} makes no closure (its captured variables would be allocated on every call). */
+function accessibleObserved(ctx: Context, rawToken: unknown, action: string, itemType: string, options: AuthorizeOptions | undefined): Promise<AccessDecision> {
   return observed(ctx, "accessible", action, itemType, () => accessibleNow(ctx, rawToken, action, itemType, options), describeDecision);
 }
 

@@ -43,7 +43,15 @@ const AUTHORIZE: Operation<AuthorizeCall, DecisionInput, Decision> = {
  * input (`invalid_input`) or a failing store (`unavailable`), never allowing on failure.
  */
 export function authorize(ctx: Context, rawToken: unknown, action: string, item?: ItemRef | null, options?: AuthorizeOptions): Promise<Decision> {
-  if (ctx.telemetry === null) return authorizeNow(ctx, rawToken, action, item, options);
+  return ctx.telemetry === null ? authorizeNow(ctx, rawToken, action, item, options) : authorizeObserved(ctx, rawToken, action, item, options);
+}
+
+/**
+ * `authorize()` under telemetry. Apart from {@link authorize} because a function that makes a
+ * closure allocates the closure's variables on every call, even when the branch that makes it
+ * is not taken (72 bytes per `authorize()` when this closure lived there).
+ */
+function authorizeObserved(ctx: Context, rawToken: unknown, action: string, item: ItemRef | null | undefined, options: AuthorizeOptions | undefined): Promise<Decision> {
   return observed(ctx, "authorize", action, item?.type, () => authorizeNow(ctx, rawToken, action, item, options), describeDecision);
 }
 

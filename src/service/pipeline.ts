@@ -123,7 +123,7 @@ export function runPipeline<C extends Call, I extends LoadedToken, R extends Ver
   // 2. digest and 3. the ONE read, failing closed.
   const digest = ctx.hash(raw as string);
   const sync = ctx.sync;
-  if (sync === null) return ctx.call(() => op.read(ctx.store, digest, call) as Promise<I | null>).then((input) => conclude(ctx, op, call, kind, input, digest));
+  if (sync === null) return readThenConclude(ctx, op, call, kind, digest);
   let input: I | null;
   try {
     input = op.read(sync, digest, call) as I | null;
@@ -131,6 +131,17 @@ export function runPipeline<C extends Call, I extends LoadedToken, R extends Ver
     return Promise.reject(storeFailure(e));
   }
   return settled(conclude(ctx, op, call, kind, input, digest));
+}
+
+/*
+ * The branches that wait (an asynchronous read, a rate limit, a newly seen expiry) are functions
+ * of their own: a function that makes a closure allocates the variables it captures on every
+ * call, even when the branch that makes the closure is not taken.
+ */
+
+/** Steps 3 to 6 on a store without synchronous reads: the read awaited (failing closed), then {@link conclude}. */
+function readThenConclude<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, kind: SubjectKind, digest: string): Promise<R> {
+  return ctx.call(() => op.read(ctx.store, digest, call) as Promise<I | null>).then((input) => conclude(ctx, op, call, kind, input, digest));
 }
 
 /** A result as a promise: itself when it already is one. */
@@ -162,14 +173,16 @@ function conclude<C extends Call, I extends LoadedToken, R extends Verdict>(ctx:
   if (input === null) return emitted(ctx, op, call, op.notFound(kind === null ? "token_malformed" : "token_unknown", call), now, null);
   // 4. the rate-limit gate (R21) where the call has one, then the decision.
   const gate = call.options?.rateLimit;
-  if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) {
-    const loaded = input;
-    return rateStage(ctx, gate, loaded, call.action, op.itemType(call), call.options?.request, now).then((stage) => {
-      const result = stage.limited === null ? (withRateLimit(op.decide(loaded, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
-      return recorded(ctx, op, call, loaded, result, now, previous);
-    });
-  }
+  if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) return rateLimited(ctx, op, call, gate, input, now, previous);
   return recorded(ctx, op, call, input, op.decide(input, now, call, ctx), now, previous);
+}
+
+/** Step 4 behind the rate-limit gate (R21): counted once, then the decision unless the limit refused; then {@link recorded}. */
+function rateLimited<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, gate: RateLimitGate, loaded: I, now: number, previous: boolean): Promise<R> {
+  return rateStage(ctx, gate, loaded, call.action, op.itemType(call), call.options?.request, now).then((stage) => {
+    const result = stage.limited === null ? (withRateLimit(op.decide(loaded, now, call, ctx) as R & { reason: "allowed" }, stage.state) as R) : (stage.limited as unknown as R);
+    return recorded(ctx, op, call, loaded, result, now, previous);
+  });
 }
 
 /** 5. Records the use, or a newly seen expiry (the one wait of a call without a rate limit); then 6. */
@@ -179,9 +192,14 @@ function recorded<C extends Call, I extends LoadedToken, R extends Verdict>(ctx:
     recordUse(ctx, input, now, call.options?.client);
     if (previous) result = previousSecretUsed(ctx, result, input, now, call);
   } else if (result.reason === "token_expired" && input.token.expiredAt === null) {
-    return recordExpiry(ctx, input, now).then(() => emitted(ctx, op, call, result, now, input));
+    return expiredThenEmitted(ctx, op, call, input, result, now);
   }
   return emitted(ctx, op, call, result, now, input);
+}
+
+/** A newly seen expiry recorded (awaited), then 6. */
+function expiredThenEmitted<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, input: I, result: R, now: number): Promise<R> {
+  return recordExpiry(ctx, input, now).then(() => emitted(ctx, op, call, result, now, input));
 }
 
 /** 6. Emits the call's event (built only when the host has a sink) and hands the result on. */
