@@ -411,7 +411,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
     const token = snapshotOf(slot);
-    return { token, subject: slot.subject!, compiled, ...grantsFor(compiled, query.itemType) };
+    const { shares, rules, sitePaths } = grantsFor(compiled, query.itemType);
+    return { token, subject: slot.subject!, compiled, shares, rules, sitePaths };
   }
 
   options.backdoor?.({
