@@ -409,21 +409,23 @@ LEFT JOIN ${s}.permission_sets p
    * The three reads a decision or a list filter starts with, each from the packed token row of
    * `from` (a `FROM (…) t`, {@link packedToken}).
    */
-  const reads = (from: string) => ({
-    /**
-     * The read for one decision on an item, in ONE statement returning one row of one `json`
-     * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
-     * service user), the permissions of the subject's set, the database's clock, then two
-     * arrays: the item's shares whose grantee could include the subject (the grantee keys of
-     * `loadAccess`; groups and sites only on an item of the token's own organization, R14) and
-     * the rules of its organization for its type, each with the path of the site it names — an
-     * index scan of `shares_item` and one of `rules_org_type`, each an `ARRAY(SELECT …)` (no
-     * aggregate, no JSON object per grant), unordered (the mapper restores insertion order,
-     * `seq`: a sort per call costs the server more). The item's other shares
-     * are never returned, so a decision's work does not depend on them (R15: a denial never
-     * tells whether another organization's item exists). No row when no token has the digest.
-     */
-    loadDecision: `SELECT json_build_array(${subjectArray},
+  const reads = (from: string) => {
+    const source = `${from}\n${subjectJoins}`;
+    return {
+      /**
+       * The read for one decision on an item, in ONE statement returning one row of one `json`
+       * array (see {@link decisionRead}): the token by digest, its subject (user + membership, or
+       * service user), the permissions of the subject's set, the database's clock, then two
+       * arrays: the item's shares whose grantee could include the subject (the grantee keys of
+       * `loadAccess`; groups and sites only on an item of the token's own organization, R14) and
+       * the rules of its organization for its type, each with the path of the site it names — an
+       * index scan of `shares_item` and one of `rules_org_type`, each an `ARRAY(SELECT …)` (no
+       * aggregate, no JSON object per grant), unordered (the mapper restores insertion order,
+       * `seq`: a sort per call costs the server more). The item's other shares
+       * are never returned, so a decision's work does not depend on them (R15: a denial never
+       * tells whether another organization's item exists). No row when no token has the digest.
+       */
+      loadDecision: `SELECT json_build_array(${subjectArray},
   ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.grantee, sh.level, st.path) FROM ${s}.shares sh
     ${grantSite("sh")}
     WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
@@ -438,42 +440,40 @@ LEFT JOIN ${s}.permission_sets p
   ARRAY(SELECT json_build_array(r.seq, r.id, r.conditions, r.grantee, r.level, st.path) FROM ${s}.rules r
     ${grantSite("r")}
     WHERE r.org_id = $2::text AND r.item_type = $3::text)) AS decision_read
-${from}
-${subjectJoins}`,
-    /**
-     * The read for one decision without an item (`loadDecision(digest, null)`): the token, its
-     * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
-     * with no grant at all (the plan has no scan of shares, rules or sites).
-     */
-    loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
-${from}
-${subjectJoins}`,
+${source}`,
+      /**
+       * The read for one decision without an item (`loadDecision(digest, null)`): the token, its
+       * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
+       * with no grant at all (the plan has no scan of shares, rules or sites).
+       */
+      loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
+${source}`,
 
-    /**
-     * The read for one list filter, in ONE statement returning one row of one `json` array (see
-     * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
-     * database's clock, then every share and every rule of item type `$2` (unordered: the
-     * mapper restores insertion order) whose grantee key is one of the subject's (`k.keys`: user token — the user, its
-     * organization with either `includeServiceUsers`, the groups of its membership, every site
-     * whose path contains a member site; service-user token — the service user, its
-     * organization including service users) — an index scan of `shares_type_grantee` /
-     * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
-     * site it names. No row when no token has the digest `$1`.
-     */
-    loadAccess: `SELECT json_build_array(${subjectArray},
+      /**
+       * The read for one list filter, in ONE statement returning one row of one `json` array (see
+       * {@link accessRead}): the token and its subject exactly as `loadDecision` reads them, the
+       * database's clock, then every share and every rule of item type `$2` (unordered: the
+       * mapper restores insertion order) whose grantee key is one of the subject's (`k.keys`: user token — the user, its
+       * organization with either `includeServiceUsers`, the groups of its membership, every site
+       * whose path contains a member site; service-user token — the service user, its
+       * organization including service users) — an index scan of `shares_type_grantee` /
+       * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
+       * site it names. No row when no token has the digest `$1`.
+       */
+      loadAccess: `SELECT json_build_array(${subjectArray},
   ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.item_org_id, sh.item_id, sh.grantee, sh.level, sh.created_at, ${sitePathOf("sh")}) FROM ${s}.shares sh
     WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)),
   ARRAY(SELECT json_build_array(r.seq, r.id, r.org_id, r.conditions, r.grantee, r.level, r.created_at, ${sitePathOf("r")}) FROM ${s}.rules r
     WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys))) AS access_read
-${from}
-${subjectJoins}
+${source}
 CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
     THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
       -- Each sub-select only when the membership has groups / sites (most have neither).
       || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
       || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)
     ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
-  });
+    };
+  };
   const statements = {
     lockMigrations: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     appliedMigrations: `SELECT version FROM ${s}.keyward_migrations ORDER BY version`,
