@@ -59,7 +59,46 @@ export function pathsFrom(paths: Readonly<Record<string, readonly string[]>>): S
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
-const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), keys: Object.freeze([]), lists: Object.freeze([]) });
+
+const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), keys: Object.freeze([]), lists: Object.freeze([]), bits: 0 });
+
+/**
+ * A 32-bit summary of grantee keys: for each key one bit, picked by a hash of its characters
+ * (FNV-1a). Equal keys set the same bit, so when a subject's bits and a grant index's bits have
+ * none in common, no key is in both: the decision skips the index without a lookup. (Shared
+ * bits say nothing: then the keys are compared.)
+ *
+ * @example
+ * ```ts
+ * (keyBits(subject.keys) & index.bits) === 0 // no grant of the index is under the subject's keys
+ * ```
+ */
+export function keyBits(keys: readonly string[], count = keys.length): number {
+  let bits = 0;
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    let h = 0x811c9dc5;
+    for (let j = 0; j < key.length; j++) h = Math.imul(h ^ key.charCodeAt(j), 0x01000193);
+    bits |= 1 << (h >>> 27);
+  }
+  return bits;
+}
+
+/** A frozen permission list (a store's own, kept for many subjects) → its one compiled set. */
+const permissionSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/**
+ * A permission list as a `Set`. A frozen list cannot change, so its set is
+ * made once and shared by every subject that holds the same list (the memory store hands every
+ * member of a permission set the set's one frozen list): a few sets that stay in the processor's
+ * caches instead of one per subject. A list that is not frozen (a decoded row) gets its own.
+ */
+function permissionSetOf(permissions: readonly string[]): ReadonlySet<string> {
+  if (!Object.isFrozen(permissions)) return new Set(permissions);
+  let set = permissionSets.get(permissions);
+  if (set === undefined) permissionSets.set(permissions, (set = new Set(permissions)));
+  return set;
+}
 
 /**
  * The subject as decisions name it (R15, R16): the user's name, or the service user's (its id
@@ -95,13 +134,15 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
     orgId: token.orgId,
     subjectId: token.subjectId,
     ref: Object.freeze(subjectRef(subject, token)),
-    permissions: new Set(subject.permissions),
+    permissions: permissionSetOf(subject.permissions),
     active,
     epoch: m === null ? null : m.epoch,
     keys: Object.freeze([...across, ...local]),
     acrossCount: across.length,
     keySet: new Set([...across, ...local]),
     acrossKeySet: new Set(across),
+    keyBits: keyBits(across) | keyBits(local),
+    acrossKeyBits: keyBits(across),
     groups: m === null || m.groupIds.length === 0 ? EMPTY_SET : new Set(m.groupIds),
     sites: m === null || m.siteIds.length === 0 ? EMPTY_SET : new Set(m.siteIds),
     // R17: the token's restriction, compiled with the subject (a token's restriction never changes).
@@ -166,7 +207,8 @@ function push(byKey: Map<string, CompiledGrant[]>, key: string, grant: CompiledG
 function frozenIndex(byKey: Map<string, CompiledGrant[]>): GrantIndex {
   if (byKey.size === 0) return NO_GRANTS;
   for (const list of byKey.values()) Object.freeze(list);
-  return Object.freeze({ byKey, keys: Object.freeze([...byKey.keys()]), lists: Object.freeze([...byKey.values()]) });
+  const keys = Object.freeze([...byKey.keys()]);
+  return Object.freeze({ byKey, keys, lists: Object.freeze([...byKey.values()]), bits: keyBits(keys) });
 }
 
 /**

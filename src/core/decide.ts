@@ -132,6 +132,8 @@ function covers(g: CompiledGrant, item: ItemRef): boolean {
  * ```
  */
 export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number): CompiledGrant | null {
+  // No key of the index is one of the subject's: nothing to look up.
+  if ((index.bits & (crossOrg ? subject.acrossKeyBits : subject.keyBits)) === 0) return null;
   const keys = subject.keys;
   const n = crossOrg ? subject.acrossCount : keys.length;
   // Whichever side is smaller: the index's keys (each tested against the subject's set) or the

@@ -541,6 +541,10 @@ export interface CompiledSubject {
   readonly keySet: ReadonlySet<string>;
   /** The first `acrossCount` keys as a set. */
   readonly acrossKeySet: ReadonlySet<string>;
+  /** {@link keyBits} of `keys`: a grant index none of whose bits are here holds no grant under them. */
+  readonly keyBits: number;
+  /** {@link keyBits} of the first `acrossCount` keys. */
+  readonly acrossKeyBits: number;
   /** The groups of its membership (users; empty otherwise). */
   readonly groups: ReadonlySet<string>;
   /** The sites of its membership (users; empty otherwise). */
@@ -599,6 +603,11 @@ export interface GrantIndex {
   /** The keys of `byKey`, and their grant lists, as parallel arrays (to walk an index smaller than the subject's keys). */
   readonly keys: readonly string[];
   readonly lists: readonly (readonly CompiledGrant[])[];
+  /**
+   * A 32-bit summary of `keys` (`keyBits`): one bit per key. A decision whose subject shares no
+   * bit with it skips the index without a lookup.
+   */
+  readonly bits: number;
 }
 
 /**
