@@ -10,6 +10,7 @@ import { DEFAULT_INACTIVITY_MS, DEFAULT_TRACKED_CLIENTS, DEFAULT_WARNING_THRESHO
 import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
+import { ownReadsOf } from "../storage/own-reads.js";
 import type { KeywardStore, SyncReads } from "../storage/types.js";
 import { parseConfig } from "./schemas.js";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
@@ -221,7 +222,7 @@ export function createContext(options: KeywardOptions): Context {
   const store = telemetry === null ? options.store : telemetry.store(options.store);
   return {
     store,
-    sync: store.sync !== undefined && store.sync.store === store ? store.sync : null,
+    sync: store.sync !== undefined && store.sync.store === store ? ownReadsOf(store.sync) : null,
     telemetry,
     actions,
     verifyPassword: options.verifyPassword,

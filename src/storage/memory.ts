@@ -32,7 +32,11 @@ import type {
   User,
 } from "../core/types.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
-import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, SubjectAccess, TokenListEntry } from "./types.js";
+import { offerOwnReads } from "./own-reads.js";
+import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, SubjectAccess, SyncReads, TokenListEntry } from "./types.js";
+
+/** `T` with its fields writable (a view this module keeps current in place). */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -68,12 +72,14 @@ interface ItemShares {
 
 /**
  * A token under its digest. `token` is the store's own record (writes change it in place);
- * `snapshot` the frozen copy reads hand out, remade when the record changed. The loaded and
+ * `snapshot` the frozen copy reads hand out, remade when the record changed; `view` the copy
+ * keyward's own pipeline reads (see {@link ownReads}), kept current in place. The loaded and
  * compiled subject are cached until a write they depend on (`at`).
  */
 interface TokenSlot {
   token: TokenRecord;
   snapshot: TokenRecord | null;
+  view: TokenRecord | null;
   subject: LoadedSubject | null;
   compiled: CompiledSubject | null;
   at: number;
@@ -96,7 +102,22 @@ function current(snapshot: TokenRecord, t: TokenRecord): boolean {
  * shape, so the code that reads them (the decision) stays monomorphic.
  */
 function frozenToken(t: TokenRecord): TokenRecord {
-  return Object.freeze({
+  return Object.freeze(tokenCopy(t));
+}
+
+/** The fields of {@link current}, copied from the record into a view (in place: no allocation but a changed time's number). */
+function refresh(view: Mutable<TokenRecord>, t: TokenRecord): void {
+  view.lastUsedAt = t.lastUsedAt;
+  view.revokedAt = t.revokedAt;
+  view.deletedAt = t.deletedAt;
+  view.expiredAt = t.expiredAt;
+  view.policyExpiresAt = t.policyExpiresAt ?? null;
+  view.revokedCause = t.revokedCause;
+}
+
+/** A copy of a token record with every field, always in one order (one shape for all copies). */
+function tokenCopy(t: TokenRecord): TokenRecord {
+  return {
     id: t.id,
     kind: t.kind,
     orgId: t.orgId,
@@ -121,7 +142,7 @@ function frozenToken(t: TokenRecord): TokenRecord {
     warnedDeadline: t.warnedDeadline ?? null,
     warnedThresholdMs: t.warnedThresholdMs ?? null,
     clients: t.clients ?? null,
-  });
+  };
 }
 
 /** Adds (or, with `remove`, deletes) `value` under `key` in a map of id-keyed maps. */
@@ -328,6 +349,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     return (slot.snapshot = frozenToken(slot.token));
   }
 
+  /**
+   * The slot's token as keyward's own pipeline reads it: one copy per slot, brought up to date
+   * in place. A snapshot is remade after every write, and with a clock that moves, every use is
+   * one (`lastUsedAt`): a copy of the whole record per call. The pipeline never changes the token
+   * it reads, and nothing it hands out holds it, so it needs no snapshot of its own.
+   */
+  function viewOf(slot: TokenSlot): TokenRecord {
+    const v = slot.view;
+    if (v === null) return (slot.view = tokenCopy(slot.token));
+    if (!current(v, slot.token)) refresh(v as Mutable<TokenRecord>, slot.token);
+    return v;
+  }
+
   /** The shares and rules of `itemType` whose grantee is one of the subject's keys, with the paths of the sites they name (`loadAccess`). */
   function grantsFor(compiled: CompiledSubject, itemType: string): Pick<AccessInput, "shares" | "rules" | "sitePaths"> {
     // The subject's grantee keys (the core's); a member site's key stands for it and every site below it (R13).
@@ -386,12 +420,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
    * (cached). Nothing is copied or filtered per call: `decide()` looks grants up by the subject's
    * keys, so an item with many shares and a missing item cost the same.
    */
-  function loadDecisionNow(tokenHash: string, item: ItemRef | null): DecisionInput | null {
+  function loadDecisionNow(tokenHash: string, item: ItemRef | null, own = false): DecisionInput | null {
     const slot = tokensByHash.get(tokenHash);
     if (slot === undefined) return null;
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
-    const token = snapshotOf(slot);
+    const token = own ? viewOf(slot) : snapshotOf(slot);
     if (item === null) return { token, subject: slot.subject!, compiled, shares: noGrants(), rules: noGrants() };
     const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
     const itemEntry = itemShares(item);
@@ -405,12 +439,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   }
 
   /** The read for one list filter: the token and its subject as {@link loadDecisionNow} reads them, and the grants under the subject's keys. */
-  function loadAccessNow(tokenHash: string, query: { itemType: string }): AccessInput | null {
+  function loadAccessNow(tokenHash: string, query: { itemType: string }, own = false): AccessInput | null {
     const slot = tokensByHash.get(tokenHash);
     if (slot === undefined) return null;
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
-    const token = snapshotOf(slot);
+    const token = own ? viewOf(slot) : snapshotOf(slot);
     const { shares, rules, sitePaths } = grantsFor(compiled, query.itemType);
     return { token, subject: slot.subject!, compiled, shares, rules, sitePaths };
   }
@@ -567,7 +601,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const record = { ...token };
       tokens.set(record.id, record);
       lastLoaded = null;
-      tokensByHash.set(record.hash, { token: record, snapshot: null, subject: null, compiled: null, at: -1 });
+      tokensByHash.set(record.hash, { token: record, snapshot: null, view: null, subject: null, compiled: null, at: -1 });
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
@@ -634,8 +668,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       t.rotatedAt = change.at;
       t.hash = change.hash;
       t.hint = change.hint;
-      // Both digests find the one slot; its snapshot is remade at the next read.
+      // Both digests find the one slot; its snapshot and view are remade at the next read.
       slot.snapshot = null;
+      slot.view = null;
       tokensByHash.set(t.hash, slot);
       return { token: { ...t }, changed: true };
     },
@@ -682,5 +717,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
 
     async close() {},
   };
-  return Object.assign(store, { sync: Object.freeze({ store, loadDecision: loadDecisionNow, loadAccess: loadAccessNow, recordTokenUse: recordTokenUseNow }) });
+  const sync: SyncReads = Object.freeze({ store, loadDecision: (h: string, i: ItemRef | null) => loadDecisionNow(h, i), loadAccess: (h: string, q: { itemType: string }) => loadAccessNow(h, q), recordTokenUse: recordTokenUseNow });
+  offerOwnReads(sync, Object.freeze({ store, loadDecision: (h: string, i: ItemRef | null) => loadDecisionNow(h, i, true), loadAccess: (h: string, q: { itemType: string }) => loadAccessNow(h, q, true), recordTokenUse: recordTokenUseNow }));
+  return Object.assign(store, { sync });
 }

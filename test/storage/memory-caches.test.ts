@@ -9,6 +9,7 @@ import { decide, generateToken, tokenHasher } from "../../src/core.js";
 import { admission } from "../../src/core/admit.js";
 import { memoryStore } from "../../src/memory.js";
 import { compileSubject, grantsOf, grantsUnder } from "../../src/core/compile.js";
+import { ownReadsOf } from "../../src/storage/own-reads.js";
 
 const T0 = 1_000;
 const quota = { max: 10, now: T0, inactivityMs: 1_000_000 };
@@ -212,5 +213,57 @@ describe("memory store: derived data is never stale", () => {
     const direct = createKeyward({ store: inner, actions: { "reports.export": { permission: "reports:export" } }, clock: () => T0 + 9 });
     expect((await direct.authorize(raw, "reports.export")).allowed).toBe(true);
     expect((await inner.getToken("tok_1"))!.lastUsedAt).toBe(T0 + 9);
+  });
+
+  it("R6 R11 keyward's own reads keep one token copy current in place: every use, revocation and expiry is seen by the next read, while the public reads still hand out a new frozen snapshot after each write", async () => {
+    const store = await setUp();
+    const own = ownReadsOf(store.sync!);
+    expect(own).not.toBe(store.sync);
+    const first = own.loadDecision("digest_1", null)!.token;
+    const snapshot = store.sync!.loadDecision("digest_1", null)!.token;
+    expect(first).not.toBe(snapshot);
+    expect(first).toEqual(snapshot);
+    // A use with a moving clock: the next own read is the same object, showing it; the public read is a new snapshot.
+    store.sync!.recordTokenUse("tok_1", T0 + 10);
+    const used = own.loadDecision("digest_1", item)!.token;
+    expect(used).toBe(first);
+    expect(used.lastUsedAt).toBe(T0 + 10);
+    const again = (await store.loadDecision("digest_1", null))!.token;
+    expect(again).not.toBe(snapshot);
+    expect(Object.isFrozen(again) && again.lastUsedAt).toBe(T0 + 10);
+    expect(snapshot.lastUsedAt).toBeNull();
+    // Revocation with a cause, then expiry: each in the very next own read (and its decision).
+    await store.revokeToken("tok_1", T0 + 20, "revoke", "leaked");
+    const revoked = own.loadDecision("digest_1", null)!;
+    expect(revoked.token).toBe(first);
+    expect([revoked.token.revokedAt, revoked.token.revokedCause]).toEqual([T0 + 20, "leaked"]);
+    expect(decide(revoked, "x", { permission: "inspections:view" }, null, T0 + 21, { inactivityMs: 1_000_000 }).reason).toBe("token_revoked");
+    expect((await store.loadDecision("digest_1", null))!.token.revokedAt).toBe(T0 + 20);
+    // A rotation gives the slot a new copy under both digests.
+    const store2 = await setUp();
+    const own2 = ownReadsOf(store2.sync!);
+    const before = own2.loadDecision("digest_1", null)!.token;
+    await store2.rotateToken("tok_1", { expectHash: "digest_1", hash: "digest_2", hint: "kwu_…wxyz", previousHashUntil: T0 + 100, at: T0 + 30 });
+    const after = own2.loadDecision("digest_2", null)!.token;
+    expect(after).not.toBe(before);
+    expect([after.hash, after.previousHash]).toEqual(["digest_2", "digest_1"]);
+    expect(own2.loadDecision("digest_1", null)!.token).toBe(after);
+  });
+
+  it("R6 authorize() on the memory store with a clock that moves decides from the latest use: a token used just before its inactivity deadline stays alive past it", async () => {
+    const store = memoryStore();
+    await store.putUser({ id: "u_1", name: "Ann" });
+    await store.putPermissionSet({ id: "ps_1", orgId: "org_a", name: "Set", permissions: ["reports:export"] });
+    await store.updateMembership("org_a", "u_1", () => member());
+    const raw = generateToken("user");
+    expect(await store.insertToken(token({ hash: tokenHasher()(raw) }), admission(quota))).toEqual({ ok: true });
+    let now = T0;
+    const kw = createKeyward({ store, actions: { "reports.export": { permission: "reports:export" } }, clock: () => now, inactivityMs: 100 });
+    for (const at of [T0 + 50, T0 + 140, T0 + 230, T0 + 320]) {
+      now = at;
+      expect((await kw.authorize(raw, "reports.export")).allowed).toBe(true);
+    }
+    now = T0 + 420; // 100 after the last use: expired
+    expect(await kw.authorize(raw, "reports.export")).toMatchObject({ allowed: false, reason: "token_expired" });
   });
 });

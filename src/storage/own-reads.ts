@@ -1,0 +1,23 @@
+/**
+ * A store's reads for keyward's own pipeline, apart from the `sync` reads it offers everyone.
+ * The memory store's public reads hand out frozen snapshots (a caller cannot change the store
+ * through them), remade after every write — and with a clock that moves, every use is a write.
+ * Its own reads hand keyward's pipeline, which never changes what it reads nor keeps it, one
+ * copy per token brought up to date in place. Kept in a module-private `WeakMap`, keyed by the
+ * public `sync` object: nothing a host can reach, and a store wrapped or proxied (whose `sync`
+ * keyward does not use) gets none.
+ * @module
+ */
+import type { SyncReads } from "./types.js";
+
+const own = new WeakMap<SyncReads, SyncReads>();
+
+/** Registers `reads` as keyward's own reads of the store whose public synchronous reads are `sync`. */
+export function offerOwnReads(sync: SyncReads, reads: SyncReads): void {
+  own.set(sync, reads);
+}
+
+/** keyward's own reads of the store whose public synchronous reads are `sync`, or `sync` itself when it offers none. */
+export function ownReadsOf(sync: SyncReads): SyncReads {
+  return own.get(sync) ?? sync;
+}
