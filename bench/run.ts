@@ -10,7 +10,7 @@
  */
 import { createHash, hash as oneShot } from "node:crypto";
 import os from "node:os";
-import { type DecisionInput, type KeywardStore } from "../src/index.js";
+import { createKeyward, type DecisionInput, type KeywardStore } from "../src/index.js";
 import { decide, tokenHasher, tokenParser } from "../src/core.js";
 import { admission } from "../src/core/admit.js";
 import { memoryStore } from "../src/memory.js";
@@ -173,7 +173,12 @@ async function main() {
   // returns, so the promise can be dropped — the call's figure without the caller's await.
   const allowedQueries = expected.flatMap((ok, i) => (ok ? [i] : []));
   const alone: Subject = { name: "keyward authorize(), not awaited: the call's own (allowed)", n: allowedQueries.length, run: (i) => void kw.authorize(raw[allowedQueries[i]!], q[allowedQueries[i]!]!.action, q[allowedQueries[i]!]!.item) };
-  out(costTable([...(await costs(subjects, expected)), await cost(alone, { gcCalls: 200_000 }), await cost({ name: "an awaited settled promise (the caller's await alone)", n: 1, async: true, run: () => settled }, { gcCalls: 200_000 })]));
+  // The same call with a clock that moves (1 ms per call), as a host's does: every use changes
+  // the token's last use. Last in the section: it moves the scenario's last uses past `s.now`.
+  let tick = 0;
+  const kwMoving = createKeyward({ store, actions: s.actions, clock: () => s.now + ++tick, inactivityMs: s.inactivityMs });
+  const moving: Subject = { name: "keyward authorize(), not awaited, clock moving 1 ms a call (allowed)", n: allowedQueries.length, run: (i) => void kwMoving.authorize(raw[allowedQueries[i]!], q[allowedQueries[i]!]!.action, q[allowedQueries[i]!]!.item) };
+  out(costTable([...(await costs(subjects, expected)), await cost(alone, { gcCalls: 200_000 }), await cost({ name: "an awaited settled promise (the caller's await alone)", n: 1, async: true, run: () => settled }, { gcCalls: 200_000 }), await cost(moving, { gcCalls: 200_000 })]));
   out();
   if (casbinPolicies) {
     const [slow] = await measure([{ name: "Casbin, shares as policies (first 10 queries)", n: 10, run: (i) => casbinPolicies.allowed(tokenIds[i]!, q[i]!.action, q[i]!.item) }], { rounds: 2, targetMs: 1, latencyCalls: 10 });
