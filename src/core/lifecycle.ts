@@ -84,24 +84,13 @@ export function effectiveExpiry(token: TokenRecord, inactivityMs: number): Effec
  */
 export function isExpired(token: TokenRecord, now: number, inactivityMs: number): boolean {
   if (token.expiredAt !== null) return true;
-  const deadline = deadlineAfter(token, lastActivity(token), inactivityMs);
-  return deadline !== null && now >= deadline;
-}
-
-/**
- * The earliest of the token's date, its policy's end and (user tokens) `activity + inactivityMs`;
- * `null` when none applies. What {@link isExpired} and {@link expiryAfterUse} compare with, and
- * {@link effectiveExpiry} at the last activity (which also names the cause).
- */
-function deadlineAfter(token: TokenRecord, activity: number, inactivityMs: number): number | null {
-  let deadline = token.expiresAt ?? null;
+  // `now` has reached the earliest of the deadlines iff it has reached one of them: compared one
+  // by one, no deadline is built (a number made here and returned would be allocated per call).
+  const date = token.expiresAt ?? null;
+  if (date !== null && now >= date) return true;
   const policy = token.policyExpiresAt ?? null;
-  if (policy !== null && (deadline === null || policy < deadline)) deadline = policy;
-  if (token.kind === "user") {
-    const idle = activity + inactivityMs;
-    if (deadline === null || idle < deadline) deadline = idle;
-  }
-  return deadline;
+  if (policy !== null && now >= policy) return true;
+  return token.kind === "user" && now >= lastActivity(token) + inactivityMs;
 }
 
 /**
@@ -293,7 +282,15 @@ export function tokenSortKey(token: TokenRecord, sort: TokenSort, inactivityMs: 
  * ```
  */
 export function expiryAfterUse(token: TokenRecord, at: number, inactivityMs: number): number | null {
-  return deadlineAfter(token, Math.max(at, lastActivity(token)), inactivityMs);
+  // effectiveExpiry's earliest deadline, with the use at `at` counted as the last activity.
+  let deadline = token.expiresAt ?? null;
+  const policy = token.policyExpiresAt ?? null;
+  if (policy !== null && (deadline === null || policy < deadline)) deadline = policy;
+  if (token.kind === "user") {
+    const idle = Math.max(at, lastActivity(token)) + inactivityMs;
+    if (deadline === null || idle < deadline) deadline = idle;
+  }
+  return deadline;
 }
 
 /**
