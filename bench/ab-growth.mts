@@ -15,6 +15,7 @@
 import { hash as oneShot } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { handWritten } from "./engines/handwritten.js";
+import { fill } from "./load.js";
 import { median } from "./measure.js";
 import { generateScenario, type Scenario } from "./scenario.js";
 
@@ -25,24 +26,13 @@ const MOVING = process.env.MOVING === "1";
 const s: Scenario = generateScenario({ users: Math.max(10, Math.round((SIZE - 50) / 1.1)), items: SIZE, queries: 10_000 });
 const roots = { base: `${process.env.BASE}/src`, new: fileURLToPath(new URL("../src", import.meta.url)) } as const;
 
-/** One checkout's store, loaded through its own `KeywardStore` methods (as bench/load.ts does), and its keyward. */
+/** One checkout's store, loaded through its own `KeywardStore` methods, and its keyward. */
 async function world(root: string) {
   const { memoryStore } = await import(`${root}/memory.ts`);
   const core = await import(`${root}/core.ts`);
   const { createKeyward } = await import(`${root}/index.ts`);
   const store = memoryStore();
-  for (const o of s.orgs) await store.putOrganization(o);
-  for (const u of s.users) await store.putUser(u);
-  for (const p of s.permissionSets) await store.putPermissionSet(p);
-  for (const g of s.groups) await store.putGroup(g);
-  for (const x of s.sites) await store.putSite(x);
-  for (const m of s.memberships) await store.updateMembership(m.orgId, m.userId, () => ({ ...m, status: "active" }));
-  for (const su of s.serviceUsers) await store.updateServiceUser(su.id, () => su);
-  const quota = core.admission({ max: 1_000_000_000, now: s.now, inactivityMs: s.inactivityMs });
-  for (const { record } of s.tokens) await store.insertToken(record, quota);
-  for (const m of s.memberships) if (m.status !== "active") await store.updateMembership(m.orgId, m.userId, () => m);
-  for (const sh of s.shares) await store.putShare(sh);
-  for (const r of s.rules) await store.putRule(r);
+  await fill(store, s, core.admission);
   let tick = 0;
   const kw = createKeyward({ store, actions: s.actions, clock: MOVING ? () => s.now + ++tick : () => s.now, inactivityMs: s.inactivityMs });
   const hash = core.tokenHasher();
