@@ -73,7 +73,7 @@ interface ItemShares {
 /**
  * A token under its digest. `token` is the store's own record (writes change it in place);
  * `snapshot` the frozen copy reads hand out, remade when the record changed; `view` the copy
- * keyward's own pipeline reads (see {@link ownReads}), kept current in place. The loaded and
+ * keyward's own pipeline reads (`own-reads.ts`), kept current in place. The loaded and
  * compiled subject are cached until a write they depend on (`at`).
  */
 interface TokenSlot {
