@@ -717,7 +717,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
 
     async close() {},
   };
-  const sync: SyncReads = Object.freeze({ store, loadDecision: (h: string, i: ItemRef | null) => loadDecisionNow(h, i), loadAccess: (h: string, q: { itemType: string }) => loadAccessNow(h, q), recordTokenUse: recordTokenUseNow });
-  offerOwnReads(sync, Object.freeze({ store, loadDecision: (h: string, i: ItemRef | null) => loadDecisionNow(h, i, true), loadAccess: (h: string, q: { itemType: string }) => loadAccessNow(h, q, true), recordTokenUse: recordTokenUseNow }));
+  /** The synchronous reads: the public ones (frozen snapshots), or keyward's own (`own`, the kept-current copy). */
+  const readsOf = (own: boolean): SyncReads =>
+    Object.freeze({
+      store,
+      loadDecision: (tokenHash: string, item: ItemRef | null) => loadDecisionNow(tokenHash, item, own),
+      loadAccess: (tokenHash: string, query: { itemType: string }) => loadAccessNow(tokenHash, query, own),
+      recordTokenUse: recordTokenUseNow,
+    });
+  const sync = readsOf(false);
+  offerOwnReads(sync, readsOf(true));
   return Object.assign(store, { sync });
 }

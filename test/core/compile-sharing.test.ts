@@ -1,12 +1,12 @@
 /**
  * What the compile step adds for decisions without changing any: the 32-bit key summaries a
- * decision skips a grant index by, and one permission `Set` per frozen permission list. Each is a law over random input: a
- * summary that missed a shared key would hide a grant (R13); a shared set that differed from the
- * list would change R12.
+ * decision skips a grant index by, and one permission `Set` per frozen permission list. Each is
+ * a law over random input: a summary that missed a shared key would hide a grant (R13); a shared
+ * set that differed from the list would change R12.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileShares, compileSubject, keyBits, pathsFrom } from "../../src/core/compile.js";
+import { compileShares, compileSubject, keyBits, noGrants, pathsFrom } from "../../src/core/compile.js";
 import { decide } from "../../src/core/decide.js";
 import type { LoadedSubject, Share, TokenRecord } from "../../src/core/types.js";
 
@@ -69,7 +69,7 @@ describe("key summaries (keyBits)", () => {
     const def = { permission: "inspections:edit", access: "edit" as const, item: "inspection" };
     const it1 = { orgId: "A", type: "inspection", id: "i1" };
     const grantTo = (groupId: string) => compileShares([{ id: "sh", item: it1, grantee: { kind: "group", groupId }, level: "edit" }], pathsFrom({}));
-    const input = (shares: ReturnType<typeof grantTo>) => ({ token, subject, compiled, shares, rules: compileShares([], pathsFrom({})) });
+    const input = (shares: ReturnType<typeof grantTo>) => ({ token, subject, compiled, shares, rules: noGrants() });
     expect(decide(input(grantTo(`other${other}`)), "inspections.edit", def, it1, T0, { inactivityMs: 1e12 })).toMatchObject({ allowed: false, reason: "access_denied", visible: false });
     expect(decide(input(grantTo("g1")), "inspections.edit", def, it1, T0, { inactivityMs: 1e12 })).toMatchObject({ allowed: true, grant: { source: "share", id: "sh", via: "group" } });
   });
