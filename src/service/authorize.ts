@@ -24,7 +24,8 @@ function itemKey(item: ItemRef): { orgId: string; type: string; id: string } {
   return { orgId: item.orgId, type: item.type, id: item.id };
 }
 
-interface AuthorizeCall extends Call {
+/** What `authorize()` hands the pipeline: the action, its options, the checked item and the action's definition. */
+export interface AuthorizeCall extends Call {
   item: ItemRef | null;
   definition: ActionDefinition | undefined;
 }
@@ -68,7 +69,23 @@ function authorizeNow(ctx: Context, rawToken: unknown, action: string, item: Ite
     if (definition !== undefined && definition.access === undefined && checked !== null) {
       throw misuse("item", `action "${action}" is an organization-level action and takes no item`);
     }
-    return runPipeline(ctx, AUTHORIZE, rawToken, { action, options, item: checked, definition });
+    // The instance's one call object, filled in (no object per call); taken while in use, so a
+    // call made from inside this one (an event sink) makes its own. The pipeline copies it
+    // before any wait: once `runPipeline` returns, nothing reads it.
+    const spare = ctx.spareCall;
+    if (spare === null) return runPipeline(ctx, AUTHORIZE, rawToken, { action, options, item: checked, definition });
+    ctx.spareCall = null;
+    spare.action = action;
+    spare.options = options;
+    spare.item = checked;
+    spare.definition = definition;
+    try {
+      return runPipeline(ctx, AUTHORIZE, rawToken, spare);
+    } finally {
+      spare.options = undefined;
+      spare.item = null;
+      ctx.spareCall = spare;
+    }
   } catch (e) {
     return Promise.reject(e);
   }

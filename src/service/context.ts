@@ -11,6 +11,7 @@ import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
 import { ownReadsOf } from "../storage/own-reads.js";
+import type { AuthorizeCall } from "./authorize.js";
 import type { KeywardStore, SyncReads } from "../storage/types.js";
 import { parseConfig } from "./schemas.js";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
@@ -153,6 +154,12 @@ export interface Context {
   maxGraceMs: number;
   /** R18: token id → when this instance last emitted `token.previous_secret_used` for it. */
   previousSecretEvents: Map<string, number>;
+  /**
+   * The one call object `authorize()` fills in for the pipeline, or `null` while a call is using
+   * it (an event sink that calls `authorize()` again gets an object of its own). The pipeline
+   * copies it before any wait, so it is free again when `runPipeline` returns.
+   */
+  spareCall: AuthorizeCall | null;
   /** Emits an event to the host's sink, if any. */
   emit(event: KeywardEvent): void;
   hasSink: boolean;
@@ -247,6 +254,7 @@ export function createContext(options: KeywardOptions): Context {
     },
     maxGraceMs: options.rotation?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS,
     previousSecretEvents: new Map(),
+    spareCall: { action: "", options: undefined, item: null, definition: undefined },
     newId: (prefix) => `${prefix}_${nano()}`,
     hasSink: sink !== undefined,
     emit(event) {

@@ -123,7 +123,8 @@ export function runPipeline<C extends Call, I extends LoadedToken, R extends Ver
   // 2. digest and 3. the ONE read, failing closed.
   const digest = ctx.hash(raw as string);
   const sync = ctx.sync;
-  if (sync === null) return readThenConclude(ctx, op, call, kind, digest);
+  // The call may be its caller's reused object (authorize()'s): a branch that waits takes a copy.
+  if (sync === null) return readThenConclude(ctx, op, { ...call }, kind, digest);
   let input: I | null;
   try {
     input = op.read(sync, digest, call) as I | null;
@@ -173,7 +174,9 @@ function conclude<C extends Call, I extends LoadedToken, R extends Verdict>(ctx:
   if (input === null) return emitted(ctx, op, call, op.notFound(kind === null ? "token_malformed" : "token_unknown", call), now, null);
   // 4. the rate-limit gate (R21) where the call has one, then the decision.
   const gate = call.options?.rateLimit;
-  if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) return rateLimited(ctx, op, call, gate, input, now, previous);
+  // A branch that waits takes copies of the call and of the read's input: both may be reused
+  // objects (authorize()'s call, the memory store's own read), filled in again by the next call.
+  if (gate !== undefined && checkToken(input, now, ctx.inactivityMs) === null) return rateLimited(ctx, op, { ...call }, gate, { ...input }, now, previous);
   return recorded(ctx, op, call, input, op.decide(input, now, call, ctx), now, previous);
 }
 
@@ -187,14 +190,18 @@ function rateLimited<C extends Call, I extends LoadedToken, R extends Verdict>(c
 
 /** 5. Records the use, or a newly seen expiry (the one wait of a call without a rate limit); then 6. */
 function recorded<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, input: I, decided: R, now: number, previous: boolean): R | Promise<R> {
-  let result = decided;
-  if (passedTokenStage(result.reason as never)) {
+  if (passedTokenStage(decided.reason as never)) {
     recordUse(ctx, input, now, call.options?.client);
-    if (previous) result = previousSecretUsed(ctx, result, input, now, call);
-  } else if (result.reason === "token_expired" && input.token.expiredAt === null) {
-    return expiredThenEmitted(ctx, op, call, input, result, now);
+    if (previous) {
+      // The event's sink may call authorize() again, which fills the memory store's reused input
+      // in anew: what follows the event reads a copy taken before it.
+      const kept = { ...input };
+      return emitted(ctx, op, call, previousSecretUsed(ctx, decided, input, now, call), now, kept);
+    }
+  } else if (decided.reason === "token_expired" && input.token.expiredAt === null) {
+    return expiredThenEmitted(ctx, op, { ...call }, { ...input }, decided, now);
   }
-  return emitted(ctx, op, call, result, now, input);
+  return emitted(ctx, op, call, decided, now, input);
 }
 
 /** A newly seen expiry recorded (awaited), then 6. */

@@ -228,6 +228,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   const tokensByHash = new Map<string, TokenSlot>();
   /** The token of the last `loadDecision`: `authorize()` records its use right after (saves a lookup). Always `tokens.get(lastLoaded.id)`. */
   let lastLoaded: TokenRecord | null = null;
+  /**
+   * The one decision input keyward's own reads fill in and return (no object per call). The
+   * pipeline reads it only until its first wait or event, and copies it before either: a call
+   * made from an event sink fills it in anew.
+   */
+  let ownInput: DecisionInput | null = null;
   /** Bumped by every write a loaded subject depends on: users, memberships, permission sets, service users. */
   let subjectsVersion = 0;
   /** orgId → tokens, in creation order */
@@ -418,7 +424,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
    * The read for one decision: the token's snapshot, its subject (loaded and compiled, cached),
    * and the compiled grants of the item's shares and of its organization's rules for its type
    * (cached). Nothing is copied or filtered per call: `decide()` looks grants up by the subject's
-   * keys, so an item with many shares and a missing item cost the same.
+   * keys, so an item with many shares and a missing item cost the same. With `own` (keyward's
+   * pipeline), the token is the slot's kept-current copy and the input is {@link ownInput}.
    */
   function loadDecisionNow(tokenHash: string, item: ItemRef | null, own = false): DecisionInput | null {
     const slot = tokensByHash.get(tokenHash);
@@ -426,16 +433,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
     const token = own ? viewOf(slot) : snapshotOf(slot);
-    if (item === null) return { token, subject: slot.subject!, compiled, shares: noGrants(), rules: noGrants() };
-    const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
-    const itemEntry = itemShares(item);
-    return {
-      token,
-      subject: slot.subject!,
-      compiled,
-      shares: itemEntry === undefined ? noGrants() : shareGrants(itemEntry),
-      rules: ruleEntry === undefined ? noGrants() : ruleGrants(ruleEntry),
-    };
+    let shares = noGrants();
+    let rules = shares;
+    if (item !== null) {
+      const ruleEntry = rulesByType.get(item.orgId)?.get(item.type);
+      const itemEntry = itemShares(item);
+      if (itemEntry !== undefined) shares = shareGrants(itemEntry);
+      if (ruleEntry !== undefined) rules = ruleGrants(ruleEntry);
+    }
+    if (!own) return { token, subject: slot.subject!, compiled, shares, rules };
+    if (ownInput === null) return (ownInput = { token, subject: slot.subject!, compiled, shares, rules });
+    const input = ownInput as Mutable<DecisionInput>;
+    input.token = token;
+    input.subject = slot.subject!;
+    input.compiled = compiled;
+    input.shares = shares;
+    input.rules = rules;
+    return input;
   }
 
   /** The read for one list filter: the token and its subject as {@link loadDecisionNow} reads them, and the grants under the subject's keys. */

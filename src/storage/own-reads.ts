@@ -3,7 +3,9 @@
  * The memory store's public reads hand out frozen snapshots (a caller cannot change the store
  * through them), remade after every write — and with a clock that moves, every use is a write.
  * Its own reads hand keyward's pipeline, which never changes what it reads nor keeps it, one
- * copy per token brought up to date in place. Kept in a module-private `WeakMap`, keyed by the
+ * copy per token brought up to date in place, in one decision input object filled in anew by
+ * every read (the pipeline copies the input before it waits or emits an event, since a call
+ * made from an event sink reads again). Kept in a module-private `WeakMap`, keyed by the
  * public `sync` object: nothing a host can reach, and a store wrapped or proxied (whose `sync`
  * keyward does not use) gets none.
  * @module
