@@ -5,10 +5,17 @@
  * (default 20,000), rounds interleaved (KW_CPU_ROUNDS, default 3; the median is shown). A
  * latency ratio under load is a ratio of CPU per call when the server and the callers share the
  * cores, and this measures it without the noise of scheduling.
+ *
+ * Then the same reads (and `authorize()`) under load: KW_CPU_CALLERS concurrent callers (default
+ * "4,16"; empty to skip) for KW_CPU_LOAD_MS each (default 1,000), rounds interleaved: calls per
+ * second, p50, this process's CPU per call, and the rest of the machine's (the backends and the
+ * kernel, from /proc/stat) per call. Past two callers on two cores the machine is busy, and the
+ * latency ratio to `SELECT 1` follows the ratio of these sums.
  * `KEYWARD_PG_URL=… npm run bench:postgres-cpu`
  */
 import { readFileSync } from "node:fs";
 import pg from "pg";
+import { createKeyward } from "../src/index.js";
 import { pgDriver, postgresStore } from "../src/postgres.js";
 import { seed, table } from "./postgres-multi.js";
 
@@ -17,8 +24,15 @@ if (!URL) throw new Error("KEYWARD_PG_URL is required");
 const CALLS = Number(process.env.KW_CPU_CALLS ?? 20_000);
 const ROUNDS = Number(process.env.KW_CPU_ROUNDS ?? 3);
 const TICK_US = 1_000_000 / 100;
+const CALLERS = (process.env.KW_CPU_CALLERS ?? "4,16").split(",").filter((x) => x.trim() !== "").map(Number);
+const LOAD_MS = Number(process.env.KW_CPU_LOAD_MS ?? 1000);
+/** CPU time the whole machine spent busy (every core, every process), µs. */
+const machineBusy = () => {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) * TICK_US;
+};
 
-const pool = new pg.Pool({ connectionString: URL, max: 1 });
+const pool = new pg.Pool({ connectionString: URL, max: 1 + Math.max(0, ...CALLERS) });
 const schema = `bench_cpu_${Math.random().toString(36).slice(2, 8)}`;
 const backendTicks = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -61,8 +75,69 @@ try {
       return `| ${name} | ${med(g.client).toFixed(1)} | ${med(g.server).toFixed(1)} | ${both.toFixed(1)} | ${(both / base).toFixed(2)} | ${med(g.wall).toFixed(1)} |`;
     }),
   );
+  if (CALLERS.length > 0) await underLoad(data, store);
   await store.close();
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await pool.end();
+}
+
+/** The reads, `authorize()` and `SELECT 1` with several callers at once, on the same pool. */
+async function underLoad(data: Awaited<ReturnType<typeof seed>>, store: ReturnType<typeof postgresStore>) {
+  const kw = createKeyward({ store, actions: { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } });
+  const subjects: [string, (i: number) => Promise<unknown>][] = [
+    ["SELECT 1", () => pool.query("SELECT 1")],
+    ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
+    ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null)],
+    ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" })],
+    ["authorize()", (i) => kw.authorize(data.raw[i % 100]!, "inspections.edit", data.items[i % 100])],
+  ];
+  for (const [, f] of subjects) for (let i = 0; i < 300; i++) await f(i);
+  const rows: string[] = [];
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const callers of CALLERS) {
+    const got = subjects.map(() => ({ perSecond: [] as number[], p50: [] as number[], client: [] as number[], rest: [] as number[] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < subjects.length; k++) {
+        const f = subjects[k]![1];
+        const latencies: number[] = [];
+        let n = 0;
+        const c0 = process.cpuUsage();
+        const m0 = machineBusy();
+        const w0 = performance.now();
+        const end = w0 + LOAD_MS;
+        await Promise.all(
+          Array.from({ length: callers }, async () => {
+            while (performance.now() < end) {
+              const t = performance.now();
+              await f(n++);
+              latencies.push(performance.now() - t);
+            }
+          }),
+        );
+        const wall = performance.now() - w0;
+        const c = process.cpuUsage(c0);
+        const client = (c.user + c.system) / n;
+        latencies.sort((a, b) => a - b);
+        got[k]!.perSecond.push((n / wall) * 1000);
+        got[k]!.p50.push(latencies[Math.floor(latencies.length / 2)]! * 1000);
+        got[k]!.client.push(client);
+        got[k]!.rest.push((machineBusy() - m0) / n - client);
+      }
+    }
+    const base = got[0]!;
+    for (let k = 0; k < subjects.length; k++) {
+      const g = got[k]!;
+      const both = med(g.client) + med(g.rest);
+      const baseBoth = med(base.client) + med(base.rest);
+      rows.push(
+        `| ${callers} | ${subjects[k]![0]} | ${Math.round(med(g.perSecond)).toLocaleString("en")} | ${med(g.p50).toFixed(0)} (${(med(g.p50) / med(base.p50)).toFixed(1)}×) | ${med(g.client).toFixed(1)} | ${med(g.rest).toFixed(1)} | ${both.toFixed(1)} (${(both / baseBoth).toFixed(1)}×) |`,
+      );
+    }
+  }
+  table(
+    `Under load, ${LOAD_MS} ms per cell × ${ROUNDS} rounds (median); CPU per call in µs, "rest" is the backends and the kernel (the whole machine's busy time less this process's):`,
+    ["callers>", "call", "calls/s>", "p50 µs (÷ SELECT 1)>", "this process>", "rest>", "both (÷ SELECT 1)>"],
+    rows,
+  );
 }
