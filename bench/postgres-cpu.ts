@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { createKeyward } from "../src/index.js";
 import { pgDriver, postgresStore } from "../src/postgres.js";
-import { seed, table } from "./postgres-multi.js";
+import { concurrently, seed, table } from "./postgres-multi.js";
 
 const URL = process.env.KEYWARD_PG_URL;
 if (!URL) throw new Error("KEYWARD_PG_URL is required");
@@ -99,26 +99,14 @@ async function underLoad(data: Awaited<ReturnType<typeof seed>>, store: ReturnTy
     const got = subjects.map(() => ({ perSecond: [] as number[], p50: [] as number[], client: [] as number[], rest: [] as number[] }));
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < subjects.length; k++) {
-        const f = subjects[k]![1];
-        const latencies: number[] = [];
-        let n = 0;
         const c0 = process.cpuUsage();
         const m0 = machineBusy();
         const w0 = performance.now();
-        const end = w0 + LOAD_MS;
-        await Promise.all(
-          Array.from({ length: callers }, async () => {
-            while (performance.now() < end) {
-              const t = performance.now();
-              await f(n++);
-              latencies.push(performance.now() - t);
-            }
-          }),
-        );
+        const latencies = await concurrently(callers, LOAD_MS, subjects[k]![1]);
         const wall = performance.now() - w0;
         const c = process.cpuUsage(c0);
+        const n = latencies.length;
         const client = (c.user + c.system) / n;
-        latencies.sort((a, b) => a - b);
         got[k]!.perSecond.push((n / wall) * 1000);
         got[k]!.p50.push(latencies[Math.floor(latencies.length / 2)]! * 1000);
         got[k]!.client.push(client);

@@ -38,11 +38,11 @@ export function table(title: string, head: string[], rows: string[]): void {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-/** p50 and p99 (ms) of `f` called by `callers` concurrent loops for ROW_MS. */
-async function percentiles(callers: number, f: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+/** `f` called by `callers` concurrent loops for `ms`: each call's latency (ms), sorted. */
+export async function concurrently(callers: number, ms: number, f: (i: number) => Promise<unknown>): Promise<number[]> {
   const latencies: number[] = [];
   let n = 0;
-  const end = performance.now() + ROW_MS;
+  const end = performance.now() + ms;
   await Promise.all(
     Array.from({ length: callers }, async () => {
       while (performance.now() < end) {
@@ -52,7 +52,12 @@ async function percentiles(callers: number, f: (i: number) => Promise<unknown>):
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
+  return latencies.sort((a, b) => a - b);
+}
+
+/** p50 and p99 (ms) of `f` called by `callers` concurrent loops for ROW_MS. */
+async function percentiles(callers: number, f: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  const latencies = await concurrently(callers, ROW_MS, f);
   return { p50: pct(latencies, 50), p99: pct(latencies, 99) };
 }
 
