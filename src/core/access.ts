@@ -81,22 +81,22 @@ function includes(input: AccessInput, grantee: Grantee, crossOrg: boolean): bool
 
 /**
  * A list filter as plain data: JSON- and `structuredClone`-safe. `accessFilter(data)` gives it
- * back its methods.
+ * back its methods. A filter's data is frozen: one filter may be handed to many calls.
  */
 export interface AccessFilterData {
   /** The item type the filter is about; it matches no item of another type. */
-  itemType: string;
+  readonly itemType: string;
   /** The access level the action needs (R13): every grant below is left out. */
-  level: AccessLevel;
+  readonly level: AccessLevel;
   /** Items shared with the subject at `level` or above, by owner organization (sorted). */
-  shared: { orgId: string; ids: string[] }[];
+  readonly shared: readonly { readonly orgId: string; readonly ids: readonly string[] }[];
   /**
    * Access rules covering the subject at `level` or above: an item of `orgId` whose attributes
    * meet every condition (attribute ∈ values) matches. No conditions: every item of `orgId`.
    * With `ids` (a restricted token's, R17: a rule that counts only on the items its restriction
    * lists), only the items of `orgId` with one of these ids, and then the conditions.
    */
-  rules: { id: string; orgId: string; conditions: Record<string, string[]>; ids?: string[] }[];
+  readonly rules: readonly { readonly id: string; readonly orgId: string; readonly conditions: Readonly<Record<string, readonly string[]>>; readonly ids?: readonly string[] }[];
 }
 
 /** A list filter: its data, plus `matches` for in-memory lists and `toSql` for the host's table. */
@@ -177,7 +177,7 @@ export function accessFilter(data: AccessFilterData): AccessFilter {
     rules: data.rules.map((r) => ({
       id: r.id,
       orgId: r.orgId,
-      conditions: Object.fromEntries(Object.entries(r.conditions).map(([k, v]) => [k, [...v]])),
+      conditions: Object.fromEntries(Object.entries(r.conditions).map(([k, v]) => [k, [...(v as readonly string[])]])),
       ...(r.ids === undefined ? {} : { ids: [...r.ids] }),
     })),
   };
@@ -197,10 +197,21 @@ export function accessFilter(data: AccessFilterData): AccessFilter {
     return false;
   };
   // The methods are not enumerable: the object stays plain data for JSON and structuredClone.
-  return Object.defineProperties(plain, {
-    matches: { value: matches, enumerable: false },
-    toSql: { value: (options: ToSqlOptions) => filterToSql(plain, options), enumerable: false },
-  }) as AccessFilter;
+  // Frozen through and through: one filter may be handed to many calls (see filterFor).
+  for (const s of plain.shared) Object.freeze(Object.freeze(s).ids);
+  for (const r of plain.rules) {
+    for (const v of Object.values(Object.freeze(r).conditions)) Object.freeze(v);
+    Object.freeze(r.conditions);
+    if (r.ids !== undefined) Object.freeze(r.ids);
+  }
+  Object.freeze(plain.shared);
+  Object.freeze(plain.rules);
+  return Object.freeze(
+    Object.defineProperties(plain, {
+      matches: { value: matches, enumerable: false },
+      toSql: { value: (options: ToSqlOptions) => filterToSql(plain, options), enumerable: false },
+    }),
+  ) as AccessFilter;
 }
 
 function checkDefinition(definition: ActionDefinition, itemType: string, action: string): AccessLevel {
@@ -238,7 +249,54 @@ export function decideAccess(
   const level = definition === undefined ? undefined : checkDefinition(definition, itemType, action);
   const denied = refusal(input, action, definition, now, options);
   if (denied !== null) return denied;
-  const need = LEVEL_RANK[level!];
+  const { token } = input;
+  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter: filterFor(input, itemType, level!), expiresAt: expiryAfterUse(token, now, options.inactivityMs) };
+}
+
+/** A filter built from frozen grant lists, with what it was built from (besides the shares it is kept under). */
+interface BuiltFilter {
+  rules: readonly AccessRule[];
+  compiled: CompiledSubject;
+  sitePaths: AccessInput["sitePaths"];
+  orgId: string;
+  itemType: string;
+  level: AccessLevel;
+  filter: AccessFilter;
+}
+/** How many filters are kept per frozen share list (one per subject, item type and level it was read for). */
+const BUILT_PER_LIST = 4;
+/** Filters built from frozen share lists, by list: the next call with the same lists, subject and level gets the same (frozen) filter. */
+const builtFilters = new WeakMap<readonly Share[], BuiltFilter[]>();
+
+/**
+ * The filter of an allowed {@link decideAccess}. A pure function of the input's shares, rules,
+ * compiled subject and site paths, the token's organization, the item type and the level: when
+ * the store hands frozen lists (the memory store hands the same frozen lists until a write
+ * changes them), the filter built for them is kept and handed out again, so a repeated call
+ * costs no work and no allocation per share.
+ */
+function filterFor(input: AccessInput, itemType: string, level: AccessLevel): AccessFilter {
+  const { shares, rules, compiled, sitePaths } = input;
+  const orgId = input.token.orgId;
+  const reusable = Object.isFrozen(shares) && Object.isFrozen(rules) && Object.isFrozen(sitePaths);
+  let built = reusable ? builtFilters.get(shares) : undefined;
+  if (built !== undefined) {
+    for (const b of built) {
+      if (b.rules === rules && b.compiled === compiled && b.sitePaths === sitePaths && b.orgId === orgId && b.itemType === itemType && b.level === level) return b.filter;
+    }
+  }
+  const filter = buildFilter(input, itemType, level);
+  if (reusable) {
+    if (built === undefined) builtFilters.set(shares, (built = []));
+    if (built.length >= BUILT_PER_LIST) built.shift();
+    built.push({ rules, compiled, sitePaths, orgId, itemType, level, filter });
+  }
+  return filter;
+}
+
+/** Builds the filter of {@link filterFor}: the items shared with the subject at `level` or above, and the rules that include it. */
+function buildFilter(input: AccessInput, itemType: string, level: AccessLevel): AccessFilter {
+  const need = LEVEL_RANK[level];
   const { token } = input;
   // R17: a restricted token counts only the grants its restriction lets through.
   const r = input.compiled.restriction;
@@ -252,7 +310,7 @@ export function decideAccess(
     if (ids === undefined) shared.set(share.item.orgId, (ids = new Set()));
     ids.add(share.item.id);
   }
-  const rules: AccessFilterData["rules"] = [];
+  const rules: { id: string; orgId: string; conditions: Record<string, string[]>; ids?: string[] }[] = [];
   const ruleList = input.rules;
   for (let i = 0; i < ruleList.length; i++) {
     const rule = ruleList[i]!;
@@ -267,13 +325,12 @@ export function decideAccess(
     if (ids.length > 0) rules.push({ id: rule.id, orgId: rule.orgId, conditions, ids });
   }
   rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const filter = accessFilter({
+  return accessFilter({
     itemType,
-    level: level!,
+    level,
     shared: [...shared.keys()].sort().map((orgId) => ({ orgId, ids: [...shared.get(orgId)!].sort() })),
     rules,
   });
-  return { allowed: true, reason: "allowed", action, subject: input.compiled.ref, orgId: token.orgId, tokenId: token.id, filter, expiresAt: expiryAfterUse(token, now, options.inactivityMs) };
 }
 
 /** One grant a token can use (`tokens.reach`): a share or an access rule that includes its subject. */

@@ -13,7 +13,7 @@ import type { ActionDefinition, DecisionInput, LoadedToken, TokenRecord, TokenVi
 import type { PreviewReachInput } from "./inputs.js";
 import type { Context } from "./context.js";
 import { authorizationEvent, describeDecision, misuse, observed, runPipeline, type AuthorizeOptions, type Call, type Operation } from "./pipeline.js";
-import { id, parseInput, previewReachSchema } from "./schemas.js";
+import { checkId, id, parseInput, previewReachSchema } from "./schemas.js";
 import { checkRestriction, requirePermission, requireWithin, toView } from "./tokens.js";
 
 interface AccessCall extends Call {
@@ -49,7 +49,7 @@ function accessibleObserved(ctx: Context, rawToken: unknown, action: string, ite
 function accessibleNow(ctx: Context, rawToken: unknown, action: string, itemType: string, options: AuthorizeOptions | undefined): Promise<AccessDecision> {
   try {
     if (typeof action !== "string") throw misuse("action", "expected a string");
-    const type = parseInput(id, itemType, "itemType");
+    const type = checkId(itemType, "itemType");
     const definition = ctx.actions.get(action);
     if (definition !== undefined && definition.access === undefined) throw misuse("action", `"${action}" is an organization-level action; a list filter needs an item action`);
     if (definition !== undefined && definition.item !== type) throw misuse("itemType", `action "${action}" acts on items of type "${definition.item}"`);

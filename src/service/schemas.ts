@@ -27,8 +27,10 @@ export const LIMITS = {
   siteDepth: 16,
 } as const;
 
+/** What an id is made of: printable ASCII without spaces. */
+const PRINTABLE_ID = /^[\x21-\x7e]+$/;
 /** An identifier: 1–200 printable ASCII characters, no spaces. */
-export const id = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+export const id = z.string().min(1).max(200).regex(PRINTABLE_ID, "must be printable ASCII without spaces");
 /** A display name: 1–200 characters, no control characters. */
 export const name = z.string().trim().min(1).max(LIMITS.name).regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
 /**
@@ -237,6 +239,14 @@ const MAX_ID = 200;
 
 function badItem(field: string, why: string): KeywardError {
   return fieldError("invalid_input", field, why);
+}
+
+/**
+ * {@link id} for a call on the hot path (`accessible()`'s item type): a valid id is returned as
+ * it is, without zod's work and allocation; anything else gets exactly zod's error.
+ */
+export function checkId(value: unknown, field: string): string {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID && PRINTABLE_ID.test(value) ? value : parseInput(id, value, field);
 }
 
 function isId(v: unknown): v is string {

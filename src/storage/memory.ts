@@ -85,6 +85,18 @@ interface TokenSlot {
   at: number;
 }
 
+/** How many compiled subjects keyward's own list reads keep grants for (the memory store's `keptGrantsFor`). */
+const KEPT_GRANTS = 1024;
+
+/** The grants of one list read, frozen, with the versions of the shares, rules and sites they were found at. */
+interface KeptGrants {
+  shares: readonly Share[];
+  rules: readonly AccessRule[];
+  sitePaths: Readonly<Record<string, readonly string[]>>;
+  grantsAt: number;
+  sitesAt: number;
+}
+
 /** Whether a frozen snapshot still shows the record (the fields writes change). */
 function current(snapshot: TokenRecord, t: TokenRecord): boolean {
   return (
@@ -234,6 +246,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
    * made from an event sink fills it in anew.
    */
   let ownInput: DecisionInput | null = null;
+  /** Bumped by every write of a share or a rule (what {@link keptGrantsFor} keeps depends on them). */
+  let grantsVersion = 0;
+  /** keyward's own list reads' grants, by compiled subject (least recently used first), then item type. */
+  const keptGrants = new Map<CompiledSubject, Map<string, KeptGrants>>();
   /** Bumped by every write a loaded subject depends on: users, memberships, permission sets, service users. */
   let subjectsVersion = 0;
   /** orgId → tokens, in creation order */
@@ -398,6 +414,38 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     return { shares: found, rules: foundRules, sitePaths };
   }
 
+  /**
+   * {@link grantsFor} for keyward's own list reads: frozen lists, kept for the
+   * {@link KEPT_GRANTS} compiled subjects listed most recently and handed out again until a share,
+   * a rule or a site is written. The same frozen lists let the core hand out the filter it built for them
+   * (`decideAccess`), so a repeated `accessible()` costs no work per share.
+   */
+  function keptGrantsFor(compiled: CompiledSubject, itemType: string): KeptGrants {
+    let byType = keptGrants.get(compiled);
+    if (byType !== undefined) {
+      const kept = byType.get(itemType);
+      if (kept !== undefined && kept.grantsAt === grantsVersion && kept.sitesAt === sitesVersion) {
+        // Most recently used last: the least recently used subject is dropped first.
+        keptGrants.delete(compiled);
+        keptGrants.set(compiled, byType);
+        return kept;
+      }
+    } else {
+      if (keptGrants.size >= KEPT_GRANTS) keptGrants.delete(keptGrants.keys().next().value!);
+      keptGrants.set(compiled, (byType = new Map()));
+    }
+    const found = grantsFor(compiled, itemType);
+    const kept: KeptGrants = {
+      shares: Object.freeze(found.shares),
+      rules: Object.freeze(found.rules),
+      sitePaths: Object.freeze(found.sitePaths),
+      grantsAt: grantsVersion,
+      sitesAt: sitesVersion,
+    };
+    byType.set(itemType, kept);
+    return kept;
+  }
+
   function stateOf(token: TokenRecord): SubjectState {
     return subjectState(loadSubject(token));
   }
@@ -459,7 +507,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
     const token = own ? viewOf(slot) : snapshotOf(slot);
-    const { shares, rules, sitePaths } = grantsFor(compiled, query.itemType);
+    const { shares, rules, sitePaths } = own ? keptGrantsFor(compiled, query.itemType) : grantsFor(compiled, query.itemType);
     return { token, subject: slot.subject!, compiled, shares, rules, sitePaths };
   }
 
@@ -574,6 +622,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const frozen: Share = Object.freeze({ ...share, item: entry.item, grantee: internGrantee(share.grantee) });
       shares.set(frozen.id, frozen);
       listShare(entry, frozen);
+      grantsVersion++;
       index(sharesByGrantee, `${frozen.item.type}\0${granteeKey(frozen.grantee)}`, frozen);
       return true;
     },
@@ -581,6 +630,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const share = shares.get(shareId);
       if (share === undefined || share.item.orgId !== orgId) return false;
       shares.delete(shareId);
+      grantsVersion++;
       index(sharesByGrantee, `${share.item.type}\0${granteeKey(share.grantee)}`, share, true);
       unlistShare(share);
       return true;
@@ -591,6 +641,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     async putRule(rule) {
       if (rules.has(rule.id)) return false;
       const frozen = Object.freeze({ ...rule, grantee: { ...rule.grantee } });
+      grantsVersion++;
       index(rulesByGrantee, `${frozen.itemType}\0${granteeKey(frozen.grantee)}`, frozen);
       rules.set(rule.id, frozen);
       const byType = nested(rulesByType, rule.orgId);
@@ -601,6 +652,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const rule = rules.get(ruleId);
       if (rule === undefined || rule.orgId !== orgId) return false;
       rules.delete(ruleId);
+      grantsVersion++;
       index(rulesByGrantee, `${rule.itemType}\0${granteeKey(rule.grantee)}`, rule, true);
       unlistRule(rule);
       return true;
