@@ -95,7 +95,7 @@ describe("accessible() on the memory store: kept grants and filters", () => {
           { kind: "group", groupId: w.groups.auditors.id },
           { kind: "site", siteId: w.sites.oslo.id },
           { kind: "site", siteId: w.sites.south.id },
-          { kind: "organization", orgId: "acme" },
+          { kind: "organization", orgId: "acme", includeServiceUsers: false },
         ];
         const items: ItemRef[] = [...ITEMS.map((i) => w.inspection(i)), w.inspection("i_attr", { siteId: w.sites.south.id })];
         const shares: Share[] = [];
