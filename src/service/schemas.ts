@@ -246,7 +246,7 @@ function badItem(field: string, why: string): KeywardError {
  * it is, without zod's work and allocation; anything else gets exactly zod's error.
  */
 export function checkId(value: unknown, field: string): string {
-  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID && PRINTABLE_ID.test(value) ? value : parseInput(id, value, field);
+  return isId(value) && PRINTABLE_ID.test(value) ? value : parseInput(id, value, field);
 }
 
 function isId(v: unknown): v is string {
