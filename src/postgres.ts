@@ -22,6 +22,7 @@ export {
   MAX_LAST_USE_WINDOW_MS,
   DEFAULT_LEASE_MS,
   MAX_LEASE_MS,
+  DEFAULT_READ_BATCHING,
   type CacheStatus,
   type PostgresConnection,
   type PostgresStore,
@@ -41,4 +42,5 @@ export {
   type Subscription,
   type ListenOptions,
 } from "./storage/postgres/driver.js";
+export type { ReadBatchingOptions } from "./storage/postgres/batch.js";
 export { checkSchemaName, DEFAULT_SCHEMA, migrationSql, migrations, type Migration, type Row } from "./storage/postgres/sql.js";

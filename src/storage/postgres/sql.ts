@@ -718,7 +718,37 @@ WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id I
   const loadSubjectAccess = reads(`FROM (${packedToken(previewRow)}) t`).loadAccess;
   /** The same three reads by the previous digest (R18's grace period), run only when the current one finds no token. */
   const byPreviousDigest = reads(tokenByDigest("previous_hash"));
-  return { ...statements, byPreviousDigest, loadSubjectAccess };
+  /** The three reads by the current digest for many reads at once (the store's `readBatching`). */
+  const batched = {
+    loadDecision: batchedRead(statements.loadDecision, 4, "decision_read"),
+    loadDecisionNoItem: batchedRead(statements.loadDecisionNoItem, 1, "decision_read"),
+    loadAccess: batchedRead(statements.loadAccess, 2, "access_read"),
+  };
+  return { ...statements, byPreviousDigest, loadSubjectAccess, batched };
+}
+
+/**
+ * One read statement (`text`, with text parameters `$1`…`$params`) for many reads at once: its
+ * parameters become one `text[]` each (the n-th read's values at the n-th position), unnested
+ * `WITH ORDINALITY` and joined `LATERAL` to the same read, each `$k` replaced by the read's
+ * value. Each row is `kw_o`, the read's position (from 1), and the read's one column `column`;
+ * a read that finds no token has no row. The plan per read is the plan of the read alone (index
+ * lookups under a nested loop); the statement's start-up is paid once.
+ *
+ * @example
+ * ```ts
+ * const text = batchedRead(q.loadDecisionNoItem, 1, "decision_read");
+ * const found = await driver.query(text, [[hashA, hashB]]); // rows { kw_o: 1 | 2, decision_read }
+ * ```
+ */
+export function batchedRead(text: string, params: number, column: string): string {
+  const columns = Array.from({ length: params }, (_, i) => `p${i + 1}`);
+  const body = text.replace(/\$(\d+)/g, (_, n: string) => {
+    if (Number(n) < 1 || Number(n) > params) throw new Error(`batchedRead: $${n} is not one of ${params} parameters`);
+    return `kw_q.p${n}`;
+  });
+  return `SELECT kw_q.kw_o, kw_r.${column} FROM unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(", ")}) WITH ORDINALITY AS kw_q(${columns.join(", ")}, kw_o)
+CROSS JOIN LATERAL (${body}) kw_r`;
 }
 
 /** The statements of one schema. */

@@ -36,6 +36,7 @@ import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
 import { coalesceUses } from "../layers/coalesce-uses.js";
+import { readBatcher, type ReadBatching, type ReadBatchingOptions } from "./batch.js";
 import { leasedInvalidation, MAX_WAIT_LEASES, peersAcknowledged } from "./cache.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
 import type { CacheStatus } from "./lease.js";
@@ -81,6 +82,17 @@ export const DEFAULT_LEASE_MS = 3000;
  */
 export const MAX_LEASE_MS = 10_000;
 
+/**
+ * The default read batching: up to 4 read statements at once, then queued reads leave together,
+ * up to 64 in one statement.
+ *
+ * @example
+ * ```ts
+ * postgresStore({ pool, readBatching: { ...DEFAULT_READ_BATCHING, maxInFlight: 4 } })
+ * ```
+ */
+export const DEFAULT_READ_BATCHING: Readonly<Required<ReadBatchingOptions>> = Object.freeze({ maxInFlight: 4, maxBatch: 64 });
+
 /** Where the store's connections come from: exactly one of `driver`, `pool`, `pglite`. */
 export type PostgresConnection =
   | { driver: SqlDriver; pool?: never; pglite?: never }
@@ -115,6 +127,14 @@ export type PostgresStoreOptions = PostgresConnection & {
    * cache, every decision reads fresh state.
    */
   cache?: { ttlMs: number; maxEntries?: number; leaseMs?: number; applicationName?: string };
+  /**
+   * Fresh reads sent together under load: while `maxInFlight` read statements (default 4) are
+   * running, further reads wait and then leave as one statement (up to `maxBatch`, default 64),
+   * which costs the server far less than as many statements. A read never joins a statement
+   * already sent, so it is as fresh as a read of its own; a single caller never waits. `false`
+   * sends every read alone. Default: on.
+   */
+  readBatching?: ReadBatchingOptions | false;
   /** Called on every transition of the cache's status (`connecting`, `up`, `down`). */
   onCacheStatus?: (status: CacheStatus) => void;
   /** Whether `close()` also closes the driver (ends the pool, closes PGlite). Default `false`. */
@@ -153,6 +173,22 @@ export interface PostgresStore extends KeywardStore {
    * passes its `clock` option here: an injected clock is for tests).
    */
   useClock(clock: () => number): void;
+}
+
+/** The read batching settings from the option (`null`: off), each value checked. */
+function readBatchingOf(option: ReadBatchingOptions | false | undefined): ReadBatching | null {
+  if (option === false) return null;
+  if (option !== undefined && (typeof option !== "object" || option === null)) {
+    throw new KeywardError("invalid_config", "Invalid configuration at \"readBatching\": use false or { maxInFlight, maxBatch }.", { field: "readBatching" });
+  }
+  const setting = (field: "maxInFlight" | "maxBatch", fallback: number, max: number): number => {
+    const v = option?.[field] ?? fallback;
+    if (!Number.isInteger(v) || v < 1 || v > max) {
+      throw new KeywardError("invalid_config", `Invalid configuration at "readBatching.${field}": use a whole number from 1 to ${max}.`, { field: `readBatching.${field}` });
+    }
+    return v;
+  };
+  return { maxInFlight: setting("maxInFlight", DEFAULT_READ_BATCHING.maxInFlight, 1000), maxBatch: setting("maxBatch", DEFAULT_READ_BATCHING.maxBatch, 1000) };
 }
 
 /** A client as stored (JSON): exactly its three fields. */
@@ -234,18 +270,41 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   if (!Number.isFinite(leaseMs) || leaseMs < 100 || leaseMs > MAX_LEASE_MS) {
     throw new KeywardError("invalid_config", `Invalid configuration at "cache.leaseMs": use 100 to ${MAX_LEASE_MS} ms.`, { field: "cache.leaseMs" });
   }
-  /** The reads by the current digest and by the previous one, each a named prepared statement. */
+  const batching = readBatchingOf(options.readBatching);
+  /** The reads by the current digest (alone and batched) and by the previous one, each a named prepared statement. */
   type Read = "loadDecision" | "loadDecisionNoItem" | "loadAccess";
-  const named = (read: Read) => ({ text: q[read], name: statementName(q[read]), previous: q.byPreviousDigest[read], previousName: statementName(q.byPreviousDigest[read]) });
-  const readStatements = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
+  const named = (read: Read) => {
+    const text = q[read];
+    const previous = q.byPreviousDigest[read];
+    const batched = q.batched[read];
+    const name = statementName(text);
+    const previousName = statementName(previous);
+    const batchedName = statementName(batched);
+    /** The row of one read by its current digest, and only when no token has that, by its previous one (R18's grace period). */
+    const one = async (params: readonly string[]): Promise<Row | undefined> =>
+      (await driver.query(text, params, name))[0] ?? (await driver.query(previous, params, previousName))[0];
+    /** The rows of many reads in one statement; each read that found nothing then tries its previous digest alone. */
+    const many = async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
+      const columns = reads[0]!.map((_, k) => reads.map((p) => p[k]!));
+      const found: (Row | undefined)[] = new Array(reads.length);
+      for (const r of await driver.query(batched, columns, batchedName)) found[rows.num(r.kw_o) - 1] = r;
+      for (let i = 0; i < reads.length; i++) {
+        if (found[i] === undefined) found[i] = (await driver.query(previous, reads[i]!, previousName))[0];
+      }
+      return found;
+    };
+    return { one, many };
+  };
+  const readKinds = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
+  const batcher = batching === null ? null : readBatcher(batching, readKinds);
   /**
    * The row of `read` for the token whose digest is `params[0]`: by its current digest, and only
    * when no token has that, by its previous one (R18's grace period) — a second round trip that
-   * only an unknown secret or a rotated-away one pays.
+   * only an unknown secret or a rotated-away one pays. Under load, sent with other reads
+   * (`readBatching`).
    */
-  async function readByDigest(read: Read, params: unknown[]): Promise<Row | undefined> {
-    const r = readStatements[read];
-    return (await driver.query(r.text, params, r.name))[0] ?? (await driver.query(r.previous, params, r.previousName))[0];
+  function readByDigest(read: Read, params: string[]): Promise<Row | undefined> {
+    return batcher === null ? readKinds[read].one(params) : batcher.read(read, params);
   }
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
