@@ -10,7 +10,8 @@
  * "4,16"; empty to skip) for KW_CPU_LOAD_MS each (default 1,000), rounds interleaved: calls per
  * second, p50, this process's CPU per call, and the rest of the machine's (the backends and the
  * kernel, from /proc/stat) per call. Past two callers on two cores the machine is busy, and the
- * latency ratio to `SELECT 1` follows the ratio of these sums.
+ * latency ratio to `SELECT 1` follows the ratio of these sums. The store batches its reads (the
+ * default `readBatching`); the last row sends each decision read alone.
  * `KEYWARD_PG_URL=… npm run bench:postgres-cpu`
  */
 import { readFileSync } from "node:fs";
@@ -85,12 +86,14 @@ try {
 /** The reads, `authorize()` and `SELECT 1` with several callers at once, on the same pool. */
 async function underLoad(data: Awaited<ReturnType<typeof seed>>, store: ReturnType<typeof postgresStore>) {
   const kw = createKeyward({ store, actions: { "inspections.edit": { permission: "inspections:edit", access: "edit", item: "inspection" } } });
+  const alone = postgresStore({ driver: pgDriver(pool), schema, readBatching: false });
   const subjects: [string, (i: number) => Promise<unknown>][] = [
     ["SELECT 1", () => pool.query("SELECT 1")],
     ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
     ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null)],
     ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" })],
     ["authorize()", (i) => kw.authorize(data.raw[i % 100]!, "inspections.edit", data.items[i % 100])],
+    ["decision read, each alone (`readBatching: false`)", (i) => alone.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
   ];
   for (const [, f] of subjects) for (let i = 0; i < 300; i++) await f(i);
   const rows: string[] = [];
@@ -123,6 +126,7 @@ async function underLoad(data: Awaited<ReturnType<typeof seed>>, store: ReturnTy
       );
     }
   }
+  await alone.close();
   table(
     `Under load, ${LOAD_MS} ms per cell × ${ROUNDS} rounds (median); CPU per call in µs, "rest" is the backends and the kernel (the whole machine's busy time less this process's):`,
     ["callers>", "call", "calls/s>", "p50 µs (÷ SELECT 1)>", "this process>", "rest>", "both (÷ SELECT 1)>"],

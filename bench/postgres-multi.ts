@@ -3,7 +3,8 @@
  * - fresh reads as a ratio to a `SELECT 1` round trip on the same pool, with 1, 4 and 16
  *   concurrent callers (p50 and p99): the store's decision read (`loadDecision`, a named
  *   prepared statement), the same read without an item (`loadDecision(hash, null)`: the token
- *   and its subject only), its list read (`loadAccess`) and the whole `authorize()`; at 10,000
+ *   and its subject only), its list read (`loadAccess`) and the whole `authorize()`, all with
+ *   the default read batching, and the decision read with each read sent alone; at 10,000
  *   tokens and 30,000 shares, and with KW_BENCH_BIG=1 also at 1,000,000 tokens and 3,000,000
  *   shares (seeded in SQL with generate_series: about a minute);
  *   KW_BENCH_PASSES=n (default 1) measures every cell n times, the passes interleaved, and
@@ -127,14 +128,16 @@ export async function freshVsSelect1(url: string): Promise<void> {
     try {
       const data = await seed(pool, schema, size);
       const named = postgresStore({ driver: pgDriver(pool), schema });
+      const alone = postgresStore({ driver: pgDriver(pool), schema, readBatching: false });
       const kw = createKeyward({ store: named, actions });
       const decision = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
+      const decisionAlone = (i: number) => alone.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
       const noItem = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, null);
       const list = (i: number) => named.loadAccess(data.hashes[i % SAMPLE]!, { itemType: "inspection" });
       // Warm: every connection prepares, the plan cache settles.
-      for (let i = 0; i < 200; i++) await Promise.all([decision(i), noItem(i), list(i), pool.query("SELECT 1")]);
+      for (let i = 0; i < 200; i++) await Promise.all([decision(i), decisionAlone(i), noItem(i), list(i), pool.query("SELECT 1")]);
       for (const callers of [1, 4, 16]) {
-        const subjects = [decision, noItem, list, (i: number) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE])];
+        const subjects = [decision, noItem, list, (i: number) => kw.authorize(data.raw[i % SAMPLE]!, "inspections.edit", data.items[i % SAMPLE]), decisionAlone];
         const passes: { base: { p50: number; p99: number }; cells: { p50: number; p99: number }[] }[] = [];
         for (let pass = 0; pass < PASSES; pass++) {
           // SELECT 1 before and after the reads, averaged: the machine's load moves between cells.
@@ -168,6 +171,7 @@ export async function freshVsSelect1(url: string): Promise<void> {
         );
       }
       await named.close();
+      await alone.close();
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pool.end();
@@ -175,7 +179,7 @@ export async function freshVsSelect1(url: string): Promise<void> {
   }
   table(
     `Fresh reads against a SELECT 1 round trip on the same pool (p50 / p99 ms, ratio of the p50s to SELECT 1's), ${ROW_MS} ms per cell, ${PASSES === 1 ? "one pass" : `median of ${PASSES} passes`}, load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end:`,
-    ["tokens / shares", "callers>", "SELECT 1>", "decision read (loadDecision)>", "decision read, no item>", "list read (loadAccess)>", "authorize()>"],
+    ["tokens / shares", "callers>", "SELECT 1>", "decision read (loadDecision)>", "decision read, no item>", "list read (loadAccess)>", "authorize()>", "decision read, each alone (readBatching: false)>"],
     rows,
   );
   table(
