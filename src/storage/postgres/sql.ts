@@ -718,11 +718,10 @@ WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id I
   const loadSubjectAccess = reads(`FROM (${packedToken(previewRow)}) t`).loadAccess;
   /** The same three reads by the previous digest (R18's grace period), run only when the current one finds no token. */
   const byPreviousDigest = reads(tokenByDigest("previous_hash"));
-  /** The three reads by the current digest for many reads at once (the store's `readBatching`). */
+  /** The two decision reads by the current digest for many reads at once (the store's `readBatching`). */
   const batched = {
     loadDecision: batchedRead(statements.loadDecision, 4, "decision_read"),
     loadDecisionNoItem: batchedRead(statements.loadDecisionNoItem, 1, "decision_read"),
-    loadAccess: batchedRead(statements.loadAccess, 2, "access_read"),
   };
   return { ...statements, byPreviousDigest, loadSubjectAccess, batched };
 }

@@ -83,7 +83,7 @@ export const DEFAULT_LEASE_MS = 3000;
 export const MAX_LEASE_MS = 10_000;
 
 /**
- * The default read batching: up to 4 read statements at once, then queued reads leave together,
+ * The default read batching: up to 4 decision reads at once, then queued ones leave together,
  * up to 64 in one statement.
  *
  * @example
@@ -128,11 +128,11 @@ export type PostgresStoreOptions = PostgresConnection & {
    */
   cache?: { ttlMs: number; maxEntries?: number; leaseMs?: number; applicationName?: string };
   /**
-   * Fresh reads sent together under load: while `maxInFlight` read statements (default 4) are
-   * running, further reads wait and then leave as one statement (up to `maxBatch`, default 64),
+   * Decision reads sent together under load: while `maxInFlight` of them (default 4) are
+   * running, further ones wait and then leave as one statement (up to `maxBatch`, default 64),
    * which costs the server far less than as many statements. A read never joins a statement
-   * already sent, so it is as fresh as a read of its own; a single caller never waits. `false`
-   * sends every read alone. Default: on.
+   * already sent, so it is as fresh as a read of its own; a single caller never waits. List
+   * reads are always sent alone. `false` sends every read alone. Default: on.
    */
   readBatching?: ReadBatchingOptions | false;
   /** Called on every transition of the cache's status (`connecting`, `up`, `down`). */
@@ -271,19 +271,23 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     throw new KeywardError("invalid_config", `Invalid configuration at "cache.leaseMs": use 100 to ${MAX_LEASE_MS} ms.`, { field: "cache.leaseMs" });
   }
   const batching = readBatchingOf(options.readBatching);
-  /** The reads by the current digest (alone and batched) and by the previous one, each a named prepared statement. */
+  /** The reads by the current digest and by the previous one, each a named prepared statement. */
   type Read = "loadDecision" | "loadDecisionNoItem" | "loadAccess";
   const named = (read: Read) => {
     const text = q[read];
     const previous = q.byPreviousDigest[read];
-    const batched = q.batched[read];
     const name = statementName(text);
     const previousName = statementName(previous);
-    const batchedName = statementName(batched);
     /** The row of one read by its current digest, and only when no token has that, by its previous one (R18's grace period). */
-    const one = async (params: readonly string[]): Promise<Row | undefined> =>
+    return async (params: readonly string[]): Promise<Row | undefined> =>
       (await driver.query(text, params, name))[0] ?? (await driver.query(previous, params, previousName))[0];
-    /** The rows of many reads in one statement; each read that found nothing then tries its previous digest alone. */
+  };
+  /** A decision read alone, and many in one statement (each read that finds nothing then tries its previous digest alone). */
+  const batchedDecision = (read: "loadDecision" | "loadDecisionNoItem") => {
+    const batched = q.batched[read];
+    const batchedName = statementName(batched);
+    const previous = q.byPreviousDigest[read];
+    const previousName = statementName(previous);
     const many = async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
       const columns = reads[0]!.map((_, k) => reads.map((p) => p[k]!));
       const found: (Row | undefined)[] = new Array(reads.length);
@@ -293,18 +297,24 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }
       return found;
     };
-    return { one, many };
+    return { one: named(read), many };
   };
-  const readKinds = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
-  const batcher = batching === null ? null : readBatcher(batching, readKinds);
+  const readAlone = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
+  /**
+   * Only the decision reads are batched. A list read's plan is estimated from the subject's
+   * grantee keys (thousands of rows per key on a large directory), so a batch of them crosses
+   * PostgreSQL's `jit_above_cost` and pays tens of milliseconds of JIT compilation; a decision
+   * read's estimate is a few index lookups, and a batch of 64 stays far below it.
+   */
+  const batcher = batching === null ? null : readBatcher(batching, { loadDecision: batchedDecision("loadDecision"), loadDecisionNoItem: batchedDecision("loadDecisionNoItem") });
   /**
    * The row of `read` for the token whose digest is `params[0]`: by its current digest, and only
    * when no token has that, by its previous one (R18's grace period) — a second round trip that
-   * only an unknown secret or a rotated-away one pays. Under load, sent with other reads
-   * (`readBatching`).
+   * only an unknown secret or a rotated-away one pays. Under load, a decision read is sent with
+   * other reads (`readBatching`).
    */
   function readByDigest(read: Read, params: string[]): Promise<Row | undefined> {
-    return batcher === null ? readKinds[read].one(params) : batcher.read(read, params);
+    return batcher === null || read === "loadAccess" ? readAlone[read](params) : batcher.read(read, params);
   }
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
