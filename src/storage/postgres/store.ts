@@ -88,7 +88,7 @@ export const MAX_LEASE_MS = 10_000;
  *
  * @example
  * ```ts
- * postgresStore({ pool, readBatching: { ...DEFAULT_READ_BATCHING, maxInFlight: 4 } })
+ * postgresStore({ pool, readBatching: { ...DEFAULT_READ_BATCHING, maxInFlight: 8 } }) // a pool of 20 on a larger server
  * ```
  */
 export const DEFAULT_READ_BATCHING: Readonly<Required<ReadBatchingOptions>> = Object.freeze({ maxInFlight: 4, maxBatch: 64 });
