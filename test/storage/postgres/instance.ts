@@ -2,11 +2,11 @@
  * One keyward instance in its own OS process, for the multi-process tests and the benchmark:
  * a `pg` pool, the PostgreSQL store with the opt-in cache, `createKeyward` without a clock (the
  * database's time). Commands arrive as JSON lines on stdin — `{ id, path, args }` calls
- * `kw[path…](...args)`, `{ id, op: "status" | "up" | "bench" | "rotateRaw", … }` — and answers go out as JSON
+ * `kw[path…](...args)`, `{ id, op: "status" | "up" | "bench" | "load" | "stopLoad" | "rotateRaw", … }` — and answers go out as JSON
  * lines on stdout: `{ id, ok: true, value }` or `{ id, ok: false, error }`.
  *
  * Environment: KEYWARD_PG_URL, KW_SCHEMA, KW_NAME (the listener's application_name prefix),
- * KW_LEASE_MS (default 1000), KW_CACHE ("0" for fresh reads).
+ * KW_LEASE_MS (default 1000), KW_CACHE ("0" for fresh reads), KW_REPLY_DELAY_MS (default 0).
  */
 import { createInterface } from "node:readline";
 import pg from "pg";
@@ -19,14 +19,24 @@ const pool = new pg.Pool({ connectionString: process.env.KEYWARD_PG_URL, max: 4 
 pool.on("error", () => {});
 /** Decision and list reads that reached the database (the rest were served from the cache). */
 let reads = 0;
+/** Statements that carried several decision reads (`readBatching`). */
+let batches = 0;
 const inner = pgDriver(pool);
+/** KW_REPLY_DELAY_MS: how long each decision or list read's answer is held after the statement ran (a slow network), so that reads stay in flight well past a change. */
+const replyDelay = Number(process.env.KW_REPLY_DELAY_MS ?? 0);
 const driver: SqlDriver = {
   ...inner,
-  query(text, params, name) {
-    if (text.includes("decision_read") || text.includes("access_read")) reads++;
-    return inner.query(text, params, name);
+  async query(text, params, name) {
+    const read = text.includes("decision_read") || text.includes("access_read");
+    if (read) reads++;
+    if (text.includes("kw_q")) batches++;
+    const found = await inner.query(text, params, name);
+    if (read && replyDelay > 0) await new Promise((r) => setTimeout(r, replyDelay));
+    return found;
   },
 };
+/** A running `load`: each call's token (its index), start (epoch ms), whether it allowed and why not. */
+let load: { stop: boolean; calls: [number, number, boolean, string | null][]; done: Promise<unknown> } | null = null;
 const statuses: CacheStatus[] = [];
 const waiting: (() => void)[] = [];
 const store = postgresStore({
@@ -48,6 +58,8 @@ type Command = {
   args?: unknown[];
   op?: string;
   token?: string;
+  tokens?: string[];
+  jitterMs?: number;
   action?: string;
   n?: number;
   tokenId?: string;
@@ -58,7 +70,36 @@ type Command = {
 };
 
 async function run(c: Command): Promise<unknown> {
-  if (c.op === "status") return { status: store.cacheStatus(), transitions: statuses.length, reads };
+  if (c.op === "status") return { status: store.cacheStatus(), transitions: statuses.length, reads, batches };
+  if (c.op === "load") {
+    // n callers authorizing in a loop until `stopLoad`, caller i with tokens[i % tokens.length], each call after a pause of up to jitterMs: enough at once that reads wait and leave in batches.
+    const l: NonNullable<typeof load> = { stop: false, calls: [], done: Promise.resolve() };
+    l.done = Promise.all(
+      Array.from({ length: c.n! }, async (_, i) => {
+        const k = i % c.tokens!.length;
+        while (!l.stop) {
+          // A pause of up to jitterMs, so that callers do not run in step.
+          if (c.jitterMs) await new Promise((r) => setTimeout(r, Math.random() * c.jitterMs!));
+          const at = Date.now();
+          try {
+            const d = await kw.authorize(c.tokens![k], c.action as keyof typeof ACTIONS);
+            l.calls.push([k, at, d.allowed, d.allowed ? null : d.reason]);
+          } catch (e) {
+            l.calls.push([k, at, false, String((e as { code?: string }).code ?? e)]);
+          }
+        }
+      }),
+    );
+    load = l;
+    return "started";
+  }
+  if (c.op === "stopLoad") {
+    const l = load!;
+    l.stop = true;
+    await l.done;
+    load = null;
+    return l.calls;
+  }
   if (c.op === "up") {
     if (store.cacheStatus() !== "up") await new Promise<void>((r) => waiting.push(r));
     return "up";
