@@ -10,9 +10,10 @@
  * Runs only with KEYWARD_PG_URL; fails loudly under CI without it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { world, type World } from "../../core/fixture.js";
-import { spawnInstance, type Instance } from "./processes.js";
-import { IN_CI, PG_URL, serverStore } from "./support.js";
+import type { World } from "../../core/fixture.js";
+import { processWorld, type ProcessWorld } from "./process-world.js";
+import type { Instance } from "./processes.js";
+import { IN_CI, PG_URL } from "./support.js";
 
 if (PG_URL === undefined && IN_CI) {
   it("has KEYWARD_PG_URL set, so the multi-process batching suite runs against the real server", () => {
@@ -20,25 +21,21 @@ if (PG_URL === undefined && IN_CI) {
   });
 }
 
-type Server = Awaited<ReturnType<typeof serverStore>>;
 type Status = { reads: number; batches: number };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(PG_URL !== undefined)("R11 with decision reads batched, two instances in two OS processes", { timeout: 120_000 }, () => {
-  let server: Server;
+  let pw: ProcessWorld;
   let w: World;
   let a: Instance, b: Instance;
 
   beforeAll(async () => {
-    server = await serverStore();
-    w = await world({ store: server.store });
-    w.clock.now = Date.now();
-    const started = await Promise.all(["kw-A", "kw-B"].map((name) => spawnInstance(PG_URL!, server.schema, name, name === "kw-B" ? { KW_CACHE: "0", KW_REPLY_DELAY_MS: "40" } : { KW_CACHE: "0" })));
-    [a, b] = [started[0]!, started[1]!];
+    pw = await processWorld(["kw-A", "kw-B"], (name): Record<string, string> => (name === "kw-B" ? { KW_CACHE: "0", KW_REPLY_DELAY_MS: "40" } : { KW_CACHE: "0" }));
+    w = pw.w;
+    [a, b] = [pw.instances[0]!, pw.instances[1]!];
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([a, b].map((i) => i?.close()));
-    await server?.cleanup();
+    await pw?.close();
   });
 
   it("R11 revoke under load: every call B started after A's revocation resolved is refused, in 20 rounds with batches in flight", async () => {

@@ -7,9 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Decision } from "../../../src/index.js";
-import { world, type World } from "../../core/fixture.js";
-import { spawnInstance, type Instance } from "./processes.js";
-import { IN_CI, PG_URL, serverStore } from "./support.js";
+import type { World } from "../../core/fixture.js";
+import { processWorld, type ProcessWorld } from "./process-world.js";
+import type { Instance } from "./processes.js";
+import { IN_CI, PG_URL } from "./support.js";
 
 if (PG_URL === undefined && IN_CI) {
   it("has KEYWARD_PG_URL set, so the multi-process cache suite runs against the real server", () => {
@@ -17,26 +18,23 @@ if (PG_URL === undefined && IN_CI) {
   });
 }
 
-type Server = Awaited<ReturnType<typeof serverStore>>;
+type Server = ProcessWorld["server"];
 type Status = { status: string; transitions: number; reads: number };
 
 describe.runIf(PG_URL !== undefined)("R11 with the cache on, three instances in three OS processes", { timeout: 120_000 }, () => {
+  let pw: ProcessWorld;
   let server: Server;
   let w: World;
   let a: Instance, b: Instance, c: Instance;
 
   beforeAll(async () => {
-    server = await serverStore();
-    w = await world({ store: server.store });
-    // The instances decide on the database's clock: create tokens at the real time.
-    w.clock.now = Date.now();
-    const started = await Promise.all(["kw-A", "kw-B", "kw-C"].map((name) => spawnInstance(PG_URL!, server.schema, name, { KW_LEASE_MS: "1000" })));
-    [a, b, c] = [started[0]!, started[1]!, started[2]!];
+    pw = await processWorld(["kw-A", "kw-B", "kw-C"], () => ({ KW_LEASE_MS: "1000" }));
+    ({ server, w } = pw);
+    [a, b, c] = [pw.instances[0]!, pw.instances[1]!, pw.instances[2]!];
     await Promise.all([a, b, c].map((i) => i.op("up")));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([a, b, c].map((i) => i?.close()));
-    await server?.cleanup();
+    await pw?.close();
   });
 
   /** B and C authorize (each caches the allow): every call must allow. */

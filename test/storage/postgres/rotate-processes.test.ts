@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CreatedToken, Decision } from "../../../src/index.js";
-import { world, type World } from "../../core/fixture.js";
-import { spawnInstance, type Instance } from "./processes.js";
-import { eventually, IN_CI, PG_URL, serverStore } from "./support.js";
+import type { World } from "../../core/fixture.js";
+import { processWorld, type ProcessWorld } from "./process-world.js";
+import type { Instance } from "./processes.js";
+import { eventually, IN_CI, PG_URL } from "./support.js";
 
 if (PG_URL === undefined && IN_CI) {
   it("has KEYWARD_PG_URL set, so the multi-process rotation suite runs against the real server", () => {
@@ -16,26 +17,23 @@ if (PG_URL === undefined && IN_CI) {
   });
 }
 
-type Server = Awaited<ReturnType<typeof serverStore>>;
+type Server = ProcessWorld["server"];
 const ROUNDS = 8;
 
 describe.runIf(PG_URL !== undefined)("R18 two instances in two OS processes rotate one token at once", { timeout: 120_000 }, () => {
+  let pw: ProcessWorld;
   let server: Server;
   let w: World;
   let a: Instance, b: Instance;
 
   beforeAll(async () => {
-    server = await serverStore();
-    w = await world({ store: server.store });
-    // The instances decide on the database's clock: create tokens at the real time.
-    w.clock.now = Date.now();
-    const started = await Promise.all(["kw-rot-A", "kw-rot-B"].map((name) => spawnInstance(PG_URL!, server.schema, name)));
-    [a, b] = [started[0]!, started[1]!];
+    pw = await processWorld(["kw-rot-A", "kw-rot-B"]);
+    ({ server, w } = pw);
+    [a, b] = [pw.instances[0]!, pw.instances[1]!];
     await Promise.all([a, b].map((i) => i.op("up")));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([a, b].map((i) => i?.close()));
-    await server?.cleanup();
+    await pw?.close();
   });
 
   /** The decision of `secret` on both instances and here. */
