@@ -273,33 +273,42 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const batching = readBatchingOf(options.readBatching);
   /** The reads by the current digest and by the previous one, each a named prepared statement. */
   type Read = "loadDecision" | "loadDecisionNoItem" | "loadAccess";
+  /** The row of one read by its current digest, and only when no token has that, by its previous one (R18's grace period). */
   const named = (read: Read) => {
     const text = q[read];
     const previous = q.byPreviousDigest[read];
     const name = statementName(text);
     const previousName = statementName(previous);
-    /** The row of one read by its current digest, and only when no token has that, by its previous one (R18's grace period). */
     return async (params: readonly string[]): Promise<Row | undefined> =>
       (await driver.query(text, params, name))[0] ?? (await driver.query(previous, params, previousName))[0];
   };
-  /** A decision read alone, and many in one statement (each read that finds nothing then tries its previous digest alone). */
-  const batchedDecision = (read: "loadDecision" | "loadDecisionNoItem") => {
-    const batched = q.batched[read];
-    const batchedName = statementName(batched);
-    const previous = q.byPreviousDigest[read];
-    const previousName = statementName(previous);
-    const many = async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
+  const readAlone = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
+  /** The rows of many reads of `text` (a batched read) in one statement, in the reads' order; undefined where no token has the digest. */
+  const inOneStatement = (text: string) => {
+    const name = statementName(text);
+    return async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
       const columns = reads[0]!.map((_, k) => reads.map((p) => p[k]!));
       const found: (Row | undefined)[] = new Array(reads.length);
-      for (const r of await driver.query(batched, columns, batchedName)) found[rows.num(r.kw_o) - 1] = r;
-      for (let i = 0; i < reads.length; i++) {
-        if (found[i] === undefined) found[i] = (await driver.query(previous, reads[i]!, previousName))[0];
+      for (const r of await driver.query(text, columns, name)) found[rows.num(r.kw_o) - 1] = r;
+      return found;
+    };
+  };
+  /** A decision read alone, and many in one statement; the reads that find nothing by their current digest then try their previous one, together in one more. */
+  const batchedDecision = (read: "loadDecision" | "loadDecisionNoItem") => {
+    const current = inOneStatement(q.batched[read]);
+    const previous = inOneStatement(q.batched.byPreviousDigest[read]);
+    const many = async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
+      const found = await current(reads);
+      const missing: number[] = [];
+      for (let i = 0; i < reads.length; i++) if (found[i] === undefined) missing.push(i);
+      if (missing.length > 0) {
+        const again = await previous(missing.map((i) => reads[i]!));
+        for (let k = 0; k < missing.length; k++) found[missing[k]!] = again[k];
       }
       return found;
     };
-    return { one: named(read), many };
+    return { one: readAlone[read], many };
   };
-  const readAlone = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
   /**
    * Only the decision reads are batched. A list read's plan is estimated from the subject's
    * grantee keys (thousands of rows per key on a large directory), so a batch of them crosses

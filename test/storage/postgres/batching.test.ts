@@ -288,6 +288,23 @@ describe.each(targets)("read batching on %s", (_name, make) => {
     expect((await kw.authorize(token, "inspections.view", item)).allowed).toBe(true);
   });
 
+  it("R18 reads of a batch that find no token by their current digest try their previous one together, in one more statement", async () => {
+    const { t, w, c, kw } = await setUp();
+    const first = await w.userToken(w.users.ana.id, "acme", "first");
+    const gone = [];
+    for (let i = 0; i < 5; i++) gone.push(await w.userToken(w.users.ana.id, "acme", `gone ${i}`));
+    await t.raw.query(`DELETE FROM "${t.schema}".tokens WHERE id = ANY($1)`, [gone.map((g) => g.record.id)]);
+    c.hold();
+    const held = kw.authorize(first.token, "reports.export");
+    const queued = gone.map((g) => kw.authorize(g.token, "reports.export"));
+    await settle();
+    c.release();
+    expect((await held).allowed).toBe(true);
+    for (const d of await Promise.all(queued)) expect(d).toMatchObject({ allowed: false, reason: "token_unknown" });
+    // One statement by the current digests, one by the previous digests: each carrying the five reads.
+    expect(c.batches.map((b) => (b[0] as unknown[]).length)).toEqual([5, 5]);
+  });
+
   it("readBatching is checked: whole numbers from 1 to 1000, or false", async () => {
     const t = await make();
     open.push(t);
