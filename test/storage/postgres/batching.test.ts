@@ -29,6 +29,8 @@ describe("the read batcher (model-based)", () => {
     kind: Kind;
     reads: number[];
     sentAt: number;
+    /** Whether it was answered with an error. */
+    failed?: boolean;
     answer(fail: boolean): void;
   }
 
@@ -84,7 +86,7 @@ describe("the read batcher (model-based)", () => {
           else if (running.length > 0) {
             const s = running.splice(c.answer % running.length, 1)[0]!;
             s.answer(c.fail);
-            (s as Sent & { failed?: boolean }).failed = c.fail;
+            s.failed = c.fail;
           }
           await settle();
           check();
@@ -97,7 +99,7 @@ describe("the read batcher (model-based)", () => {
           check();
         }
         expect(settled.size).toBe(next);
-        const carried = new Map<number, Sent & { failed?: boolean }>();
+        const carried = new Map<number, Sent>();
         for (const s of statements) {
           expect(s.reads.length).toBeLessThanOrEqual(maxBatch);
           for (const r of s.reads) {
