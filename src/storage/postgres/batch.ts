@@ -1,5 +1,5 @@
 /**
- * Decision reads sent together (the PostgreSQL store's `readBatching`): while `maxInFlight` read
+ * Fresh reads sent together (the PostgreSQL store's `readBatching`): while `maxInFlight` read
  * statements are already running, a new read waits in a queue instead of taking another
  * connection; when one of them answers, the queue leaves as ONE statement (up to `maxBatch`
  * reads of one kind, {@link batchedRead}). The server's start-up of a statement (the executor,

@@ -718,13 +718,15 @@ WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id I
   const loadSubjectAccess = reads(`FROM (${packedToken(previewRow)}) t`).loadAccess;
   /** The same three reads by the previous digest (R18's grace period), run only when the current one finds no token. */
   const byPreviousDigest = reads(tokenByDigest("previous_hash"));
-  /** The two decision reads for many reads at once (the store's `readBatching`), by the current digest and by the previous one. */
+  /** The three reads for many reads at once (the store's `readBatching`), by the current digest and by the previous one. */
   const batched = {
     loadDecision: batchedRead(statements.loadDecision, 4, "decision_read"),
     loadDecisionNoItem: batchedRead(statements.loadDecisionNoItem, 1, "decision_read"),
+    loadAccess: batchedRead(statements.loadAccess, 2, "access_read"),
     byPreviousDigest: {
       loadDecision: batchedRead(byPreviousDigest.loadDecision, 4, "decision_read"),
       loadDecisionNoItem: batchedRead(byPreviousDigest.loadDecisionNoItem, 1, "decision_read"),
+      loadAccess: batchedRead(byPreviousDigest.loadAccess, 2, "access_read"),
     },
   };
   return { ...statements, byPreviousDigest, loadSubjectAccess, batched };

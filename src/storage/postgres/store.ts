@@ -83,8 +83,8 @@ export const DEFAULT_LEASE_MS = 3000;
 export const MAX_LEASE_MS = 10_000;
 
 /**
- * The default read batching: up to 4 decision reads at once, then queued ones leave together,
- * up to 64 in one statement.
+ * The default read batching: up to 4 reads at once, then queued ones leave together, up to 64
+ * in one statement.
  *
  * @example
  * ```ts
@@ -128,11 +128,11 @@ export type PostgresStoreOptions = PostgresConnection & {
    */
   cache?: { ttlMs: number; maxEntries?: number; leaseMs?: number; applicationName?: string };
   /**
-   * Decision reads sent together under load: while `maxInFlight` of them (default 4) are
-   * running, further ones wait and then leave as one statement (up to `maxBatch`, default 64),
+   * Fresh reads sent together under load: while `maxInFlight` of them (default 4) are running,
+   * further ones wait and then leave as one statement per kind (up to `maxBatch`, default 64),
    * which costs the server far less than as many statements. A read never joins a statement
-   * already sent, so it is as fresh as a read of its own; a single caller never waits. List
-   * reads are always sent alone. `false` sends every read alone. Default: on.
+   * already sent, so it is as fresh as a read of its own; a single caller never waits. A batch of
+   * list reads runs in a transaction with JIT off. `false` sends every read alone. Default: on.
    */
   readBatching?: ReadBatchingOptions | false;
   /** Called on every transition of the cache's status (`connecting`, `up`, `down`). */
@@ -286,36 +286,50 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   /** The rows of many reads of `text` (a batched read) in one statement, in the reads' order; undefined where no token has the digest. */
   const inOneStatement = (text: string) => {
     const name = statementName(text);
-    return async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
+    return async (on: Queryable, reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
       const columns = reads[0]!.map((_, k) => reads.map((p) => p[k]!));
       const found: (Row | undefined)[] = new Array(reads.length);
-      for (const r of await driver.query(text, columns, name)) found[rows.num(r.kw_o) - 1] = r;
+      for (const r of await on.query(text, columns, name)) found[rows.num(r.kw_o) - 1] = r;
       return found;
     };
   };
-  /** A decision read alone, and many in one statement; the reads that find nothing by their current digest then try their previous one, together in one more. */
-  const batchedDecision = (read: "loadDecision" | "loadDecisionNoItem") => {
+  /** A read alone, and many in one statement; the reads that find nothing by their current digest then try their previous one, together in one more. */
+  const batchable = (read: Read, run: <T>(f: (on: Queryable) => Promise<T>) => Promise<T>) => {
     const current = inOneStatement(q.batched[read]);
     const previous = inOneStatement(q.batched.byPreviousDigest[read]);
-    const many = async (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> => {
-      const found = await current(reads);
-      const missing: number[] = [];
-      for (let i = 0; i < reads.length; i++) if (found[i] === undefined) missing.push(i);
-      if (missing.length > 0) {
-        const again = await previous(missing.map((i) => reads[i]!));
-        for (let k = 0; k < missing.length; k++) found[missing[k]!] = again[k];
-      }
-      return found;
-    };
+    const many = (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> =>
+      run(async (on) => {
+        const found = await current(on, reads);
+        const missing: number[] = [];
+        for (let i = 0; i < reads.length; i++) if (found[i] === undefined) missing.push(i);
+        if (missing.length > 0) {
+          const again = await previous(on, missing.map((i) => reads[i]!));
+          for (let k = 0; k < missing.length; k++) found[missing[k]!] = again[k];
+        }
+        return found;
+      });
     return { one: readAlone[read], many };
   };
   /**
-   * Only the decision reads are batched. A list read's plan is estimated from the subject's
-   * grantee keys (thousands of rows per key on a large directory), so a batch of them crosses
-   * PostgreSQL's `jit_above_cost` and pays tens of milliseconds of JIT compilation; a decision
-   * read's estimate is a few index lookups, and a batch of 64 stays far below it.
+   * A batch of list reads runs in a transaction with JIT off: a list read's plan is estimated
+   * from the subject's grantee keys (thousands of rows per key on a large directory), so a batch
+   * of them can pass PostgreSQL's `jit_above_cost` and pay tens of milliseconds of compilation.
+   * A batch of decision reads is estimated at a few index lookups per read (about 800 for 64)
+   * and runs as one statement.
    */
-  const batcher = batching === null ? null : readBatcher(batching, { loadDecision: batchedDecision("loadDecision"), loadDecisionNoItem: batchedDecision("loadDecisionNoItem") });
+  const batcher =
+    batching === null
+      ? null
+      : readBatcher(batching, {
+          loadDecision: batchable("loadDecision", (f) => f(driver)),
+          loadDecisionNoItem: batchable("loadDecisionNoItem", (f) => f(driver)),
+          loadAccess: batchable("loadAccess", (f) =>
+            driver.transaction(async (tx) => {
+              await tx.query("SET LOCAL jit = off");
+              return f(tx);
+            }),
+          ),
+        });
   /**
    * The row of `read` for the token whose digest is `params[0]`: by its current digest, and only
    * when no token has that, by its previous one (R18's grace period) — a second round trip that
@@ -323,7 +337,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
    * other reads (`readBatching`).
    */
   function readByDigest(read: Read, params: string[]): Promise<Row | undefined> {
-    return batcher === null || read === "loadAccess" ? readAlone[read](params) : batcher.read(read, params);
+    return batcher === null ? readAlone[read](params) : batcher.read(read, params);
   }
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
