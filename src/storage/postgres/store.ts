@@ -333,8 +333,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   /**
    * The row of `read` for the token whose digest is `params[0]`: by its current digest, and only
    * when no token has that, by its previous one (R18's grace period) — a second round trip that
-   * only an unknown secret or a rotated-away one pays. Under load, a decision read is sent with
-   * other reads (`readBatching`).
+   * only an unknown secret or a rotated-away one pays. Under load, sent with other reads of its
+   * kind (`readBatching`).
    */
   function readByDigest(read: Read, params: string[]): Promise<Row | undefined> {
     return batcher === null ? readAlone[read](params) : batcher.read(read, params);
