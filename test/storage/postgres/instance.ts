@@ -19,11 +19,12 @@ const pool = new pg.Pool({ connectionString: process.env.KEYWARD_PG_URL, max: 4 
 pool.on("error", () => {});
 /** Decision and list reads that reached the database (the rest were served from the cache). */
 let reads = 0;
-/** Statements that carried several decision reads (`readBatching`). */
+/** Statements that carried several reads (`readBatching`). */
 let batches = 0;
 const inner = pgDriver(pool);
 /** KW_REPLY_DELAY_MS: how long each decision or list read's answer is held after the statement ran (a slow network), so that reads stay in flight well past a change. */
 const replyDelay = Number(process.env.KW_REPLY_DELAY_MS ?? 0);
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const driver: SqlDriver = {
   ...inner,
   async query(text, params, name) {
@@ -31,7 +32,7 @@ const driver: SqlDriver = {
     if (read) reads++;
     if (text.includes("kw_q")) batches++;
     const found = await inner.query(text, params, name);
-    if (read && replyDelay > 0) await new Promise((r) => setTimeout(r, replyDelay));
+    if (read && replyDelay > 0) await pause(replyDelay);
     return found;
   },
 };
@@ -79,7 +80,7 @@ async function run(c: Command): Promise<unknown> {
         const k = i % c.tokens!.length;
         while (!l.stop) {
           // A pause of up to jitterMs, so that callers do not run in step.
-          if (c.jitterMs) await new Promise((r) => setTimeout(r, Math.random() * c.jitterMs!));
+          if (c.jitterMs) await pause(Math.random() * c.jitterMs);
           const at = Date.now();
           try {
             const d = await kw.authorize(c.tokens![k], c.action as keyof typeof ACTIONS);
