@@ -4,7 +4,7 @@
  * per decision, coalesced last use (R6), configuration checks, faults that fail closed.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { KeywardError } from "../../../src/index.js";
+import { createKeyward, KeywardError } from "../../../src/index.js";
 import { createHash } from "node:crypto";
 import { migrationSql, pgliteDriver, postgresStore, type SqlDriver } from "../../../src/postgres.js";
 import { bootstrapStatements, migrations, queries } from "../../../src/storage/postgres/sql.js";
@@ -29,15 +29,15 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
   });
 
   describe("schema", () => {
-    it("migrate() is versioned and idempotent: the first run applies versions 1 to 6, later runs nothing", async () => {
+    it("migrate() is versioned and idempotent: the first run applies versions 1 to 7, later runs nothing", async () => {
       const t = await fresh();
       expect(await t.store.migrate()).toEqual([]);
       const versions = await t.raw.query(`SELECT version FROM "${t.schema}".keyward_migrations ORDER BY version`);
-      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(versions.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5, 6, 7]);
       const other = freshSchema();
       const s2 = postgresStore({ driver: t.raw, schema: other });
       try {
-        expect(await s2.migrate()).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(await s2.migrate()).toEqual([1, 2, 3, 4, 5, 6, 7]);
         expect(await s2.migrate()).toEqual([]);
       } finally {
         await s2.close();
@@ -55,19 +55,23 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         [4, "cache leases"],
         [5, "indexes for paged listings"],
         [6, "token lifecycle: restriction, expiry, rotation, warnings, clients, policy"],
+        [7, "site paths kept on site grants"],
       ]);
     });
 
-    it("a schema at version 1 with data upgrades to versions 2 to 6 (the grantee, site and listing indexes, the revocation cause, the cache leases, the token lifecycle columns), keeps its rows, and migration 2 can run twice", async () => {
+    it("a schema at version 1 with data upgrades to versions 2 to 7 (the grantee, site and listing indexes, the revocation cause, the cache leases, the token lifecycle columns, the site paths of grants), keeps its rows, and migration 2 can run twice", async () => {
       const t = await fresh();
       const schema = freshSchema();
       try {
         for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
         for (const statement of migrations(schema)[0]!.statements) await t.raw.query(statement);
         await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
+        // Written as version 1 wrote it (today's putShare fills in a column that version adds).
+        await t.raw.query(
+          `INSERT INTO "${schema}".shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ('sh_1', 'acme', 'inspection', 'i_1', '{"kind":"user","userId":"ana"}', 'view', ${T0})`,
+        );
         const v1 = postgresStore({ driver: t.raw, schema });
-        await v1.putShare({ id: "sh_1", item: { orgId: "acme", type: "inspection", id: "i_1" }, grantee: { kind: "user", userId: "ana" }, level: "view", createdAt: T0 });
-        expect(await v1.migrate()).toEqual([2, 3, 4, 5, 6]);
+        expect(await v1.migrate()).toEqual([2, 3, 4, 5, 6, 7]);
         for (const statement of migrations(schema)[1]!.statements) await t.raw.query(statement);
         expect(await v1.migrate()).toEqual([]);
         const indexes = await t.raw.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
@@ -92,7 +96,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
           `INSERT INTO "${schema}".tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, revoked_at) VALUES ('tok_old', 'user', 'acme', 'ana', 'old', 'h_old', 'kwu_…abcd', 'ep1', 1, 'ana', 2)`,
         );
         const store = postgresStore({ driver: t.raw, schema });
-        expect(await store.migrate()).toEqual([3, 4, 5, 6]);
+        expect(await store.migrate()).toEqual([3, 4, 5, 6, 7]);
         for (const statement of migrations(schema)[2]!.statements) await t.raw.query(statement);
         expect(await store.migrate()).toEqual([]);
         const old = (await store.getToken("tok_old"))!;
@@ -102,6 +106,83 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       } finally {
         await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
+    });
+
+    it("R13 migration 7 keeps the path of a grant's site on the grant: a schema at version 6 with a site share and a site rule upgrades, and both still grant (and nothing else)", async () => {
+      const t = await fresh();
+      const schema = freshSchema();
+      try {
+        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
+        for (const m of migrations(schema).slice(0, 6)) {
+          for (const statement of m.statements) await t.raw.query(statement);
+          await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+        }
+        // Sites, a share and a rule as version 6 wrote them (no path on the grants).
+        const s = `"${schema}"`;
+        await t.raw.query(`INSERT INTO ${s}.sites (id, org_id, name, parent_id, path) VALUES ('s_r', 'acme', 'North', NULL, '{s_r}'), ('s_1', 'acme', 'Oslo', 's_r', '{s_r,s_1}'), ('s_x', 'acme', 'South', NULL, '{s_x}')`);
+        await t.raw.query(
+          `INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ('sh_s', 'acme', 'inspection', 'i_1', '{"kind":"site","siteId":"s_1"}', 'edit', ${T0})`,
+        );
+        await t.raw.query(
+          `INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at) VALUES ('r_s', 'acme', 'inspection', '{"status":["open"]}', '{"kind":"site","siteId":"s_1"}', 'view', ${T0})`,
+        );
+        const store = postgresStore({ driver: t.raw, schema });
+        expect(await store.migrate()).toEqual([7]);
+        for (const statement of migrations(schema)[6]!.statements) await t.raw.query(statement);
+        expect(await store.migrate()).toEqual([]);
+        const paths = await t.raw.query(`SELECT id, grantee_path FROM ${s}.shares UNION ALL SELECT id, grantee_path FROM ${s}.rules ORDER BY id`);
+        expect(paths).toEqual([
+          { id: "r_s", grantee_path: ["s_r", "s_1"] },
+          { id: "sh_s", grantee_path: ["s_r", "s_1"] },
+        ]);
+        const kw = createKeyward({ store, actions: ACTIONS, clock: () => T0, verifyPassword: () => true });
+        await kw.directory.createOrganization({ id: "acme", name: "Acme" });
+        await kw.directory.createPermissionSet({ id: "ps", orgId: "acme", name: "Inspector", permissions: ["inspections:view", "inspections:edit"] });
+        const tokenOf = async (userId: string, siteIds: string[]) => {
+          await kw.directory.upsertUser({ id: userId, name: userId });
+          await kw.directory.addMember({ orgId: "acme", userId, permissionSetId: "ps", siteIds });
+          return (await kw.tokens.createUserToken({ orgId: "acme", userId, name: "t", password: PASSWORD })).token;
+        };
+        const north = await tokenOf("u_north", ["s_r"]);
+        const south = await tokenOf("u_south", ["s_x"]);
+        const shared = { orgId: "acme", type: "inspection", id: "i_1" };
+        const open = { orgId: "acme", type: "inspection", id: "i_2", attributes: { status: "open" } };
+        expect(await kw.authorize(north, "inspections.edit", shared)).toMatchObject({ allowed: true, grant: { source: "share", id: "sh_s", via: "site" } });
+        expect(await kw.authorize(north, "inspections.view", open)).toMatchObject({ allowed: true, grant: { source: "rule", id: "r_s", via: "site" } });
+        expect((await kw.authorize(south, "inspections.view", shared)).allowed).toBe(false);
+        expect((await kw.authorize(south, "inspections.view", open)).allowed).toBe(false);
+        const filterOf = async (token: string) => {
+          const access = await kw.accessible(token, "inspections.view", "inspection");
+          if (!access.allowed) throw new Error(access.reason);
+          return access.filter;
+        };
+        const filter = await filterOf(north);
+        expect(filter.matches(shared)).toBe(true);
+        expect(filter.matches(open)).toBe(true);
+        expect((await filterOf(south)).matches(shared)).toBe(false);
+        await store.close();
+      } finally {
+        await t.raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    });
+
+    it("R13 a share and a rule written (by the store, not the directory) before the site they name get its path when the site is written", async () => {
+      const t = await fresh();
+      const item = { orgId: "acme", type: "inspection", id: "i_1" };
+      await t.store.putShare({ id: "sh_early", item, grantee: { kind: "site", siteId: "s_late" }, level: "edit", createdAt: T0 });
+      await t.store.putRule({ id: "r_early", orgId: "acme", itemType: "inspection", conditions: { status: ["open"] }, grantee: { kind: "site", siteId: "s_late" }, level: "view", createdAt: T0 });
+      const kw = createKeyward({ store: t.store, actions: ACTIONS, clock: () => T0, verifyPassword: () => true });
+      await kw.directory.createOrganization({ id: "acme", name: "Acme" });
+      await kw.directory.createPermissionSet({ id: "ps", orgId: "acme", name: "Inspector", permissions: ["inspections:view", "inspections:edit"] });
+      const region = await kw.directory.createSite({ id: "s_region", orgId: "acme", name: "Region" });
+      await kw.directory.createSite({ id: "s_late", orgId: "acme", name: "Late", parentId: region.id });
+      await kw.directory.upsertUser({ id: "u_1", name: "One" });
+      await kw.directory.addMember({ orgId: "acme", userId: "u_1", permissionSetId: "ps", siteIds: [region.id] });
+      const token = (await kw.tokens.createUserToken({ orgId: "acme", userId: "u_1", name: "t", password: PASSWORD })).token;
+      expect(await kw.authorize(token, "inspections.edit", item)).toMatchObject({ allowed: true, grant: { source: "share", id: "sh_early", via: "site" } });
+      expect(await kw.authorize(token, "inspections.view", { ...item, id: "i_2", attributes: { status: "open" } })).toMatchObject({ allowed: true, grant: { source: "rule", id: "r_early", via: "site" } });
+      const access = await kw.accessible(token, "inspections.view", "inspection");
+      expect(access.allowed && access.filter.matches(item)).toBe(true);
     });
 
     it("the exported SQL creates the same schema, can run twice, and is recorded so migrate() has nothing left", async () => {
