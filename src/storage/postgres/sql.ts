@@ -277,7 +277,7 @@ export function migrations(schema: string): Migration[] {
     },
     {
       version: 7,
-      name: "site paths kept on site grants",
+      name: "site paths on site grants, user names on memberships",
       statements: [
         // R13: the path of the site a share or rule names (NULL for other grantees), copied when the
         // grant is written: a site's path never changes and a site is never deleted, so the reads
@@ -291,6 +291,13 @@ export function migrations(schema: string): Migration[] {
 WHERE g.grantee->>'kind' = 'site' AND st.id = g.grantee->>'siteId' AND g.grantee_path IS NULL`,
         `UPDATE ${s}.rules g SET grantee_path = st.path FROM ${s}.sites st
 WHERE g.grantee->>'kind' = 'site' AND st.id = g.grantee->>'siteId' AND g.grantee_path IS NULL`,
+        // The user's name on each of its memberships, so that the reads join no users: written with
+        // the membership (under a share lock on the user's row) and by every rename (putUser, after
+        // that lock), so a rename and a new membership never miss each other.
+        `ALTER TABLE ${s}.memberships ADD COLUMN IF NOT EXISTS user_name text`,
+        // putUser: a user's memberships, by user.
+        `CREATE INDEX IF NOT EXISTS memberships_user ON ${s}.memberships (user_id)`,
+        `UPDATE ${s}.memberships m SET user_name = u.name FROM ${s}.users u WHERE u.id = m.user_id AND m.user_name IS DISTINCT FROM u.name`,
       ],
     },
   ];
@@ -403,10 +410,10 @@ export function queries(schema: string) {
   /**
    * The subject of the token row `t`: the joins shared by `loadDecision` and `loadAccess`.
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
-   * user token never descends the service users' index (nor a service token the users').
+   * user token never descends the service users' index (nor a service token the memberships').
+   * The user's name comes with the membership (`user_name`, migration 7): no join to users.
    */
-  const subjectJoins = `LEFT JOIN ${s}.users u ON u.id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)
-LEFT JOIN LATERAL (SELECT json_build_array(${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}) AS mj, m.permission_set_id, m.group_ids, m.site_ids
+  const subjectJoins = `LEFT JOIN LATERAL (SELECT json_build_array(${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}) AS mj, m.user_name, m.permission_set_id, m.group_ids, m.site_ids
   FROM ${s}.memberships m WHERE m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)) m ON true
 LEFT JOIN LATERAL (SELECT json_build_array(${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}) AS sj, su.permission_set_id, su.org_id
   FROM ${s}.service_users su WHERE su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)) su ON true
@@ -414,7 +421,7 @@ LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
   AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
   /** The subject's elements of a read's array ({@link READ_AT}), the database's clock last. */
-  const subjectArray = `t.tj, u.name, m.mj, su.sj, p.permissions, ${DB_NOW_EXPR}`;
+  const subjectArray = `t.tj, m.user_name, m.mj, su.sj, p.permissions, ${DB_NOW_EXPR}`;
   /**
    * The path of the site a grantee (a `jsonb` expression) names, NULL for any other grantee: what
    * a share or rule keeps in `grantee_path` (migration 7), so that no read joins sites.
@@ -501,15 +508,28 @@ SELECT ${notify("'org:' || id")} FROM w`,
   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name RETURNING id)
 SELECT ${notify("'user:' || id")} FROM w`,
     getUser: `SELECT id, name FROM ${s}.users WHERE id = $1`,
+    /**
+     * A rename's second statement, after `putUser` in the same transaction: the name on every
+     * membership of the user. A statement of its own, so that it sees a membership committed
+     * while `putUser` waited for that membership's share lock on the user's row ({@link shareUser}).
+     */
+    putUserName: `UPDATE ${s}.memberships SET user_name = $2 WHERE user_id = $1 AND user_name IS DISTINCT FROM $2`,
+    /**
+     * A membership write's first statement: holds the user's row (if any) until commit, so that a
+     * rename waits for this write, or this write for the rename, and the name written with the
+     * membership ({@link putMembership}) is the user's name when both have committed.
+     */
+    shareUser: `SELECT 1 FROM ${s}.users WHERE id = $1 FOR SHARE`,
 
     getMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2`,
     lockMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch, ${DB_NOW} FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE`,
     /** Serializes the creation of a row that does not exist yet (no row to lock). */
     lockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-    putMembership: `WITH w AS (INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    /** Writes the user's current name with the membership: run after {@link shareUser} in the same transaction. */
+    putMembership: `WITH w AS (INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch, user_name)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT u.name FROM ${s}.users u WHERE u.id = $2))
   ON CONFLICT (org_id, user_id) DO UPDATE SET permission_set_id = EXCLUDED.permission_set_id, group_ids = EXCLUDED.group_ids,
-    site_ids = EXCLUDED.site_ids, status = EXCLUDED.status, seat = EXCLUDED.seat, epoch = EXCLUDED.epoch
+    site_ids = EXCLUDED.site_ids, status = EXCLUDED.status, seat = EXCLUDED.seat, epoch = EXCLUDED.epoch, user_name = EXCLUDED.user_name
   RETURNING org_id, user_id)
 SELECT ${notify("'membership:' || org_id || ':' || user_id")} FROM w`,
     /**

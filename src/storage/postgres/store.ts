@@ -31,7 +31,7 @@ import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { OwnedToken } from "../../core/admit.js";
 import { compileSubject } from "../../core/compile.js";
-import type { DecisionInput, GrantIndex, ItemRef, TokenClient } from "../../core/types.js";
+import type { DecisionInput, GrantIndex, ItemRef, LoadedSubject, TokenClient } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
@@ -384,15 +384,33 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return read.dbNow === undefined ? { token, subject, compiled, shares, rules } : { now: learnt(read.dbNow), token, subject, compiled, shares, rules };
   }
 
+  /**
+   * Whether a read's subject is a user without a membership row: the read brings the user's name
+   * with the membership (migration 7), so such a subject has none. keyward never makes one (a
+   * membership is never deleted); a store written to directly can.
+   */
+  const unnamed = (subject: LoadedSubject): boolean => subject.kind === "user" && subject.membership === null;
+
+  /** The read with its subject named as the users table names it ({@link unnamed}): one more statement. */
+  async function withUserName<R extends { subject: LoadedSubject }>(read: R): Promise<R> {
+    const subject = read.subject;
+    if (subject.kind !== "user") return read;
+    const r = (await driver.query(q.getUser, [subject.user.id]))[0];
+    return r === undefined ? read : { ...read, subject: { ...subject, user: rows.user(r) } };
+  }
+
   async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
     const found = item === null ? await readByDigest("loadDecisionNoItem", [tokenHash]) : await readByDigest("loadDecision", [tokenHash, item.orgId, item.type, item.id]);
-    return found === undefined ? null : decisionInput(decisionRead(found.decision_read, item === null ? null : { orgId: item.orgId, type: item.type, id: item.id }));
+    if (found === undefined) return null;
+    const read = decisionRead(found.decision_read, item === null ? null : { orgId: item.orgId, type: item.type, id: item.id });
+    return decisionInput(unnamed(read.subject) ? await withUserName(read) : read);
   }
 
   async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
     const found = await readByDigest("loadAccess", [tokenHash, itemType]);
     if (found === undefined) return null;
-    const { token, subject, dbNow, shares, rules, sitePaths } = accessRead(found.access_read, itemType);
+    const read = accessRead(found.access_read, itemType);
+    const { token, subject, dbNow, shares, rules, sitePaths } = unnamed(read.subject) ? await withUserName(read) : read;
     const compiled = compileSubject({ token, subject });
     return dbNow === undefined ? { token, subject, compiled, shares, rules, sitePaths } : { now: learnt(dbNow), token, subject, compiled, shares, rules, sitePaths };
   }
@@ -429,7 +447,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const r = (await driver.query(q.getOrganization, [orgId]))[0];
       return r === undefined ? null : rows.organization(r);
     }),
-    putUser: (user) => guard(async () => void (await driver.query(q.putUser, params.user(user)))),
+    putUser: (user) =>
+      guard(() =>
+        driver.transaction(async (tx) => {
+          // The row first (waiting for any membership write that holds it), then the name on its memberships.
+          await tx.query(q.putUser, params.user(user));
+          await tx.query(q.putUserName, [user.id, user.name]);
+        }),
+      ),
     getUser: (userId) => guard(async () => {
       const r = (await driver.query(q.getUser, [userId]))[0];
       return r === undefined ? null : rows.user(r);
@@ -441,6 +466,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     updateMembership: (orgId, userId, update) =>
       updating(async (own) =>
         driver.transaction(async (tx) => {
+          // The user's row before the membership's: a rename takes them in the same order (putUser).
+          await tx.query(q.shareUser, [userId]);
           const current = await lockedUpdate(tx, q.lockMembership, [orgId, userId], `${schema}:membership:${orgId}:${userId}`, rows.membership);
           const next = own(() => update(current));
           await tx.query(q.putMembership, params.membership(next));
@@ -596,7 +623,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       guard(async () => {
         const found = (await driver.query(q.loadSubjectAccess, ["preview", query.itemType, subject.kind, subject.orgId, subject.subjectId]))[0];
         if (found === undefined) throw new Error("loadSubjectAccess returned no row");
-        const { subject: loaded, shares, rules, sitePaths } = accessRead(found.access_read, query.itemType);
+        const read = accessRead(found.access_read, query.itemType);
+        const { subject: loaded, shares, rules, sitePaths } = unnamed(read.subject) ? await withUserName(read) : read;
         return { subject: loaded, shares, rules, sitePaths };
       }),
 

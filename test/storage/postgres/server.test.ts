@@ -50,6 +50,28 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
     await env?.close();
   });
 
+  it("renames racing membership writes on two instances: no write fails (no deadlock) and every membership ends with the user's name", async () => {
+    env = await twoInstances();
+    const { w, kwA, kwB } = env;
+    const user = w.users.carl.id;
+    const orgs = [];
+    for (let i = 0; i < 6; i++) orgs.push(await kwA.directory.createOrganization({ id: `race_${i}`, name: `Race ${i}` }));
+    for (let round = 0; round < 40; round++) {
+      const org = orgs[round % orgs.length]!.id;
+      const joined = round < orgs.length;
+      // One instance renames while the other adds the user to an organization (or changes that membership).
+      const results = await Promise.allSettled([
+        kwA.directory.upsertUser({ id: user, name: `Carl ${round}` }),
+        joined ? kwB.directory.addMember({ orgId: org, userId: user }) : kwB.directory.updateMember({ orgId: org, userId: user, seat: round % 2 === 0 }),
+        kwB.directory.updateMember({ orgId: "acme", userId: user, seat: round % 2 === 1 }),
+        kwB.directory.upsertUser({ id: user, name: `Carl ${round}b` }),
+      ]);
+      expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+      const names = await env.a.raw.query(`SELECT DISTINCT m.user_name = u.name AS same FROM "${env.a.schema}".memberships m JOIN "${env.a.schema}".users u ON u.id = m.user_id WHERE m.user_id = $1`, [user]);
+      expect(names).toEqual([{ same: true }]);
+    }
+  });
+
   it("R11 after a revocation resolves on one instance, the next authorize() on the other is refused: 200 of 200 times", async () => {
     env = await twoInstances();
     const { w, kwA, kwB } = env;
@@ -344,7 +366,7 @@ describe.runIf(PG_URL !== undefined)("faults on the server fail closed", () => {
     // pg_stat_activity keeps the first 1 KiB of a statement's text: the decision read is known by its start.
     await eventually(async () => {
       const r = await s.raw.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT json_build_array(t.tj, u.name, %'`,
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT json_build_array(t.tj, %'`,
       );
       return r.length === 1;
     }, 5000, "authorize() to block on the lock");

@@ -55,11 +55,11 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         [4, "cache leases"],
         [5, "indexes for paged listings"],
         [6, "token lifecycle: restriction, expiry, rotation, warnings, clients, policy"],
-        [7, "site paths kept on site grants"],
+        [7, "site paths on site grants, user names on memberships"],
       ]);
     });
 
-    it("a schema at version 1 with data upgrades to versions 2 to 7 (the grantee, site and listing indexes, the revocation cause, the cache leases, the token lifecycle columns, the site paths of grants), keeps its rows, and migration 2 can run twice", async () => {
+    it("a schema at version 1 with data upgrades to versions 2 to 7 (the grantee, site and listing indexes, the revocation cause, the cache leases, the token lifecycle columns, the site paths of grants and user names of memberships), keeps its rows, and migration 2 can run twice", async () => {
       const t = await fresh();
       const schema = freshSchema();
       try {
@@ -108,7 +108,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       }
     });
 
-    it("R13 migration 7 keeps the path of a grant's site on the grant: a schema at version 6 with a site share and a site rule upgrades, and both still grant (and nothing else)", async () => {
+    it("R13 migration 7 keeps the path of a grant's site on the grant and the user's name on each membership: a schema at version 6 with a site share, a site rule and memberships upgrades, and both grants still grant (and nothing else)", async () => {
       const t = await fresh();
       const schema = freshSchema();
       try {
@@ -126,8 +126,17 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         await t.raw.query(
           `INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at) VALUES ('r_s', 'acme', 'inspection', '{"status":["open"]}', '{"kind":"site","siteId":"s_1"}', 'view', ${T0})`,
         );
+        await t.raw.query(`INSERT INTO ${s}.users (id, name) VALUES ('u_old', 'Olga Old')`);
+        await t.raw.query(
+          `INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch) VALUES ('acme', 'u_old', NULL, '{}', '{}', 'active', false, 'e1'), ('beta', 'u_old', NULL, '{}', '{}', 'left', false, 'e2'), ('acme', 'u_nameless', NULL, '{}', '{}', 'active', false, 'e3')`,
+        );
         const store = postgresStore({ driver: t.raw, schema });
         expect(await store.migrate()).toEqual([7]);
+        expect(await t.raw.query(`SELECT org_id, user_id, user_name FROM ${s}.memberships ORDER BY org_id, user_id`)).toEqual([
+          { org_id: "acme", user_id: "u_nameless", user_name: null },
+          { org_id: "acme", user_id: "u_old", user_name: "Olga Old" },
+          { org_id: "beta", user_id: "u_old", user_name: "Olga Old" },
+        ]);
         for (const statement of migrations(schema)[6]!.statements) await t.raw.query(statement);
         expect(await store.migrate()).toEqual([]);
         const paths = await t.raw.query(`SELECT id, grantee_path FROM ${s}.shares UNION ALL SELECT id, grantee_path FROM ${s}.rules ORDER BY id`);
@@ -183,6 +192,30 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       expect(await kw.authorize(token, "inspections.view", { ...item, id: "i_2", attributes: { status: "open" } })).toMatchObject({ allowed: true, grant: { source: "rule", id: "r_early", via: "site" } });
       const access = await kw.accessible(token, "inspections.view", "inspection");
       expect(access.allowed && access.filter.matches(item)).toBe(true);
+    });
+
+    it("a user's name comes with its membership: a rename shows on every membership at the next decision, a membership made later carries the new name, and a token whose user has no membership row is named from the users table", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const d = w.kw.directory;
+      const item = w.inspection("insp_name");
+      await d.share({ item, grantee: { kind: "user", userId: w.users.bob.id }, level: "edit" });
+      const { token } = await w.userToken(w.users.bob.id);
+      const decided = async () => (await w.kw.authorize(token, "inspections.view", item)) as { allowed: boolean; subject?: { name: string } };
+      expect(await decided()).toMatchObject({ allowed: true, subject: { name: "Bob Viewer" } });
+      await d.upsertUser({ id: w.users.bob.id, name: "Bob Renamed" });
+      expect(await decided()).toMatchObject({ allowed: true, subject: { name: "Bob Renamed" } });
+      await d.addMember({ orgId: w.orgs.beta.id, userId: w.users.bob.id });
+      const names = await t.raw.query(`SELECT org_id, user_name FROM "${t.schema}".memberships WHERE user_id = $1 ORDER BY org_id`, [w.users.bob.id]);
+      expect(names).toEqual([
+        { org_id: "acme", user_name: "Bob Renamed" },
+        { org_id: "beta", user_name: "Bob Renamed" },
+      ]);
+      // A membership row removed behind keyward's back: refused, and still named as the users table names it.
+      await t.raw.query(`DELETE FROM "${t.schema}".memberships WHERE org_id = 'acme' AND user_id = $1`, [w.users.bob.id]);
+      t.driver.reset();
+      expect(await decided()).toMatchObject({ allowed: false, subject: { kind: "user", id: w.users.bob.id, name: "Bob Renamed" } });
+      expect(t.driver.queries.filter((x) => x === queries(t.schema).getUser)).toHaveLength(1);
     });
 
     it("the exported SQL creates the same schema, can run twice, and is recorded so migrate() has nothing left", async () => {
