@@ -292,8 +292,8 @@ WHERE g.grantee->>'kind' = 'site' AND st.id = g.grantee->>'siteId' AND g.grantee
         `UPDATE ${s}.rules g SET grantee_path = st.path FROM ${s}.sites st
 WHERE g.grantee->>'kind' = 'site' AND st.id = g.grantee->>'siteId' AND g.grantee_path IS NULL`,
         // The user's name on each of its memberships, so that the reads join no users: written with
-        // the membership (under a share lock on the user's row) and by every rename (putUser, after
-        // that lock), so a rename and a new membership never miss each other.
+        // the membership (under a share lock on the user's row) and by every rename (putUser, once
+        // it holds the user's row), so a rename and a new membership never miss each other.
         `ALTER TABLE ${s}.memberships ADD COLUMN IF NOT EXISTS user_name text`,
         // putUser: a user's memberships, by user.
         `CREATE INDEX IF NOT EXISTS memberships_user ON ${s}.memberships (user_id)`,
