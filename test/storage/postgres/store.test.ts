@@ -14,6 +14,15 @@ import { counting, eventually, freshSchema, PG_URL, pgliteStore, serverStore, sh
 /** sha256 of migration 1's statements (joined by newlines) as released: migration 1 never changes. */
 const MIGRATION_1_SHA256 = "736a00c550543e80bf0e20acf3e9101e3305ef907cc42f707c2e85756a96f403";
 
+/** Creates `schema` at `version`: the bootstrap, then migrations 1 to `version` applied and recorded, as a store of that version left it. */
+async function schemaAt(raw: SqlDriver, schema: string, version: number): Promise<void> {
+  for (const statement of bootstrapStatements(schema)) await raw.query(statement);
+  for (const m of migrations(schema).slice(0, version)) {
+    for (const statement of m.statements) await raw.query(statement);
+    await raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+  }
+}
+
 const targets: [string, (extra?: Parameters<typeof pgliteStore>[0], schema?: string) => Promise<TestStore>][] = [["PGlite", pgliteStore]];
 if (PG_URL !== undefined) targets.push(["pg Pool", serverStore]);
 
@@ -63,9 +72,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const t = await fresh();
       const schema = freshSchema();
       try {
-        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
-        for (const statement of migrations(schema)[0]!.statements) await t.raw.query(statement);
-        await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES (1, 'initial schema')`);
+        await schemaAt(t.raw, schema, 1);
         // Written as version 1 wrote it (today's putShare fills in a column that version adds).
         await t.raw.query(
           `INSERT INTO "${schema}".shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ('sh_1', 'acme', 'inspection', 'i_1', '{"kind":"user","userId":"ana"}', 'view', ${T0})`,
@@ -87,11 +94,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const t = await fresh();
       const schema = freshSchema();
       try {
-        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
-        for (const m of migrations(schema).slice(0, 2)) {
-          for (const statement of m.statements) await t.raw.query(statement);
-          await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-        }
+        await schemaAt(t.raw, schema, 2);
         await t.raw.query(
           `INSERT INTO "${schema}".tokens (id, kind, org_id, subject_id, name, hash, hint, epoch, created_at, created_by, revoked_at) VALUES ('tok_old', 'user', 'acme', 'ana', 'old', 'h_old', 'kwu_…abcd', 'ep1', 1, 'ana', 2)`,
         );
@@ -112,11 +115,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const t = await fresh();
       const schema = freshSchema();
       try {
-        for (const statement of bootstrapStatements(schema)) await t.raw.query(statement);
-        for (const m of migrations(schema).slice(0, 6)) {
-          for (const statement of m.statements) await t.raw.query(statement);
-          await t.raw.query(`INSERT INTO "${schema}".keyward_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-        }
+        await schemaAt(t.raw, schema, 6);
         // Sites, a share and a rule as version 6 wrote them (no path on the grants).
         const s = `"${schema}"`;
         await t.raw.query(`INSERT INTO ${s}.sites (id, org_id, name, parent_id, path) VALUES ('s_r', 'acme', 'North', NULL, '{s_r}'), ('s_1', 'acme', 'Oslo', 's_r', '{s_r,s_1}'), ('s_x', 'acme', 'South', NULL, '{s_x}')`);
