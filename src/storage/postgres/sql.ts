@@ -278,25 +278,42 @@ export function migrations(schema: string): Migration[] {
     {
       version: 7,
       name: "site paths on site grants, user names on memberships",
+      // Two copies that spare the hot reads a join each, kept by triggers so that every writer keeps
+      // them (an instance of an older version during a rolling deploy, a host's own SQL):
+      // - R13: the path of the site a share or rule names (NULL for other grantees). A site's path
+      //   never changes and a site is never deleted: the path is copied when the grant is inserted,
+      //   and by the site's insertion for a grant written before its site.
+      // - the user's name on each of its memberships: copied when the membership is written, under a
+      //   share lock on the user's row, and by every insertion or rename of the user, which holds that
+      //   row; each trigger's statement takes a fresh snapshot, so a rename and a new membership never
+      //   miss each other.
       statements: [
-        // R13: the path of the site a share or rule names (NULL for other grantees), copied when the
-        // grant is written: a site's path never changes and a site is never deleted, so the reads
-        // need no join to sites. `putSite` fills it in for a grant written before its site.
         `ALTER TABLE ${s}.shares ADD COLUMN IF NOT EXISTS grantee_path text[]`,
         `ALTER TABLE ${s}.rules ADD COLUMN IF NOT EXISTS grantee_path text[]`,
-        // putSite: the grants that name a site (few), by the site's id.
+        `ALTER TABLE ${s}.memberships ADD COLUMN IF NOT EXISTS user_name text`,
+        // A site's insertion: the grants that name it (few), by site id. A rename: the user's memberships.
         `CREATE INDEX IF NOT EXISTS shares_grantee_site ON ${s}.shares ((grantee->>'siteId')) WHERE grantee->>'kind' = 'site'`,
         `CREATE INDEX IF NOT EXISTS rules_grantee_site ON ${s}.rules ((grantee->>'siteId')) WHERE grantee->>'kind' = 'site'`,
+        `CREATE INDEX IF NOT EXISTS memberships_user ON ${s}.memberships (user_id)`,
+        `CREATE OR REPLACE FUNCTION ${s}.kw_grantee_path() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.grantee_path := CASE WHEN NEW.grantee->>'kind' = 'site' THEN (SELECT st.path FROM ${s}.sites st WHERE st.id = NEW.grantee->>'siteId') END; RETURN NEW; END $$`,
+        `DROP TRIGGER IF EXISTS kw_grantee_path ON ${s}.shares`,
+        `CREATE TRIGGER kw_grantee_path BEFORE INSERT OR UPDATE OF grantee ON ${s}.shares FOR EACH ROW EXECUTE FUNCTION ${s}.kw_grantee_path()`,
+        `DROP TRIGGER IF EXISTS kw_grantee_path ON ${s}.rules`,
+        `CREATE TRIGGER kw_grantee_path BEFORE INSERT OR UPDATE OF grantee ON ${s}.rules FOR EACH ROW EXECUTE FUNCTION ${s}.kw_grantee_path()`,
+        `CREATE OR REPLACE FUNCTION ${s}.kw_site_grants() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE ${s}.shares SET grantee_path = NEW.path WHERE grantee->>'kind' = 'site' AND grantee->>'siteId' = NEW.id AND grantee_path IS DISTINCT FROM NEW.path; UPDATE ${s}.rules SET grantee_path = NEW.path WHERE grantee->>'kind' = 'site' AND grantee->>'siteId' = NEW.id AND grantee_path IS DISTINCT FROM NEW.path; RETURN NULL; END $$`,
+        `DROP TRIGGER IF EXISTS kw_site_grants ON ${s}.sites`,
+        `CREATE TRIGGER kw_site_grants AFTER INSERT OR UPDATE OF path ON ${s}.sites FOR EACH ROW EXECUTE FUNCTION ${s}.kw_site_grants()`,
+        `CREATE OR REPLACE FUNCTION ${s}.kw_membership_user_name() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.user_name := (SELECT u.name FROM ${s}.users u WHERE u.id = NEW.user_id FOR SHARE); RETURN NEW; END $$`,
+        `DROP TRIGGER IF EXISTS kw_membership_user_name ON ${s}.memberships`,
+        `CREATE TRIGGER kw_membership_user_name BEFORE INSERT OR UPDATE ON ${s}.memberships FOR EACH ROW EXECUTE FUNCTION ${s}.kw_membership_user_name()`,
+        `CREATE OR REPLACE FUNCTION ${s}.kw_user_memberships() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE ${s}.memberships SET user_name = NEW.name WHERE user_id = NEW.id AND user_name IS DISTINCT FROM NEW.name; RETURN NULL; END $$`,
+        `DROP TRIGGER IF EXISTS kw_user_memberships ON ${s}.users`,
+        `CREATE TRIGGER kw_user_memberships AFTER INSERT OR UPDATE OF name ON ${s}.users FOR EACH ROW EXECUTE FUNCTION ${s}.kw_user_memberships()`,
+        // The rows written before: once each.
         `UPDATE ${s}.shares g SET grantee_path = st.path FROM ${s}.sites st
 WHERE g.grantee->>'kind' = 'site' AND st.id = g.grantee->>'siteId' AND g.grantee_path IS NULL`,
         `UPDATE ${s}.rules g SET grantee_path = st.path FROM ${s}.sites st
 WHERE g.grantee->>'kind' = 'site' AND st.id = g.grantee->>'siteId' AND g.grantee_path IS NULL`,
-        // The user's name on each of its memberships, so that the reads join no users: written with
-        // the membership (under a share lock on the user's row) and by every rename (putUser, once
-        // it holds the user's row), so a rename and a new membership never miss each other.
-        `ALTER TABLE ${s}.memberships ADD COLUMN IF NOT EXISTS user_name text`,
-        // putUser: a user's memberships, by user.
-        `CREATE INDEX IF NOT EXISTS memberships_user ON ${s}.memberships (user_id)`,
         `UPDATE ${s}.memberships m SET user_name = u.name FROM ${s}.users u WHERE u.id = m.user_id AND m.user_name IS DISTINCT FROM u.name`,
       ],
     },
@@ -423,11 +440,6 @@ LEFT JOIN ${s}.permission_sets p
   /** The subject's elements of a read's array ({@link READ_AT}), the database's clock last. */
   const subjectArray = `t.tj, m.user_name, m.mj, su.sj, p.permissions, ${DB_NOW_EXPR}`;
   /**
-   * The path of the site a grantee (a `jsonb` expression) names, NULL for any other grantee: what
-   * a share or rule keeps in `grantee_path` (migration 7), so that no read joins sites.
-   */
-  const granteePath = (g: string) => `(SELECT st.path FROM ${s}.sites st WHERE st.id = (CASE WHEN ${g}->>'kind' = 'site' THEN ${g}->>'siteId' END))`;
-  /**
    * The three reads a decision or a list filter starts with, each from the packed token row of
    * `from` (a `FROM (…) t`, {@link packedToken}).
    */
@@ -509,15 +521,9 @@ SELECT ${notify("'org:' || id")} FROM w`,
 SELECT ${notify("'user:' || id")} FROM w`,
     getUser: `SELECT id, name FROM ${s}.users WHERE id = $1`,
     /**
-     * A rename's second statement, after `putUser` in the same transaction: the name on every
-     * membership of the user. A statement of its own, so that it sees a membership committed
-     * while `putUser` waited for that membership's share lock on the user's row ({@link shareUser}).
-     */
-    putUserName: `UPDATE ${s}.memberships SET user_name = $2 WHERE user_id = $1 AND user_name IS DISTINCT FROM $2`,
-    /**
-     * A membership write's first statement: holds the user's row (if any) until commit, so that a
-     * rename waits for this write, or this write for the rename, and the name written with the
-     * membership ({@link putMembership}) is the user's name when both have committed.
+     * A membership write's first statement: takes the share lock on the user's row that the
+     * membership's trigger takes (migration 7) before the membership's own lock, the order in which
+     * a rename takes them, so the two never wait for each other in a cycle.
      */
     shareUser: `SELECT 1 FROM ${s}.users WHERE id = $1 FOR SHARE`,
 
@@ -525,11 +531,10 @@ SELECT ${notify("'user:' || id")} FROM w`,
     lockMembership: `SELECT org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch, ${DB_NOW} FROM ${s}.memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE`,
     /** Serializes the creation of a row that does not exist yet (no row to lock). */
     lockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-    /** Writes the user's current name with the membership: run after {@link shareUser} in the same transaction. */
-    putMembership: `WITH w AS (INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch, user_name)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT u.name FROM ${s}.users u WHERE u.id = $2))
+    putMembership: `WITH w AS (INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
   ON CONFLICT (org_id, user_id) DO UPDATE SET permission_set_id = EXCLUDED.permission_set_id, group_ids = EXCLUDED.group_ids,
-    site_ids = EXCLUDED.site_ids, status = EXCLUDED.status, seat = EXCLUDED.seat, epoch = EXCLUDED.epoch, user_name = EXCLUDED.user_name
+    site_ids = EXCLUDED.site_ids, status = EXCLUDED.status, seat = EXCLUDED.seat, epoch = EXCLUDED.epoch
   RETURNING org_id, user_id)
 SELECT ${notify("'membership:' || org_id || ':' || user_id")} FROM w`,
     /**
@@ -561,11 +566,8 @@ SELECT ${notify("'permission_set:' || id")} FROM w`,
     getPermissionSet: `SELECT id, org_id, name, permissions FROM ${s}.permission_sets WHERE id = $1`,
     putGroup: `INSERT INTO ${s}.groups (id, org_id, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id`,
     getGroup: `SELECT id, org_id, name FROM ${s}.groups WHERE id = $1`,
-    /** Also gives the site's path to a share or rule written before the site (the directory never does; see migration 7). */
     putSite: `WITH w AS (INSERT INTO ${s}.sites (id, org_id, name, parent_id, path) VALUES ($1, $2, $3, $4, $5)
-  ON CONFLICT (id) DO NOTHING RETURNING id, path),
-sh AS (UPDATE ${s}.shares g SET grantee_path = w.path FROM w WHERE g.grantee->>'kind' = 'site' AND g.grantee->>'siteId' = w.id AND g.grantee_path IS NULL),
-r AS (UPDATE ${s}.rules g SET grantee_path = w.path FROM w WHERE g.grantee->>'kind' = 'site' AND g.grantee->>'siteId' = w.id AND g.grantee_path IS NULL)
+  ON CONFLICT (id) DO NOTHING RETURNING id)
 SELECT ${notify("'site:' || id")} FROM w`,
     getSite: `SELECT id, org_id, name, parent_id, path FROM ${s}.sites WHERE id = $1`,
 
@@ -579,15 +581,13 @@ SELECT ${notify("'site:' || id")} FROM w`,
 SELECT ${notify("'service_user:' || id")} FROM w`,
     listServiceUsers: `SELECT id, org_id, name, permission_set_id, status, created_by, created_at FROM ${s}.service_users WHERE org_id = $1 ORDER BY created_at, id`,
 
-    putShare: `WITH w AS (INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at, grantee_path)
-  VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, ${granteePath("$5::jsonb")})
+    putShare: `WITH w AS (INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (id) DO NOTHING RETURNING id)
 SELECT ${notify("'share:' || id")} FROM w`,
     deleteShare: `WITH d AS (DELETE FROM ${s}.shares WHERE id = $2 AND item_org_id = $1 RETURNING id) SELECT ${notify("'share:' || id")} FROM d`,
     listShares: `SELECT id, item_org_id, item_type, item_id, grantee, level, created_at FROM ${s}.shares
 WHERE item_org_id = $1 AND item_type = $2 AND item_id = $3 ORDER BY seq`,
-    putRule: `WITH w AS (INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at, grantee_path)
-  VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, ${granteePath("$5::jsonb")})
+    putRule: `WITH w AS (INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (id) DO NOTHING RETURNING id)
 SELECT ${notify("'rule:' || id")} FROM w`,
     deleteRule: `WITH d AS (DELETE FROM ${s}.rules WHERE id = $2 AND org_id = $1 RETURNING id) SELECT ${notify("'rule:' || id")} FROM d`,

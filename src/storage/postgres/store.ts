@@ -447,14 +447,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const r = (await driver.query(q.getOrganization, [orgId]))[0];
       return r === undefined ? null : rows.organization(r);
     }),
-    putUser: (user) =>
-      guard(() =>
-        driver.transaction(async (tx) => {
-          // The row first (waiting for any membership write that holds it), then the name on its memberships.
-          await tx.query(q.putUser, params.user(user));
-          await tx.query(q.putUserName, [user.id, user.name]);
-        }),
-      ),
+    putUser: (user) => guard(async () => void (await driver.query(q.putUser, params.user(user)))),
     getUser: (userId) => guard(async () => {
       const r = (await driver.query(q.getUser, [userId]))[0];
       return r === undefined ? null : rows.user(r);
@@ -466,7 +459,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     updateMembership: (orgId, userId, update) =>
       updating(async (own) =>
         driver.transaction(async (tx) => {
-          // The user's row before the membership's: a rename takes them in the same order (putUser).
+          // The user's row before the membership's (migration 7's trigger takes both): a rename takes them in that order.
           await tx.query(q.shareUser, [userId]);
           const current = await lockedUpdate(tx, q.lockMembership, [orgId, userId], `${schema}:membership:${orgId}:${userId}`, rows.membership);
           const next = own(() => update(current));

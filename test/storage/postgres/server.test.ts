@@ -50,7 +50,7 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
     await env?.close();
   });
 
-  it("renames racing membership writes on two instances: no write fails (no deadlock) and every membership ends with the user's name", async () => {
+  it("renames racing membership writes on two instances (and an older instance's plain INSERT): no write fails (no deadlock) and every membership ends with the user's name", async () => {
     env = await twoInstances();
     const { w, kwA, kwB } = env;
     const user = w.users.carl.id;
@@ -65,6 +65,11 @@ describe.runIf(PG_URL !== undefined)("several instances on one PostgreSQL server
         joined ? kwB.directory.addMember({ orgId: org, userId: user }) : kwB.directory.updateMember({ orgId: org, userId: user, seat: round % 2 === 0 }),
         kwB.directory.updateMember({ orgId: "acme", userId: user, seat: round % 2 === 1 }),
         kwB.directory.upsertUser({ id: user, name: `Carl ${round}b` }),
+        // A membership written as version 6 wrote it (an older instance during a rolling deploy).
+        env.a.raw.query(
+          `INSERT INTO "${env.a.schema}".memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch) VALUES ($1, $2, NULL, '{}', '{}', 'active', false, 'e')`,
+          [`old_${round}`, user],
+        ),
       ]);
       expect(results.filter((r) => r.status === "rejected")).toEqual([]);
       const names = await env.a.raw.query(`SELECT DISTINCT m.user_name = u.name AS same FROM "${env.a.schema}".memberships m JOIN "${env.a.schema}".users u ON u.id = m.user_id WHERE m.user_id = $1`, [user]);

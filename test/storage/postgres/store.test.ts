@@ -174,6 +174,34 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       }
     });
 
+    it("R13 after migration 7, rows written as version 6 wrote them (an older instance during a rolling deploy) still get the site's path and the user's name", async () => {
+      const t = await fresh();
+      const s = `"${t.schema}"`;
+      await t.raw.query(`INSERT INTO ${s}.sites (id, org_id, name, parent_id, path) VALUES ('s_r', 'acme', 'North', NULL, '{s_r}'), ('s_1', 'acme', 'Oslo', 's_r', '{s_r,s_1}')`);
+      await t.raw.query(
+        `INSERT INTO ${s}.shares (id, item_org_id, item_type, item_id, grantee, level, created_at) VALUES ('sh_site', 'acme', 'inspection', 'i_1', '{"kind":"site","siteId":"s_1"}', 'edit', ${T0}), ('sh_user', 'acme', 'inspection', 'i_1', '{"kind":"user","userId":"u_1"}', 'view', ${T0})`,
+      );
+      await t.raw.query(`INSERT INTO ${s}.rules (id, org_id, item_type, conditions, grantee, level, created_at) VALUES ('r_site', 'acme', 'inspection', '{}', '{"kind":"site","siteId":"s_r"}', 'view', ${T0})`);
+      await t.raw.query(`INSERT INTO ${s}.users (id, name) VALUES ('u_1', 'Una')`);
+      await t.raw.query(`INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch) VALUES ('acme', 'u_1', NULL, '{}', '{s_r}', 'active', false, 'e1')`);
+      const grants = async () => t.raw.query(`SELECT id, grantee_path FROM ${s}.shares UNION ALL SELECT id, grantee_path FROM ${s}.rules ORDER BY id`);
+      expect(await grants()).toEqual([
+        { id: "r_site", grantee_path: ["s_r"] },
+        { id: "sh_site", grantee_path: ["s_r", "s_1"] },
+        { id: "sh_user", grantee_path: null },
+      ]);
+      const names = async () => (await t.raw.query(`SELECT user_name FROM ${s}.memberships WHERE user_id = 'u_1'`)).map((r) => r.user_name);
+      expect(await names()).toEqual(["Una"]);
+      // A rename as version 6 made it (one statement on users), a membership update, and a user created after its membership.
+      await t.raw.query(`UPDATE ${s}.users SET name = 'Una Renamed' WHERE id = 'u_1'`);
+      expect(await names()).toEqual(["Una Renamed"]);
+      await t.raw.query(`UPDATE ${s}.memberships SET seat = true WHERE user_id = 'u_1'`);
+      expect(await names()).toEqual(["Una Renamed"]);
+      await t.raw.query(`INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch) VALUES ('acme', 'u_2', NULL, '{}', '{}', 'active', false, 'e2')`);
+      await t.raw.query(`INSERT INTO ${s}.users (id, name) VALUES ('u_2', 'Two')`);
+      expect((await t.raw.query(`SELECT user_name FROM ${s}.memberships WHERE user_id = 'u_2'`))[0]!.user_name).toBe("Two");
+    });
+
     it("R13 a share and a rule written (by the store, not the directory) before the site they name get its path when the site is written", async () => {
       const t = await fresh();
       const item = { orgId: "acme", type: "inspection", id: "i_1" };
