@@ -429,16 +429,24 @@ export function queries(schema: string) {
    * Each subject table is looked up with a key that is NULL for the other kind of token, so a
    * user token never descends the service users' index (nor a service token the memberships').
    * The user's name comes with the membership (`user_name`, migration 7): no join to users.
+   *
+   * The joins return plain columns; the membership and the service user are packed at the top
+   * ({@link subjectArray}). Packed inside the outer-joined sub-selects, the `json_build_array`
+   * would be evaluated for every row the scan returns, before the join's condition: on a small
+   * table, which PostgreSQL scans whole once it has statistics (a few hundred memberships), that
+   * is one JSON array per membership of every organization on every read.
    */
-  const subjectJoins = `LEFT JOIN LATERAL (SELECT json_build_array(${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}) AS mj, m.user_name, m.permission_set_id, m.group_ids, m.site_ids
+  const subjectJoins = `LEFT JOIN LATERAL (SELECT ${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}, m.user_name
   FROM ${s}.memberships m WHERE m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)) m ON true
-LEFT JOIN LATERAL (SELECT json_build_array(${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}) AS sj, su.permission_set_id, su.org_id
+LEFT JOIN LATERAL (SELECT ${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}
   FROM ${s}.service_users su WHERE su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)) su ON true
 LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
   AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
+  /** A subject row packed ({@link MEMBERSHIP_FIELDS}, {@link SERVICE_USER_FIELDS}), NULL when the join found none (its key column is NOT NULL). */
+  const packed = (alias: string, fields: readonly string[]) => `CASE WHEN ${alias}.${fields[0]} IS NULL THEN NULL ELSE json_build_array(${fields.map((f) => `${alias}.${f}`).join(", ")}) END`;
   /** The subject's elements of a read's array ({@link READ_AT}), the database's clock last. */
-  const subjectArray = `t.tj, m.user_name, m.mj, su.sj, p.permissions, ${DB_NOW_EXPR}`;
+  const subjectArray = `t.tj, m.user_name, ${packed("m", MEMBERSHIP_FIELDS)}, ${packed("su", SERVICE_USER_FIELDS)}, p.permissions, ${DB_NOW_EXPR}`;
   /**
    * The three reads a decision or a list filter starts with, each from the packed token row of
    * `from` (a `FROM (…) t`, {@link packedToken}).

@@ -340,6 +340,46 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
     });
   });
 
+    it("R15 each read packs the subject it found once, not every membership or service user its scan returns", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const s = `"${t.schema}"`;
+      // A small directory with statistics, as every deployment has once autovacuum ran: the planner
+      // may scan the whole memberships and service users tables rather than use their keys.
+      await t.raw.query(`INSERT INTO ${s}.memberships (org_id, user_id, permission_set_id, group_ids, site_ids, status, seat, epoch)
+        SELECT 'other', 'x' || i, NULL, '{}', '{}', 'active', true, 'e' FROM generate_series(1, 300) i`);
+      await t.raw.query(`INSERT INTO ${s}.service_users (id, org_id, name, permission_set_id, status, created_by, created_at)
+        SELECT 'sx' || i, 'other', 'bot ' || i, NULL, 'active', NULL, 0 FROM generate_series(1, 300) i`);
+      await t.raw.query(`ANALYZE ${s}.memberships`);
+      await t.raw.query(`ANALYZE ${s}.service_users`);
+      const { record } = await w.userToken(w.users.ana.id);
+      const { hash } = (await t.backdoor.readToken(record.id))!;
+      const q = queries(t.schema);
+      const item = w.inspection("i_1");
+      /** Every plan node that scans `relation`, with what it outputs (EXPLAIN VERBOSE). */
+      const scans = (node: Record<string, unknown>, relation: string): { type: string; output: string[] }[] => [
+        ...(node["Relation Name"] === relation ? [{ type: String(node["Node Type"]), output: (node.Output ?? []) as string[] }] : []),
+        ...((node.Plans ?? []) as Record<string, unknown>[]).flatMap((p) => scans(p, relation)),
+      ];
+      for (const [text, values] of [
+        [q.loadDecision, [hash, item.orgId, item.type, item.id]],
+        [q.loadDecisionNoItem, [hash]],
+        [q.loadAccess, [hash, "inspection"]],
+      ] as const) {
+        const [{ "QUERY PLAN": [plan] }] = (await t.raw.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${text}`, [...values])) as { "QUERY PLAN": [{ Plan: Record<string, unknown> }] }[];
+        for (const relation of ["memberships", "service_users"]) {
+          const found = scans(plan.Plan, relation);
+          expect(found, relation).toHaveLength(1);
+          expect(found[0]!.output.join(" "), `${relation} (${found[0]!.type})`).not.toContain("json_build_array");
+        }
+      }
+      // And the reads still answer as before.
+      expect((await t.store.loadDecision(hash, item))!.subject).toMatchObject({ kind: "user", membership: { userId: w.users.ana.id } });
+      const svc = await w.serviceToken();
+      const svcHash = (await t.backdoor.readToken(svc.record.id))!.hash;
+      expect((await t.store.loadDecision(svcHash, null))!.subject).toMatchObject({ kind: "service_user", serviceUser: { id: w.bot.id } });
+    });
+
   describe("the read for one list filter", () => {
     it("R13 R14 accessible() makes exactly one round trip to the database: one statement, no transaction, whatever the grantees (an unknown secret two)", async () => {
       const t = await fresh();
