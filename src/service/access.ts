@@ -22,7 +22,7 @@ interface AccessCall extends Call {
 }
 
 const ACCESSIBLE: Operation<AccessCall, AccessInput, AccessDecision> = {
-  read: (store, digest, c) => store.loadAccess(digest, { itemType: c.itemType }),
+  read: (store, digest, c, kind) => store.loadAccess(digest, { itemType: c.itemType }, kind),
   decide: (input, now, c, ctx) => decideAccess(input, c.action, c.definition, c.itemType, now, ctx),
   notFound: (reason, c) => ({ allowed: false, reason, action: c.action }),
   itemType: (c) => c.itemType,

@@ -32,7 +32,7 @@ export interface AuthorizeCall extends Call {
 
 const AUTHORIZE: Operation<AuthorizeCall, DecisionInput, Decision> = {
   // Only an item action reads the item's shares and rules.
-  read: (store, digest, c) => store.loadDecision(digest, c.definition?.access === undefined ? null : c.item),
+  read: (store, digest, c, kind) => store.loadDecision(digest, c.definition?.access === undefined ? null : c.item, kind),
   decide: (input, now, c, ctx) => decide(input, c.action, c.definition, c.item, now, ctx),
   notFound: (reason, c) => ({ allowed: false, reason, action: c.action }),
   itemType: (c) => c.item?.type ?? null,
@@ -106,7 +106,7 @@ interface LoginVerdict extends Verdict {
 }
 
 const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
-  read: (store, digest) => store.loadDecision(digest, null),
+  read: (store, digest, _c, kind) => store.loadDecision(digest, null, kind),
   decide(input, now, _c, ctx) {
     // R9: a service token never logs in; R17: nor a restricted user token (a session would do everything its user can).
     const refused = input.token.kind === "service_user" || input.token.restriction != null;

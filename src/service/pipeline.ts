@@ -68,7 +68,7 @@ export interface Verdict {
  * @example
  * ```ts
  * const LOGIN: Operation<Call, DecisionInput, LoginVerdict> = {
- *   read: (store, digest) => store.loadDecision(digest, null),
+ *   read: (store, digest, _call, kind) => store.loadDecision(digest, null, kind),
  *   decide: (input, now, _call, ctx) => ({ allowed: checkToken(input, now, ctx.inactivityMs) === null, reason: "allowed" }),
  *   notFound: (reason) => ({ allowed: false, reason }),
  *   itemType: () => null,
@@ -79,9 +79,10 @@ export interface Verdict {
 export interface Operation<C extends Call, I extends LoadedToken, R extends Verdict> {
   /**
    * Step 3: the one read for a digest (`null`: no token has it), from the store's reads or, on a
-   * store that has them, its synchronous reads (`store.sync`): the same call on either.
+   * store that has them, its synchronous reads (`store.sync`): the same call on either. `kind`
+   * is the kind the token's prefix names, for the store (`loadDecision`'s `kind`).
    */
-  read(reads: KeywardStore | SyncReads, digest: string, call: C): Promise<I | null> | I | null;
+  read(reads: KeywardStore | SyncReads, digest: string, call: C, kind: SubjectKind): Promise<I | null> | I | null;
   /** Step 4: the decision for a token that was found, at `now` (the pure core). */
   decide(input: I, now: number, call: C, ctx: Context): R;
   /** The result for a token that was not found (or not well formed). */
@@ -127,7 +128,7 @@ export function runPipeline<C extends Call, I extends LoadedToken, R extends Ver
   if (sync === null) return readThenConclude(ctx, op, { ...call }, kind, digest);
   let input: I | null;
   try {
-    input = op.read(sync, digest, call) as I | null;
+    input = op.read(sync, digest, call, kind) as I | null;
   } catch (e) {
     return Promise.reject(storeFailure(e));
   }
@@ -142,7 +143,7 @@ export function runPipeline<C extends Call, I extends LoadedToken, R extends Ver
 
 /** Steps 3 to 6 on a store without synchronous reads: the read awaited (failing closed), then {@link conclude}. */
 function readThenConclude<C extends Call, I extends LoadedToken, R extends Verdict>(ctx: Context, op: Operation<C, I, R>, call: C, kind: SubjectKind, digest: string): Promise<R> {
-  return ctx.call(() => op.read(ctx.store, digest, call) as Promise<I | null>).then((input) => conclude(ctx, op, call, kind, input, digest));
+  return ctx.call(() => op.read(ctx.store, digest, call, kind) as Promise<I | null>).then((input) => conclude(ctx, op, call, kind, input, digest));
 }
 
 /** A result as a promise: itself when it already is one. */

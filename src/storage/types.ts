@@ -381,8 +381,15 @@ export interface DecisionReads {
    * item's other shares: a decision's work must not depend on them, so that a denial does not
    * tell by its timing whether another organization's item exists (R15). The conformance suite
    * checks it. `null` when no token has this digest.
+   *
+   * `kind`, when given, is the kind the presented token's prefix names (keyward passes it from
+   * `authorize()`, `accessible()` and `login()`): a store may then read only that kind's subject
+   * (the PostgreSQL store runs a statement that opens only memberships or only service users). A
+   * token found under the digest whose stored kind is the other one may then come back without
+   * its subject; keyward refuses such a token as `token_unknown` (and emits `token.integrity`)
+   * before it looks at the subject. A store may ignore `kind` (the memory store does).
    */
-  loadDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null>;
+  loadDecision(tokenHash: string, item: ItemRef | null, kind?: SubjectKind): Promise<DecisionInput | null>;
 
   // ── the read for one list filter ────────────────────────────────────────────────────────
   /**
@@ -400,9 +407,9 @@ export interface DecisionReads {
    * Exactly those (the conformance suite checks it); the membership's status does not matter
    * (the core refuses an inactive subject). `sitePaths` holds the path of every site named by a
    * returned share or rule. `null` when no token has this digest. It must not scan every share:
-   * index shares and rules by grantee and item type.
+   * index shares and rules by grantee and item type. `kind` as for {@link DecisionReads.loadDecision}.
    */
-  loadAccess(tokenHash: string, query: { itemType: string }): Promise<AccessInput | null>;
+  loadAccess(tokenHash: string, query: { itemType: string }, kind?: SubjectKind): Promise<AccessInput | null>;
 }
 
 /**
@@ -453,9 +460,9 @@ export interface SyncReads {
    */
   readonly store: KeywardStore;
   /** {@link DecisionReads.loadDecision}, answered now. */
-  loadDecision(tokenHash: string, item: ItemRef | null): DecisionInput | null;
+  loadDecision(tokenHash: string, item: ItemRef | null, kind?: SubjectKind): DecisionInput | null;
   /** {@link DecisionReads.loadAccess}, answered now. */
-  loadAccess(tokenHash: string, query: { itemType: string }): AccessInput | null;
+  loadAccess(tokenHash: string, query: { itemType: string }, kind?: SubjectKind): AccessInput | null;
   /** {@link TokenStore.recordTokenUse}, done now. */
   recordTokenUse(tokenId: string, at: number, clients?: ClientsSeen): void;
 }

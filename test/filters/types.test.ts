@@ -13,6 +13,7 @@ import {
   type ItemRef,
   type KeywardStore,
   type SqlCondition,
+  type SubjectKind,
   type TokenReach,
 } from "../../src/index.js";
 import type { AccessInput } from "../../src/core.js";
@@ -51,7 +52,7 @@ describe("types of the list-filter API", () => {
   });
 
   it("the store's list-filter read is one domain-named method, and reach never carries a secret or digest", async () => {
-    expectTypeOf<KeywardStore["loadAccess"]>().toEqualTypeOf<(tokenHash: string, query: { itemType: string }) => Promise<AccessInput | null>>();
+    expectTypeOf<KeywardStore["loadAccess"]>().toEqualTypeOf<(tokenHash: string, query: { itemType: string }, kind?: SubjectKind) => Promise<AccessInput | null>>();
     expectTypeOf<TokenReach>().not.toHaveProperty("secret");
     expectTypeOf<TokenReach["token"]>().not.toHaveProperty("hash");
     expect(typeof kw.tokens.reach).toBe("function");

@@ -55,6 +55,15 @@ describeStores("issue 11 #7 R16 audit events", (make) => {
     expect(integrity).toHaveLength(3);
     expect(integrity[0]).toEqual({ type: "token.integrity", at: expect.any(Number), tokenId: record.id, orgId: "acme", presentedKind: "service_user", storedKind: "user" });
     expect(JSON.stringify(events)).not.toContain(token);
+    // And a service user's token presented as a user's (a store may read only the presented kind's subject).
+    const svc = await w.serviceToken();
+    events.length = 0;
+    expect(await swapped.authorize(svc.token, "inspections.view", w.inspection("i_1"))).toMatchObject({ allowed: false, reason: "token_unknown" });
+    expect(await swapped.accessible(svc.token, "inspections.view", "inspection")).toMatchObject({ allowed: false, reason: "token_unknown" });
+    expect(events.filter((e) => e.type === "token.integrity")).toEqual([
+      { type: "token.integrity", at: expect.any(Number), tokenId: svc.record.id, orgId: "acme", presentedKind: "user", storedKind: "service_user" },
+      { type: "token.integrity", at: expect.any(Number), tokenId: svc.record.id, orgId: "acme", presentedKind: "user", storedKind: "service_user" },
+    ]);
   });
 });
 

@@ -5,10 +5,13 @@
  * @module
  */
 import type { AccessInput } from "../../core/access.js";
-import type { DecisionInput, ItemRef } from "../../core/types.js";
+import type { DecisionInput, ItemRef, SubjectKind } from "../../core/types.js";
 import type { KeywardStore } from "../types.js";
 import { afterChanges } from "./changes.js";
 import type { CacheStatus, InvalidationSource } from "./invalidation.js";
+
+/** The part of a cache key that names the kind a read was asked for (empty: either kind). */
+const kindKey = (kind: SubjectKind | undefined): string => (kind === "user" ? "u" : kind === "service_user" ? "s" : "");
 
 /**
  * Options of {@link cachedReads}.
@@ -104,10 +107,12 @@ export function cachedReads(store: KeywardStore, options: CachedReadsOptions): C
   source.start(invalidate);
   return {
     ...changing,
-    loadDecision: (tokenHash: string, item: ItemRef | null) =>
-      read(item === null ? `${tokenHash}\0` : `${tokenHash}\0${item.orgId}\0${item.type}\0${item.id}`, () => store.loadDecision(tokenHash, item)),
+    // The kind a read names is in its key (a read of one kind may leave out the other kind's subject).
+    loadDecision: (tokenHash: string, item: ItemRef | null, kind?: SubjectKind) =>
+      read(item === null ? `${tokenHash}\0${kindKey(kind)}` : `${tokenHash}\0${kindKey(kind)}\0${item.orgId}\0${item.type}\0${item.id}`, () => store.loadDecision(tokenHash, item, kind)),
     // The key's \x01 keeps list-filter entries apart from decision entries (whose separator is \0).
-    loadAccess: (tokenHash: string, query: { itemType: string }) => read(`${tokenHash}\x01${query.itemType}`, () => store.loadAccess(tokenHash, query)),
+    loadAccess: (tokenHash: string, query: { itemType: string }, kind?: SubjectKind) =>
+      read(`${tokenHash}\x01${kindKey(kind)}\x01${query.itemType}`, () => store.loadAccess(tokenHash, query, kind)),
     cacheStatus: () => source.status(),
     cacheStats: () => ({ ...counts }),
     async close() {

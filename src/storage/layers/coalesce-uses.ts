@@ -200,8 +200,8 @@ export function coalesceUses(store: KeywardStore, options: CoalesceUsesOptions):
       return changed;
     },
     recordTokenUse: record,
-    loadDecision: async (tokenHash, item) => merged(await store.loadDecision(tokenHash, item)),
-    loadAccess: async (tokenHash, query) => merged(await store.loadAccess(tokenHash, query)),
+    loadDecision: async (tokenHash, item, kind) => merged(await store.loadDecision(tokenHash, item, kind)),
+    loadAccess: async (tokenHash, query, kind) => merged(await store.loadAccess(tokenHash, query, kind)),
     flushTokenUses: () => tick(true),
     async close() {
       if (timer !== undefined) clearInterval(timer);

@@ -425,10 +425,13 @@ export function queries(schema: string) {
    */
   const tokenByDigest = (column: "hash" | "previous_hash") => `FROM (${packedToken(`${s}.tokens x WHERE x.${column} = $1`)}) t`;
   /**
-   * The subject of the token row `t`: the joins shared by `loadDecision` and `loadAccess`.
-   * Each subject table is looked up with a key that is NULL for the other kind of token, so a
-   * user token never descends the service users' index (nor a service token the memberships').
-   * The user's name comes with the membership (`user_name`, migration 7): no join to users.
+   * The subject of the token row `t`: the joins shared by `loadDecision` and `loadAccess`, for
+   * a token of either kind (`any`) or of one kind (the kind the presented token's prefix names,
+   * {@link ReadKind}). The `any` joins look each subject table up with a key that is NULL for the
+   * other kind of token, so a user token never descends the service users' index (nor a service
+   * token the memberships'); but PostgreSQL still opens both tables and both indexes on every
+   * execution. The joins of one kind open only that kind's. The user's name comes with the
+   * membership (`user_name`, migration 7): no join to users.
    *
    * The joins return plain columns; the membership and the service user are packed at the top
    * ({@link subjectArray}). Packed inside the outer-joined sub-selects, the `json_build_array`
@@ -436,23 +439,78 @@ export function queries(schema: string) {
    * table, which PostgreSQL scans whole once it has statistics (a few hundred memberships), that
    * is one JSON array per membership of every organization on every read.
    */
-  const subjectJoins = `LEFT JOIN LATERAL (SELECT ${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}, m.user_name
-  FROM ${s}.memberships m WHERE m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)) m ON true
-LEFT JOIN LATERAL (SELECT ${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}
-  FROM ${s}.service_users su WHERE su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)) su ON true
+  const membershipJoin = `LEFT JOIN LATERAL (SELECT ${MEMBERSHIP_FIELDS.map((f) => `m.${f}`).join(", ")}, m.user_name
+  FROM ${s}.memberships m WHERE m.org_id = t.org_id AND m.user_id = (CASE WHEN t.kind = 'user' THEN t.subject_id END)) m ON true`;
+  const serviceUserJoin = `LEFT JOIN LATERAL (SELECT ${SERVICE_USER_FIELDS.map((f) => `su.${f}`).join(", ")}
+  FROM ${s}.service_users su WHERE su.id = (CASE WHEN t.kind = 'service_user' THEN t.subject_id END)) su ON true`;
+  const subjectJoins: Record<ReadKind, string> = {
+    any: `${membershipJoin}
+${serviceUserJoin}
 LEFT JOIN ${s}.permission_sets p
   ON p.id = (CASE WHEN t.kind = 'user' THEN m.permission_set_id ELSE su.permission_set_id END)
-  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`;
+  AND p.org_id = (CASE WHEN t.kind = 'user' THEN t.org_id ELSE su.org_id END)`,
+    user: `${membershipJoin}
+LEFT JOIN ${s}.permission_sets p ON p.id = m.permission_set_id AND p.org_id = t.org_id`,
+    service_user: `${serviceUserJoin}
+LEFT JOIN ${s}.permission_sets p ON p.id = su.permission_set_id AND p.org_id = su.org_id`,
+  };
   /** A subject row packed ({@link MEMBERSHIP_FIELDS}, {@link SERVICE_USER_FIELDS}), NULL when the join found none (its key column is NOT NULL). */
   const packed = (alias: string, fields: readonly string[]) => `CASE WHEN ${alias}.${fields[0]} IS NULL THEN NULL ELSE json_build_array(${fields.map((f) => `${alias}.${f}`).join(", ")}) END`;
-  /** The subject's elements of a read's array ({@link READ_AT}), the database's clock last. */
-  const subjectArray = `t.tj, m.user_name, ${packed("m", MEMBERSHIP_FIELDS)}, ${packed("su", SERVICE_USER_FIELDS)}, p.permissions, ${DB_NOW_EXPR}`;
+  const packedMembership = packed("m", MEMBERSHIP_FIELDS);
+  const packedServiceUser = packed("su", SERVICE_USER_FIELDS);
+  /** The subject's elements of a read's array ({@link READ_AT}), the database's clock last; NULL for what the joins of one kind do not read. */
+  const subjectArray: Record<ReadKind, string> = {
+    any: `t.tj, m.user_name, ${packedMembership}, ${packedServiceUser}, p.permissions, ${DB_NOW_EXPR}`,
+    user: `t.tj, m.user_name, ${packedMembership}, NULL, p.permissions, ${DB_NOW_EXPR}`,
+    service_user: `t.tj, NULL, NULL, ${packedServiceUser}, p.permissions, ${DB_NOW_EXPR}`,
+  };
+  /**
+   * The decision read's test of a share's grantee against the subject (R12–R14): only a share
+   * whose grantee could include the subject is returned. A service user is included only by a
+   * share to itself or to its organization with `includeServiceUsers`.
+   */
+  const shareIncludes: Record<ReadKind, string> = {
+    any: `(CASE sh.grantee->>'kind'
+        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
+        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
+        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
+        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
+        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee_path && m.site_ids
+        ELSE false END)`,
+    user: `(CASE sh.grantee->>'kind'
+        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
+        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND t.kind = 'user'
+        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
+        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee_path && m.site_ids
+        ELSE false END)`,
+    service_user: `(CASE sh.grantee->>'kind'
+        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
+        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND t.kind = 'service_user' AND sh.grantee->>'includeServiceUsers' = 'true'
+        ELSE false END)`,
+  };
+  /** The list read's grantee keys of the subject (as `loadAccess` matches them; see there). */
+  const userKeys = `ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
+      -- Each sub-select only when the membership has groups / sites (most have neither).
+      || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
+      || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)`;
+  const serviceUserKeys = `ARRAY['O:' || t.org_id, 's:' || t.subject_id]`;
+  const subjectKeys: Record<ReadKind, string> = {
+    any: `CASE WHEN t.kind = 'user'
+    THEN ${userKeys}
+    ELSE ${serviceUserKeys} END`,
+    user: `CASE WHEN t.kind = 'user' THEN ${userKeys} ELSE '{}' END`,
+    service_user: `CASE WHEN t.kind = 'service_user' THEN ${serviceUserKeys} ELSE '{}' END`,
+  };
   /**
    * The three reads a decision or a list filter starts with, each from the packed token row of
-   * `from` (a `FROM (…) t`, {@link packedToken}).
+   * `from` (a `FROM (…) t`, {@link packedToken}), for a token of either kind or of one
+   * ({@link ReadKind}). A read of one kind that finds a token of the other returns the token with
+   * no subject (NULL membership, service user and permissions) and no grant: the caller, which
+   * named the kind from the presented token's prefix, refuses it as `token_unknown` (R15).
    */
-  const reads = (from: string) => {
-    const source = `${from}\n${subjectJoins}`;
+  const reads = (from: string, kind: ReadKind = "any") => {
+    const source = `${from}\n${subjectJoins[kind]}`;
+    const subject = subjectArray[kind];
     return {
       /**
        * The read for one decision on an item, in ONE statement returning one row of one `json`
@@ -468,17 +526,11 @@ LEFT JOIN ${s}.permission_sets p
        * are never returned, so a decision's work does not depend on them (R15: a denial never
        * tells whether another organization's item exists). No row when no token has the digest.
        */
-      loadDecision: `SELECT json_build_array(${subjectArray},
+      loadDecision: `SELECT json_build_array(${subject},
   ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.grantee, sh.level, sh.grantee_path) FROM ${s}.shares sh
     WHERE sh.item_org_id = $2::text AND sh.item_type = $3::text AND sh.item_id = $4::text
       -- Only a share whose grantee could include the subject.
-      AND (CASE sh.grantee->>'kind'
-        WHEN 'user' THEN t.kind = 'user' AND sh.grantee->>'userId' = t.subject_id
-        WHEN 'service_user' THEN t.kind = 'service_user' AND sh.grantee->>'serviceUserId' = t.subject_id
-        WHEN 'organization' THEN sh.grantee->>'orgId' = t.org_id AND (t.kind = 'user' OR sh.grantee->>'includeServiceUsers' = 'true')
-        WHEN 'group' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee->>'groupId' = ANY (m.group_ids)
-        WHEN 'site' THEN t.kind = 'user' AND $2::text = t.org_id AND sh.grantee_path && m.site_ids
-        ELSE false END)),
+      AND ${shareIncludes[kind]}),
   ARRAY(SELECT json_build_array(r.seq, r.id, r.conditions, r.grantee, r.level, r.grantee_path) FROM ${s}.rules r
     WHERE r.org_id = $2::text AND r.item_type = $3::text)) AS decision_read
 ${source}`,
@@ -487,7 +539,7 @@ ${source}`,
        * subject, its permissions and the database's clock, as {@link loadDecision} reads them,
        * with no grant at all (the plan has no scan of shares, rules or sites).
        */
-      loadDecisionNoItem: `SELECT json_build_array(${subjectArray}) AS decision_read
+      loadDecisionNoItem: `SELECT json_build_array(${subject}) AS decision_read
 ${source}`,
 
       /**
@@ -501,18 +553,13 @@ ${source}`,
        * `rules_type_grantee` (migration 2), never a scan of all shares — each with the path of the
        * site it names (`grantee_path`). No row when no token has the digest `$1`.
        */
-      loadAccess: `SELECT json_build_array(${subjectArray},
+      loadAccess: `SELECT json_build_array(${subject},
   ARRAY(SELECT json_build_array(sh.seq, sh.id, sh.item_org_id, sh.item_id, sh.grantee, sh.level, sh.created_at, sh.grantee_path) FROM ${s}.shares sh
     WHERE sh.item_type = $2::text AND ${granteeKeySql("sh.grantee")} = ANY (k.keys)),
   ARRAY(SELECT json_build_array(r.seq, r.id, r.org_id, r.conditions, r.grantee, r.level, r.created_at, r.grantee_path) FROM ${s}.rules r
     WHERE r.item_type = $2::text AND ${granteeKeySql("r.grantee")} = ANY (k.keys))) AS access_read
 ${source}
-CROSS JOIN LATERAL (SELECT CASE WHEN t.kind = 'user'
-    THEN ARRAY['u:' || t.subject_id, 'o:' || t.org_id, 'O:' || t.org_id]
-      -- Each sub-select only when the membership has groups / sites (most have neither).
-      || (CASE WHEN m.group_ids <> '{}' THEN ARRAY(SELECT 'g:' || gid FROM unnest(m.group_ids) AS gid) ELSE '{}' END)
-      || (CASE WHEN m.site_ids <> '{}' THEN ARRAY(SELECT 't:' || st.id FROM ${s}.sites st WHERE st.path && m.site_ids) ELSE '{}' END)
-    ELSE ARRAY['O:' || t.org_id, 's:' || t.subject_id] END AS keys OFFSET 0) k`,
+CROSS JOIN LATERAL (SELECT ${subjectKeys[kind]} AS keys OFFSET 0) k`,
     };
   };
   const statements = {
@@ -763,21 +810,32 @@ WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id I
   NULL::text AS previous_hash, NULL::bigint AS previous_hash_until, NULL::bigint AS rotated_at, NULL::bigint AS warned_deadline, NULL::bigint AS warned_threshold_ms,
   NULL::jsonb AS clients) x`;
   const loadSubjectAccess = reads(`FROM (${packedToken(previewRow)}) t`).loadAccess;
-  /** The same three reads by the previous digest (R18's grace period), run only when the current one finds no token. */
-  const byPreviousDigest = reads(tokenByDigest("previous_hash"));
-  /** The three reads for many reads at once (the store's `readBatching`), by the current digest and by the previous one. */
-  const batched = {
-    loadDecision: batchedRead(statements.loadDecision, 4, "decision_read"),
-    loadDecisionNoItem: batchedRead(statements.loadDecisionNoItem, 1, "decision_read"),
-    loadAccess: batchedRead(statements.loadAccess, 2, "access_read"),
-    byPreviousDigest: {
-      loadDecision: batchedRead(byPreviousDigest.loadDecision, 4, "decision_read"),
-      loadDecisionNoItem: batchedRead(byPreviousDigest.loadDecisionNoItem, 1, "decision_read"),
-      loadAccess: batchedRead(byPreviousDigest.loadAccess, 2, "access_read"),
-    },
+  /**
+   * The three reads for a token of `kind`: by the current digest, by the previous one (R18's grace
+   * period, run only when the current one finds no token), and each for many reads at once (the
+   * store's `readBatching`).
+   */
+  const readSet = (kind: ReadKind) => {
+    const current = reads(tokenByDigest("hash"), kind);
+    const byPreviousDigest = reads(tokenByDigest("previous_hash"), kind);
+    const many = (set: typeof current) => ({
+      loadDecision: batchedRead(set.loadDecision, 4, "decision_read"),
+      loadDecisionNoItem: batchedRead(set.loadDecisionNoItem, 1, "decision_read"),
+      loadAccess: batchedRead(set.loadAccess, 2, "access_read"),
+    });
+    return { ...current, byPreviousDigest, batched: { ...many(current), byPreviousDigest: many(byPreviousDigest) } };
   };
-  return { ...statements, byPreviousDigest, loadSubjectAccess, batched };
+  const any = readSet("any");
+  /** The reads of a token whose kind the caller knows (from the presented token's prefix): each opens only that kind's tables. */
+  const ofKind = { user: readSet("user"), service_user: readSet("service_user") };
+  return { ...statements, byPreviousDigest: any.byPreviousDigest, loadSubjectAccess, batched: any.batched, ofKind };
 }
+
+/**
+ * Which subjects a read's statement can load: `any` (the token's kind decides, both subject
+ * tables in the plan) or one kind (the kind the caller read from the presented token's prefix).
+ */
+export type ReadKind = "any" | SubjectKind;
 
 /**
  * One read statement (`text`, with text parameters `$1`…`$params`) for many reads at once: its

@@ -31,7 +31,7 @@ import type { SubjectState } from "../../core/lifecycle.js";
 import type { AccessInput } from "../../core/access.js";
 import type { OwnedToken } from "../../core/admit.js";
 import { compileSubject } from "../../core/compile.js";
-import type { DecisionInput, GrantIndex, ItemRef, LoadedSubject, TokenClient } from "../../core/types.js";
+import type { DecisionInput, GrantIndex, ItemRef, LoadedSubject, SubjectKind, TokenClient } from "../../core/types.js";
 import type { KeywardStore, MemberEntry, TokenListEntry } from "../types.js";
 import { cachedReads } from "../layers/cached-reads.js";
 import { afterChanges } from "../layers/changes.js";
@@ -40,7 +40,7 @@ import { readBatcher, type ReadBatching, type ReadBatchingOptions } from "./batc
 import { leasedInvalidation, MAX_WAIT_LEASES, peersAcknowledged } from "./cache.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
 import type { CacheStatus } from "./lease.js";
-import { accessRead, bootstrapStatements, channelName, checkSchemaName, decisionRead, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Row, type SubjectRead } from "./sql.js";
+import { accessRead, bootstrapStatements, channelName, checkSchemaName, decisionRead, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type ReadKind, type Row, type SubjectRead } from "./sql.js";
 
 export type { CacheStatus } from "./lease.js";
 
@@ -273,16 +273,28 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const batching = readBatchingOf(options.readBatching);
   /** The reads by the current digest and by the previous one, each a named prepared statement. */
   type Read = "loadDecision" | "loadDecisionNoItem" | "loadAccess";
+  /** The statements of the reads of a token of either kind, and of each kind (`ReadKind`). */
+  const readSets: Record<ReadKind, { [R in Read]: string } & { byPreviousDigest: { [R in Read]: string }; batched: { [R in Read]: string } & { byPreviousDigest: { [R in Read]: string } } }> = {
+    any: q,
+    user: q.ofKind.user,
+    service_user: q.ofKind.service_user,
+  };
   /** The row of one read by its current digest, and only when no token has that, by its previous one (R18's grace period). */
-  const named = (read: Read) => {
-    const text = q[read];
-    const previous = q.byPreviousDigest[read];
+  const named = (set: (typeof readSets)[ReadKind], read: Read) => {
+    const text = set[read];
+    const previous = set.byPreviousDigest[read];
     const name = statementName(text);
     const previousName = statementName(previous);
     return async (params: readonly string[]): Promise<Row | undefined> =>
       (await driver.query(text, params, name))[0] ?? (await driver.query(previous, params, previousName))[0];
   };
-  const readAlone = { loadDecision: named("loadDecision"), loadDecisionNoItem: named("loadDecisionNoItem"), loadAccess: named("loadAccess") };
+  /** A read's key: the read and the kind of token it loads (`loadDecision/user`). */
+  type ReadKey = `${Read}/${ReadKind}`;
+  const READS: readonly Read[] = ["loadDecision", "loadDecisionNoItem", "loadAccess"];
+  const KINDS: readonly ReadKind[] = ["any", "user", "service_user"];
+  const each = <T>(f: (read: Read, kind: ReadKind) => T): Record<ReadKey, T> =>
+    Object.fromEntries(READS.flatMap((read) => KINDS.map((kind) => [`${read}/${kind}`, f(read, kind)]))) as Record<ReadKey, T>;
+  const readAlone = each((read, kind) => named(readSets[kind], read));
   /** The rows of many reads of `text` (a batched read) in one statement, in the reads' order; undefined where no token has the digest. */
   const inOneStatement = (text: string) => {
     const name = statementName(text);
@@ -294,9 +306,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     };
   };
   /** A read alone, and many in one statement; the reads that find nothing by their current digest then try their previous one, together in one more. */
-  const batchable = (read: Read, run: <T>(f: (on: Queryable) => Promise<T>) => Promise<T>) => {
-    const current = inOneStatement(q.batched[read]);
-    const previous = inOneStatement(q.batched.byPreviousDigest[read]);
+  const batchable = (read: Read, kind: ReadKind, run: <T>(f: (on: Queryable) => Promise<T>) => Promise<T>) => {
+    const current = inOneStatement(readSets[kind].batched[read]);
+    const previous = inOneStatement(readSets[kind].batched.byPreviousDigest[read]);
     const many = (reads: readonly (readonly string[])[]): Promise<(Row | undefined)[]> =>
       run(async (on) => {
         const found = await current(on, reads);
@@ -308,36 +320,39 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         }
         return found;
       });
-    return { one: readAlone[read], many };
+    return { one: readAlone[`${read}/${kind}`], many };
   };
   /**
    * A batch of list reads runs in a transaction with JIT off: a list read's plan is estimated
    * from the subject's grantee keys (thousands of rows per key on a large directory), so a batch
    * of them can pass PostgreSQL's `jit_above_cost` and pay tens of milliseconds of compilation.
    * A batch of decision reads is estimated at a few index lookups per read (about 800 for 64)
-   * and runs as one statement.
+   * and runs as one statement. Reads of different kinds of token are never in one batch.
    */
   const batcher =
     batching === null
       ? null
-      : readBatcher(batching, {
-          loadDecision: batchable("loadDecision", (f) => f(driver)),
-          loadDecisionNoItem: batchable("loadDecisionNoItem", (f) => f(driver)),
-          loadAccess: batchable("loadAccess", (f) =>
-            driver.transaction(async (tx) => {
-              await tx.query("SET LOCAL jit = off");
-              return f(tx);
-            }),
+      : readBatcher(
+          batching,
+          each((read, kind) =>
+            batchable(read, kind, read !== "loadAccess" ? (f) => f(driver) : (f) =>
+              driver.transaction(async (tx) => {
+                await tx.query("SET LOCAL jit = off");
+                return f(tx);
+              })),
           ),
-        });
+        );
   /**
    * The row of `read` for the token whose digest is `params[0]`: by its current digest, and only
    * when no token has that, by its previous one (R18's grace period) — a second round trip that
    * only an unknown secret or a rotated-away one pays. Under load, sent with other reads of its
-   * kind (`readBatching`).
+   * kind (`readBatching`). `kind`: the kind of token the caller presented, when it knows it.
    */
-  function readByDigest(read: Read, params: string[]): Promise<Row | undefined> {
-    return batcher === null ? readAlone[read](params) : batcher.read(read, params);
+  /** A read's `kind` argument as the store uses it: a kind of token, or anything else (omitted) for either kind. */
+  const kindOf = (kind: unknown): SubjectKind | undefined => (kind === "user" || kind === "service_user" ? kind : undefined);
+  function readByDigest(read: Read, params: string[], kind: SubjectKind | undefined): Promise<Row | undefined> {
+    const key: ReadKey = `${read}/${kind ?? "any"}`;
+    return batcher === null ? readAlone[key](params) : batcher.read(key, params);
   }
 
   // ── errors: every driver failure becomes `unavailable`; an update callback's own error passes through ──
@@ -399,15 +414,15 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return r === undefined ? read : { ...read, subject: { ...subject, user: rows.user(r) } };
   }
 
-  async function freshDecision(tokenHash: string, item: ItemRef | null): Promise<DecisionInput | null> {
-    const found = item === null ? await readByDigest("loadDecisionNoItem", [tokenHash]) : await readByDigest("loadDecision", [tokenHash, item.orgId, item.type, item.id]);
+  async function freshDecision(tokenHash: string, item: ItemRef | null, kind: SubjectKind | undefined): Promise<DecisionInput | null> {
+    const found = item === null ? await readByDigest("loadDecisionNoItem", [tokenHash], kind) : await readByDigest("loadDecision", [tokenHash, item.orgId, item.type, item.id], kind);
     if (found === undefined) return null;
     const read = decisionRead(found.decision_read, item === null ? null : { orgId: item.orgId, type: item.type, id: item.id });
     return decisionInput(unnamed(read.subject) ? await withUserName(read) : read);
   }
 
-  async function freshAccess(tokenHash: string, itemType: string): Promise<AccessInput | null> {
-    const found = await readByDigest("loadAccess", [tokenHash, itemType]);
+  async function freshAccess(tokenHash: string, itemType: string, kind: SubjectKind | undefined): Promise<AccessInput | null> {
+    const found = await readByDigest("loadAccess", [tokenHash, itemType], kind);
     if (found === undefined) return null;
     const read = accessRead(found.access_read, itemType);
     const { token, subject, dbNow, shares, rules, sitePaths } = unnamed(read.subject) ? await withUserName(read) : read;
@@ -610,8 +625,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       ),
     markTokenWarned: (tokenId, deadline, thresholdMs) => guard(async () => (await driver.query(q.markTokenWarned, [tokenId, deadline, thresholdMs])).length > 0),
 
-    loadDecision: (tokenHash, item) => guard(() => freshDecision(tokenHash, item)),
-    loadAccess: (tokenHash, query) => guard(() => freshAccess(tokenHash, query.itemType)),
+    loadDecision: (tokenHash, item, kind) => guard(() => freshDecision(tokenHash, item, kindOf(kind))),
+    loadAccess: (tokenHash, query, kind) => guard(() => freshAccess(tokenHash, query.itemType, kindOf(kind))),
     loadSubjectAccess: (subject, query) =>
       guard(async () => {
         const found = (await driver.query(q.loadSubjectAccess, ["preview", query.itemType, subject.kind, subject.orgId, subject.subjectId]))[0];

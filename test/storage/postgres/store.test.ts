@@ -340,7 +340,44 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
     });
   });
 
-    it("R15 each read packs the subject it found once, not every membership or service user its scan returns", async () => {
+    it("R15 a read for the presented kind answers as a read for either kind; for the other kind it finds the token without its subject", async () => {
+      const t = await fresh();
+      const w = await world({ store: t.store });
+      const item = w.inspection("i_9");
+      await w.kw.directory.share({ item, grantee: { kind: "user", userId: w.users.ana.id }, level: "edit" });
+      await w.kw.directory.share({ item, grantee: { kind: "service_user", serviceUserId: w.bot.id }, level: "view" });
+      await w.kw.directory.share({ item, grantee: { kind: "organization", orgId: "acme", includeServiceUsers: true }, level: "view" });
+      const ana = (await t.backdoor.readToken((await w.userToken(w.users.ana.id)).record.id))!.hash;
+      const bot = (await t.backdoor.readToken((await w.serviceToken()).record.id))!.hash;
+      const same = <T extends { now?: number } | null>(x: T) => (x === null ? null : { ...x, now: 0 });
+      for (const [hash, kind, other] of [[ana, "user", "service_user"], [bot, "service_user", "user"]] as const) {
+        expect(same(await t.store.loadDecision(hash, item, kind))).toEqual(same(await t.store.loadDecision(hash, item)));
+        expect(same(await t.store.loadDecision(hash, null, kind))).toEqual(same(await t.store.loadDecision(hash, null)));
+        expect(same(await t.store.loadAccess(hash, { itemType: "inspection" }, kind))).toEqual(same(await t.store.loadAccess(hash, { itemType: "inspection" })));
+        const wrong = (await t.store.loadDecision(hash, item, other))!;
+        expect(wrong.token.kind).toBe(kind);
+        expect(wrong.subject.permissions).toEqual([]);
+        expect(wrong.subject.kind === "user" ? wrong.subject.membership : wrong.subject.serviceUser).toBeNull();
+      }
+      expect(await t.store.loadDecision("unknown-digest", item, "user")).toBeNull();
+      // keyward names the kind its token's prefix names: the statement opens only that kind's table.
+      const anaToken = (await w.userToken(w.users.ana.id)).token;
+      const botToken = (await w.serviceToken()).token;
+      await t.store.flushTokenUses();
+      for (const [token, opens, skips] of [[anaToken, "memberships", "service_users"], [botToken, "service_users", "memberships"]] as const) {
+        t.driver.reset();
+        expect((await w.kw.authorize(token, "inspections.view", item)).allowed).toBe(true);
+        expect((await w.kw.accessible(token, "inspections.view", "inspection")).allowed).toBe(true);
+        const reads = t.driver.queries.filter((x) => x.includes("json_build_array(t.tj"));
+        expect(reads).toHaveLength(2);
+        for (const text of reads) {
+          expect(text).toContain(`.${opens} `);
+          expect(text).not.toContain(`.${skips} `);
+        }
+      }
+    });
+
+    it("R15 each read packs the subject it found once, not every membership or service user its scan returns; a read of one kind opens only that kind's table", async () => {
       const t = await fresh();
       const w = await world({ store: t.store });
       const s = `"${t.schema}"`;
@@ -361,16 +398,23 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
         ...(node["Relation Name"] === relation ? [{ type: String(node["Node Type"]), output: (node.Output ?? []) as string[] }] : []),
         ...((node.Plans ?? []) as Record<string, unknown>[]).flatMap((p) => scans(p, relation)),
       ];
-      for (const [text, values] of [
-        [q.loadDecision, [hash, item.orgId, item.type, item.id]],
-        [q.loadDecisionNoItem, [hash]],
-        [q.loadAccess, [hash, "inspection"]],
+      for (const [set, opened] of [
+        [q, { memberships: 1, service_users: 1 }],
+        [q.ofKind.user, { memberships: 1, service_users: 0 }],
+        [q.ofKind.service_user, { memberships: 0, service_users: 1 }],
       ] as const) {
-        const [{ "QUERY PLAN": [plan] }] = (await t.raw.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${text}`, [...values])) as { "QUERY PLAN": [{ Plan: Record<string, unknown> }] }[];
-        for (const relation of ["memberships", "service_users"]) {
-          const found = scans(plan.Plan, relation);
-          expect(found, relation).toHaveLength(1);
-          expect(found[0]!.output.join(" "), `${relation} (${found[0]!.type})`).not.toContain("json_build_array");
+        for (const [text, values] of [
+          [set.loadDecision, [hash, item.orgId, item.type, item.id]],
+          [set.loadDecisionNoItem, [hash]],
+          [set.loadAccess, [hash, "inspection"]],
+        ] as const) {
+          const [row] = (await t.raw.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${text}`, [...values])) as { "QUERY PLAN": [{ Plan: Record<string, unknown> }] }[];
+          const plan = row!["QUERY PLAN"][0].Plan;
+          for (const relation of ["memberships", "service_users"] as const) {
+            const found = scans(plan, relation);
+            expect(found, relation).toHaveLength(opened[relation]);
+            for (const f of found) expect(f.output.join(" "), `${relation} (${f.type})`).not.toContain("json_build_array");
+          }
         }
       }
       // And the reads still answer as before.
