@@ -45,9 +45,9 @@ try {
   const pid = Number((await pool.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
   const subjects: [string, (i: number) => Promise<unknown>][] = [
     ["SELECT 1", () => pool.query("SELECT 1")],
-    ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
-    ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null)],
-    ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" })],
+    ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!, "user")],
+    ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null, "user")],
+    ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" }, "user")],
   ];
   for (const [, f] of subjects) for (let i = 0; i < 500; i++) await f(i);
   const got: { client: number[]; server: number[]; wall: number[] }[] = subjects.map(() => ({ client: [], server: [], wall: [] }));
@@ -89,11 +89,11 @@ async function underLoad(data: Awaited<ReturnType<typeof seed>>, store: ReturnTy
   const alone = postgresStore({ driver: pgDriver(pool), schema, readBatching: false });
   const subjects: [string, (i: number) => Promise<unknown>][] = [
     ["SELECT 1", () => pool.query("SELECT 1")],
-    ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
-    ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null)],
-    ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" })],
+    ["decision read", (i) => store.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!, "user")],
+    ["decision read, no item", (i) => store.loadDecision(data.hashes[i % 100]!, null, "user")],
+    ["list read", (i) => store.loadAccess(data.hashes[i % 100]!, { itemType: "inspection" }, "user")],
     ["authorize()", (i) => kw.authorize(data.raw[i % 100]!, "inspections.edit", data.items[i % 100])],
-    ["decision read, each alone (`readBatching: false`)", (i) => alone.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!)],
+    ["decision read, each alone (`readBatching: false`)", (i) => alone.loadDecision(data.hashes[i % 100]!, data.items[i % 100]!, "user")],
   ];
   for (const [, f] of subjects) for (let i = 0; i < 300; i++) await f(i);
   const rows: string[] = [];

@@ -2,7 +2,7 @@
  * Many instances, one PostgreSQL (run by bench/postgres.ts on the server):
  * - fresh reads as a ratio to a `SELECT 1` round trip on the same pool, with 1, 4 and 16
  *   concurrent callers (p50 and p99): the store's decision read (`loadDecision`, a named
- *   prepared statement), the same read without an item (`loadDecision(hash, null)`: the token
+ *   prepared statement; with the token's kind, as keyward reads), the same read without an item (`loadDecision(hash, null)`: the token
  *   and its subject only), its list read (`loadAccess`) and the whole `authorize()`, all with
  *   the default read batching, and the decision read with each read sent alone; at 10,000
  *   tokens and 30,000 shares, and with KW_BENCH_BIG=1 also at 1,000,000 tokens and 3,000,000
@@ -133,10 +133,11 @@ export async function freshVsSelect1(url: string): Promise<void> {
       const named = postgresStore({ driver: pgDriver(pool), schema });
       const alone = postgresStore({ driver: pgDriver(pool), schema, readBatching: false });
       const kw = createKeyward({ store: named, actions });
-      const decision = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
-      const decisionAlone = (i: number) => alone.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!);
-      const noItem = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, null);
-      const list = (i: number) => named.loadAccess(data.hashes[i % SAMPLE]!, { itemType: "inspection" });
+      // The reads as keyward makes them: with the kind the user tokens' prefix names.
+      const decision = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!, "user");
+      const decisionAlone = (i: number) => alone.loadDecision(data.hashes[i % SAMPLE]!, data.items[i % SAMPLE]!, "user");
+      const noItem = (i: number) => named.loadDecision(data.hashes[i % SAMPLE]!, null, "user");
+      const list = (i: number) => named.loadAccess(data.hashes[i % SAMPLE]!, { itemType: "inspection" }, "user");
       // Warm: every connection prepares, the plan cache settles.
       for (let i = 0; i < 200; i++) await Promise.all([decision(i), decisionAlone(i), noItem(i), list(i), pool.query("SELECT 1")]);
       for (const callers of [1, 4, 16]) {
@@ -162,10 +163,11 @@ export async function freshVsSelect1(url: string): Promise<void> {
       const q = queries(schema);
       const hash = data.hashes[0]!;
       const item = data.items[0]!;
+      const u = q.ofKind.user;
       const reads: [string, string, (string | null)[]][] = [
-        ["decision read", q.loadDecision, [hash, item.orgId, item.type, item.id]],
-        ["decision read, no item", q.loadDecisionNoItem, [hash]],
-        ["list read", q.loadAccess, [hash, item.type]],
+        ["decision read", u.loadDecision, [hash, item.orgId, item.type, item.id]],
+        ["decision read, no item", u.loadDecisionNoItem, [hash]],
+        ["list read", u.loadAccess, [hash, item.type]],
       ];
       for (const [name, text, values] of reads) {
         const e = await explain(pool, text, values);
