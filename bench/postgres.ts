@@ -41,7 +41,8 @@ function counted(inner: SqlDriver, c: Counter): SqlDriver {
     if (text.includes("last_used_at = GREATEST")) c.useWrites++;
   };
   return {
-    query: (text, params) => (note(text), inner.query(text, params)),
+    // The statement's name too: without it every read would be planned again on every call.
+    query: (text, params, name) => (note(text), inner.query(text, params, name)),
     transaction: (fn) => inner.transaction((tx) => fn({ query: (text, params) => (note(text), tx.query(text, params)) })),
     ...(inner.listen ? { listen: inner.listen.bind(inner) } : {}),
   };
