@@ -796,8 +796,6 @@ FROM (SELECT x.t0, (SELECT count(*) FROM ${s}.cache_leases l
     /** How many live leases (other than `$1`) still have not acknowledged the change seen at `$2`. */
     changePending: `SELECT count(*) AS pending FROM ${s}.cache_leases l
 WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id IS DISTINCT FROM $1::text`,
-
-    ...reads(tokenByDigest("hash")),
   };
   /**
    * R17 (`tokens.previewReach`): `loadAccess` for a subject without a token: the same statement
@@ -825,10 +823,10 @@ WHERE l.expires_us > ${CLOCK_US} AND l.acked_us < $2::bigint AND l.instance_id I
     });
     return { ...current, byPreviousDigest, batched: { ...many(current), byPreviousDigest: many(byPreviousDigest) } };
   };
-  const any = readSet("any");
   /** The reads of a token whose kind the caller knows (from the presented token's prefix): each opens only that kind's tables. */
   const ofKind = { user: readSet("user"), service_user: readSet("service_user") };
-  return { ...statements, byPreviousDigest: any.byPreviousDigest, loadSubjectAccess, batched: any.batched, ofKind };
+  /** At the top, the reads of a token of either kind (`loadDecision`, `byPreviousDigest`, `batched`…). */
+  return { ...statements, ...readSet("any"), loadSubjectAccess, ofKind };
 }
 
 /**

@@ -40,7 +40,7 @@ import { readBatcher, type ReadBatching, type ReadBatchingOptions } from "./batc
 import { leasedInvalidation, MAX_WAIT_LEASES, peersAcknowledged } from "./cache.js";
 import { pgDriver, pgliteDriver, type PGliteLike, type PgPoolLike, type Queryable, type SqlDriver } from "./driver.js";
 import type { CacheStatus } from "./lease.js";
-import { accessRead, bootstrapStatements, channelName, checkSchemaName, decisionRead, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type ReadKind, type Row, type SubjectRead } from "./sql.js";
+import { accessRead, bootstrapStatements, channelName, checkSchemaName, decisionRead, DEFAULT_SCHEMA, migrations, params, queries, rows, statementName, type Queries, type ReadKind, type Row, type SubjectRead } from "./sql.js";
 
 export type { CacheStatus } from "./lease.js";
 
@@ -274,7 +274,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   /** The reads by the current digest and by the previous one, each a named prepared statement. */
   type Read = "loadDecision" | "loadDecisionNoItem" | "loadAccess";
   /** The statements of the reads of a token of either kind, and of each kind (`ReadKind`). */
-  const readSets: Record<ReadKind, { [R in Read]: string } & { byPreviousDigest: { [R in Read]: string }; batched: { [R in Read]: string } & { byPreviousDigest: { [R in Read]: string } } }> = {
+  const readSets: Record<ReadKind, Queries["ofKind"][SubjectKind]> = {
     any: q,
     user: q.ofKind.user,
     service_user: q.ofKind.service_user,
