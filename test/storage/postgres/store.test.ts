@@ -338,7 +338,6 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       expect(await w.kw.authorize(svc.token, "inspections.view", item)).toMatchObject({ allowed: true, grant: { source: "rule", via: "service_user" } });
       expect(await w.kw.authorize(svc.token, "inspections.edit", item)).toMatchObject({ allowed: false, reason: "access_denied", visible: true });
     });
-  });
 
     it("R15 a read for the presented kind answers as a read for either kind; for the other kind it finds the token without its subject", async () => {
       const t = await fresh();
@@ -423,6 +422,7 @@ describe.each(targets)("postgres store on %s", (_name, make) => {
       const svcHash = (await t.backdoor.readToken(svc.record.id))!.hash;
       expect((await t.store.loadDecision(svcHash, null))!.subject).toMatchObject({ kind: "service_user", serviceUser: { id: w.bot.id } });
     });
+  });
 
   describe("the read for one list filter", () => {
     it("R13 R14 accessible() makes exactly one round trip to the database: one statement, no transaction, whatever the grantees (an unknown secret two)", async () => {
