@@ -60,13 +60,33 @@ export function pathsFrom(paths: Readonly<Record<string, readonly string[]>>): S
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
 
-const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), keys: Object.freeze([]), lists: Object.freeze([]), bits: 0 });
+const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), keys: Object.freeze([]), lists: Object.freeze([]), bits: 0, entries: Object.freeze([]) });
 
 /**
- * A 32-bit summary of grantee keys: for each key one bit, picked by a hash of its characters
- * (FNV-1a). Equal keys set the same bit, so when a subject's bits and a grant index's bits have
- * none in common, no key is in both: the decision skips the index without a lookup. (Shared
- * bits say nothing: then the keys are compared.)
+ * A grantee key's 30-bit hash (FNV-1a, its top 30 bits), a small integer: decisions compare a
+ * key's hash before the key, so a grant under another key costs no read of either string.
+ *
+ * @example
+ * ```ts
+ * keyHash("g\0grp_1") === keyHash("g\0grp_1") // true
+ * ```
+ */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let j = 0; j < key.length; j++) h = Math.imul(h ^ key.charCodeAt(j), 0x01000193);
+  return h >>> 2;
+}
+
+/** The one bit of {@link keyBits} for a key of this {@link keyHash}. */
+export function hashBit(hash: number): number {
+  return 1 << (hash >>> 25);
+}
+
+/**
+ * A 32-bit summary of grantee keys: for each key one bit, picked by its {@link keyHash}. Equal
+ * keys set the same bit, so when a subject's bits and a grant index's bits have none in common,
+ * no key is in both: the decision skips the index without a lookup. (Shared bits say nothing:
+ * then the keys are compared.)
  *
  * @example
  * ```ts
@@ -75,13 +95,25 @@ const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly Co
  */
 export function keyBits(keys: readonly string[], count = keys.length): number {
   let bits = 0;
-  for (let i = 0; i < count; i++) {
-    const key = keys[i]!;
-    let h = 0x811c9dc5;
-    for (let j = 0; j < key.length; j++) h = Math.imul(h ^ key.charCodeAt(j), 0x01000193);
-    bits |= 1 << (h >>> 27);
-  }
+  for (let i = 0; i < count; i++) bits |= hashBit(keyHash(keys[i]!));
   return bits;
+}
+
+/** How many grantee keys {@link shared} keeps at most; when full, it starts again. */
+const SHARED_KEYS_MAX = 65_536;
+const sharedKeys = new Map<string, string>();
+
+/**
+ * One string for each grantee key that compiled subjects and grant indexes use: a key found in
+ * both is then one object, which the decision compares without reading its characters. Bounded
+ * (a cache: a key that is not the kept one still compares equal, only by its characters).
+ */
+function shared(key: string): string {
+  const kept = sharedKeys.get(key);
+  if (kept !== undefined) return kept;
+  if (sharedKeys.size >= SHARED_KEYS_MAX) sharedKeys.clear();
+  sharedKeys.set(key, key);
+  return key;
 }
 
 /** A frozen permission list (a store's own, kept for many subjects) → its one compiled set. */
@@ -126,27 +158,39 @@ export function subjectRef(subject: LoadedSubject, token: TokenRecord): SubjectR
  */
 export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubject }): CompiledSubject {
   const { token, subject } = loaded;
-  const { across, local } = subjectKeys(loaded);
+  const found = subjectKeys(loaded);
+  const across = found.across.map(shared);
+  const local = found.local.map(shared);
   const m = subject.kind === "user" ? subject.membership : null;
   const active = subject.kind === "user" ? m !== null && m.status === "active" : subject.serviceUser !== null && subject.serviceUser.status === "active";
+  const keys = Object.freeze([...across, ...local]);
+  const hashes = Object.freeze(keys.map(keyHash));
+  // The fields every decision reads come first: a compiled subject spans a few cache lines.
   return Object.freeze({
     kind: subject.kind,
-    orgId: token.orgId,
-    subjectId: token.subjectId,
-    ref: Object.freeze(subjectRef(subject, token)),
-    permissions: permissionSetOf(subject.permissions),
     active,
     epoch: m === null ? null : m.epoch,
-    keys: Object.freeze([...across, ...local]),
-    acrossCount: across.length,
-    keySet: new Set([...across, ...local]),
-    acrossKeySet: new Set(across),
-    keyBits: keyBits(across) | keyBits(local),
-    acrossKeyBits: keyBits(across),
-    groups: m === null || m.groupIds.length === 0 ? EMPTY_SET : new Set(m.groupIds),
-    sites: m === null || m.siteIds.length === 0 ? EMPTY_SET : new Set(m.siteIds),
+    permissions: permissionSetOf(subject.permissions),
     // R17: the token's restriction, compiled with the subject (a token's restriction never changes).
     restriction: token.restriction == null ? null : compileRestriction(token.restriction),
+    ref: Object.freeze(subjectRef(subject, token)),
+    keyBits: keyBits(across) | keyBits(local),
+    acrossKeyBits: keyBits(across),
+    acrossCount: across.length,
+    key0: keys.length > 0 ? keys[0]! : null,
+    key1: keys.length > 1 ? keys[1]! : null,
+    key2: keys.length > 2 ? keys[2]! : null,
+    hash0: keys.length > 0 ? hashes[0]! : -1,
+    hash1: keys.length > 1 ? hashes[1]! : -1,
+    hash2: keys.length > 2 ? hashes[2]! : -1,
+    keys,
+    hashes,
+    orgId: token.orgId,
+    subjectId: token.subjectId,
+    keySet: new Set(keys),
+    acrossKeySet: new Set(across),
+    groups: m === null || m.groupIds.length === 0 ? EMPTY_SET : new Set(m.groupIds),
+    sites: m === null || m.siteIds.length === 0 ? EMPTY_SET : new Set(m.siteIds),
   });
 }
 
@@ -200,15 +244,20 @@ function file(byKey: Map<string, CompiledGrant[]>, grant: CompiledGrant, grantee
 
 function push(byKey: Map<string, CompiledGrant[]>, key: string, grant: CompiledGrant): void {
   const list = byKey.get(key);
-  if (list === undefined) byKey.set(key, [grant]);
+  if (list === undefined) byKey.set(shared(key), [grant]);
   else if (list[list.length - 1] !== grant) list.push(grant);
 }
 
 function frozenIndex(byKey: Map<string, CompiledGrant[]>): GrantIndex {
   if (byKey.size === 0) return NO_GRANTS;
-  for (const list of byKey.values()) Object.freeze(list);
+  const entries: (number | string | CompiledGrant)[] = [];
+  for (const [key, list] of byKey) {
+    Object.freeze(list);
+    const hash = keyHash(key);
+    for (const g of list) entries.push(hash, key, g);
+  }
   const keys = Object.freeze([...byKey.keys()]);
-  return Object.freeze({ byKey, keys, lists: Object.freeze([...byKey.values()]), bits: keyBits(keys) });
+  return Object.freeze({ byKey, keys, lists: Object.freeze([...byKey.values()]), bits: keyBits(keys), entries: Object.freeze(entries) });
 }
 
 /**

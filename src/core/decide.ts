@@ -3,7 +3,7 @@
  * No I/O, no clock, no store: property tests call it directly.
  * @module
  */
-import { grantCounts, levelRank, scopeRefuses } from "./compile.js";
+import { grantCounts, hashBit, levelRank, scopeRefuses } from "./compile.js";
 import { expiryAfterUse, expiryOf, isExpired } from "./lifecycle.js";
 import type {
   AccessLevel,
@@ -120,6 +120,9 @@ function covers(g: CompiledGrant, item: ItemRef): boolean {
   return true;
 }
 
+/** How many (key, grant) entries an index may have for a decision to walk them rather than look up each of the subject's keys. */
+const WALK_ENTRIES = 16;
+
 /**
  * The strongest grant of `index` under the subject's keys that covers the item and ranks above
  * `above`, the first (lowest order) of equal rank; `null` when none does. Reads only the grants
@@ -132,20 +135,44 @@ function covers(g: CompiledGrant, item: ItemRef): boolean {
  * ```
  */
 export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item: ItemRef, crossOrg: boolean, above: number): CompiledGrant | null {
+  const mine = crossOrg ? subject.acrossKeyBits : subject.keyBits;
   // No key of the index is one of the subject's: nothing to look up.
-  if ((index.bits & (crossOrg ? subject.acrossKeyBits : subject.keyBits)) === 0) return null;
+  if ((index.bits & mine) === 0) return null;
   const keys = subject.keys;
   const n = crossOrg ? subject.acrossCount : keys.length;
-  // Whichever side is smaller: the index's keys (each tested against the subject's set) or the
-  // subject's keys (each looked up in the index). Either way at most `n` tests, whatever the
-  // number of the item's grants.
-  const walkIndex = index.keys.length < n;
-  const m = walkIndex ? index.keys.length : n;
-  const mine = crossOrg ? subject.acrossKeySet : subject.keySet;
+  const entries = index.entries;
   let best: CompiledGrant | null = null;
   let bestRank = above;
-  for (let i = 0; i < m; i++) {
-    const list = walkIndex ? (mine.has(index.keys[i]!) ? index.lists[i] : undefined) : index.byKey.get(keys[i]!);
+  if (entries.length <= 3 * (n > WALK_ENTRIES ? n : WALK_ENTRIES)) {
+    // A small index: its entries, each (hash, key, grant). An entry is read further only when
+    // its hash is one of the subject's (the first three inline, the others in `hashes`), and its
+    // key compared only then (hashes may collide; keys are mostly one string, compared as such).
+    for (let i = 0; i < entries.length; i += 3) {
+      const hash = entries[i] as number;
+      if ((mine & hashBit(hash)) === 0) continue;
+      let key: string | null;
+      if (hash === subject.hash0) key = subject.key0;
+      else if (hash === subject.hash1) key = subject.key1;
+      else if (hash === subject.hash2) key = subject.key2;
+      else {
+        const p = keyOfHash(subject.hashes, 3, n, hash);
+        if (p < 0) continue;
+        key = keys[p]!;
+      }
+      const g = entries[i + 2] as CompiledGrant;
+      if (g.rank < bestRank || (g.rank === bestRank && (best === null || g.order >= best.order))) continue;
+      if (!covers(g, item)) continue;
+      const entryKey = entries[i + 1] as string;
+      if (entryKey !== key && keyOfKey(keys, n, entryKey) < 0) continue;
+      best = g;
+      bestRank = g.rank;
+    }
+    return best;
+  }
+  // A large one: each of the subject's keys looked up. At most `n` lookups, whatever the number
+  // of the item's grants.
+  for (let i = 0; i < n; i++) {
+    const list = index.byKey.get(keys[i]!);
     if (list === undefined) continue;
     for (let j = 0; j < list.length; j++) {
       const g = list[j]!;
@@ -156,6 +183,18 @@ export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item
     }
   }
   return best;
+}
+
+/** The position of the first of `hashes[from..n)` equal to `hash`, or -1. */
+function keyOfHash(hashes: readonly number[], from: number, n: number, hash: number): number {
+  for (let p = from; p < n; p++) if (hashes[p] === hash) return p;
+  return -1;
+}
+
+/** The position of `key` among the subject's first `n` keys, or -1 (after a hash matched a key that is not it). */
+function keyOfKey(keys: readonly string[], n: number, key: string): number {
+  for (let p = 0; p < n; p++) if (keys[p] === key) return p;
+  return -1;
 }
 
 /**

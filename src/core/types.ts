@@ -535,6 +535,19 @@ export interface CompiledSubject {
   readonly epoch: string | null;
   /** Its grantee keys (`subjectKeys`): first those that hold across organizations, then the local ones (groups, sites). */
   readonly keys: readonly string[];
+  /** The {@link keys}' hashes (`keyHash`), in the same order: a decision compares these before the keys. */
+  readonly hashes: readonly number[];
+  /**
+   * The first three {@link keys} (a user's: its own, its organization's and its organization's
+   * with service users; a service user's first two), inline, with their {@link hashes}: a
+   * decision finds these without reading the arrays. `null` and `-1` past the last key.
+   */
+  readonly key0: string | null;
+  readonly key1: string | null;
+  readonly key2: string | null;
+  readonly hash0: number;
+  readonly hash1: number;
+  readonly hash2: number;
   /** How many of `keys` hold across organizations (R14): on another organization's item only these count. */
   readonly acrossCount: number;
   /** `keys` as a set. */
@@ -608,6 +621,12 @@ export interface GrantIndex {
    * bit with it skips the index without a lookup.
    */
   readonly bits: number;
+  /**
+   * Every grant with a key it is filed under, flat, as (`keyHash(key)`, `key`, grant) triples: a
+   * decision on a small index walks these, comparing small integers, and reads a key or a grant
+   * only when the subject holds a key of the same hash.
+   */
+  readonly entries: readonly (number | string | CompiledGrant)[];
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileShares, compileSubject, keyBits, noGrants, pathsFrom } from "../../src/core/compile.js";
+import { compileShares, compileSubject, keyBits, keyHash, noGrants, pathsFrom } from "../../src/core/compile.js";
 import { decide } from "../../src/core/decide.js";
 import type { LoadedSubject, Share, TokenRecord } from "../../src/core/types.js";
 
@@ -72,6 +72,44 @@ describe("key summaries (keyBits)", () => {
     const input = (shares: ReturnType<typeof grantTo>) => ({ token, subject, compiled, shares, rules: noGrants() });
     expect(decide(input(grantTo(`other${other}`)), "inspections.edit", def, it1, T0, { inactivityMs: 1e12 })).toMatchObject({ allowed: false, reason: "access_denied", visible: false });
     expect(decide(input(grantTo("g1")), "inspections.edit", def, it1, T0, { inactivityMs: 1e12 })).toMatchObject({ allowed: true, grant: { source: "share", id: "sh", via: "group" } });
+  });
+});
+
+describe("key hashes (keyHash)", () => {
+  it("the compiled subject and grant index carry the hash of each key, in the keys' order", () => {
+    const subject = compileSubject({ token, subject: member(["x"], ["g1", "g2"]) });
+    expect(subject.hashes).toEqual(subject.keys.map(keyHash));
+    const it1 = { orgId: "A", type: "inspection", id: "i1" };
+    const index = compileShares([
+      { id: "sh1", item: it1, grantee: { kind: "group", groupId: "g1" }, level: "edit" },
+      { id: "sh2", item: it1, grantee: { kind: "group", groupId: "g1" }, level: "view" },
+      { id: "sh3", item: it1, grantee: { kind: "user", userId: "u9" }, level: "view" },
+    ], pathsFrom({}));
+    const triples = [];
+    for (let i = 0; i < index.entries.length; i += 3) triples.push([index.entries[i], index.entries[i + 1], (index.entries[i + 2] as { id: string }).id]);
+    expect(triples).toEqual([[keyHash("g\0g1"), "g\0g1", "sh1"], [keyHash("g\0g1"), "g\0g1", "sh2"], [keyHash("u\0u9"), "u\0u9", "sh3"]]);
+  });
+
+  it("R13 a grant under another key of the same hash includes no one: the decision compares the key itself", () => {
+    // Two group ids whose keys collide (30 bits: a collision within some 40,000 ids).
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const h = keyHash(`g\0grp${i}`);
+      const before = seen.get(h);
+      if (before !== undefined) pair = [before, `grp${i}`];
+      else seen.set(h, `grp${i}`);
+    }
+    const [mine, theirs] = pair;
+    expect(keyHash(`g\0${mine}`)).toBe(keyHash(`g\0${theirs}`));
+    const subject = member(["inspections:edit"], [mine]);
+    const compiled = compileSubject({ token, subject });
+    const def = { permission: "inspections:edit", access: "edit" as const, item: "inspection" };
+    const it1 = { orgId: "A", type: "inspection", id: "i1" };
+    const grantTo = (groupId: string) => compileShares([{ id: "sh", item: it1, grantee: { kind: "group", groupId }, level: "edit" }], pathsFrom({}));
+    const decideOn = (groupId: string) => decide({ token, subject, compiled, shares: grantTo(groupId), rules: noGrants() }, "inspections.edit", def, it1, T0, { inactivityMs: 1e12 });
+    expect(decideOn(theirs)).toMatchObject({ allowed: false, reason: "access_denied", visible: false });
+    expect(decideOn(mine)).toMatchObject({ allowed: true, grant: { source: "share", id: "sh", via: "group" } });
   });
 });
 

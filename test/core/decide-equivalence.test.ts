@@ -61,13 +61,15 @@ const subject = fc.oneof(
   fc.record({ kind: fc.constant("service_user" as const), present: fc.boolean(), status: fc.constantFrom("active" as const, "active" as const, "deleted" as const) }),
 );
 
-const directory = fc
+/** Random directories whose items have `shares` shares (at most 10 by default; more to exercise the lookup by subject key). */
+type RandomShare = typeof share extends fc.Arbitrary<infer S> ? S : never;
+const directoryWith = (shares: fc.Arbitrary<RandomShare[]>) => fc
   .record({
     subject,
     tokenKind: fc.constantFrom("same", "same", "same", "other"),
     tokenState: fc.constantFrom("live", "live", "live", "live", "revoked", "deleted", "expired", "idle"),
     permissions: fc.subarray(["inspections:view", "inspections:edit", "inspections:delete", "templates:view", "reports:export"]),
-    shares: fc.array(share, { maxLength: 10 }),
+    shares,
     rules: fc.array(rule, { maxLength: 5 }),
   })
   .map(({ subject: s, tokenKind, tokenState, permissions, shares, rules }): LoadedDecision => {
@@ -103,6 +105,7 @@ const directory = fc
           };
     return { token, subject: loaded, shares, rules, sitePaths: SITE_PATHS };
   });
+const directory = directoryWith(fc.array(share, { maxLength: 10 }));
 
 const ACTIONS: Record<string, ActionDefinition | undefined> = {
   "inspections.view": { permission: "inspections:view", access: "view", item: "inspection" },
@@ -122,6 +125,16 @@ describe("the compiled decision against the decision over records", () => {
         expect(decide(compiled, action, ACTIONS[action], it, now, options)).toEqual(decideV1(input, action, ACTIONS[action], it, now, options));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("R12 R13 R14 R15 the same on items with 20 to 60 shares (a decision looks each subject key up instead of walking the item's grants)", () => {
+    fc.assert(
+      fc.property(directoryWith(fc.array(share, { minLength: 20, maxLength: 60 })), item, fc.constantFrom(...Object.keys(ACTIONS)), (input, it, action) => {
+        const options = { inactivityMs: WINDOW };
+        expect(decide(compileDecision(input), action, ACTIONS[action], it, T0, options)).toEqual(decideV1(input, action, ACTIONS[action], it, T0, options));
+      }),
+      { numRuns: 1000 },
     );
   });
 
