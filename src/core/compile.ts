@@ -176,6 +176,7 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
     ref: Object.freeze(subjectRef(subject, token)),
     keyBits: keyBits(across) | keyBits(local),
     acrossKeyBits: keyBits(across),
+    restKeyBits: keyBits(keys.slice(3)),
     acrossCount: across.length,
     key0: keys.length > 0 ? keys[0]! : null,
     key1: keys.length > 1 ? keys[1]! : null,

@@ -149,13 +149,14 @@ export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item
     // key compared only then (hashes may collide; keys are mostly one string, compared as such).
     for (let i = 0; i < entries.length; i += 3) {
       const hash = entries[i] as number;
-      if ((mine & hashBit(hash)) === 0) continue;
+      const bit = hashBit(hash);
+      if ((mine & bit) === 0) continue;
       let key: string | null;
       if (hash === subject.hash0) key = subject.key0;
       else if (hash === subject.hash1) key = subject.key1;
       else if (hash === subject.hash2) key = subject.key2;
       else {
-        const p = keyOfHash(subject.hashes, 3, n, hash);
+        const p = n <= 3 || (subject.restKeyBits & bit) === 0 ? -1 : keyOfHash(subject.hashes, 3, n, hash);
         if (p < 0) continue;
         key = keys[p]!;
       }

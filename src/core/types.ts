@@ -558,6 +558,8 @@ export interface CompiledSubject {
   readonly keyBits: number;
   /** {@link keyBits} of the first `acrossCount` keys. */
   readonly acrossKeyBits: number;
+  /** {@link keyBits} of the keys after the first three (a user's groups and sites), those not inline. */
+  readonly restKeyBits: number;
   /** The groups of its membership (users; empty otherwise). */
   readonly groups: ReadonlySet<string>;
   /** The sites of its membership (users; empty otherwise). */

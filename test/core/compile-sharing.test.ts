@@ -79,6 +79,12 @@ describe("key hashes (keyHash)", () => {
   it("the compiled subject and grant index carry the hash of each key, in the keys' order", () => {
     const subject = compileSubject({ token, subject: member(["x"], ["g1", "g2"]) });
     expect(subject.hashes).toEqual(subject.keys.map(keyHash));
+    // the first three inline, the bits of the others apart
+    expect([subject.key0, subject.key1, subject.key2]).toEqual(subject.keys.slice(0, 3));
+    expect([subject.hash0, subject.hash1, subject.hash2]).toEqual(subject.hashes.slice(0, 3));
+    expect(subject.restKeyBits).toBe(keyBits(subject.keys.slice(3)));
+    const service = compileSubject({ token: { ...token, kind: "service_user", epoch: null }, subject: { kind: "service_user", serviceUser: null, permissions: [] } });
+    expect([service.key0, service.key1, service.key2, service.hash2, service.restKeyBits]).toEqual([service.keys[0], service.keys[1], null, -1, 0]);
     const it1 = { orgId: "A", type: "inspection", id: "i1" };
     const index = compileShares([
       { id: "sh1", item: it1, grantee: { kind: "group", groupId: "g1" }, level: "edit" },
