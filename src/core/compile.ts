@@ -60,7 +60,7 @@ export function pathsFrom(paths: Readonly<Record<string, readonly string[]>>): S
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
 
-const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), keys: Object.freeze([]), lists: Object.freeze([]), bits: 0, entries: Object.freeze([]) });
+const NO_GRANTS: GrantIndex = Object.freeze({ byKey: new Map<string, readonly CompiledGrant[]>(), bits: 0, entries: Object.freeze([]) });
 
 /**
  * A grantee key's 30-bit hash (FNV-1a, its top 30 bits), a small integer: decisions compare a
@@ -188,8 +188,6 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
     hashes,
     orgId: token.orgId,
     subjectId: token.subjectId,
-    keySet: new Set(keys),
-    acrossKeySet: new Set(across),
     groups: m === null || m.groupIds.length === 0 ? EMPTY_SET : new Set(m.groupIds),
     sites: m === null || m.siteIds.length === 0 ? EMPTY_SET : new Set(m.siteIds),
   });
@@ -257,8 +255,7 @@ function frozenIndex(byKey: Map<string, CompiledGrant[]>): GrantIndex {
     const hash = keyHash(key);
     for (const g of list) entries.push(hash, key, g);
   }
-  const keys = Object.freeze([...byKey.keys()]);
-  return Object.freeze({ byKey, keys, lists: Object.freeze([...byKey.values()]), bits: keyBits(keys), entries: Object.freeze(entries) });
+  return Object.freeze({ byKey, bits: keyBits([...byKey.keys()]), entries: Object.freeze(entries) });
 }
 
 /**

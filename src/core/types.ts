@@ -550,10 +550,6 @@ export interface CompiledSubject {
   readonly hash2: number;
   /** How many of `keys` hold across organizations (R14): on another organization's item only these count. */
   readonly acrossCount: number;
-  /** `keys` as a set. */
-  readonly keySet: ReadonlySet<string>;
-  /** The first `acrossCount` keys as a set. */
-  readonly acrossKeySet: ReadonlySet<string>;
   /** {@link keyBits} of `keys`: a grant index none of whose bits are here holds no grant under them. */
   readonly keyBits: number;
   /** {@link keyBits} of the first `acrossCount` keys. */
@@ -615,11 +611,8 @@ export interface CompiledGrant {
 /** Compiled grants by grantee key (`indexGrants`): a grant is listed under each of its `grantKeys`. Immutable. */
 export interface GrantIndex {
   readonly byKey: ReadonlyMap<string, readonly CompiledGrant[]>;
-  /** The keys of `byKey`, and their grant lists, as parallel arrays (to walk an index smaller than the subject's keys). */
-  readonly keys: readonly string[];
-  readonly lists: readonly (readonly CompiledGrant[])[];
   /**
-   * A 32-bit summary of `keys` (`keyBits`): one bit per key. A decision whose subject shares no
+   * A 32-bit summary of the keys of `byKey` (`keyBits`): one bit per key. A decision whose subject shares no
    * bit with it skips the index without a lookup.
    */
   readonly bits: number;

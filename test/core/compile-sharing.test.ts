@@ -56,7 +56,7 @@ describe("key summaries (keyBits)", () => {
       { id: "sh2", item: { orgId: "A", type: "inspection", id: "i1" }, grantee: { kind: "user", userId: "u9" }, level: "view", createdAt: T0 },
     ];
     const index = compileShares(shares, pathsFrom({}));
-    expect(index.bits).toBe(keyBits(index.keys));
+    expect(index.bits).toBe(keyBits([...index.byKey.keys()]));
     expect(index.bits & subject.keyBits).not.toBe(0);
   });
 
