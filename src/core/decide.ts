@@ -127,7 +127,9 @@ const WALK_ENTRIES = 16;
  * The strongest grant of `index` under the subject's keys that covers the item and ranks above
  * `above`, the first (lowest order) of equal rank; `null` when none does. Reads only the grants
  * under the subject's keys (on another organization's item only the keys that hold across
- * organizations, R14): its work never depends on the item's other grants. Allocates nothing.
+ * organizations, R14). Its work is bounded by the larger of 16 and the subject's number of keys,
+ * whatever the number of the item's grants: a small index is walked (comparing hashes), a
+ * larger one looked up by the subject's keys. Allocates nothing.
  *
  * @example
  * ```ts
@@ -153,8 +155,8 @@ export function strongestGrant(index: GrantIndex, subject: CompiledSubject, item
       if ((mine & bit) === 0) continue;
       let key: string | null;
       if (hash === subject.hash0) key = subject.key0;
-      else if (hash === subject.hash1) key = subject.key1;
-      else if (hash === subject.hash2) key = subject.key2;
+      else if (n > 1 && hash === subject.hash1) key = subject.key1;
+      else if (n > 2 && hash === subject.hash2) key = subject.key2;
       else {
         const p = n <= 3 || (subject.restKeyBits & bit) === 0 ? -1 : keyOfHash(subject.hashes, 3, n, hash);
         if (p < 0) continue;

@@ -539,7 +539,7 @@ export interface CompiledSubject {
   readonly hashes: readonly number[];
   /**
    * The first three {@link keys} (a user's: its own, its organization's and its organization's
-   * with service users; a service user's first two), inline, with their {@link hashes}: a
+   * with service users; a service user's two), inline, with their {@link hashes}: a
    * decision finds these without reading the arrays. `null` and `-1` past the last key.
    */
   readonly key0: string | null;
