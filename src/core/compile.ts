@@ -94,8 +94,14 @@ export function hashBit(hash: number): number {
  * ```
  */
 export function keyBits(keys: readonly string[], count = keys.length): number {
+  const hashes = keys.slice(0, count).map(keyHash);
+  return hashBits(hashes, 0, hashes.length);
+}
+
+/** {@link keyBits} of the keys whose {@link keyHash}es are `hashes[from..to)`. */
+function hashBits(hashes: readonly number[], from: number, to: number): number {
   let bits = 0;
-  for (let i = 0; i < count; i++) bits |= hashBit(keyHash(keys[i]!));
+  for (let i = from; i < to; i++) bits |= hashBit(hashes[i]!);
   return bits;
 }
 
@@ -174,9 +180,9 @@ export function compileSubject(loaded: { token: TokenRecord; subject: LoadedSubj
     // R17: the token's restriction, compiled with the subject (a token's restriction never changes).
     restriction: token.restriction == null ? null : compileRestriction(token.restriction),
     ref: Object.freeze(subjectRef(subject, token)),
-    keyBits: keyBits(across) | keyBits(local),
-    acrossKeyBits: keyBits(across),
-    restKeyBits: keyBits(keys.slice(3)),
+    keyBits: hashBits(hashes, 0, keys.length),
+    acrossKeyBits: hashBits(hashes, 0, across.length),
+    restKeyBits: hashBits(hashes, 3, keys.length),
     acrossCount: across.length,
     key0: keys.length > 0 ? keys[0]! : null,
     key1: keys.length > 1 ? keys[1]! : null,
@@ -250,12 +256,14 @@ function push(byKey: Map<string, CompiledGrant[]>, key: string, grant: CompiledG
 function frozenIndex(byKey: Map<string, CompiledGrant[]>): GrantIndex {
   if (byKey.size === 0) return NO_GRANTS;
   const entries: (number | string | CompiledGrant)[] = [];
+  let bits = 0;
   for (const [key, list] of byKey) {
     Object.freeze(list);
     const hash = keyHash(key);
+    bits |= hashBit(hash);
     for (const g of list) entries.push(hash, key, g);
   }
-  return Object.freeze({ byKey, bits: keyBits([...byKey.keys()]), entries: Object.freeze(entries) });
+  return Object.freeze({ byKey, bits, entries: Object.freeze(entries) });
 }
 
 /**
