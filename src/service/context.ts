@@ -7,12 +7,13 @@ import { customAlphabet } from "nanoid";
 import { z } from "zod";
 import { KeywardError, storeFailure } from "../core/errors.js";
 import { DEFAULT_INACTIVITY_MS, DEFAULT_TRACKED_CLIENTS, DEFAULT_WARNING_THRESHOLDS_MS } from "../core/lifecycle.js";
+import { digestWords, type DigestWords } from "../core/digest-words.js";
 import { tokenHasher, type TokenHasher } from "../core/secret.js";
 import { DEFAULT_PREFIXES, isValidPrefix, tokenParser, type TokenParser, type TokenPrefixes } from "../core/token-format.js";
 import type { ActionDefinition, KeywardEvent } from "../core/types.js";
-import { ownReadsOf } from "../storage/own-reads.js";
+import { ownReadsOf, type OwnReads } from "../storage/own-reads.js";
 import type { AuthorizeCall } from "./authorize.js";
-import type { KeywardStore, SyncReads } from "../storage/types.js";
+import type { KeywardStore } from "../storage/types.js";
 import { parseConfig } from "./schemas.js";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.js";
 import { reauthThrottle, reauthThrottleSchema, type ReauthThrottle, type ReauthThrottleOption } from "./throttle.js";
@@ -124,7 +125,7 @@ export interface Context {
   /** The host's store, with its reads timed when a meter is given. */
   store: KeywardStore;
   /** The store's synchronous reads, when it has them and they are its own (`sync.store === store`); else `null`. */
-  sync: SyncReads | null;
+  sync: OwnReads | null;
   /** The instruments, or `null` without a tracer and a meter. */
   telemetry: Telemetry | null;
   actions: ReadonlyMap<string, ActionDefinition>;
@@ -140,6 +141,10 @@ export interface Context {
   prefixes: TokenPrefixes;
   parse: TokenParser;
   hash: TokenHasher;
+  /** `hash`'s digest as words, written into {@link Context.digestOut}: for a store that finds digests by their words (`sync.findDigest`). */
+  digestWords: DigestWords;
+  /** The words of the digest being looked up (filled in by every call, read before anything waits). */
+  digestOut: Int32Array;
   permissions: { manageTokens: string; manageServiceUsers: string };
   /** Whether `createKeyward` was given a `clock` (tests): then it wins over any store's clock. */
   clockInjected: boolean;
@@ -244,6 +249,8 @@ export function createContext(options: KeywardOptions): Context {
     prefixes,
     parse: tokenParser(prefixes),
     hash: tokenHasher(options.pepper),
+    digestWords: digestWords(options.pepper),
+    digestOut: new Int32Array(8),
     permissions: { ...DEFAULT_MANAGEMENT_PERMISSIONS, ...options.permissions },
     clockInjected: injected,
     now(storeNow) {

@@ -122,17 +122,21 @@ export function runPipeline<C extends Call, I extends LoadedToken, R extends Ver
   const kind = ctx.parse(raw);
   if (kind === null) return settled(conclude(ctx, op, call, null, null, ""));
   // 2. digest and 3. the ONE read, failing closed.
-  const digest = ctx.hash(raw as string);
   const sync = ctx.sync;
   // The call may be its caller's reused object (authorize()'s): a branch that waits takes a copy.
-  if (sync === null) return readThenConclude(ctx, op, { ...call }, kind, digest);
-  let input: I | null;
+  if (sync === null) return readThenConclude(ctx, op, { ...call }, kind, ctx.hash(raw as string));
+  // A store that finds its digests by their words is handed those: the stored digest it returns
+  // is the read's key, and no digest string is made (a parsed token is ASCII, so it always has words).
+  const byWords = sync.findDigest !== undefined && ctx.digestWords(raw as string, ctx.digestOut);
+  let digest = byWords ? null : ctx.hash(raw as string);
+  let input: I | null = null;
   try {
-    input = op.read(sync, digest, call, kind) as I | null;
+    if (byWords) digest = sync.findDigest!(ctx.digestOut);
+    if (digest !== null) input = op.read(sync, digest, call, kind) as I | null;
   } catch (e) {
     return Promise.reject(storeFailure(e));
   }
-  return settled(conclude(ctx, op, call, kind, input, digest));
+  return settled(conclude(ctx, op, call, kind, input, digest ?? ""));
 }
 
 /*

@@ -32,6 +32,7 @@ import type {
   User,
 } from "../core/types.js";
 import { comparePositions, compareText, keysetPage } from "./paging.js";
+import { DigestIndex, type DigestEntry } from "./digest-index.js";
 import { offerOwnReads } from "./own-reads.js";
 import type { ClientsSeen, KeywardStore, MemberEntry, PagePosition, StoreBackdoor, SubjectAccess, SyncReads, TokenListEntry } from "./types.js";
 
@@ -241,6 +242,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
   const tokens = new Map<string, TokenRecord>();
   /** digest → the token, with its loaded subject cached until a write it depends on (`at`) */
   const tokensByHash = new Map<string, TokenSlot>();
+  /** {@link tokensByHash} by the digests' words: keyward's own reads take the digest as words (no string made per call). */
+  const digests = new DigestIndex<TokenSlot>();
+  /** The entry the last `findDigest` found: the read that follows it takes its slot without a lookup (consumed by that read, cleared by a write of digests). */
+  let found: DigestEntry<TokenSlot> | null = null;
   /** The token of the last `loadDecision`: `authorize()` records its use right after (saves a lookup). Always `tokens.get(lastLoaded.id)`. */
   let lastLoaded: TokenRecord | null = null;
   /**
@@ -471,6 +476,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     subjectsVersion++;
   }
 
+  /** The slot of a digest: the one `findDigest` just found (its digest, then, is this very string), else by lookup. */
+  function slotOf(tokenHash: string): TokenSlot | undefined {
+    const f = found;
+    if (f === null) return tokensByHash.get(tokenHash);
+    found = null;
+    return f.digest === tokenHash ? f.value : tokensByHash.get(tokenHash);
+  }
+
   /**
    * The read for one decision: the token's snapshot, its subject (loaded and compiled, cached),
    * and the compiled grants of the item's shares and of its organization's rules for its type
@@ -479,7 +492,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
    * pipeline), the token is the slot's kept-current copy and the input is {@link ownInput}.
    */
   function loadDecisionNow(tokenHash: string, item: ItemRef | null, own = false): DecisionInput | null {
-    const slot = tokensByHash.get(tokenHash);
+    const slot = slotOf(tokenHash);
     if (slot === undefined) return null;
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
@@ -505,7 +518,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
 
   /** The read for one list filter: the token and its subject as {@link loadDecisionNow} reads them, and the grants under the subject's keys. */
   function loadAccessNow(tokenHash: string, query: { itemType: string }, own = false): AccessInput | null {
-    const slot = tokensByHash.get(tokenHash);
+    const slot = slotOf(tokenHash);
     if (slot === undefined) return null;
     lastLoaded = slot.token;
     const compiled = cachedSubject(slot);
@@ -670,7 +683,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const record = { ...token };
       tokens.set(record.id, record);
       lastLoaded = null;
-      tokensByHash.set(record.hash, { token: record, snapshot: null, view: null, subject: null, compiled: null, at: -1 });
+      const slot: TokenSlot = { token: record, snapshot: null, view: null, subject: null, compiled: null, at: -1 };
+      tokensByHash.set(record.hash, slot);
+      digests.set(record.hash, slot);
+      found = null;
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
@@ -731,7 +747,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       if (t.hash !== change.expectHash || t.revokedAt !== null || t.deletedAt !== null || t.expiredAt !== null) return { token: { ...t }, changed: false };
       const slot = tokensByHash.get(t.hash)!;
       // Only one previous secret: the one before it stops being found at all.
-      if (t.previousHash != null && t.previousHash !== t.hash) tokensByHash.delete(t.previousHash);
+      if (t.previousHash != null && t.previousHash !== t.hash) {
+        tokensByHash.delete(t.previousHash);
+        digests.delete(t.previousHash);
+        found = null;
+      }
       t.previousHash = t.hash;
       t.previousHashUntil = change.previousHashUntil;
       t.rotatedAt = change.at;
@@ -741,6 +761,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       slot.snapshot = null;
       slot.view = null;
       tokensByHash.set(t.hash, slot);
+      digests.set(t.hash, slot);
       return { token: { ...t }, changed: true };
     },
     async markTokenExpired(tokenId, at) {
@@ -795,6 +816,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       recordTokenUse: recordTokenUseNow,
     });
   const sync = readsOf(false);
-  offerOwnReads(sync, readsOf(true));
+  // keyward's own reads also find a digest by its words (the pipeline makes no digest string).
+  offerOwnReads(
+    sync,
+    Object.freeze({
+      ...readsOf(true),
+      findDigest(words: Int32Array) {
+        found = digests.find(words);
+        return found === null ? null : found.digest;
+      },
+    }),
+  );
   return Object.assign(store, { sync });
 }

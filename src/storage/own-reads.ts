@@ -12,14 +12,20 @@
  */
 import type { SyncReads } from "./types.js";
 
-const own = new WeakMap<SyncReads, SyncReads>();
+/** keyward's own reads: the synchronous reads, and where the store keeps its digests in a `DigestIndex`, a lookup by the digest's words. */
+export interface OwnReads extends SyncReads {
+  /** The stored digest whose words are `words` (as `digestWords` makes them), or `null`: the key `loadDecision` then takes. */
+  findDigest?(words: Int32Array): string | null;
+}
+
+const own = new WeakMap<SyncReads, OwnReads>();
 
 /** Registers `reads` as keyward's own reads of the store whose public synchronous reads are `sync`. */
-export function offerOwnReads(sync: SyncReads, reads: SyncReads): void {
+export function offerOwnReads(sync: SyncReads, reads: OwnReads): void {
   own.set(sync, reads);
 }
 
 /** keyward's own reads of the store whose public synchronous reads are `sync`, or `sync` itself when it offers none. */
-export function ownReadsOf(sync: SyncReads): SyncReads {
+export function ownReadsOf(sync: SyncReads): OwnReads {
   return own.get(sync) ?? sync;
 }
