@@ -8,7 +8,8 @@
  * Hand-written because no library fits: `node:crypto` and `@noble/hashes` both allocate their
  * output, and neither exposes the compression function HMAC's precomputed pads need. It is
  * checked against `node:crypto` on random tokens, keys and lengths (test/core/digest-words.test.ts),
- * and runs in constant time for a given length (no branch or table index depends on the data).
+ * and runs in constant time for a given length (no branch or table index depends on the data
+ * but the check that it is ASCII).
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
