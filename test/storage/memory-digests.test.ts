@@ -12,6 +12,7 @@ import { memoryStore } from "../../src/memory.js";
 import { DigestIndex } from "../../src/storage/digest-index.js";
 import { ownReadsOf } from "../../src/storage/own-reads.js";
 import { MINUTE, world } from "../core/fixture.js";
+import { digestText } from "../support/digest-text.js";
 
 /** The words of a digest's text. */
 function wordsOf(digest: string): Int32Array {
@@ -20,12 +21,6 @@ function wordsOf(digest: string): Int32Array {
   return w;
 }
 
-/** A digest's text from its words. */
-function textOf(words: Int32Array): string {
-  const b = Buffer.alloc(32);
-  for (let i = 0; i < 8; i++) b.writeInt32BE(words[i]!, i * 4);
-  return b.toString("base64url");
-}
 
 const digest = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("base64url"));
 
@@ -80,18 +75,18 @@ describe("the memory store's own reads", () => {
       return out;
     };
     const first = await w.serviceToken();
-    const firstHash = textOf(words(first.token));
+    const firstHash = digestText(words(first.token));
     expect(reads.findDigest!(words(first.token))).toBe(firstHash);
     const rotate = () => w.kw.tokens.rotate({ orgId: "acme", tokenId: first.record.id, actorId: w.users.ada.id, graceMs: 10 * MINUTE });
     const second = await rotate();
-    const secondHash = textOf(words(second.token));
+    const secondHash = digestText(words(second.token));
     expect(reads.findDigest!(words(second.token))).toBe(secondHash);
     expect(reads.findDigest!(words(first.token))).toBe(firstHash);
     const third = await rotate();
     // Only one previous secret: the first one is no longer found at all.
     expect(reads.findDigest!(words(first.token))).toBeNull();
     expect(reads.findDigest!(words(second.token))).toBe(secondHash);
-    expect(reads.findDigest!(words(third.token))).toBe(textOf(words(third.token)));
+    expect(reads.findDigest!(words(third.token))).toBe(digestText(words(third.token)));
     expect(reads.findDigest!(words(`${first.token}x`))).toBeNull();
   });
 });
