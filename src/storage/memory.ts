@@ -476,6 +476,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
     subjectsVersion++;
   }
 
+  /** Lists a digest of a token: found by its text, and by its words. */
+  function listDigest(digest: string, slot: TokenSlot): void {
+    tokensByHash.set(digest, slot);
+    digests.set(digest, slot);
+    found = null;
+  }
+
+  /** Unlists a digest of a token (a previous secret dropped). */
+  function unlistDigest(digest: string): void {
+    tokensByHash.delete(digest);
+    digests.delete(digest);
+    found = null;
+  }
+
   /** The slot of a digest: the one `findDigest` just found (its digest, then, is this very string), else by lookup. */
   function slotOf(tokenHash: string): TokenSlot | undefined {
     const f = found;
@@ -683,10 +697,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       const record = { ...token };
       tokens.set(record.id, record);
       lastLoaded = null;
-      const slot: TokenSlot = { token: record, snapshot: null, view: null, subject: null, compiled: null, at: -1 };
-      tokensByHash.set(record.hash, slot);
-      digests.set(record.hash, slot);
-      found = null;
+      listDigest(record.hash, { token: record, snapshot: null, view: null, subject: null, compiled: null, at: -1 });
       const list = tokensByOrg.get(record.orgId);
       if (list === undefined) tokensByOrg.set(record.orgId, [record]);
       else list.push(record);
@@ -747,11 +758,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       if (t.hash !== change.expectHash || t.revokedAt !== null || t.deletedAt !== null || t.expiredAt !== null) return { token: { ...t }, changed: false };
       const slot = tokensByHash.get(t.hash)!;
       // Only one previous secret: the one before it stops being found at all.
-      if (t.previousHash != null && t.previousHash !== t.hash) {
-        tokensByHash.delete(t.previousHash);
-        digests.delete(t.previousHash);
-        found = null;
-      }
+      if (t.previousHash != null && t.previousHash !== t.hash) unlistDigest(t.previousHash);
       t.previousHash = t.hash;
       t.previousHashUntil = change.previousHashUntil;
       t.rotatedAt = change.at;
@@ -760,8 +767,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KeywardStore {
       // Both digests find the one slot; its snapshot and view are remade at the next read.
       slot.snapshot = null;
       slot.view = null;
-      tokensByHash.set(t.hash, slot);
-      digests.set(t.hash, slot);
+      listDigest(t.hash, slot);
       return { token: { ...t }, changed: true };
     },
     async markTokenExpired(tokenId, at) {
