@@ -14,10 +14,11 @@ import { createKeyward, type DecisionInput, type KeywardStore } from "../src/ind
 import { decide, tokenHasher, tokenParser } from "../src/core.js";
 import { admission } from "../src/core/admit.js";
 import { digestWords } from "../src/core/digest-words.js";
+import { DigestIndex } from "../src/storage/digest-index.js";
 import { memoryStore } from "../src/memory.js";
 import { caslEngine } from "./engines/casl.js";
 import { casbinEngine } from "./engines/casbin.js";
-import { handWritten } from "./engines/handwritten.js";
+import { handWritten, type HandWritten } from "./engines/handwritten.js";
 import { keywardOn, loadMemory } from "./load.js";
 import { cost, costTable, fmt, measure, median, table, type Cost, type Result, type Subject } from "./measure.js";
 import { generateScenario, MAIN_SIZE, type Scenario } from "./scenario.js";
@@ -60,6 +61,13 @@ function disagreements(name: string, expected: boolean[], got: (i: number) => bo
   return bad;
 }
 
+/** {@link disagreements} of an engine that answers through a promise. */
+async function asyncDisagreements(name: string, expected: boolean[], got: (i: number) => Promise<boolean>): Promise<number> {
+  const answers: boolean[] = [];
+  for (let i = 0; i < expected.length; i++) answers.push(await got(i));
+  return disagreements(name, expected, (i) => answers[i]!);
+}
+
 /** keyward's answers from the full path, and the pure decide() checked against them. */
 async function expectedOf(s: Scenario, kw: ReturnType<typeof keywardOn>, raw: string[], inputs: DecisionInput[]) {
   const expected: boolean[] = [];
@@ -72,6 +80,29 @@ async function expectedOf(s: Scenario, kw: ReturnType<typeof keywardOn>, raw: st
     return decide(inputs[i]!, q.action, s.actions[q.action], q.item, s.now, { inactivityMs: s.inactivityMs }).allowed;
   };
   return { expected, pure };
+}
+
+/**
+ * The hand-written evaluator behind the steps keyward's pipeline must take before and after its
+ * read (DESIGN.md: parse and checksum, then a digest, then the decision, answered through one
+ * promise): the checksum by keyward's parser, the digest by `digestWords()` (no string: what the
+ * 200-byte budget leaves room for) found in a `DigestIndex`, or, with `native`, `crypto.hash`'s
+ * string in a `Map`. What `authorize()` could reach if its read, decision and use record cost
+ * no more than the hand-written Map lookups.
+ */
+function dutiesPath(hw: HandWritten, s: Scenario, raw: string[], native: boolean): (i: number) => Promise<boolean> {
+  const index = new DigestIndex<string>();
+  for (const [digest, id] of hw.byDigest) index.set(digest, id);
+  const words = new Int32Array(8);
+  const q = s.queries;
+  return (i) => {
+    const token = raw[i]!;
+    if (parse(token) === null) return Promise.resolve(false);
+    let id: string | undefined;
+    if (native) id = hw.byDigest.get(oneShot("sha256", token, "base64url"));
+    else id = kwWords(token, words) ? index.find(words)?.value : undefined;
+    return Promise.resolve(id !== undefined && hw.allowed(id, q[i]!.action, q[i]!.item));
+  };
 }
 
 const ratio = (a: Result, b: Result) => a.perSecond / b.perSecond;
@@ -126,10 +157,14 @@ async function main() {
     const q = s.queries[i]!;
     return id !== undefined && hw.allowed(id, q.action, q.item);
   };
+  const duties = dutiesPath(hw, s, raw, false);
+  const dutiesNative = dutiesPath(hw, s, raw, true);
   let bad = 0;
   bad += disagreements("keyward decide() on pre-loaded input", expected, pure);
   bad += disagreements("hand-written evaluator", expected, (i) => hw.allowed(tokenIds[i]!, s.queries[i]!.action, s.queries[i]!.item));
   bad += disagreements("best full path (one-shot SHA-256 + Map + hand-written)", expected, best);
+  bad += await asyncDisagreements("hand-written with keyward's duties (checksum, digest as words, one promise)", expected, duties);
+  bad += await asyncDisagreements("hand-written with keyward's duties, crypto.hash's digest", expected, dutiesNative);
   t0 = performance.now();
   if (peers) bad += disagreements("CASL", expected, (i) => casl.allowed(tokenIds[i]!, s.queries[i]!.action, caslItems[i]!));
   out(`  (CASL built ${fmt(casl.abilities())} abilities in the check, ${secs(t0)} including the decisions)`);
@@ -157,10 +192,12 @@ async function main() {
     { name: "keyward store.loadDecision() + decide() (no parse, no hash)", n, async: true, run: async (i) => decide((await store.loadDecision(digests[i]!, q[i]!.item))!, q[i]!.action, s.actions[q[i]!.action], q[i]!.item, s.now, opts) },
     { name: "keyward authorize() full path, memory store", n, async: true, run: (i) => kw.authorize(raw[i], q[i]!.action, q[i]!.item) },
     { name: "best full path (one-shot SHA-256 + Map + hand-written)", n, run: best },
+    { name: "hand-written with keyward's duties (checksum, digest as words, one promise)", n, async: true, run: duties },
+    { name: "hand-written with keyward's duties, crypto.hash's digest", n, async: true, run: dutiesNative },
   ];
   const rows = await measure(subjects, { rounds: ROUNDS, targetMs: TARGET_MS, latencyCalls: Math.min(n, 10_000) });
   const find = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))!;
-  const [kwPure, hand, caslR, casbinR, kwFull, bestR] = ["keyward decide", "hand-written", "CASL", "Casbin", "keyward authorize", "best"].map(find) as Result[];
+  const [kwPure, hand, caslR, casbinR, kwFull, bestR, dutiesR, dutiesNativeR] = ["keyward decide", "hand-written M", "CASL", "Casbin", "keyward authorize", "best", "hand-written with keyward's duties (", "hand-written with keyward's duties,"].map(find) as Result[];
   out(`## Decisions (${fmt(n)} queries, ${fmt(s.tokens.length)} tokens, ${fmt(s.items.length)} items)`);
   out();
   out(table(rows));
@@ -213,7 +250,11 @@ async function main() {
   out("| ratio | measured | target | |");
   out("|---|---:|---:|---|");
   for (const [label, value, target] of targets) out(`| ${label} | ${x(value)} | ≥ ${target}× | ${value >= target ? "met" : "**missed**"} |`);
+  // What the target leaves: the hand-written path with keyward's duties against the best full path.
+  out(`| (for reference) hand-written with keyward's duties / best full path: digest as words, crypto.hash's digest | ${x(ratio(dutiesR!, bestR!))}, ${x(ratio(dutiesNativeR!, bestR!))} | | |`);
+  out(`| (for reference) authorize() / hand-written with keyward's duties (digest as words) | ${x(ratio(kwFull!, dutiesR!))} | | |`);
   if (growthRatios.length > 0) {
+    out(`| growth: hand-written with keyward's duties (digest as words) / best full path at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.duties)).join(" / ")} | | |`);
     out(`| growth: authorize() / best full path at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.full)).join(" / ")} | (flat) | |`);
     out(`| growth: decide() / hand-written at ${growthRatios.map((g) => fmt(g.size)).join(" / ")} | ${growthRatios.map((g) => x(g.pure)).join(" / ")} | (flat) | |`);
   }
@@ -245,7 +286,7 @@ async function growth() {
   out();
   out("| tokens | items | shares | set-up | disagreements | keyward decide()/s | hand-written/s | ratio | keyward authorize()/s | best full path/s | ratio |");
   out("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  const growthRatios: { size: number; pure: number; full: number }[] = [];
+  const growthRatios: { size: number; pure: number; full: number; duties: number }[] = [];
   for (const size of GROWTH) {
     gc?.();
     const g0 = performance.now();
@@ -268,6 +309,12 @@ async function growth() {
     }
     const gq = gs.queries;
     const gn = gq.length;
+    const gduties = dutiesPath(ghw, gs, p.raw, false);
+    for (let i = 0; i < gn; i++) if ((await gduties(i)) !== e.expected[i]) gbad++;
+    if (gbad > 0) {
+      out(`FAILED: ${gbad} disagreements of the hand-written path with keyward's duties at ${size}.`);
+      process.exit(1);
+    }
     const r = await measure(
       [
         { name: "pure", n: gn, run: (i) => decide(gin[i]!, gq[i]!.action, gs.actions[gq[i]!.action], gq[i]!.item, gs.now, { inactivityMs: gs.inactivityMs }) },
@@ -281,11 +328,12 @@ async function growth() {
             return id !== undefined && ghw.allowed(id, gq[i]!.action, gq[i]!.item);
           },
         },
+        { name: "duties", n: gn, async: true, run: gduties },
       ],
       { rounds: ROUNDS, targetMs: TARGET_MS, latencyCalls: 2_000 },
     );
-    const [a, b, c, d] = r as [Result, Result, Result, Result];
-    growthRatios.push({ size, pure: ratio(a, b), full: ratio(c, d) });
+    const [a, b, c, d, f] = r as [Result, Result, Result, Result, Result];
+    growthRatios.push({ size, pure: ratio(a, b), full: ratio(c, d), duties: ratio(f, d) });
     const gsubjects: Subject[] = [
       { name: "keyward decide()", n: gn, run: (i) => decide(gin[i]!, gq[i]!.action, gs.actions[gq[i]!.action], gq[i]!.item, gs.now, { inactivityMs: gs.inactivityMs }) },
       { name: "keyward authorize()", n: gn, async: true, run: (i) => gkw.authorize(p.raw[i], gq[i]!.action, gq[i]!.item) },
