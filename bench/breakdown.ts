@@ -7,7 +7,8 @@
  * 1. keyward's duties around the hand-written evaluator: the checksum before anything (DESIGN.md's
  *    step 1), the digest as words found in a `DigestIndex` (no digest string: what the 200-byte
  *    budget leaves room for), one promise for the answer;
- * 2. plus keyward's read (the memory store's own `loadDecision()`, its result unused);
+ * 2. plus keyward's read (the memory store's own `loadDecision()`; the hand-written evaluator
+ *    still answers);
  * 3. with keyward's `decide()` on that read in place of the hand-written evaluator;
  * 4. plus the input's validation (`checkItem`) and the use record (R6);
  * 5. `authorize()` itself: the same steps through the one pipeline.
@@ -17,17 +18,16 @@
  * (default 9). Not a test: run by hand.
  * @module
  */
-import { hash as oneShot } from "node:crypto";
 import { decide } from "../src/core.js";
 import { digestWords } from "../src/core/digest-words.js";
 import { passedTokenStage } from "../src/core/reasons.js";
 import { tokenParser } from "../src/core/token-format.js";
 import type { ActionDefinition, Decision, ItemRef } from "../src/index.js";
 import { checkItem } from "../src/service/schemas.js";
-import { DigestIndex } from "../src/storage/digest-index.js";
 import { ownReadsOf } from "../src/storage/own-reads.js";
 import type { SyncReads } from "../src/storage/types.js";
 import { handWritten } from "./engines/handwritten.js";
+import { bestFullPath, dutiesPath } from "./engines/paths.js";
 import { keywardOn, loadMemory } from "./load.js";
 import { fmt, measure, type Subject } from "./measure.js";
 import { generateScenario } from "./scenario.js";
@@ -48,8 +48,6 @@ async function breakdown(size: number): Promise<void> {
   const parse = tokenParser();
   const words = digestWords();
   const w = new Int32Array(8);
-  const index = new DigestIndex<string>();
-  for (const [digest, id] of hw.byDigest) index.set(digest, id);
   const own = ownReadsOf(store.sync as SyncReads);
   const actions = new Map<string, ActionDefinition>(Object.entries(s.actions));
   const opts = { inactivityMs: s.inactivityMs };
@@ -66,27 +64,10 @@ async function breakdown(size: number): Promise<void> {
     return Promise.resolve(answer(i, digest, item, def));
   };
   const steps: Subject[] = [
+    { name: "best full path (one-shot SHA-256 + Map + hand-written)", n, run: bestFullPath(hw, s, raw) },
+    { name: "1. hand-written with keyward's duties (checksum, digest as words, one promise)", n, async: true, run: dutiesPath(hw, s, raw) },
     {
-      name: "best full path (one-shot SHA-256 + Map + hand-written)",
-      n,
-      run: (i) => {
-        const id = hw.byDigest.get(oneShot("sha256", raw[i]!, "base64url"));
-        return id !== undefined && hw.allowed(id, q[i]!.action, q[i]!.item);
-      },
-    },
-    {
-      name: "1. hand-written with keyward's duties (checksum, digest as words, one promise)",
-      n,
-      async: true,
-      run: (i) => {
-        const token = raw[i]!;
-        if (parse(token) === null || !words(token, w)) return Promise.resolve(false);
-        const found = index.find(w);
-        return Promise.resolve(found !== null && hw.allowed(found.value, q[i]!.action, q[i]!.item));
-      },
-    },
-    {
-      name: "2. … plus keyward's read (its result unused)",
+      name: "2. … plus keyward's read (the hand-written evaluator still answers)",
       n,
       async: true,
       run: withRead((i, digest, item, def) => {

@@ -14,8 +14,8 @@
  * script does. Not a test: run by hand.
  * @module
  */
-import { hash as oneShot } from "node:crypto";
 import { handWritten } from "./engines/handwritten.js";
+import { bestFullPath } from "./engines/paths.js";
 import { keywardOn, loadMemory } from "./load.js";
 import { fmt, median } from "./measure.js";
 import { generateScenario } from "./scenario.js";
@@ -36,10 +36,7 @@ const loadedIn = (performance.now() - t00) / 1000;
 const q = s.queries;
 const n = q.length;
 const raw = q.map((x) => s.tokens[x.token]!.raw);
-const best = (i: number) => {
-  const id = hw.byDigest.get(oneShot("sha256", raw[i]!, "base64url"));
-  return id !== undefined && hw.allowed(id, q[i]!.action, q[i]!.item);
-};
+const best = bestFullPath(hw, s, raw);
 
 let bad = 0;
 for (let i = 0; i < n; i++) if ((await kw.authorize(raw[i], q[i]!.action, q[i]!.item)).allowed !== best(i)) bad++;

@@ -14,11 +14,11 @@ import { createKeyward, type DecisionInput, type KeywardStore } from "../src/ind
 import { decide, tokenHasher, tokenParser } from "../src/core.js";
 import { admission } from "../src/core/admit.js";
 import { digestWords } from "../src/core/digest-words.js";
-import { DigestIndex } from "../src/storage/digest-index.js";
 import { memoryStore } from "../src/memory.js";
 import { caslEngine } from "./engines/casl.js";
 import { casbinEngine } from "./engines/casbin.js";
-import { handWritten, type HandWritten } from "./engines/handwritten.js";
+import { handWritten } from "./engines/handwritten.js";
+import { bestFullPath, dutiesPath } from "./engines/paths.js";
 import { keywardOn, loadMemory } from "./load.js";
 import { cost, costTable, fmt, measure, median, table, type Cost, type Result, type Subject } from "./measure.js";
 import { generateScenario, MAIN_SIZE, type Scenario } from "./scenario.js";
@@ -82,29 +82,6 @@ async function expectedOf(s: Scenario, kw: ReturnType<typeof keywardOn>, raw: st
   return { expected, pure };
 }
 
-/**
- * The hand-written evaluator behind the steps keyward's pipeline must take before and after its
- * read (DESIGN.md: parse and checksum, then a digest, then the decision, answered through one
- * promise): the checksum by keyward's parser, the digest by `digestWords()` (no string: what the
- * 200-byte budget leaves room for) found in a `DigestIndex`, or, with `native`, `crypto.hash`'s
- * string in a `Map`. What `authorize()` could reach if its read, decision and use record cost
- * no more than the hand-written Map lookups.
- */
-function dutiesPath(hw: HandWritten, s: Scenario, raw: string[], native: boolean): (i: number) => Promise<boolean> {
-  const index = new DigestIndex<string>();
-  for (const [digest, id] of hw.byDigest) index.set(digest, id);
-  const words = new Int32Array(8);
-  const q = s.queries;
-  return (i) => {
-    const token = raw[i]!;
-    if (parse(token) === null) return Promise.resolve(false);
-    let id: string | undefined;
-    if (native) id = hw.byDigest.get(oneShot("sha256", token, "base64url"));
-    else id = kwWords(token, words) ? index.find(words)?.value : undefined;
-    return Promise.resolve(id !== undefined && hw.allowed(id, q[i]!.action, q[i]!.item));
-  };
-}
-
 const ratio = (a: Result, b: Result) => a.perSecond / b.perSecond;
 const x = (n: number) => `${n.toFixed(2)}×`;
 
@@ -152,12 +129,8 @@ async function main() {
   // ── agreement ─────────────────────────────────────────────────────────────────────────────
   out("## Agreement (before any timing)");
   out();
-  const best = (i: number) => {
-    const id = hw.byDigest.get(oneShot("sha256", raw[i]!, "base64url"));
-    const q = s.queries[i]!;
-    return id !== undefined && hw.allowed(id, q.action, q.item);
-  };
-  const duties = dutiesPath(hw, s, raw, false);
+  const best = bestFullPath(hw, s, raw);
+  const duties = dutiesPath(hw, s, raw);
   const dutiesNative = dutiesPath(hw, s, raw, true);
   let bad = 0;
   bad += disagreements("keyward decide() on pre-loaded input", expected, pure);
@@ -309,7 +282,8 @@ async function growth() {
     }
     const gq = gs.queries;
     const gn = gq.length;
-    const gduties = dutiesPath(ghw, gs, p.raw, false);
+    const gbest = bestFullPath(ghw, gs, p.raw);
+    const gduties = dutiesPath(ghw, gs, p.raw);
     for (let i = 0; i < gn; i++) if ((await gduties(i)) !== e.expected[i]) gbad++;
     if (gbad > 0) {
       out(`FAILED: ${gbad} disagreements of the hand-written path with keyward's duties at ${size}.`);
@@ -320,14 +294,7 @@ async function growth() {
         { name: "pure", n: gn, run: (i) => decide(gin[i]!, gq[i]!.action, gs.actions[gq[i]!.action], gq[i]!.item, gs.now, { inactivityMs: gs.inactivityMs }) },
         { name: "hand", n: gn, run: (i) => ghw.allowed(p.tokenIds[i]!, gq[i]!.action, gq[i]!.item) },
         { name: "full", n: gn, async: true, run: (i) => gkw.authorize(p.raw[i], gq[i]!.action, gq[i]!.item) },
-        {
-          name: "best",
-          n: gn,
-          run: (i) => {
-            const id = ghw.byDigest.get(oneShot("sha256", p.raw[i]!, "base64url"));
-            return id !== undefined && ghw.allowed(id, gq[i]!.action, gq[i]!.item);
-          },
-        },
+        { name: "best", n: gn, run: gbest },
         { name: "duties", n: gn, async: true, run: gduties },
       ],
       { rounds: ROUNDS, targetMs: TARGET_MS, latencyCalls: 2_000 },
@@ -337,7 +304,7 @@ async function growth() {
     const gsubjects: Subject[] = [
       { name: "keyward decide()", n: gn, run: (i) => decide(gin[i]!, gq[i]!.action, gs.actions[gq[i]!.action], gq[i]!.item, gs.now, { inactivityMs: gs.inactivityMs }) },
       { name: "keyward authorize()", n: gn, async: true, run: (i) => gkw.authorize(p.raw[i], gq[i]!.action, gq[i]!.item) },
-      { name: "best full path", n: gn, run: (i) => { const id = ghw.byDigest.get(oneShot("sha256", p.raw[i]!, "base64url")); return id !== undefined && ghw.allowed(id, gq[i]!.action, gq[i]!.item); } },
+      { name: "best full path", n: gn, run: gbest },
     ];
     const allowedAt = e.expected.flatMap((ok, i) => (ok ? [i] : []));
     const alone: Subject = { name: "keyward authorize(), not awaited: the call's own", n: allowedAt.length, run: (i) => void gkw.authorize(p.raw[allowedAt[i]!], gq[allowedAt[i]!]!.action, gq[allowedAt[i]!]!.item) };
